@@ -1,0 +1,86 @@
+package migrations_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/skein-forum/skein/migrations"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+// An empty database of each dialect migrates to the latest version, has
+// nothing pending, rolls back to empty and migrates again.
+func TestUpDownUp(t *testing.T) {
+	for _, d := range storagetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			s := storagetest.OpenUnmigrated(t, d)
+			db := s.DB()
+			applied, err := migrations.Up(ctx, db)
+			if err != nil || len(applied) == 0 {
+				t.Fatalf("up: %v %v", applied, err)
+			}
+			if n, err := migrations.Pending(ctx, db); err != nil || n != 0 {
+				t.Fatalf("pending after up: %d %v", n, err)
+			}
+			if again, err := migrations.Up(ctx, db); err != nil || len(again) != 0 {
+				t.Fatalf("second up applied %v, %v", again, err)
+			}
+			var posts int
+			if err := db.NewRaw("SELECT COUNT(*) FROM posts").Scan(ctx, &posts); err != nil {
+				t.Fatalf("posts table missing after up: %v", err)
+			}
+			if _, err := migrations.Down(ctx, db); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+			if err := db.NewRaw("SELECT COUNT(*) FROM posts").Scan(ctx, &posts); err == nil {
+				t.Fatal("posts table still there after down")
+			}
+			if n, _ := migrations.Pending(ctx, db); n != len(applied) {
+				t.Fatalf("pending after down = %d, want %d", n, len(applied))
+			}
+			if _, err := migrations.Up(ctx, db); err != nil {
+				t.Fatalf("up again: %v", err)
+			}
+		})
+	}
+}
+
+// Two processes starting at once on PostgreSQL: the advisory lock makes
+// one wait, so neither fails and each migration runs once.
+func TestConcurrentUpOnPostgres(t *testing.T) {
+	opts := storagetest.Options(t, "postgres") // skips without PostgreSQL
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	total := make([]int, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := storagetest.OpenWith(t, opts)
+			applied, err := migrations.Up(ctx, s.DB())
+			errs[i], total[i] = err, len(applied)
+		}()
+	}
+	wg.Wait()
+	sum := 0
+	for i := range 4 {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v", i, errs[i])
+		}
+		sum += total[i]
+	}
+	s := storagetest.OpenWith(t, opts)
+	if n, err := migrations.Pending(ctx, s.DB()); err != nil || n != 0 {
+		t.Fatalf("pending = %d, %v", n, err)
+	}
+	if sum == 0 {
+		t.Fatalf("migrations applied %v", total)
+	}
+	var applied int
+	if err := s.DB().NewRaw("SELECT COUNT(*) FROM bun_migrations").Scan(ctx, &applied); err != nil || applied != sum {
+		t.Fatalf("bun_migrations has %d rows, processes applied %d in all (%v)", applied, sum, err)
+	}
+}

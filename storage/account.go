@@ -1,0 +1,322 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Roles a local member can hold.
+const (
+	RoleMember    = "member"
+	RoleModerator = "moderator"
+	RoleAdmin     = "admin"
+)
+
+// Account is a local member (Domain == "") or a remote actor known to the
+// node (Domain is its host, APID its canonical id).
+type Account struct {
+	bun.BaseModel `bun:"table:accounts"`
+
+	ID           ID         `bun:"id,pk"`
+	Handle       string     `bun:"handle"`
+	Domain       string     `bun:"domain"`
+	DisplayName  string     `bun:"display_name"`
+	Bio          string     `bun:"bio"`
+	Role         string     `bun:"role"`
+	Email        string     `bun:"email"`
+	PasswordHash string     `bun:"password_hash"`
+	Reputation   int64      `bun:"reputation"`
+	PostCount    int64      `bun:"post_count"`
+	Suspended    bool       `bun:"suspended"`
+	CreatedAt    time.Time  `bun:"created_at"`
+	APID         *string    `bun:"ap_id"`
+	ActorType    string     `bun:"actor_type"`
+	Inbox        string     `bun:"inbox"`
+	SharedInbox  string     `bun:"shared_inbox"`
+	FollowersURL string     `bun:"followers_url"`
+	URL          string     `bun:"url"`
+	AvatarURL    string     `bun:"avatar_url"`
+	PublicKeyID  string     `bun:"public_key_id"`
+	PublicKeyPEM string     `bun:"public_key_pem"`
+	Software     string     `bun:"software"`
+	FetchedAt    *time.Time `bun:"fetched_at"`
+}
+
+// IsLocal reports whether the account is a member of this node.
+func (a *Account) IsLocal() bool { return a.Domain == "" }
+
+// IsModerator reports whether the member may moderate.
+func (a *Account) IsModerator() bool { return a.Role == RoleModerator || a.Role == RoleAdmin }
+
+// IsAdmin reports whether the member administers the node.
+func (a *Account) IsAdmin() bool { return a.Role == RoleAdmin }
+
+// Name is what pages show: the display name, else the handle.
+func (a *Account) Name() string {
+	if a.DisplayName != "" {
+		return a.DisplayName
+	}
+	return a.Handle
+}
+
+// Acct is the member's or actor's address without the leading @:
+// "name" for members, "name@host" for remote actors.
+func (a *Account) Acct() string {
+	if a.IsLocal() {
+		return a.Handle
+	}
+	return a.Handle + "@" + a.Domain
+}
+
+var memberHandle = regexp.MustCompile(`^[a-z0-9_]{1,30}$`)
+
+// reservedNames can never be taken by a member or a forum: they are paths,
+// role words or names people would mistake for the node itself.
+var reservedNames = map[string]bool{
+	"admin": true, "administrator": true, "moderator": true, "mod": true, "root": true,
+	"skein": true, "actor": true, "instance": true, "inbox": true, "outbox": true,
+	"api": true, "static": true, "www": true, "system": true, "support": true,
+	"help": true, "about": true, "login": true, "signin": true, "register": true,
+	"settings": true, "search": true, "nodeinfo": true, "webfinger": true,
+}
+
+// ValidateHandle checks a member handle: 1-30 of [a-z0-9_], not reserved.
+func ValidateHandle(h string) error {
+	if !memberHandle.MatchString(h) {
+		return fmt.Errorf("%w: a handle is 1 to 30 lower-case letters, digits or underscores", ErrInvalid)
+	}
+	if reservedNames[h] {
+		return fmt.Errorf("%w: %q is reserved", ErrNameTaken, h)
+	}
+	return nil
+}
+
+// NewMember is what registration or `skein user create` supplies.
+type NewMember struct {
+	Handle       string
+	DisplayName  string
+	Email        string
+	PasswordHash string
+	Role         string
+}
+
+// CreateMember adds a local member. The handle shares one namespace with
+// forums, so WebFinger never has two answers for one name.
+func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error) {
+	m.Handle = strings.ToLower(strings.TrimSpace(m.Handle))
+	if err := ValidateHandle(m.Handle); err != nil {
+		return nil, err
+	}
+	if m.Role == "" {
+		m.Role = RoleMember
+	}
+	if m.Role != RoleMember && m.Role != RoleModerator && m.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: unknown role %q", ErrInvalid, m.Role)
+	}
+	if m.DisplayName == "" {
+		m.DisplayName = m.Handle
+	}
+	a := &Account{
+		ID:           s.NewID(),
+		Handle:       m.Handle,
+		DisplayName:  m.DisplayName,
+		Email:        m.Email,
+		PasswordHash: m.PasswordHash,
+		Role:         m.Role,
+		ActorType:    "Person",
+		CreatedAt:    time.Now().UTC(),
+	}
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := claimName(ctx, tx, a.Handle, "member", a.ID); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(a).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create member %s: %w", m.Handle, err)
+	}
+	return a, nil
+}
+
+// claimName reserves a local actor name inside tx, or fails with
+// ErrNameTaken.
+func claimName(ctx context.Context, tx bun.Tx, name, kind string, id ID) error {
+	if reservedNames[name] {
+		return fmt.Errorf("%w: %q is reserved", ErrNameTaken, name)
+	}
+	res, err := tx.NewRaw("INSERT INTO local_names (name, kind, ref_id) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+		name, kind, id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("claim name: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %q", ErrNameTaken, name)
+	}
+	return nil
+}
+
+// LocalName tells what a local name belongs to: kind is "member" or
+// "forum".
+func (s *Store) LocalName(ctx context.Context, name string) (kind string, id ID, err error) {
+	err = s.r.NewRaw("SELECT kind, ref_id FROM local_names WHERE name = ?", name).Scan(ctx, &kind, &id)
+	if err != nil {
+		return "", 0, notFound(err, "local name "+name)
+	}
+	return kind, id, nil
+}
+
+// MemberByHandle finds a local member.
+func (s *Store) MemberByHandle(ctx context.Context, handle string) (*Account, error) {
+	a := new(Account)
+	err := s.r.NewSelect().Model(a).Where("handle = ? AND domain = ''", strings.ToLower(handle)).Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "member "+handle)
+	}
+	return a, nil
+}
+
+// AccountByID finds any account.
+func (s *Store) AccountByID(ctx context.Context, id ID) (*Account, error) {
+	a := new(Account)
+	if err := s.r.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "account "+id.String())
+	}
+	return a, nil
+}
+
+// AccountByAPID finds a remote actor by its ActivityPub id.
+func (s *Store) AccountByAPID(ctx context.Context, apID string) (*Account, error) {
+	a := new(Account)
+	if err := s.r.NewSelect().Model(a).Where("ap_id = ?", apID).Scan(ctx); err != nil {
+		return nil, notFound(err, "actor "+apID)
+	}
+	return a, nil
+}
+
+// AccountByKeyID finds a remote actor by the id of its public key.
+func (s *Store) AccountByKeyID(ctx context.Context, keyID string) (*Account, error) {
+	a := new(Account)
+	if err := s.r.NewSelect().Model(a).Where("public_key_id = ?", keyID).Scan(ctx); err != nil {
+		return nil, notFound(err, "key "+keyID)
+	}
+	return a, nil
+}
+
+// ListMembers pages local members by id (keyset: after is the last id of
+// the previous page, 0 for the first).
+func (s *Store) ListMembers(ctx context.Context, after ID, limit int) ([]Account, error) {
+	var out []Account
+	err := s.r.NewSelect().Model(&out).Where("domain = '' AND id > ?", after).
+		OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	return out, nil
+}
+
+// CountMembers counts local members.
+func (s *Store) CountMembers(ctx context.Context) (int64, error) {
+	n, err := s.r.NewSelect().Model((*Account)(nil)).Where("domain = ''").Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count members: %w", err)
+	}
+	return n, nil
+}
+
+// SetPassword replaces a member's password hash and signs them out
+// everywhere.
+func (s *Store) SetPassword(ctx context.Context, id ID, hash string) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*Account)(nil)).Set("password_hash = ?", hash).
+			Where("id = ? AND domain = ''", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("set password: %w", ErrNotFound)
+		}
+		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return nil
+	})
+}
+
+// UpdateProfile changes a member's display name and bio (bio is sanitized
+// HTML made by the caller from the member's Markdown).
+func (s *Store) UpdateProfile(ctx context.Context, id ID, displayName, bio string) error {
+	_, err := s.w.NewUpdate().Model((*Account)(nil)).
+		Set("display_name = ?", displayName).Set("bio = ?", bio).
+		Where("id = ? AND domain = ''", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update profile: %w", err)
+	}
+	return nil
+}
+
+// SetRole changes a member's role.
+func (s *Store) SetRole(ctx context.Context, id ID, role string) error {
+	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
+		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+	}
+	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("role = ?", role).
+		Where("id = ? AND domain = ''", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set role: %w", err)
+	}
+	return nil
+}
+
+// UpsertRemoteAccount stores a remote actor by its APID, inserting it or
+// refreshing what its document says. It returns the stored row.
+func (s *Store) UpsertRemoteAccount(ctx context.Context, a *Account) (*Account, error) {
+	if a.APID == nil || *a.APID == "" || a.Domain == "" {
+		return nil, fmt.Errorf("%w: a remote actor needs an id and a domain", ErrInvalid)
+	}
+	now := time.Now().UTC()
+	a.FetchedAt = &now
+	if a.ID == 0 {
+		a.ID = s.NewID()
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = now
+	}
+	if a.Role == "" {
+		a.Role = RoleMember
+	}
+	_, err := s.w.NewInsert().Model(a).
+		On("CONFLICT (ap_id) DO UPDATE").
+		Set("handle = EXCLUDED.handle").
+		Set("display_name = EXCLUDED.display_name").
+		Set("bio = EXCLUDED.bio").
+		Set("actor_type = EXCLUDED.actor_type").
+		Set("inbox = EXCLUDED.inbox").
+		Set("shared_inbox = EXCLUDED.shared_inbox").
+		Set("followers_url = EXCLUDED.followers_url").
+		Set("url = EXCLUDED.url").
+		Set("avatar_url = EXCLUDED.avatar_url").
+		Set("public_key_id = EXCLUDED.public_key_id").
+		Set("public_key_pem = EXCLUDED.public_key_pem").
+		Set("fetched_at = EXCLUDED.fetched_at").
+		Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store remote actor %s: %w", *a.APID, err)
+	}
+	return s.AccountByAPID(ctx, *a.APID)
+}
+
+// SetAccountSoftware records the server software of a remote actor's host
+// (from its NodeInfo), which decides how the node talks to it.
+func (s *Store) SetAccountSoftware(ctx context.Context, id ID, software string) error {
+	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("software = ?", software).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set software: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Forum is a category of threads, and a followable Group actor.
+type Forum struct {
+	bun.BaseModel `bun:"table:forums"`
+
+	ID          ID         `bun:"id,pk"`
+	Slug        string     `bun:"slug"`
+	Title       string     `bun:"title"`
+	Description string     `bun:"description"`
+	Position    int        `bun:"position"`
+	ThreadCount int64      `bun:"thread_count"`
+	PostCount   int64      `bun:"post_count"`
+	LastPostID  *ID        `bun:"last_post_id"`
+	LastPostAt  *time.Time `bun:"last_post_at"`
+	CreatedAt   time.Time  `bun:"created_at"`
+}
+
+// Forum slugs use the handle alphabet plus '-', since a forum's slug is
+// also its fediverse handle. They never start with "t." (thread handles).
+var forumSlug = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+
+// NewForum is what `skein forum create` or the admin page supplies.
+type NewForum struct {
+	Slug        string
+	Title       string
+	Description string
+	Position    int
+}
+
+// CreateForum adds a forum; its slug shares the member namespace.
+func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
+	nf.Slug = strings.ToLower(strings.TrimSpace(nf.Slug))
+	nf.Title = strings.TrimSpace(nf.Title)
+	if !forumSlug.MatchString(nf.Slug) {
+		return nil, fmt.Errorf("%w: a forum slug is 1 to 40 lower-case letters, digits, '_' or '-'", ErrInvalid)
+	}
+	if nf.Title == "" || len(nf.Title) > 200 {
+		return nil, fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
+	}
+	f := &Forum{
+		ID:          s.NewID(),
+		Slug:        nf.Slug,
+		Title:       nf.Title,
+		Description: strings.TrimSpace(nf.Description),
+		Position:    nf.Position,
+		CreatedAt:   time.Now().UTC(),
+	}
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := claimName(ctx, tx, f.Slug, "forum", f.ID); err != nil {
+			return err
+		}
+		if f.Position == 0 {
+			var maxPos int
+			if err := tx.NewRaw("SELECT COALESCE(MAX(position), 0) FROM forums").Scan(ctx, &maxPos); err != nil {
+				return err
+			}
+			f.Position = maxPos + 1
+		}
+		_, err := tx.NewInsert().Model(f).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create forum %s: %w", nf.Slug, err)
+	}
+	return f, nil
+}
+
+// ForumBySlug finds a forum.
+func (s *Store) ForumBySlug(ctx context.Context, slug string) (*Forum, error) {
+	f := new(Forum)
+	if err := s.r.NewSelect().Model(f).Where("slug = ?", slug).Scan(ctx); err != nil {
+		return nil, notFound(err, "forum "+slug)
+	}
+	return f, nil
+}
+
+// ForumByID finds a forum.
+func (s *Store) ForumByID(ctx context.Context, id ID) (*Forum, error) {
+	f := new(Forum)
+	if err := s.r.NewSelect().Model(f).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "forum "+id.String())
+	}
+	return f, nil
+}
+
+// ListForums returns every forum in display order.
+func (s *Store) ListForums(ctx context.Context) ([]Forum, error) {
+	var out []Forum
+	if err := s.r.NewSelect().Model(&out).OrderExpr("position ASC, id ASC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list forums: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateForum changes a forum's title, description and position.
+func (s *Store) UpdateForum(ctx context.Context, id ID, title, description string, position int) error {
+	title = strings.TrimSpace(title)
+	if title == "" || len(title) > 200 {
+		return fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
+	}
+	_, err := s.w.NewUpdate().Model((*Forum)(nil)).
+		Set("title = ?", title).Set("description = ?", strings.TrimSpace(description)).Set("position = ?", position).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update forum: %w", err)
+	}
+	return nil
+}
+
+// EnsureDefaultForum creates a first forum when there is none, so a fresh
+// node has somewhere to post. It reports whether it created one.
+func (s *Store) EnsureDefaultForum(ctx context.Context) (*Forum, bool, error) {
+	forums, err := s.ListForums(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(forums) > 0 {
+		return &forums[0], false, nil
+	}
+	f, err := s.CreateForum(ctx, NewForum{Slug: "general", Title: "General", Description: "Anything that fits nowhere else."})
+	if err != nil {
+		return nil, false, err
+	}
+	return f, true, nil
+}

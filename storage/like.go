@@ -1,0 +1,130 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Like is one account's like of one post. A member's reputation is the
+// number of likes their posts received; it is kept current in the same
+// transaction as the like.
+type Like struct {
+	bun.BaseModel `bun:"table:likes"`
+
+	PostID    ID        `bun:"post_id,pk"`
+	AccountID ID        `bun:"account_id,pk"`
+	APID      *string   `bun:"ap_id"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// LikePost records a like. It reports whether the like is new; liking
+// twice is not an error. Members cannot like their own posts, which
+// would make reputation meaningless.
+func (s *Store) LikePost(ctx context.Context, postID, accountID ID, apID *string) (bool, error) {
+	var created bool
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		p := new(Post)
+		if err := tx.NewSelect().Model(p).Where("id = ?", postID).Scan(ctx); err != nil {
+			return notFound(err, "post "+postID.String())
+		}
+		if p.DeletedAt != nil {
+			return fmt.Errorf("post %s: %w", postID, ErrNotFound)
+		}
+		if p.AuthorID == accountID {
+			return fmt.Errorf("%w: you cannot like your own post", ErrInvalid)
+		}
+		res, err := tx.NewInsert().Model(&Like{PostID: postID, AccountID: accountID, APID: apID, CreatedAt: time.Now().UTC()}).
+			On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("insert like: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		created = true
+		if err := bumpLikes(ctx, tx, p, +1); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventLikeCreate, AccountID: accountID,
+			PostID: postID, ThreadID: p.ThreadID})
+	})
+	if err != nil {
+		return false, fmt.Errorf("like post: %w", err)
+	}
+	return created, nil
+}
+
+// UnlikePost removes a like; it reports whether there was one.
+func (s *Store) UnlikePost(ctx context.Context, postID, accountID ID) (bool, error) {
+	var removed bool
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		p := new(Post)
+		if err := tx.NewSelect().Model(p).Where("id = ?", postID).Scan(ctx); err != nil {
+			return notFound(err, "post "+postID.String())
+		}
+		res, err := tx.NewDelete().Model((*Like)(nil)).Where("post_id = ? AND account_id = ?", postID, accountID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("delete like: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		removed = true
+		if err := bumpLikes(ctx, tx, p, -1); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventLikeDelete, AccountID: accountID,
+			PostID: postID, ThreadID: p.ThreadID})
+	})
+	if err != nil {
+		return false, fmt.Errorf("unlike post: %w", err)
+	}
+	return removed, nil
+}
+
+// UnlikeByAPID removes the like whose Like activity had this id (a remote
+// Undo{Like}), only when actorID made it.
+func (s *Store) UnlikeByAPID(ctx context.Context, apID string, actorID ID) (bool, error) {
+	l := new(Like)
+	if err := s.r.NewSelect().Model(l).Where("ap_id = ?", apID).Scan(ctx); err != nil {
+		return false, notFound(err, "like "+apID)
+	}
+	if l.AccountID != actorID {
+		return false, fmt.Errorf("%w: the like belongs to another actor", ErrInvalid)
+	}
+	return s.UnlikePost(ctx, l.PostID, l.AccountID)
+}
+
+func bumpLikes(ctx context.Context, tx bun.Tx, p *Post, delta int) error {
+	if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("like_count = like_count + ?", delta).
+		Where("id = ?", p.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("count like: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("reputation = reputation + ?", delta).
+		Where("id = ?", p.AuthorID).Exec(ctx); err != nil {
+		return fmt.Errorf("update reputation: %w", err)
+	}
+	return nil
+}
+
+// LikedPosts tells which of the given posts the account liked, for the
+// like buttons of a thread page.
+func (s *Store) LikedPosts(ctx context.Context, accountID ID, postIDs []ID) (map[ID]bool, error) {
+	out := make(map[ID]bool)
+	if len(postIDs) == 0 {
+		return out, nil
+	}
+	var liked []ID
+	err := s.r.NewSelect().Model((*Like)(nil)).Column("post_id").
+		Where("account_id = ? AND post_id IN (?)", accountID, bun.In(postIDs)).Scan(ctx, &liked)
+	if err != nil {
+		return nil, fmt.Errorf("liked posts: %w", err)
+	}
+	for _, id := range liked {
+		out[id] = true
+	}
+	return out, nil
+}

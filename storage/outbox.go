@@ -1,0 +1,67 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Event kinds written to the outbox. Federation turns each into the
+// activities it implies (Create, Announce, Update, Delete, Like, Undo).
+const (
+	EventThreadCreate = "thread.create"
+	EventThreadDelete = "thread.delete"
+	EventPostCreate   = "post.create"
+	EventPostUpdate   = "post.update"
+	EventPostDelete   = "post.delete"
+	EventLikeCreate   = "like.create"
+	EventLikeDelete   = "like.delete"
+)
+
+// OutboxEvent records a local change that federates. It is written in the
+// change's own transaction, so a crash can never separate the two.
+type OutboxEvent struct {
+	bun.BaseModel `bun:"table:outbox_events,alias:ev"`
+
+	ID          ID         `bun:"id,pk"`
+	Kind        string     `bun:"kind"`
+	AccountID   ID         `bun:"account_id"`
+	PostID      ID         `bun:"post_id"`
+	ThreadID    ID         `bun:"thread_id"`
+	ForumID     ID         `bun:"forum_id"`
+	CreatedAt   time.Time  `bun:"created_at"`
+	ProcessedAt *time.Time `bun:"processed_at"`
+}
+
+func addEvent(ctx context.Context, tx bun.Tx, ev *OutboxEvent) error {
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = time.Now().UTC()
+	}
+	if _, err := tx.NewInsert().Model(ev).Exec(ctx); err != nil {
+		return fmt.Errorf("record %s event: %w", ev.Kind, err)
+	}
+	return nil
+}
+
+// PendingEvents returns unprocessed events, oldest first.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]OutboxEvent, error) {
+	var out []OutboxEvent
+	err := s.r.NewSelect().Model(&out).Where("processed_at IS NULL").OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pending events: %w", err)
+	}
+	return out, nil
+}
+
+// MarkEventProcessed marks an event done inside the caller's transaction
+// (the one that wrote its delivery jobs).
+func MarkEventProcessed(ctx context.Context, tx bun.IDB, id ID) error {
+	_, err := tx.NewUpdate().Model((*OutboxEvent)(nil)).Set("processed_at = ?", time.Now().UTC()).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("mark event %s processed: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+)
+
+// PostsPerPage is the thread page size of the web view; /p/ID uses it to
+// find a post's page.
+const PostsPerPage = 20
+
+// Post is one message in a thread, by a member or a remote actor.
+type Post struct {
+	bun.BaseModel `bun:"table:posts,alias:post"`
+
+	ID        ID         `bun:"id,pk"`
+	ThreadID  ID         `bun:"thread_id"`
+	AuthorID  ID         `bun:"author_id"`
+	Position  int64      `bun:"position"`
+	Source    string     `bun:"source"`
+	HTML      string     `bun:"html"`
+	ReplyToID *ID        `bun:"reply_to_id"`
+	QuoteID   *ID        `bun:"quote_id"`
+	LikeCount int64      `bun:"like_count"`
+	CreatedAt time.Time  `bun:"created_at"`
+	EditedAt  *time.Time `bun:"edited_at"`
+	DeletedAt *time.Time `bun:"deleted_at"`
+	APID      *string    `bun:"ap_id"`
+	URL       string     `bun:"url"`
+
+	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
+}
+
+// Page is the web page of the thread this post is on.
+func (p *Post) Page() int64 { return (p.Position-1)/PostsPerPage + 1 }
+
+// IsDeleted reports whether the post was deleted.
+func (p *Post) IsDeleted() bool { return p.DeletedAt != nil }
+
+// NewPost is a reply. Remote posts carry their APID, URL and time.
+type NewPost struct {
+	ThreadID  ID
+	AuthorID  ID
+	Source    string
+	HTML      string
+	ReplyToID *ID
+	QuoteID   *ID
+	APID      *string
+	URL       string
+	CreatedAt time.Time // zero means now
+}
+
+func validateBody(source, html string) error {
+	if strings.TrimSpace(source) == "" && strings.TrimSpace(html) == "" {
+		return fmt.Errorf("%w: the post is empty", ErrInvalid)
+	}
+	if len(source) > MaxBodyLen || len(html) > 4*MaxBodyLen {
+		return fmt.Errorf("%w: the post is longer than %d characters", ErrInvalid, MaxBodyLen)
+	}
+	if !utf8.ValidString(source) || !utf8.ValidString(html) {
+		return fmt.Errorf("%w: the post is not valid text", ErrInvalid)
+	}
+	return nil
+}
+
+// CreatePost adds a reply to a thread: it takes the next position, bumps
+// the thread, forum and author counters and records an outbox event, all
+// in one transaction. A locked or deleted thread refuses with ErrLocked or
+// ErrNotFound. A remote post whose APID is already stored returns the
+// stored post (delivery is at-least-once, so duplicates are normal).
+func (s *Store) CreatePost(ctx context.Context, np NewPost) (*Post, error) {
+	if err := validateBody(np.Source, np.HTML); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	var p *Post
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if np.APID != nil {
+			existing := new(Post)
+			err := tx.NewSelect().Model(existing).Where("ap_id = ?", *np.APID).Limit(1).Scan(ctx)
+			if err == nil {
+				p = existing
+				return nil
+			}
+		}
+		t := new(Thread)
+		if err := tx.NewSelect().Model(t).Where("id = ?", np.ThreadID).Scan(ctx); err != nil {
+			return notFound(err, "thread "+np.ThreadID.String())
+		}
+		if t.DeletedAt != nil {
+			return fmt.Errorf("thread %s: %w", t.ID, ErrNotFound)
+		}
+		if t.Locked {
+			return fmt.Errorf("thread %s: %w", t.ID, ErrLocked)
+		}
+		if err := s.checkTarget(ctx, tx, t.ID, np.ReplyToID); err != nil {
+			return err
+		}
+		if err := s.checkTarget(ctx, tx, t.ID, np.QuoteID); err != nil {
+			return err
+		}
+		var err error
+		p, err = s.insertPost(ctx, tx, t, np, now)
+		if err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostCreate, AccountID: p.AuthorID,
+			PostID: p.ID, ThreadID: p.ThreadID, ForumID: t.ForumID})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create post: %w", err)
+	}
+	return p, nil
+}
+
+// checkTarget makes sure a replied-to or quoted post exists in the same
+// thread, so a crafted form cannot point across threads.
+func (s *Store) checkTarget(ctx context.Context, tx bun.Tx, threadID ID, target *ID) error {
+	if target == nil {
+		return nil
+	}
+	n, err := tx.NewSelect().Model((*Post)(nil)).Where("id = ? AND thread_id = ?", *target, threadID).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("check quoted post: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: the quoted post is not in this thread", ErrInvalid)
+	}
+	return nil
+}
+
+// insertPost appends a post to thread t inside tx. The position comes
+// from the thread row's counter, updated first: on PostgreSQL that row
+// lock serialises concurrent replies to one thread, and SQLite has one
+// writer anyway.
+func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost, now time.Time) (*Post, error) {
+	created := np.CreatedAt
+	if created.IsZero() || created.After(now) {
+		created = now
+	}
+	p := &Post{
+		ID:        s.NewID(),
+		ThreadID:  t.ID,
+		AuthorID:  np.AuthorID,
+		Source:    np.Source,
+		HTML:      np.HTML,
+		ReplyToID: np.ReplyToID,
+		QuoteID:   np.QuoteID,
+		CreatedAt: created.UTC(),
+		APID:      np.APID,
+		URL:       np.URL,
+	}
+	err := tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ? WHERE id = ? RETURNING post_count",
+		p.ID, now, t.ID).Scan(ctx, &p.Position)
+	if err != nil {
+		return nil, fmt.Errorf("bump thread: %w", err)
+	}
+	if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("insert post: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
+		Set("post_count = post_count + 1").Set("last_post_id = ?", p.ID).Set("last_post_at = ?", now).
+		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("count forum post: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count + 1").
+		Where("id = ?", p.AuthorID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("count author post: %w", err)
+	}
+	return p, nil
+}
+
+// PostByID finds a post with its author.
+func (s *Store) PostByID(ctx context.Context, id ID) (*Post, error) {
+	p := new(Post)
+	if err := s.r.NewSelect().Model(p).Relation("Author").Where("post.id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "post "+id.String())
+	}
+	return p, nil
+}
+
+// PostByAPID finds a remote post by its ActivityPub id.
+func (s *Store) PostByAPID(ctx context.Context, apID string) (*Post, error) {
+	p := new(Post)
+	if err := s.r.NewSelect().Model(p).Relation("Author").Where("post.ap_id = ?", apID).Scan(ctx); err != nil {
+		return nil, notFound(err, "post "+apID)
+	}
+	return p, nil
+}
+
+// PostsInRange returns a thread's posts with positions from..to
+// (inclusive), oldest first, with their authors. Deleted posts are
+// included so positions and pages stay stable; callers show a
+// placeholder.
+func (s *Store) PostsInRange(ctx context.Context, threadID ID, from, to int64) ([]Post, error) {
+	var out []Post
+	err := s.r.NewSelect().Model(&out).Relation("Author").
+		Where("post.thread_id = ? AND post.position BETWEEN ? AND ?", threadID, from, to).
+		OrderExpr("post.position ASC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("posts of thread %s: %w", threadID, err)
+	}
+	return out, nil
+}
+
+// ThreadPage returns page n (1-based) of a thread as the web view shows it.
+func (s *Store) ThreadPage(ctx context.Context, threadID ID, page int64) ([]Post, error) {
+	if page < 1 {
+		page = 1
+	}
+	from := (page-1)*PostsPerPage + 1
+	return s.PostsInRange(ctx, threadID, from, from+PostsPerPage-1)
+}
+
+// RepliesTo pages the posts that reply to or quote a post, oldest first.
+func (s *Store) RepliesTo(ctx context.Context, postID ID, after ID, limit int) ([]Post, error) {
+	var out []Post
+	err := s.r.NewSelect().Model(&out).Relation("Author").
+		Where("(post.reply_to_id = ? OR post.quote_id = ?) AND post.id > ? AND post.deleted_at IS NULL", postID, postID, after).
+		OrderExpr("post.id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("replies to %s: %w", postID, err)
+	}
+	return out, nil
+}
+
+// RecentPostsByAuthor pages an author's live posts, newest first, with
+// their threads' titles.
+func (s *Store) RecentPostsByAuthor(ctx context.Context, authorID ID, before ID, limit int) ([]PostInThread, error) {
+	var out []PostInThread
+	q := s.r.NewSelect().Model(&out).
+		ColumnExpr("post.*").ColumnExpr("t.title AS thread_title").
+		Join("JOIN threads AS t ON t.id = post.thread_id").
+		Where("post.author_id = ? AND post.deleted_at IS NULL AND t.deleted_at IS NULL", authorID)
+	if before > 0 {
+		q = q.Where("post.id < ?", before)
+	}
+	if err := q.OrderExpr("post.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("posts by %s: %w", authorID, err)
+	}
+	return out, nil
+}
+
+// PostInThread is a post with its thread's title, for lists outside the
+// thread (profiles, search).
+type PostInThread struct {
+	Post        `bun:",extend"`
+	ThreadTitle string `bun:"thread_title"`
+}
+
+// EditPost replaces a post's text and marks it edited.
+func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post, error) {
+	if err := validateBody(source, html); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	var p Post
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := tx.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "post "+id.String())
+		}
+		if p.DeletedAt != nil {
+			return fmt.Errorf("post %s: %w", id, ErrNotFound)
+		}
+		p.Source, p.HTML, p.EditedAt = source, html, &now
+		if _, err := tx.NewUpdate().Model(&p).Column("source", "html", "edited_at").WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("update post: %w", err)
+		}
+		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostUpdate, AccountID: p.AuthorID,
+			PostID: p.ID, ThreadID: p.ThreadID})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("edit post: %w", err)
+	}
+	return &p, nil
+}
+
+// DeletePost soft-deletes a post: its text is cleared, its place in the
+// thread stays (pages do not shift) and it answers as a Tombstone.
+// Deleting a thread's first post deletes the thread.
+func (s *Store) DeletePost(ctx context.Context, id ID) error {
+	var p Post
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := tx.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "post "+id.String())
+		}
+		if p.DeletedAt != nil {
+			return nil
+		}
+		now := time.Now().UTC()
+		if _, err := tx.NewUpdate().Model(&p).Set("deleted_at = ?", now).Set("source = ''").Set("html = ''").
+			WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("delete post: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count - 1").
+			Where("id = ? AND post_count > 0", p.AuthorID).Exec(ctx); err != nil {
+			return fmt.Errorf("uncount author post: %w", err)
+		}
+		if err := addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostDelete, AccountID: p.AuthorID,
+			PostID: p.ID, ThreadID: p.ThreadID}); err != nil {
+			return err
+		}
+		if p.Position == 1 {
+			return s.deleteThread(ctx, tx, p.ThreadID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete post: %w", err)
+	}
+	return nil
+}
+
+// CountLocalPosts counts live posts written by members of this node.
+func (s *Store) CountLocalPosts(ctx context.Context) (int64, error) {
+	n, err := s.r.NewSelect().Model((*Post)(nil)).
+		Join("JOIN accounts AS a ON a.id = post.author_id").
+		Where("a.domain = '' AND post.deleted_at IS NULL").Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count posts: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,244 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+)
+
+// Thread is a conversation in a forum: an ordered list of posts, a
+// followable Group actor and an OrderedCollection in ActivityPub.
+type Thread struct {
+	bun.BaseModel `bun:"table:threads,alias:thread"`
+
+	ID          ID         `bun:"id,pk"`
+	ForumID     ID         `bun:"forum_id"`
+	AuthorID    ID         `bun:"author_id"`
+	Title       string     `bun:"title"`
+	FirstPostID *ID        `bun:"first_post_id"`
+	PostCount   int64      `bun:"post_count"`
+	LastPostID  ID         `bun:"last_post_id"`
+	LastPostAt  time.Time  `bun:"last_post_at"`
+	Pinned      bool       `bun:"pinned"`
+	Locked      bool       `bun:"locked"`
+	CreatedAt   time.Time  `bun:"created_at"`
+	DeletedAt   *time.Time `bun:"deleted_at"`
+
+	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
+}
+
+// Handle is the thread's fediverse name: "t." and its id. Member handles
+// and forum slugs cannot contain '.', so it never collides with them.
+func (t *Thread) Handle() string { return ThreadHandle(t.ID) }
+
+// ThreadHandle is the fediverse name of thread id.
+func ThreadHandle(id ID) string { return "t." + id.String() }
+
+// ParseThreadHandle reads "t.<id>".
+func ParseThreadHandle(name string) (ID, bool) {
+	rest, ok := strings.CutPrefix(name, "t.")
+	if !ok {
+		return 0, false
+	}
+	id, err := ParseID(rest)
+	return id, err == nil
+}
+
+// Limits on what members type; remote input is held to the same.
+const (
+	MaxTitleLen = 200   // bytes
+	MaxBodyLen  = 65536 // bytes of Markdown source
+)
+
+// ValidateTitle checks a thread title.
+func ValidateTitle(title string) (string, error) {
+	title = strings.TrimSpace(title)
+	switch {
+	case title == "":
+		return "", fmt.Errorf("%w: the title is empty", ErrInvalid)
+	case len(title) > MaxTitleLen:
+		return "", fmt.Errorf("%w: the title is longer than %d characters", ErrInvalid, MaxTitleLen)
+	case !utf8.ValidString(title):
+		return "", fmt.Errorf("%w: the title is not valid text", ErrInvalid)
+	}
+	return title, nil
+}
+
+// NewThread is a thread with its opening post.
+type NewThread struct {
+	ForumID  ID
+	AuthorID ID
+	Title    string
+	Source   string // Markdown as typed
+	HTML     string // rendered and sanitized by the caller
+}
+
+// CreateThread writes a thread, its first post, the counters and an
+// outbox event in one transaction.
+func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post, error) {
+	title, err := ValidateTitle(nt.Title)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := validateBody(nt.Source, nt.HTML); err != nil {
+		return nil, nil, err
+	}
+	now := time.Now().UTC()
+	t := &Thread{
+		ID:         s.NewID(),
+		ForumID:    nt.ForumID,
+		AuthorID:   nt.AuthorID,
+		Title:      title,
+		LastPostAt: now,
+		CreatedAt:  now,
+	}
+	var p *Post
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
+			return fmt.Errorf("insert thread: %w", err)
+		}
+		var err error
+		p, err = s.insertPost(ctx, tx, t, NewPost{ThreadID: t.ID, AuthorID: nt.AuthorID, Source: nt.Source, HTML: nt.HTML}, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model(t).Set("first_post_id = ?", p.ID).WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("set first post: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*Forum)(nil)).Set("thread_count = thread_count + 1").
+			Where("id = ?", t.ForumID).Exec(ctx); err != nil {
+			return fmt.Errorf("count thread: %w", err)
+		}
+		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadCreate, AccountID: p.AuthorID,
+			PostID: p.ID, ThreadID: t.ID, ForumID: t.ForumID})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("create thread: %w", err)
+	}
+	t.FirstPostID = &p.ID
+	t.PostCount = 1
+	t.LastPostID = p.ID
+	return t, p, nil
+}
+
+// ThreadByID finds a thread, deleted or not, with its author.
+func (s *Store) ThreadByID(ctx context.Context, id ID) (*Thread, error) {
+	t := new(Thread)
+	if err := s.r.NewSelect().Model(t).Relation("Author").Where("thread.id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "thread "+id.String())
+	}
+	return t, nil
+}
+
+// ListPinnedThreads returns a forum's pinned threads, latest activity first.
+func (s *Store) ListPinnedThreads(ctx context.Context, forumID ID) ([]Thread, error) {
+	var out []Thread
+	err := s.r.NewSelect().Model(&out).Relation("Author").
+		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, true).
+		OrderExpr("thread.last_post_id DESC").Limit(50).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list pinned threads: %w", err)
+	}
+	return out, nil
+}
+
+// ListThreads pages a forum's unpinned threads by latest activity, newest
+// first. before is the LastPostID of the previous page's last thread (0
+// for the first page): a keyset, so page 1,000 costs what page 1 does.
+func (s *Store) ListThreads(ctx context.Context, forumID ID, before ID, limit int) ([]Thread, error) {
+	var out []Thread
+	q := s.r.NewSelect().Model(&out).Relation("Author").
+		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, false)
+	if before > 0 {
+		q = q.Where("thread.last_post_id < ?", before)
+	}
+	if err := q.OrderExpr("thread.last_post_id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list threads: %w", err)
+	}
+	return out, nil
+}
+
+// ListThreadsByID pages every live thread of a forum oldest first by id:
+// the order of the forum's ActivityPub collection, which must not shift
+// when a thread gets a reply.
+func (s *Store) ListThreadsByID(ctx context.Context, forumID ID, after ID, limit int) ([]Thread, error) {
+	var out []Thread
+	err := s.r.NewSelect().Model(&out).Relation("Author").
+		Where("thread.forum_id = ? AND thread.deleted_at IS NULL AND thread.id > ?", forumID, after).
+		OrderExpr("thread.id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list threads: %w", err)
+	}
+	return out, nil
+}
+
+// SetThreadPinned pins or unpins a thread.
+func (s *Store) SetThreadPinned(ctx context.Context, id ID, pinned bool) error {
+	return s.setThreadFlag(ctx, id, "pinned", pinned)
+}
+
+// SetThreadLocked locks or unlocks a thread; a locked thread takes no
+// replies, local or remote.
+func (s *Store) SetThreadLocked(ctx context.Context, id ID, locked bool) error {
+	return s.setThreadFlag(ctx, id, "locked", locked)
+}
+
+func (s *Store) setThreadFlag(ctx context.Context, id ID, column string, v bool) error {
+	res, err := s.w.NewUpdate().Model((*Thread)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set thread %s: %w", column, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set thread %s: %w", column, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteThread hides a thread and its posts from every list, keeping the
+// rows so links answer "gone" rather than "never existed".
+func (s *Store) DeleteThread(ctx context.Context, id ID) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return s.deleteThread(ctx, tx, id)
+	})
+}
+
+func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
+	t := new(Thread)
+	if err := tx.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
+		return notFound(err, "thread "+id.String())
+	}
+	if t.DeletedAt != nil {
+		return nil
+	}
+	now := time.Now().UTC()
+	if _, err := tx.NewUpdate().Model(t).Set("deleted_at = ?", now).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("delete thread: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
+		Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).
+		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
+		return fmt.Errorf("uncount thread: %w", err)
+	}
+	return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadDelete, AccountID: t.AuthorID,
+		PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: t.ForumID})
+}
+
+func derefID(p *ID) ID {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// CountThreads counts live threads on the node.
+func (s *Store) CountThreads(ctx context.Context) (int64, error) {
+	n, err := s.r.NewSelect().Model((*Thread)(nil)).Where("deleted_at IS NULL").Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count threads: %w", err)
+	}
+	return n, nil
+}
