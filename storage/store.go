@@ -174,3 +174,8 @@ func notFound(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// PendingMigrations counts migrations not yet applied.
+func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
+	return migrations.Pending(ctx, s.w)
+}

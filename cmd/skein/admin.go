@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// dbFlags are the flags every command that opens the database takes.
+type dbFlags struct {
+	dataDir     string
+	databaseURL string
+}
+
+func (d *dbFlags) register(f *flagSet) {
+	f.String(&d.dataDir, "data", "./skein-data", "directory for the SQLite database and other state")
+	f.String(&d.databaseURL, "database-url", "", "postgres:// URL; empty means SQLite in the data directory")
+}
+
+// open opens and migrates the store: every command works on the latest
+// schema, like serve.
+func (d *dbFlags) open(ctx context.Context) (*storage.Store, error) {
+	s, err := storage.Open(ctx, storage.Options{DataDir: d.dataDir, DatabaseURL: d.databaseURL})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
+	var db dbFlags
+	f := newFlagSet("migrate", "skein migrate [--data DIR] [--database-url DSN]", stdout)
+	db.register(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if len(f.Args()) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Args()[0])
+	}
+	s, err := storage.Open(ctx, storage.Options{DataDir: db.dataDir, DatabaseURL: db.databaseURL})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, name := range applied {
+		fmt.Fprintln(stdout, "applied", name)
+	}
+	return nil
+}
+
+func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	const usage = "skein user create NAME [--admin] [--moderator] [--email E] [--display-name N] [--password-file F]\n" +
+		"       skein user list\n       skein user set-password NAME [--password-file F]\n" +
+		"The password is read from the first line of standard input unless --password-file is given."
+	if len(args) == 0 {
+		return fmt.Errorf("%w: missing subcommand: create, list or set-password", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	var db dbFlags
+	var admin, moderator bool
+	var email, displayName, passwordFile string
+	f := newFlagSet("user "+sub, usage, stdout)
+	db.register(f)
+	switch sub {
+	case "create":
+		f.Bool(&admin, "admin", false, "make the member an administrator")
+		f.Bool(&moderator, "moderator", false, "make the member a moderator")
+		f.String(&email, "email", "", "the member's email address")
+		f.String(&displayName, "display-name", "", "the name shown on posts (default: the handle)")
+		f.String(&passwordFile, "password-file", "", "read the password from this file instead of standard input")
+	case "set-password":
+		f.String(&passwordFile, "password-file", "", "read the password from this file instead of standard input")
+	case "list":
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, "Usage: "+usage)
+		return errHelp
+	default:
+		return fmt.Errorf("%w: unknown subcommand %q: create, list or set-password", errUsage, sub)
+	}
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	wantArgs := 1
+	if sub == "list" {
+		wantArgs = 0
+	}
+	if len(f.Args()) != wantArgs {
+		return fmt.Errorf("%w: want %d argument(s), got %d", errUsage, wantArgs, len(f.Args()))
+	}
+	var password string
+	if sub == "create" || sub == "set-password" {
+		var err error
+		if password, err = readPassword(stdin, passwordFile); err != nil {
+			return err
+		}
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	switch sub {
+	case "create":
+		role := storage.RoleMember
+		if moderator {
+			role = storage.RoleModerator
+		}
+		if admin {
+			role = storage.RoleAdmin
+		}
+		hash, err := storage.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		m, err := s.CreateMember(ctx, storage.NewMember{Handle: f.Args()[0], DisplayName: displayName, Email: email, PasswordHash: hash, Role: role})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s %s\n", m.Role, m.Handle)
+	case "set-password":
+		m, err := s.MemberByHandle(ctx, f.Args()[0])
+		if err != nil {
+			return err
+		}
+		hash, err := storage.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		if err := s.SetPassword(ctx, m.ID, hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password changed for %s; their sessions were ended\n", m.Handle)
+	case "list":
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "HANDLE\tROLE\tNAME\tJOINED\tPOSTS\tREPUTATION")
+		var after storage.ID
+		for {
+			page, err := s.ListMembers(ctx, after, 500)
+			if err != nil {
+				return err
+			}
+			for _, m := range page {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", m.Handle, m.Role, m.DisplayName,
+					m.CreatedAt.Format("2006-01-02"), m.PostCount, m.Reputation)
+				after = m.ID
+			}
+			if len(page) < 500 {
+				break
+			}
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+// minPasswordLen matches the registration form's rule.
+const minPasswordLen = 10
+
+// readPassword takes the first line of the file, or of stdin.
+func readPassword(stdin io.Reader, file string) (string, error) {
+	r := stdin
+	if file != "" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return "", fmt.Errorf("password file: %w", err)
+		}
+		defer fh.Close()
+		r = fh
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < minPasswordLen {
+		return "", fmt.Errorf("the password must have at least %d characters (give it on standard input or with --password-file)", minPasswordLen)
+	}
+	return pw, nil
+}
+
+func runForum(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
+	const usage = "skein forum create SLUG --title T [--description D] [--position N]\n       skein forum list"
+	if len(args) == 0 {
+		return fmt.Errorf("%w: missing subcommand: create or list", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	var db dbFlags
+	var title, description string
+	var position int
+	f := newFlagSet("forum "+sub, usage, stdout)
+	db.register(f)
+	switch sub {
+	case "create":
+		f.String(&title, "title", "", "the forum's title (required)")
+		f.String(&description, "description", "", "a sentence on what belongs in the forum")
+		f.fs.IntVar(&position, "position", 0, "order on the home page (default: last)")
+	case "list":
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, "Usage: "+usage)
+		return errHelp
+	default:
+		return fmt.Errorf("%w: unknown subcommand %q: create or list", errUsage, sub)
+	}
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if sub == "create" && (len(f.Args()) != 1 || title == "") {
+		return fmt.Errorf("%w: want SLUG and --title", errUsage)
+	}
+	if sub == "list" && len(f.Args()) != 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Args()[0])
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if sub == "create" {
+		fo, err := s.CreateForum(ctx, storage.NewForum{Slug: f.Args()[0], Title: title, Description: description, Position: position})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created forum %s (%s)\n", fo.Slug, fo.Title)
+		return nil
+	}
+	forums, err := s.ListForums(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tTITLE\tTHREADS\tPOSTS\tPOSITION")
+	for _, fo := range forums {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", fo.Slug, fo.Title, fo.ThreadCount, fo.PostCount, fo.Position)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/skein-forum/skein/node"
+)
+
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
+	var cfg node.Config
+	var db dbFlags
+	var logFormat, logLevel string
+	f := newFlagSet("serve", "skein serve [flags]", stdout)
+	f.String(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
+	f.String(&cfg.BaseURL, "base-url", "", "public URL that ids and links use (default http://localhost:PORT, or http:// + the listen address)")
+	db.register(f)
+	f.String(&cfg.Registration, "registration", "open", "who may register: open or closed")
+	f.Bool(&cfg.AllowPrivateNetworks, "allow-private-networks", false, "let federation reach private and loopback addresses (tests, LANs)")
+	f.Bool(&cfg.AllowHTTP, "allow-http", false, "let federation talk to plain-HTTP peers")
+	f.Bool(&cfg.AuthorizedFetch, "authorized-fetch", false, "require a valid HTTP signature on every ActivityPub GET (Mastodon's secure mode)")
+	f.String(&logFormat, "log-format", "text", "log format: text or json")
+	f.String(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if len(f.Args()) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Args()[0])
+	}
+	if cfg.Registration != "open" && cfg.Registration != "closed" {
+		return fmt.Errorf("%w: --registration must be open or closed, not %q", errUsage, cfg.Registration)
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return fmt.Errorf("%w: --listen %q: want HOST:PORT", errUsage, cfg.Listen)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = defaultBaseURL(cfg.Listen)
+	}
+	log, err := newLogger(os.Stderr, logFormat, logLevel)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	cfg.DataDir, cfg.DatabaseURL = db.dataDir, db.databaseURL
+	cfg.Version = Version
+	cfg.Log = log
+	n, err := node.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return n.Serve(ctx)
+}
+
+// defaultBaseURL follows the listen address: a node on 127.0.0.1:8080 or
+// :8080 is http://localhost:8080, anything else http:// + the address.
+func defaultBaseURL(listen string) string {
+	host, port, _ := net.SplitHostPort(listen)
+	switch host {
+	case "", "127.0.0.1", "::1", "localhost", "0.0.0.0", "::":
+		return "http://localhost:" + port
+	}
+	return "http://" + listen
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

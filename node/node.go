@@ -1,0 +1,176 @@
+// Package node assembles a whole Skein node from its parts: the store,
+// the web view, the ActivityPub side and the background workers, behind
+// one http.Handler. `skein serve` and the multi-node tests build nodes
+// the same way, so what the tests prove is what runs.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/web"
+)
+
+// Config is everything `skein serve` takes.
+type Config struct {
+	Listen               string
+	BaseURL              string
+	DataDir              string
+	DatabaseURL          string
+	Registration         string // "open" or "closed"
+	AllowPrivateNetworks bool
+	AllowHTTP            bool
+	AuthorizedFetch      bool
+	Version              string
+	Log                  *slog.Logger
+}
+
+// Node is a running forum.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	Store   *storage.Store
+	URLs    *site.URLs
+	Web     *web.Server
+	handler http.Handler
+}
+
+// New opens and migrates the database, makes sure there is a forum, and
+// builds the handler. It starts nothing; see Serve and Start.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	urls, err := site.New(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: cfg.Log, Store: store, URLs: urls}
+	if err := n.prepare(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) prepare(ctx context.Context) error {
+	applied, err := n.Store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		n.log.Info("applied migration", "name", name)
+	}
+	if f, created, err := n.Store.EnsureDefaultForum(ctx); err != nil {
+		return err
+	} else if created {
+		n.log.Info("created a first forum", "slug", f.Slug, "title", f.Title)
+	}
+	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration})
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	n.Web = w
+	mux := http.NewServeMux()
+	n.Web.Register(mux)
+	mux.HandleFunc("GET /healthz", n.healthz)
+	mux.HandleFunc("GET /readyz", n.readyz)
+	n.handler = logRequests(n.log, n.Web.Handler(mux))
+	return nil
+}
+
+// Handler is the node's whole HTTP surface.
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// Start runs the background workers until ctx ends; the returned function
+// waits for them to stop.
+func (n *Node) Start(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	return wg.Wait
+}
+
+// Serve listens on the configured address and serves until ctx ends, then
+// shuts down gracefully: in-flight requests finish, workers stop, the
+// database closes.
+func (n *Node) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		n.Store.Close()
+		return fmt.Errorf("listen on %s: %w", n.cfg.Listen, err)
+	}
+	return n.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on a listener the caller opened.
+func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
+	defer n.Store.Close()
+	srv := &http.Server{
+		Handler:           n.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.Background())
+	wait := n.Start(workCtx)
+	n.log.Info("skein is running", "listen", ln.Addr().String(), "url", n.URLs.Base(), "version", n.cfg.Version)
+	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
+		n.log.Info("no members yet: create an admin with `skein user create NAME --admin`")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopWork()
+		wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	n.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	stopWork()
+	wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	n.log.Info("stopped")
+	return nil
+}
+
+func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz answers 200 when the database answers and no migration is
+// pending: what a load balancer should wait for after an upgrade.
+func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := n.Store.Ping(ctx); err != nil {
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	if pending, err := n.Store.PendingMigrations(ctx); err != nil || pending > 0 {
+		http.Error(w, "migrations pending", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
