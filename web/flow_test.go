@@ -206,7 +206,7 @@ func TestThreadPaging(t *testing.T) {
 	p1.wantContains(t, `<link rel="next" href="`+threadPath+`?page=2">`, "Page 1 of 3", `href="`+threadPath+`?page=3">Last`)
 	p1.wantLacks(t, `rel="prev"`)
 
-	p3 := guest.get(threadPath + "?page=3").wantStatus(t, http.StatusOK)
+	p3 := guest.get(threadPath+"?page=3").wantStatus(t, http.StatusOK)
 	if n := len(post.FindAllString(p3.Body, -1)); n != 5 {
 		t.Fatalf("page 3 has %d posts, want 5", n)
 	}
@@ -214,7 +214,7 @@ func TestThreadPaging(t *testing.T) {
 		"Reply number 42,", `<link rel="canonical" href="`+ts.URL+threadPath+`?page=3">`)
 	p3.wantLacks(t, `rel="next"`, "Reply number 37,")
 
-	p2 := guest.get(threadPath + "?page=2").wantStatus(t, http.StatusOK)
+	p2 := guest.get(threadPath+"?page=2").wantStatus(t, http.StatusOK)
 	p2.wantContains(t, `rel="prev" href="`+threadPath+`"`, `rel="next" href="`+threadPath+`?page=3"`)
 
 	// The 45th post's permalink lands on page 3 at its anchor.
@@ -236,6 +236,6 @@ func TestThreadPaging(t *testing.T) {
 
 	// Pages past the end, and nonsense pages, are 404s.
 	for _, q := range []string{"?page=4", "?page=0", "?page=-1", "?page=abc", "?page=99999999999999999999"} {
-		guest.get(threadPath + q).wantStatus(t, http.StatusNotFound)
+		guest.get(threadPath+q).wantStatus(t, http.StatusNotFound)
 	}
 }

@@ -33,6 +33,9 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
 		return
 	}
+	if s.serveCachedGuestPage(w, r) {
+		return
+	}
 	ctx := r.Context()
 	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
 	if err != nil {

@@ -41,6 +41,12 @@ const apMarker = `{"marker":"activitypub"}`
 
 func newSite(t *testing.T) *testSite {
 	t.Helper()
+	return newSiteWith(t, nil)
+}
+
+// newSiteWith is newSite with a change to the web configuration.
+func newSiteWith(t *testing.T, configure func(*web.Config)) *testSite {
+	t.Helper()
 	store := storagetest.Open(t, "sqlite")
 	fx := storagetest.Seed(t, store)
 	ts := &testSite{t: t, Store: store, FX: fx}
@@ -53,14 +59,18 @@ func newSite(t *testing.T) *testSite {
 		w.Header().Set("Content-Type", "application/activity+json")
 		io.WriteString(w, apMarker)
 	})
-	s, err := web.New(web.Config{
+	cfg := web.Config{
 		Store:        store,
 		URLs:         ts.URLs,
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SiteName:     "Test Kitchen Forum",
 		Registration: web.RegistrationOpen,
 		ActivityPub:  ap,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	s, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

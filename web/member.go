@@ -21,6 +21,9 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
 		return
 	}
+	if s.serveCachedGuestPage(w, r) {
+		return
+	}
 	handle := r.PathValue("handle")
 	if !handleShape.MatchString(handle) {
 		s.notFound(w, r)

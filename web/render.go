@@ -76,8 +76,8 @@ func (s *Server) funcs() template.FuncMap {
 		"memberPath": func(handle string) string { return s.path(site.MemberPath(handle)) },
 		"authorLink": s.authorLink,
 		"handleOf":   s.fediverseHandle,
-		"date":       func(t time.Time) string { return t.UTC().Format("2 January 2006") },
-		"datetime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"date":       formatDate,
+		"datetime":   formatDateTime,
 		"num":        thousands,
 		"trusted":    func(html string) template.HTML { return template.HTML(html) }, // sanitized when written
 		"add":        func(a, b int64) int64 { return a + b },
@@ -113,6 +113,12 @@ func (s *Server) fediverseHandle(a *storage.Account) string {
 	}
 	return "@" + a.Acct()
 }
+
+// formatDate is how pages show a day: "26 November 2026".
+func formatDate(t time.Time) string { return t.UTC().Format("2 January 2006") }
+
+// formatDateTime is the machine-readable form for <time datetime>.
+func formatDateTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // thousands writes 1307 as "1,307".
 func thousands(n int64) string {
@@ -157,21 +163,35 @@ func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name strin
 	viewer := "g"
 	if p.Viewer != nil {
 		viewer = p.Viewer.ID.String()
-		w.Header().Set("Cache-Control", "private, no-cache")
-	} else {
-		w.Header().Set("Cache-Control", "no-cache")
 	}
 	etag := `W/"` + viewer + "-" + strconv.Itoa(buf.Len()) + "-" +
 		strconv.FormatUint(uint64(crc32.Checksum(buf.Bytes(), castagnoli)), 36) + `"`
-	w.Header().Set("ETag", etag)
+	if p.Viewer == nil {
+		body := append([]byte(nil), buf.Bytes()...)
+		s.guestCache.put(r.URL.RequestURI(), &cachedPage{body: body, etag: etag, modified: modified,
+			expires: time.Now().Add(guestCacheTTL)})
+	}
+	s.writeCachable(w, r, buf.Bytes(), etag, modified, p.Viewer != nil)
+}
+
+// writeCachable writes a page with its validators, or 304 when the
+// browser's copy is current. Pages made for one member are private.
+func (s *Server) writeCachable(w http.ResponseWriter, r *http.Request, body []byte, etag string, modified time.Time, private bool) {
+	h := w.Header()
+	if private {
+		h.Set("Cache-Control", "private, no-cache")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("ETag", etag)
 	if !modified.IsZero() {
-		w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+		h.Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
 	}
 	if notModified(r, etag, modified) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	writeHTML(w, http.StatusOK, buf.Bytes())
+	writeHTML(w, http.StatusOK, body)
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -1,6 +1,9 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // Register adds every page of the web view to mux. The site map:
 //
@@ -22,8 +25,14 @@ import "net/http"
 // Forums, threads, posts and members are also ActivityPub documents at the
 // same URLs; their GET handlers hand AP requests to s.ActivityPub.
 func (s *Server) Register(mux *http.ServeMux) {
-	// Every page knows who is signed in.
-	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.withViewer(h)) }
+	// Every page knows who is signed in; every form that changes
+	// something empties the guest page cache after it ran.
+	handle := func(pattern string, h http.HandlerFunc) {
+		if strings.HasPrefix(pattern, "POST ") {
+			h = s.emptyCacheAfter(h)
+		}
+		mux.Handle(pattern, s.withViewer(h))
+	}
 
 	handle("GET /{$}", s.home)
 

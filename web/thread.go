@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 
@@ -25,15 +26,64 @@ type threadData struct {
 	Path                    string // site path of this page, for sign-in's way back
 }
 
-// postView is a post as one viewer sees it.
+// postView is a post as one viewer sees it, flattened and formatted in Go:
+// the thread page is the hottest page, and plain fields are what
+// html/template walks fastest.
 type postView struct {
-	*storage.Post
+	ID, Anchor, Path string // base-36 id, "p<id>", link to /p/<id>
+	Position         int64
+	Deleted          bool
+	HTML             template.HTML // sanitized when it was written or received
+	Posted, PostedAt string        // "26 November 2026", RFC 3339
+	Edited, EditedAt string        // empty when never edited
+	LikeCount        int64
+	Likes            string // "1,307"
+	OriginalURL      string // a remote post's own page
+
+	AuthorName, AuthorLink, AuthorHandle, AuthorRep string
+	AuthorAvatar                                    string
+	AuthorSince                                     string // "Joined 2 May 2025" or "From social.example"
+
 	Liked     bool
-	CanLike   bool // signed in, not one's own, not deleted
-	CanEdit   bool // one's own local post
-	CanDelete bool // one's own, or a moderator
-	CanQuote  bool // the reply box is there
-	QuotePath string
+	CanLike   bool   // signed in, not one's own, not deleted
+	CanEdit   bool   // one's own post
+	CanDelete bool   // one's own, or a moderator
+	QuotePath string // set when the reader may quote it into the reply box
+}
+
+func (s *Server) newPostView(p *storage.Post) postView {
+	v := postView{
+		ID:        p.ID.String(),
+		Position:  p.Position,
+		Deleted:   p.IsDeleted(),
+		HTML:      template.HTML(p.HTML),
+		Posted:    formatDate(p.CreatedAt),
+		PostedAt:  formatDateTime(p.CreatedAt),
+		LikeCount: p.LikeCount,
+		Likes:     thousands(p.LikeCount),
+	}
+	v.Anchor = "p" + v.ID
+	v.Path = s.path("/p/" + v.ID)
+	if p.EditedAt != nil {
+		v.Edited, v.EditedAt = formatDate(*p.EditedAt), formatDateTime(*p.EditedAt)
+	}
+	if a := p.Author; a != nil {
+		v.AuthorName = a.Name()
+		v.AuthorLink = s.authorLink(a)
+		v.AuthorHandle = s.fediverseHandle(a)
+		v.AuthorRep = thousands(a.Reputation)
+		v.AuthorAvatar = a.AvatarURL
+		if a.IsLocal() {
+			v.AuthorSince = "Joined " + formatDate(a.CreatedAt)
+		} else {
+			v.AuthorSince = "From " + a.Domain
+			v.OriginalURL = p.URL
+			if v.OriginalURL == "" && p.APID != nil {
+				v.OriginalURL = *p.APID
+			}
+		}
+	}
+	return v
 }
 
 // replyForm is the reply box: the typed text survives a refused reply.
@@ -47,6 +97,9 @@ type replyForm struct {
 // thread shows one page of a thread, oldest post first.
 func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
+		return
+	}
+	if s.serveCachedGuestPage(w, r) {
 		return
 	}
 	id, ok := parseIDParam(r, "id")
@@ -138,16 +191,16 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	modified := t.LastPostAt
 	for i := range posts {
 		p := &posts[i]
-		v := postView{Post: p, Liked: liked[p.ID]}
+		v := s.newPostView(p)
+		v.Liked = liked[p.ID]
 		if viewer != nil && !p.IsDeleted() {
 			own := p.AuthorID == viewer.ID
 			v.CanLike = !own
 			v.CanEdit = own
 			v.CanDelete = own || viewer.IsModerator()
 			if data.CanReply {
-				v.CanQuote = true
 				v.QuotePath = s.path(site.ThreadPath(id)) + "?page=" + strconv.FormatInt(pageNum, 10) +
-					"&quote=" + p.ID.String() + "#reply"
+					"&quote=" + v.ID + "#reply"
 			}
 		}
 		if p.EditedAt != nil && p.EditedAt.After(modified) {

@@ -54,11 +54,12 @@ type Server struct {
 	ActivityPub  http.Handler
 	TrustProxy   bool
 
-	prefix    string // path of the base URL ("" or "/forum"), prepended to every link
-	pages     map[string]*template.Template
-	static    *staticFiles
-	ipLimit   *limiterSet // sign-in and registration attempts per client address
-	acctLimit *limiterSet // sign-in attempts per account handle
+	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
+	pages      map[string]*template.Template
+	static     *staticFiles
+	guestCache *pageCache
+	ipLimit    *limiterSet // sign-in and registration attempts per client address
+	acctLimit  *limiterSet // sign-in attempts per account handle
 }
 
 // New prepares the web view: it parses every template once.
@@ -92,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 		ActivityPub:  cfg.ActivityPub,
 		TrustProxy:   cfg.TrustProxy,
 		prefix:       strings.TrimRight(base.EscapedPath(), "/"),
+		guestCache:   newPageCache(2000),
 		ipLimit:      newLimiterSet(signInRate, signInBurst, 10000),
 		acctLimit:    newLimiterSet(signInRate, signInBurst, 10000),
 	}
