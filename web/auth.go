@@ -1,0 +1,209 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+const (
+	minPasswordLen = 10
+	maxPasswordLen = 1000 // argon2 takes any length; this bounds the work
+	maxDisplayName = 100
+)
+
+// registerForm is the registration form; the password is never echoed.
+type registerForm struct {
+	Handle      string
+	DisplayName string
+	Next        string
+	Errors      map[string]string // field name → message
+}
+
+func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
+	if s.Registration != RegistrationOpen {
+		s.forbidden(w, r, "Registration on this forum is closed.")
+		return
+	}
+	s.renderRegister(w, r, http.StatusOK, registerForm{Next: localPath(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status int, form registerForm) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "register", &page{
+		Title:       "Register",
+		Description: "Become a member of " + s.SiteName + ".",
+		Canonical:   s.URLs.Abs("/register"),
+		OGType:      "website",
+		Viewer:      viewerFrom(r),
+		Data:        form,
+	})
+}
+
+// register creates a member and signs them in.
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	if s.Registration != RegistrationOpen {
+		s.forbidden(w, r, "Registration on this forum is closed.")
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	// Hashing a password is deliberately slow; a client gets as many tries
+	// here as at signing in.
+	if !s.ipLimit.allow(s.clientIP(r)) {
+		s.tooManyAttempts(w, r)
+		return
+	}
+	f := r.PostForm
+	form := registerForm{
+		Handle:      strings.ToLower(strings.TrimSpace(f.Get("handle"))),
+		DisplayName: strings.TrimSpace(f.Get("display_name")),
+		Next:        localPath(f.Get("next")),
+		Errors:      map[string]string{},
+	}
+	password := f.Get("password")
+	if err := storage.ValidateHandle(form.Handle); err != nil {
+		form.Errors["handle"] = handleError(err)
+	}
+	if utf8.RuneCountInString(form.DisplayName) > maxDisplayName || !utf8.ValidString(form.DisplayName) {
+		form.Errors["display_name"] = "A display name is at most 100 characters."
+	}
+	switch n := utf8.RuneCountInString(password); {
+	case n < minPasswordLen:
+		form.Errors["password"] = "A password needs at least 10 characters."
+	case n > maxPasswordLen:
+		form.Errors["password"] = "That password is too long."
+	case password != f.Get("password2"):
+		form.Errors["password2"] = "The two passwords differ."
+	}
+	if len(form.Errors) > 0 {
+		s.renderRegister(w, r, http.StatusUnprocessableEntity, form)
+		return
+	}
+	hash, err := storage.HashPassword(password)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	m, err := s.Store.CreateMember(r.Context(), storage.NewMember{Handle: form.Handle, DisplayName: form.DisplayName, PasswordHash: hash})
+	if errors.Is(err, storage.ErrNameTaken) || errors.Is(err, storage.ErrInvalid) {
+		form.Errors["handle"] = handleError(err)
+		s.renderRegister(w, r, http.StatusUnprocessableEntity, form)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.startSession(w, r, m, form.Next)
+}
+
+func handleError(err error) string {
+	if errors.Is(err, storage.ErrNameTaken) {
+		return "That name is taken; try another."
+	}
+	return "A handle is 1 to 30 lower-case letters, digits or underscores."
+}
+
+// signInForm is the sign-in form; the password is never echoed.
+type signInForm struct {
+	Handle       string
+	Next         string
+	Error        string
+	Registration bool
+}
+
+func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
+	s.renderSignIn(w, r, http.StatusOK, signInForm{Next: localPath(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, form signInForm) {
+	form.Registration = s.Registration == RegistrationOpen
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "signin", &page{
+		Title:       "Sign in",
+		Description: "Sign in to " + s.SiteName + ".",
+		Canonical:   s.URLs.Abs("/signin"),
+		OGType:      "website",
+		Viewer:      viewerFrom(r),
+		Data:        form,
+	})
+}
+
+// dummyHash is checked when the handle is unknown, so a wrong handle
+// takes as long as a wrong password and does not reveal who is a member.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := storage.HashPassword("skein: no such member")
+	return h
+})
+
+// signIn checks a handle and password, rate limited per client address
+// and per account.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	form := signInForm{
+		Handle: strings.ToLower(strings.TrimSpace(r.PostForm.Get("handle"))),
+		Next:   localPath(r.PostForm.Get("next")),
+	}
+	password := r.PostForm.Get("password")
+	if len(form.Handle) > 100 {
+		form.Handle = form.Handle[:100]
+	}
+	if !s.ipLimit.allow(s.clientIP(r)) || !s.acctLimit.allow(form.Handle) {
+		s.tooManyAttempts(w, r)
+		return
+	}
+	m, err := s.Store.MemberByHandle(r.Context(), form.Handle)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		_ = storage.CheckPassword(dummyHash(), password)
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	if m == nil || len(password) > 4*maxPasswordLen || storage.CheckPassword(m.PasswordHash, password) != nil {
+		form.Error = "That handle and password do not match."
+		s.renderSignIn(w, r, http.StatusUnauthorized, form)
+		return
+	}
+	if m.Suspended {
+		form.Error = "This account is suspended."
+		s.renderSignIn(w, r, http.StatusForbidden, form)
+		return
+	}
+	s.startSession(w, r, m, form.Next)
+}
+
+func (s *Server) tooManyAttempts(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusTooManyRequests,
+		"Too many sign-in attempts from here or for this account. Wait a minute, then try again.")
+}
+
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, m *storage.Account, next string) {
+	token, err := s.Store.CreateSession(r.Context(), m.ID, sessionTTL)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, token)
+	s.redirect(w, r, next)
+}
+
+// signOut ends this browser's session.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.Store.DeleteSession(r.Context(), c.Value); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	s.clearSessionCookie(w)
+	s.redirect(w, r, "/")
+}

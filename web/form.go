@@ -1,0 +1,67 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// maxFormBytes bounds every form body: the longest post a member may
+// write (storage.MaxBodyLen), percent-encoded (up to three bytes each),
+// plus room for the other fields.
+const maxFormBytes = 3*storage.MaxBodyLen + 16<<10
+
+// parseForm reads a bounded form body. On failure it has answered (413
+// for an oversized body, 400 otherwise) and returns false.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge,
+				"That was more text than a post can hold. Go back, shorten it and send it again.")
+			return false
+		}
+		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
+		return false
+	}
+	return true
+}
+
+// formError is the message shown beside a form when the store refused
+// the input: the store's own explanation for ErrInvalid, without the
+// "invalid input: " prefix.
+func formError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, storage.ErrInvalid.Error()+": "); i >= 0 {
+		return upperFirst(msg[i+len(storage.ErrInvalid.Error())+2:]) + "."
+	}
+	return "That did not work: " + msg
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// parseIDParam reads an id from the URL path; a malformed one is a 404.
+func parseIDParam(r *http.Request, name string) (storage.ID, bool) {
+	id, err := storage.ParseID(r.PathValue(name))
+	return id, err == nil
+}
+
+// optionalID reads an optional id form value; junk reads as none.
+func optionalID(v string) *storage.ID {
+	if v == "" {
+		return nil
+	}
+	id, err := storage.ParseID(v)
+	if err != nil {
+		return nil
+	}
+	return &id
+}

@@ -1,0 +1,157 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/skein-forum/skein/markup"
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+const threadsPerPage = 30
+
+type forumData struct {
+	Forum   *storage.Forum
+	Pinned  []storage.Thread
+	Threads []storage.Thread
+	Next    string // path of the next (older) page, "" on the last
+	IsFirst bool
+	Follow  followBox
+}
+
+// followBox is the "follow from your server" form of a forum or thread.
+type followBox struct {
+	Handle   string // @name@host
+	ActorURL string
+}
+
+// forum lists a forum's threads: pinned first (on the first page), then
+// by latest activity, keyset-paged with ?before=.
+func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
+	if s.serveActivityPub(w, r) {
+		return
+	}
+	if s.serveCachedGuestPage(w, r) {
+		return
+	}
+	ctx := r.Context()
+	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	var before storage.ID
+	if v := r.URL.Query().Get("before"); v != "" {
+		if before, err = storage.ParseID(v); err != nil {
+			s.notFound(w, r)
+			return
+		}
+	}
+	data := forumData{Forum: f, IsFirst: before == 0,
+		Follow: followBox{Handle: "@" + s.URLs.Handle(f.Slug), ActorURL: s.URLs.Forum(f.Slug)}}
+	if before == 0 {
+		if data.Pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	if data.Threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	p := &page{
+		Title:       f.Title,
+		Description: f.Description,
+		Canonical:   s.URLs.Forum(f.Slug),
+		Alternate:   s.URLs.Forum(f.Slug),
+		OGType:      "website",
+		Viewer:      viewerFrom(r),
+	}
+	if len(data.Threads) > threadsPerPage {
+		data.Threads = data.Threads[:threadsPerPage]
+		data.Next = s.path(site.ForumPath(f.Slug) + "?before=" + data.Threads[threadsPerPage-1].LastPostID.String())
+		p.Next = data.Next
+	}
+	if before != 0 {
+		p.Canonical += "?before=" + before.String()
+		p.Prev = s.path(site.ForumPath(f.Slug))
+	}
+	if p.Description == "" {
+		p.Description = "Threads in " + f.Title + " on " + s.SiteName + "."
+	}
+	p.Data = data
+	var modified time.Time
+	if f.LastPostAt != nil {
+		modified = *f.LastPostAt
+	}
+	s.renderCached(w, r, "forum", p, modified)
+}
+
+type threadForm struct {
+	Forum       *storage.Forum
+	Title, Body string
+	Error       string
+}
+
+// newThreadForm shows the "start a thread" form to members.
+func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
+	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if s.requireMember(w, r, site.ForumPath(f.Slug)+"/new") == nil {
+		return
+	}
+	s.renderThreadForm(w, r, http.StatusOK, threadForm{Forum: f})
+}
+
+func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status int, form threadForm) {
+	s.render(w, r, status, "newthread", &page{
+		Title:       "Start a thread in " + form.Forum.Title,
+		Description: "Start a thread in " + form.Forum.Title + ".",
+		Canonical:   s.URLs.Forum(form.Forum.Slug) + "/new",
+		OGType:      "website",
+		Viewer:      viewerFrom(r),
+		Data:        form,
+	})
+}
+
+// createThread starts a thread; a refused form comes back with the typed
+// text.
+func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
+	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	viewer := s.requireMember(w, r, site.ForumPath(f.Slug)+"/new")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body")}
+	t, _, err := s.Store.CreateThread(r.Context(), storage.NewThread{
+		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: renderBody(form.Body),
+	})
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		form.Error = formError(err)
+		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, site.ThreadPath(t.ID))
+}
+
+// renderBody turns a member's Markdown into the sanitized HTML stored with
+// the post; blank text stays blank so the store can call it empty.
+func renderBody(src string) string {
+	if len(src) > storage.MaxBodyLen {
+		return "" // refused by the store anyway; do not spend time rendering it
+	}
+	return markup.RenderMarkdown(src)
+}

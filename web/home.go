@@ -1,0 +1,29 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+type homeData struct {
+	Forums       []storage.Forum
+	Registration bool
+}
+
+// home lists the forums with their counts and latest activity.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	forums, err := s.Store.ListForums(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", &page{
+		Title:       s.SiteName,
+		Description: "Forums on " + s.SiteName + ", also readable and followable from the fediverse.",
+		Canonical:   s.URLs.Abs("/"),
+		OGType:      "website",
+		Viewer:      viewerFrom(r),
+		Data:        homeData{Forums: forums, Registration: s.Registration == RegistrationOpen},
+	})
+}

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"net/http"
+	"regexp"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+type memberData struct {
+	Member *storage.Account
+	Posts  []storage.PostInThread
+	Follow followBox
+}
+
+var handleShape = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
+
+// member shows a member's profile: name, bio, reputation, join date and
+// recent posts.
+func (s *Server) member(w http.ResponseWriter, r *http.Request) {
+	if s.serveActivityPub(w, r) {
+		return
+	}
+	if s.serveCachedGuestPage(w, r) {
+		return
+	}
+	handle := r.PathValue("handle")
+	if !handleShape.MatchString(handle) {
+		s.notFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	m, err := s.Store.MemberByHandle(ctx, handle)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if m.Suspended {
+		s.errorPage(w, r, http.StatusGone, "This account is suspended.")
+		return
+	}
+	posts, err := s.Store.RecentPostsByAuthor(ctx, m.ID, 0, 20)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	p := &page{
+		Title:       m.Name() + " (@" + m.Handle + ")",
+		Description: m.Name() + " is a member of " + s.SiteName + ".",
+		Canonical:   s.URLs.Member(m.Handle),
+		Alternate:   s.URLs.Member(m.Handle),
+		OGType:      "profile",
+		Viewer:      viewerFrom(r),
+		Data: memberData{Member: m, Posts: posts,
+			Follow: followBox{Handle: "@" + s.URLs.Handle(m.Handle), ActorURL: s.URLs.Member(m.Handle)}},
+	}
+	modified := m.CreatedAt
+	if len(posts) > 0 {
+		modified = posts[0].CreatedAt
+	}
+	s.renderCached(w, r, "member", p, modified)
+}

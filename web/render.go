@@ -1,0 +1,317 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// page is what the layout of every page needs; Data is the page's own.
+type page struct {
+	Title       string // the page's own title; the layout adds the site name
+	Description string // og:description and meta description
+	Canonical   string // absolute URL
+	Alternate   string // absolute URL of the ActivityPub document, if any
+	OGType      string // "website", "article", "profile"
+	Prev, Next  string // rel=prev/next links of paged pages
+	Viewer      *storage.Account
+	Here        string // site path of a page a guest may want to come back to after signing in
+	Site        *Server
+	Data        any
+}
+
+// parseTemplates builds one template set per page: the layout, the shared
+// partials and the page's own file, parsed once at start-up.
+func (s *Server) parseTemplates() (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(s.funcs()).
+		ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := make(map[string]*template.Template)
+	for _, name := range names {
+		name = strings.TrimPrefix(name, "templates/")
+		if name == "layout.html" || name == "partials.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		pages[strings.TrimSuffix(name, ".html")] = t
+	}
+	return pages, nil
+}
+
+// funcs are the helpers templates call: links go through site's path
+// builders, under the base URL's prefix.
+func (s *Server) funcs() template.FuncMap {
+	return template.FuncMap{
+		"path":       s.path,
+		"forumPath":  func(slug string) string { return s.path(site.ForumPath(slug)) },
+		"threadPath": func(id storage.ID) string { return s.path(site.ThreadPath(id)) },
+		"threadPage": func(id storage.ID, page int64) string { return s.path(site.ThreadPagePath(id, page)) },
+		"postPath":   func(id storage.ID) string { return s.path(site.PostPath(id)) },
+		"postURL":    func(id storage.ID) string { return s.URLs.Post(id) },
+		"anchor":     site.PostAnchor,
+		"memberPath": func(handle string) string { return s.path(site.MemberPath(handle)) },
+		"authorLink": s.authorLink,
+		"handleOf":   s.fediverseHandle,
+		"date":       formatDate,
+		"datetime":   formatDateTime,
+		"num":        thousands,
+		"trusted":    func(html string) template.HTML { return template.HTML(html) }, // sanitized when written
+		"add":        func(a, b int64) int64 { return a + b },
+		"static":     s.staticPath,
+	}
+}
+
+// authorLink is where an author's name links: the member's profile here,
+// or a remote actor's own page.
+func (s *Server) authorLink(a *storage.Account) string {
+	if a == nil {
+		return ""
+	}
+	if a.IsLocal() {
+		return s.path(site.MemberPath(a.Handle))
+	}
+	if a.URL != "" {
+		return a.URL
+	}
+	if a.APID != nil {
+		return *a.APID
+	}
+	return ""
+}
+
+// fediverseHandle is an account's full address: @name@host.
+func (s *Server) fediverseHandle(a *storage.Account) string {
+	if a == nil {
+		return ""
+	}
+	if a.IsLocal() {
+		return "@" + s.URLs.Handle(a.Handle)
+	}
+	return "@" + a.Acct()
+}
+
+// formatDate is how pages show a day: "26 November 2026".
+func formatDate(t time.Time) string { return t.UTC().Format("2 January 2006") }
+
+// formatDateTime is the machine-readable form for <time datetime>.
+func formatDateTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// thousands writes 1307 as "1,307".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render executes a page into a buffer, so a template error becomes a 500
+// page instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	buf := s.execute(w, r, name, p)
+	if buf == nil {
+		return
+	}
+	defer bufPool.Put(buf)
+	writeHTML(w, status, buf.Bytes())
+}
+
+// renderCached is render for pages that may answer 304: the ETag is a
+// checksum of the bytes the viewer would get, so any change the page shows
+// (a like, an edit, a new reply, who is signed in) changes it.
+func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name string, p *page, modified time.Time) {
+	buf := s.execute(w, r, name, p)
+	if buf == nil {
+		return
+	}
+	defer bufPool.Put(buf)
+	viewer := "g"
+	if p.Viewer != nil {
+		viewer = p.Viewer.ID.String()
+	}
+	etag := `W/"` + viewer + "-" + strconv.Itoa(buf.Len()) + "-" +
+		strconv.FormatUint(uint64(crc32.Checksum(buf.Bytes(), castagnoli)), 36) + `"`
+	if p.Viewer == nil {
+		body := append([]byte(nil), buf.Bytes()...)
+		s.guestCache.put(r.URL.RequestURI(), &cachedPage{body: body, etag: etag, modified: modified,
+			expires: time.Now().Add(guestCacheTTL)})
+	}
+	s.writeCachable(w, r, buf.Bytes(), etag, modified, p.Viewer != nil)
+}
+
+// writeCachable writes a page with its validators, or 304 when the
+// browser's copy is current. Pages made for one member are private.
+func (s *Server) writeCachable(w http.ResponseWriter, r *http.Request, body []byte, etag string, modified time.Time, private bool) {
+	h := w.Header()
+	if private {
+		h.Set("Cache-Control", "private, no-cache")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("ETag", etag)
+	if !modified.IsZero() {
+		h.Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+	}
+	if notModified(r, etag, modified) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeHTML(w, http.StatusOK, body)
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// notModified evaluates If-None-Match, and If-Modified-Since only when no
+// If-None-Match came (RFC 9110, 13.2.2).
+func notModified(r *http.Request, etag string, modified time.Time) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for tag := range strings.SplitSeq(inm, ",") {
+			tag = strings.TrimSpace(tag)
+			if tag == "*" || strings.TrimPrefix(tag, "W/") == strings.TrimPrefix(etag, "W/") {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !modified.IsZero() {
+		t, err := http.ParseTime(ims)
+		return err == nil && !modified.Truncate(time.Second).After(t)
+	}
+	return false
+}
+
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, name string, p *page) *bytes.Buffer {
+	t, ok := s.pages[name]
+	if !ok {
+		if name == "error" {
+			http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+			return nil
+		}
+		s.serverError(w, r, fmt.Errorf("no template %q", name))
+		return nil
+	}
+	p.Site = s
+	if p.Here == "" && r.Method == http.MethodGet && p.Viewer == nil {
+		p.Here = strings.TrimPrefix(r.URL.RequestURI(), s.prefix)
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
+		bufPool.Put(buf)
+		if name == "error" {
+			http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+			return nil
+		}
+		s.serverError(w, r, fmt.Errorf("render %s: %w", name, err))
+		return nil
+	}
+	return buf
+}
+
+func writeHTML(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// errorData is the page shown for 403, 404, 429 and 500.
+type errorData struct {
+	Status  int
+	Heading string
+	Message string
+}
+
+// errorPage renders a friendly error page with the given status.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
+	heading := map[int]string{
+		http.StatusBadRequest:            "That did not work",
+		http.StatusForbidden:             "Not allowed",
+		http.StatusNotFound:              "Page not found",
+		http.StatusGone:                  "Gone",
+		http.StatusRequestEntityTooLarge: "Too long",
+		http.StatusTooManyRequests:       "Slow down",
+		http.StatusInternalServerError:   "Something went wrong",
+	}[status]
+	if heading == "" {
+		heading = http.StatusText(status)
+	}
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "60")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "error", &page{
+		Title:     heading,
+		Canonical: s.URLs.Abs(r.URL.Path),
+		OGType:    "website",
+		Viewer:    viewerFrom(r),
+		Data:      errorData{Status: status, Heading: heading, Message: message},
+	})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "There is nothing at this address. It may have been moved or deleted.")
+}
+
+func (s *Server) notFoundHandler(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) }
+
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, message string) {
+	s.errorPage(w, r, http.StatusForbidden, message)
+}
+
+// serverError logs a real fault and shows a page that leaks nothing.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.Log.Error("web request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.errorPage(w, r, http.StatusInternalServerError, "The forum could not answer this request. Please try again in a moment.")
+}
+
+// storeError answers a store error: not found becomes 404, anything else
+// is a server fault.
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, storage.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	s.serverError(w, r, err)
+}
+
+// redirect answers a form with 303 See Other to a site path.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, sitePath string) {
+	http.Redirect(w, r, s.path(sitePath), http.StatusSeeOther)
+}

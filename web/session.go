@@ -1,0 +1,92 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+const (
+	sessionCookie = "skein_session"
+	sessionTTL    = 30 * 24 * time.Hour
+)
+
+type viewerKey struct{}
+
+// withViewer loads the signed-in member, if any, before the page runs.
+// A guest costs nothing: without the cookie there is no query.
+func (s *Server) withViewer(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || c.Value == "" {
+			h(w, r)
+			return
+		}
+		a, err := s.Store.SessionMember(r.Context(), c.Value)
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), viewerKey{}, a))
+		case errors.Is(err, storage.ErrNotFound):
+			s.clearSessionCookie(w) // expired or signed out elsewhere
+		default:
+			s.Log.Error("load session", "err", err)
+		}
+		h(w, r)
+	})
+}
+
+// viewerFrom returns the signed-in member, or nil for a guest.
+func viewerFrom(r *http.Request) *storage.Account {
+	a, _ := r.Context().Value(viewerKey{}).(*storage.Account)
+	return a
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    token,
+		Path:     s.path("/"),
+		MaxAge:   int(sessionTTL / time.Second),
+		HttpOnly: true,
+		Secure:   s.URLs.Secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    "",
+		Path:     s.path("/"),
+		MaxAge:   -1,
+		HttpOnly: true,
+		Secure:   s.URLs.Secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// requireMember returns the signed-in member, or sends a guest to the
+// sign-in page (coming back to back, a site path, afterwards) and
+// returns nil.
+func (s *Server) requireMember(w http.ResponseWriter, r *http.Request, back string) *storage.Account {
+	if v := viewerFrom(r); v != nil {
+		return v
+	}
+	s.redirect(w, r, "/signin?next="+url.QueryEscape(back))
+	return nil
+}
+
+// localPath accepts a "next" parameter only when it is a path on this
+// site, so sign-in can never bounce a member to another site.
+func localPath(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"html"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/skein-forum/skein/site"
+)
+
+const maxBioLen = 2000
+
+type settingsForm struct {
+	DisplayName string
+	Bio         string
+	Errors      map[string]string
+}
+
+// settingsForm lets a member change their display name and bio.
+func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil {
+		return
+	}
+	s.renderSettings(w, r, http.StatusOK, settingsForm{DisplayName: viewer.DisplayName, Bio: bioText(viewer.Bio)})
+}
+
+func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, form settingsForm) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "settings", &page{
+		Title:     "Your profile",
+		Canonical: s.URLs.Abs("/settings"),
+		OGType:    "website",
+		Viewer:    viewerFrom(r),
+		Data:      form,
+	})
+}
+
+func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	form := settingsForm{
+		DisplayName: strings.TrimSpace(r.PostForm.Get("display_name")),
+		Bio:         strings.TrimSpace(strings.ReplaceAll(r.PostForm.Get("bio"), "\r\n", "\n")),
+		Errors:      map[string]string{},
+	}
+	if n := utf8.RuneCountInString(form.DisplayName); n > maxDisplayName || !utf8.ValidString(form.DisplayName) {
+		form.Errors["display_name"] = "A display name is at most 100 characters."
+	}
+	if n := utf8.RuneCountInString(form.Bio); n > maxBioLen || !utf8.ValidString(form.Bio) {
+		form.Errors["bio"] = "A bio is at most 2,000 characters."
+	}
+	if len(form.Errors) > 0 {
+		s.renderSettings(w, r, http.StatusUnprocessableEntity, form)
+		return
+	}
+	if form.DisplayName == "" {
+		form.DisplayName = viewer.Handle
+	}
+	if err := s.Store.UpdateProfile(r.Context(), viewer.ID, form.DisplayName, bioHTML(form.Bio)); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, site.MemberPath(viewer.Handle))
+}
+
+// A member's bio is plain text kept as simple HTML (the form federation
+// sends as the actor's summary): paragraphs split on blank lines, lines
+// broken with <br>. bioText reverses it exactly for the edit form.
+func bioHTML(text string) string {
+	if text == "" {
+		return ""
+	}
+	var b strings.Builder
+	for para := range strings.SplitSeq(text, "\n\n") {
+		para = strings.TrimSpace(para)
+		if para == "" {
+			continue
+		}
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>"))
+		b.WriteString("</p>")
+	}
+	return b.String()
+}
+
+func bioText(h string) string {
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "<p>"), "</p>")
+	h = strings.ReplaceAll(h, "</p><p>", "\n\n")
+	h = strings.ReplaceAll(h, "<br>", "\n")
+	return html.UnescapeString(h)
+}

@@ -1,0 +1,105 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/skein-forum/skein/site"
+)
+
+func TestRemoteServer(t *testing.T) {
+	good := map[string]string{
+		"mastodon.social":          "mastodon.social",
+		" Mastodon.Social ":        "mastodon.social",
+		"https://mastodon.social/": "mastodon.social",
+		"@me@fosstodon.org":        "fosstodon.org",
+		"social.example:8443":      "social.example:8443",
+		"localhost:3000":           "localhost:3000",
+		"xn--bcher-kva.example":    "xn--bcher-kva.example",
+		"a-b.c-d.example":          "a-b.c-d.example",
+	}
+	for in, want := range good {
+		if got, err := remoteServer(in); err != nil || got != want {
+			t.Errorf("remoteServer(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "evil.example/x", "u@evil.example", "evil.example#x", "evil.example?x", "-bad.example",
+		"bad-.example", "nodot", "a..b", "evil.example:0", "evil.example:http", "ev il.example", "évil.example",
+		"https://evil.example/authorize", "evil.example\\x", "%65vil.example"} {
+		if got, err := remoteServer(in); err == nil {
+			t.Errorf("remoteServer(%q) = %q, want an error", in, got)
+		}
+	}
+}
+
+func TestWantsActivityPub(t *testing.T) {
+	cases := map[string]bool{
+		"application/activity+json": true,
+		`application/ld+json; profile="https://www.w3.org/ns/activitystreams"`: true,
+		"application/ld+json":                        true,
+		"text/html, application/activity+json;q=0.5": true,
+		"application/activity+json;q=0":              false,
+		"text/html,application/xhtml+xml,*/*;q=0.8":  false,
+		"application/json":                           false,
+		"":                                           false,
+		"*/*":                                        false,
+	}
+	for accept, want := range cases {
+		r := httptest.NewRequest("GET", "/t/1", nil)
+		r.Header.Set("Accept", accept)
+		if got := wantsActivityPub(r); got != want {
+			t.Errorf("Accept %q: %v, want %v", accept, got, want)
+		}
+	}
+}
+
+func TestLimiterSetStaysBounded(t *testing.T) {
+	l := newLimiterSet(signInRate, signInBurst, 100)
+	for i := range 1000 {
+		l.allow("10.0.0." + strconv.Itoa(i))
+	}
+	if n := len(l.m); n > 100 {
+		t.Fatalf("limiter set grew to %d entries", n)
+	}
+	for range signInBurst {
+		if !l.allow("one") {
+			t.Fatal("refused within the burst")
+		}
+	}
+	if l.allow("one") {
+		t.Fatal("allowed past the burst")
+	}
+}
+
+func TestSmallHelpers(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 1307: "1,307", 1234567: "1,234,567", -1500: "-1,500"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for in, want := range map[string]string{"/t/1?page=2": "/t/1?page=2", "": "/", "//evil.example": "/",
+		"https://evil.example": "/", "/\\evil.example": "/", "/ok\r\nSet-Cookie: x": "/"} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, text := range []string{"", "One line", "Two\nlines", "A <b> & c\n\nSecond para\nwith a break"} {
+		if got := bioText(bioHTML(text)); got != text {
+			t.Errorf("bio round trip of %q gave %q", text, got)
+		}
+	}
+}
+
+func TestSessionCookieSecureOnHTTPS(t *testing.T) {
+	for base, secure := range map[string]bool{"https://forum.example": true, "http://localhost:8080": false} {
+		s := &Server{URLs: site.MustNew(base)}
+		w := httptest.NewRecorder()
+		s.setSessionCookie(w, "token")
+		c := w.Result().Cookies()[0]
+		if c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Name != "skein_session" {
+			t.Errorf("%s: cookie %+v", base, c)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+// Package web renders Skein's forum as server-side HTML: the home page,
+// forums, threads, member profiles, registration and sign-in, and the
+// forms that post, edit, like and moderate. Every page works without
+// JavaScript. The same URLs answer ActivityPub documents; web hands those
+// requests to the federation handler it is given and never builds JSON
+// itself.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Registration modes.
+const (
+	RegistrationOpen   = "open"
+	RegistrationClosed = "closed"
+)
+
+// Config is what the web view needs from the node.
+type Config struct {
+	Store *storage.Store
+	URLs  *site.URLs
+	Log   *slog.Logger // nil means slog.Default()
+	// SiteName is shown in every page header and og:site_name; empty
+	// means the host name.
+	SiteName string
+	// Registration is "open" or "closed" (empty means closed).
+	Registration string
+	// ActivityPub answers the requests for pages whose Accept header asks
+	// for ActivityPub JSON; nil serves HTML to everyone.
+	ActivityPub http.Handler
+	// TrustProxy takes the client address from the last X-Forwarded-For
+	// entry, for a node behind a reverse proxy; otherwise every client
+	// would share the proxy's sign-in rate limit.
+	TrustProxy bool
+}
+
+// Server is the web view: the handlers and what they share.
+type Server struct {
+	Store        *storage.Store
+	URLs         *site.URLs
+	Log          *slog.Logger
+	SiteName     string
+	Registration string
+	ActivityPub  http.Handler
+	TrustProxy   bool
+
+	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
+	pages      map[string]*template.Template
+	static     *staticFiles
+	guestCache *pageCache
+	ipLimit    *limiterSet // sign-in and registration attempts per client address
+	acctLimit  *limiterSet // sign-in attempts per account handle
+}
+
+// New prepares the web view: it parses every template once.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.URLs == nil {
+		return nil, errors.New("web: a store and site URLs are required")
+	}
+	switch cfg.Registration {
+	case "":
+		cfg.Registration = RegistrationClosed
+	case RegistrationOpen, RegistrationClosed:
+	default:
+		return nil, fmt.Errorf("web: registration %q: want %q or %q", cfg.Registration, RegistrationOpen, RegistrationClosed)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.SiteName == "" {
+		cfg.SiteName = cfg.URLs.Host()
+	}
+	base, err := url.Parse(cfg.URLs.Base())
+	if err != nil {
+		return nil, fmt.Errorf("web: base url: %w", err)
+	}
+	s := &Server{
+		Store:        cfg.Store,
+		URLs:         cfg.URLs,
+		Log:          cfg.Log,
+		SiteName:     cfg.SiteName,
+		Registration: cfg.Registration,
+		ActivityPub:  cfg.ActivityPub,
+		TrustProxy:   cfg.TrustProxy,
+		prefix:       strings.TrimRight(base.EscapedPath(), "/"),
+		guestCache:   newPageCache(2000),
+		ipLimit:      newLimiterSet(signInRate, signInBurst, 10000),
+		acctLimit:    newLimiterSet(signInRate, signInBurst, 10000),
+	}
+	if s.static, err = loadStatic(); err != nil {
+		return nil, err
+	}
+	if s.pages, err = s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler wraps a mux that holds the web routes (and, if the caller
+// likes, the federation routes) with cross-origin protection and the
+// security headers every page carries. CrossOriginProtection refuses
+// state-changing requests that a browser marks as cross-site; requests
+// without Origin and Sec-Fetch-Site, as server-to-server ActivityPub
+// POSTs are, pass untouched.
+func (s *Server) Handler(mux http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Go back, reload the page and try again.")
+	}))
+	return securityHeaders(s.URLs.Secure(), cop.Handler(mux))
+}
+
+// path makes a site path into the link pages use, under the base URL's
+// path prefix.
+func (s *Server) path(p string) string { return s.prefix + p }
