@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case errors.Is(err, errHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "skein %s: %v\n", c.name, errors.Unwrap(err))
+			fmt.Fprintf(stderr, "skein %s: %s\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 			return 2
 		default:
 			fmt.Fprintf(stderr, "skein %s: %v\n", c.name, err)
