@@ -114,4 +114,3 @@ func withLock(ctx context.Context, db *bun.DB, fn func() error) error {
 	}()
 	return fn()
 }
-
