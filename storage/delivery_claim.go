@@ -74,23 +74,32 @@ type DeliveryResult struct {
 }
 
 // ClaimDeliveries leases up to limit due jobs to owner until now+lease and
-// returns them, oldest due first. On PostgreSQL, FOR UPDATE SKIP LOCKED
-// lets several processes claim at once without waiting for or taking each
-// other's jobs; on SQLite the single writer serializes claims.
-func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]DeliveryJob, error) {
+// returns them, oldest due first, leaving out jobs for the busy hosts (the
+// hosts whose jobs the worker already holds plenty of). On PostgreSQL,
+// FOR UPDATE SKIP LOCKED lets several processes claim at once without
+// waiting for or taking each other's jobs; on SQLite the single writer
+// serializes claims.
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration, busy []string) ([]DeliveryJob, error) {
 	now = now.UTC()
 	until := now.Add(lease)
 	lock := ""
 	if s.Dialect() == dialect.PG {
 		lock = "FOR UPDATE SKIP LOCKED"
 	}
+	// "NOT IN (NULL)" would match nothing, so an empty list is left out.
+	skip, args := "", []any{owner, until, until, now}
+	if len(busy) > 0 {
+		skip = "AND host NOT IN (?)"
+		args = append(args, bun.In(busy))
+	}
+	args = append(args, limit)
 	var rows []Delivery
 	err := s.w.NewRaw(`UPDATE deliveries
 		SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM deliveries WHERE next_attempt_at <= ?
+		WHERE id IN (SELECT id FROM deliveries WHERE next_attempt_at <= ? `+skip+`
 			ORDER BY next_attempt_at LIMIT ? `+lock+`)
 		RETURNING id, activity_id, inbox, host, attempts, follower_id, created_at`,
-		owner, until, until, now, limit).Scan(ctx, &rows)
+		args...).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}

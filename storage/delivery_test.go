@@ -130,7 +130,7 @@ func TestLeaseExpiryAndOwnership(t *testing.T) {
 		fx := storagetest.Seed(t, s)
 		now := enqueue(t, s, fx, "https://forum.example/a/1", "a.example", 3)
 
-		got, err := s.ClaimDeliveries(ctx, "A", now, 10, time.Minute)
+		got, err := s.ClaimDeliveries(ctx, "A", now, 10, time.Minute, nil)
 		if err != nil || len(got) != 3 {
 			t.Fatalf("claim A: %d jobs, %v", len(got), err)
 		}
@@ -138,12 +138,16 @@ func TestLeaseExpiryAndOwnership(t *testing.T) {
 			t.Fatalf("claimed job = %+v", got[0])
 		}
 		// Leased jobs are nobody else's until the lease runs out.
-		if other, err := s.ClaimDeliveries(ctx, "B", now.Add(59*time.Second), 10, time.Minute); err != nil || len(other) != 0 {
+		if other, err := s.ClaimDeliveries(ctx, "B", now.Add(59*time.Second), 10, time.Minute, nil); err != nil || len(other) != 0 {
 			t.Fatalf("claim B during A's lease: %d jobs, %v", len(other), err)
 		}
 		// A "crashed": B takes the jobs over after the lease.
 		later := now.Add(61 * time.Second)
-		taken, err := s.ClaimDeliveries(ctx, "B", later, 10, time.Minute)
+		// A host the worker is busy with is left out of its claims.
+		if skipped, err := s.ClaimDeliveries(ctx, "B", later, 10, time.Minute, []string{"a.example"}); err != nil || len(skipped) != 0 {
+			t.Fatalf("claim skipping the busy host: %d jobs, %v", len(skipped), err)
+		}
+		taken, err := s.ClaimDeliveries(ctx, "B", later, 10, time.Minute, nil)
 		if err != nil || len(taken) != 3 || taken[0].Attempts != 2 {
 			t.Fatalf("claim B after A's lease: %d jobs, %v", len(taken), err)
 		}
@@ -162,7 +166,7 @@ func TestLeaseExpiryAndOwnership(t *testing.T) {
 		if n, err := s.ReleaseDeliveries(ctx, "B", later); err != nil || n != 3 {
 			t.Fatalf("release: %d, %v", n, err)
 		}
-		back, err := s.ClaimDeliveries(ctx, "C", later, 10, time.Minute)
+		back, err := s.ClaimDeliveries(ctx, "C", later, 10, time.Minute, nil)
 		if err != nil || len(back) != 3 || back[0].Attempts != 2 {
 			t.Fatalf("claim after release: %d jobs, %v", len(back), err)
 		}
@@ -183,7 +187,7 @@ func TestFinishDeliveriesOutcomes(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		jobs, err := s.ClaimDeliveries(ctx, "w", now, 10, time.Minute)
+		jobs, err := s.ClaimDeliveries(ctx, "w", now, 10, time.Minute, nil)
 		if err != nil || len(jobs) != 5 {
 			t.Fatalf("claim: %d, %v", len(jobs), err)
 		}
@@ -259,7 +263,7 @@ func TestUnavailableHostIsProbed(t *testing.T) {
 		}
 		claim := func(now time.Time) []storage.DeliveryJob {
 			t.Helper()
-			jobs, err := s.ClaimDeliveries(ctx, "w", now, 10, time.Minute)
+			jobs, err := s.ClaimDeliveries(ctx, "w", now, 10, time.Minute, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,7 +329,7 @@ func TestConcurrentClaimsAreDisjoint(t *testing.T) {
 				wg.Go(func() {
 					owner := fmt.Sprintf("w%d", w)
 					for {
-						jobs, err := s.ClaimDeliveries(ctx, owner, now, 25, time.Minute)
+						jobs, err := s.ClaimDeliveries(ctx, owner, now, 25, time.Minute, nil)
 						if err != nil {
 							t.Error(err)
 							return
