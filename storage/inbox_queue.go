@@ -1,0 +1,166 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// The inbox queue: a POST to an inbox is verified, stored here and
+// answered 202; workers process it afterwards. Nothing a remote server
+// sends is lost to a crash or a restart, and a slow remote fetch during
+// processing never holds a remote server's request open. Leases work as
+// in the delivery queue (delivery_claim.go): a claim moves next_attempt_at
+// to the lease's end, so a crashed worker's items come back by themselves.
+
+// InboxItem is one accepted inbox POST.
+type InboxItem struct {
+	bun.BaseModel `bun:"table:inbox_items,alias:ii"`
+
+	ID            ID         `bun:"id,pk"`
+	ReceivedAt    time.Time  `bun:"received_at"`
+	ActorID       string     `bun:"actor_id"` // the activity's actor, checked against the key's owner
+	KeyID         string     `bun:"key_id"`   // the keyId that signed the POST
+	Body          string     `bun:"body"`
+	Attempts      int        `bun:"attempts"` // including the current claim
+	NextAttemptAt time.Time  `bun:"next_attempt_at"`
+	LeaseUntil    *time.Time `bun:"lease_until"`
+	LeaseOwner    string     `bun:"lease_owner"`
+	LastError     string     `bun:"last_error"`
+	DoneAt        *time.Time `bun:"done_at"`
+}
+
+// EnqueueInbox stores a verified inbox POST, due at once.
+func (s *Store) EnqueueInbox(ctx context.Context, actorID, keyID string, body []byte) (ID, error) {
+	now := time.Now().UTC()
+	it := &InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: actorID, KeyID: keyID, Body: string(body), NextAttemptAt: now}
+	if _, err := s.w.NewInsert().Model(it).Returning("NULL").Exec(ctx); err != nil {
+		return 0, fmt.Errorf("enqueue inbox item from %s: %w", actorID, err)
+	}
+	return it.ID, nil
+}
+
+// ClaimInbox leases up to limit pending items to owner until now+lease,
+// oldest first; see ClaimDeliveries for the locking.
+func (s *Store) ClaimInbox(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]InboxItem, error) {
+	now = now.UTC()
+	until := now.Add(lease)
+	lock := ""
+	if s.Dialect() == dialect.PG {
+		lock = "FOR UPDATE SKIP LOCKED"
+	}
+	var items []InboxItem
+	// "done_at IS NULL" in the subquery lets both databases use the
+	// partial index inbox_items_due.
+	err := s.w.NewRaw(`UPDATE inbox_items
+		SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ?
+			ORDER BY next_attempt_at LIMIT ? `+lock+`)
+		RETURNING id, received_at, actor_id, key_id, body, attempts, next_attempt_at, lease_until, lease_owner, last_error`,
+		owner, until, until, now, limit).Scan(ctx, &items)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox items: %w", err)
+	}
+	return items, nil
+}
+
+// InboxResult reports one processed item. Done means finished, processed
+// or given up on (then Error says why); otherwise the item is tried again
+// at RetryAt.
+type InboxResult struct {
+	ID      ID
+	Done    bool
+	RetryAt time.Time
+	Error   string
+}
+
+// FinishInbox records a batch of results of owner's claims in one
+// transaction. Results for items owner no longer leases are ignored.
+func (s *Store) FinishInbox(ctx context.Context, owner string, now time.Time, results []InboxResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	now = now.UTC()
+	var ok []ID
+	var again []rescheduled
+	var failed []rescheduled // done, with an error to keep
+	for _, r := range results {
+		switch {
+		case r.Done && r.Error == "":
+			ok = append(ok, r.ID)
+		case r.Done:
+			failed = append(failed, rescheduled{ID: r.ID, NextAttemptAt: now, LastError: truncate(r.Error, 500)})
+		default:
+			again = append(again, rescheduled{ID: r.ID, NextAttemptAt: r.RetryAt.UTC(), LastError: truncate(r.Error, 500)})
+		}
+	}
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if len(ok) > 0 {
+			_, err := tx.NewRaw(`UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = ''
+				WHERE id IN (?) AND lease_owner = ?`, now, bun.In(ok), owner).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("mark inbox items done: %w", err)
+			}
+		}
+		if len(failed) > 0 {
+			_, err := tx.NewUpdate().With("_r", tx.NewValues(&failed)).
+				Table("inbox_items").TableExpr("_r").
+				Set("done_at = ?", now).Set("last_error = _r.last_error").
+				Set("lease_until = NULL").Set("lease_owner = ''").
+				Where("inbox_items.id = _r.id AND inbox_items.lease_owner = ?", owner).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("mark inbox items failed: %w", err)
+			}
+		}
+		if len(again) > 0 {
+			_, err := tx.NewUpdate().With("_r", tx.NewValues(&again)).
+				Table("inbox_items").TableExpr("_r").
+				Set("next_attempt_at = _r.next_attempt_at").Set("last_error = _r.last_error").
+				Set("lease_until = NULL").Set("lease_owner = ''").
+				Where("inbox_items.id = _r.id AND inbox_items.lease_owner = ?", owner).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("reschedule inbox items: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish %d inbox items: %w", len(results), err)
+	}
+	return nil
+}
+
+// ReleaseInbox gives back every item owner still leases, due now and with
+// the claim's attempt uncounted; for a graceful shutdown.
+func (s *Store) ReleaseInbox(ctx context.Context, owner string, now time.Time) (int, error) {
+	res, err := s.w.NewRaw(`UPDATE inbox_items
+		SET lease_until = NULL, lease_owner = '', next_attempt_at = ?, attempts = attempts - 1
+		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("release inbox items of %s: %w", owner, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// PruneInbox deletes items done before the given time.
+func (s *Store) PruneInbox(ctx context.Context, doneBefore time.Time) (int, error) {
+	res, err := s.w.NewRaw("DELETE FROM inbox_items WHERE done_at IS NOT NULL AND done_at < ?", doneBefore.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune inbox: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// InboxItemByID returns one item, done or not.
+func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
+	it := new(InboxItem)
+	if err := s.r.NewSelect().Model(it).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "inbox item "+id.String())
+	}
+	return it, nil
+}
