@@ -135,7 +135,7 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		if err := claimName(ctx, tx, a.Handle, "member", a.ID); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(a).Exec(ctx)
+		_, err := tx.NewInsert().Model(a).Returning("NULL").Exec(ctx)
 		return err
 	})
 	if err != nil {
@@ -304,7 +304,7 @@ func (s *Store) UpsertRemoteAccount(ctx context.Context, a *Account) (*Account, 
 		Set("public_key_id = EXCLUDED.public_key_id").
 		Set("public_key_pem = EXCLUDED.public_key_pem").
 		Set("fetched_at = EXCLUDED.fetched_at").
-		Exec(ctx)
+		Returning("NULL").Exec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store remote actor %s: %w", *a.APID, err)
 	}

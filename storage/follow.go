@@ -42,7 +42,7 @@ func (s *Store) AddFollow(ctx context.Context, followerID ID, kind string, targe
 		Accepted: accepted, CreatedAt: time.Now().UTC()}
 	_, err := s.w.NewInsert().Model(f).
 		On("CONFLICT (follower_id, target_kind, target_id) DO UPDATE").
-		Set("ap_id = EXCLUDED.ap_id").Set("accepted = EXCLUDED.accepted").Exec(ctx)
+		Set("ap_id = EXCLUDED.ap_id").Set("accepted = EXCLUDED.accepted").Returning("NULL").Exec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("add follow: %w", err)
 	}

@@ -67,7 +67,7 @@ func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
 			}
 			f.Position = maxPos + 1
 		}
-		_, err := tx.NewInsert().Model(f).Exec(ctx)
+		_, err := tx.NewInsert().Model(f).Returning("NULL").Exec(ctx)
 		return err
 	})
 	if err != nil {

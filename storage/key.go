@@ -44,7 +44,7 @@ func (s *Store) SaveActorKey(ctx context.Context, k *ActorKey) (*ActorKey, error
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now().UTC()
 	}
-	if _, err := s.w.NewInsert().Model(k).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+	if _, err := s.w.NewInsert().Model(k).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("save key: %w", err)
 	}
 	out := new(ActorKey)

@@ -37,7 +37,7 @@ func (s *Store) LikePost(ctx context.Context, postID, accountID ID, apID *string
 			return fmt.Errorf("%w: you cannot like your own post", ErrInvalid)
 		}
 		res, err := tx.NewInsert().Model(&Like{PostID: postID, AccountID: accountID, APID: apID, CreatedAt: time.Now().UTC()}).
-			On("CONFLICT DO NOTHING").Exec(ctx)
+			On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("insert like: %w", err)
 		}

@@ -39,7 +39,7 @@ func addEvent(ctx context.Context, tx bun.Tx, ev *OutboxEvent) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now().UTC()
 	}
-	if _, err := tx.NewInsert().Model(ev).Exec(ctx); err != nil {
+	if _, err := tx.NewInsert().Model(ev).Returning("NULL").Exec(ctx); err != nil {
 		return fmt.Errorf("record %s event: %w", ev.Kind, err)
 	}
 	return nil

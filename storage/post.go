@@ -160,7 +160,7 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 	if err != nil {
 		return nil, fmt.Errorf("bump thread: %w", err)
 	}
-	if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+	if _, err := tx.NewInsert().Model(p).Returning("NULL").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("insert post: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Forum)(nil)).

@@ -37,7 +37,7 @@ func (s *Store) CreateSession(ctx context.Context, accountID ID, ttl time.Durati
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	now := time.Now().UTC()
 	sess := &Session{TokenHash: hashToken(token), AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if _, err := s.w.NewInsert().Model(sess).Exec(ctx); err != nil {
+	if _, err := s.w.NewInsert().Model(sess).Returning("NULL").Exec(ctx); err != nil {
 		return "", fmt.Errorf("create session: %w", err)
 	}
 	return token, nil

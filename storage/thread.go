@@ -98,7 +98,7 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 	}
 	var p *Post
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(t).Returning("NULL").Exec(ctx); err != nil {
 			return fmt.Errorf("insert thread: %w", err)
 		}
 		var err error
