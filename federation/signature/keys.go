@@ -1,0 +1,86 @@
+package signature
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+)
+
+// KeyBits is the size of generated actor keys. Mastodon verifies RSA only and
+// generates 2048-bit keys itself; larger keys make every signature slower.
+const KeyBits = 2048
+
+// GenerateKey returns a new RSA key for an actor.
+func GenerateKey() (*rsa.PrivateKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, KeyBits)
+	if err != nil {
+		return nil, fmt.Errorf("generate rsa key: %w", err)
+	}
+	return key, nil
+}
+
+// EncodePrivateKeyPEM encodes key as a PKCS #8 "PRIVATE KEY" block.
+func EncodePrivateKeyPEM(key *rsa.PrivateKey) (string, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", fmt.Errorf("encode private key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
+}
+
+// EncodePublicKeyPEM encodes pub as a PKIX "PUBLIC KEY" block, the form
+// Mastodon publishes in an actor's publicKeyPem.
+func EncodePublicKeyPEM(pub *rsa.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("encode public key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// ParsePublicKeyPEM parses the first PEM block of s as an RSA public key.
+// Both PKIX ("PUBLIC KEY") and PKCS #1 ("RSA PUBLIC KEY") are accepted, in
+// either label, because remote servers do not always label their keys
+// correctly.
+func ParsePublicKeyPEM(s string) (*rsa.PublicKey, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("parse public key: no PEM block")
+	}
+	if pub, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {
+		rsaPub, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("parse public key: %T is not an RSA key", pub)
+		}
+		return rsaPub, nil
+	}
+	pub, err := x509.ParsePKCS1PublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse public key (%s block): %w", block.Type, err)
+	}
+	return pub, nil
+}
+
+// ParsePrivateKeyPEM parses the first PEM block of s as an RSA private key in
+// PKCS #8 ("PRIVATE KEY") or PKCS #1 ("RSA PRIVATE KEY") form.
+func ParsePrivateKeyPEM(s string) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("parse private key: no PEM block")
+	}
+	if key, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		rsaKey, ok := key.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("parse private key: %T is not an RSA key", key)
+		}
+		return rsaKey, nil
+	}
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse private key (%s block): %w", block.Type, err)
+	}
+	return key, nil
+}
