@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -114,7 +114,7 @@ func (s *Server) ForumActor(ctx context.Context, f *storage.Forum) (*Actor, erro
 func (s *Server) ThreadActor(ctx context.Context, t *storage.Thread, f *storage.Forum, first *storage.Post) (*Actor, error) {
 	act := s.newActor(s.urls.Thread(t.ID), "Group", t.Handle(), t.Title)
 	if first != nil && !first.IsDeleted() {
-		act.Summary = excerpt(first.HTML, 300)
+		act.Summary = summaryOf(first.HTML, 300)
 	}
 	act.Published = formatTime(t.CreatedAt)
 	act.Posts = s.urls.ThreadPosts(t.ID)
@@ -139,36 +139,9 @@ func (s *Server) InstanceActor(ctx context.Context) (*Actor, error) {
 	return act, err
 }
 
-// excerpt turns sanitized HTML into a short plain-text paragraph.
-func excerpt(h string, maxRunes int) string {
-	var b strings.Builder
-	inTag := false
-	for _, r := range h {
-		switch {
-		case r == '<':
-			inTag = true
-			b.WriteByte(' ')
-		case r == '>':
-			inTag = false
-		case !inTag:
-			b.WriteRune(r)
-		}
-	}
-	text := strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
-	if utf8.RuneCountInString(text) > maxRunes {
-		cut := 0
-		for i := range text {
-			if cut == maxRunes {
-				text = text[:i]
-				break
-			}
-			cut++
-		}
-		if sp := strings.LastIndexByte(text, ' '); sp > len(text)/2 {
-			text = text[:sp]
-		}
-		text += "…"
-	}
+// summaryOf is a short plain-text paragraph from sanitized HTML.
+func summaryOf(h string, maxRunes int) string {
+	text := markup.Excerpt(h, maxRunes)
 	if text == "" {
 		return ""
 	}

@@ -20,22 +20,22 @@ type Note struct {
 	// Name carries the thread title on a thread's first post only: Lemmy
 	// and NodeBB read it as the title of a new topic, Mastodon ignores it
 	// on a Note. Replies leave it out so nobody shows a title per reply.
-	Name      string          `json:"name,omitempty"`
-	Content   string          `json:"content"`
-	Source    *Source         `json:"source,omitempty"`
-	Published string          `json:"published"`
-	Updated   string          `json:"updated,omitempty"`
-	URL       string          `json:"url"`
-	To        []string        `json:"to"`
-	Cc        []string        `json:"cc"`
-	InReplyTo string          `json:"inReplyTo,omitempty"`
-	ContextID string          `json:"context"`  // FEP-7888: the thread's posts collection
-	Audience  string          `json:"audience"` // FEP-1b12: the forum
-	Sensitive bool            `json:"sensitive"`
-	Tag       []Tag           `json:"tag"`
-	Attach    []any           `json:"attachment"`
-	Replies   *CollectionLink `json:"replies"`
-	Likes     *CollectionLink `json:"likes"`
+	Name       string          `json:"name,omitempty"`
+	Content    string          `json:"content"`
+	Source     *Source         `json:"source,omitempty"`
+	Published  string          `json:"published"`
+	Updated    string          `json:"updated,omitempty"`
+	URL        string          `json:"url"`
+	To         []string        `json:"to"`
+	Cc         []string        `json:"cc"`
+	InReplyTo  string          `json:"inReplyTo,omitempty"`
+	ContextID  string          `json:"context"`  // FEP-7888: the thread's posts collection
+	Audience   string          `json:"audience"` // FEP-1b12: the forum
+	Sensitive  bool            `json:"sensitive"`
+	Tag        []Tag           `json:"tag"`
+	Attachment []any           `json:"attachment"`
+	Replies    *CollectionLink `json:"replies"`
+	Likes      *CollectionLink `json:"likes"`
 	// FEP-044f quote, with the older spellings beside it.
 	Quote        string `json:"quote,omitempty"`
 	QuoteURL     string `json:"quoteUrl,omitempty"`
@@ -116,7 +116,7 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 			Href: threadID,
 			Name: "@" + u.Handle(t.Handle()),
 		}},
-		Attach: []any{},
+		Attachment: []any{},
 		Replies: &CollectionLink{
 			ID:    u.PostReplies(p.ID),
 			Type:  "OrderedCollection",

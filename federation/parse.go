@@ -10,6 +10,7 @@ import (
 	"github.com/go-fed/activity/streams"
 	"github.com/go-fed/activity/streams/vocab"
 
+	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -71,9 +72,8 @@ func parseActor(ctx context.Context, m map[string]any) (*storage.Account, error)
 	// go-fed reads a string like "Zed: the one" as an IRI and lower-cases
 	// its "scheme", so plain strings come from the raw map.
 	acc.DisplayName = rawString(m, "name", firstString(a.GetActivityStreamsName()))
-	// Remote HTML is kept as plain text until it goes through the remote
-	// HTML sanitizer: a bio is shown on pages.
-	acc.Bio = excerpt(rawString(m, "summary", firstSummary(a.GetActivityStreamsSummary())), 1000)
+	// A bio is shown on pages: remote HTML only ever enters sanitized.
+	acc.Bio = markup.SanitizeRemote(rawString(m, "summary", firstSummary(a.GetActivityStreamsSummary())))
 	if p := a.GetActivityStreamsInbox(); p != nil {
 		acc.Inbox = iriString(p.GetIRI())
 	}
