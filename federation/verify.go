@@ -56,11 +56,11 @@ func (c *remoteKeys) forget(keyID string) {
 	delete(c.m, keyID)
 }
 
-// PublicKey returns the public key with the given key id and the id of the
+// LookupKey returns the public key with the given key id and the id of the
 // actor that owns it: a local actor's from its key pair, a remote one's
 // from the cache, the database or a fetch of its actor. refresh forces the
 // fetch, for when a signature failed with the key on file.
-func (s *Server) PublicKey(ctx context.Context, keyID string, refresh bool) (*rsa.PublicKey, string, error) {
+func (s *Server) LookupKey(ctx context.Context, keyID string, refresh bool) (*rsa.PublicKey, string, error) {
 	actorID, _, _ := strings.Cut(keyID, "#")
 	if path, local := s.urls.Path(actorID); local {
 		return s.localPublicKey(ctx, path, keyID)
@@ -175,7 +175,7 @@ func (s *Server) VerifyFetch(r *http.Request) (string, error) {
 	var owner string
 	lookup := func(refresh bool) signature.KeyLookup {
 		return func(ctx context.Context, keyID string) (*rsa.PublicKey, error) {
-			pub, o, err := s.PublicKey(ctx, keyID, refresh)
+			pub, o, err := s.LookupKey(ctx, keyID, refresh)
 			owner = o
 			return pub, err
 		}
