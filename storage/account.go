@@ -320,3 +320,15 @@ func (s *Store) SetAccountSoftware(ctx context.Context, id ID, software string) 
 	}
 	return nil
 }
+
+// CountActiveMembers counts local members who wrote a post since the given
+// time, for NodeInfo's activeMonth and activeHalfyear.
+func (s *Store) CountActiveMembers(ctx context.Context, since time.Time) (int64, error) {
+	var n int64
+	err := s.r.NewRaw("SELECT COUNT(DISTINCT p.author_id) FROM posts AS p JOIN accounts AS a ON a.id = p.author_id "+
+		"WHERE a.domain = '' AND p.id >= ?", IDAt(since)).Scan(ctx, &n)
+	if err != nil {
+		return 0, fmt.Errorf("count active members: %w", err)
+	}
+	return n, nil
+}

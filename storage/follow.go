@@ -123,3 +123,13 @@ func (s *Store) FollowedThreads(ctx context.Context, accountID ID, limit int) ([
 	}
 	return out, nil
 }
+
+// CountFollowing counts what an account follows (accepted follows only).
+func (s *Store) CountFollowing(ctx context.Context, followerID ID) (int64, error) {
+	n, err := s.r.NewSelect().Model((*Follow)(nil)).
+		Where("follower_id = ? AND accepted = ?", followerID, true).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count following: %w", err)
+	}
+	return int64(n), nil
+}

@@ -82,3 +82,13 @@ func (g *IDGenerator) Next() ID {
 	g.last = ms
 	return ID(ms<<22 | g.node<<12 | g.seq)
 }
+
+// IDAt is the smallest id made at time t: ids are time-ordered, so
+// "id >= IDAt(t)" selects rows created since t through the primary key.
+func IDAt(t time.Time) ID {
+	ms := t.UnixMilli() - idEpoch
+	if ms < 0 {
+		ms = 0
+	}
+	return ID(ms << 22)
+}

@@ -326,3 +326,26 @@ func (s *Store) CountLocalPosts(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// RemotePostIDs maps those of the given posts that came from other
+// servers to their ActivityPub ids; local posts are left out. Federation
+// uses it to point inReplyTo and quote at the right place.
+func (s *Store) RemotePostIDs(ctx context.Context, ids []ID) (map[ID]string, error) {
+	out := make(map[ID]string)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   ID     `bun:"id"`
+		APID string `bun:"ap_id"`
+	}
+	err := s.r.NewSelect().Model((*Post)(nil)).Column("id", "ap_id").
+		Where("id IN (?) AND ap_id IS NOT NULL", bun.In(ids)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("remote post ids: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.APID
+	}
+	return out, nil
+}

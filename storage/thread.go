@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -241,4 +242,19 @@ func (s *Store) CountThreads(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("count threads: %w", err)
 	}
 	return n, nil
+}
+
+// ListThreadsByIDBefore is ListThreadsByID walking backwards: the live
+// threads of a forum with ids below before, the nearest limit of them,
+// returned oldest first.
+func (s *Store) ListThreadsByIDBefore(ctx context.Context, forumID ID, before ID, limit int) ([]Thread, error) {
+	var out []Thread
+	err := s.r.NewSelect().Model(&out).Relation("Author").
+		Where("thread.forum_id = ? AND thread.deleted_at IS NULL AND thread.id < ?", forumID, before).
+		OrderExpr("thread.id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list threads: %w", err)
+	}
+	slices.Reverse(out)
+	return out, nil
 }

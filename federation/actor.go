@@ -1,0 +1,303 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/markup"
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Actor is a Person (member), Group (forum or thread) or Application (the
+// instance actor).
+type Actor struct {
+	Context           json.RawMessage `json:"@context,omitempty"`
+	ID                string          `json:"id"`
+	Type              string          `json:"type"`
+	PreferredUsername string          `json:"preferredUsername"`
+	Name              string          `json:"name"`
+	Summary           string          `json:"summary"`
+	URL               string          `json:"url"`
+	Inbox             string          `json:"inbox"`
+	Outbox            string          `json:"outbox"`
+	Followers         string          `json:"followers"`
+	Following         string          `json:"following"`
+	Endpoints         Endpoints       `json:"endpoints"`
+	PublicKey         PublicKey       `json:"publicKey"`
+	// Members and groups take followers without review; the instance
+	// actor is not meant to be followed, so it asks for review.
+	ManuallyApprovesFollowers bool   `json:"manuallyApprovesFollowers"`
+	Discoverable              bool   `json:"discoverable"`
+	Indexable                 bool   `json:"indexable"`
+	Published                 string `json:"published,omitempty"`
+	Icon                      *Image `json:"icon,omitempty"`
+	// Posts links a thread's collection of posts (the FEP-7888 context of
+	// each of them); Threads links a forum's collection of threads.
+	Posts   string `json:"posts,omitempty"`
+	Threads string `json:"threads,omitempty"`
+	// Audience is the forum a thread belongs to (FEP-1b12).
+	Audience string `json:"audience,omitempty"`
+}
+
+// Endpoints holds the shared inbox.
+type Endpoints struct {
+	SharedInbox string `json:"sharedInbox"`
+}
+
+// PublicKey is an actor's key as HTTP Signatures look it up.
+type PublicKey struct {
+	ID           string `json:"id"`
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+// Image is an avatar.
+type Image struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
+// newActor fills what every local actor has in common.
+func (s *Server) newActor(id, typ, username, name string) *Actor {
+	return &Actor{
+		Context:           jsonLDContext,
+		ID:                id,
+		Type:              typ,
+		PreferredUsername: username,
+		Name:              name,
+		URL:               id,
+		Inbox:             site.Inbox(id),
+		Outbox:            site.Outbox(id),
+		Followers:         site.Followers(id),
+		Following:         site.Following(id),
+		Endpoints:         Endpoints{SharedInbox: s.urls.SharedInbox()},
+		Discoverable:      true,
+		Indexable:         true,
+	}
+}
+
+// MemberActor builds a member's Person.
+func (s *Server) MemberActor(ctx context.Context, a *storage.Account) (*Actor, error) {
+	act := s.newActor(s.urls.Member(a.Handle), "Person", a.Handle, a.Name())
+	act.Summary = a.Bio
+	act.Published = formatTime(a.CreatedAt)
+	if a.AvatarURL != "" {
+		act.Icon = &Image{Type: "Image", URL: a.AvatarURL}
+	}
+	var err error
+	act.PublicKey, err = s.publicKey(ctx, act.ID, storage.KeyOwnerMember, a.ID)
+	return act, err
+}
+
+// ForumActor builds a forum's Group (FEP-1b12).
+func (s *Server) ForumActor(ctx context.Context, f *storage.Forum) (*Actor, error) {
+	act := s.newActor(s.urls.Forum(f.Slug), "Group", f.Slug, f.Title)
+	if f.Description != "" {
+		act.Summary = "<p>" + html.EscapeString(f.Description) + "</p>"
+	}
+	act.Published = formatTime(f.CreatedAt)
+	act.Threads = s.urls.ForumThreads(f.Slug)
+	var err error
+	act.PublicKey, err = s.publicKey(ctx, act.ID, storage.KeyOwnerForum, f.ID)
+	return act, err
+}
+
+// ThreadActor builds a thread's Group: followable from Mastodon, named
+// after its title, summarised by its opening post. first may be nil.
+func (s *Server) ThreadActor(ctx context.Context, t *storage.Thread, f *storage.Forum, first *storage.Post) (*Actor, error) {
+	act := s.newActor(s.urls.Thread(t.ID), "Group", t.Handle(), t.Title)
+	if first != nil && !first.IsDeleted() {
+		act.Summary = summaryOf(first.HTML, 300)
+	}
+	act.Published = formatTime(t.CreatedAt)
+	act.Posts = s.urls.ThreadPosts(t.ID)
+	if f != nil {
+		act.Audience = s.urls.Forum(f.Slug)
+	}
+	var err error
+	act.PublicKey, err = s.publicKey(ctx, act.ID, storage.KeyOwnerThread, t.ID)
+	return act, err
+}
+
+// InstanceActor builds the node's Application actor (FEP-2677), which
+// signs fetches on the node's behalf.
+func (s *Server) InstanceActor(ctx context.Context) (*Actor, error) {
+	act := s.newActor(s.urls.InstanceActor(), "Application", site.InstanceActorName, s.urls.Host())
+	act.URL = s.urls.Base() + "/"
+	act.Summary = "<p>The Skein forum at " + html.EscapeString(s.urls.Host()) + ".</p>"
+	act.ManuallyApprovesFollowers = true
+	act.Discoverable, act.Indexable = false, false
+	var err error
+	act.PublicKey, err = s.publicKey(ctx, act.ID, storage.KeyOwnerInstance, 0)
+	return act, err
+}
+
+// summaryOf is a short plain-text paragraph from sanitized HTML.
+func summaryOf(h string, maxRunes int) string {
+	text := markup.Excerpt(h, maxRunes)
+	if text == "" {
+		return ""
+	}
+	return "<p>" + html.EscapeString(text) + "</p>"
+}
+
+// docCache keeps rendered actor documents. An entry is used only while the
+// version (a digest of the rows it was built from) matches, so an edit is
+// seen at once without anyone invalidating anything; what it saves is the
+// key lookup and the rendering.
+type docCache struct {
+	mu sync.Mutex
+	m  map[string]cachedDoc
+}
+
+type cachedDoc struct {
+	version string
+	doc     *document
+}
+
+const docCacheMax = 4096
+
+func (c *docCache) get(key, version string) *document {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok && e.version == version {
+		return e.doc
+	}
+	return nil
+}
+
+func (c *docCache) put(key, version string, doc *document) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= docCacheMax {
+		c.m = make(map[string]cachedDoc)
+	}
+	c.m[key] = cachedDoc{version, doc}
+}
+
+// cachedActor returns the cached document for key at version, or builds
+// and caches it.
+func (s *Server) cachedActor(key, version string, modified time.Time, build func() (*Actor, error)) (*document, error) {
+	if doc := s.actors.get(key, version); doc != nil {
+		return doc, nil
+	}
+	act, err := build()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := newDocument(act, modified)
+	if err != nil {
+		return nil, err
+	}
+	s.actors.put(key, version, doc)
+	return doc, nil
+}
+
+func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a, err := s.store.MemberByHandle(ctx, r.PathValue("handle"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if a.Suspended {
+		s.gone(w, r, s.urls.Member(a.Handle), "Person", time.Time{})
+		return
+	}
+	version := strings.Join([]string{a.Handle, a.DisplayName, a.Bio, a.AvatarURL}, "\x00")
+	// No Last-Modified: profile edits leave no time behind; the ETag
+	// covers them.
+	doc, err := s.cachedActor("member:"+a.ID.String(), version, time.Time{}, func() (*Actor, error) {
+		return s.MemberActor(ctx, a)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeDocument(w, r, http.StatusOK, doc)
+}
+
+func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	version := strings.Join([]string{f.Slug, f.Title, f.Description}, "\x00")
+	doc, err := s.cachedActor("forum:"+f.ID.String(), version, time.Time{}, func() (*Actor, error) {
+		return s.ForumActor(ctx, f)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeDocument(w, r, http.StatusOK, doc)
+}
+
+func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t, err := s.threadFromPath(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if t.DeletedAt != nil {
+		s.gone(w, r, s.urls.Thread(t.ID), "Group", *t.DeletedAt)
+		return
+	}
+	var first *storage.Post
+	if t.FirstPostID != nil {
+		if first, err = s.store.PostByID(ctx, *t.FirstPostID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	f, err := s.forum(ctx, t.ForumID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	version, modified := t.Title+"\x00"+f.Slug, t.CreatedAt
+	if first != nil {
+		modified = postModified(first)
+		version += "\x00" + modified.Format(time.RFC3339Nano)
+	}
+	doc, err := s.cachedActor("thread:"+t.ID.String(), version, modified, func() (*Actor, error) {
+		return s.ThreadActor(ctx, t, f, first)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeDocument(w, r, http.StatusOK, doc)
+}
+
+func (s *Server) serveInstanceActor(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.cachedActor("instance", "", time.Time{}, func() (*Actor, error) {
+		return s.InstanceActor(r.Context())
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeDocument(w, r, http.StatusOK, doc)
+}
+
+// threadFromPath loads the thread named by the {id} path value.
+func (s *Server) threadFromPath(r *http.Request) (*storage.Thread, error) {
+	id, err := storage.ParseID(r.PathValue("id"))
+	if err != nil {
+		return nil, errNotFound
+	}
+	return s.store.ThreadByID(r.Context(), id)
+}
+
+var errNotFound = errors.New("no such document")

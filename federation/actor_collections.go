@@ -1,0 +1,174 @@
+package federation
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// localActor is a local actor named by a request path: /u/{handle},
+// /f/{slug}, /t/{id} or /actor.
+type localActor struct {
+	id       string // ActivityPub id
+	kind     string // storage.KeyOwner*
+	rowID    storage.ID
+	follow   string // storage.Follow* target kind; "" for the instance
+	member   *storage.Account
+	threadGo time.Time // deletion time of a deleted thread
+}
+
+func (s *Server) actorFromPath(ctx context.Context, r *http.Request) (*localActor, error) {
+	switch {
+	case r.PathValue("handle") != "":
+		a, err := s.store.MemberByHandle(ctx, r.PathValue("handle"))
+		if err != nil {
+			return nil, err
+		}
+		return &localActor{id: s.urls.Member(a.Handle), kind: storage.KeyOwnerMember, rowID: a.ID,
+			follow: storage.FollowAccount, member: a}, nil
+	case r.PathValue("slug") != "":
+		f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
+		if err != nil {
+			return nil, err
+		}
+		return &localActor{id: s.urls.Forum(f.Slug), kind: storage.KeyOwnerForum, rowID: f.ID, follow: storage.FollowForum}, nil
+	case r.PathValue("id") != "":
+		t, err := s.threadFromPath(r)
+		if err != nil {
+			return nil, err
+		}
+		la := &localActor{id: s.urls.Thread(t.ID), kind: storage.KeyOwnerThread, rowID: t.ID, follow: storage.FollowThread}
+		if t.DeletedAt != nil {
+			la.threadGo = *t.DeletedAt
+		}
+		return la, nil
+	}
+	return &localActor{id: s.urls.InstanceActor(), kind: storage.KeyOwnerInstance}, nil
+}
+
+// serveFollowers serves an actor's followers collection. It publishes the
+// count only, as Mastodon does for accounts that hide their network: the
+// list of who follows whom is nobody's business, and delivery reads it from
+// the database, not from here.
+func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request) {
+	s.serveCount(w, r, site.Followers, func(ctx context.Context, la *localActor) (int64, error) {
+		if la.follow == "" {
+			return 0, nil
+		}
+		return s.store.CountFollowers(ctx, la.follow, la.rowID)
+	})
+}
+
+// serveFollowing serves an actor's following collection, a count only.
+// Only members follow anything.
+func (s *Server) serveFollowing(w http.ResponseWriter, r *http.Request) {
+	s.serveCount(w, r, site.Following, func(ctx context.Context, la *localActor) (int64, error) {
+		if la.member == nil {
+			return 0, nil
+		}
+		return s.store.CountFollowing(ctx, la.rowID)
+	})
+}
+
+func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, idOf func(string) string,
+	countOf func(context.Context, *localActor) (int64, error)) {
+	if r.URL.RawQuery != "" {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	la, ok := s.localActorOrFail(w, r)
+	if !ok {
+		return
+	}
+	n, err := countOf(r.Context(), la)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: idOf(la.id), Type: "OrderedCollection", TotalItems: &n}, time.Time{})
+}
+
+func (s *Server) localActorOrFail(w http.ResponseWriter, r *http.Request) (*localActor, bool) {
+	la, err := s.actorFromPath(r.Context(), r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if !la.threadGo.IsZero() {
+		s.gone(w, r, s.urls.Origin()+r.URL.Path, "OrderedCollection", la.threadGo)
+		return nil, false
+	}
+	return la, true
+}
+
+// serveOutbox serves an actor's outbox. A member's holds the Create of
+// each of their live posts, newest first, keyset-paged by post id
+// (before=ID). Groups and the instance actor publish nothing of their own
+// yet: their Announces come with delivery.
+func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, before, err := parseIDCursor(r.URL.RawQuery, "before")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	la, ok := s.localActorOrFail(w, r)
+	if !ok {
+		return
+	}
+	if canonical(w, r, q) {
+		return
+	}
+	id := site.Outbox(la.id)
+	if la.member == nil {
+		s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: id, Type: "OrderedCollection", TotalItems: count(0)}, time.Time{})
+		return
+	}
+	if !q.isPage {
+		s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: id, Type: "OrderedCollection",
+			TotalItems: count(la.member.PostCount), First: id + "?page=true"}, time.Time{})
+		return
+	}
+	posts, err := s.store.RecentPostsByAuthor(ctx, la.rowID, before, listPageSize+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	more := len(posts) > listPageSize
+	if more {
+		posts = posts[:listPageSize]
+	}
+	page := &CollectionPage{Context: jsonLDContext, ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
+		PartOf: id, OrderedItems: make([]any, 0, len(posts))}
+	threads := make(map[storage.ID]*storage.Thread)
+	for i := range posts {
+		p := &posts[i].Post
+		p.Author = la.member
+		t := threads[p.ThreadID]
+		if t == nil {
+			if t, err = s.store.ThreadByID(ctx, p.ThreadID); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			threads[p.ThreadID] = t
+		}
+		f, err := s.forum(ctx, t.ForumID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		refs, err := s.remoteRefs(ctx, []storage.Post{*p}, t)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		page.OrderedItems = append(page.OrderedItems, CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs})))
+	}
+	if more {
+		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()
+	}
+	s.writeJSON(w, r, page, time.Time{})
+}

@@ -1,0 +1,67 @@
+package federation_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/skein-forum/skein/federation"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+// BenchmarkNoteJSON measures building and marshalling one Note, what the
+// delivery code does per post and a collection page does twenty times.
+func BenchmarkNoteJSON(b *testing.B) {
+	n := newNode(b, nil)
+	ctx := context.Background()
+	p, err := n.store.PostByID(ctx, n.fx.Posts[2].ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	th, _ := n.store.ThreadByID(ctx, p.ThreadID)
+	parts := federation.NoteParts{Post: p, Thread: th, Forum: n.fx.Forum}
+	b.ReportAllocs()
+	for b.Loop() {
+		note := federation.NoteFromPost(n.urls, parts)
+		note.Context = federation.LDContext()
+		if _, err := json.Marshal(note); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCollectionPage serves a full page of 20 embedded Notes from a
+// real SQLite database, through the handler.
+func BenchmarkCollectionPage(b *testing.B) {
+	n := newNode(b, nil)
+	storagetest.Replies(b, n.store, n.fx.Thread.ID, n.fx.Bob.ID, 40)
+	url := n.urls.ThreadPosts(n.fx.Thread.ID) + "?page=true&from=21"
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Accept", apAccept)
+		rec := httptest.NewRecorder()
+		n.mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+// BenchmarkActorDocument serves a member's Person from the document cache.
+func BenchmarkActorDocument(b *testing.B) {
+	n := newNode(b, nil)
+	url := n.urls.Member("alice")
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Accept", apAccept)
+		rec := httptest.NewRecorder()
+		n.mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}

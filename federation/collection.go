@@ -1,0 +1,297 @@
+package federation
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// PostsPageSize is the number of posts on a page of a thread's collection.
+// It equals the web view's page size, so collection page k holds what web
+// page k shows.
+const PostsPageSize = storage.PostsPerPage
+
+// listPageSize is the page size of the keyset-paged collections (a forum's
+// threads, a post's replies, a member's outbox).
+const listPageSize = 20
+
+// Collection is an OrderedCollection (or Collection) whose items are
+// reached through its pages.
+type Collection struct {
+	Context      json.RawMessage `json:"@context,omitempty"`
+	ID           string          `json:"id"`
+	Type         string          `json:"type"`
+	TotalItems   *int64          `json:"totalItems,omitempty"`
+	AttributedTo string          `json:"attributedTo,omitempty"`
+	Audience     string          `json:"audience,omitempty"`
+	First        string          `json:"first,omitempty"`
+	Last         string          `json:"last,omitempty"`
+}
+
+// CollectionPage is one OrderedCollectionPage. OrderedItems is never nil.
+type CollectionPage struct {
+	Context      json.RawMessage `json:"@context,omitempty"`
+	ID           string          `json:"id"`
+	Type         string          `json:"type"`
+	PartOf       string          `json:"partOf"`
+	TotalItems   *int64          `json:"totalItems,omitempty"`
+	StartIndex   *int64          `json:"startIndex,omitempty"`
+	Prev         string          `json:"prev,omitempty"`
+	Next         string          `json:"next,omitempty"`
+	OrderedItems []any           `json:"orderedItems"`
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any, modified time.Time) {
+	doc, err := newDocument(v, modified)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeDocument(w, r, http.StatusOK, doc)
+}
+
+func count(n int64) *int64 { return &n }
+
+// serveThreadPosts serves /t/{id}/posts: the thread as an
+// OrderedCollection of its posts, oldest first, the FEP-7888 context of
+// every post in it. Pages embed full Notes (fewer fetches for the
+// reader); deleted posts stay in place as Tombstones and remote posts as
+// their ids, so positions, pages and totalItems always agree.
+func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, from, err := parsePostsCursor(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	t, err := s.threadFromPath(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if t.DeletedAt != nil {
+		s.gone(w, r, s.urls.ThreadPosts(t.ID), "OrderedCollection", *t.DeletedAt)
+		return
+	}
+	if canonical(w, r, q) {
+		return
+	}
+	id := s.urls.ThreadPosts(t.ID)
+	total := t.PostCount
+	pageURL := func(from int64) string { return id + "?page=true&from=" + strconv.FormatInt(from, 10) }
+	if !q.isPage {
+		lastFrom := max(0, total-1)/PostsPageSize*PostsPageSize + 1
+		s.writeJSON(w, r, &Collection{
+			Context:      jsonLDContext,
+			ID:           id,
+			Type:         "OrderedCollection",
+			TotalItems:   &total,
+			AttributedTo: s.urls.Thread(t.ID),
+			First:        pageURL(1),
+			Last:         pageURL(lastFrom),
+		}, t.LastPostAt)
+		return
+	}
+	if from > max(total, 1) {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	posts, err := s.store.PostsInRange(ctx, t.ID, from, from+PostsPageSize-1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := s.forum(ctx, t.ForumID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	refs, err := s.remoteRefs(ctx, posts, t)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := &CollectionPage{
+		Context:      jsonLDContext,
+		ID:           pageURL(from),
+		Type:         "OrderedCollectionPage",
+		PartOf:       id,
+		TotalItems:   &total,
+		StartIndex:   count(from - 1),
+		OrderedItems: make([]any, 0, len(posts)),
+	}
+	if from > 1 {
+		page.Prev = pageURL(from - PostsPageSize)
+	}
+	if from+PostsPageSize <= total {
+		page.Next = pageURL(from + PostsPageSize)
+	}
+	var modified time.Time
+	for i := range posts {
+		p := &posts[i]
+		switch {
+		case p.IsDeleted():
+			page.OrderedItems = append(page.OrderedItems, TombstoneFor(s.urls, p))
+		case p.APID != nil:
+			page.OrderedItems = append(page.OrderedItems, *p.APID)
+		default:
+			page.OrderedItems = append(page.OrderedItems, NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs}))
+		}
+		if m := postModified(p); m.After(modified) {
+			modified = m
+		}
+	}
+	s.writeJSON(w, r, page, modified)
+}
+
+// serveForumThreads serves /f/{slug}/threads: the forum's live threads as
+// an OrderedCollection of thread actor ids, oldest first, keyset-paged by
+// thread id (after=ID forwards, before=ID backwards).
+func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, cursor, err := parseIDCursor(r.URL.RawQuery, "after", "before")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if canonical(w, r, q) {
+		return
+	}
+	id := s.urls.ForumThreads(f.Slug)
+	if !q.isPage {
+		s.writeJSON(w, r, &Collection{
+			Context:      jsonLDContext,
+			ID:           id,
+			Type:         "OrderedCollection",
+			TotalItems:   count(f.ThreadCount),
+			AttributedTo: s.urls.Forum(f.Slug),
+			First:        id + "?page=true",
+		}, time.Time{})
+		return
+	}
+	var threads []storage.Thread
+	var more bool // whether there are threads beyond the page in its direction
+	if q.key == "before" {
+		threads, err = s.store.ListThreadsByIDBefore(ctx, f.ID, cursor, listPageSize+1)
+		if more = len(threads) > listPageSize; more {
+			threads = threads[1:]
+		}
+	} else {
+		threads, err = s.store.ListThreadsByID(ctx, f.ID, cursor, listPageSize+1)
+		if more = len(threads) > listPageSize; more {
+			threads = threads[:listPageSize]
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := &CollectionPage{
+		Context:      jsonLDContext,
+		ID:           id + "?" + q.String(),
+		Type:         "OrderedCollectionPage",
+		PartOf:       id,
+		OrderedItems: make([]any, 0, len(threads)),
+	}
+	for _, t := range threads {
+		page.OrderedItems = append(page.OrderedItems, s.urls.Thread(t.ID))
+	}
+	if n := len(threads); n > 0 {
+		forward := q.key != "before"
+		if (forward && more) || !forward {
+			page.Next = id + "?page=true&after=" + threads[n-1].ID.String()
+		}
+		if (!forward && more) || (forward && q.key == "after") {
+			page.Prev = id + "?page=true&before=" + threads[0].ID.String()
+		}
+	}
+	s.writeJSON(w, r, page, time.Time{})
+}
+
+// servePostReplies serves /p/{id}/replies: the ids of the live posts that
+// reply to or quote the post, oldest first, keyset-paged by post id.
+func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, after, err := parseIDCursor(r.URL.RawQuery, "after")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	p, ok := s.localPostFromPath(w, r)
+	if !ok {
+		return
+	}
+	if canonical(w, r, q) {
+		return
+	}
+	id := s.urls.PostReplies(p.ID)
+	if !q.isPage {
+		s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: id, Type: "OrderedCollection",
+			AttributedTo: s.urls.Post(p.ID), First: id + "?page=true"}, time.Time{})
+		return
+	}
+	replies, err := s.store.RepliesTo(ctx, p.ID, after, listPageSize+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	more := len(replies) > listPageSize
+	if more {
+		replies = replies[:listPageSize]
+	}
+	page := &CollectionPage{Context: jsonLDContext, ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
+		PartOf: id, OrderedItems: make([]any, 0, len(replies))}
+	for i := range replies {
+		page.OrderedItems = append(page.OrderedItems, postIRI(s.urls, &replies[i]))
+	}
+	if more {
+		page.Next = id + "?page=true&after=" + replies[len(replies)-1].ID.String()
+	}
+	s.writeJSON(w, r, page, time.Time{})
+}
+
+// servePostLikes serves /p/{id}/likes: a count only; who liked what is
+// not published.
+func (s *Server) servePostLikes(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawQuery != "" {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	p, ok := s.localPostFromPath(w, r)
+	if !ok {
+		return
+	}
+	s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: s.urls.PostLikes(p.ID), Type: "Collection",
+		TotalItems: count(p.LikeCount)}, time.Time{})
+}
+
+// localPostFromPath loads the live local post named by {id}, answering
+// 404 or 410 itself when there is none.
+func (s *Server) localPostFromPath(w http.ResponseWriter, r *http.Request) (*storage.Post, bool) {
+	id, err := storage.ParseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, errNotFound)
+		return nil, false
+	}
+	p, err := s.store.PostByID(r.Context(), id)
+	if err == nil && p.APID != nil {
+		err = errNotFound
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if p.IsDeleted() {
+		s.gone(w, r, s.urls.Origin()+r.URL.Path, "Collection", *p.DeletedAt)
+		return nil, false
+	}
+	return p, true
+}

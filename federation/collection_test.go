@@ -1,0 +1,246 @@
+package federation_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+// itemID is the id of an orderedItems entry: an embedded object's id or
+// a bare id.
+func itemID(t *testing.T, v any) string {
+	t.Helper()
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		return str(v, "id")
+	}
+	t.Fatalf("item %T", v)
+	return ""
+}
+
+// A thread of 120 posts walked through its collection forwards and
+// backwards: every post once, in thread order, no gaps, no repeats.
+func TestThreadCollectionPaging(t *testing.T) {
+	n := newNode(t, nil)
+	ctx := context.Background()
+	th := n.fx.Thread
+	storagetest.Replies(t, n.store, th.ID, n.fx.Bob.ID, 117)
+	// A deleted post keeps its place as a Tombstone.
+	all, err := n.store.PostsInRange(ctx, th.ID, 1, 1000)
+	if err != nil || len(all) != 120 {
+		t.Fatalf("posts: %d, %v", len(all), err)
+	}
+	if err := n.store.DeletePost(ctx, all[64].ID); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, len(all))
+	for i := range all {
+		want[i] = n.urls.Post(all[i].ID)
+	}
+
+	collURL := n.urls.ThreadPosts(th.ID)
+	coll := n.doc(collURL, http.StatusOK)
+	checkShape(t, coll, collURL, "OrderedCollection")
+	if coll["totalItems"] != float64(120) || str(coll, "attributedTo") != n.urls.Thread(th.ID) {
+		t.Fatalf("collection = %v", coll)
+	}
+
+	walk := func(start, link string) []string {
+		var ids []string
+		seen := map[string]bool{}
+		for url := start; url != ""; url = str(n.doc(url, http.StatusOK), link) {
+			if seen[url] {
+				t.Fatalf("page %s visited twice", url)
+			}
+			seen[url] = true
+			page := n.doc(url, http.StatusOK)
+			checkShape(t, page, url, "OrderedCollectionPage")
+			if str(page, "partOf") != collURL {
+				t.Errorf("%s partOf = %v", url, page["partOf"])
+			}
+			items := page["orderedItems"].([]any)
+			if len(items) == 0 || len(items) > 50 || (len(items) < 20 && str(page, "next") != "") {
+				t.Errorf("%s has %d items", url, len(items))
+			}
+			var pageIDs []string
+			for _, it := range items {
+				pageIDs = append(pageIDs, itemID(t, it))
+			}
+			if link == "prev" {
+				ids = append(pageIDs, ids...)
+			} else {
+				ids = append(ids, pageIDs...)
+			}
+		}
+		return ids
+	}
+	forward := walk(str(coll, "first"), "next")
+	backward := walk(str(coll, "last"), "prev")
+	for name, got := range map[string][]string{"forward": forward, "backward": backward} {
+		if len(got) != len(want) {
+			t.Fatalf("%s walk: %d items, want %d", name, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s walk: item %d is %s, want %s", name, i, got[i], want[i])
+			}
+		}
+	}
+
+	// Items are full Notes whose context is this collection; the deleted
+	// post is a Tombstone in its place.
+	page := n.doc(collURL+"?page=true&from=61", http.StatusOK)
+	items := page["orderedItems"].([]any)
+	if ts := items[4].(map[string]any); ts["type"] != "Tombstone" {
+		t.Errorf("deleted post in page = %v", ts)
+	}
+	if note := items[0].(map[string]any); note["type"] != "Note" || note["context"] != collURL {
+		t.Errorf("page item = %v", note)
+	}
+
+	// Cursors: garbage is 400, past the end 404, a valid but oddly
+	// spelled query redirects to the canonical URL.
+	for q, status := range map[string]int{
+		"?page=true&from=0": 400, "?page=true&from=5": 400, "?page=true&from=abc": 400, "?page=false": 400,
+		"?page=true&from=1&from=21": 400, "?from=21": 400, "?page=true&after=1": 400, "?page=true&from=%zz": 400,
+		"?page=true&from=141": 404, "?from=21&page=true": 302, "?page=true": 302,
+	} {
+		resp := n.get(collURL+q, apAccept)
+		resp.Body.Close()
+		if resp.StatusCode != status {
+			t.Errorf("GET posts%s: %d, want %d", q, resp.StatusCode, status)
+		}
+		if status == 302 && resp.Header.Get("Location") == "" {
+			t.Errorf("GET posts%s: redirect without Location", q)
+		}
+	}
+}
+
+func TestForumThreadsCollection(t *testing.T) {
+	n := newNode(t, nil)
+	ctx := context.Background()
+	ids := []storage.ID{n.fx.Thread.ID}
+	for i := range 44 {
+		th, _, err := n.store.CreateThread(ctx, storage.NewThread{ForumID: n.fx.Forum.ID, AuthorID: n.fx.Bob.ID,
+			Title: "Thread " + string(rune('a'+i%26)), Source: "Body.", HTML: "<p>Body.</p>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, th.ID)
+	}
+	url := n.urls.ForumThreads("kitchen")
+	coll := n.doc(url, http.StatusOK)
+	checkShape(t, coll, url, "OrderedCollection")
+	if coll["totalItems"] != float64(45) {
+		t.Fatalf("totalItems = %v", coll["totalItems"])
+	}
+	var got []string
+	var last map[string]any
+	for page := str(coll, "first"); page != ""; page = str(last, "next") {
+		last = n.doc(page, http.StatusOK)
+		checkShape(t, last, page, "OrderedCollectionPage")
+		for _, it := range last["orderedItems"].([]any) {
+			got = append(got, itemID(t, it))
+		}
+	}
+	if len(got) != len(ids) {
+		t.Fatalf("forward: %d threads, want %d", len(got), len(ids))
+	}
+	for i, id := range ids {
+		if got[i] != n.urls.Thread(id) {
+			t.Fatalf("thread %d = %s, want %s", i, got[i], n.urls.Thread(id))
+		}
+	}
+	// And back from the last page.
+	var back []string
+	for page := str(last, "prev"); page != ""; {
+		p := n.doc(page, http.StatusOK)
+		var ids []string
+		for _, it := range p["orderedItems"].([]any) {
+			ids = append(ids, itemID(t, it))
+		}
+		back = append(ids, back...)
+		page = str(p, "prev")
+	}
+	back = append(back, got[len(got)-len(last["orderedItems"].([]any)):]...)
+	if len(back) != len(got) {
+		t.Fatalf("backward: %d threads, want %d", len(back), len(got))
+	}
+	for i := range got {
+		if back[i] != got[i] {
+			t.Fatalf("backward item %d = %s, want %s", i, back[i], got[i])
+		}
+	}
+}
+
+func TestSmallCollections(t *testing.T) {
+	n := newNode(t, nil)
+	ctx := context.Background()
+	first := n.fx.Posts[0]
+	remote := n.addRemoteAccount("zed", "remote.example")
+	if _, err := n.store.AddFollow(ctx, remote.ID, storage.FollowThread, n.fx.Thread.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.store.AddFollow(ctx, n.fx.Alice.ID, storage.FollowForum, n.fx.Forum.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.store.LikePost(ctx, first.ID, n.fx.Bob.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	thread := n.urls.Thread(n.fx.Thread.ID)
+	counts := map[string]float64{
+		site.Followers(thread):                  1,
+		site.Followers(n.urls.Forum("kitchen")): 1,
+		site.Following(n.urls.Member("alice")):  1,
+		site.Followers(n.urls.Member("alice")):  0,
+		site.Following(thread):                  0,
+		site.Followers(n.urls.InstanceActor()):  0,
+		site.Outbox(thread):                     0,
+		site.Outbox(n.urls.InstanceActor()):     0,
+		site.Outbox(n.urls.Member("alice")):     2,
+		n.urls.PostLikes(first.ID):              1,
+	}
+	for url, want := range counts {
+		m := n.doc(url, http.StatusOK)
+		typ := "OrderedCollection"
+		if url == n.urls.PostLikes(first.ID) {
+			typ = "Collection"
+		}
+		checkShape(t, m, url, typ)
+		if m["totalItems"] != want {
+			t.Errorf("%s totalItems = %v, want %v", url, m["totalItems"], want)
+		}
+	}
+
+	// A member's outbox pages hold the Creates of their posts, newest
+	// first, each with its Note.
+	outbox := site.Outbox(n.urls.Member("alice"))
+	page := n.doc(outbox+"?page=true", http.StatusOK)
+	checkShape(t, page, outbox+"?page=true", "OrderedCollectionPage")
+	items := page["orderedItems"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("outbox items = %v", items)
+	}
+	create := items[0].(map[string]any)
+	note, _ := create["object"].(map[string]any)
+	if create["type"] != "Create" || create["actor"] != n.urls.Member("alice") || note["id"] != n.urls.Post(n.fx.Posts[2].ID) ||
+		str(create, "id") != n.urls.Post(n.fx.Posts[2].ID)+"#create" {
+		t.Errorf("outbox item = %v", create)
+	}
+
+	// Replies of the first post: Bob's reply (the quote replies to Bob).
+	replies := n.urls.PostReplies(first.ID)
+	coll := n.doc(replies, http.StatusOK)
+	checkShape(t, coll, replies, "OrderedCollection")
+	rp := n.doc(str(coll, "first"), http.StatusOK)
+	checkShape(t, rp, replies+"?page=true", "OrderedCollectionPage")
+	if it := rp["orderedItems"].([]any); len(it) != 1 || it[0] != n.urls.Post(n.fx.Posts[1].ID) {
+		t.Errorf("replies = %v", it)
+	}
+}

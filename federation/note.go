@@ -1,0 +1,267 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Note is a post as the fediverse sees it. Multi-valued fields are slices
+// that are never nil, so they always serialize as arrays.
+type Note struct {
+	Context      json.RawMessage `json:"@context,omitempty"`
+	ID           string          `json:"id"`
+	Type         string          `json:"type"`
+	AttributedTo string          `json:"attributedTo"`
+	// Name carries the thread title on a thread's first post only: Lemmy
+	// and NodeBB read it as the title of a new topic, Mastodon ignores it
+	// on a Note. Replies leave it out so nobody shows a title per reply.
+	Name       string          `json:"name,omitempty"`
+	Content    string          `json:"content"`
+	Source     *Source         `json:"source,omitempty"`
+	Published  string          `json:"published"`
+	Updated    string          `json:"updated,omitempty"`
+	URL        string          `json:"url"`
+	To         []string        `json:"to"`
+	Cc         []string        `json:"cc"`
+	InReplyTo  string          `json:"inReplyTo,omitempty"`
+	ContextID  string          `json:"context"`  // FEP-7888: the thread's posts collection
+	Audience   string          `json:"audience"` // FEP-1b12: the forum
+	Sensitive  bool            `json:"sensitive"`
+	Tag        []Tag           `json:"tag"`
+	Attachment []any           `json:"attachment"`
+	Replies    *CollectionLink `json:"replies"`
+	Likes      *CollectionLink `json:"likes"`
+	// FEP-044f quote, with the older spellings beside it.
+	Quote        string `json:"quote,omitempty"`
+	QuoteURL     string `json:"quoteUrl,omitempty"`
+	MisskeyQuote string `json:"_misskey_quote,omitempty"`
+}
+
+// Source is the Markdown a member typed.
+type Source struct {
+	Content   string `json:"content"`
+	MediaType string `json:"mediaType"`
+}
+
+// Tag is a Mention (or, later, a Hashtag).
+type Tag struct {
+	Type string `json:"type"`
+	Href string `json:"href"`
+	Name string `json:"name"`
+}
+
+// CollectionLink is a collection embedded by reference: its id, type, the
+// count when it is cheap, and where paging starts.
+type CollectionLink struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	TotalItems *int64 `json:"totalItems,omitempty"`
+	First      string `json:"first,omitempty"`
+}
+
+// Tombstone stands in for something deleted.
+type Tombstone struct {
+	Context    json.RawMessage `json:"@context,omitempty"`
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	FormerType string          `json:"formerType"`
+	Deleted    string          `json:"deleted,omitempty"`
+}
+
+// NoteParts is what a Note is built from. Post must have its Author
+// loaded; Thread and Forum are the post's own.
+type NoteParts struct {
+	Post   *storage.Post
+	Thread *storage.Thread
+	Forum  *storage.Forum
+	// Refs gives the ActivityPub ids of remote posts this post replies to
+	// or quotes; local posts need no entry (their id is their URL here).
+	Refs map[storage.ID]string
+}
+
+// NoteFromPost builds the Note of a local, live post. It does no I/O, so
+// collection pages and the delivery code (which embeds Notes in Create and
+// Announce activities) can build many cheaply. The result has no @context;
+// set Context to LDContext() when it is a top-level document.
+func NoteFromPost(u *site.URLs, np NoteParts) *Note {
+	p, t := np.Post, np.Thread
+	author := accountIRI(u, p.Author)
+	threadID := u.Thread(t.ID)
+	ref := func(id storage.ID) string {
+		if iri, ok := np.Refs[id]; ok {
+			return iri
+		}
+		return u.Post(id)
+	}
+	n := &Note{
+		ID:           u.Post(p.ID),
+		Type:         "Note",
+		AttributedTo: author,
+		Content:      p.HTML,
+		Published:    formatTime(p.CreatedAt),
+		URL:          u.PostPermalink(p),
+		To:           []string{Public},
+		// The thread actor is addressed as well as mentioned: Mastodon
+		// copies the mentions of a post into a reply to it, which routes
+		// every reply back to the thread.
+		Cc:        []string{site.Followers(author), site.Followers(threadID), threadID},
+		ContextID: u.ThreadPosts(t.ID),
+		Tag: []Tag{{
+			Type: "Mention",
+			Href: threadID,
+			Name: "@" + u.Handle(t.Handle()),
+		}},
+		Attachment: []any{},
+		Replies: &CollectionLink{
+			ID:    u.PostReplies(p.ID),
+			Type:  "OrderedCollection",
+			First: u.PostReplies(p.ID) + "?page=true",
+		},
+		Likes: &CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
+	}
+	if p.Source != "" {
+		n.Source = &Source{Content: p.Source, MediaType: "text/markdown"}
+	}
+	if np.Forum != nil {
+		n.Audience = u.Forum(np.Forum.Slug)
+	}
+	if p.EditedAt != nil {
+		n.Updated = formatTime(*p.EditedAt)
+	}
+	switch {
+	case p.ReplyToID != nil:
+		n.InReplyTo = ref(*p.ReplyToID)
+	case p.QuoteID != nil:
+		n.InReplyTo = ref(*p.QuoteID)
+	case t.FirstPostID != nil && *t.FirstPostID != p.ID:
+		n.InReplyTo = ref(*t.FirstPostID)
+	}
+	if p.Position == 1 || (t.FirstPostID != nil && *t.FirstPostID == p.ID) {
+		n.Name = t.Title
+	}
+	if p.QuoteID != nil {
+		q := ref(*p.QuoteID)
+		n.Quote, n.QuoteURL, n.MisskeyQuote = q, q, q
+	}
+	return n
+}
+
+// TombstoneFor is what a deleted post answers.
+func TombstoneFor(u *site.URLs, p *storage.Post) *Tombstone {
+	ts := &Tombstone{ID: postIRI(u, p), Type: "Tombstone", FormerType: "Note"}
+	if p.DeletedAt != nil {
+		ts.Deleted = formatTime(*p.DeletedAt)
+	}
+	return ts
+}
+
+// LDContext is the @context of top-level documents. The caller must not
+// modify it.
+func LDContext() json.RawMessage { return jsonLDContext }
+
+// accountIRI is the ActivityPub id of any account, local or remote.
+func accountIRI(u *site.URLs, a *storage.Account) string {
+	if a == nil {
+		return ""
+	}
+	if !a.IsLocal() && a.APID != nil {
+		return *a.APID
+	}
+	return u.Member(a.Handle)
+}
+
+// postIRI is the ActivityPub id of any post, local or remote.
+func postIRI(u *site.URLs, p *storage.Post) string {
+	if p.APID != nil && *p.APID != "" {
+		return *p.APID
+	}
+	return u.Post(p.ID)
+}
+
+// NoteByID loads a local post with everything its Note needs. It returns
+// the Note, or a Tombstone (and ok=false) when the post or its thread is
+// deleted; storage.ErrNotFound when there is no such local post.
+func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *Note, ts *Tombstone, err error) {
+	p, err := s.store.PostByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.APID != nil {
+		// A remote post lives at its own id; this node does not speak for it.
+		return nil, nil, fmt.Errorf("post %s is remote: %w", id, storage.ErrNotFound)
+	}
+	t, err := s.store.ThreadByID(ctx, p.ThreadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.IsDeleted() || t.DeletedAt != nil {
+		ts := TombstoneFor(s.urls, p)
+		if ts.Deleted == "" && t.DeletedAt != nil {
+			ts.Deleted = formatTime(*t.DeletedAt)
+		}
+		return nil, ts, nil
+	}
+	f, err := s.forum(ctx, t.ForumID)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs, err := s.remoteRefs(ctx, []storage.Post{*p}, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs}), nil, nil
+}
+
+// remoteRefs finds the ActivityPub ids of the remote posts that posts
+// reply to or quote (and the thread's first post, the default reply
+// target), in one query.
+func (s *Server) remoteRefs(ctx context.Context, posts []storage.Post, t *storage.Thread) (map[storage.ID]string, error) {
+	known := make(map[storage.ID]bool, len(posts))
+	for i := range posts {
+		known[posts[i].ID] = true
+	}
+	refs := make(map[storage.ID]string)
+	var want []storage.ID
+	add := func(id *storage.ID) {
+		if id != nil && !known[*id] {
+			known[*id] = true
+			want = append(want, *id)
+		}
+	}
+	for i := range posts {
+		p := &posts[i]
+		if p.APID != nil {
+			refs[p.ID] = *p.APID
+		}
+		add(p.ReplyToID)
+		add(p.QuoteID)
+	}
+	add(t.FirstPostID)
+	if len(want) == 0 {
+		return refs, nil
+	}
+	remote, err := s.store.RemotePostIDs(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	for id, iri := range remote {
+		refs[id] = iri
+	}
+	return refs, nil
+}
+
+// postModified is when a post's document last changed.
+func postModified(p *storage.Post) time.Time {
+	switch {
+	case p.DeletedAt != nil:
+		return *p.DeletedAt
+	case p.EditedAt != nil:
+		return *p.EditedAt
+	}
+	return p.CreatedAt
+}

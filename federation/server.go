@@ -1,0 +1,265 @@
+// Package federation speaks ActivityPub for the node: it serves every
+// member, forum, thread and post as an ActivityStreams document (actors,
+// Notes, paged collections), answers WebFinger, NodeInfo and host-meta,
+// holds the local actors' keys, and resolves remote actors with signed
+// fetches. Documents are built from storage rows in one place per kind
+// (actor.go, note.go, collection.go) and remote documents are parsed in
+// one place (parse.go).
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Config is what the federation server needs. Store and URLs are required.
+type Config struct {
+	Store *storage.Store
+	URLs  *site.URLs
+	Log   *slog.Logger // nil discards
+
+	// Client makes outbound requests; nil makes one from the two Allow
+	// fields below with the transport package's safe defaults (1 MiB,
+	// 10 s, no private addresses, https only).
+	Client *transport.Client
+	// AllowPrivateNetworks and AllowHTTP loosen the outbound guard, for
+	// tests and private deployments (--allow-private-networks,
+	// --allow-http). AllowHTTP also lets WebFinger fall back to http://.
+	AllowPrivateNetworks bool
+	AllowHTTP            bool
+
+	// AuthorizedFetch requires a valid signature from a non-blocked
+	// server on every ActivityPub GET of documents and collections
+	// (Mastodon's secure mode). WebFinger, NodeInfo, host-meta and the
+	// instance actor stay public so peers can bootstrap.
+	AuthorizedFetch bool
+	// BlockedDomain reports whether a remote host is blocked; nil blocks
+	// nothing.
+	BlockedDomain func(host string) bool
+
+	// Version is the software version NodeInfo reports.
+	Version string
+	// OpenRegistrations tells NodeInfo whether anyone may sign up; nil
+	// means closed.
+	OpenRegistrations func() bool
+
+	// ActorMaxAge is how long a fetched remote actor is trusted before it
+	// is fetched again; default 24 hours.
+	ActorMaxAge time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the node's ActivityPub documents and resolves remote ones.
+// It is safe for concurrent use.
+type Server struct {
+	cfg    Config
+	store  *storage.Store
+	urls   *site.URLs
+	log    *slog.Logger
+	client *transport.Client
+
+	keys    *localKeys
+	actors  docCache           // rendered local actor documents
+	remote  remoteKeys         // parsed public keys of remote actors
+	fetches singleflight.Group // one fetch per remote actor at a time
+
+	forumsMu sync.RWMutex
+	forums   map[storage.ID]*storage.Forum // forums are few and rarely change
+
+	documents http.Handler // built once by New
+
+	nodeInfoMu sync.Mutex
+	nodeInfo   map[string]*document
+	nodeInfoAt time.Time
+}
+
+// New checks cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.URLs == nil {
+		return nil, errors.New("federation: Store and URLs are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Client == nil {
+		cfg.Client = transport.New(transport.Options{
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
+			AllowHTTP:            cfg.AllowHTTP,
+		})
+	}
+	if cfg.ActorMaxAge <= 0 {
+		cfg.ActorMaxAge = 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	s := &Server{
+		cfg:    cfg,
+		store:  cfg.Store,
+		urls:   cfg.URLs,
+		log:    cfg.Log,
+		client: cfg.Client,
+		keys:   newLocalKeys(cfg.Store),
+		forums: make(map[storage.ID]*storage.Forum),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /u/{handle}", s.serveMember)
+	mux.HandleFunc("GET /f/{slug}", s.serveForum)
+	mux.HandleFunc("GET /t/{id}", s.serveThread)
+	mux.HandleFunc("GET /p/{id}", s.servePost)
+	s.documents = s.requireSignature(dropQuery(mux))
+	return s, nil
+}
+
+// Documents serves the ActivityPub side of the four URLs that are also web
+// pages: /u/{handle}, /f/{slug}, /t/{id} and /p/{id}. The web package
+// hands it a GET whose Accept header asks for ActivityPub (see
+// IsActivityPubAccept).
+func (s *Server) Documents() http.Handler { return s.documents }
+
+// dropQuery keeps a document's id equal to the URL it is served from: the
+// web pages take queries (a thread's ?page=N), the documents none. Page N
+// of a thread goes to the matching page of its posts collection, anything
+// else to the bare URL.
+func dropQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		target := r.URL.Path
+		if strings.HasPrefix(target, "/t/") {
+			if n, err := strconv.ParseInt(r.URL.Query().Get("page"), 10, 64); err == nil && n > 1 && n < 1<<40 {
+				target += "/posts?page=true&from=" + strconv.FormatInt((n-1)*PostsPageSize+1, 10)
+			}
+		}
+		w.Header().Add("Vary", "Accept")
+		http.Redirect(w, r, target, http.StatusFound)
+	})
+}
+
+// Register adds the routes that exist only for ActivityPub: the instance
+// actor, discovery, and every collection. Inboxes are advertised in actor
+// documents but served elsewhere.
+func (s *Server) Register(mux *http.ServeMux) {
+	// Public even under authorized fetch: a peer must be able to find
+	// and fetch the instance actor's key to sign anything at all.
+	mux.HandleFunc("GET /actor", s.serveInstanceActor)
+	mux.HandleFunc("GET /.well-known/webfinger", s.serveWebFinger)
+	mux.HandleFunc("GET /.well-known/nodeinfo", s.serveNodeInfoIndex)
+	mux.HandleFunc("GET /nodeinfo/{version}", s.serveNodeInfo)
+	mux.HandleFunc("GET /.well-known/host-meta", s.serveHostMeta)
+
+	signed := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.requireSignature(h)) }
+	signed("GET /t/{id}/posts", s.serveThreadPosts)
+	signed("GET /f/{slug}/threads", s.serveForumThreads)
+	signed("GET /p/{id}/replies", s.servePostReplies)
+	signed("GET /p/{id}/likes", s.servePostLikes)
+	for _, prefix := range []string{"/u/{handle}", "/f/{slug}", "/t/{id}", "/actor"} {
+		signed("GET "+prefix+"/followers", s.serveFollowers)
+		signed("GET "+prefix+"/following", s.serveFollowing)
+		signed("GET "+prefix+"/outbox", s.serveOutbox)
+	}
+}
+
+func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
+	id, err := storage.ParseID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	note, ts, err := s.NoteByID(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if ts != nil {
+		ts.Context = jsonLDContext
+		doc, err := newDocument(ts, time.Time{})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeDocument(w, r, http.StatusGone, doc)
+		return
+	}
+	note.Context = jsonLDContext
+	modified := note.Published
+	if note.Updated != "" {
+		modified = note.Updated
+	}
+	t, _ := time.Parse(time.RFC3339, modified)
+	doc, err := newDocument(note, t)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeDocument(w, r, http.StatusOK, doc)
+}
+
+// gone answers 410 with a Tombstone.
+func (s *Server) gone(w http.ResponseWriter, r *http.Request, id, formerType string, deleted time.Time) {
+	ts := &Tombstone{Context: jsonLDContext, ID: id, Type: "Tombstone", FormerType: formerType}
+	if !deleted.IsZero() {
+		ts.Deleted = formatTime(deleted)
+	}
+	doc, err := newDocument(ts, time.Time{})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeDocument(w, r, http.StatusGone, doc)
+}
+
+// fail answers an error: 404 for anything not found, 500 (logged) for the
+// rest. Peers never see the detail.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, errNotFound) {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.log.Error("activitypub document", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+// forum returns a forum by id from a small cache. Documents only take a
+// forum's slug from it, which never changes.
+func (s *Server) forum(ctx context.Context, id storage.ID) (*storage.Forum, error) {
+	s.forumsMu.RLock()
+	f := s.forums[id]
+	s.forumsMu.RUnlock()
+	if f != nil {
+		return f, nil
+	}
+	f, err := s.store.ForumByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("forum of thread: %w", err)
+	}
+	s.forumsMu.Lock()
+	if len(s.forums) > 1024 {
+		s.forums = make(map[storage.ID]*storage.Forum)
+	}
+	s.forums[id] = f
+	s.forumsMu.Unlock()
+	return f, nil
+}
