@@ -14,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skein-forum/skein/federation"
+	"github.com/skein-forum/skein/federation/delivery"
+	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/web"
@@ -40,7 +43,11 @@ type Node struct {
 	Store   *storage.Store
 	URLs    *site.URLs
 	Web     *web.Server
-	handler http.Handler
+	Fed     *federation.Server
+	// Delivery sends queued activities; nil until Start.
+	Delivery *delivery.Worker
+	client   *transport.Client
+	handler  http.Handler
 }
 
 // New opens and migrates the database, makes sure there is a forum, and
@@ -78,13 +85,35 @@ func (n *Node) prepare(ctx context.Context) error {
 	} else if created {
 		n.log.Info("created a first forum", "slug", f.Slug, "title", f.Title)
 	}
-	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration})
+	n.client = transport.New(transport.Options{
+		AllowPrivateNetworks: n.cfg.AllowPrivateNetworks,
+		AllowHTTP:            n.cfg.AllowHTTP,
+		UserAgent:            "Skein/" + n.cfg.Version + " (+" + n.URLs.Base() + ")",
+	})
+	fed, err := federation.New(federation.Config{
+		Store:                n.Store,
+		URLs:                 n.URLs,
+		Log:                  n.log,
+		Client:               n.client,
+		AllowPrivateNetworks: n.cfg.AllowPrivateNetworks,
+		AllowHTTP:            n.cfg.AllowHTTP,
+		AuthorizedFetch:      n.cfg.AuthorizedFetch,
+		Version:              n.cfg.Version,
+		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
+	})
+	if err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
+	n.Fed = fed
+	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
+		ActivityPub: fed.Documents()})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
 	n.Web = w
 	mux := http.NewServeMux()
 	n.Web.Register(mux)
+	n.Fed.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
 	n.handler = logRequests(n.log, n.Web.Handler(mux))
@@ -98,6 +127,17 @@ func (n *Node) Handler() http.Handler { return n.handler }
 // waits for them to stop.
 func (n *Node) Start(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
+	n.Delivery = &delivery.Worker{
+		Store:  n.Store,
+		Client: n.client,
+		Keys:   n.Fed.SigningKey,
+		Log:    n.log.With("worker", "delivery"),
+	}
+	wg.Go(func() {
+		if err := n.Delivery.Run(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("delivery worker stopped", "err", err)
+		}
+	})
 	return wg.Wait
 }
 
