@@ -24,6 +24,8 @@ type Forum struct {
 	LastPostID  *ID        `bun:"last_post_id"`
 	LastPostAt  *time.Time `bun:"last_post_at"`
 	CreatedAt   time.Time  `bun:"created_at"`
+	// Hidden forums (the mirror of remote threads) are not listed.
+	Hidden bool `bun:"hidden"`
 }
 
 // Forum slugs use the handle alphabet plus '-', since a forum's slug is
@@ -94,10 +96,10 @@ func (s *Store) ForumByID(ctx context.Context, id ID) (*Forum, error) {
 	return f, nil
 }
 
-// ListForums returns every forum in display order.
+// ListForums returns every listed forum in display order.
 func (s *Store) ListForums(ctx context.Context) ([]Forum, error) {
 	var out []Forum
-	if err := s.r.NewSelect().Model(&out).OrderExpr("position ASC, id ASC").Scan(ctx); err != nil {
+	if err := s.r.NewSelect().Model(&out).Where("hidden = ?", false).OrderExpr("position ASC, id ASC").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list forums: %w", err)
 	}
 	return out, nil

@@ -28,9 +28,16 @@ type Thread struct {
 	Locked      bool       `bun:"locked"`
 	CreatedAt   time.Time  `bun:"created_at"`
 	DeletedAt   *time.Time `bun:"deleted_at"`
+	// APID is set on mirrors of remote threads (see mirror.go); local
+	// threads have none, their id is built from the base URL.
+	APID          *string `bun:"ap_id"`
+	RemoteActorID *ID     `bun:"remote_actor_id"`
 
 	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
 }
+
+// IsMirror reports whether the thread mirrors one on another server.
+func (t *Thread) IsMirror() bool { return t.APID != nil }
 
 // Handle is the thread's fediverse name: "t." and its id. Member handles
 // and forum slugs cannot contain '.', so it never collides with them.

@@ -1,0 +1,51 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+func TestMirrorThread(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		apID := "https://remote.example/actors/carol"
+		carol, err := s.UpsertRemoteAccount(ctx, &storage.Account{Handle: "carol", Domain: "remote.example", APID: &apID,
+			Inbox: apID + "/inbox", ActorType: "Person"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		noteID := "https://remote.example/notes/1"
+		m := storage.NewMirror{APID: "https://remote.example/threads/9", Title: "Bread on the other side",
+			First: storage.NewPost{AuthorID: carol.ID, Source: "", HTML: "<p>Hello from afar</p>", APID: &noteID}}
+		th, err := s.MirrorThread(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !th.IsMirror() || th.PostCount != 1 || th.FirstPostID == nil {
+			t.Fatalf("mirror = %+v", th)
+		}
+		again, err := s.MirrorThread(ctx, m)
+		if err != nil || again.ID != th.ID {
+			t.Fatalf("second mirror call made %v, %v", again, err)
+		}
+		// Members reply in the mirror like in any thread.
+		if _, err := s.CreatePost(ctx, storage.NewPost{ThreadID: th.ID, AuthorID: fx.Bob.ID, Source: "hi", HTML: "<p>hi</p>",
+			ReplyToID: th.FirstPostID}); err != nil {
+			t.Fatal(err)
+		}
+		// The hidden forum is not listed.
+		forums, _ := s.ListForums(ctx)
+		for _, f := range forums {
+			if f.Slug == storage.MirrorForumSlug {
+				t.Fatal("the mirror forum is listed on the home page")
+			}
+		}
+		if _, err := s.CreateMember(ctx, storage.NewMember{Handle: storage.MirrorForumSlug}); err == nil {
+			t.Fatal("a member took the mirror forum's name")
+		}
+	})
+}
