@@ -1,0 +1,128 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+// TestSeedKeepsInvariants seeds a small forum with a batch size that
+// splits threads across statements and checks what CreatePost would have
+// kept: gapless positions, first and last posts, and every counter.
+func TestSeedKeepsInvariants(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s) // seeding must add to a database in use
+		res, err := s.Seed(ctx, storage.SeedSpec{Forums: 3, ThreadsPerForum: 4, PostsPerThread: 9,
+			LongThreads: 1, LongThreadPosts: 130, Members: 7, PasswordHash: "x", Batch: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.ThreadIDs) != 13 || len(res.LongThreads) != 1 || len(res.MemberIDs) != 7 || len(res.ForumIDs) != 3 {
+			t.Fatalf("result: %d threads, %d long, %d members, %d forums", len(res.ThreadIDs), len(res.LongThreads), len(res.MemberIDs), len(res.ForumIDs))
+		}
+		db := s.DB()
+		var total int64
+		for _, id := range res.ThreadIDs {
+			th, err := s.ThreadByID(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n, lo, hi int64
+			if err := db.NewRaw("SELECT COUNT(*), MIN(position), MAX(position) FROM posts WHERE thread_id = ?", id).
+				Scan(ctx, &n, &lo, &hi); err != nil {
+				t.Fatal(err)
+			}
+			if n != th.PostCount || lo != 1 || hi != n {
+				t.Fatalf("thread %s: post_count %d, %d posts at positions %d..%d", id, th.PostCount, n, lo, hi)
+			}
+			first, _ := s.PostsInRange(ctx, id, 1, 1)
+			last, _ := s.PostsInRange(ctx, id, n, n)
+			if len(first) != 1 || th.FirstPostID == nil || *th.FirstPostID != first[0].ID || th.LastPostID != last[0].ID {
+				t.Fatalf("thread %s: first/last post ids do not match positions 1 and %d", id, n)
+			}
+			if !th.LastPostAt.Equal(last[0].CreatedAt) || th.Author == nil || th.AuthorID != first[0].AuthorID {
+				t.Fatalf("thread %s: last_post_at %v vs %v, author %d vs %d", id, th.LastPostAt, last[0].CreatedAt, th.AuthorID, first[0].AuthorID)
+			}
+			total += n
+		}
+		if total != res.Posts {
+			t.Fatalf("%d posts counted, result says %d", total, res.Posts)
+		}
+		long, _ := s.ThreadByID(ctx, res.LongThreads[0])
+		if long.PostCount != 130 {
+			t.Fatalf("long thread has %d posts", long.PostCount)
+		}
+		for _, fid := range res.ForumIDs {
+			f, err := s.ForumByID(ctx, fid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var threads, posts int64
+			var lastPost storage.ID
+			if err := db.NewRaw("SELECT COUNT(*), COALESCE(SUM(post_count), 0), COALESCE(MAX(last_post_id), 0) FROM threads WHERE forum_id = ?", fid).
+				Scan(ctx, &threads, &posts, &lastPost); err != nil {
+				t.Fatal(err)
+			}
+			if f.ThreadCount != threads || f.PostCount != posts || f.LastPostID == nil || *f.LastPostID != lastPost {
+				t.Fatalf("forum %s: counters %d threads %d posts last %v; rows say %d, %d, %v", f.Slug, f.ThreadCount, f.PostCount, f.LastPostID, threads, posts, lastPost)
+			}
+		}
+		for _, mid := range res.MemberIDs {
+			a, err := s.AccountByID(ctx, mid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			if err := db.NewRaw("SELECT COUNT(*) FROM posts WHERE author_id = ?", mid).Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			if a.PostCount != n || a.PasswordHash != "x" {
+				t.Fatalf("member %s: post_count %d, %d posts", a.Handle, a.PostCount, n)
+			}
+			if kind, id, err := s.LocalName(ctx, a.Handle); err != nil || kind != "member" || id != mid {
+				t.Fatalf("member %s: local name %q %v %v", a.Handle, kind, id, err)
+			}
+		}
+		// The normal write path carries on where seeding stopped.
+		id := res.ThreadIDs[len(res.ThreadIDs)-1]
+		before, _ := s.ThreadByID(ctx, id)
+		p, err := s.CreatePost(ctx, storage.NewPost{ThreadID: id, AuthorID: fx.Bob.ID, Source: "after", HTML: "<p>after</p>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Position != before.PostCount+1 {
+			t.Fatalf("new post at position %d after %d seeded", p.Position, before.PostCount)
+		}
+		// Seeding writes no outbox events: nothing seeded federates.
+		var events int64
+		if err := db.NewRaw("SELECT COUNT(*) FROM outbox_events WHERE post_id IN (SELECT id FROM posts WHERE thread_id = ? AND position <= ?)", id, before.PostCount).
+			Scan(ctx, &events); err != nil {
+			t.Fatal(err)
+		}
+		if events != 0 {
+			t.Fatalf("%d outbox events for seeded posts", events)
+		}
+		// A second seed with another prefix adds to the first.
+		if _, err := s.Seed(ctx, storage.SeedSpec{ThreadsPerForum: 1, PostsPerThread: 2, Prefix: "more"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestSeedRefusesTakenNames(t *testing.T) {
+	s := storagetest.Open(t, "sqlite")
+	ctx := context.Background()
+	if _, err := s.Seed(ctx, storage.SeedSpec{ThreadsPerForum: 1, PostsPerThread: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Seed(ctx, storage.SeedSpec{ThreadsPerForum: 1, PostsPerThread: 1}); err == nil {
+		t.Fatal("a second seed with the same prefix succeeded")
+	}
+	n, err := s.CountThreads(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("threads after a failed seed: %d, %v", n, err)
+	}
+}
