@@ -34,6 +34,9 @@ type Config struct {
 	AuthorizedFetch      bool
 	Version              string
 	Log                  *slog.Logger
+	// PprofListen, when set, serves net/http/pprof on its own listener
+	// (loopback only in practice) for profiling runs; off by default.
+	PprofListen string
 }
 
 // Node is a running forum.
@@ -170,6 +173,15 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	n.log.Info("skein is running", "listen", ln.Addr().String(), "url", n.URLs.Base(), "version", n.cfg.Version)
 	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
 		n.log.Info("no members yet: create an admin with `skein user create NAME --admin`")
+	}
+	if n.cfg.PprofListen != "" {
+		stop, err := servePprof(n.cfg.PprofListen, n.log)
+		if err != nil {
+			stopWork()
+			wait()
+			return err
+		}
+		defer stop()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -173,8 +173,11 @@ func (s *Store) LocalName(ctx context.Context, name string) (kind string, id ID,
 
 // MemberByHandle finds a local member.
 func (s *Store) MemberByHandle(ctx context.Context, handle string) (*Account, error) {
-	a := new(Account)
-	err := s.r.NewSelect().Model(a).Where("handle = ? AND domain = ''", strings.ToLower(handle)).Limit(1).Scan(ctx)
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.queryAccount(ctx, h.memberByHandle, strings.ToLower(handle))
 	if err != nil {
 		return nil, notFound(err, "member "+handle)
 	}

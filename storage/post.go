@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -177,11 +178,18 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 
 // PostByID finds a post with its author.
 func (s *Store) PostByID(ctx context.Context, id ID) (*Post, error) {
-	p := new(Post)
-	if err := s.r.NewSelect().Model(p).Relation("Author").Where("post.id = ?", id).Scan(ctx); err != nil {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	posts, err := h.queryPosts(ctx, h.postByID, id)
+	if err == nil && len(posts) == 0 {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
 		return nil, notFound(err, "post "+id.String())
 	}
-	return p, nil
+	return &posts[0], nil
 }
 
 // PostByAPID finds a remote post by its ActivityPub id.
@@ -198,10 +206,11 @@ func (s *Store) PostByAPID(ctx context.Context, apID string) (*Post, error) {
 // included so positions and pages stay stable; callers show a
 // placeholder.
 func (s *Store) PostsInRange(ctx context.Context, threadID ID, from, to int64) ([]Post, error) {
-	var out []Post
-	err := s.r.NewSelect().Model(&out).Relation("Author").
-		Where("post.thread_id = ? AND post.position BETWEEN ? AND ?", threadID, from, to).
-		OrderExpr("post.position ASC").Scan(ctx)
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.queryPosts(ctx, h.postsInRange, threadID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("posts of thread %s: %w", threadID, err)
 	}

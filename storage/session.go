@@ -49,11 +49,11 @@ func (s *Store) SessionMember(ctx context.Context, token string) (*Account, erro
 	if token == "" || len(token) > 100 {
 		return nil, fmt.Errorf("session: %w", ErrNotFound)
 	}
-	a := new(Account)
-	err := s.r.NewSelect().Model(a).
-		Join("JOIN sessions AS s ON s.account_id = account.id").
-		Where("s.token_hash = ? AND s.expires_at > ? AND account.suspended = ?", hashToken(token), time.Now().UTC(), false).
-		Limit(1).Scan(ctx)
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.queryAccount(ctx, h.sessionMember, hashToken(token), s.timeArg(time.Now()), false)
 	if err != nil {
 		return nil, notFound(err, "session")
 	}

@@ -42,6 +42,7 @@ type Store struct {
 	w   *bun.DB
 	r   *bun.DB
 	ids *IDGenerator
+	hot hotReads // prepared read statements, see hotread.go
 }
 
 // Options selects and tunes the database.
@@ -135,6 +136,7 @@ func redact(url string) string {
 
 // Close releases both handles.
 func (s *Store) Close() error {
+	s.hot.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

@@ -135,8 +135,12 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 
 // ThreadByID finds a thread, deleted or not, with its author.
 func (s *Store) ThreadByID(ctx context.Context, id ID) (*Thread, error) {
-	t := new(Thread)
-	if err := s.r.NewSelect().Model(t).Relation("Author").Where("thread.id = ?", id).Scan(ctx); err != nil {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := h.queryThread(ctx, h.threadByID, nil, id)
+	if err != nil {
 		return nil, notFound(err, "thread "+id.String())
 	}
 	return t, nil

@@ -15,15 +15,15 @@ type ThreadInForum struct {
 // ThreadWithForum finds a thread, deleted or not, with its author and its
 // forum's slug and title.
 func (s *Store) ThreadWithForum(ctx context.Context, id ID) (*ThreadInForum, error) {
-	t := new(ThreadInForum)
-	err := s.r.NewSelect().Model(t).
-		ColumnExpr("thread.*").
-		ColumnExpr("f.slug AS forum_slug, f.title AS forum_title").
-		Relation("Author").
-		Join("JOIN forums AS f ON f.id = thread.forum_id").
-		Where("thread.id = ?", id).Scan(ctx)
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := new(ThreadInForum)
+	t, err := h.queryThread(ctx, h.threadWithForum, []any{&out.ForumSlug, &out.ForumTitle}, id)
 	if err != nil {
 		return nil, notFound(err, "thread "+id.String())
 	}
-	return t, nil
+	out.Thread = *t
+	return out, nil
 }

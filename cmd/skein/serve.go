@@ -24,6 +24,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.Bool(&cfg.AllowPrivateNetworks, "allow-private-networks", false, "let federation reach private and loopback addresses (tests, LANs)")
 	f.Bool(&cfg.AllowHTTP, "allow-http", false, "let federation talk to plain-HTTP peers")
 	f.Bool(&cfg.AuthorizedFetch, "authorized-fetch", false, "require a valid HTTP signature on every ActivityPub GET (Mastodon's secure mode)")
+	f.String(&cfg.PprofListen, "pprof-listen", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	f.String(&logFormat, "log-format", "text", "log format: text or json")
 	f.String(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := f.parse(args); err != nil {

@@ -1,0 +1,255 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/schema"
+)
+
+// Hot reads are the queries every thread page, collection page and actor
+// document runs, as statements prepared once per connection. bun writes
+// each query as text with its values inlined, so SQLite parses and plans
+// it again on every call: under a read load that parsing was the largest
+// single cost of the collection page (about a quarter of its CPU, see
+// docs/benchmarks.md). These take ? parameters instead, and database/sql
+// keeps each one prepared on every connection of the read pool.
+//
+// Columns and scanning come from bun's metadata of the models, so a
+// column added to Post, Thread or Account is read here as everywhere
+// else, and values are converted exactly as bun converts them.
+type hotReads struct {
+	once sync.Once
+	err  error
+
+	post, account, thread *schema.Table
+
+	postsInRange    *sql.Stmt
+	postByID        *sql.Stmt
+	threadByID      *sql.Stmt
+	threadWithForum *sql.Stmt
+	memberByHandle  *sql.Stmt
+	sessionMember   *sql.Stmt
+}
+
+func (s *Store) hotReads(ctx context.Context) (*hotReads, error) {
+	h := &s.hot
+	h.once.Do(func() { h.err = h.prepare(ctx, s) })
+	return h, h.err
+}
+
+func (h *hotReads) prepare(ctx context.Context, s *Store) error {
+	h.post = s.r.Table(reflect.TypeFor[Post]())
+	h.account = s.r.Table(reflect.TypeFor[Account]())
+	h.thread = s.r.Table(reflect.TypeFor[Thread]())
+	pg := s.r.Dialect().Name() == dialect.PG
+	prep := func(dst **sql.Stmt, query string) error {
+		if pg {
+			query = dollarParams(query)
+		}
+		// Prepared without the request's context: the statement outlives
+		// it, and database/sql prepares it again on other connections.
+		st, err := s.r.DB.PrepareContext(context.WithoutCancel(ctx), query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", query, err)
+		}
+		*dst = st
+		return nil
+	}
+	postCols, accountCols, threadCols := columns(h.post, "p"), columns(h.account, "a"), columns(h.thread, "t")
+	return errors.Join(
+		prep(&h.postsInRange, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id "+
+			"WHERE p.thread_id = ? AND p.position BETWEEN ? AND ? ORDER BY p.position"),
+		prep(&h.postByID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.id = ?"),
+		prep(&h.threadByID, "SELECT "+threadCols+", "+accountCols+" FROM threads AS t LEFT JOIN accounts AS a ON a.id = t.author_id WHERE t.id = ?"),
+		prep(&h.threadWithForum, "SELECT "+threadCols+", f.slug, f.title, "+accountCols+" FROM threads AS t "+
+			"JOIN forums AS f ON f.id = t.forum_id LEFT JOIN accounts AS a ON a.id = t.author_id WHERE t.id = ?"),
+		prep(&h.memberByHandle, "SELECT "+accountCols+" FROM accounts AS a WHERE a.handle = ? AND a.domain = '' LIMIT 1"),
+		prep(&h.sessionMember, "SELECT "+accountCols+" FROM accounts AS a JOIN sessions AS s ON s.account_id = a.id "+
+			"WHERE s.token_hash = ? AND s.expires_at > ? AND a.suspended = ? LIMIT 1"),
+	)
+}
+
+func (h *hotReads) close() {
+	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// timeArg is a time as a query parameter: on SQLite the text bun writes
+// (times are stored as text and compared as text), else the time itself.
+func (s *Store) timeArg(t time.Time) any {
+	if s.r.Dialect().Name() == dialect.SQLite {
+		return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
+	}
+	return t.UTC()
+}
+
+// columns lists a table's columns under alias, in field order.
+func columns(t *schema.Table, alias string) string {
+	var b strings.Builder
+	for i, f := range t.Fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(alias + "." + string(f.SQLName))
+	}
+	return b.String()
+}
+
+// dollarParams turns ? placeholders into PostgreSQL's $1, $2, ...; the
+// hot queries have no ? inside string literals.
+func dollarParams(q string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// rowValues scans one row into generic values, for scanFields.
+type rowValues struct {
+	vals []any
+	ptrs []any
+}
+
+func newRowValues(n int) *rowValues {
+	r := &rowValues{vals: make([]any, n), ptrs: make([]any, n)}
+	for i := range r.vals {
+		r.ptrs[i] = &r.vals[i]
+	}
+	return r
+}
+
+func (r *rowValues) scan(rows *sql.Rows) error {
+	clear(r.vals)
+	return rows.Scan(r.ptrs...)
+}
+
+// scanFields fills the fields of the struct dst points to from vals, the
+// way bun does.
+func scanFields(t *schema.Table, dst any, vals []any) error {
+	v := reflect.ValueOf(dst).Elem()
+	for i, f := range t.Fields {
+		if err := f.ScanValue(v, vals[i]); err != nil {
+			return fmt.Errorf("scan %s.%s: %w", t.Name, f.Name, err)
+		}
+	}
+	return nil
+}
+
+// scanAuthor reads the account columns at vals; a LEFT JOIN without a
+// match gives nil.
+func (h *hotReads) scanAuthor(vals []any) (*Account, error) {
+	if vals[0] == nil {
+		return nil, nil
+	}
+	a := new(Account)
+	if err := scanFields(h.account, a, vals); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// queryPosts runs a statement whose rows are post columns then author
+// columns.
+func (h *hotReads) queryPosts(ctx context.Context, st *sql.Stmt, args ...any) ([]Post, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	np := len(h.post.Fields)
+	rv := newRowValues(np + len(h.account.Fields))
+	var out []Post
+	for rows.Next() {
+		if err := rv.scan(rows); err != nil {
+			return nil, err
+		}
+		out = append(out, Post{})
+		p := &out[len(out)-1]
+		if err := scanFields(h.post, p, rv.vals[:np]); err != nil {
+			return nil, err
+		}
+		if p.Author, err = h.scanAuthor(rv.vals[np:]); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
+// queryThread runs a statement whose one row is thread columns, extra
+// columns, then author columns.
+func (h *hotReads) queryThread(ctx context.Context, st *sql.Stmt, extra []any, args ...any) (*Thread, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, sql.ErrNoRows
+	}
+	nt := len(h.thread.Fields)
+	rv := newRowValues(nt + len(extra) + len(h.account.Fields))
+	if err := rv.scan(rows); err != nil {
+		return nil, err
+	}
+	t := new(Thread)
+	if err := scanFields(h.thread, t, rv.vals[:nt]); err != nil {
+		return nil, err
+	}
+	for i := range extra {
+		if s, ok := rv.vals[nt+i].(string); ok {
+			*(extra[i].(*string)) = s
+		} else if b, ok := rv.vals[nt+i].([]byte); ok {
+			*(extra[i].(*string)) = string(b)
+		}
+	}
+	if t.Author, err = h.scanAuthor(rv.vals[nt+len(extra):]); err != nil {
+		return nil, err
+	}
+	return t, rows.Err()
+}
+
+// queryAccount runs a statement whose one row is account columns.
+func (h *hotReads) queryAccount(ctx context.Context, st *sql.Stmt, args ...any) (*Account, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, sql.ErrNoRows
+	}
+	rv := newRowValues(len(h.account.Fields))
+	if err := rv.scan(rows); err != nil {
+		return nil, err
+	}
+	a := new(Account)
+	if err := scanFields(h.account, a, rv.vals); err != nil {
+		return nil, err
+	}
+	return a, rows.Err()
+}
