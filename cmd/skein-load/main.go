@@ -1,0 +1,206 @@
+// Command skein-load measures a Skein node. It seeds a database with a
+// realistic shape, starts the node as a child process (or targets one
+// already running), plays many remote servers on loopback, each with its
+// own actors, keys and inboxes, and reports throughput, latency
+// percentiles, errors and the node's peak memory for each scenario:
+//
+//	skein-load seed    fill a data directory (batched inserts)
+//	skein-load read    GET thread pages, collection pages and actors
+//	skein-load ingest  remote actors POST signed Create{Note} replies
+//	skein-load fanout  one post to a thread with F followers on H hosts
+//
+// docs/benchmarks.md has the figures and the commands behind them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "skein-load:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: skein-load COMMAND [flags]
+
+Commands:
+  seed     fill a data directory with forums, threads, posts and members
+  read     concurrent GETs of thread pages, collection pages and actors
+  ingest   remote actors POST signed Create{Note} replies as fast as accepted
+  fanout   one new post to a thread followed from many remote hosts
+
+Run 'skein-load COMMAND --help' for the flags.
+`
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(out, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "seed":
+		return cmdSeed(ctx, args[1:], out)
+	case "read":
+		return cmdRead(ctx, args[1:], out)
+	case "ingest":
+		return cmdIngest(ctx, args[1:], out)
+	case "fanout":
+		return cmdFanout(ctx, args[1:], out)
+	case "-h", "--help", "help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// options are the flags every scenario shares.
+type options struct {
+	Target      string
+	Skein       string
+	DataDir     string
+	Profile     string
+	Duration    time.Duration
+	Concurrency int
+	LogLevel    string
+	Reseed      bool
+	Seed        storage.SeedSpec
+}
+
+func newFlags(name string, o *options, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("skein-load "+name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.Target, "target", "", "URL of a running node to load (default: start one as a child process)")
+	fs.StringVar(&o.Skein, "skein", "", "skein binary to start (default: go build ./cmd/skein)")
+	fs.StringVar(&o.DataDir, "data-dir", "", "data directory of the node; seeded unless it has a skein-load.json (default: a temporary one)")
+	fs.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the child node (pprof)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each phase runs")
+	fs.IntVar(&o.Concurrency, "concurrency", 32, "requests in flight (keep-alive connections)")
+	fs.StringVar(&o.LogLevel, "node-log-level", "warn", "log level of the child node (info logs every request)")
+	fs.BoolVar(&o.Reseed, "reseed", false, "seed again even if the data directory has a skein-load.json")
+	fs.IntVar(&o.Seed.Forums, "forums", 4, "seed: forums")
+	fs.IntVar(&o.Seed.ThreadsPerForum, "threads", 50, "seed: threads per forum")
+	fs.IntVar(&o.Seed.PostsPerThread, "posts", 40, "seed: mean posts per thread")
+	fs.IntVar(&o.Seed.LongThreads, "long-threads", 1, "seed: extra long threads")
+	fs.IntVar(&o.Seed.LongThreadPosts, "long-posts", 10000, "seed: posts in each long thread")
+	fs.IntVar(&o.Seed.Members, "members", 200, "seed: members")
+	return fs
+}
+
+// setup prepares the data and the node the scenario runs against. The
+// returned function stops what setup started.
+func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*target, func(), error) {
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	if o.DataDir == "" {
+		if o.Target != "" {
+			return nil, nil, errors.New("--target needs the node's --data-dir (to seed it and read skein-load.json)")
+		}
+		dir, err := os.MkdirTemp("", "skein-load-")
+		if err != nil {
+			return nil, nil, err
+		}
+		o.DataDir = dir
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+	}
+	if o.Profile != "" {
+		if err := os.MkdirAll(o.Profile, 0o755); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	m, err := prepareData(ctx, o.DataDir, o.Seed, o.Reseed, out)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if o.Target != "" {
+		return &target{Base: o.Target, DataDir: o.DataDir, Manifest: m, log: out}, cleanup, nil
+	}
+	bin := o.Skein
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "skein-load-bin-")
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		if bin, err = buildSkein(ctx, dir, out); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	t, err := spawn(ctx, spawnOptions{Skein: bin, DataDir: o.DataDir, LogLevel: o.LogLevel, Pprof: o.Profile != "", Extra: extra}, out)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	t.Manifest = m
+	cleanups = append(cleanups, func() {
+		if err := t.Stop(); err != nil {
+			fmt.Fprintln(out, "stop node:", err)
+		}
+	})
+	fmt.Fprintf(out, "node idle: %s\n", t.Mem())
+	return t, cleanup, nil
+}
+
+func profilePath(o *options, name string) string {
+	if o.Profile == "" {
+		return ""
+	}
+	return filepath.Join(o.Profile, name)
+}
+
+func cmdSeed(ctx context.Context, args []string, out io.Writer) error {
+	var o options
+	fs := newFlags("seed", &o, out)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.DataDir == "" {
+		return errors.New("seed needs --data-dir")
+	}
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return err
+	}
+	_, err := prepareData(ctx, o.DataDir, o.Seed, o.Reseed, out)
+	return err
+}
+
+// machine describes where the run happens, for the report.
+func machine() string {
+	load, _ := os.ReadFile("/proc/loadavg")
+	return fmt.Sprintf("%s/%s, %d CPUs, %s, load average %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
+		runtime.Version(), string(trimNL(load)))
+}
+
+func trimNL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
