@@ -471,3 +471,45 @@ func (sd *seeder) sentence(n int) string {
 	b.WriteByte('.')
 	return b.String()
 }
+
+// RemoteFollower is a remote actor to record as a follower.
+type RemoteFollower struct {
+	APID, Handle, Domain      string
+	Inbox, SharedInbox        string
+	PublicKeyID, PublicKeyPEM string
+}
+
+// SeedFollowers records remote actors as accepted followers of a local
+// member, forum or thread, with batched inserts and no activities: the
+// state a node is in after their Follows were accepted. Load runs use it
+// to set up a large fan-out without playing every Follow.
+func (s *Store) SeedFollowers(ctx context.Context, kind string, targetID ID, followers []RemoteFollower) error {
+	const batch = 500
+	now := time.Now().UTC()
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for c := range chunks(len(followers), batch) {
+			accounts := make([]Account, 0, c[1]-c[0])
+			follows := make([]Follow, 0, c[1]-c[0])
+			for _, rf := range followers[c[0]:c[1]] {
+				apID := rf.APID
+				a := Account{ID: s.NewID(), Handle: rf.Handle, Domain: rf.Domain, DisplayName: rf.Handle, Role: RoleMember,
+					CreatedAt: now, APID: &apID, ActorType: "Person", Inbox: rf.Inbox, SharedInbox: rf.SharedInbox,
+					PublicKeyID: rf.PublicKeyID, PublicKeyPEM: rf.PublicKeyPEM, FetchedAt: &now}
+				accounts = append(accounts, a)
+				follows = append(follows, Follow{ID: s.NewID(), FollowerID: a.ID, TargetKind: kind, TargetID: targetID,
+					Accepted: true, CreatedAt: now})
+			}
+			if _, err := tx.NewInsert().Model(&accounts).Returning("NULL").Exec(ctx); err != nil {
+				return fmt.Errorf("insert remote actors: %w", err)
+			}
+			if _, err := tx.NewInsert().Model(&follows).Returning("NULL").Exec(ctx); err != nil {
+				return fmt.Errorf("insert follows: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("seed followers: %w", err)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/skein-forum/skein/storage"
@@ -125,4 +126,29 @@ func TestSeedRefusesTakenNames(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("threads after a failed seed: %d, %v", n, err)
 	}
+}
+
+func TestSeedFollowers(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		var fs []storage.RemoteFollower
+		for i := range 1200 {
+			host := fmt.Sprintf("h%d.example", i%30)
+			id := fmt.Sprintf("https://%s/users/u%d", host, i)
+			fs = append(fs, storage.RemoteFollower{APID: id, Handle: fmt.Sprintf("u%d", i), Domain: host,
+				Inbox: id + "/inbox", SharedInbox: "https://" + host + "/inbox", PublicKeyID: id + "#main-key", PublicKeyPEM: "pem"})
+		}
+		if err := s.SeedFollowers(ctx, storage.FollowThread, fx.Thread.ID, fs); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.CountFollowers(ctx, storage.FollowThread, fx.Thread.ID)
+		if err != nil || n != 1200 {
+			t.Fatalf("followers = %d, %v", n, err)
+		}
+		a, err := s.AccountByAPID(ctx, fs[7].APID)
+		if err != nil || a.SharedInbox != fs[7].SharedInbox || a.IsLocal() {
+			t.Fatalf("follower %+v, %v", a, err)
+		}
+	})
 }

@@ -2,10 +2,192 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
 )
 
 func cmdFanout(ctx context.Context, args []string, out io.Writer) error {
-	return errors.New("not yet")
+	var o options
+	fs := newFlags("fanout", &o, out)
+	var fo fanoutOptions
+	fs.IntVar(&fo.Followers, "followers", 10000, "remote followers of the thread")
+	fs.IntVar(&fo.Hosts, "hosts", 1000, "remote hosts the followers live on (each with a shared inbox)")
+	fs.DurationVar(&fo.Timeout, "timeout", time.Minute, "how long to wait for every host")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, cleanup, err := setup(ctx, &o, out)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	fo.profile = profilePath(&o, "fanout.cpu.pprof")
+	row, err := runFanout(ctx, t, fo, out)
+	if err != nil {
+		return err
+	}
+	report(out, "fanout, "+machine(), []result{row}, t.Mem())
+	if row.Errors > 0 {
+		return fmt.Errorf("fanout: %d errors", row.Errors)
+	}
+	return nil
+}
+
+type fanoutOptions struct {
+	Followers int
+	Hosts     int
+	Timeout   time.Duration
+	profile   string
+}
+
+// runFanout gives a seeded thread F remote followers on H fake hosts,
+// posts one reply through the web form as a seeded member, and times
+// until every host has received the thread's Announce and verified its
+// signature.
+//
+// The followers are written into the node's database (storage.
+// SeedFollowers) rather than played as signed Follows: the figure is the
+// fan-out of one post, and a Follow-by-Follow set-up of 10,000 followers
+// would measure the inbox instead.
+func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (result, error) {
+	res := result{Name: fmt.Sprintf("fanout: %d followers on %d hosts", o.Followers, o.Hosts)}
+	if t.DataDir == "" {
+		return res, fmt.Errorf("fanout writes the followers into the node's database: it needs --data-dir")
+	}
+	th := t.Manifest.Threads[len(t.Manifest.Threads)-1]
+	threadID, err := storage.ParseID(th.ID)
+	if err != nil {
+		return res, err
+	}
+	keys := newNodeKeys()
+	perHost := max(1, o.Followers/max(o.Hosts, 1))
+	hosts, err := startHosts(o.Hosts, perHost, 8, keys)
+	if err != nil {
+		return res, err
+	}
+	defer stopHosts(hosts)
+
+	// Each host records when the first verified Announce arrived.
+	var mu sync.Mutex
+	var start time.Time
+	arrived := map[*fakeHost]time.Duration{}
+	done := make(chan struct{})
+	for _, h := range hosts {
+		h.OnActivity = func(h *fakeHost, act *activity) {
+			if act.Type != "Announce" {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if _, ok := arrived[h]; ok || start.IsZero() {
+				return
+			}
+			arrived[h] = time.Since(start)
+			if len(arrived) == len(hosts) {
+				close(done)
+			}
+		}
+	}
+	if err := seedFollowers(ctx, t.DataDir, threadID, hosts, o.Followers); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(log, "%d followers on %d hosts follow thread %s\n", o.Followers, len(hosts), th.ID)
+
+	var prof <-chan error
+	if o.profile != "" {
+		prof = t.profile(ctx, o.profile, 5*time.Second)
+	}
+	mu.Lock()
+	start = time.Now()
+	mu.Unlock()
+	if err := postReply(ctx, t, th.ID, "A new post for every follower. "+time.Now().Format(time.RFC3339Nano)); err != nil {
+		return res, err
+	}
+	var timedOut bool
+	select {
+	case <-done:
+	case <-time.After(o.Timeout):
+		timedOut = true
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+	elapsed := time.Since(start)
+	if prof != nil {
+		if err := <-prof; err != nil {
+			fmt.Fprintln(log, "profile:", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var rec recorder
+	sh := rec.shard()
+	for _, d := range arrived {
+		sh.ok(d)
+	}
+	res = rec.result(res.Name, elapsed)
+	var rejected int64
+	var firstErr string
+	for _, h := range hosts {
+		rejected += h.Rejected.Load()
+		if firstErr == "" {
+			firstErr = h.FirstError()
+		}
+	}
+	res.Name = fmt.Sprintf("fanout: %d followers on %d hosts", o.Followers, len(hosts))
+	res.Errors = rejected + int64(len(hosts)-len(arrived))
+	if res.Errors > 0 {
+		res.FirstErr = fmt.Sprintf("%d of %d hosts got the Announce, %d deliveries failed verification; first: %s",
+			len(arrived), len(hosts), rejected, firstErr)
+	}
+	if timedOut {
+		res.Note = fmt.Sprintf("timed out after %s (is the outbox worker in this build?)", o.Timeout)
+	} else {
+		res.Note = fmt.Sprintf("every host had the signed Announce %.0f ms after the reply was sent (the max column)", float64(res.Max.Microseconds())/1000)
+	}
+	return res, nil
+}
+
+// seedFollowers writes the followers into the node's database; SQLite in
+// WAL mode takes a second writer process with a busy wait.
+func seedFollowers(ctx context.Context, dir string, threadID storage.ID, hosts []*fakeHost, n int) error {
+	store, err := storage.Open(ctx, storage.Options{DataDir: dir})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var fs []storage.RemoteFollower
+	for i := range n {
+		h := hosts[i%len(hosts)]
+		name := h.names[(i/len(hosts))%len(h.names)]
+		u, _ := url.Parse(h.Base)
+		fs = append(fs, storage.RemoteFollower{APID: h.ActorID(name), Handle: name, Domain: u.Host,
+			Inbox: h.ActorID(name) + "/inbox", SharedInbox: h.SharedInbox(), PublicKeyID: h.KeyID(name), PublicKeyPEM: h.pubPEM})
+	}
+	return store.SeedFollowers(ctx, storage.FollowThread, threadID, fs)
+}
+
+// postReply posts through the web form as the seeded member whose session
+// the manifest holds.
+func postReply(ctx context.Context, t *target, threadID, text string) error {
+	form := url.Values{"body": {text}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, t.Base+"/t/"+threadID+"/reply", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "skein_session="+t.Manifest.Session)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("post the reply: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
+		return fmt.Errorf("post the reply: status %d", resp.StatusCode)
+	}
+	return nil
 }
