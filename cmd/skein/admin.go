@@ -253,3 +253,27 @@ func runForum(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	}
 	return tw.Flush()
 }
+
+func runBackup(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
+	var db dbFlags
+	f := newFlagSet("backup", "skein backup FILE [--data DIR]\n"+
+		"Copies the SQLite database while the node runs (VACUUM INTO). To restore, stop the node\n"+
+		"and put the copy in place of DIR/skein.db. For PostgreSQL use pg_dump.", stdout)
+	db.register(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if len(f.Args()) != 1 {
+		return fmt.Errorf("%w: want the backup file's name", errUsage)
+	}
+	s, err := storage.Open(ctx, storage.Options{DataDir: db.dataDir, DatabaseURL: db.databaseURL})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Backup(ctx, f.Args()[0]); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "backed up to", f.Args()[0])
+	return nil
+}

@@ -33,6 +33,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"user", "manage members: create, list, set-password", runUser},
 		{"forum", "manage forums: create, list", runForum},
+		{"backup", "write a consistent copy of a running node's SQLite database", runBackup},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, w io.Writer) error {
 			fmt.Fprintln(w, "skein", Version)
 			return nil
