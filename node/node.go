@@ -38,12 +38,12 @@ type Config struct {
 
 // Node is a running forum.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	Store   *storage.Store
-	URLs    *site.URLs
-	Web     *web.Server
-	Fed     *federation.Server
+	cfg   Config
+	log   *slog.Logger
+	Store *storage.Store
+	URLs  *site.URLs
+	Web   *web.Server
+	Fed   *federation.Server
 	// Delivery sends queued activities; nil until Start.
 	Delivery *delivery.Worker
 	client   *transport.Client
