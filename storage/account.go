@@ -161,9 +161,28 @@ func claimName(ctx context.Context, tx bun.Tx, name, kind string, id ID) error {
 	return nil
 }
 
+// plausibleName reports whether s could be a local name at all. Lookups
+// refuse anything else before the database sees it: PostgreSQL answers a
+// NUL byte or invalid UTF-8 with an error, which must be a miss instead.
+func plausibleName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // LocalName tells what a local name belongs to: kind is "member" or
 // "forum".
 func (s *Store) LocalName(ctx context.Context, name string) (kind string, id ID, err error) {
+	if !plausibleName(name) {
+		return "", 0, fmt.Errorf("local name: %w", ErrNotFound)
+	}
 	err = s.r.NewRaw("SELECT kind, ref_id FROM local_names WHERE name = ?", name).Scan(ctx, &kind, &id)
 	if err != nil {
 		return "", 0, notFound(err, "local name "+name)
@@ -173,6 +192,9 @@ func (s *Store) LocalName(ctx context.Context, name string) (kind string, id ID,
 
 // MemberByHandle finds a local member.
 func (s *Store) MemberByHandle(ctx context.Context, handle string) (*Account, error) {
+	if !plausibleName(handle) {
+		return nil, fmt.Errorf("member: %w", ErrNotFound)
+	}
 	a := new(Account)
 	err := s.r.NewSelect().Model(a).Where("handle = ? AND domain = ''", strings.ToLower(handle)).Limit(1).Scan(ctx)
 	if err != nil {

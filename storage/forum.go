@@ -80,6 +80,9 @@ func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
 
 // ForumBySlug finds a forum.
 func (s *Store) ForumBySlug(ctx context.Context, slug string) (*Forum, error) {
+	if !plausibleName(slug) {
+		return nil, fmt.Errorf("forum: %w", ErrNotFound)
+	}
 	f := new(Forum)
 	if err := s.r.NewSelect().Model(f).Where("slug = ?", slug).Scan(ctx); err != nil {
 		return nil, notFound(err, "forum "+slug)
