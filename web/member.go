@@ -35,7 +35,11 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	if m.Suspended {
+	if m.DeletedAt != nil {
+		s.errorPage(w, r, http.StatusGone, "This account was deleted.")
+		return
+	}
+	if m.Suspended || m.ApprovalPending {
 		s.errorPage(w, r, http.StatusGone, "This account is suspended.")
 		return
 	}
