@@ -39,7 +39,11 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusGone, "This account was deleted.")
 		return
 	}
-	if m.Suspended || m.ApprovalPending {
+	if m.ApprovalPending {
+		s.notFound(w, r) // not a member yet
+		return
+	}
+	if m.Suspended {
 		s.errorPage(w, r, http.StatusGone, "This account is suspended.")
 		return
 	}
