@@ -25,7 +25,10 @@ type Config struct {
 	BaseURL              string
 	DataDir              string
 	DatabaseURL          string
-	Registration         string // "open" or "closed"
+	Registration         string // "open", "approval" or "closed"
+	Federation           string // "open" (default) or "allowlist"
+	TrustedProxies       web.TrustedProxies
+	MetricsListen        string // address of the /metrics listener; empty: none
 	AllowPrivateNetworks bool
 	AllowHTTP            bool
 	AuthorizedFetch      bool
@@ -40,6 +43,9 @@ type Node struct {
 	Store   *storage.Store
 	URLs    *site.URLs
 	Web     *web.Server
+	// Metrics is what /metrics serves; federation reports inbox and
+	// delivery figures through its methods.
+	Metrics *Metrics
 	handler http.Handler
 }
 
@@ -53,7 +59,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Federation: cfg.Federation})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +84,8 @@ func (n *Node) prepare(ctx context.Context) error {
 	} else if created {
 		n.log.Info("created a first forum", "slug", f.Slug, "title", f.Title)
 	}
-	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration})
+	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
+		TrustedProxies: n.cfg.TrustedProxies})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -87,7 +94,8 @@ func (n *Node) prepare(ctx context.Context) error {
 	n.Web.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
-	n.handler = logRequests(n.log, n.Web.Handler(mux))
+	n.Metrics = NewMetrics(n.Store)
+	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(mux))
 	return nil
 }
 
@@ -131,8 +139,27 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
 		n.log.Info("no members yet: create an admin with `skein user create NAME --admin`")
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// Metrics have their own listener, never the public one: they tell
+	// more about the node than its visitors need to know.
+	if n.cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", n.cfg.MetricsListen)
+		if err != nil {
+			srv.Close()
+			stopWork()
+			wait()
+			return fmt.Errorf("metrics listener on %s: %w", n.cfg.MetricsListen, err)
+		}
+		msrv := &http.Server{Handler: n.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		defer msrv.Close()
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		n.log.Info("metrics are served", "listen", mln.Addr().String(), "path", "/metrics")
+	}
 	select {
 	case err := <-errc:
 		stopWork()
@@ -151,6 +178,14 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	n.log.Info("stopped")
 	return nil
+}
+
+// MetricsHandler serves /metrics (and only that), for the separate
+// listener of --metrics-listen.
+func (n *Node) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.Metrics.Handler())
+	return mux
 }
 
 func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
