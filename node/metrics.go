@@ -121,10 +121,14 @@ func (m *Metrics) InboxAccepted() { m.inboxOK.Inc() }
 func (m *Metrics) InboxRejected(reason string) { m.inboxNo.WithLabelValues(reason).Inc() }
 
 // DeliverySent counts a delivery the remote inbox accepted.
-func (m *Metrics) DeliverySent(hostClass string) { m.deliveries.WithLabelValues("sent", hostClass).Inc() }
+func (m *Metrics) DeliverySent(hostClass string) {
+	m.deliveries.WithLabelValues("sent", hostClass).Inc()
+}
 
 // DeliveryFailed counts a delivery given up for good.
-func (m *Metrics) DeliveryFailed(hostClass string) { m.deliveries.WithLabelValues("failed", hostClass).Inc() }
+func (m *Metrics) DeliveryFailed(hostClass string) {
+	m.deliveries.WithLabelValues("failed", hostClass).Inc()
+}
 
 // DeliveryRetrying counts a failed attempt that will be tried again.
 func (m *Metrics) DeliveryRetrying(hostClass string) {
@@ -133,7 +137,9 @@ func (m *Metrics) DeliveryRetrying(hostClass string) {
 
 // SetQueueDepth reports how many jobs wait in a queue (QueueDelivery,
 // QueueInbox).
-func (m *Metrics) SetQueueDepth(queue string, n int64) { m.queueDepth.WithLabelValues(queue).Set(float64(n)) }
+func (m *Metrics) SetQueueDepth(queue string, n int64) {
+	m.queueDepth.WithLabelValues(queue).Set(float64(n))
+}
 
 // observe records one answered request. route is the mux pattern that
 // served it ("GET /t/{id}"), so the label set stays small whatever the

@@ -38,11 +38,11 @@ type Config struct {
 
 // Node is a running forum.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	Store   *storage.Store
-	URLs    *site.URLs
-	Web     *web.Server
+	cfg   Config
+	log   *slog.Logger
+	Store *storage.Store
+	URLs  *site.URLs
+	Web   *web.Server
 	// Metrics is what /metrics serves; federation reports inbox and
 	// delivery figures through its methods.
 	Metrics *Metrics
