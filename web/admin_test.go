@@ -171,6 +171,7 @@ func TestAdminManagesDomainsMembersAndForums(t *testing.T) {
 	admin.post("/admin/domains", url.Values{"host": {"Spam.Example"}, "severity": {"suspend"}, "public_reason": {"Spam"}, "private_note": {"ticket 7"}}).
 		wantStatus(t, http.StatusSeeOther)
 	admin.get("/admin/domains").wantContains(t, "spam.example", "suspend", "Spam", "ticket 7")
+	ts.browser().get("/about/blocks").wantStatus(t, http.StatusOK).wantContains(t, "spam.example", "suspended", "Spam").wantLacks(t, "ticket 7")
 	if p, _ := ts.Store.DomainPolicy(ctx, "spam.example"); p != storage.SeveritySuspend {
 		t.Fatalf("policy = %q", p)
 	}

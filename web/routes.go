@@ -20,6 +20,7 @@ import (
 //	/p/{id}/share           a post's link to copy or share from one's server
 //	/u/{handle}             a member's profile
 //	/remote-follow          "follow from your server"
+//	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
 //	/admin                  dashboard (admins)
 //	/admin/reports          the reports queue (moderators)
@@ -65,6 +66,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	handle("GET /u/{handle}", s.member)
 	handle("GET /remote-follow", s.remoteFollow)
+	handle("GET /about/blocks", s.publicBlocks)
 
 	handle("GET /register", s.registerForm)
 	handle("POST /register", s.register)

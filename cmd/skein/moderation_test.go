@@ -169,9 +169,12 @@ func TestServeMetricsListener(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
 	waitReady(t, "http://"+addr+"/readyz", done, &logs)
+	// Twice on one connection: the server counts the first request
+	// before it reads the second, so the first is counted by now.
+	get(t, http.DefaultClient, "http://"+addr+"/")
 	get(t, http.DefaultClient, "http://"+addr+"/")
 	body := get(t, http.DefaultClient, "http://"+maddr+"/metrics")
-	for _, want := range []string{`skein_http_requests_total{code="2xx",route="GET /{$}"} 1`, "skein_inbox_rejected_total",
+	for _, want := range []string{`skein_http_requests_total{code="2xx",route="GET /{$}"}`, "skein_inbox_rejected_total",
 		"skein_deliveries_total", "skein_queue_depth", "go_sql_open_connections"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
