@@ -28,7 +28,10 @@ type Config struct {
 	BaseURL              string
 	DataDir              string
 	DatabaseURL          string
-	Registration         string // "open" or "closed"
+	Registration         string // "open", "approval" or "closed"
+	Federation           string // "open" (default) or "allowlist"
+	TrustedProxies       web.TrustedProxies
+	MetricsListen        string // address of the /metrics listener; empty: none
 	AllowPrivateNetworks bool
 	AllowHTTP            bool
 	AuthorizedFetch      bool
@@ -47,7 +50,10 @@ type Node struct {
 	// Delivery sends queued activities; nil until Start.
 	Delivery *delivery.Worker
 	client   *transport.Client
-	handler  http.Handler
+	// Metrics is what /metrics serves; federation reports inbox and
+	// delivery figures through its methods.
+	Metrics *Metrics
+	handler http.Handler
 }
 
 // New opens and migrates the database, makes sure there is a forum, and
@@ -60,7 +66,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Federation: cfg.Federation})
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +112,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	}
 	n.Fed = fed
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
-		ActivityPub: fed.Documents()})
+		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -116,7 +122,8 @@ func (n *Node) prepare(ctx context.Context) error {
 	n.Fed.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
-	n.handler = logRequests(n.log, n.Web.Handler(mux))
+	n.Metrics = NewMetrics(n.Store)
+	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(mux))
 	return nil
 }
 
@@ -171,8 +178,27 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
 		n.log.Info("no members yet: create an admin with `skein user create NAME --admin`")
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// Metrics have their own listener, never the public one: they tell
+	// more about the node than its visitors need to know.
+	if n.cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", n.cfg.MetricsListen)
+		if err != nil {
+			srv.Close()
+			stopWork()
+			wait()
+			return fmt.Errorf("metrics listener on %s: %w", n.cfg.MetricsListen, err)
+		}
+		msrv := &http.Server{Handler: n.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		defer msrv.Close()
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		n.log.Info("metrics are served", "listen", mln.Addr().String(), "path", "/metrics")
+	}
 	select {
 	case err := <-errc:
 		stopWork()
@@ -191,6 +217,14 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	n.log.Info("stopped")
 	return nil
+}
+
+// MetricsHandler serves /metrics (and only that), for the separate
+// listener of --metrics-listen.
+func (n *Node) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.Metrics.Handler())
+	return mux
 }
 
 func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -38,6 +38,9 @@ type NewForum struct {
 	Title       string
 	Description string
 	Position    int
+	// By is who creates it, for the audit log: an admin's account id, or
+	// Operator (the zero value) at the shell.
+	By ID
 }
 
 // CreateForum adds a forum; its slug shares the member namespace.
@@ -69,8 +72,10 @@ func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
 			}
 			f.Position = maxPos + 1
 		}
-		_, err := tx.NewInsert().Model(f).Returning("NULL").Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(f).Returning("NULL").Exec(ctx); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, nf.By, AuditForumCreate, TargetForum, f.ID.String(), f.Slug)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create forum %s: %w", nf.Slug, err)
@@ -108,15 +113,27 @@ func (s *Store) ListForums(ctx context.Context) ([]Forum, error) {
 	return out, nil
 }
 
-// UpdateForum changes a forum's title, description and position.
-func (s *Store) UpdateForum(ctx context.Context, id ID, title, description string, position int) error {
+// UpdateForum changes a forum's title, description and position (the
+// home page lists forums by position, then age); by is who did it, for
+// the audit log.
+func (s *Store) UpdateForum(ctx context.Context, by, id ID, title, description string, position int) error {
 	title = strings.TrimSpace(title)
 	if title == "" || len(title) > 200 {
 		return fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
 	}
-	_, err := s.w.NewUpdate().Model((*Forum)(nil)).
-		Set("title = ?", title).Set("description = ?", strings.TrimSpace(description)).Set("position = ?", position).
-		Where("id = ?", id).Exec(ctx)
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		f := new(Forum)
+		if err := tx.NewSelect().Model(f).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "forum "+id.String())
+		}
+		_, err := tx.NewUpdate().Model((*Forum)(nil)).
+			Set("title = ?", title).Set("description = ?", strings.TrimSpace(description)).Set("position = ?", position).
+			Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, AuditForumUpdate, TargetForum, id.String(), f.Slug)
+	})
 	if err != nil {
 		return fmt.Errorf("update forum: %w", err)
 	}

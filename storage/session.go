@@ -44,7 +44,8 @@ func (s *Store) CreateSession(ctx context.Context, accountID ID, ttl time.Durati
 }
 
 // SessionMember returns the member a live session token belongs to.
-// Suspended members have no session.
+// Suspended or deleted members, and registrations waiting for approval,
+// have no session.
 func (s *Store) SessionMember(ctx context.Context, token string) (*Account, error) {
 	if token == "" || len(token) > 100 {
 		return nil, fmt.Errorf("session: %w", ErrNotFound)
@@ -53,6 +54,7 @@ func (s *Store) SessionMember(ctx context.Context, token string) (*Account, erro
 	err := s.r.NewSelect().Model(a).
 		Join("JOIN sessions AS s ON s.account_id = account.id").
 		Where("s.token_hash = ? AND s.expires_at > ? AND account.suspended = ?", hashToken(token), time.Now().UTC(), false).
+		Where("account.approval_pending = ? AND account.deleted_at IS NULL", false).
 		Limit(1).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "session")

@@ -142,11 +142,18 @@ func (s *Store) ThreadByID(ctx context.Context, id ID) (*Thread, error) {
 	return t, nil
 }
 
+// listedAuthor keeps threads of suspended or silenced authors, and of
+// authors on blocked domains (or their subdomains), out of forum lists.
+// The threads stay readable at their own address.
+const listedAuthor = `NOT author.suspended AND NOT author.silenced AND NOT EXISTS (SELECT 1 FROM domain_blocks AS b
+	WHERE author.domain = b.host OR author.domain LIKE '%.' || b.host)`
+
 // ListPinnedThreads returns a forum's pinned threads, latest activity first.
 func (s *Store) ListPinnedThreads(ctx context.Context, forumID ID) ([]Thread, error) {
 	var out []Thread
 	err := s.r.NewSelect().Model(&out).Relation("Author").
 		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, true).
+		Where(listedAuthor).
 		OrderExpr("thread.last_post_id DESC").Limit(50).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list pinned threads: %w", err)
@@ -160,7 +167,8 @@ func (s *Store) ListPinnedThreads(ctx context.Context, forumID ID) ([]Thread, er
 func (s *Store) ListThreads(ctx context.Context, forumID ID, before ID, limit int) ([]Thread, error) {
 	var out []Thread
 	q := s.r.NewSelect().Model(&out).Relation("Author").
-		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, false)
+		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, false).
+		Where(listedAuthor)
 	if before > 0 {
 		q = q.Where("thread.last_post_id < ?", before)
 	}

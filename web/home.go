@@ -24,6 +24,6 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		Canonical:   s.URLs.Abs("/"),
 		OGType:      "website",
 		Viewer:      viewerFrom(r),
-		Data:        homeData{Forums: forums, Registration: s.Registration == RegistrationOpen},
+		Data:        homeData{Forums: forums, Registration: s.AcceptsRegistrations()},
 	})
 }

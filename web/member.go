@@ -35,6 +35,14 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	if m.DeletedAt != nil {
+		s.errorPage(w, r, http.StatusGone, "This account was deleted.")
+		return
+	}
+	if m.ApprovalPending {
+		s.notFound(w, r) // not a member yet
+		return
+	}
 	if m.Suspended {
 		s.errorPage(w, r, http.StatusGone, "This account is suspended.")
 		return

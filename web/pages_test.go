@@ -110,7 +110,7 @@ func TestModeration(t *testing.T) {
 
 func TestSignInRateLimit(t *testing.T) {
 	// Behind a proxy, so each test client can play its own address.
-	ts := newSiteWith(t, func(c *web.Config) { c.TrustProxy = true })
+	ts := newSiteWith(t, func(c *web.Config) { c.TrustedProxies, _ = web.ParseTrustedProxies("127.0.0.1, ::1") })
 	b := ts.browser()
 	from := func(ip, handle, password string) *response {
 		return b.postWith("/signin", url.Values{"handle": {handle}, "password": {password}},

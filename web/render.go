@@ -82,6 +82,7 @@ func (s *Server) funcs() template.FuncMap {
 		"trusted":    func(html string) template.HTML { return template.HTML(html) }, // sanitized when written
 		"add":        func(a, b int64) int64 { return a + b },
 		"static":     s.staticPath,
+		"memberRow":  newMemberRow,
 	}
 }
 
@@ -275,6 +276,19 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "60")
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "error", &page{
+		Title:     heading,
+		Canonical: s.URLs.Abs(r.URL.Path),
+		OGType:    "website",
+		Viewer:    viewerFrom(r),
+		Data:      errorData{Status: status, Heading: heading, Message: message},
+	})
+}
+
+// notice shows a short message page, such as the answer to a form that
+// has nothing else to show.
+func (s *Server) notice(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "error", &page{
 		Title:     heading,

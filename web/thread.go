@@ -21,6 +21,7 @@ type threadData struct {
 	Reply                   replyForm
 	CanReply                bool // a signed-in member and an open thread
 	IsModerator             bool
+	Forums                  []storage.Forum // where a moderator may move the thread
 	Registration            bool
 	Follow                  followBox
 	Path                    string // site path of this page, for sign-in's way back
@@ -48,6 +49,7 @@ type postView struct {
 	CanLike   bool   // signed in, not one's own, not deleted
 	CanEdit   bool   // one's own post
 	CanDelete bool   // one's own, or a moderator
+	CanReport bool   // signed in, not one's own
 	QuotePath string // set when the reader may quote it into the reply box
 }
 
@@ -184,9 +186,15 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		Reply:        form,
 		CanReply:     viewer != nil && !t.Locked,
 		IsModerator:  viewer != nil && viewer.IsModerator(),
-		Registration: s.Registration == RegistrationOpen,
+		Registration: s.AcceptsRegistrations(),
 		Follow:       followBox{Handle: "@" + s.URLs.Handle(storage.ThreadHandle(t.ID)), ActorURL: s.URLs.Thread(t.ID)},
 		Path:         site.ThreadPagePath(t.ID, pageNum),
+	}
+	if data.IsModerator {
+		if data.Forums, err = s.Store.ListForums(ctx); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	modified := t.LastPostAt
 	for i := range posts {
@@ -198,6 +206,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 			v.CanLike = !own
 			v.CanEdit = own
 			v.CanDelete = own || viewer.IsModerator()
+			v.CanReport = !own
 			if data.CanReply {
 				v.QuotePath = s.path(site.ThreadPath(id)) + "?page=" + strconv.FormatInt(pageNum, 10) +
 					"&quote=" + v.ID + "#reply"

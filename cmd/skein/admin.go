@@ -69,11 +69,16 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout io.Write
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	const usage = "skein user create NAME [--admin] [--moderator] [--email E] [--display-name N] [--password-file F]\n" +
 		"       skein user list\n       skein user set-password NAME [--password-file F]\n" +
+		"       skein user suspend|unsuspend|silence|unsilence|approve|reject NAME\n       skein user role NAME ROLE\n" +
 		"The password is read from the first line of standard input unless --password-file is given."
 	if len(args) == 0 {
 		return fmt.Errorf("%w: missing subcommand: create, list or set-password", errUsage)
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "suspend", "unsuspend", "silence", "unsilence", "role", "approve", "reject":
+		return runUserModeration(ctx, sub, args, stdout)
+	}
 	var db dbFlags
 	var admin, moderator bool
 	var email, displayName, passwordFile string
@@ -198,11 +203,15 @@ func readPassword(stdin io.Reader, file string) (string, error) {
 }
 
 func runForum(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
-	const usage = "skein forum create SLUG --title T [--description D] [--position N]\n       skein forum list"
+	const usage = "skein forum create SLUG --title T [--description D] [--position N]\n       skein forum list\n" +
+		"       skein forum edit SLUG [--title T] [--description D] [--position N]"
 	if len(args) == 0 {
 		return fmt.Errorf("%w: missing subcommand: create or list", errUsage)
 	}
 	sub, args := args[0], args[1:]
+	if sub == "edit" {
+		return runForumEdit(ctx, args, stdout)
+	}
 	var db dbFlags
 	var title, description string
 	var position int

@@ -64,7 +64,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", "--no-such-flag"}, "flag provided but not defined"},
-		{[]string{"serve", "--registration", "sometimes"}, "--registration must be open or closed"},
+		{[]string{"serve", "--registration", "sometimes"}, "--registration must be open, approval or closed"},
 		{[]string{"serve", "--listen", "nonsense"}, "want HOST:PORT"},
 		{[]string{"user"}, "missing subcommand"},
 		{[]string{"user", "create", "--data", data}, "want 1 argument"},
