@@ -91,6 +91,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	} else if created {
 		n.log.Info("created a first forum", "slug", f.Slug, "title", f.Title)
 	}
+	n.Metrics = NewMetrics(n.Store)
 	n.client = transport.New(transport.Options{
 		AllowPrivateNetworks: n.cfg.AllowPrivateNetworks,
 		AllowHTTP:            n.cfg.AllowHTTP,
@@ -106,13 +107,15 @@ func (n *Node) prepare(ctx context.Context) error {
 		AuthorizedFetch:      n.cfg.AuthorizedFetch,
 		Version:              n.cfg.Version,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
+		BlockedDomain:        n.blockedDomain,
 	})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
 	}
 	n.Fed = fed
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
-		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies})
+		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
+		FederationStats: n.federationStats})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -122,7 +125,6 @@ func (n *Node) prepare(ctx context.Context) error {
 	n.Fed.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
-	n.Metrics = NewMetrics(n.Store)
 	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(mux))
 	return nil
 }
@@ -145,6 +147,7 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 			n.log.Error("delivery worker stopped", "err", err)
 		}
 	})
+	wg.Go(func() { n.watchQueues(ctx) })
 	return wg.Wait
 }
 

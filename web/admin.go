@@ -66,7 +66,7 @@ type FederationStats struct {
 type HostQueue struct {
 	Host         string
 	Pending      int64
-	Failures     int64      // failed attempts since the last success
+	LastSuccess  *time.Time // nil when it never answered
 	FailingSince *time.Time // nil when the host answers
 	Unavailable  bool       // failing long enough that only probes go out
 }
