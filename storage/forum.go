@@ -24,6 +24,8 @@ type Forum struct {
 	LastPostID  *ID        `bun:"last_post_id"`
 	LastPostAt  *time.Time `bun:"last_post_at"`
 	CreatedAt   time.Time  `bun:"created_at"`
+	// Version counts the changes the forum's thread list shows.
+	Version int64 `bun:"version"`
 }
 
 // Forum slugs use the handle alphabet plus '-', since a forum's slug is
@@ -83,6 +85,15 @@ func (s *Store) ForumBySlug(ctx context.Context, slug string) (*Forum, error) {
 		return nil, notFound(err, "forum "+slug)
 	}
 	return f, nil
+}
+
+// ForumVersion reads a forum's version by slug, for the guest page cache.
+func (s *Store) ForumVersion(ctx context.Context, slug string) (int64, error) {
+	var v int64
+	if err := s.r.NewRaw("SELECT version FROM forums WHERE slug = ?", slug).Scan(ctx, &v); err != nil {
+		return 0, notFound(err, "forum "+slug)
+	}
+	return v, nil
 }
 
 // ForumByID finds a forum.
