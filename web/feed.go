@@ -40,7 +40,7 @@ type feedEntry struct {
 
 // feedLink is a <link rel="alternate"> to a feed, for the page's head.
 type feedLink struct {
-	Type  string // application/atom+xml or application/rss+xml
+	Atom  bool // Atom, else RSS
 	Title string
 	Href  string
 }
@@ -50,8 +50,8 @@ type feedLink struct {
 func (s *Server) feedLinks(title, atomPath string) []feedLink {
 	base := atomPath[:len(atomPath)-len("atom")]
 	return []feedLink{
-		{Type: "application/atom+xml", Title: title + " (Atom)", Href: s.URLs.Abs(atomPath)},
-		{Type: "application/rss+xml", Title: title + " (RSS)", Href: s.URLs.Abs(base + "rss")},
+		{Atom: true, Title: title + " (Atom)", Href: s.URLs.Abs(atomPath)},
+		{Title: title + " (RSS)", Href: s.URLs.Abs(base + "rss")},
 	}
 }
 

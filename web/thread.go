@@ -28,7 +28,7 @@ type threadData struct {
 
 	// Members only.
 	Following  bool   // the viewer follows the thread on this node
-	UnreadPath string // "jump to first unread", when posts past this page are unread
+	UnreadPath string // "jump to first unread", when the member had not read every post
 }
 
 // postView is a post as one viewer sees it, flattened and formatted in Go:
@@ -212,8 +212,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		FeedRSS:      s.path(site.ThreadPath(t.ID) + "/feed.rss"),
 		Following:    following,
 	}
-	if viewer != nil && lastRead > 0 && lastRead < t.PostCount && len(posts) > 0 &&
-		posts[len(posts)-1].Position <= lastRead {
+	if viewer != nil && lastRead > 0 && lastRead < t.PostCount {
 		data.UnreadPath = s.path(site.ThreadPath(t.ID) + "/unread")
 	}
 	modified := t.LastPostAt
