@@ -108,7 +108,7 @@ func TestFeeds(t *testing.T) {
 		{"/f/kitchen/feed", 1, "Sourdough starter keeps dying"},
 		{"/t/" + th + "/feed", 3, "Re: Sourdough starter keeps dying (#3)"},
 	} {
-		r := guest.get(tc.path + ".atom").wantStatus(t, http.StatusOK)
+		r := guest.get(tc.path+".atom").wantStatus(t, http.StatusOK)
 		if ct := r.Header.Get("Content-Type"); ct != "application/atom+xml; charset=utf-8" {
 			t.Errorf("%s.atom: Content-Type %q", tc.path, ct)
 		}
@@ -135,7 +135,7 @@ func TestFeeds(t *testing.T) {
 			t.Errorf("%s.atom with its ETag: status %d", tc.path, r2.StatusCode)
 		}
 
-		r = guest.get(tc.path + ".rss").wantStatus(t, http.StatusOK)
+		r = guest.get(tc.path+".rss").wantStatus(t, http.StatusOK)
 		if ct := r.Header.Get("Content-Type"); ct != "application/rss+xml; charset=utf-8" {
 			t.Errorf("%s.rss: Content-Type %q", tc.path, ct)
 		}
@@ -190,7 +190,7 @@ func TestUnreadAndFollowedThreads(t *testing.T) {
 	// Two replies later, the forum list counts them and links to the first.
 	replies := storagetest.Replies(t, ts.Store, ts.FX.Thread.ID, ts.FX.Alice.ID, 2)
 	bob.get("/f/kitchen").wantContains(t, `<a class="new" href="`+threadPath+`/unread">2 new</a>`)
-	loc := bob.get(threadPath + "/unread").wantStatus(t, http.StatusFound).location(t)
+	loc := bob.get(threadPath+"/unread").wantStatus(t, http.StatusFound).location(t)
 	if loc != threadPath+"#p"+replies[0].ID.String() {
 		t.Fatalf("unread went to %q", loc)
 	}
@@ -249,7 +249,7 @@ func TestMentionsAndQuotation(t *testing.T) {
 
 	// The script's quotation of a post, and the link it enhances.
 	bobPost := ts.FX.Posts[1].ID.String()
-	r := alice.get("/p/" + bobPost + "/quote").wantStatus(t, http.StatusOK)
+	r := alice.get("/p/"+bobPost+"/quote").wantStatus(t, http.StatusOK)
 	if r.Body != "> Switch to rye for a week.\n\n" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("quote text %q (%s)", r.Body, r.Header.Get("Content-Type"))
 	}
