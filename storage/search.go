@@ -125,11 +125,15 @@ func (s *Store) unindexPost(ctx context.Context, tx bun.Tx, id ID) error {
 	return nil
 }
 
-var htmlTag = regexp.MustCompile(`(?s)<[^>]*>`)
+var (
+	blockTag = regexp.MustCompile(`(?is)</?(p|br|div|blockquote|pre|li|ul|ol|h[1-6]|tr|td|th|hr)\b[^>]*>`)
+	htmlTag  = regexp.MustCompile(`(?s)<[^>]*>`)
+)
 
-// PlainText is the text of sanitized post HTML: tags become spaces,
-// entities are decoded and runs of white space collapse to one space.
+// PlainText is the text of sanitized post HTML: block tags become spaces,
+// inline tags vanish ("<a>@bob</a>." stays "@bob."), entities are decoded
+// and runs of white space collapse to one space.
 func PlainText(h string) string {
-	t := html.UnescapeString(htmlTag.ReplaceAllString(h, " "))
-	return strings.Join(strings.FieldsFunc(t, unicode.IsSpace), " ")
+	t := htmlTag.ReplaceAllString(blockTag.ReplaceAllString(h, " "), "")
+	return strings.Join(strings.FieldsFunc(html.UnescapeString(t), unicode.IsSpace), " ")
 }

@@ -174,7 +174,7 @@ func TestSearchTerms(t *testing.T) {
 			t.Fatalf("terms %q, want %q", got, want)
 		}
 	}
-	if got := storage.PlainText("<p>Fish &amp; <b>chips</b></p>\n<p>x</p>"); got != "Fish & chips x" {
+	if got := storage.PlainText("<p>Fish &amp; <b>chips</b>, <a href=\"/u/bob\">@bob</a>.</p>\n<p>x</p><p>y<br>z</p>"); got != "Fish & chips, @bob. x y z" {
 		t.Fatalf("plain text %q", got)
 	}
 }
