@@ -58,3 +58,28 @@ func (s *Store) PostAtPosition(ctx context.Context, threadID ID, position int64)
 	}
 	return p, nil
 }
+
+// ThreadReader is what a thread page shows one member about themself:
+// how far they read and whether they follow the thread.
+type ThreadReader struct {
+	LastPosition int64
+	Following    bool
+}
+
+// ThreadReaderState reads a member's read position in a thread and
+// whether they follow it, in one query: the thread page asks on every
+// member's visit.
+func (s *Store) ThreadReaderState(ctx context.Context, accountID, threadID ID) (ThreadReader, error) {
+	var st struct {
+		LastPosition int64 `bun:"last_position"`
+		Following    int64 `bun:"following"`
+	}
+	err := s.r.NewRaw(`SELECT
+  COALESCE((SELECT last_position FROM thread_reads WHERE account_id = ? AND thread_id = ?), 0) AS last_position,
+  (SELECT COUNT(*) FROM follows WHERE follower_id = ? AND target_kind = ? AND target_id = ?) AS following`,
+		accountID, threadID, accountID, FollowThread, threadID).Scan(ctx, &st)
+	if err != nil {
+		return ThreadReader{}, fmt.Errorf("reader state of thread %s: %w", threadID, err)
+	}
+	return ThreadReader{LastPosition: st.LastPosition, Following: st.Following > 0}, nil
+}

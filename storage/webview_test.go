@@ -202,6 +202,19 @@ func TestReadPositions(t *testing.T) {
 				t.Fatalf("after marking %d: position %d, want %d", step.mark, got, step.want)
 			}
 		}
+		st, err := s.ThreadReaderState(ctx, fx.Bob.ID, fx.Thread.ID)
+		if err != nil || st.LastPosition != 3 || st.Following {
+			t.Fatalf("reader state %+v, %v", st, err)
+		}
+		if _, err := s.AddFollow(ctx, fx.Bob.ID, storage.FollowThread, fx.Thread.ID, nil, true); err != nil {
+			t.Fatal(err)
+		}
+		if st, err = s.ThreadReaderState(ctx, fx.Alice.ID, fx.Thread.ID); err != nil || st.LastPosition != 0 || st.Following {
+			t.Fatalf("alice's reader state %+v, %v", st, err)
+		}
+		if st, err = s.ThreadReaderState(ctx, fx.Bob.ID, fx.Thread.ID); err != nil || !st.Following {
+			t.Fatalf("bob's reader state after following %+v, %v", st, err)
+		}
 		p, err := s.PostAtPosition(ctx, fx.Thread.ID, 2)
 		if err != nil || p.ID != fx.Posts[1].ID {
 			t.Fatalf("post at 2: %v %v", p, err)

@@ -183,14 +183,12 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 			s.serverError(w, r, err)
 			return
 		}
-		read, err := s.Store.ReadPositions(ctx, viewer.ID, []storage.ID{id})
+		st, err := s.Store.ThreadReaderState(ctx, viewer.ID, id)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		lastRead = read[id]
-		_, err = s.Store.FollowOf(ctx, viewer.ID, storage.FollowThread, id)
-		following = err == nil
+		lastRead, following = st.LastPosition, st.Following
 		if seen := posts[len(posts)-1].Position; seen > lastRead {
 			if err := s.Store.MarkRead(ctx, viewer.ID, id, seen); err != nil {
 				s.Log.Error("mark thread read", "thread", id, "err", err) // the page still shows
