@@ -96,6 +96,12 @@ func (b *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 	defer cancel()
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 3*time.Second {
+			b.t.Logf("%s took %s", what, d.Round(time.Millisecond))
+		}
+	}()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.shot("failed-" + what)
 		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
@@ -127,13 +133,22 @@ func (b *tab) eval(expr string) string {
 	return v
 }
 
-// waitFor polls a JavaScript condition until it holds.
+// waitFor evaluates a JavaScript condition until it holds. Errors while
+// a page is being replaced (its script context gone) count as "not yet".
 func (b *tab) waitFor(what, cond string) {
 	b.t.Helper()
-	b.do(what, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(10*time.Second))(ctx, t)
-		return chromedp.Void{}, err
-	})
+	deadline := time.Now().Add(10 * time.Second)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond))
+		if err == nil && ok {
+			return
+		}
+		lastErr = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.shot("failed-" + what)
+	b.t.Fatalf("%s: %s never held (last error: %v)", what, cond, lastErr)
 }
 
 func (b *tab) open(path string) {

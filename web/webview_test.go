@@ -255,3 +255,18 @@ func TestMentionsAndQuotation(t *testing.T) {
 	}
 	alice.get(threadPath).wantContains(t, `class="quote-link" data-quote="/p/`+bobPost+`/quote" data-post="`+bobPost+`"`)
 }
+
+// No framework: the stylesheet and the optional script stay under 30 KB
+// together.
+func TestStaticBudget(t *testing.T) {
+	ts := newSite(t)
+	guest := ts.browser()
+	total := 0
+	for _, f := range []string{"skein.css", "skein.js"} {
+		r := guest.get("/static/" + f).wantStatus(t, http.StatusOK)
+		total += len(r.Body)
+	}
+	if total > 30<<10 {
+		t.Fatalf("stylesheet and script weigh %d bytes, over the 30 KB budget", total)
+	}
+}
