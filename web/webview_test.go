@@ -263,7 +263,7 @@ func TestStaticBudget(t *testing.T) {
 	guest := ts.browser()
 	total := 0
 	for _, f := range []string{"skein.css", "skein.js"} {
-		r := guest.get("/static/" + f).wantStatus(t, http.StatusOK)
+		r := guest.get("/static/"+f).wantStatus(t, http.StatusOK)
 		total += len(r.Body)
 	}
 	if total > 30<<10 {
