@@ -135,9 +135,7 @@ func (s *Store) purgeDomain(ctx context.Context, tx bun.Tx, host string) error {
 			return err
 		}
 	}
-	_, err = tx.NewRaw("UPDATE posts SET deleted_at = ?, source = '', html = '' WHERE deleted_at IS NULL AND author_id IN ("+domainAccounts+")",
-		append([]any{time.Now().UTC()}, args...)...).Exec(ctx)
-	if err != nil {
+	if err := s.tombstonePosts(ctx, tx, time.Now().UTC(), "author_id IN ("+domainAccounts+")", args...); err != nil {
 		return fmt.Errorf("purge their posts: %w", err)
 	}
 	if _, err := tx.NewRaw("UPDATE accounts SET post_count = 0 WHERE id IN ("+domainAccounts+")", args...).Exec(ctx); err != nil {

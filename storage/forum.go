@@ -26,6 +26,8 @@ type Forum struct {
 	CreatedAt   time.Time  `bun:"created_at"`
 	// Hidden forums (the mirror of remote threads) are not listed.
 	Hidden bool `bun:"hidden"`
+	// Version counts the changes the forum's thread list shows.
+	Version int64 `bun:"version"`
 }
 
 // Forum slugs use the handle alphabet plus '-', since a forum's slug is
@@ -93,6 +95,15 @@ func (s *Store) ForumBySlug(ctx context.Context, slug string) (*Forum, error) {
 		return nil, notFound(err, "forum "+slug)
 	}
 	return f, nil
+}
+
+// ForumVersion reads a forum's version by slug, for the guest page cache.
+func (s *Store) ForumVersion(ctx context.Context, slug string) (int64, error) {
+	var v int64
+	if err := s.r.NewRaw("SELECT version FROM forums WHERE slug = ?", slug).Scan(ctx, &v); err != nil {
+		return 0, notFound(err, "forum "+slug)
+	}
+	return v, nil
 }
 
 // ForumByID finds a forum.

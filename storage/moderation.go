@@ -69,12 +69,8 @@ func (s *Store) LockThread(ctx context.Context, by, threadID ID, locked bool) er
 
 func (s *Store) setThreadFlagAudited(ctx context.Context, by, id ID, column string, v bool, action string) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*Thread)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("set thread %s: %w", column, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("set thread %s: %w", column, ErrNotFound)
+		if err := setThreadFlagTx(ctx, tx, id, column, v); err != nil {
+			return err
 		}
 		return s.audit(ctx, tx, by, action, TargetThread, id.String(), "")
 	})
@@ -115,6 +111,11 @@ func (s *Store) MoveThread(ctx context.Context, by, threadID, forumID ID) error 
 		}
 		if err := refreshForumLatest(ctx, tx, from, to.ID); err != nil {
 			return err
+		}
+		for _, bump := range []error{bumpThread(ctx, tx, t.ID), bumpForum(ctx, tx, from), bumpForum(ctx, tx, to.ID)} {
+			if bump != nil {
+				return bump
+			}
 		}
 		if err := addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadMove, AccountID: t.AuthorID,
 			PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: to.ID, FromForumID: from}); err != nil {
@@ -268,9 +269,8 @@ func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 		if a.DeletedAt != nil {
 			return nil
 		}
-		if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("deleted_at = ?", now).Set("source = ''").Set("html = ''").
-			Where("author_id = ? AND deleted_at IS NULL", a.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("tombstone posts: %w", err)
+		if err := s.tombstonePosts(ctx, tx, now, "author_id = ?", a.ID); err != nil {
+			return err
 		}
 		if err := unlikeAll(ctx, tx, "account_id = ?", a.ID); err != nil {
 			return err
@@ -317,6 +317,39 @@ func unlikeAll(ctx context.Context, tx bun.Tx, where string, args ...any) error 
 	}
 	if _, err := tx.NewRaw("DELETE FROM likes WHERE "+where, args...).Exec(ctx); err != nil {
 		return fmt.Errorf("delete likes: %w", err)
+	}
+	return nil
+}
+
+// tombstonePosts soft-deletes the live posts that match where (on posts),
+// the bulk form of deletePost: their text goes, their search documents
+// go, and their threads' pages change version so no cache shows them.
+func (s *Store) tombstonePosts(ctx context.Context, tx bun.Tx, now time.Time, where string, args ...any) error {
+	var rows []struct {
+		ID       ID `bun:"id"`
+		ThreadID ID `bun:"thread_id"`
+	}
+	if err := tx.NewRaw("SELECT id, thread_id FROM posts WHERE deleted_at IS NULL AND "+where, args...).Scan(ctx, &rows); err != nil {
+		return fmt.Errorf("find posts to tombstone: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.NewRaw("UPDATE posts SET deleted_at = ?, source = '', html = '' WHERE deleted_at IS NULL AND "+where,
+		append([]any{now}, args...)...).Exec(ctx); err != nil {
+		return fmt.Errorf("tombstone posts: %w", err)
+	}
+	threads := make(map[ID]bool)
+	for _, r := range rows {
+		if err := s.unindexPost(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		threads[r.ThreadID] = true
+	}
+	for id := range threads {
+		if err := bumpThread(ctx, tx, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

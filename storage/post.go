@@ -155,7 +155,7 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 		APID:      np.APID,
 		URL:       np.URL,
 	}
-	err := tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ? WHERE id = ? RETURNING post_count",
+	err := tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count",
 		p.ID, now, t.ID).Scan(ctx, &p.Position)
 	if err != nil {
 		return nil, fmt.Errorf("bump thread: %w", err)
@@ -164,13 +164,20 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 		return nil, fmt.Errorf("insert post: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
-		Set("post_count = post_count + 1").Set("last_post_id = ?", p.ID).Set("last_post_at = ?", now).
+		Set("post_count = post_count + 1").Set("last_post_id = ?", p.ID).Set("last_post_at = ?", now).Set("version = version + 1").
 		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("count forum post: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count + 1").
 		Where("id = ?", p.AuthorID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("count author post: %w", err)
+	}
+	title := ""
+	if p.Position == 1 {
+		title = t.Title
+	}
+	if err := s.indexPost(ctx, tx, p.ID, title, p.HTML); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -271,6 +278,12 @@ func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post
 		if _, err := tx.NewUpdate().Model(&p).Column("source", "html", "edited_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update post: %w", err)
 		}
+		if err := bumpThread(ctx, tx, p.ThreadID); err != nil {
+			return err
+		}
+		if err := s.reindexPostBody(ctx, tx, p.ID, p.HTML); err != nil {
+			return err
+		}
 		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostUpdate, AccountID: p.AuthorID,
 			PostID: p.ID, ThreadID: p.ThreadID})
 	})
@@ -314,6 +327,12 @@ func (s *Store) deletePost(ctx context.Context, tx bun.Tx, id ID) (*Post, error)
 	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count - 1").
 		Where("id = ? AND post_count > 0", p.AuthorID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("uncount author post: %w", err)
+	}
+	if err := bumpThread(ctx, tx, p.ThreadID); err != nil {
+		return nil, err
+	}
+	if err := s.unindexPost(ctx, tx, p.ID); err != nil {
+		return nil, err
 	}
 	kind := EventPostDelete
 	if p.Author != nil && !p.Author.IsLocal() {

@@ -32,6 +32,9 @@ type Thread struct {
 	// threads have none, their id is built from the base URL.
 	APID          *string `bun:"ap_id"`
 	RemoteActorID *ID     `bun:"remote_actor_id"`
+	// Version counts the changes a thread page shows (posts, edits,
+	// deletions, likes, pin and lock); the guest page cache keys by it.
+	Version int64 `bun:"version"`
 
 	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
 }
@@ -117,7 +120,7 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 		if _, err := tx.NewUpdate().Model(t).Set("first_post_id = ?", p.ID).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("set first post: %w", err)
 		}
-		if _, err := tx.NewUpdate().Model((*Forum)(nil)).Set("thread_count = thread_count + 1").
+		if _, err := tx.NewUpdate().Model((*Forum)(nil)).Set("thread_count = thread_count + 1").Set("version = version + 1").
 			Where("id = ?", t.ForumID).Exec(ctx); err != nil {
 			return fmt.Errorf("count thread: %w", err)
 		}
@@ -204,14 +207,21 @@ func (s *Store) SetThreadLocked(ctx context.Context, id ID, locked bool) error {
 }
 
 func (s *Store) setThreadFlag(ctx context.Context, id ID, column string, v bool) error {
-	res, err := s.w.NewUpdate().Model((*Thread)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx)
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return setThreadFlagTx(ctx, tx, id, column, v)
+	})
+}
+
+// setThreadFlagTx sets pinned or locked and bumps the versions of the
+// thread's pages and its forum's list.
+func setThreadFlagTx(ctx context.Context, tx bun.Tx, id ID, column string, v bool) error {
+	var forumID ID
+	err := tx.NewRaw("UPDATE threads SET ? = ?, version = version + 1 WHERE id = ? RETURNING forum_id",
+		bun.Ident(column), v, id).Scan(ctx, &forumID)
 	if err != nil {
-		return fmt.Errorf("set thread %s: %w", column, err)
+		return notFound(err, "set thread "+column)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set thread %s: %w", column, ErrNotFound)
-	}
-	return nil
+	return bumpForum(ctx, tx, forumID)
 }
 
 // DeleteThread hides a thread and its posts from every list, keeping the
@@ -231,16 +241,42 @@ func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
 		return nil
 	}
 	now := time.Now().UTC()
-	if _, err := tx.NewUpdate().Model(t).Set("deleted_at = ?", now).WherePK().Exec(ctx); err != nil {
+	if _, err := tx.NewUpdate().Model(t).Set("deleted_at = ?", now).Set("version = version + 1").WherePK().Exec(ctx); err != nil {
 		return fmt.Errorf("delete thread: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
-		Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).
+		Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).Set("version = version + 1").
 		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
 		return fmt.Errorf("uncount thread: %w", err)
 	}
 	return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadDelete, AccountID: t.AuthorID,
 		PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: t.ForumID})
+}
+
+// ThreadVersion reads a thread's version: one primary-key lookup, what a
+// guest's cached page is checked against.
+func (s *Store) ThreadVersion(ctx context.Context, id ID) (int64, error) {
+	var v int64
+	if err := s.r.NewRaw("SELECT version FROM threads WHERE id = ?", id).Scan(ctx, &v); err != nil {
+		return 0, notFound(err, "thread "+id.String())
+	}
+	return v, nil
+}
+
+// bumpThread records a change to what thread id's pages show.
+func bumpThread(ctx context.Context, tx bun.Tx, id ID) error {
+	if _, err := tx.NewRaw("UPDATE threads SET version = version + 1 WHERE id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("bump thread version: %w", err)
+	}
+	return nil
+}
+
+// bumpForum records a change to what forum id's thread list shows.
+func bumpForum(ctx context.Context, tx bun.Tx, id ID) error {
+	if _, err := tx.NewRaw("UPDATE forums SET version = version + 1 WHERE id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("bump forum version: %w", err)
+	}
+	return nil
 }
 
 func derefID(p *ID) ID {

@@ -92,7 +92,8 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := editForm{Post: p, Body: r.PostForm.Get("body")}
-	edited, err := s.Store.EditPost(r.Context(), p.ID, form.Body, renderBody(form.Body))
+	html := s.postHTML(r.Context(), form.Body, s.quotedPost(r.Context(), p.QuoteID, p.ThreadID))
+	edited, err := s.Store.EditPost(r.Context(), p.ID, form.Body, html)
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
 		form.Error = formError(err)

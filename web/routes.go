@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 )
 
 // Register adds every page of the web view to mux. The site map:
@@ -18,6 +17,12 @@ import (
 //	/p/{id}/like            like or unlike
 //	/p/{id}/report          report a post to the moderators
 //	/p/{id}/share           a post's link to copy or share from one's server
+//	/t/{id}/unread          a member's first unread post
+//	/t/{id}/follow          follow or unfollow on this node
+//	/followed               the threads a member follows, with what is new
+//	/search                 full-text search (?q=, ?page=)
+//	/feed.atom|rss, /f/{slug}/feed.atom|rss, /t/{id}/feed.atom|rss  feeds
+//	/p/{id}/quote           a post's quotation as Markdown, for the script
 //	/u/{handle}             a member's profile
 //	/remote-follow          "follow from your server"
 //	/about/blocks           blocked servers and the public reasons
@@ -28,21 +33,28 @@ import (
 //	/admin/members          members and remote actors (admins)
 //	/admin/forums           create, edit, order forums (admins)
 //	/admin/audit            the audit log (moderators)
-//	/static/                stylesheet
+//	/static/                stylesheet and the optional script
 //
 // Forums, threads, posts and members are also ActivityPub documents at the
 // same URLs; their GET handlers hand AP requests to s.ActivityPub.
 func (s *Server) Register(mux *http.ServeMux) {
-	// Every page knows who is signed in; every form that changes
-	// something empties the guest page cache after it ran.
+	// Every page knows who is signed in.
 	handle := func(pattern string, h http.HandlerFunc) {
-		if strings.HasPrefix(pattern, "POST ") {
-			h = s.emptyCacheAfter(h)
-		}
 		mux.Handle(pattern, s.withViewer(h))
 	}
 
 	handle("GET /{$}", s.home)
+	handle("GET /search", s.search)
+	handle("GET /followed", s.followed)
+	handle("GET /feed.atom", s.nodeFeed)
+	handle("GET /feed.rss", s.nodeFeed)
+	handle("GET /f/{slug}/feed.atom", s.forumFeed)
+	handle("GET /f/{slug}/feed.rss", s.forumFeed)
+	handle("GET /t/{id}/feed.atom", s.threadFeed)
+	handle("GET /t/{id}/feed.rss", s.threadFeed)
+	handle("GET /t/{id}/unread", s.unread)
+	handle("POST /t/{id}/follow", s.followThread)
+	handle("GET /p/{id}/quote", s.quoteText)
 
 	handle("GET /f/{slug}", s.forum)
 	handle("GET /f/{slug}/new", s.newThreadForm)
