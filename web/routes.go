@@ -19,6 +19,7 @@ import (
 //	/p/{id}/share           a post's link to copy or share from one's server
 //	/u/{handle}             a member's profile
 //	/remote-follow          "follow from your server"
+//	/follow-remote          a member follows a remote thread or actor; lists them (+ /undo)
 //	/register /signin /signout /settings
 //	/static/                stylesheet
 //
@@ -55,6 +56,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	handle("GET /u/{handle}", s.member)
 	handle("GET /remote-follow", s.remoteFollow)
+	handle("GET /follow-remote", s.followRemoteForm)
+	handle("POST /follow-remote", s.followRemotePost)
+	handle("POST /follow-remote/undo", s.unfollowRemotePost)
 
 	handle("GET /register", s.registerForm)
 	handle("POST /register", s.register)

@@ -24,6 +24,8 @@ type threadData struct {
 	Registration            bool
 	Follow                  followBox
 	Path                    string // site path of this page, for sign-in's way back
+	// Origin links a mirror thread's original on its own server.
+	Origin, OriginHost string
 }
 
 // postView is a post as one viewer sees it, flattened and formatted in Go:
@@ -187,6 +189,9 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		Registration: s.Registration == RegistrationOpen,
 		Follow:       followBox{Handle: "@" + s.URLs.Handle(storage.ThreadHandle(t.ID)), ActorURL: s.URLs.Thread(t.ID)},
 		Path:         site.ThreadPagePath(t.ID, pageNum),
+	}
+	if t.IsMirror() {
+		data.Origin, data.OriginHost = s.mirrorOrigin(r, &t.Thread)
 	}
 	modified := t.LastPostAt
 	for i := range posts {

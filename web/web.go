@@ -7,6 +7,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -42,6 +43,11 @@ type Config struct {
 	// entry, for a node behind a reverse proxy; otherwise every client
 	// would share the proxy's sign-in rate limit.
 	TrustProxy bool
+	// FollowRemote resolves what a member typed (a URL or @name@host)
+	// and sends that remote actor a Follow; UnfollowRemote takes it back.
+	// The node wires them to federation; nil hides /follow-remote.
+	FollowRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
+	UnfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 }
 
 // Server is the web view: the handlers and what they share.
@@ -53,6 +59,9 @@ type Server struct {
 	Registration string
 	ActivityPub  http.Handler
 	TrustProxy   bool
+
+	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
+	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
@@ -92,10 +101,13 @@ func New(cfg Config) (*Server, error) {
 		Registration: cfg.Registration,
 		ActivityPub:  cfg.ActivityPub,
 		TrustProxy:   cfg.TrustProxy,
-		prefix:       strings.TrimRight(base.EscapedPath(), "/"),
-		guestCache:   newPageCache(2000),
-		ipLimit:      newLimiterSet(signInRate, signInBurst, 10000),
-		acctLimit:    newLimiterSet(signInRate, signInBurst, 10000),
+
+		followRemote:   cfg.FollowRemote,
+		unfollowRemote: cfg.UnfollowRemote,
+		prefix:         strings.TrimRight(base.EscapedPath(), "/"),
+		guestCache:     newPageCache(2000),
+		ipLimit:        newLimiterSet(signInRate, signInBurst, 10000),
+		acctLimit:      newLimiterSet(signInRate, signInBurst, 10000),
 	}
 	if s.static, err = loadStatic(); err != nil {
 		return nil, err
