@@ -28,7 +28,7 @@ import (
 
 // testNode is a running node.
 type testNode struct {
-	t    testing.TB
+	t testing.TB
 	*node.Node
 	Base string
 }
