@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uptrace/bun/dialect"
+
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/delivery"
 	"github.com/skein-forum/skein/federation/transport"
@@ -47,8 +49,10 @@ type Node struct {
 	URLs  *site.URLs
 	Web   *web.Server
 	Fed   *federation.Server
-	// Delivery sends queued activities; nil until Start.
+	// Delivery sends queued activities and Outbox turns outbox events
+	// into them; both run from Start. Tests may tune their fields before.
 	Delivery *delivery.Worker
+	Outbox   *federation.OutboxWorker
 	client   *transport.Client
 	// Metrics is what /metrics serves; federation reports inbox and
 	// delivery figures through its methods.
@@ -113,9 +117,12 @@ func (n *Node) prepare(ctx context.Context) error {
 		return fmt.Errorf("federation: %w", err)
 	}
 	n.Fed = fed
+	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
+		Log: n.log.With("worker", "delivery")}
+	n.Outbox = &federation.OutboxWorker{Server: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
-		FederationStats: n.federationStats})
+		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -125,7 +132,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	n.Fed.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
-	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(mux))
+	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(n.wakeWorkersAfterPOST(mux)))
 	return nil
 }
 
@@ -136,11 +143,14 @@ func (n *Node) Handler() http.Handler { return n.handler }
 // waits for them to stop.
 func (n *Node) Start(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
-	n.Delivery = &delivery.Worker{
-		Store:  n.Store,
-		Client: n.client,
-		Keys:   n.Fed.SigningKey,
-		Log:    n.log.With("worker", "delivery"),
+	if n.Store.Dialect() == dialect.SQLite {
+		// One process owns a SQLite queue: leases left now are from a
+		// process that died, and their jobs can go at once.
+		if k, err := n.Store.ReleaseAllDeliveries(ctx, time.Now()); err != nil {
+			n.log.Error("release orphaned deliveries", "err", err)
+		} else if k > 0 {
+			n.log.Info("resumed deliveries of a previous run", "jobs", k)
+		}
 	}
 	wg.Go(func() {
 		if err := n.Delivery.Run(ctx); err != nil && ctx.Err() == nil {
@@ -148,7 +158,26 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
+	wg.Go(func() {
+		if err := n.Outbox.Run(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("outbox worker stopped", "err", err)
+		}
+	})
 	return wg.Wait
+}
+
+// wakeWorkersAfterPOST wakes the outbox and delivery workers after every
+// POST (a form that may have written an outbox event, an inbox delivery,
+// a follow), so a post leaves at once instead of at the next poll. The
+// web package cannot reach the workers; it need not know about them.
+func (n *Node) wakeWorkersAfterPOST(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if r.Method == http.MethodPost {
+			n.Outbox.Notify()
+			n.Delivery.Notify()
+		}
+	})
 }
 
 // Serve listens on the configured address and serves until ctx ends, then

@@ -25,6 +25,7 @@ import (
 //	/p/{id}/quote           a post's quotation as Markdown, for the script
 //	/u/{handle}             a member's profile
 //	/remote-follow          "follow from your server"
+//	/follow-remote          a member follows a remote thread or actor; lists them (+ /undo)
 //	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
 //	/admin                  dashboard (admins)
@@ -79,6 +80,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /u/{handle}", s.member)
 	handle("GET /remote-follow", s.remoteFollow)
 	handle("GET /about/blocks", s.publicBlocks)
+	handle("GET /follow-remote", s.followRemoteForm)
+	handle("POST /follow-remote", s.followRemotePost)
+	handle("POST /follow-remote/undo", s.unfollowRemotePost)
 
 	handle("GET /register", s.registerForm)
 	handle("POST /register", s.register)

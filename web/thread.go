@@ -30,6 +30,8 @@ type threadData struct {
 	// Members only.
 	Following  bool   // the viewer follows the thread on this node
 	UnreadPath string // "jump to first unread", when the member had not read every post
+	// Origin links a mirror thread's original on its own server.
+	Origin, OriginHost string
 }
 
 // postView is a post as one viewer sees it, flattened and formatted in Go:
@@ -220,6 +222,9 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 			s.serverError(w, r, err)
 			return
 		}
+	}
+	if t.IsMirror() {
+		data.Origin, data.OriginHost = s.mirrorOrigin(r, &t.Thread)
 	}
 	modified := t.LastPostAt
 	for i := range posts {

@@ -49,6 +49,11 @@ type Config struct {
 	// FederationStats feeds the admin dashboard's delivery and inbox
 	// figures; nil shows "not available".
 	FederationStats func(context.Context) (*FederationStats, error)
+	// FollowRemote resolves what a member typed (a URL or @name@host)
+	// and sends that remote actor a Follow; UnfollowRemote takes it back.
+	// The node wires them to federation; nil hides /follow-remote.
+	FollowRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
+	UnfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 }
 
 // Server is the web view: the handlers and what they share.
@@ -62,6 +67,9 @@ type Server struct {
 
 	TrustedProxies  TrustedProxies
 	FederationStats func(context.Context) (*FederationStats, error)
+
+	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
+	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
@@ -106,6 +114,9 @@ func New(cfg Config) (*Server, error) {
 		guestCache:      newPageCache(2000),
 		ipLimit:         newLimiterSet(signInRate, signInBurst, 10000),
 		acctLimit:       newLimiterSet(signInRate, signInBurst, 10000),
+
+		followRemote:   cfg.FollowRemote,
+		unfollowRemote: cfg.UnfollowRemote,
 	}
 	if s.static, err = loadStatic(); err != nil {
 		return nil, err
