@@ -38,16 +38,19 @@ type Config struct {
 
 // Node is a running forum.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	Store   *storage.Store
-	URLs    *site.URLs
-	Web     *web.Server
-	Fed     *federation.Server
+	cfg   Config
+	log   *slog.Logger
+	Store *storage.Store
+	URLs  *site.URLs
+	Web   *web.Server
+	Fed   *federation.Server
 	// Delivery sends queued activities; nil until Start.
 	Delivery *delivery.Worker
 	client   *transport.Client
 	handler  http.Handler
+
+	// Inbox applies received activities; nil until Start.
+	Inbox *federation.InboxWorker
 }
 
 // New opens and migrates the database, makes sure there is a forum, and
@@ -100,6 +103,11 @@ func (n *Node) prepare(ctx context.Context) error {
 		AuthorizedFetch:      n.cfg.AuthorizedFetch,
 		Version:              n.cfg.Version,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
+		DeliveryQueued: func() {
+			if d := n.Delivery; d != nil {
+				d.Notify()
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
@@ -136,6 +144,12 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() {
 		if err := n.Delivery.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("delivery worker stopped", "err", err)
+		}
+	})
+	n.Inbox = &federation.InboxWorker{Server: n.Fed, Log: n.log.With("worker", "inbox")}
+	wg.Go(func() {
+		if err := n.Inbox.Run(ctx); err != nil {
+			n.log.Error("inbox worker stopped", "err", err)
 		}
 	})
 	return wg.Wait
