@@ -280,7 +280,12 @@ type inboxNode struct {
 
 func newInboxNode(t *testing.T, edit func(*federation.Config)) *inboxNode {
 	t.Helper()
-	n := newNode(t, edit)
+	return startInboxWorker(t, newNode(t, edit))
+}
+
+// startInboxWorker runs an inbox worker for n until the test ends.
+func startInboxWorker(t *testing.T, n *testNode) *inboxNode {
+	t.Helper()
 	w := &federation.InboxWorker{Server: n.fed, PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond, MaxAttempts: 2}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -37,6 +37,10 @@ func (s *Server) processInboxItem(ctx context.Context, it *storage.InboxItem) er
 	if act.actor != it.ActorID {
 		return ignore("actor %q is not the signer %q", act.actor, it.ActorID)
 	}
+	if s.blocked(hostOf(act.actor)) {
+		// Blocked since the POST was accepted.
+		return s.refuseBlocked(ctx, act)
+	}
 	signer, err := s.signerAccount(ctx, act)
 	if err != nil {
 		return err
@@ -75,6 +79,25 @@ func (s *Server) signerAccount(ctx context.Context, act *inboxActivity) (*storag
 		return acc, err
 	}
 	return s.ResolveActor(ctx, act.actor)
+}
+
+// refuseBlocked answers a Follow from a blocked server with a Reject, so
+// the follower's server stops waiting for an Accept, and drops anything
+// else. Nothing is fetched from a blocked server: the follower is known
+// from its signature.
+func (s *Server) refuseBlocked(ctx context.Context, act *inboxActivity) error {
+	if act.typ != "Follow" || act.id == "" {
+		return ignore("%s from blocked %s", act.typ, hostOf(act.actor))
+	}
+	follower, err := s.store.AccountByAPID(ctx, act.actor)
+	if err != nil {
+		return err
+	}
+	target, err := s.localFollowTarget(ctx, act.object.id)
+	if err != nil {
+		return err
+	}
+	return s.answerFollow(ctx, "Reject", act, target, follower)
 }
 
 // followTarget is a local actor a remote actor may follow.
@@ -177,9 +200,6 @@ func (s *Server) applyFollow(ctx context.Context, act *inboxActivity, signer *st
 	target, err := s.localFollowTarget(ctx, act.object.id)
 	if err != nil {
 		return err
-	}
-	if s.blocked(signer.Domain) {
-		return s.answerFollow(ctx, "Reject", act, target, signer)
 	}
 	if _, err := s.store.AddFollow(ctx, signer.ID, target.kind, target.id, &act.id, true); err != nil {
 		return err

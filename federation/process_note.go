@@ -77,7 +77,8 @@ func (s *Server) fetchNote(ctx context.Context, id string) (*remoteNote, error) 
 	if !isNoteType(typ) {
 		return nil, ignore("%s is a %s", id, typ)
 	}
-	note, err := parseNote(ctx, m)
+	// A few servers leave @context out of objects; go-fed needs one.
+	note, err := parseNote(ctx, withContext(m, "https://www.w3.org/ns/activitystreams"))
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,8 @@ func (s *Server) threadOfNote(ctx context.Context, note *remoteNote) (t *storage
 			return t, &p.ID, nil
 		}
 	}
-	for _, iri := range append([]string{note.Context, note.Audience}, append(note.Recipients, note.Mentions...)...) {
+	// inReplyTo may name a thread rather than a post.
+	for _, iri := range append([]string{note.InReplyTo, note.Context, note.Audience}, append(note.Recipients, note.Mentions...)...) {
 		if iri == "" || iri == Public {
 			continue
 		}
