@@ -19,7 +19,7 @@ import (
 
 // The inboxes: every local actor's and the shared one. A POST is checked
 // here and nothing is stored unless every check passes (issue 4); what
-// passes is queued (storage.AcceptInbox), answered 202 and applied later
+// passes is queued (storage.AcceptInboxBatch, grouped by inbox_commit.go), answered 202 and applied later
 // by the InboxWorker. Nothing on this path fetches anything remote when
 // the signer's key is already known, so a busy peer costs one RSA
 // verification, one small JSON decode and one insert per activity.
@@ -53,6 +53,7 @@ var errGoneActor = errors.New("self-delete of an unknown actor")
 // inboxState is what the inboxes and their worker share.
 type inboxState struct {
 	wake     chan struct{} // work was queued: wake the InboxWorker
+	commit   inboxCommit   // inbox_commit.go
 	backfill backfillBudget
 }
 
@@ -145,7 +146,7 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 		inboxError(w, http.StatusUnauthorized, "signing key does not belong to the activity's actor")
 		return
 	}
-	_, stored, err := s.store.AcceptInbox(r.Context(), env.actor, keyID, env.ID, body)
+	stored, err := s.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.actor, KeyID: keyID, ActivityID: env.ID, Body: body})
 	if err != nil {
 		s.inboxFailure(w, r, err)
 		return

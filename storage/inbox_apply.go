@@ -4,28 +4,81 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // What the inbox needs beyond the queue itself (inbox_queue.go): storing
 // an accepted activity once, and the few writes a remote actor's
 // activities make that no web form does.
 
+// NewInboxItem is a verified inbox POST to store.
+type NewInboxItem struct {
+	ActorID    string
+	KeyID      string
+	ActivityID string // '' when the activity has none: never deduplicated
+	Body       []byte
+}
+
 // AcceptInbox stores a verified inbox POST, due at once, unless an item
 // with the same activity id is already stored: remote servers retry, and
 // one activity may be posted to several members' inboxes. It reports
-// whether the item was stored; activityID "" is never deduplicated.
-func (s *Store) AcceptInbox(ctx context.Context, actorID, keyID, activityID string, body []byte) (ID, bool, error) {
-	now := time.Now().UTC()
-	it := &InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: actorID, KeyID: keyID, ActivityID: activityID,
-		Body: string(body), NextAttemptAt: now}
-	res, err := s.w.NewInsert().Model(it).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
+// whether the item was stored.
+func (s *Store) AcceptInbox(ctx context.Context, actorID, keyID, activityID string, body []byte) (bool, error) {
+	stored, err := s.AcceptInboxBatch(ctx, []NewInboxItem{{actorID, keyID, activityID, body}})
 	if err != nil {
-		return 0, false, fmt.Errorf("accept inbox item from %s: %w", actorID, err)
+		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return 0, false, nil
+	return stored[0], nil
+}
+
+// AcceptInboxBatch is AcceptInbox for several POSTs in one transaction:
+// on SQLite a commit costs far more than a row, so a busy inbox groups
+// the POSTs that arrive together. stored[i] reports whether items[i] was
+// stored (false for a repeat of an earlier item or of a stored one).
+func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (stored []bool, err error) {
+	now := time.Now().UTC()
+	stored = make([]bool, len(items))
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var ids []string
+		for _, it := range items {
+			if it.ActivityID != "" {
+				ids = append(ids, it.ActivityID)
+			}
+		}
+		seen := make(map[string]bool, len(ids))
+		if len(ids) > 0 {
+			// "<> ''" lets SQLite use the partial unique index.
+			var existing []string
+			if err := tx.NewRaw("SELECT activity_id FROM inbox_items WHERE activity_id <> '' AND activity_id IN (?)", bun.In(ids)).
+				Scan(ctx, &existing); err != nil {
+				return fmt.Errorf("look up activity ids: %w", err)
+			}
+			for _, id := range existing {
+				seen[id] = true
+			}
+		}
+		rows := make([]InboxItem, 0, len(items))
+		for i, it := range items {
+			if it.ActivityID != "" && seen[it.ActivityID] {
+				continue
+			}
+			seen[it.ActivityID] = true
+			stored[i] = true
+			rows = append(rows, InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: it.ActorID, KeyID: it.KeyID,
+				ActivityID: it.ActivityID, Body: string(it.Body), NextAttemptAt: now})
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		// Another process may have stored one meanwhile (PostgreSQL).
+		_, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
 	}
-	return it.ID, true, nil
+	return stored, nil
 }
 
 // FollowByAPID finds a follow by the id of its Follow activity, for an
