@@ -58,6 +58,9 @@ type Node struct {
 	// delivery figures through its methods.
 	Metrics *Metrics
 	handler http.Handler
+
+	// Inbox applies received activities; nil until Start.
+	Inbox *federation.InboxWorker
 }
 
 // New opens and migrates the database, makes sure there is a forum, and
@@ -112,6 +115,11 @@ func (n *Node) prepare(ctx context.Context) error {
 		Version:              n.cfg.Version,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
 		BlockedDomain:        n.blockedDomain,
+		DeliveryQueued: func() {
+			if d := n.Delivery; d != nil {
+				d.Notify()
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
@@ -155,6 +163,12 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() {
 		if err := n.Delivery.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("delivery worker stopped", "err", err)
+		}
+	})
+	n.Inbox = &federation.InboxWorker{Server: n.Fed, Log: n.log.With("worker", "inbox")}
+	wg.Go(func() {
+		if err := n.Inbox.Run(ctx); err != nil {
+			n.log.Error("inbox worker stopped", "err", err)
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })

@@ -22,8 +22,9 @@ type InboxItem struct {
 
 	ID            ID         `bun:"id,pk"`
 	ReceivedAt    time.Time  `bun:"received_at"`
-	ActorID       string     `bun:"actor_id"` // the activity's actor, checked against the key's owner
-	KeyID         string     `bun:"key_id"`   // the keyId that signed the POST
+	ActorID       string     `bun:"actor_id"`    // the activity's actor, checked against the key's owner
+	KeyID         string     `bun:"key_id"`      // the keyId that signed the POST
+	ActivityID    string     `bun:"activity_id"` // the activity's id, '' if it had none; unique
 	Body          string     `bun:"body"`
 	Attempts      int        `bun:"attempts"` // including the current claim
 	NextAttemptAt time.Time  `bun:"next_attempt_at"`
