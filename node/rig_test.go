@@ -90,29 +90,6 @@ func (n *testNode) drained() bool {
 	return len(ev) == 0 && jobs == 0
 }
 
-// hasInbox reports whether the node takes ActivityPub POSTs, which the
-// inbox branch adds: an unsigned POST is refused with 401 or 400 there
-// and falls through to the web view's 404 before it.
-func (n *testNode) hasInbox() bool {
-	resp, err := http.Post(n.Base+"/inbox", "application/activity+json", strings.NewReader("{}"))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed
-}
-
-// needsInbox skips a test that needs the inbound half of issue 4 until
-// it is merged.
-func needsInbox(t *testing.T, nodes ...*testNode) {
-	t.Helper()
-	for _, n := range nodes {
-		if !n.hasInbox() {
-			t.Skip("needs the inbox (branch inbox): the node does not take ActivityPub POSTs yet")
-		}
-	}
-}
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
