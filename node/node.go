@@ -159,6 +159,11 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		} else if k > 0 {
 			n.log.Info("resumed deliveries of a previous run", "jobs", k)
 		}
+		if k, err := n.Store.ReleaseAllInbox(ctx, time.Now()); err != nil {
+			n.log.Error("release orphaned inbox items", "err", err)
+		} else if k > 0 {
+			n.log.Info("resumed inbox items of a previous run", "items", k)
+		}
 	}
 	wg.Go(func() {
 		if err := n.Delivery.Run(ctx); err != nil && ctx.Err() == nil {

@@ -165,3 +165,17 @@ func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
 	}
 	return it, nil
 }
+
+// ReleaseAllInbox returns every leased inbox item to the queue, due now,
+// keeping its attempt count (the crashed attempt may have been the
+// item's fault). Like ReleaseAllDeliveries it is for SQLite's start-up,
+// where any lease left is from a process that died.
+func (s *Store) ReleaseAllInbox(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.w.NewRaw(`UPDATE inbox_items SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
+		WHERE lease_until IS NOT NULL AND done_at IS NULL`, now.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("release orphaned inbox items: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
