@@ -297,7 +297,13 @@ func (s *Server) threadFromPath(r *http.Request) (*storage.Thread, error) {
 	if err != nil {
 		return nil, errNotFound
 	}
-	return s.store.ThreadByID(r.Context(), id)
+	t, err := s.store.ThreadByID(r.Context(), id)
+	if err == nil && t.IsMirror() {
+		// A mirror of a remote thread: its id is on the remote server,
+		// and nothing here may speak for it.
+		return nil, errNotFound
+	}
+	return t, err
 }
 
 var errNotFound = errors.New("no such document")

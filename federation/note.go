@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,9 +83,15 @@ type NoteParts struct {
 	// Refs gives the ActivityPub ids of remote posts this post replies to
 	// or quotes; local posts need no entry (their id is their URL here).
 	Refs map[storage.ID]string
+	// ThreadActor is the remote actor that owns a mirror thread (a local
+	// member's reply to a thread on another server); nil otherwise.
+	ThreadActor *storage.Account
 }
 
-// NoteFromPost builds the Note of a local, live post. It does no I/O, so
+// NoteFromPost builds the Note of a local, live post. In a mirror thread
+// the Note points at the remote thread instead (context, audience, the
+// mentioned and addressed thread actor), so the thread's home server files
+// it there. It does no I/O, so
 // collection pages and the delivery code (which embeds Notes in Create and
 // Announce activities) can build many cheaply. The result has no @context;
 // set Context to LDContext() when it is a top-level document.
@@ -92,6 +99,14 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 	p, t := np.Post, np.Thread
 	author := accountIRI(u, p.Author)
 	threadID := u.Thread(t.ID)
+	contextID, threadHandle := u.ThreadPosts(t.ID), "@"+u.Handle(t.Handle())
+	threadFollowers := site.Followers(threadID)
+	if t.IsMirror() {
+		contextID, threadID, threadFollowers = *t.APID, *t.APID, ""
+		if a := np.ThreadActor; a != nil && a.APID != nil {
+			threadID, threadHandle, threadFollowers = *a.APID, "@"+a.Acct(), a.FollowersURL
+		}
+	}
 	ref := func(id storage.ID) string {
 		if iri, ok := np.Refs[id]; ok {
 			return iri
@@ -109,12 +124,12 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 		// The thread actor is addressed as well as mentioned: Mastodon
 		// copies the mentions of a post into a reply to it, which routes
 		// every reply back to the thread.
-		Cc:        []string{site.Followers(author), site.Followers(threadID), threadID},
-		ContextID: u.ThreadPosts(t.ID),
+		Cc:        []string{site.Followers(author), threadFollowers, threadID},
+		ContextID: contextID,
 		Tag: []Tag{{
 			Type: "Mention",
 			Href: threadID,
-			Name: "@" + u.Handle(t.Handle()),
+			Name: threadHandle,
 		}},
 		Attachment: []any{},
 		Replies: &CollectionLink{
@@ -127,7 +142,13 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 	if p.Source != "" {
 		n.Source = &Source{Content: p.Source, MediaType: "text/markdown"}
 	}
-	if np.Forum != nil {
+	if threadFollowers == "" {
+		n.Cc = []string{site.Followers(author), threadID}
+	}
+	switch {
+	case t.IsMirror():
+		n.Audience = threadID
+	case np.Forum != nil:
 		n.Audience = u.Forum(np.Forum.Slug)
 	}
 	if p.EditedAt != nil {
@@ -141,7 +162,7 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 	case t.FirstPostID != nil && *t.FirstPostID != p.ID:
 		n.InReplyTo = ref(*t.FirstPostID)
 	}
-	if p.Position == 1 || (t.FirstPostID != nil && *t.FirstPostID == p.ID) {
+	if !t.IsMirror() && (p.Position == 1 || (t.FirstPostID != nil && *t.FirstPostID == p.ID)) {
 		n.Name = t.Title
 	}
 	if p.QuoteID != nil {
@@ -214,7 +235,24 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *Note, ts *T
 	if err != nil {
 		return nil, nil, err
 	}
-	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs}), nil, nil
+	owner, err := s.mirrorOwner(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner}), nil, nil
+}
+
+// mirrorOwner is the remote actor that owns a mirror thread; nil for a
+// local thread or a mirror whose owner is unknown.
+func (s *Server) mirrorOwner(ctx context.Context, t *storage.Thread) (*storage.Account, error) {
+	if !t.IsMirror() || t.RemoteActorID == nil {
+		return nil, nil
+	}
+	a, err := s.store.AccountByID(ctx, *t.RemoteActorID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
 }
 
 // remoteRefs finds the ActivityPub ids of the remote posts that posts

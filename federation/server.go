@@ -56,6 +56,11 @@ type Config struct {
 	// means closed.
 	OpenRegistrations func() bool
 
+	// DeliveryQueued is called after the inbox queued activities to send
+	// (the Accept of a Follow), to wake the delivery worker; nil leaves
+	// them to its next poll.
+	DeliveryQueued func()
+
 	// ActorMaxAge is how long a fetched remote actor is trusted before it
 	// is fetched again; default 24 hours.
 	ActorMaxAge time.Duration
@@ -81,6 +86,7 @@ type Server struct {
 	forums   map[storage.ID]*storage.Forum // forums are few and rarely change
 
 	documents http.Handler // built once by New
+	inbox     inboxState   // inbox.go
 
 	nodeInfoMu sync.Mutex
 	nodeInfo   map[string]*document
@@ -118,6 +124,7 @@ func New(cfg Config) (*Server, error) {
 		client: cfg.Client,
 		keys:   newLocalKeys(cfg.Store),
 		forums: make(map[storage.ID]*storage.Forum),
+		inbox:  inboxState{wake: make(chan struct{}, 1)},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /u/{handle}", s.serveMember)
@@ -156,9 +163,9 @@ func dropQuery(next http.Handler) http.Handler {
 }
 
 // Register adds the routes that exist only for ActivityPub: the instance
-// actor, discovery, and every collection. Inboxes are advertised in actor
-// documents but served elsewhere.
+// actor, discovery, every collection and the inboxes (inbox.go).
 func (s *Server) Register(mux *http.ServeMux) {
+	s.registerInboxes(mux)
 	// Public even under authorized fetch: a peer must be able to find
 	// and fetch the instance actor's key to sign anything at all.
 	mux.HandleFunc("GET /actor", s.serveInstanceActor)

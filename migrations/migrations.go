@@ -26,7 +26,10 @@ func newMigrator(db *bun.DB) (*migrate.Migrator, error) {
 	if err := ms.Discover(files); err != nil {
 		return nil, fmt.Errorf("discover migrations: %w", err)
 	}
-	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
+	// SQL files are Go templates: {{if eq .Dialect "pg"}} picks the
+	// statements for one database where the two cannot share SQL.
+	data := map[string]string{"Dialect": db.Dialect().Name().String()}
+	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true), migrate.WithTemplateData(data)), nil
 }
 
 // Up applies every migration not yet applied and returns their names.

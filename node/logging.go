@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/skein-forum/skein/web"
 )
 
 // statusRecorder remembers the status code a handler wrote.
@@ -32,9 +34,12 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// logRequests writes one line per request: method, path (never the query,
-// which may carry tokens), status, size and duration.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+// observeRequests writes one log line per request (method, path but never
+// the query, which may carry tokens, the route pattern, status, size,
+// duration and the client address as the trusted proxies tell it) and
+// counts it in the metrics. Form bodies, cookies and headers are never
+// logged, so neither are passwords.
+func observeRequests(log *slog.Logger, m *Metrics, proxies web.TrustedProxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -42,12 +47,18 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		d := time.Since(start)
+		// The mux wrote the matched pattern into r (ServeMux sets
+		// r.Pattern on the request it is given).
+		m.observe(r.Pattern, rec.status, d)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
+			slog.String("route", r.Pattern),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
+			slog.String("client", proxies.ClientIP(r)),
 		)
 	})
 }

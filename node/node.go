@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uptrace/bun/dialect"
+
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/delivery"
 	"github.com/skein-forum/skein/federation/transport"
@@ -28,7 +30,10 @@ type Config struct {
 	BaseURL              string
 	DataDir              string
 	DatabaseURL          string
-	Registration         string // "open" or "closed"
+	Registration         string // "open", "approval" or "closed"
+	Federation           string // "open" (default) or "allowlist"
+	TrustedProxies       web.TrustedProxies
+	MetricsListen        string // address of the /metrics listener; empty: none
 	AllowPrivateNetworks bool
 	AllowHTTP            bool
 	AuthorizedFetch      bool
@@ -47,10 +52,18 @@ type Node struct {
 	URLs  *site.URLs
 	Web   *web.Server
 	Fed   *federation.Server
-	// Delivery sends queued activities; nil until Start.
+	// Delivery sends queued activities and Outbox turns outbox events
+	// into them; both run from Start. Tests may tune their fields before.
 	Delivery *delivery.Worker
+	Outbox   *federation.OutboxWorker
 	client   *transport.Client
-	handler  http.Handler
+	// Metrics is what /metrics serves; federation reports inbox and
+	// delivery figures through its methods.
+	Metrics *Metrics
+	handler http.Handler
+
+	// Inbox applies received activities; nil until Start.
+	Inbox *federation.InboxWorker
 }
 
 // New opens and migrates the database, makes sure there is a forum, and
@@ -63,7 +76,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Federation: cfg.Federation})
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +101,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	} else if created {
 		n.log.Info("created a first forum", "slug", f.Slug, "title", f.Title)
 	}
+	n.Metrics = NewMetrics(n.Store)
 	n.client = transport.New(transport.Options{
 		AllowPrivateNetworks: n.cfg.AllowPrivateNetworks,
 		AllowHTTP:            n.cfg.AllowHTTP,
@@ -103,13 +117,23 @@ func (n *Node) prepare(ctx context.Context) error {
 		AuthorizedFetch:      n.cfg.AuthorizedFetch,
 		Version:              n.cfg.Version,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
+		BlockedDomain:        n.blockedDomain,
+		DeliveryQueued: func() {
+			if d := n.Delivery; d != nil {
+				d.Notify()
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
 	}
 	n.Fed = fed
+	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
+		Log: n.log.With("worker", "delivery")}
+	n.Outbox = &federation.OutboxWorker{Server: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
-		ActivityPub: fed.Documents()})
+		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
+		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -119,7 +143,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	n.Fed.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
-	n.handler = logRequests(n.log, n.Web.Handler(mux))
+	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(n.wakeWorkersAfterPOST(mux)))
 	return nil
 }
 
@@ -130,18 +154,52 @@ func (n *Node) Handler() http.Handler { return n.handler }
 // waits for them to stop.
 func (n *Node) Start(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
-	n.Delivery = &delivery.Worker{
-		Store:  n.Store,
-		Client: n.client,
-		Keys:   n.Fed.SigningKey,
-		Log:    n.log.With("worker", "delivery"),
+	if n.Store.Dialect() == dialect.SQLite {
+		// One process owns a SQLite queue: leases left now are from a
+		// process that died, and their jobs can go at once.
+		if k, err := n.Store.ReleaseAllDeliveries(ctx, time.Now()); err != nil {
+			n.log.Error("release orphaned deliveries", "err", err)
+		} else if k > 0 {
+			n.log.Info("resumed deliveries of a previous run", "jobs", k)
+		}
+		if k, err := n.Store.ReleaseAllInbox(ctx, time.Now()); err != nil {
+			n.log.Error("release orphaned inbox items", "err", err)
+		} else if k > 0 {
+			n.log.Info("resumed inbox items of a previous run", "items", k)
+		}
 	}
 	wg.Go(func() {
 		if err := n.Delivery.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("delivery worker stopped", "err", err)
 		}
 	})
+	n.Inbox = &federation.InboxWorker{Server: n.Fed, Log: n.log.With("worker", "inbox")}
+	wg.Go(func() {
+		if err := n.Inbox.Run(ctx); err != nil {
+			n.log.Error("inbox worker stopped", "err", err)
+		}
+	})
+	wg.Go(func() { n.watchQueues(ctx) })
+	wg.Go(func() {
+		if err := n.Outbox.Run(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("outbox worker stopped", "err", err)
+		}
+	})
 	return wg.Wait
+}
+
+// wakeWorkersAfterPOST wakes the outbox and delivery workers after every
+// POST (a form that may have written an outbox event, an inbox delivery,
+// a follow), so a post leaves at once instead of at the next poll. The
+// web package cannot reach the workers; it need not know about them.
+func (n *Node) wakeWorkersAfterPOST(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if r.Method == http.MethodPost {
+			n.Outbox.Notify()
+			n.Delivery.Notify()
+		}
+	})
 }
 
 // Serve listens on the configured address and serves until ctx ends, then
@@ -183,8 +241,27 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 		}
 		defer stop()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// Metrics have their own listener, never the public one: they tell
+	// more about the node than its visitors need to know.
+	if n.cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", n.cfg.MetricsListen)
+		if err != nil {
+			srv.Close()
+			stopWork()
+			wait()
+			return fmt.Errorf("metrics listener on %s: %w", n.cfg.MetricsListen, err)
+		}
+		msrv := &http.Server{Handler: n.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		defer msrv.Close()
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		n.log.Info("metrics are served", "listen", mln.Addr().String(), "path", "/metrics")
+	}
 	select {
 	case err := <-errc:
 		stopWork()
@@ -203,6 +280,14 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	n.log.Info("stopped")
 	return nil
+}
+
+// MetricsHandler serves /metrics (and only that), for the separate
+// listener of --metrics-listen.
+func (n *Node) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.Metrics.Handler())
+	return mux
 }
 
 func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {

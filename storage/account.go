@@ -22,29 +22,36 @@ const (
 type Account struct {
 	bun.BaseModel `bun:"table:accounts"`
 
-	ID           ID         `bun:"id,pk"`
-	Handle       string     `bun:"handle"`
-	Domain       string     `bun:"domain"`
-	DisplayName  string     `bun:"display_name"`
-	Bio          string     `bun:"bio"`
-	Role         string     `bun:"role"`
-	Email        string     `bun:"email"`
-	PasswordHash string     `bun:"password_hash"`
-	Reputation   int64      `bun:"reputation"`
-	PostCount    int64      `bun:"post_count"`
-	Suspended    bool       `bun:"suspended"`
-	CreatedAt    time.Time  `bun:"created_at"`
-	APID         *string    `bun:"ap_id"`
-	ActorType    string     `bun:"actor_type"`
-	Inbox        string     `bun:"inbox"`
-	SharedInbox  string     `bun:"shared_inbox"`
-	FollowersURL string     `bun:"followers_url"`
-	URL          string     `bun:"url"`
-	AvatarURL    string     `bun:"avatar_url"`
-	PublicKeyID  string     `bun:"public_key_id"`
-	PublicKeyPEM string     `bun:"public_key_pem"`
-	Software     string     `bun:"software"`
-	FetchedAt    *time.Time `bun:"fetched_at"`
+	ID           ID     `bun:"id,pk"`
+	Handle       string `bun:"handle"`
+	Domain       string `bun:"domain"`
+	DisplayName  string `bun:"display_name"`
+	Bio          string `bun:"bio"`
+	Role         string `bun:"role"`
+	Email        string `bun:"email"`
+	PasswordHash string `bun:"password_hash"`
+	Reputation   int64  `bun:"reputation"`
+	PostCount    int64  `bun:"post_count"`
+	Suspended    bool   `bun:"suspended"`
+	// Silenced keeps a remote actor's (or member's) threads out of forum
+	// lists; their posts still show in threads.
+	Silenced bool `bun:"silenced"`
+	// ApprovalPending is set on a registration that waits for an admin
+	// (--registration approval); such a member cannot sign in yet.
+	ApprovalPending bool       `bun:"approval_pending"`
+	DeletedAt       *time.Time `bun:"deleted_at"` // the member deleted their account
+	CreatedAt       time.Time  `bun:"created_at"`
+	APID            *string    `bun:"ap_id"`
+	ActorType       string     `bun:"actor_type"`
+	Inbox           string     `bun:"inbox"`
+	SharedInbox     string     `bun:"shared_inbox"`
+	FollowersURL    string     `bun:"followers_url"`
+	URL             string     `bun:"url"`
+	AvatarURL       string     `bun:"avatar_url"`
+	PublicKeyID     string     `bun:"public_key_id"`
+	PublicKeyPEM    string     `bun:"public_key_pem"`
+	Software        string     `bun:"software"`
+	FetchedAt       *time.Time `bun:"fetched_at"`
 }
 
 // IsLocal reports whether the account is a member of this node.
@@ -103,6 +110,9 @@ type NewMember struct {
 	Email        string
 	PasswordHash string
 	Role         string
+	// ApprovalPending registers a member who may sign in only once an
+	// admin approved them.
+	ApprovalPending bool
 }
 
 // CreateMember adds a local member. The handle shares one namespace with
@@ -122,14 +132,15 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		m.DisplayName = m.Handle
 	}
 	a := &Account{
-		ID:           s.NewID(),
-		Handle:       m.Handle,
-		DisplayName:  m.DisplayName,
-		Email:        m.Email,
-		PasswordHash: m.PasswordHash,
-		Role:         m.Role,
-		ActorType:    "Person",
-		CreatedAt:    time.Now().UTC(),
+		ID:              s.NewID(),
+		Handle:          m.Handle,
+		DisplayName:     m.DisplayName,
+		Email:           m.Email,
+		PasswordHash:    m.PasswordHash,
+		Role:            m.Role,
+		ApprovalPending: m.ApprovalPending,
+		ActorType:       "Person",
+		CreatedAt:       time.Now().UTC(),
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := claimName(ctx, tx, a.Handle, "member", a.ID); err != nil {
@@ -161,9 +172,28 @@ func claimName(ctx context.Context, tx bun.Tx, name, kind string, id ID) error {
 	return nil
 }
 
+// plausibleName reports whether s could be a local name at all. Lookups
+// refuse anything else before the database sees it: PostgreSQL answers a
+// NUL byte or invalid UTF-8 with an error, which must be a miss instead.
+func plausibleName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // LocalName tells what a local name belongs to: kind is "member" or
 // "forum".
 func (s *Store) LocalName(ctx context.Context, name string) (kind string, id ID, err error) {
+	if !plausibleName(name) {
+		return "", 0, fmt.Errorf("local name: %w", ErrNotFound)
+	}
 	err = s.r.NewRaw("SELECT kind, ref_id FROM local_names WHERE name = ?", name).Scan(ctx, &kind, &id)
 	if err != nil {
 		return "", 0, notFound(err, "local name "+name)
@@ -173,6 +203,9 @@ func (s *Store) LocalName(ctx context.Context, name string) (kind string, id ID,
 
 // MemberByHandle finds a local member.
 func (s *Store) MemberByHandle(ctx context.Context, handle string) (*Account, error) {
+	if !plausibleName(handle) {
+		return nil, fmt.Errorf("member: %w", ErrNotFound)
+	}
 	h, err := s.hotReads(ctx)
 	if err != nil {
 		return nil, err
@@ -334,4 +367,32 @@ func (s *Store) CountActiveMembers(ctx context.Context, since time.Time) (int64,
 		return 0, fmt.Errorf("count active members: %w", err)
 	}
 	return n, nil
+}
+
+// AccountByAcct finds a member ("name") or a known remote actor
+// ("name@host"), as admins type them.
+func (s *Store) AccountByAcct(ctx context.Context, acct string) (*Account, error) {
+	acct = strings.TrimPrefix(strings.TrimSpace(acct), "@")
+	handle, domain, remote := strings.Cut(acct, "@")
+	if !remote {
+		return s.MemberByHandle(ctx, handle)
+	}
+	a := new(Account)
+	err := s.r.NewSelect().Model(a).Where("handle = ? AND domain = ?", handle, strings.ToLower(domain)).Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "actor "+acct)
+	}
+	return a, nil
+}
+
+// ListPendingMembers returns registrations waiting for approval, oldest
+// first.
+func (s *Store) ListPendingMembers(ctx context.Context, limit int) ([]Account, error) {
+	var out []Account
+	err := s.r.NewSelect().Model(&out).Where("domain = '' AND approval_pending = ?", true).
+		OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list pending members: %w", err)
+	}
+	return out, nil
 }

@@ -26,6 +26,8 @@ type Forum struct {
 	CreatedAt   time.Time  `bun:"created_at"`
 	// Hidden forums (the mirror of remote threads) are not listed.
 	Hidden bool `bun:"hidden"`
+	// Version counts the changes the forum's thread list shows.
+	Version int64 `bun:"version"`
 }
 
 // Forum slugs use the handle alphabet plus '-', since a forum's slug is
@@ -38,6 +40,9 @@ type NewForum struct {
 	Title       string
 	Description string
 	Position    int
+	// By is who creates it, for the audit log: an admin's account id, or
+	// Operator (the zero value) at the shell.
+	By ID
 }
 
 // CreateForum adds a forum; its slug shares the member namespace.
@@ -69,8 +74,10 @@ func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
 			}
 			f.Position = maxPos + 1
 		}
-		_, err := tx.NewInsert().Model(f).Returning("NULL").Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(f).Returning("NULL").Exec(ctx); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, nf.By, AuditForumCreate, TargetForum, f.ID.String(), f.Slug)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create forum %s: %w", nf.Slug, err)
@@ -80,11 +87,23 @@ func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
 
 // ForumBySlug finds a forum.
 func (s *Store) ForumBySlug(ctx context.Context, slug string) (*Forum, error) {
+	if !plausibleName(slug) {
+		return nil, fmt.Errorf("forum: %w", ErrNotFound)
+	}
 	f := new(Forum)
 	if err := s.r.NewSelect().Model(f).Where("slug = ?", slug).Scan(ctx); err != nil {
 		return nil, notFound(err, "forum "+slug)
 	}
 	return f, nil
+}
+
+// ForumVersion reads a forum's version by slug, for the guest page cache.
+func (s *Store) ForumVersion(ctx context.Context, slug string) (int64, error) {
+	var v int64
+	if err := s.r.NewRaw("SELECT version FROM forums WHERE slug = ?", slug).Scan(ctx, &v); err != nil {
+		return 0, notFound(err, "forum "+slug)
+	}
+	return v, nil
 }
 
 // ForumByID finds a forum.
@@ -105,15 +124,27 @@ func (s *Store) ListForums(ctx context.Context) ([]Forum, error) {
 	return out, nil
 }
 
-// UpdateForum changes a forum's title, description and position.
-func (s *Store) UpdateForum(ctx context.Context, id ID, title, description string, position int) error {
+// UpdateForum changes a forum's title, description and position (the
+// home page lists forums by position, then age); by is who did it, for
+// the audit log.
+func (s *Store) UpdateForum(ctx context.Context, by, id ID, title, description string, position int) error {
 	title = strings.TrimSpace(title)
 	if title == "" || len(title) > 200 {
 		return fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
 	}
-	_, err := s.w.NewUpdate().Model((*Forum)(nil)).
-		Set("title = ?", title).Set("description = ?", strings.TrimSpace(description)).Set("position = ?", position).
-		Where("id = ?", id).Exec(ctx)
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		f := new(Forum)
+		if err := tx.NewSelect().Model(f).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "forum "+id.String())
+		}
+		_, err := tx.NewUpdate().Model((*Forum)(nil)).
+			Set("title = ?", title).Set("description = ?", strings.TrimSpace(description)).Set("position = ?", position).
+			Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, AuditForumUpdate, TargetForum, id.String(), f.Slug)
+	})
 	if err != nil {
 		return fmt.Errorf("update forum: %w", err)
 	}

@@ -74,7 +74,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 			"JOIN forums AS f ON f.id = t.forum_id LEFT JOIN accounts AS a ON a.id = t.author_id WHERE t.id = ?"),
 		prep(&h.memberByHandle, "SELECT "+accountCols+" FROM accounts AS a WHERE a.handle = ? AND a.domain = '' LIMIT 1"),
 		prep(&h.sessionMember, "SELECT "+accountCols+" FROM accounts AS a JOIN sessions AS s ON s.account_id = a.id "+
-			"WHERE s.token_hash = ? AND s.expires_at > ? AND a.suspended = ? LIMIT 1"),
+			"WHERE s.token_hash = ? AND s.expires_at > ? AND a.suspended = ? AND a.approval_pending = ? AND a.deleted_at IS NULL LIMIT 1"),
 	)
 }
 

@@ -22,8 +22,9 @@ type InboxItem struct {
 
 	ID            ID         `bun:"id,pk"`
 	ReceivedAt    time.Time  `bun:"received_at"`
-	ActorID       string     `bun:"actor_id"` // the activity's actor, checked against the key's owner
-	KeyID         string     `bun:"key_id"`   // the keyId that signed the POST
+	ActorID       string     `bun:"actor_id"`    // the activity's actor, checked against the key's owner
+	KeyID         string     `bun:"key_id"`      // the keyId that signed the POST
+	ActivityID    string     `bun:"activity_id"` // the activity's id, '' if it had none; unique
 	Body          string     `bun:"body"`
 	Attempts      int        `bun:"attempts"` // including the current claim
 	NextAttemptAt time.Time  `bun:"next_attempt_at"`
@@ -163,4 +164,18 @@ func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
 		return nil, notFound(err, "inbox item "+id.String())
 	}
 	return it, nil
+}
+
+// ReleaseAllInbox returns every leased inbox item to the queue, due now,
+// keeping its attempt count (the crashed attempt may have been the
+// item's fault). Like ReleaseAllDeliveries it is for SQLite's start-up,
+// where any lease left is from a process that died.
+func (s *Store) ReleaseAllInbox(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.w.NewRaw(`UPDATE inbox_items SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
+		WHERE lease_until IS NOT NULL AND done_at IS NULL`, now.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("release orphaned inbox items: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }

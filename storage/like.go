@@ -107,7 +107,7 @@ func bumpLikes(ctx context.Context, tx bun.Tx, p *Post, delta int) error {
 		Where("id = ?", p.AuthorID).Exec(ctx); err != nil {
 		return fmt.Errorf("update reputation: %w", err)
 	}
-	return nil
+	return bumpThread(ctx, tx, p.ThreadID)
 }
 
 // LikedPosts tells which of the given posts the account liked, for the

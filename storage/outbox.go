@@ -18,6 +18,27 @@ const (
 	EventPostDelete   = "post.delete"
 	EventLikeCreate   = "like.create"
 	EventLikeDelete   = "like.delete"
+
+	// EventRemotePostDelete: a remote actor's post was deleted here, by a
+	// moderator or by its author's own Delete. PostID and ThreadID name
+	// it, AccountID is its (remote) author. Nothing goes to the author's
+	// server; the thread's Group may Announce the removal to its
+	// followers (FEP-1b12).
+	EventRemotePostDelete = "remote_post.delete"
+	// EventAccountDelete: member AccountID deleted their account. Their
+	// posts are tombstones already (no post.delete event each); federation
+	// sends one Delete{Person} to every server that knows them.
+	EventAccountDelete = "account.delete"
+	// EventThreadMove: thread ThreadID moved from forum FromForumID to
+	// forum ForumID. NodeBB expresses it as a Move of the thread's context
+	// (origin: the old forum's actor, target: the new one).
+	EventThreadMove = "thread.move"
+	// EventReportForward: a moderator forwarded report ReportID about
+	// remote post PostID (author AccountID) to the author's server.
+	// Federation sends a Flag from the instance actor, with object as an
+	// array [author, post] as Mastodon expects, and the report's reason as
+	// content. The report is marked forwarded when the event is written.
+	EventReportForward = "report.forward"
 )
 
 // OutboxEvent records a local change that federates. It is written in the
@@ -31,6 +52,8 @@ type OutboxEvent struct {
 	PostID      ID         `bun:"post_id"`
 	ThreadID    ID         `bun:"thread_id"`
 	ForumID     ID         `bun:"forum_id"`
+	ReportID    ID         `bun:"report_id"`     // report.forward
+	FromForumID ID         `bun:"from_forum_id"` // thread.move
 	CreatedAt   time.Time  `bun:"created_at"`
 	ProcessedAt *time.Time `bun:"processed_at"`
 }

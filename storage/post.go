@@ -156,7 +156,7 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 		APID:      np.APID,
 		URL:       np.URL,
 	}
-	err := tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ? WHERE id = ? RETURNING post_count",
+	err := tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count",
 		p.ID, now, t.ID).Scan(ctx, &p.Position)
 	if err != nil {
 		return nil, fmt.Errorf("bump thread: %w", err)
@@ -165,13 +165,20 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 		return nil, fmt.Errorf("insert post: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
-		Set("post_count = post_count + 1").Set("last_post_id = ?", p.ID).Set("last_post_at = ?", now).
+		Set("post_count = post_count + 1").Set("last_post_id = ?", p.ID).Set("last_post_at = ?", now).Set("version = version + 1").
 		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("count forum post: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count + 1").
 		Where("id = ?", p.AuthorID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("count author post: %w", err)
+	}
+	title := ""
+	if p.Position == 1 {
+		title = t.Title
+	}
+	if err := s.indexPost(ctx, tx, p.ID, title, p.HTML); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -280,6 +287,12 @@ func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post
 		if _, err := tx.NewUpdate().Model(&p).Column("source", "html", "edited_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update post: %w", err)
 		}
+		if err := bumpThread(ctx, tx, p.ThreadID); err != nil {
+			return err
+		}
+		if err := s.reindexPostBody(ctx, tx, p.ID, p.HTML); err != nil {
+			return err
+		}
 		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostUpdate, AccountID: p.AuthorID,
 			PostID: p.ID, ThreadID: p.ThreadID})
 	})
@@ -291,38 +304,57 @@ func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post
 
 // DeletePost soft-deletes a post: its text is cleared, its place in the
 // thread stays (pages do not shift) and it answers as a Tombstone.
-// Deleting a thread's first post deletes the thread.
+// Deleting a thread's first post deletes the thread. A member's post
+// records post.delete (federation sends Delete); a remote actor's post
+// records remote_post.delete, since only its own server can delete it
+// elsewhere. Moderators use RemovePost, which also writes the audit log.
 func (s *Store) DeletePost(ctx context.Context, id ID) error {
-	var p Post
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
-			return notFound(err, "post "+id.String())
-		}
-		if p.DeletedAt != nil {
-			return nil
-		}
-		now := time.Now().UTC()
-		if _, err := tx.NewUpdate().Model(&p).Set("deleted_at = ?", now).Set("source = ''").Set("html = ''").
-			WherePK().Exec(ctx); err != nil {
-			return fmt.Errorf("delete post: %w", err)
-		}
-		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count - 1").
-			Where("id = ? AND post_count > 0", p.AuthorID).Exec(ctx); err != nil {
-			return fmt.Errorf("uncount author post: %w", err)
-		}
-		if err := addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostDelete, AccountID: p.AuthorID,
-			PostID: p.ID, ThreadID: p.ThreadID}); err != nil {
-			return err
-		}
-		if p.Position == 1 {
-			return s.deleteThread(ctx, tx, p.ThreadID)
-		}
-		return nil
+		_, err := s.deletePost(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete post: %w", err)
 	}
 	return nil
+}
+
+// deletePost is DeletePost inside tx; it returns the post as it was.
+func (s *Store) deletePost(ctx context.Context, tx bun.Tx, id ID) (*Post, error) {
+	p := new(Post)
+	if err := tx.NewSelect().Model(p).Relation("Author").Where("post.id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "post "+id.String())
+	}
+	if p.DeletedAt != nil {
+		return p, nil
+	}
+	now := time.Now().UTC()
+	if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("deleted_at = ?", now).Set("source = ''").Set("html = ''").
+		Where("id = ?", p.ID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("delete post: %w", err)
+	}
+	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count - 1").
+		Where("id = ? AND post_count > 0", p.AuthorID).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("uncount author post: %w", err)
+	}
+	if err := bumpThread(ctx, tx, p.ThreadID); err != nil {
+		return nil, err
+	}
+	if err := s.unindexPost(ctx, tx, p.ID); err != nil {
+		return nil, err
+	}
+	kind := EventPostDelete
+	if p.Author != nil && !p.Author.IsLocal() {
+		kind = EventRemotePostDelete
+	}
+	if err := addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: kind, AccountID: p.AuthorID,
+		PostID: p.ID, ThreadID: p.ThreadID}); err != nil {
+		return nil, err
+	}
+	if p.Position == 1 {
+		return p, s.deleteThread(ctx, tx, p.ThreadID)
+	}
+	return p, nil
 }
 
 // CountLocalPosts counts live posts written by members of this node.

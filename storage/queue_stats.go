@@ -46,3 +46,13 @@ func (s *Store) QueueStats(ctx context.Context, now time.Time) (*QueueStats, err
 	}
 	return st, nil
 }
+
+// InboxReceivedSince counts activities accepted into the inbox since t
+// (done or not, until pruned): the dashboard's inbox rate.
+func (s *Store) InboxReceivedSince(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	if err := s.r.NewRaw("SELECT COUNT(*) FROM inbox_items WHERE received_at > ?", t.UTC()).Scan(ctx, &n); err != nil {
+		return 0, fmt.Errorf("count inbox items: %w", err)
+	}
+	return n, nil
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Seeding fills a database with a forum's worth of synthetic members,
@@ -104,6 +105,7 @@ type seeder struct {
 	inTx    int // rows written in the open transaction
 	threads []Thread
 	posts   []Post
+	search  []any // rowid/post_id, title, text: the search documents of posts
 
 	forumCount  []forumCounters
 	memberPosts []int64
@@ -305,6 +307,11 @@ func (sd *seeder) thread(ctx context.Context, f, n int, title string) (ID, error
 		}
 		sd.memberPosts[author]++
 		sd.posts = append(sd.posts, p)
+		title := ""
+		if i == 0 {
+			title = t.Title
+		}
+		sd.search = append(sd.search, p.ID, title, PlainText(p.HTML))
 		if len(sd.posts) >= sd.spec.Batch {
 			if err := sd.flush(ctx); err != nil {
 				return 0, err
@@ -335,8 +342,19 @@ func (sd *seeder) flush(ctx context.Context) error {
 			return fmt.Errorf("insert posts: %w", err)
 		}
 	}
+	// The search index, as CreatePost's indexPost keeps it.
+	cols := "(rowid, title, body)"
+	if sd.s.Dialect() == dialect.PG {
+		cols = "(post_id, title, body)"
+	}
+	for c := range chunks(len(sd.search)/3, sd.spec.Batch) {
+		q := "INSERT INTO post_search " + cols + " VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", c[1]-c[0]-1)
+		if _, err := sd.tx.NewRaw(q, sd.search[c[0]*3:c[1]*3]...).Exec(ctx); err != nil {
+			return fmt.Errorf("index posts: %w", err)
+		}
+	}
 	sd.inTx += len(sd.threads) + len(sd.posts)
-	sd.threads, sd.posts = sd.threads[:0], sd.posts[:0]
+	sd.threads, sd.posts, sd.search = sd.threads[:0], sd.posts[:0], sd.search[:0]
 	if sd.inTx >= seedRowsPerTx {
 		return sd.commit(ctx, true)
 	}

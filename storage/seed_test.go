@@ -87,6 +87,14 @@ func TestSeedKeepsInvariants(t *testing.T) {
 				t.Fatalf("member %s: local name %q %v %v", a.Handle, kind, id, err)
 			}
 		}
+		// Seeded posts are searchable like written ones.
+		var indexed int64
+		if err := db.NewRaw("SELECT COUNT(*) FROM post_search").Scan(ctx, &indexed); err != nil {
+			t.Fatal(err)
+		}
+		if indexed != res.Posts+3 { // and the three fixture posts
+			t.Fatalf("%d search documents for %d seeded posts", indexed, res.Posts)
+		}
 		// The normal write path carries on where seeding stopped.
 		id := res.ThreadIDs[len(res.ThreadIDs)-1]
 		before, _ := s.ThreadByID(ctx, id)

@@ -44,7 +44,8 @@ func (s *Store) CreateSession(ctx context.Context, accountID ID, ttl time.Durati
 }
 
 // SessionMember returns the member a live session token belongs to.
-// Suspended members have no session.
+// Suspended or deleted members, and registrations waiting for approval,
+// have no session.
 func (s *Store) SessionMember(ctx context.Context, token string) (*Account, error) {
 	if token == "" || len(token) > 100 {
 		return nil, fmt.Errorf("session: %w", ErrNotFound)
@@ -53,7 +54,7 @@ func (s *Store) SessionMember(ctx context.Context, token string) (*Account, erro
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.queryAccount(ctx, h.sessionMember, hashToken(token), s.timeArg(time.Now()), false)
+	a, err := h.queryAccount(ctx, h.sessionMember, hashToken(token), s.timeArg(time.Now()), false, false)
 	if err != nil {
 		return nil, notFound(err, "session")
 	}

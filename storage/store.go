@@ -39,10 +39,11 @@ var (
 // handle turns lock contention into an orderly queue instead of
 // SQLITE_BUSY errors. On PostgreSQL both handles are the same pool.
 type Store struct {
-	w   *bun.DB
-	r   *bun.DB
-	ids *IDGenerator
-	hot hotReads // prepared read statements, see hotread.go
+	w      *bun.DB
+	r      *bun.DB
+	ids    *IDGenerator
+	policy *domainPolicy
+	hot    hotReads // prepared read statements, see hotread.go
 }
 
 // Options selects and tunes the database.
@@ -51,17 +52,33 @@ type Options struct {
 	DatabaseURL string
 	// DataDir holds skein.db when SQLite is used.
 	DataDir string
+	// Federation is FederationOpen (the default) or FederationAllowlist:
+	// talk only to the hosts on the allow list (DomainPolicy).
+	Federation string
 }
 
 // Open connects to the database. It does not migrate; call Migrate.
 func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Federation != "" && opts.Federation != FederationOpen && opts.Federation != FederationAllowlist {
+		return nil, fmt.Errorf("federation mode %q: want %q or %q", opts.Federation, FederationOpen, FederationAllowlist)
+	}
 	if strings.HasPrefix(opts.DatabaseURL, "postgres://") || strings.HasPrefix(opts.DatabaseURL, "postgresql://") {
-		return openPostgres(ctx, opts.DatabaseURL)
+		s, err := openPostgres(ctx, opts.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		s.policy.allowlist = opts.Federation == FederationAllowlist
+		return s, nil
 	}
 	if opts.DatabaseURL != "" {
 		return nil, fmt.Errorf("database url %q: only postgres:// URLs are supported (leave it empty for SQLite)", redact(opts.DatabaseURL))
 	}
-	return openSQLite(ctx, opts.DataDir)
+	s, err := openSQLite(ctx, opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.policy.allowlist = opts.Federation == FederationAllowlist
+	return s, nil
 }
 
 func openSQLite(ctx context.Context, dir string) (*Store, error) {
@@ -95,9 +112,10 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 	rsql.SetMaxIdleConns(n)
 	rsql.SetConnMaxLifetime(0)
 	s := &Store{
-		w:   bun.NewDB(wsql, sqlitedialect.New()),
-		r:   bun.NewDB(rsql, sqlitedialect.New()),
-		ids: NewIDGenerator(),
+		w:      bun.NewDB(wsql, sqlitedialect.New()),
+		r:      bun.NewDB(rsql, sqlitedialect.New()),
+		ids:    NewIDGenerator(),
+		policy: newDomainPolicy(),
 	}
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
@@ -117,7 +135,7 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres %s: %w", redact(url), err)
 	}
-	return &Store{w: db, r: db, ids: NewIDGenerator()}, nil
+	return &Store{w: db, r: db, ids: NewIDGenerator(), policy: newDomainPolicy()}, nil
 }
 
 // redact hides a password in a database URL before it reaches a log line.

@@ -257,3 +257,23 @@ func TestIDsAreOrderedAndRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Names from URLs reach lookups unfiltered; impossible ones are misses,
+// never database errors (PostgreSQL errors on NUL bytes and bad UTF-8).
+func TestImpossibleNamesAreMisses(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		storagetest.Seed(t, s)
+		for _, name := range []string{"al\x00ice", "\xff\xfe", "", "a b", "kitchen;--"} {
+			if _, err := s.MemberByHandle(ctx, name); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("MemberByHandle(%q) = %v", name, err)
+			}
+			if _, err := s.ForumBySlug(ctx, name); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("ForumBySlug(%q) = %v", name, err)
+			}
+			if _, _, err := s.LocalName(ctx, name); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("LocalName(%q) = %v", name, err)
+			}
+		}
+	})
+}

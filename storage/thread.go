@@ -32,6 +32,9 @@ type Thread struct {
 	// threads have none, their id is built from the base URL.
 	APID          *string `bun:"ap_id"`
 	RemoteActorID *ID     `bun:"remote_actor_id"`
+	// Version counts the changes a thread page shows (posts, edits,
+	// deletions, likes, pin and lock); the guest page cache keys by it.
+	Version int64 `bun:"version"`
 
 	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
 }
@@ -117,7 +120,7 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 		if _, err := tx.NewUpdate().Model(t).Set("first_post_id = ?", p.ID).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("set first post: %w", err)
 		}
-		if _, err := tx.NewUpdate().Model((*Forum)(nil)).Set("thread_count = thread_count + 1").
+		if _, err := tx.NewUpdate().Model((*Forum)(nil)).Set("thread_count = thread_count + 1").Set("version = version + 1").
 			Where("id = ?", t.ForumID).Exec(ctx); err != nil {
 			return fmt.Errorf("count thread: %w", err)
 		}
@@ -146,11 +149,18 @@ func (s *Store) ThreadByID(ctx context.Context, id ID) (*Thread, error) {
 	return t, nil
 }
 
+// listedAuthor keeps threads of suspended or silenced authors, and of
+// authors on blocked domains (or their subdomains), out of forum lists.
+// The threads stay readable at their own address.
+const listedAuthor = `NOT author.suspended AND NOT author.silenced AND NOT EXISTS (SELECT 1 FROM domain_blocks AS b
+	WHERE author.domain = b.host OR author.domain LIKE '%.' || b.host)`
+
 // ListPinnedThreads returns a forum's pinned threads, latest activity first.
 func (s *Store) ListPinnedThreads(ctx context.Context, forumID ID) ([]Thread, error) {
 	var out []Thread
 	err := s.r.NewSelect().Model(&out).Relation("Author").
 		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, true).
+		Where(listedAuthor).
 		OrderExpr("thread.last_post_id DESC").Limit(50).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list pinned threads: %w", err)
@@ -164,7 +174,8 @@ func (s *Store) ListPinnedThreads(ctx context.Context, forumID ID) ([]Thread, er
 func (s *Store) ListThreads(ctx context.Context, forumID ID, before ID, limit int) ([]Thread, error) {
 	var out []Thread
 	q := s.r.NewSelect().Model(&out).Relation("Author").
-		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, false)
+		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, false).
+		Where(listedAuthor)
 	if before > 0 {
 		q = q.Where("thread.last_post_id < ?", before)
 	}
@@ -200,14 +211,21 @@ func (s *Store) SetThreadLocked(ctx context.Context, id ID, locked bool) error {
 }
 
 func (s *Store) setThreadFlag(ctx context.Context, id ID, column string, v bool) error {
-	res, err := s.w.NewUpdate().Model((*Thread)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx)
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return setThreadFlagTx(ctx, tx, id, column, v)
+	})
+}
+
+// setThreadFlagTx sets pinned or locked and bumps the versions of the
+// thread's pages and its forum's list.
+func setThreadFlagTx(ctx context.Context, tx bun.Tx, id ID, column string, v bool) error {
+	var forumID ID
+	err := tx.NewRaw("UPDATE threads SET ? = ?, version = version + 1 WHERE id = ? RETURNING forum_id",
+		bun.Ident(column), v, id).Scan(ctx, &forumID)
 	if err != nil {
-		return fmt.Errorf("set thread %s: %w", column, err)
+		return notFound(err, "set thread "+column)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set thread %s: %w", column, ErrNotFound)
-	}
-	return nil
+	return bumpForum(ctx, tx, forumID)
 }
 
 // DeleteThread hides a thread and its posts from every list, keeping the
@@ -227,16 +245,42 @@ func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
 		return nil
 	}
 	now := time.Now().UTC()
-	if _, err := tx.NewUpdate().Model(t).Set("deleted_at = ?", now).WherePK().Exec(ctx); err != nil {
+	if _, err := tx.NewUpdate().Model(t).Set("deleted_at = ?", now).Set("version = version + 1").WherePK().Exec(ctx); err != nil {
 		return fmt.Errorf("delete thread: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
-		Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).
+		Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).Set("version = version + 1").
 		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
 		return fmt.Errorf("uncount thread: %w", err)
 	}
 	return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadDelete, AccountID: t.AuthorID,
 		PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: t.ForumID})
+}
+
+// ThreadVersion reads a thread's version: one primary-key lookup, what a
+// guest's cached page is checked against.
+func (s *Store) ThreadVersion(ctx context.Context, id ID) (int64, error) {
+	var v int64
+	if err := s.r.NewRaw("SELECT version FROM threads WHERE id = ?", id).Scan(ctx, &v); err != nil {
+		return 0, notFound(err, "thread "+id.String())
+	}
+	return v, nil
+}
+
+// bumpThread records a change to what thread id's pages show.
+func bumpThread(ctx context.Context, tx bun.Tx, id ID) error {
+	if _, err := tx.NewRaw("UPDATE threads SET version = version + 1 WHERE id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("bump thread version: %w", err)
+	}
+	return nil
+}
+
+// bumpForum records a change to what forum id's thread list shows.
+func bumpForum(ctx context.Context, tx bun.Tx, id ID) error {
+	if _, err := tx.NewRaw("UPDATE forums SET version = version + 1 WHERE id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("bump forum version: %w", err)
+	}
+	return nil
 }
 
 func derefID(p *ID) ID {

@@ -25,7 +25,7 @@ type registerForm struct {
 }
 
 func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
-	if s.Registration != RegistrationOpen {
+	if !s.AcceptsRegistrations() {
 		s.forbidden(w, r, "Registration on this forum is closed.")
 		return
 	}
@@ -46,7 +46,7 @@ func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status i
 
 // register creates a member and signs them in.
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
-	if s.Registration != RegistrationOpen {
+	if !s.AcceptsRegistrations() {
 		s.forbidden(w, r, "Registration on this forum is closed.")
 		return
 	}
@@ -90,7 +90,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	m, err := s.Store.CreateMember(r.Context(), storage.NewMember{Handle: form.Handle, DisplayName: form.DisplayName, PasswordHash: hash})
+	approval := s.Registration == RegistrationApproval
+	m, err := s.Store.CreateMember(r.Context(), storage.NewMember{Handle: form.Handle, DisplayName: form.DisplayName,
+		PasswordHash: hash, ApprovalPending: approval})
 	if errors.Is(err, storage.ErrNameTaken) || errors.Is(err, storage.ErrInvalid) {
 		form.Errors["handle"] = handleError(err)
 		s.renderRegister(w, r, http.StatusUnprocessableEntity, form)
@@ -98,6 +100,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	if approval {
+		s.notice(w, r, http.StatusOK, "Registration received",
+			"Thank you, "+m.Name()+". An administrator will look at your registration; once it is approved you can sign in as "+m.Handle+".")
 		return
 	}
 	s.startSession(w, r, m, form.Next)
@@ -123,7 +130,7 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, form signInForm) {
-	form.Registration = s.Registration == RegistrationOpen
+	form.Registration = s.AcceptsRegistrations()
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "signin", &page{
 		Title:       "Sign in",
@@ -175,6 +182,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if m.Suspended {
 		form.Error = "This account is suspended."
+		s.renderSignIn(w, r, http.StatusForbidden, form)
+		return
+	}
+	if m.ApprovalPending {
+		form.Error = "Your registration is waiting for an administrator's approval."
 		s.renderSignIn(w, r, http.StatusForbidden, form)
 		return
 	}

@@ -77,7 +77,9 @@ func TestMemberFlow(t *testing.T) {
 	if quote.QuoteID == nil || *quote.QuoteID != bobPostID {
 		t.Fatalf("quote stored with quote_id %v, want %v", quote.QuoteID, bobPostID)
 	}
-	carol.get(threadPath).wantContains(t, "<blockquote>", "Will try.")
+	// The quotation is a cited block linking to Bob's post.
+	carol.get(threadPath).wantContains(t, `<blockquote class="quote" cite="`+ts.URLs.Post(bobPostID)+`">`,
+		`<p class="cite"><a href="`+ts.URLs.Post(bobPostID)+`">Bob Marsh wrote:</a></p>`, "Will try.")
 
 	// Carol likes Bob's reply: Bob's reputation and the count rise; a
 	// second press takes the like back.

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -14,8 +13,8 @@ const threadsPerPage = 30
 
 type forumData struct {
 	Forum   *storage.Forum
-	Pinned  []storage.Thread
-	Threads []storage.Thread
+	Pinned  []threadRow
+	Threads []threadRow
 	Next    string // path of the next (older) page, "" on the last
 	IsFirst bool
 	Follow  followBox
@@ -33,10 +32,12 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
 		return
 	}
-	if s.serveCachedGuestPage(w, r) {
-		return
-	}
 	ctx := r.Context()
+	if viewerFrom(r) == nil {
+		if v, err := s.Store.ForumVersion(ctx, r.PathValue("slug")); err == nil && s.serveCachedGuestPage(w, r, v) {
+			return
+		}
+	}
 	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
 	if err != nil {
 		s.storeError(w, r, err)
@@ -51,13 +52,22 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	}
 	data := forumData{Forum: f, IsFirst: before == 0,
 		Follow: followBox{Handle: "@" + s.URLs.Handle(f.Slug), ActorURL: s.URLs.Forum(f.Slug)}}
+	var pinned, threads []storage.Thread
 	if before == 0 {
-		if data.Pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
+		if pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 	}
-	if data.Threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1); err != nil {
+	if threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if data.Pinned, err = s.threadRows(r, pinned); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if data.Threads, err = s.threadRows(r, threads); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -67,6 +77,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		Canonical:   s.URLs.Forum(f.Slug),
 		Alternate:   s.URLs.Forum(f.Slug),
 		OGType:      "website",
+		Feeds:       s.feedLinks(f.Title, site.ForumPath(f.Slug)+"/feed.atom"),
 		Viewer:      viewerFrom(r),
 	}
 	if len(data.Threads) > threadsPerPage {
@@ -86,7 +97,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	if f.LastPostAt != nil {
 		modified = *f.LastPostAt
 	}
-	s.renderCached(w, r, "forum", p, modified)
+	s.renderCached(w, r, "forum", p, modified, f.Version)
 }
 
 type threadForm struct {
@@ -133,7 +144,7 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 	}
 	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body")}
 	t, _, err := s.Store.CreateThread(r.Context(), storage.NewThread{
-		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: renderBody(form.Body),
+		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: s.postHTML(r.Context(), form.Body, nil),
 	})
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
@@ -145,13 +156,4 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.redirect(w, r, site.ThreadPath(t.ID))
-}
-
-// renderBody turns a member's Markdown into the sanitized HTML stored with
-// the post; blank text stays blank so the store can call it empty.
-func renderBody(src string) string {
-	if len(src) > storage.MaxBodyLen {
-		return "" // refused by the store anyway; do not spend time rendering it
-	}
-	return markup.RenderMarkdown(src)
 }

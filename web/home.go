@@ -23,7 +23,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		Description: "Forums on " + s.SiteName + ", also readable and followable from the fediverse.",
 		Canonical:   s.URLs.Abs("/"),
 		OGType:      "website",
+		Feeds:       s.feedLinks(s.SiteName, "/feed.atom"),
 		Viewer:      viewerFrom(r),
-		Data:        homeData{Forums: forums, Registration: s.Registration == RegistrationOpen},
+		Data:        homeData{Forums: forums, Registration: s.AcceptsRegistrations()},
 	})
 }

@@ -21,9 +21,6 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
 		return
 	}
-	if s.serveCachedGuestPage(w, r) {
-		return
-	}
 	handle := r.PathValue("handle")
 	if !handleShape.MatchString(handle) {
 		s.notFound(w, r)
@@ -33,6 +30,14 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Store.MemberByHandle(ctx, handle)
 	if err != nil {
 		s.storeError(w, r, err)
+		return
+	}
+	if m.DeletedAt != nil {
+		s.errorPage(w, r, http.StatusGone, "This account was deleted.")
+		return
+	}
+	if m.ApprovalPending {
+		s.notFound(w, r) // not a member yet
 		return
 	}
 	if m.Suspended {
@@ -58,5 +63,7 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 	if len(posts) > 0 {
 		modified = posts[0].CreatedAt
 	}
-	s.renderCached(w, r, "member", p, modified)
+	// Profiles change with every like a member's posts get, anywhere:
+	// they are rendered for each reader and only validated with ETags.
+	s.renderCached(w, r, "member", p, modified, -1)
 }

@@ -1,38 +1,40 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
 
-// requireModerator returns the id of the thread a moderator acts on; for
-// anyone else it has answered (sign-in redirect, 403 or 404).
-func (s *Server) requireModerator(w http.ResponseWriter, r *http.Request) (storage.ID, bool) {
+// requireModerator returns the id of the thread a moderator acts on and
+// the moderator; for anyone else it has answered (sign-in redirect, 403
+// or 404). Every action here goes through the store's audited methods.
+func (s *Server) requireModerator(w http.ResponseWriter, r *http.Request) (storage.ID, *storage.Account, bool) {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return 0, false
+		return 0, nil, false
 	}
 	viewer := s.requireMember(w, r, site.ThreadPath(id))
 	if viewer == nil {
-		return 0, false
+		return 0, nil, false
 	}
 	if !viewer.IsModerator() {
 		s.forbidden(w, r, "Only moderators can do that.")
-		return 0, false
+		return 0, nil, false
 	}
-	return id, s.parseForm(w, r)
+	return id, viewer, s.parseForm(w, r)
 }
 
 // pinThread pins (on=1) or unpins (on=0) a thread.
 func (s *Server) pinThread(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.requireModerator(w, r)
+	id, mod, ok := s.requireModerator(w, r)
 	if !ok {
 		return
 	}
-	if err := s.Store.SetThreadPinned(r.Context(), id, r.PostForm.Get("on") == "1"); err != nil {
+	if err := s.Store.PinThread(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
 		s.storeError(w, r, err)
 		return
 	}
@@ -41,11 +43,11 @@ func (s *Server) pinThread(w http.ResponseWriter, r *http.Request) {
 
 // lockThread locks (on=1) or unlocks (on=0) a thread.
 func (s *Server) lockThread(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.requireModerator(w, r)
+	id, mod, ok := s.requireModerator(w, r)
 	if !ok {
 		return
 	}
-	if err := s.Store.SetThreadLocked(r.Context(), id, r.PostForm.Get("on") == "1"); err != nil {
+	if err := s.Store.LockThread(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
 		s.storeError(w, r, err)
 		return
 	}
@@ -54,7 +56,7 @@ func (s *Server) lockThread(w http.ResponseWriter, r *http.Request) {
 
 // deleteThread removes a thread and goes back to its forum.
 func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.requireModerator(w, r)
+	id, mod, ok := s.requireModerator(w, r)
 	if !ok {
 		return
 	}
@@ -63,9 +65,31 @@ func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	if err := s.Store.DeleteThread(r.Context(), id); err != nil {
+	if err := s.Store.RemoveThread(r.Context(), mod.ID, id); err != nil {
 		s.storeError(w, r, err)
 		return
 	}
 	s.redirect(w, r, site.ForumPath(t.ForumSlug))
+}
+
+// moveThread moves a thread to the forum named by the form's slug.
+func (s *Server) moveThread(w http.ResponseWriter, r *http.Request) {
+	id, mod, ok := s.requireModerator(w, r)
+	if !ok {
+		return
+	}
+	f, err := s.Store.ForumBySlug(r.Context(), r.PostForm.Get("forum"))
+	if errors.Is(err, storage.ErrNotFound) {
+		s.errorPage(w, r, http.StatusBadRequest, "There is no such forum.")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.Store.MoveThread(r.Context(), mod.ID, id, f.ID); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.redirect(w, r, site.ThreadPath(id))
 }

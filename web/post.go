@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -91,7 +92,8 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := editForm{Post: p, Body: r.PostForm.Get("body")}
-	edited, err := s.Store.EditPost(r.Context(), p.ID, form.Body, renderBody(form.Body))
+	html := s.postHTML(r.Context(), form.Body, s.quotedPost(r.Context(), p.QuoteID, p.ThreadID))
+	edited, err := s.Store.EditPost(r.Context(), p.ID, form.Body, html)
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
 		form.Error = formError(err)
@@ -119,7 +121,11 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
 		s.forbidden(w, r, "You can only delete your own posts.")
 		return
 	}
-	if err := s.Store.DeletePost(r.Context(), p.ID); err != nil {
+	del := s.Store.DeletePost
+	if p.AuthorID != viewer.ID { // a moderator's removal: audited
+		del = func(ctx context.Context, id storage.ID) error { return s.Store.RemovePost(ctx, viewer.ID, id) }
+	}
+	if err := del(r.Context(), p.ID); err != nil {
 		s.storeError(w, r, err)
 		return
 	}

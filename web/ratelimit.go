@@ -1,9 +1,7 @@
 package web
 
 import (
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -70,20 +68,5 @@ func (l *limiterSet) evict(now time.Time) {
 	}
 }
 
-// clientIP is the address rate limits key on: the peer, or with
-// TrustProxy the last X-Forwarded-For hop (the one our proxy added).
-func (s *Server) clientIP(r *http.Request) string {
-	if s.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			hops := strings.Split(xff, ",")
-			if ip := strings.TrimSpace(hops[len(hops)-1]); ip != "" {
-				return ip
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address rate limits key on (see TrustedProxies).
+func (s *Server) clientIP(r *http.Request) string { return s.TrustedProxies.ClientIP(r) }

@@ -29,6 +29,8 @@ type page struct {
 	Alternate   string // absolute URL of the ActivityPub document, if any
 	OGType      string // "website", "article", "profile"
 	Prev, Next  string // rel=prev/next links of paged pages
+	Feeds       []feedLink
+	NoIndex     bool // pages search engines should not keep (search results)
 	Viewer      *storage.Account
 	Here        string // site path of a page a guest may want to come back to after signing in
 	Site        *Server
@@ -82,6 +84,8 @@ func (s *Server) funcs() template.FuncMap {
 		"trusted":    func(html string) template.HTML { return template.HTML(html) }, // sanitized when written
 		"add":        func(a, b int64) int64 { return a + b },
 		"static":     s.staticPath,
+		"memberRow":  newMemberRow,
+		"initial":    initial,
 	}
 }
 
@@ -112,6 +116,15 @@ func (s *Server) fediverseHandle(a *storage.Account) string {
 		return "@" + s.URLs.Handle(a.Handle)
 	}
 	return "@" + a.Acct()
+}
+
+// initial is the first letter of a name, for the avatar of members who
+// have none.
+func initial(name string) string {
+	for _, r := range name {
+		return strings.ToUpper(string(r))
+	}
+	return "?"
 }
 
 // formatDate is how pages show a day: "26 November 2026".
@@ -153,8 +166,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 
 // renderCached is render for pages that may answer 304: the ETag is a
 // checksum of the bytes the viewer would get, so any change the page shows
-// (a like, an edit, a new reply, who is signed in) changes it.
-func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name string, p *page, modified time.Time) {
+// (a like, an edit, a new reply, who is signed in) changes it. A guest's
+// page is kept in the guest page cache under version, the version of the
+// thread or forum it shows; a negative version keeps nothing.
+func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name string, p *page, modified time.Time, version int64) {
 	buf := s.execute(w, r, name, p)
 	if buf == nil {
 		return
@@ -166,10 +181,10 @@ func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name strin
 	}
 	etag := `W/"` + viewer + "-" + strconv.Itoa(buf.Len()) + "-" +
 		strconv.FormatUint(uint64(crc32.Checksum(buf.Bytes(), castagnoli)), 36) + `"`
-	if p.Viewer == nil {
+	if p.Viewer == nil && version >= 0 {
 		body := append([]byte(nil), buf.Bytes()...)
 		s.guestCache.put(r.URL.RequestURI(), &cachedPage{body: body, etag: etag, modified: modified,
-			expires: time.Now().Add(guestCacheTTL)})
+			version: version, expires: time.Now().Add(guestCacheTTL)})
 	}
 	s.writeCachable(w, r, buf.Bytes(), etag, modified, p.Viewer != nil)
 }
@@ -275,6 +290,19 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "60")
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "error", &page{
+		Title:     heading,
+		Canonical: s.URLs.Abs(r.URL.Path),
+		OGType:    "website",
+		Viewer:    viewerFrom(r),
+		Data:      errorData{Status: status, Heading: heading, Message: message},
+	})
+}
+
+// notice shows a short message page, such as the answer to a form that
+// has nothing else to show.
+func (s *Server) notice(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "error", &page{
 		Title:     heading,

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 )
 
 // Register adds every page of the web view to mux. The site map:
@@ -12,29 +11,51 @@ import (
 //	/f/{slug}/new           start a thread
 //	/t/{id}                 a thread (?page=N, ?quote=POST opens the reply box quoting)
 //	/t/{id}/reply           reply
-//	/t/{id}/pin|lock|delete moderation
+//	/t/{id}/pin|lock|delete|move moderation
 //	/p/{id}                 a post's permalink: redirects to its page and anchor
 //	/p/{id}/edit|delete     the author edits or deletes
 //	/p/{id}/like            like or unlike
+//	/p/{id}/report          report a post to the moderators
 //	/p/{id}/share           a post's link to copy or share from one's server
+//	/t/{id}/unread          a member's first unread post
+//	/t/{id}/follow          follow or unfollow on this node
+//	/followed               the threads a member follows, with what is new
+//	/search                 full-text search (?q=, ?page=)
+//	/feed.atom|rss, /f/{slug}/feed.atom|rss, /t/{id}/feed.atom|rss  feeds
+//	/p/{id}/quote           a post's quotation as Markdown, for the script
 //	/u/{handle}             a member's profile
 //	/remote-follow          "follow from your server"
-//	/register /signin /signout /settings
-//	/static/                stylesheet
+//	/follow-remote          a member follows a remote thread or actor; lists them (+ /undo)
+//	/about/blocks           blocked servers and the public reasons
+//	/register /signin /signout /settings /settings/delete
+//	/admin                  dashboard (admins)
+//	/admin/reports          the reports queue (moderators)
+//	/admin/domains          domain blocks and the allow list (admins)
+//	/admin/members          members and remote actors (admins)
+//	/admin/forums           create, edit, order forums (admins)
+//	/admin/audit            the audit log (moderators)
+//	/static/                stylesheet and the optional script
 //
 // Forums, threads, posts and members are also ActivityPub documents at the
 // same URLs; their GET handlers hand AP requests to s.ActivityPub.
 func (s *Server) Register(mux *http.ServeMux) {
-	// Every page knows who is signed in; every form that changes
-	// something empties the guest page cache after it ran.
+	// Every page knows who is signed in.
 	handle := func(pattern string, h http.HandlerFunc) {
-		if strings.HasPrefix(pattern, "POST ") {
-			h = s.emptyCacheAfter(h)
-		}
 		mux.Handle(pattern, s.withViewer(h))
 	}
 
 	handle("GET /{$}", s.home)
+	handle("GET /search", s.search)
+	handle("GET /followed", s.followed)
+	handle("GET /feed.atom", s.nodeFeed)
+	handle("GET /feed.rss", s.nodeFeed)
+	handle("GET /f/{slug}/feed.atom", s.forumFeed)
+	handle("GET /f/{slug}/feed.rss", s.forumFeed)
+	handle("GET /t/{id}/feed.atom", s.threadFeed)
+	handle("GET /t/{id}/feed.rss", s.threadFeed)
+	handle("GET /t/{id}/unread", s.unread)
+	handle("POST /t/{id}/follow", s.followThread)
+	handle("GET /p/{id}/quote", s.quoteText)
 
 	handle("GET /f/{slug}", s.forum)
 	handle("GET /f/{slug}/new", s.newThreadForm)
@@ -45,6 +66,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /t/{id}/pin", s.pinThread)
 	handle("POST /t/{id}/lock", s.lockThread)
 	handle("POST /t/{id}/delete", s.deleteThread)
+	handle("POST /t/{id}/move", s.moveThread)
 
 	handle("GET /p/{id}", s.permalink)
 	handle("GET /p/{id}/edit", s.editPostForm)
@@ -52,9 +74,15 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /p/{id}/delete", s.deletePost)
 	handle("POST /p/{id}/like", s.likePost)
 	handle("GET /p/{id}/share", s.sharePost)
+	handle("GET /p/{id}/report", s.reportPostForm)
+	handle("POST /p/{id}/report", s.reportPost)
 
 	handle("GET /u/{handle}", s.member)
 	handle("GET /remote-follow", s.remoteFollow)
+	handle("GET /about/blocks", s.publicBlocks)
+	handle("GET /follow-remote", s.followRemoteForm)
+	handle("POST /follow-remote", s.followRemotePost)
+	handle("POST /follow-remote/undo", s.unfollowRemotePost)
 
 	handle("GET /register", s.registerForm)
 	handle("POST /register", s.register)
@@ -63,6 +91,19 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /signout", s.signOut)
 	handle("GET /settings", s.settingsForm)
 	handle("POST /settings", s.saveSettings)
+	handle("POST /settings/delete", s.deleteAccount)
+
+	handle("GET /admin", s.dashboard)
+	handle("GET /admin/reports", s.adminReports)
+	handle("POST /admin/reports/{id}", s.resolveReport)
+	handle("GET /admin/domains", s.adminDomains)
+	handle("POST /admin/domains", s.changeDomain)
+	handle("GET /admin/members", s.adminMembers)
+	handle("POST /admin/members/{id}", s.changeMember)
+	handle("GET /admin/forums", s.adminForums)
+	handle("POST /admin/forums", s.createForum)
+	handle("POST /admin/forums/{id}", s.editForum)
+	handle("GET /admin/audit", s.adminAudit)
 
 	mux.HandleFunc("GET /static/{file}", s.serveStatic) // no session needed
 

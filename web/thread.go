@@ -21,9 +21,17 @@ type threadData struct {
 	Reply                   replyForm
 	CanReply                bool // a signed-in member and an open thread
 	IsModerator             bool
+	Forums                  []storage.Forum // where a moderator may move the thread
 	Registration            bool
 	Follow                  followBox
 	Path                    string // site path of this page, for sign-in's way back
+	FeedAtom, FeedRSS       string
+
+	// Members only.
+	Following  bool   // the viewer follows the thread on this node
+	UnreadPath string // "jump to first unread", when the member had not read every post
+	// Origin links a mirror thread's original on its own server.
+	Origin, OriginHost string
 }
 
 // postView is a post as one viewer sees it, flattened and formatted in Go:
@@ -44,11 +52,15 @@ type postView struct {
 	AuthorAvatar                                    string
 	AuthorSince                                     string // "Joined 2 May 2025" or "From social.example"
 
+	FirstUnread bool // the first post the member has not seen: a marker goes before it
+
 	Liked     bool
 	CanLike   bool   // signed in, not one's own, not deleted
 	CanEdit   bool   // one's own post
 	CanDelete bool   // one's own, or a moderator
+	CanReport bool   // signed in, not one's own
 	QuotePath string // set when the reader may quote it into the reply box
+	QuoteText string // where the script fetches the quotation without a reload
 }
 
 func (s *Server) newPostView(p *storage.Post) postView {
@@ -99,13 +111,15 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
 		return
 	}
-	if s.serveCachedGuestPage(w, r) {
-		return
-	}
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
+	}
+	if viewerFrom(r) == nil {
+		if v, err := s.Store.ThreadVersion(r.Context(), id); err == nil && s.serveCachedGuestPage(w, r, v) {
+			return
+		}
 	}
 	pageNum := int64(1)
 	if v := r.URL.Query().Get("page"); v != "" {
@@ -134,11 +148,7 @@ func (s *Server) quoteForm(r *http.Request, threadID storage.ID, q string) reply
 	if err != nil || p.ThreadID != threadID || p.IsDeleted() {
 		return replyForm{}
 	}
-	src := p.Source
-	if src == "" { // remote posts arrive as HTML only
-		src = markup.Excerpt(p.HTML, 1000)
-	}
-	return replyForm{Body: markup.QuoteMarkdown(p.Author.Name(), s.URLs.Post(p.ID), src), QuoteID: p.ID.String()}
+	return replyForm{Body: quoteSource(p), QuoteID: p.ID.String()}
 }
 
 // showThread renders a page of a thread with the given reply box; a plain
@@ -166,6 +176,8 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	}
 	viewer := viewerFrom(r)
 	var liked map[storage.ID]bool
+	var lastRead int64
+	following := false
 	if viewer != nil && len(posts) > 0 {
 		ids := make([]storage.ID, len(posts))
 		for i := range posts {
@@ -174,6 +186,17 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		if liked, err = s.Store.LikedPosts(ctx, viewer.ID, ids); err != nil {
 			s.serverError(w, r, err)
 			return
+		}
+		st, err := s.Store.ThreadReaderState(ctx, viewer.ID, id)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		lastRead, following = st.LastPosition, st.Following
+		if seen := posts[len(posts)-1].Position; seen > lastRead {
+			if err := s.Store.MarkRead(ctx, viewer.ID, id, seen); err != nil {
+				s.Log.Error("mark thread read", "thread", id, "err", err) // the page still shows
+			}
 		}
 	}
 	data := threadData{
@@ -184,23 +207,41 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		Reply:        form,
 		CanReply:     viewer != nil && !t.Locked,
 		IsModerator:  viewer != nil && viewer.IsModerator(),
-		Registration: s.Registration == RegistrationOpen,
+		Registration: s.AcceptsRegistrations(),
 		Follow:       followBox{Handle: "@" + s.URLs.Handle(storage.ThreadHandle(t.ID)), ActorURL: s.URLs.Thread(t.ID)},
 		Path:         site.ThreadPagePath(t.ID, pageNum),
+		FeedAtom:     s.path(site.ThreadPath(t.ID) + "/feed.atom"),
+		FeedRSS:      s.path(site.ThreadPath(t.ID) + "/feed.rss"),
+		Following:    following,
+	}
+	if viewer != nil && lastRead > 0 && lastRead < t.PostCount {
+		data.UnreadPath = s.path(site.ThreadPath(t.ID) + "/unread")
+	}
+	if data.IsModerator {
+		if data.Forums, err = s.Store.ListForums(ctx); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	if t.IsMirror() {
+		data.Origin, data.OriginHost = s.mirrorOrigin(r, &t.Thread)
 	}
 	modified := t.LastPostAt
 	for i := range posts {
 		p := &posts[i]
 		v := s.newPostView(p)
 		v.Liked = liked[p.ID]
+		v.FirstUnread = viewer != nil && lastRead > 0 && p.Position == lastRead+1
 		if viewer != nil && !p.IsDeleted() {
 			own := p.AuthorID == viewer.ID
 			v.CanLike = !own
 			v.CanEdit = own
 			v.CanDelete = own || viewer.IsModerator()
+			v.CanReport = !own
 			if data.CanReply {
 				v.QuotePath = s.path(site.ThreadPath(id)) + "?page=" + strconv.FormatInt(pageNum, 10) +
 					"&quote=" + v.ID + "#reply"
+				v.QuoteText = v.Path + "/quote"
 			}
 		}
 		if p.EditedAt != nil && p.EditedAt.After(modified) {
@@ -223,6 +264,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		OGType:    "article",
 		Prev:      data.Prev,
 		Next:      data.Next,
+		Feeds:     s.feedLinks(t.Title, site.ThreadPath(t.ID)+"/feed.atom"),
 		Viewer:    viewer,
 		Data:      data,
 	}
@@ -236,7 +278,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName + "."
 	}
 	if status == http.StatusOK && form == (replyForm{}) {
-		s.renderCached(w, r, "thread", p, modified)
+		s.renderCached(w, r, "thread", p, modified, t.Version)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -256,11 +298,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := replyForm{Body: r.PostForm.Get("body"), QuoteID: r.PostForm.Get("quote_id"), ReplyTo: r.PostForm.Get("reply_to")}
+	quoted := s.quotedPost(r.Context(), optionalID(form.QuoteID), id)
 	p, err := s.Store.CreatePost(r.Context(), storage.NewPost{
 		ThreadID:  id,
 		AuthorID:  viewer.ID,
 		Source:    form.Body,
-		HTML:      renderBody(form.Body),
+		HTML:      s.postHTML(r.Context(), form.Body, quoted),
 		ReplyToID: optionalID(form.ReplyTo),
 		QuoteID:   optionalID(form.QuoteID),
 	})

@@ -7,6 +7,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -23,6 +24,9 @@ import (
 const (
 	RegistrationOpen   = "open"
 	RegistrationClosed = "closed"
+	// RegistrationApproval takes registrations that an admin approves
+	// before the new member can sign in.
+	RegistrationApproval = "approval"
 )
 
 // Config is what the web view needs from the node.
@@ -33,15 +37,23 @@ type Config struct {
 	// SiteName is shown in every page header and og:site_name; empty
 	// means the host name.
 	SiteName string
-	// Registration is "open" or "closed" (empty means closed).
+	// Registration is "open", "approval" or "closed" (empty means closed).
 	Registration string
 	// ActivityPub answers the requests for pages whose Accept header asks
 	// for ActivityPub JSON; nil serves HTML to everyone.
 	ActivityPub http.Handler
-	// TrustProxy takes the client address from the last X-Forwarded-For
-	// entry, for a node behind a reverse proxy; otherwise every client
-	// would share the proxy's sign-in rate limit.
-	TrustProxy bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; without them every client behind a proxy would share
+	// the proxy's sign-in rate limit.
+	TrustedProxies TrustedProxies
+	// FederationStats feeds the admin dashboard's delivery and inbox
+	// figures; nil shows "not available".
+	FederationStats func(context.Context) (*FederationStats, error)
+	// FollowRemote resolves what a member typed (a URL or @name@host)
+	// and sends that remote actor a Follow; UnfollowRemote takes it back.
+	// The node wires them to federation; nil hides /follow-remote.
+	FollowRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
+	UnfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 }
 
 // Server is the web view: the handlers and what they share.
@@ -52,7 +64,12 @@ type Server struct {
 	SiteName     string
 	Registration string
 	ActivityPub  http.Handler
-	TrustProxy   bool
+
+	TrustedProxies  TrustedProxies
+	FederationStats func(context.Context) (*FederationStats, error)
+
+	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
+	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
@@ -70,9 +87,9 @@ func New(cfg Config) (*Server, error) {
 	switch cfg.Registration {
 	case "":
 		cfg.Registration = RegistrationClosed
-	case RegistrationOpen, RegistrationClosed:
+	case RegistrationOpen, RegistrationClosed, RegistrationApproval:
 	default:
-		return nil, fmt.Errorf("web: registration %q: want %q or %q", cfg.Registration, RegistrationOpen, RegistrationClosed)
+		return nil, fmt.Errorf("web: registration %q: want %q, %q or %q", cfg.Registration, RegistrationOpen, RegistrationApproval, RegistrationClosed)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -85,17 +102,21 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("web: base url: %w", err)
 	}
 	s := &Server{
-		Store:        cfg.Store,
-		URLs:         cfg.URLs,
-		Log:          cfg.Log,
-		SiteName:     cfg.SiteName,
-		Registration: cfg.Registration,
-		ActivityPub:  cfg.ActivityPub,
-		TrustProxy:   cfg.TrustProxy,
-		prefix:       strings.TrimRight(base.EscapedPath(), "/"),
-		guestCache:   newPageCache(2000),
-		ipLimit:      newLimiterSet(signInRate, signInBurst, 10000),
-		acctLimit:    newLimiterSet(signInRate, signInBurst, 10000),
+		Store:           cfg.Store,
+		URLs:            cfg.URLs,
+		Log:             cfg.Log,
+		SiteName:        cfg.SiteName,
+		Registration:    cfg.Registration,
+		ActivityPub:     cfg.ActivityPub,
+		TrustedProxies:  cfg.TrustedProxies,
+		FederationStats: cfg.FederationStats,
+		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
+		guestCache:      newPageCache(2000),
+		ipLimit:         newLimiterSet(signInRate, signInBurst, 10000),
+		acctLimit:       newLimiterSet(signInRate, signInBurst, 10000),
+
+		followRemote:   cfg.FollowRemote,
+		unfollowRemote: cfg.UnfollowRemote,
 	}
 	if s.static, err = loadStatic(); err != nil {
 		return nil, err
@@ -118,6 +139,12 @@ func (s *Server) Handler(mux http.Handler) http.Handler {
 		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Go back, reload the page and try again.")
 	}))
 	return securityHeaders(s.URLs.Secure(), cop.Handler(mux))
+}
+
+// AcceptsRegistrations reports whether the register page takes
+// registrations (at once, or for an admin to approve).
+func (s *Server) AcceptsRegistrations() bool {
+	return s.Registration == RegistrationOpen || s.Registration == RegistrationApproval
 }
 
 // path makes a site path into the link pages use, under the base URL's

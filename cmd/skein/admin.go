@@ -69,11 +69,16 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout io.Write
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	const usage = "skein user create NAME [--admin] [--moderator] [--email E] [--display-name N] [--password-file F]\n" +
 		"       skein user list\n       skein user set-password NAME [--password-file F]\n" +
+		"       skein user suspend|unsuspend|silence|unsilence|approve|reject NAME\n       skein user role NAME ROLE\n" +
 		"The password is read from the first line of standard input unless --password-file is given."
 	if len(args) == 0 {
 		return fmt.Errorf("%w: missing subcommand: create, list or set-password", errUsage)
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "suspend", "unsuspend", "silence", "unsilence", "role", "approve", "reject":
+		return runUserModeration(ctx, sub, args, stdout)
+	}
 	var db dbFlags
 	var admin, moderator bool
 	var email, displayName, passwordFile string
@@ -198,11 +203,15 @@ func readPassword(stdin io.Reader, file string) (string, error) {
 }
 
 func runForum(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
-	const usage = "skein forum create SLUG --title T [--description D] [--position N]\n       skein forum list"
+	const usage = "skein forum create SLUG --title T [--description D] [--position N]\n       skein forum list\n" +
+		"       skein forum edit SLUG [--title T] [--description D] [--position N]"
 	if len(args) == 0 {
 		return fmt.Errorf("%w: missing subcommand: create or list", errUsage)
 	}
 	sub, args := args[0], args[1:]
+	if sub == "edit" {
+		return runForumEdit(ctx, args, stdout)
+	}
 	var db dbFlags
 	var title, description string
 	var position int
@@ -252,4 +261,28 @@ func runForum(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", fo.Slug, fo.Title, fo.ThreadCount, fo.PostCount, fo.Position)
 	}
 	return tw.Flush()
+}
+
+func runBackup(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
+	var db dbFlags
+	f := newFlagSet("backup", "skein backup FILE [--data DIR]\n"+
+		"Copies the SQLite database while the node runs (VACUUM INTO). To restore, stop the node\n"+
+		"and put the copy in place of DIR/skein.db. For PostgreSQL use pg_dump.", stdout)
+	db.register(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if len(f.Args()) != 1 {
+		return fmt.Errorf("%w: want the backup file's name", errUsage)
+	}
+	s, err := storage.Open(ctx, storage.Options{DataDir: db.dataDir, DatabaseURL: db.databaseURL})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Backup(ctx, f.Args()[0]); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "backed up to", f.Args()[0])
+	return nil
 }

@@ -31,8 +31,13 @@ func commands() []command {
 	return []command{
 		{"serve", "run the forum node", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
-		{"user", "manage members: create, list, set-password", runUser},
-		{"forum", "manage forums: create, list", runForum},
+		{"user", "manage members: create, list, set-password, suspend, silence, role, approve", runUser},
+		{"forum", "manage forums: create, list, edit", runForum},
+		{"thread", "move a thread to another forum", runThread},
+		{"domain", "block, unblock and list remote servers; the allow list", runDomain},
+		{"report", "list and resolve reports", runReport},
+		{"audit", "show the audit log of moderation actions", runAudit},
+		{"backup", "write a consistent copy of a running node's SQLite database", runBackup},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, w io.Writer) error {
 			fmt.Fprintln(w, "skein", Version)
 			return nil

@@ -64,7 +64,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", "--no-such-flag"}, "flag provided but not defined"},
-		{[]string{"serve", "--registration", "sometimes"}, "--registration must be open or closed"},
+		{[]string{"serve", "--registration", "sometimes"}, "--registration must be open, approval or closed"},
 		{[]string{"serve", "--listen", "nonsense"}, "want HOST:PORT"},
 		{[]string{"user"}, "missing subcommand"},
 		{[]string{"user", "create", "--data", data}, "want 1 argument"},
@@ -273,4 +273,47 @@ func get(t *testing.T, c *http.Client, url string) string {
 		t.Fatalf("GET %s: %d\n%s", url, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// skein backup copies a live node's database; the copy serves as a data
+// directory of its own.
+func TestBackupCommand(t *testing.T) {
+	data := t.TempDir()
+	if code, _, errs := skein(t, "a long enough password\n", "user", "create", "erin", "--data", data); code != 0 {
+		t.Fatalf("user create: %s", errs)
+	}
+	skein(t, "", "forum", "create", "attic", "--title", "The Attic", "--data", data)
+	addr := freeAddr(t)
+	cmd := exec.Command(binary, "serve", "--listen", addr, "--data", data)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); <-done }()
+	waitReady(t, "http://"+addr+"/readyz", done, &logs)
+
+	copyFile := filepath.Join(t.TempDir(), "copy.db")
+	if code, out, errs := skein(t, "", "backup", copyFile, "--data", data); code != 0 || !strings.Contains(out, "backed up") {
+		t.Fatalf("backup: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := skein(t, "", "backup", copyFile, "--data", data); code != 1 || !strings.Contains(errs, "already exists") {
+		t.Fatalf("second backup to the same file: %d %q", code, errs)
+	}
+	restored := t.TempDir()
+	b, err := os.ReadFile(copyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(restored, "skein.db"), b, 0o600)
+	_, out, _ := skein(t, "", "forum", "list", "--data", restored)
+	if !strings.Contains(out, "attic") {
+		t.Fatalf("restored forums: %q", out)
+	}
+	_, out, _ = skein(t, "", "user", "list", "--data", restored)
+	if !strings.Contains(out, "erin") {
+		t.Fatalf("restored members: %q", out)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/skein-forum/skein/node"
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/web"
 )
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
@@ -20,7 +22,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.String(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
 	f.String(&cfg.BaseURL, "base-url", "", "public URL that ids and links use (default http://localhost:PORT, or http:// + the listen address)")
 	db.register(f)
-	f.String(&cfg.Registration, "registration", "open", "who may register: open or closed")
+	var trustedProxies string
+	f.String(&cfg.Registration, "registration", "open", "who may register: open, approval (an admin approves each) or closed")
+	f.String(&cfg.Federation, "federation", "open", "open (every host not blocked) or allowlist (only hosts on the allow list)")
+	f.String(&trustedProxies, "trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed")
+	f.String(&cfg.MetricsListen, "metrics-listen", "", "address for Prometheus /metrics (e.g. 127.0.0.1:9090); empty: off")
 	f.Bool(&cfg.AllowPrivateNetworks, "allow-private-networks", false, "let federation reach private and loopback addresses (tests, LANs)")
 	f.Bool(&cfg.AllowHTTP, "allow-http", false, "let federation talk to plain-HTTP peers")
 	f.Bool(&cfg.AuthorizedFetch, "authorized-fetch", false, "require a valid HTTP signature on every ActivityPub GET (Mastodon's secure mode)")
@@ -33,8 +39,22 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	if len(f.Args()) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Args()[0])
 	}
-	if cfg.Registration != "open" && cfg.Registration != "closed" {
-		return fmt.Errorf("%w: --registration must be open or closed, not %q", errUsage, cfg.Registration)
+	switch cfg.Registration {
+	case "open", "approval", "closed":
+	default:
+		return fmt.Errorf("%w: --registration must be open, approval or closed, not %q", errUsage, cfg.Registration)
+	}
+	if cfg.Federation != storage.FederationOpen && cfg.Federation != storage.FederationAllowlist {
+		return fmt.Errorf("%w: --federation must be open or allowlist, not %q", errUsage, cfg.Federation)
+	}
+	var err error
+	if cfg.TrustedProxies, err = web.ParseTrustedProxies(trustedProxies); err != nil {
+		return fmt.Errorf("%w: --trusted-proxy: %w", errUsage, err)
+	}
+	if cfg.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
+			return fmt.Errorf("%w: --metrics-listen %q: want HOST:PORT", errUsage, cfg.MetricsListen)
+		}
 	}
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return fmt.Errorf("%w: --listen %q: want HOST:PORT", errUsage, cfg.Listen)

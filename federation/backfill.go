@@ -1,0 +1,185 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// Backfill (FEP-f228 style): a remote reply may itself have replies from
+// servers that never write to us. When a Note lands in a thread here and
+// has a replies collection, a job on the inbox queue fetches that
+// collection (signed GETs) and stores what it finds, which may have
+// replies of its own. The work is bounded three ways: depth (replies of
+// replies of replies), pages and items per collection, and fetches per
+// thread per hour.
+
+const (
+	maxBackfillDepth = 3
+	maxBackfillPages = 5
+	maxBackfillItems = 100 // per collection and per thread per window
+	backfillWindow   = time.Hour
+)
+
+// backfillJob is the body of a synthetic inbox item. Such items have no
+// KeyID: nothing a remote server sends can look like one.
+type backfillJob struct {
+	Type       string     `json:"type"` // "skein:Backfill"
+	Collection string     `json:"collection"`
+	Thread     storage.ID `json:"thread"`
+	Depth      int        `json:"depth"`
+}
+
+// backfillBudget counts fetches per thread, so one busy or hostile thread
+// cannot keep the workers fetching.
+type backfillBudget struct {
+	mu sync.Mutex
+	m  map[storage.ID]*budgetWindow
+}
+
+type budgetWindow struct {
+	start time.Time
+	used  int
+}
+
+// take reserves n fetches for a thread; false when its window is spent.
+func (b *backfillBudget) take(thread storage.ID, n int, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil || len(b.m) > 10000 {
+		b.m = make(map[storage.ID]*budgetWindow)
+	}
+	w := b.m[thread]
+	if w == nil || now.Sub(w.start) > backfillWindow {
+		w = &budgetWindow{start: now}
+		b.m[thread] = w
+	}
+	if w.used+n > maxBackfillItems {
+		return false
+	}
+	w.used += n
+	return true
+}
+
+// queueBackfill asks for the replies of a Note just stored, when it has a
+// replies collection on its own server and depth allows.
+func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *remoteNote, depth int) {
+	coll := note.Replies.id
+	if depth > maxBackfillDepth || coll == "" || !sameHost(coll, hostOf(note.ID)) {
+		return
+	}
+	body, _ := json.Marshal(backfillJob{Type: "skein:Backfill", Collection: coll, Thread: thread, Depth: depth})
+	if _, err := s.store.EnqueueInbox(ctx, s.urls.InstanceActor(), "", body); err != nil {
+		s.log.Warn("queue backfill", "collection", coll, "err", err)
+		return
+	}
+	s.wakeInbox()
+}
+
+// runBackfill fetches one replies collection and stores its Notes.
+func (s *Server) runBackfill(ctx context.Context, body []byte) error {
+	var job backfillJob
+	if err := json.Unmarshal(body, &job); err != nil || job.Type != "skein:Backfill" {
+		return ignore("not a backfill job")
+	}
+	host, err := s.checkRemote(job.Collection)
+	if err != nil {
+		return err
+	}
+	if !s.inbox.backfill.take(job.Thread, 1, s.cfg.Now()) {
+		return ignore("backfill budget of thread %s spent", job.Thread)
+	}
+	page, final, err := s.fetchObject(ctx, job.Collection)
+	if err != nil {
+		return err
+	}
+	if !sameHost(final, host) {
+		return ignore("collection %s served from %s", job.Collection, final)
+	}
+	// Mastodon embeds the first page; others link it.
+	if first, ok := page["first"]; ok {
+		if page, err = s.collectionPage(ctx, first, host, job.Thread); err != nil {
+			return err
+		}
+	}
+	seen := 0
+	for pages := 0; page != nil && pages < maxBackfillPages && seen < maxBackfillItems; pages++ {
+		for _, item := range pageItems(page) {
+			if seen == maxBackfillItems {
+				break
+			}
+			seen++
+			s.backfillItem(ctx, job, host, item)
+		}
+		next, ok := page["next"]
+		if !ok {
+			break
+		}
+		if page, err = s.collectionPage(ctx, next, host, job.Thread); err != nil {
+			return nil // what was stored stays; the rest is lost, not retried
+		}
+	}
+	return nil
+}
+
+// collectionPage is a page given inline or by id, on host.
+func (s *Server) collectionPage(ctx context.Context, v any, host string, thread storage.ID) (map[string]any, error) {
+	switch p := v.(type) {
+	case map[string]any:
+		return p, nil
+	case string:
+		if !sameHost(p, host) {
+			return nil, ignore("page %s on another host", p)
+		}
+		if !s.inbox.backfill.take(thread, 1, s.cfg.Now()) {
+			return nil, ignore("backfill budget of thread %s spent", thread)
+		}
+		m, final, err := s.fetchObject(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if !sameHost(final, host) {
+			return nil, ignore("page %s served from %s", p, final)
+		}
+		return m, nil
+	}
+	return nil, nil
+}
+
+func pageItems(page map[string]any) []any {
+	if items, ok := page["orderedItems"].([]any); ok {
+		return items
+	}
+	items, _ := page["items"].([]any)
+	return items
+}
+
+// backfillItem stores one reply found in a collection on host. An
+// embedded Note from that host is taken as served; anything else is
+// fetched from its own server.
+func (s *Server) backfillItem(ctx context.Context, job backfillJob, host string, item any) {
+	var note *remoteNote
+	var err error
+	if m, ok := item.(map[string]any); ok && sameHost(idOfAny(m), host) && sameHost(idOfAny(m["attributedTo"]), host) {
+		if _, err := s.store.PostByAPID(ctx, idOfAny(m)); err == nil {
+			return
+		}
+		note, err = parseNote(ctx, withContext(m, "https://www.w3.org/ns/activitystreams"))
+	} else {
+		id := idOfAny(item)
+		if id == "" || !s.inbox.backfill.take(job.Thread, 1, s.cfg.Now()) {
+			return
+		}
+		note, err = s.fetchNote(ctx, id)
+	}
+	if err == nil {
+		_, err = s.storeNote(ctx, note, job.Depth)
+	}
+	if err != nil && !errors.Is(err, errStored) {
+		s.log.Debug("backfill item skipped", "collection", job.Collection, "err", err)
+	}
+}

@@ -1,0 +1,82 @@
+package federation
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// Group commit of accepted inbox POSTs. SQLite has one writer and a
+// commit costs far more than a row (hundreds of microseconds on ordinary
+// disks), so one transaction per POST caps the inboxes at a few thousand
+// activities a second. Instead, POSTs that arrive while a commit is
+// running wait for the next one and share it; a lone POST is committed at
+// once, so an idle node adds no delay.
+
+const maxCommitBatch = 256
+
+type inboxCommit struct {
+	once sync.Once
+	ch   chan *pendingItem
+}
+
+type pendingItem struct {
+	item   storage.NewInboxItem
+	stored bool
+	err    error
+	done   chan struct{}
+}
+
+// acceptInbox stores one verified POST through the group commit.
+func (s *Server) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bool, error) {
+	c := &s.inbox.commit
+	c.once.Do(func() {
+		c.ch = make(chan *pendingItem, maxCommitBatch)
+		go s.commitLoop(c.ch)
+	})
+	p := &pendingItem{item: item, done: make(chan struct{})}
+	select {
+	case c.ch <- p:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	// Once queued the item is committed even if the sender hangs up: it
+	// may retry, and the activity id keeps that from storing it twice.
+	<-p.done
+	return p.stored, p.err
+}
+
+// commitLoop writes batches for the life of the process.
+func (s *Server) commitLoop(ch chan *pendingItem) {
+	batch := make([]*pendingItem, 0, maxCommitBatch)
+	items := make([]storage.NewInboxItem, 0, maxCommitBatch)
+	for first := range ch {
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxCommitBatch {
+			select {
+			case p := <-ch:
+				batch = append(batch, p)
+			default:
+				break gather
+			}
+		}
+		items = items[:0]
+		for _, p := range batch {
+			items = append(items, p.item)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		stored, err := s.store.AcceptInboxBatch(ctx, items)
+		cancel()
+		for i, p := range batch {
+			if err != nil {
+				p.err = err
+			} else {
+				p.stored = stored[i]
+			}
+			close(p.done)
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// Who an outbox activity reaches. Recipients carry both inboxes; storage
+// picks the shared one where a server offers it and keeps each inbox once
+// per activity.
+
+// followersPage is how many followers one query reads during a fan-out.
+const followersPage = 1000
+
+// groupSoftware names the NodeInfo software of FEP-1b12 group servers:
+// they want a forum's activities announced as they are.
+var groupSoftware = map[string]bool{"lemmy": true, "nodebb": true, "piefed": true, "mbin": true, "kbin": true}
+
+// followers returns the remote followers of a target as recipients. With
+// splitGroups, followers on group software come back apart (FEP-1b12
+// peers); followers whose software is not yet known are treated as plain
+// and their hosts queued for a NodeInfo probe.
+func (w *OutboxWorker) followers(ctx context.Context, kind string, id storage.ID, splitGroups bool) (plain, groups []storage.Recipient, err error) {
+	var after storage.ID
+	for {
+		page, err := w.Server.store.RemoteFollowerInboxes(ctx, kind, id, after, followersPage)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, f := range page {
+			if w.Server.blocked(f.Domain) {
+				continue
+			}
+			r := storage.Recipient{Inbox: f.Inbox, SharedInbox: f.SharedInbox, FollowerID: f.AccountID}
+			switch {
+			case !splitGroups:
+				plain = append(plain, r)
+			case groupSoftware[strings.ToLower(f.Software)]:
+				groups = append(groups, r)
+			default:
+				if f.Software == "" {
+					w.software.want(f.Domain, f.Inbox)
+				}
+				plain = append(plain, r)
+			}
+		}
+		if len(page) < followersPage {
+			return plain, groups, nil
+		}
+		after = page[len(page)-1].FollowID
+	}
+}
+
+// without drops the recipient that is the given account.
+func without(rs []storage.Recipient, accountID storage.ID) []storage.Recipient {
+	out := rs[:0:0]
+	for _, r := range rs {
+		if r.FollowerID != accountID {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// appendActor adds a remote actor as a recipient; local and unknown
+// actors and blocked hosts are skipped.
+func (w *OutboxWorker) appendActor(rs []storage.Recipient, a *storage.Account, follower bool) []storage.Recipient {
+	if a == nil || a.IsLocal() || a.Inbox == "" || w.Server.blocked(a.Domain) {
+		return rs
+	}
+	r := storage.Recipient{Inbox: a.Inbox, SharedInbox: a.SharedInbox}
+	if follower {
+		r.FollowerID = a.ID
+	}
+	return append(rs, r)
+}
+
+// directAudience is who a member's own activity about a post goes to: the
+// member's remote followers, the remote authors the post replies to or
+// quotes, the known remote actors it mentions, and the owner of a mirror
+// thread. With a note, mentions are added to its tags and cc.
+func (w *OutboxWorker) directAudience(ctx context.Context, sc *scene, note *Note) ([]storage.Recipient, error) {
+	s := w.Server
+	to, _, err := w.followers(ctx, storage.FollowAccount, sc.post.AuthorID, false)
+	if err != nil {
+		return nil, err
+	}
+	targets := []*storage.ID{sc.post.ReplyToID, sc.post.QuoteID}
+	if sc.post.ReplyToID == nil && sc.post.QuoteID == nil && !sc.isFirst() {
+		targets = append(targets, sc.thread.FirstPostID) // NoteFromPost's default inReplyTo
+	}
+	for _, id := range targets {
+		if id == nil {
+			continue
+		}
+		p, err := s.store.PostByID(ctx, *id)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		to = w.appendActor(to, p.Author, false)
+	}
+	to = w.appendActor(to, sc.owner, false)
+	if note == nil {
+		return to, nil
+	}
+	mentioned, err := w.mentions(ctx, sc.post.Source)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range mentioned {
+		to = w.appendActor(to, a, false)
+		note.Tag = append(note.Tag, Tag{Type: "Mention", Href: *a.APID, Name: "@" + a.Acct()})
+		note.Cc = append(note.Cc, *a.APID)
+	}
+	return to, nil
+}
+
+// mentionPattern finds @name@host in Markdown. Only actors the node
+// already knows are mentioned: resolving unknown ones would put remote
+// fetches on the outbox's path.
+var mentionPattern = regexp.MustCompile(`(?:^|[^\w@/])@([A-Za-z0-9_.\-]{1,64})@([A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?)`)
+
+const maxMentions = 10
+
+func (w *OutboxWorker) mentions(ctx context.Context, source string) ([]*storage.Account, error) {
+	if !strings.Contains(source, "@") {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	var out []*storage.Account
+	for _, m := range mentionPattern.FindAllStringSubmatch(source, -1) {
+		acct := strings.ToLower(m[1] + "@" + m[2])
+		if seen[acct] || len(seen) >= maxMentions {
+			continue
+		}
+		seen[acct] = true
+		a, err := w.Server.store.RemoteAccountByAcct(ctx, m[1], m[2])
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !a.IsLocal() && a.APID != nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// softwareProber learns which server software remote hosts run (their
+// NodeInfo software.name) off the outbox's path: a fan-out queues hosts
+// it does not know and goes on treating their followers as plain ones; a
+// goroutine fetches NodeInfo and records the answer for every actor of
+// the host. Each host is asked at most once per probeAgainAfter, and the
+// queue and the memory of asked hosts are bounded.
+type softwareProber struct {
+	s     *Server
+	log   *slog.Logger
+	queue chan probeHost
+
+	mu    sync.Mutex
+	asked map[string]time.Time
+}
+
+type probeHost struct{ host, origin string }
+
+const (
+	probeAgainAfter = time.Hour
+	maxProbedHosts  = 10000
+)
+
+func newSoftwareProber(s *Server, log *slog.Logger) *softwareProber {
+	return &softwareProber{s: s, log: log, queue: make(chan probeHost, 256), asked: map[string]time.Time{}}
+}
+
+// want queues a host unless it was asked recently or the queue is full.
+func (p *softwareProber) want(host, inbox string) {
+	u, err := url.Parse(inbox)
+	if err != nil || u.Host == "" {
+		return
+	}
+	p.mu.Lock()
+	if t, ok := p.asked[host]; ok && time.Since(t) < probeAgainAfter {
+		p.mu.Unlock()
+		return
+	}
+	if len(p.asked) >= maxProbedHosts {
+		clear(p.asked)
+	}
+	p.asked[host] = time.Now()
+	p.mu.Unlock()
+	select {
+	case p.queue <- probeHost{host: host, origin: u.Scheme + "://" + u.Host}:
+	default:
+	}
+}
+
+func (p *softwareProber) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case h := <-p.queue:
+			name, err := p.probe(ctx, h.origin)
+			if err != nil {
+				p.log.Debug("nodeinfo probe", "host", h.host, "err", err)
+				continue
+			}
+			if err := p.s.store.SetDomainSoftware(ctx, h.host, name); err != nil && ctx.Err() == nil {
+				p.log.Warn("record server software", "host", h.host, "err", err)
+			}
+		}
+	}
+}
+
+// probe reads a host's NodeInfo software name.
+func (p *softwareProber) probe(ctx context.Context, origin string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	body, _, err := p.s.client.Get(ctx, origin+"/.well-known/nodeinfo", "application/json", nil)
+	if err != nil {
+		return "", err
+	}
+	var index struct{ Links []nodeInfoLink }
+	if err := json.Unmarshal(body, &index); err != nil {
+		return "", err
+	}
+	href := ""
+	for _, l := range index.Links {
+		if strings.HasPrefix(l.Rel, "http://nodeinfo.diaspora.software/ns/schema/2.") {
+			href = l.Href
+		}
+	}
+	if href == "" || !sameHost(href, strings.TrimPrefix(strings.TrimPrefix(origin, "https://"), "http://")) {
+		return "", errors.New("no nodeinfo 2.x link on the host")
+	}
+	body, _, err = p.s.client.Get(ctx, href, "application/json", nil)
+	if err != nil {
+		return "", err
+	}
+	var ni struct {
+		Software struct{ Name string }
+	}
+	if err := json.Unmarshal(body, &ni); err != nil {
+		return "", err
+	}
+	name := strings.ToLower(strings.TrimSpace(ni.Software.Name))
+	if name == "" || len(name) > 64 {
+		return "", errors.New("nodeinfo names no software")
+	}
+	return name, nil
+}

@@ -1,0 +1,3 @@
+DROP INDEX threads_remote_actor;
+--bun:split
+DROP INDEX outbox_events_likes;

@@ -1,0 +1,3 @@
+DROP INDEX inbox_items_activity;
+--bun:split
+ALTER TABLE inbox_items DROP COLUMN activity_id;

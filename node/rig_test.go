@@ -1,0 +1,287 @@
+package node_test
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skein-forum/skein/node"
+	"github.com/skein-forum/skein/storage"
+)
+
+// The multi-node rig: real nodes (node.New, as `skein serve` builds them)
+// on loopback ports with their own SQLite files, members driving them
+// through the web forms, and waits bounded by a deadline.
+
+// testNode is a running node.
+type testNode struct {
+	t testing.TB
+	*node.Node
+	Base string
+}
+
+// quietLog keeps test output readable; SKEIN_TEST_LOG=1 shows node logs.
+func quietLog() *slog.Logger {
+	if os.Getenv("SKEIN_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startNode starts a node on a fresh loopback port with its own data
+// directory; it stops at cleanup. Retries are quick so recovery tests
+// take moments, not minutes.
+func startNode(t testing.TB) *testNode {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	n, err := node.New(context.Background(), node.Config{
+		Listen: ln.Addr().String(), BaseURL: base, DataDir: t.TempDir(), Registration: "open",
+		AllowPrivateNetworks: true, AllowHTTP: true, Version: "test", Log: quietLog(),
+	})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	n.Delivery.RetryBase = 50 * time.Millisecond
+	n.Delivery.RetryMax = 500 * time.Millisecond
+	n.Delivery.PollInterval = 100 * time.Millisecond
+	n.Outbox.PollInterval = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.ServeListener(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node %s: %v", base, err)
+		}
+	})
+	return &testNode{t: t, Node: n, Base: base}
+}
+
+// drained reports whether every outbox event is processed and every
+// delivery job done: after that, nothing more will arrive anywhere.
+func (n *testNode) drained() bool {
+	ctx := context.Background()
+	ev, err := n.Store.PendingEvents(ctx, 1)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	jobs, err := n.Store.ReadDB().NewSelect().Table("deliveries").Count(ctx)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return len(ev) == 0 && jobs == 0
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// member is a browser signed in to a node: a cookie jar, no automatic
+// redirects (the tests read Location), and the Origin header a browser
+// sends with forms.
+type member struct {
+	t      testing.TB
+	n      *testNode
+	handle string
+	c      *http.Client
+}
+
+const testPassword = "correct horse battery staple"
+
+// register signs a new member up through the registration form.
+func (n *testNode) register(handle string) *member {
+	n.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	m := &member{t: n.t, n: n, handle: handle, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	m.post("/register", url.Values{"handle": {handle}, "display_name": {strings.ToUpper(handle[:1]) + handle[1:]},
+		"password": {testPassword}, "password2": {testPassword}})
+	return m
+}
+
+// account is the member's row.
+func (m *member) account() *storage.Account {
+	a, err := m.n.Store.MemberByHandle(context.Background(), m.handle)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return a
+}
+
+// post sends a form and expects a 303; it returns the Location.
+func (m *member) post(path string, form url.Values) string {
+	m.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, m.n.Base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", m.n.Base)
+	resp, err := m.c.Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		m.t.Fatalf("POST %s: status %d, want 303: %.500s", path, resp.StatusCode, body)
+	}
+	return resp.Header.Get("Location")
+}
+
+// get fetches a page as the member and returns its body.
+func (m *member) get(path string) string {
+	m.t.Helper()
+	resp, err := m.c.Get(m.n.Base + path)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		m.t.Fatalf("GET %s: status %d: %.300s", path, resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+// newThread starts a thread in the node's default forum and returns its id.
+func (m *member) newThread(title, body string) storage.ID {
+	m.t.Helper()
+	loc := m.post("/f/general/new", url.Values{"title": {title}, "body": {body}})
+	id, err := storage.ParseID(strings.TrimPrefix(loc, "/t/"))
+	if err != nil {
+		m.t.Fatalf("new thread: redirected to %q", loc)
+	}
+	return id
+}
+
+// reply answers a thread and returns the new post's id.
+func (m *member) reply(thread storage.ID, body string) storage.ID {
+	m.t.Helper()
+	return postIDFrom(m.t, m.post("/t/"+thread.String()+"/reply", url.Values{"body": {body}}))
+}
+
+// postIDFrom reads the post id from a permalink Location (…#p<id>).
+func postIDFrom(t testing.TB, loc string) storage.ID {
+	t.Helper()
+	_, frag, _ := strings.Cut(loc, "#p")
+	id, err := storage.ParseID(frag)
+	if err != nil {
+		t.Fatalf("no post id in %q", loc)
+	}
+	return id
+}
+
+// remoteFollow seeds an accepted follow of a local target by a remote
+// actor, as the inbox records one after accepting a Follow; tests of the
+// outbound half use it so they do not depend on the inbound half.
+func (n *testNode) remoteFollow(actor *fakeActor, kind string, target storage.ID) *storage.Account {
+	n.t.Helper()
+	ctx := context.Background()
+	acc, err := n.Store.UpsertRemoteAccount(ctx, actor.account())
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	followID := actor.ID + "#follow-" + target.String()
+	if _, err := n.Store.AddFollow(ctx, acc.ID, kind, target, &followID, true); err != nil {
+		n.t.Fatal(err)
+	}
+	return acc
+}
+
+// forumID is the node's default forum.
+func (n *testNode) forumID() storage.ID {
+	f, err := n.Store.ForumBySlug(context.Background(), "general")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return f.ID
+}
+
+// fetchKey reads a local actor's public key from its document, as a
+// remote server would.
+func fetchKey(ctx context.Context, keyID string) (*rsa.PublicKey, string, error) {
+	actorID, _, _ := strings.Cut(keyID, "#")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, actorID, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("GET %s: %d", actorID, resp.StatusCode)
+	}
+	var doc struct {
+		ID        string
+		PublicKey struct{ ID, Owner, PublicKeyPem string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return nil, "", err
+	}
+	if doc.PublicKey.ID != keyID {
+		return nil, "", errors.New("key id mismatch")
+	}
+	pub, err := parsePublicKey(doc.PublicKey.PublicKeyPem)
+	return pub, doc.ID, err
+}
+
+// keyCache remembers fetched keys, like a remote server's actor cache.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	pub   *rsa.PublicKey
+	owner string
+}
+
+func (c *keyCache) get(ctx context.Context, keyID string) (*rsa.PublicKey, string, error) {
+	c.mu.Lock()
+	k, ok := c.m[keyID]
+	c.mu.Unlock()
+	if ok {
+		return k.pub, k.owner, nil
+	}
+	pub, owner, err := fetchKey(ctx, keyID)
+	if err != nil {
+		return nil, "", err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]cachedKey{}
+	}
+	c.m[keyID] = cachedKey{pub, owner}
+	c.mu.Unlock()
+	return pub, owner, nil
+}

@@ -1,0 +1,133 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// What the inbox needs beyond the queue itself (inbox_queue.go): storing
+// an accepted activity once, and the few writes a remote actor's
+// activities make that no web form does.
+
+// NewInboxItem is a verified inbox POST to store.
+type NewInboxItem struct {
+	ActorID    string
+	KeyID      string
+	ActivityID string // '' when the activity has none: never deduplicated
+	Body       []byte
+}
+
+// AcceptInbox stores a verified inbox POST, due at once, unless an item
+// with the same activity id is already stored: remote servers retry, and
+// one activity may be posted to several members' inboxes. It reports
+// whether the item was stored.
+func (s *Store) AcceptInbox(ctx context.Context, actorID, keyID, activityID string, body []byte) (bool, error) {
+	stored, err := s.AcceptInboxBatch(ctx, []NewInboxItem{{actorID, keyID, activityID, body}})
+	if err != nil {
+		return false, err
+	}
+	return stored[0], nil
+}
+
+// AcceptInboxBatch is AcceptInbox for several POSTs in one transaction:
+// on SQLite a commit costs far more than a row, so a busy inbox groups
+// the POSTs that arrive together. stored[i] reports whether items[i] was
+// stored (false for a repeat of an earlier item or of a stored one).
+func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (stored []bool, err error) {
+	now := time.Now().UTC()
+	stored = make([]bool, len(items))
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var ids []string
+		for _, it := range items {
+			if it.ActivityID != "" {
+				ids = append(ids, it.ActivityID)
+			}
+		}
+		seen := make(map[string]bool, len(ids))
+		if len(ids) > 0 {
+			// "<> ''" lets SQLite use the partial unique index.
+			var existing []string
+			if err := tx.NewRaw("SELECT activity_id FROM inbox_items WHERE activity_id <> '' AND activity_id IN (?)", bun.In(ids)).
+				Scan(ctx, &existing); err != nil {
+				return fmt.Errorf("look up activity ids: %w", err)
+			}
+			for _, id := range existing {
+				seen[id] = true
+			}
+		}
+		rows := make([]InboxItem, 0, len(items))
+		for i, it := range items {
+			if it.ActivityID != "" && seen[it.ActivityID] {
+				continue
+			}
+			seen[it.ActivityID] = true
+			stored[i] = true
+			rows = append(rows, InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: it.ActorID, KeyID: it.KeyID,
+				ActivityID: it.ActivityID, Body: string(it.Body), NextAttemptAt: now})
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		// Another process may have stored one meanwhile (PostgreSQL).
+		_, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
+	}
+	return stored, nil
+}
+
+// FollowByAPID finds a follow by the id of its Follow activity, for an
+// Undo, Accept or Reject that names the Follow only by id.
+func (s *Store) FollowByAPID(ctx context.Context, apID string) (*Follow, error) {
+	f := new(Follow)
+	if err := s.r.NewSelect().Model(f).Where("ap_id = ?", apID).Limit(1).Scan(ctx); err != nil {
+		return nil, notFound(err, "follow "+apID)
+	}
+	return f, nil
+}
+
+// RemoveFollowsBy deletes every follow an account made, for a remote
+// actor that was deleted; it returns how many there were.
+func (s *Store) RemoveFollowsBy(ctx context.Context, followerID ID) (int, error) {
+	res, err := s.w.NewDelete().Model((*Follow)(nil)).Where("follower_id = ?", followerID).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("remove follows of %s: %w", followerID, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// deleteByAuthorPage is how many posts DeletePostsByAuthor deletes per
+// read: each is its own transaction (DeletePost), so a remote actor with
+// many posts never holds the write lock for long.
+const deleteByAuthorPage = 100
+
+// DeletePostsByAuthor soft-deletes every live post of an account, as
+// DeletePost does one by one (a thread's first post takes its thread
+// along). It returns how many it deleted.
+func (s *Store) DeletePostsByAuthor(ctx context.Context, authorID ID) (int, error) {
+	n := 0
+	for {
+		var ids []ID
+		err := s.w.NewSelect().Model((*Post)(nil)).Column("id").
+			Where("author_id = ? AND deleted_at IS NULL", authorID).
+			OrderExpr("id ASC").Limit(deleteByAuthorPage).Scan(ctx, &ids)
+		if err != nil {
+			return n, fmt.Errorf("posts of %s: %w", authorID, err)
+		}
+		for _, id := range ids {
+			if err := s.DeletePost(ctx, id); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(ids) < deleteByAuthorPage {
+			return n, nil
+		}
+	}
+}

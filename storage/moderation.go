@@ -1,0 +1,355 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Moderation actions on posts, threads and accounts. Each takes by, the
+// moderator's account id (Operator for the shell), and writes its audit
+// entry in the same transaction as the change. The unaudited primitives
+// (DeletePost, SetThreadLocked, ...) stay for authors acting on their own
+// content and for federation applying a remote actor's own activities.
+
+// RemovePost is a moderator's deletion of any post, local or remote; see
+// DeletePost for what it records for federation.
+func (s *Store) RemovePost(ctx context.Context, by, postID ID) error {
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		p, err := s.deletePost(ctx, tx, postID)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, AuditPostRemove, TargetPost, postID.String(), authorDetail(p))
+	})
+	if err != nil {
+		return fmt.Errorf("remove post: %w", err)
+	}
+	return nil
+}
+
+func authorDetail(p *Post) string {
+	if p.Author == nil {
+		return ""
+	}
+	return "by " + p.Author.Acct()
+}
+
+// RemoveThread is a moderator's deletion of a whole thread.
+func (s *Store) RemoveThread(ctx context.Context, by, threadID ID) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.deleteThread(ctx, tx, threadID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, AuditThreadRemove, TargetThread, threadID.String(), "")
+	})
+}
+
+// PinThread pins or unpins a thread.
+func (s *Store) PinThread(ctx context.Context, by, threadID ID, pinned bool) error {
+	action := AuditThreadPin
+	if !pinned {
+		action = AuditThreadUnpin
+	}
+	return s.setThreadFlagAudited(ctx, by, threadID, "pinned", pinned, action)
+}
+
+// LockThread locks or unlocks a thread: a locked thread refuses replies,
+// local ones and remote ones (CreatePost answers ErrLocked; the inbox
+// rejects the Create).
+func (s *Store) LockThread(ctx context.Context, by, threadID ID, locked bool) error {
+	action := AuditThreadLock
+	if !locked {
+		action = AuditThreadUnlock
+	}
+	return s.setThreadFlagAudited(ctx, by, threadID, "locked", locked, action)
+}
+
+func (s *Store) setThreadFlagAudited(ctx context.Context, by, id ID, column string, v bool, action string) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := setThreadFlagTx(ctx, tx, id, column, v); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, action, TargetThread, id.String(), "")
+	})
+}
+
+// MoveThread moves a live thread to another forum. Both forums' thread
+// and post counts and latest-post fields follow, and a thread.move event
+// lets federation announce it.
+func (s *Store) MoveThread(ctx context.Context, by, threadID, forumID ID) error {
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		t := new(Thread)
+		if err := tx.NewSelect().Model(t).Where("id = ?", threadID).Scan(ctx); err != nil {
+			return notFound(err, "thread "+threadID.String())
+		}
+		if t.DeletedAt != nil {
+			return fmt.Errorf("thread %s: %w", threadID, ErrNotFound)
+		}
+		to := new(Forum)
+		if err := tx.NewSelect().Model(to).Where("id = ?", forumID).Scan(ctx); err != nil {
+			return notFound(err, "forum "+forumID.String())
+		}
+		from := t.ForumID
+		if from == to.ID {
+			return nil
+		}
+		if _, err := tx.NewUpdate().Model((*Thread)(nil)).Set("forum_id = ?", to.ID).Where("id = ?", t.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("move thread: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*Forum)(nil)).
+			Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).
+			Where("id = ?", from).Exec(ctx); err != nil {
+			return fmt.Errorf("uncount moved thread: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*Forum)(nil)).
+			Set("thread_count = thread_count + 1").Set("post_count = post_count + ?", t.PostCount).
+			Where("id = ?", to.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("count moved thread: %w", err)
+		}
+		if err := refreshForumLatest(ctx, tx, from, to.ID); err != nil {
+			return err
+		}
+		for _, bump := range []error{bumpThread(ctx, tx, t.ID), bumpForum(ctx, tx, from), bumpForum(ctx, tx, to.ID)} {
+			if bump != nil {
+				return bump
+			}
+		}
+		if err := addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadMove, AccountID: t.AuthorID,
+			PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: to.ID, FromForumID: from}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, AuditThreadMove, TargetThread, t.ID.String(), "to "+to.Slug)
+	})
+	if err != nil {
+		return fmt.Errorf("move thread: %w", err)
+	}
+	return nil
+}
+
+// refreshForumLatest recomputes the latest post of forums from their live
+// threads.
+func refreshForumLatest(ctx context.Context, tx bun.Tx, forumIDs ...ID) error {
+	for _, id := range forumIDs {
+		_, err := tx.NewRaw(`UPDATE forums SET
+			last_post_id = (SELECT MAX(last_post_id) FROM threads WHERE forum_id = ? AND deleted_at IS NULL),
+			last_post_at = (SELECT MAX(last_post_at) FROM threads WHERE forum_id = ? AND deleted_at IS NULL)
+			WHERE id = ?`, id, id, id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("refresh forum %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// SuspendAccount suspends or restores a member or a remote actor. A
+// suspended member's sessions end at once and they cannot sign in; a
+// suspended remote actor's inbox requests are refused and nothing is
+// delivered to them (federation checks ActorPolicy).
+func (s *Store) SuspendAccount(ctx context.Context, by, accountID ID, suspended bool) error {
+	action := AuditAccountSuspend
+	if !suspended {
+		action = AuditAccountRestore
+	}
+	return s.setAccountFlag(ctx, by, accountID, "suspended", suspended, action)
+}
+
+// SilenceAccount silences or unsilences an account: its threads stay out
+// of forum lists, and federation holds its follows for approval.
+func (s *Store) SilenceAccount(ctx context.Context, by, accountID ID, silenced bool) error {
+	action := AuditAccountSilence
+	if !silenced {
+		action = AuditAccountUnsilence
+	}
+	return s.setAccountFlag(ctx, by, accountID, "silenced", silenced, action)
+}
+
+func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v bool, action string) error {
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		a := new(Account)
+		if err := tx.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "account "+id.String())
+		}
+		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("set %s: %w", column, err)
+		}
+		if column == "suspended" && v {
+			if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", id).Exec(ctx); err != nil {
+				return fmt.Errorf("end sessions: %w", err)
+			}
+		}
+		return s.audit(ctx, tx, by, action, TargetAccount, id.String(), a.Acct())
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	return nil
+}
+
+// ChangeRole gives a member another role (member, moderator, admin).
+func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) error {
+	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
+		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+	}
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		a := new(Account)
+		if err := tx.NewSelect().Model(a).Where("id = ? AND domain = ''", accountID).Scan(ctx); err != nil {
+			return notFound(err, "member "+accountID.String())
+		}
+		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("role = ?", role).Where("id = ?", accountID).Exec(ctx); err != nil {
+			return fmt.Errorf("set role: %w", err)
+		}
+		return s.audit(ctx, tx, by, AuditAccountRole, TargetAccount, accountID.String(), a.Handle+": "+a.Role+" → "+role)
+	})
+	if err != nil {
+		return fmt.Errorf("change role: %w", err)
+	}
+	return nil
+}
+
+// ApproveMember lets a registration that waited for approval sign in.
+func (s *Store) ApproveMember(ctx context.Context, by, accountID ID) error {
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*Account)(nil)).Set("approval_pending = ?", false).
+			Where("id = ? AND domain = '' AND approval_pending = ?", accountID, true).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("approve: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("no registration %s waits for approval: %w", accountID, ErrNotFound)
+		}
+		return s.audit(ctx, tx, by, AuditAccountApprove, TargetAccount, accountID.String(), "")
+	})
+	if err != nil {
+		return fmt.Errorf("approve member: %w", err)
+	}
+	return nil
+}
+
+// RejectMember refuses a registration that waited for approval: the
+// account is removed and its handle is free again.
+func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		a := new(Account)
+		err := tx.NewSelect().Model(a).Where("id = ? AND domain = '' AND approval_pending = ?", accountID, true).Scan(ctx)
+		if err != nil {
+			return notFound(err, "registration "+accountID.String())
+		}
+		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		if _, err := tx.NewRaw("DELETE FROM local_names WHERE name = ? AND kind = 'member'", a.Handle).Exec(ctx); err != nil {
+			return fmt.Errorf("free name: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*Account)(nil)).Where("id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("delete registration: %w", err)
+		}
+		return s.audit(ctx, tx, by, AuditAccountReject, TargetAccount, a.ID.String(), a.Handle)
+	})
+	if err != nil {
+		return fmt.Errorf("reject member: %w", err)
+	}
+	return nil
+}
+
+// DeleteOwnAccount is a member deleting their account: every post of
+// theirs becomes a tombstone (threads they started stay, for the replies
+// of others), their profile and credentials are wiped, their sessions,
+// follows and likes go, and an account.delete event makes federation send
+// Delete{Person}. The handle stays claimed so nobody can pose as them.
+func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
+	now := time.Now().UTC()
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		a := new(Account)
+		if err := tx.NewSelect().Model(a).Where("id = ? AND domain = ''", accountID).Scan(ctx); err != nil {
+			return notFound(err, "member "+accountID.String())
+		}
+		if a.DeletedAt != nil {
+			return nil
+		}
+		if err := s.tombstonePosts(ctx, tx, now, "author_id = ?", a.ID); err != nil {
+			return err
+		}
+		if err := unlikeAll(ctx, tx, "account_id = ?", a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*Follow)(nil)).
+			Where("follower_id = ? OR (target_kind = ? AND target_id = ?)", a.ID, FollowAccount, a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("drop follows: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		_, err := tx.NewUpdate().Model((*Account)(nil)).
+			Set("display_name = ''").Set("bio = ''").Set("email = ''").Set("password_hash = ''").
+			Set("avatar_url = ''").Set("role = ?", RoleMember).Set("post_count = 0").Set("deleted_at = ?", now).
+			Where("id = ?", a.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("wipe account: %w", err)
+		}
+		if err := addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventAccountDelete, AccountID: a.ID}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a.ID, AuditAccountDelete, TargetAccount, a.ID.String(), a.Handle)
+	})
+	if err != nil {
+		return fmt.Errorf("delete account: %w", err)
+	}
+	return nil
+}
+
+// unlikeAll removes the likes that match where (on likes), taking them
+// off the posts' counts and their authors' reputation first.
+func unlikeAll(ctx context.Context, tx bun.Tx, where string, args ...any) error {
+	sub := "SELECT post_id FROM likes WHERE " + where
+	q := `UPDATE posts SET like_count = like_count - (SELECT COUNT(*) FROM likes WHERE likes.post_id = posts.id AND ` + where + `)
+		WHERE id IN (` + sub + `)`
+	if _, err := tx.NewRaw(q, append(append([]any{}, args...), args...)...).Exec(ctx); err != nil {
+		return fmt.Errorf("uncount likes: %w", err)
+	}
+	q = `UPDATE accounts SET reputation = reputation - (SELECT COUNT(*) FROM likes JOIN posts ON posts.id = likes.post_id
+			WHERE posts.author_id = accounts.id AND ` + where + `)
+		WHERE id IN (SELECT posts.author_id FROM likes JOIN posts ON posts.id = likes.post_id WHERE ` + where + `)`
+	if _, err := tx.NewRaw(q, append(append([]any{}, args...), args...)...).Exec(ctx); err != nil {
+		return fmt.Errorf("take back reputation: %w", err)
+	}
+	if _, err := tx.NewRaw("DELETE FROM likes WHERE "+where, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("delete likes: %w", err)
+	}
+	return nil
+}
+
+// tombstonePosts soft-deletes the live posts that match where (on posts),
+// the bulk form of deletePost: their text goes, their search documents
+// go, and their threads' pages change version so no cache shows them.
+func (s *Store) tombstonePosts(ctx context.Context, tx bun.Tx, now time.Time, where string, args ...any) error {
+	var rows []struct {
+		ID       ID `bun:"id"`
+		ThreadID ID `bun:"thread_id"`
+	}
+	if err := tx.NewRaw("SELECT id, thread_id FROM posts WHERE deleted_at IS NULL AND "+where, args...).Scan(ctx, &rows); err != nil {
+		return fmt.Errorf("find posts to tombstone: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.NewRaw("UPDATE posts SET deleted_at = ?, source = '', html = '' WHERE deleted_at IS NULL AND "+where,
+		append([]any{now}, args...)...).Exec(ctx); err != nil {
+		return fmt.Errorf("tombstone posts: %w", err)
+	}
+	threads := make(map[ID]bool)
+	for _, r := range rows {
+		if err := s.unindexPost(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		threads[r.ThreadID] = true
+	}
+	for id := range threads {
+		if err := bumpThread(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Reads and small writes of the outbox processor (federation/outbox*.go)
+// and of members following remote actors: who a change must reach, and
+// what an earlier activity was called.
+
+// FollowerInbox is where one remote follower takes deliveries.
+type FollowerInbox struct {
+	FollowID    ID     `bun:"follow_id"`
+	AccountID   ID     `bun:"account_id"`
+	Domain      string `bun:"domain"`
+	Inbox       string `bun:"inbox"`
+	SharedInbox string `bun:"shared_inbox"`
+	Software    string `bun:"software"`
+}
+
+// RemoteFollowerInboxes pages the accepted remote followers of a target
+// by follow id (after is the last FollowID of the previous page). Local
+// followers are left out: they read the forum here and need no delivery.
+// It reads only the columns a fan-out needs, through follows_target.
+func (s *Store) RemoteFollowerInboxes(ctx context.Context, kind string, targetID ID, after ID, limit int) ([]FollowerInbox, error) {
+	var out []FollowerInbox
+	err := s.r.NewRaw(`SELECT f.id AS follow_id, a.id AS account_id, a.domain, a.inbox, a.shared_inbox, a.software
+		FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
+		WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND f.id > ? AND a.domain <> ''
+		ORDER BY f.id ASC LIMIT ?`, kind, targetID, true, after, limit).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
+	}
+	return out, nil
+}
+
+// RemoteAccountByAcct finds a known remote actor by handle and host, as a
+// mention names it; it never fetches anything.
+func (s *Store) RemoteAccountByAcct(ctx context.Context, handle, domain string) (*Account, error) {
+	a := new(Account)
+	err := s.r.NewSelect().Model(a).Where("handle = ? AND domain = ?", handle, strings.ToLower(domain)).Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "actor "+handle+"@"+domain)
+	}
+	return a, nil
+}
+
+// SetDomainSoftware records the server software (NodeInfo's
+// software.name) of every known actor on a host.
+func (s *Store) SetDomainSoftware(ctx context.Context, domain, software string) error {
+	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("software = ?", software).
+		Where("domain = ?", strings.ToLower(domain)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set software of %s: %w", domain, err)
+	}
+	return nil
+}
+
+// LastLikeEvent returns the id of the latest like.create event of
+// account on post older than before, or 0: the event a like.delete
+// undoes, whose id names the Like activity.
+func (s *Store) LastLikeEvent(ctx context.Context, accountID, postID, before ID) (ID, error) {
+	var ids []ID
+	err := s.r.NewRaw(`SELECT id FROM outbox_events WHERE kind = ? AND account_id = ? AND post_id = ? AND id < ?
+		ORDER BY id DESC LIMIT 1`, EventLikeCreate, accountID, postID, before).Scan(ctx, &ids)
+	if err != nil {
+		return 0, fmt.Errorf("last like event: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return ids[0], nil
+}
+
+// FollowedRemote is a remote actor a member follows, with the state of
+// the follow and the newest mirror thread it owns (0 when none yet).
+type FollowedRemote struct {
+	Account  `bun:",extend"`
+	Accepted bool `bun:"accepted"`
+	MirrorID ID   `bun:"mirror_id"`
+}
+
+// RemoteFollowing lists the remote actors a member follows, newest
+// follow first.
+func (s *Store) RemoteFollowing(ctx context.Context, followerID ID, limit int) ([]FollowedRemote, error) {
+	var out []FollowedRemote
+	err := s.r.NewSelect().Model(&out).
+		ColumnExpr("account.*").
+		ColumnExpr("f.accepted").
+		ColumnExpr("COALESCE((SELECT MAX(t.id) FROM threads AS t WHERE t.remote_actor_id = account.id AND t.deleted_at IS NULL), 0) AS mirror_id").
+		Join("JOIN follows AS f ON f.target_id = account.id AND f.target_kind = ?", FollowAccount).
+		Where("f.follower_id = ? AND account.domain <> ''", followerID).
+		OrderExpr("f.id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("remote following: %w", err)
+	}
+	return out, nil
+}
+
+// ReleaseAllDeliveries returns every leased job to the queue, due now.
+// On SQLite one process owns the queue, so at start-up any lease left is
+// from a process that died (kill -9, power loss): without this its jobs
+// would wait for their leases to run out. Never call it where several
+// processes share the queue (PostgreSQL).
+func (s *Store) ReleaseAllDeliveries(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.w.NewRaw(`UPDATE deliveries SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
+		WHERE lease_until IS NOT NULL`, now.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("release orphaned deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

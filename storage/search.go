@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// Search runs on each database's own full-text index: an FTS5 table on
+// SQLite, a generated tsvector with a GIN index on PostgreSQL. Both hold
+// one document per live post (its text, plus the thread's title on the
+// first post), written in the transaction that writes the post, and both
+// stem English words, so "baking" finds "baked".
+
+// SearchPageSize is how many results a page of search results holds;
+// MaxSearchPage bounds how deep a search can page, since each page
+// re-ranks every match.
+const (
+	SearchPageSize = 20
+	MaxSearchPage  = 25
+	maxSearchTerms = 8
+)
+
+var searchWord = regexp.MustCompile(`[\p{L}\p{N}]+`)
+
+// SearchTerms splits what a reader typed into the words a search looks
+// for: letters and digits only, lower-cased, at most eight. Anything else
+// (quotes, operators, punctuation) is dropped, so no input can be read as
+// query syntax by either database.
+func SearchTerms(query string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range searchWord.FindAllString(query, -1) {
+		w = strings.ToLower(w)
+		if seen[w] {
+			continue
+		}
+		seen[w] = true
+		out = append(out, w)
+		if len(out) == maxSearchTerms {
+			break
+		}
+	}
+	return out
+}
+
+// SearchHit is one post that matched, with its thread's title.
+type SearchHit = PostInThread
+
+// Search finds live posts whose text (or whose thread's title) holds every
+// term of query, best match first, ties newest first. page is 1-based and
+// at most MaxSearchPage; more reports whether another page follows.
+func (s *Store) Search(ctx context.Context, query string, page int) (hits []SearchHit, more bool, err error) {
+	terms := SearchTerms(query)
+	if len(terms) == 0 || page < 1 || page > MaxSearchPage {
+		return nil, false, nil
+	}
+	q := s.r.NewSelect().Model(&hits).
+		ColumnExpr("post.*").ColumnExpr("t.title AS thread_title").
+		Relation("Author").
+		Join("JOIN threads AS t ON t.id = post.thread_id").
+		Where("post.deleted_at IS NULL AND t.deleted_at IS NULL")
+	if s.Dialect() == dialect.PG {
+		q = q.Join("JOIN post_search AS ps ON ps.post_id = post.id").
+			Where("ps.document @@ plainto_tsquery('english', ?)", strings.Join(terms, " ")).
+			OrderExpr("ts_rank(ps.document, plainto_tsquery('english', ?)) DESC", strings.Join(terms, " "))
+	} else {
+		// Each term quoted: a phrase of one word, never an operator.
+		match := `"` + strings.Join(terms, `" "`) + `"`
+		q = q.Join("JOIN post_search AS ps ON ps.rowid = post.id").
+			Where("post_search MATCH ?", match).
+			// Title words weigh more than body words; bm25 is lower for better.
+			OrderExpr("bm25(post_search, 4.0, 1.0) ASC")
+	}
+	err = q.OrderExpr("post.id DESC").
+		Limit(SearchPageSize + 1).Offset(int64(page-1) * SearchPageSize).Scan(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("search %q: %w", query, err)
+	}
+	if len(hits) > SearchPageSize {
+		hits, more = hits[:SearchPageSize], page < MaxSearchPage
+	}
+	return hits, more, nil
+}
+
+// indexPost adds a new post's search document.
+func (s *Store) indexPost(ctx context.Context, tx bun.Tx, id ID, title, postHTML string) error {
+	q := "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
+	if s.Dialect() == dialect.PG {
+		q = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
+	}
+	if _, err := tx.NewRaw(q, id, title, PlainText(postHTML)).Exec(ctx); err != nil {
+		return fmt.Errorf("index post: %w", err)
+	}
+	return nil
+}
+
+// reindexPostBody replaces an edited post's text in its search document.
+func (s *Store) reindexPostBody(ctx context.Context, tx bun.Tx, id ID, postHTML string) error {
+	q := "UPDATE post_search SET body = ? WHERE rowid = ?"
+	if s.Dialect() == dialect.PG {
+		q = "UPDATE post_search SET body = ? WHERE post_id = ?"
+	}
+	if _, err := tx.NewRaw(q, PlainText(postHTML), id).Exec(ctx); err != nil {
+		return fmt.Errorf("reindex post: %w", err)
+	}
+	return nil
+}
+
+// unindexPost drops a deleted post's search document.
+func (s *Store) unindexPost(ctx context.Context, tx bun.Tx, id ID) error {
+	q := "DELETE FROM post_search WHERE rowid = ?"
+	if s.Dialect() == dialect.PG {
+		q = "DELETE FROM post_search WHERE post_id = ?"
+	}
+	if _, err := tx.NewRaw(q, id).Exec(ctx); err != nil {
+		return fmt.Errorf("unindex post: %w", err)
+	}
+	return nil
+}
+
+var (
+	blockTag = regexp.MustCompile(`(?is)</?(p|br|div|blockquote|pre|li|ul|ol|h[1-6]|tr|td|th|hr)\b[^>]*>`)
+	htmlTag  = regexp.MustCompile(`(?s)<[^>]*>`)
+)
+
+// PlainText is the text of sanitized post HTML: block tags become spaces,
+// inline tags vanish ("<a>@bob</a>." stays "@bob."), entities are decoded
+// and runs of white space collapse to one space.
+func PlainText(h string) string {
+	t := htmlTag.ReplaceAllString(blockTag.ReplaceAllString(h, " "), "")
+	return strings.Join(strings.FieldsFunc(html.UnescapeString(t), unicode.IsSpace), " ")
+}

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+const auditPerPage = 50
+
+type auditData struct {
+	Entries []storage.AuditEntry
+	Next    string
+}
+
+// adminAudit pages the audit log, newest first; moderators may read it.
+func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) {
+	if s.requireStaff(w, r) == nil {
+		return
+	}
+	var before storage.ID
+	if v := r.URL.Query().Get("before"); v != "" {
+		id, err := storage.ParseID(v)
+		if err != nil {
+			s.notFound(w, r)
+			return
+		}
+		before = id
+	}
+	entries, err := s.Store.ListAudit(r.Context(), before, auditPerPage+1)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := auditData{Entries: entries}
+	if len(entries) > auditPerPage {
+		data.Entries = entries[:auditPerPage]
+		data.Next = s.path("/admin/audit?before=" + data.Entries[auditPerPage-1].ID.String())
+	}
+	s.adminPage(w, r, http.StatusOK, "admin_audit", "Audit log", "audit", data)
+}

@@ -1,0 +1,133 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+const membersPerPage = 50
+
+type membersData struct {
+	Pending []storage.Account
+	Members []storage.Account
+	Found   *storage.Account // the account looked up with ?acct=
+	Acct    string
+	Next    string
+	Roles   []string
+}
+
+// adminMembers lists registrations waiting for approval, then members by
+// age; ?acct=name or name@host finds one account, a remote actor too.
+func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) {
+	if s.requireAdmin(w, r) == nil {
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	data := membersData{Acct: strings.TrimSpace(q.Get("acct")),
+		Roles: []string{storage.RoleMember, storage.RoleModerator, storage.RoleAdmin}}
+	var err error
+	if data.Acct != "" {
+		data.Found, err = s.Store.AccountByAcct(ctx, data.Acct)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	var after storage.ID
+	if v := q.Get("after"); v != "" {
+		if after, err = storage.ParseID(v); err != nil {
+			s.notFound(w, r)
+			return
+		}
+	}
+	if after == 0 {
+		if data.Pending, err = s.Store.ListPendingMembers(ctx, 200); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	if data.Members, err = s.Store.ListMembers(ctx, after, membersPerPage+1); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if len(data.Members) > membersPerPage {
+		data.Members = data.Members[:membersPerPage]
+		data.Next = s.path("/admin/members?after=" + data.Members[membersPerPage-1].ID.String())
+	}
+	s.adminPage(w, r, http.StatusOK, "admin_members", "Members", "members", data)
+}
+
+// changeMember suspends, unsuspends, silences, unsilences, approves,
+// rejects or changes the role of an account (role=...). Admins cannot
+// act on themselves, so nobody locks the last admin out by a slip.
+func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireAdmin(w, r)
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if id == viewer.ID {
+		s.errorPage(w, r, http.StatusBadRequest, "You cannot change your own account here; ask another administrator, or use the skein command.")
+		return
+	}
+	ctx := r.Context()
+	var err error
+	switch r.PostForm.Get("action") {
+	case "suspend":
+		err = s.Store.SuspendAccount(ctx, viewer.ID, id, true)
+	case "unsuspend":
+		err = s.Store.SuspendAccount(ctx, viewer.ID, id, false)
+	case "silence":
+		err = s.Store.SilenceAccount(ctx, viewer.ID, id, true)
+	case "unsilence":
+		err = s.Store.SilenceAccount(ctx, viewer.ID, id, false)
+	case "approve":
+		err = s.Store.ApproveMember(ctx, viewer.ID, id)
+	case "reject":
+		err = s.Store.RejectMember(ctx, viewer.ID, id)
+	case "role":
+		err = s.Store.ChangeRole(ctx, viewer.ID, id, r.PostForm.Get("role"))
+	default:
+		s.errorPage(w, r, http.StatusBadRequest, "Unknown action.")
+		return
+	}
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		s.errorPage(w, r, http.StatusBadRequest, formError(err))
+		return
+	case err != nil:
+		s.storeError(w, r, err)
+		return
+	}
+	back := localPath(r.PostForm.Get("back"))
+	if !strings.HasPrefix(back, "/admin/members") {
+		back = "/admin/members"
+	}
+	s.redirect(w, r, back)
+}
+
+// memberRowData is one row of the members table.
+type memberRowData struct {
+	Account *storage.Account
+	Roles   []string
+}
+
+// newMemberRow is the templates' memberRow: rows come from slices of
+// accounts and from a single *Account.
+func newMemberRow(a any, roles []string) memberRowData {
+	switch a := a.(type) {
+	case storage.Account:
+		return memberRowData{Account: &a, Roles: roles}
+	case *storage.Account:
+		return memberRowData{Account: a, Roles: roles}
+	}
+	return memberRowData{}
+}

@@ -1,0 +1,175 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+const reportsPerPage = 20
+
+type reportsData struct {
+	Status  string // the tab shown: open, dismissed or resolved
+	Reports []reportView
+	Next    string // link to the next page, "" on the last
+}
+
+// reportView is a report with its post in context: the thread it is in
+// and the post before it.
+type reportView struct {
+	storage.Report
+	Thread     *storage.ThreadInForum // nil for a report about an account
+	Previous   *storage.Post          // the post before the reported one, if any
+	PostView   *postView
+	CanForward bool
+}
+
+// adminReports is the moderators' queue of reports, oldest first.
+func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) {
+	if s.requireStaff(w, r) == nil {
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	data := reportsData{Status: q.Get("status")}
+	switch data.Status {
+	case "":
+		data.Status = storage.ReportOpen
+	case storage.ReportOpen, storage.ReportDismissed, storage.ReportResolved:
+	default:
+		s.notFound(w, r)
+		return
+	}
+	var after storage.ID
+	if v := q.Get("after"); v != "" {
+		id, err := storage.ParseID(v)
+		if err != nil {
+			s.notFound(w, r)
+			return
+		}
+		after = id
+	}
+	reports, err := s.Store.ListReports(ctx, data.Status, after, reportsPerPage+1)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if len(reports) > reportsPerPage {
+		reports = reports[:reportsPerPage]
+		data.Next = s.path("/admin/reports?status=" + data.Status + "&after=" + reports[len(reports)-1].ID.String())
+	}
+	for _, rep := range reports {
+		v := reportView{Report: rep}
+		v.CanForward = rep.Status == storage.ReportOpen && rep.Account != nil && !rep.Account.IsLocal() && !rep.Forwarded
+		if rep.Post != nil {
+			if v.Thread, err = s.Store.ThreadWithForum(ctx, rep.Post.ThreadID); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if rep.Post.Position > 1 {
+				prev, err := s.Store.PostsInRange(ctx, rep.Post.ThreadID, rep.Post.Position-1, rep.Post.Position-1)
+				if err != nil {
+					s.serverError(w, r, err)
+					return
+				}
+				if len(prev) == 1 {
+					v.Previous = &prev[0]
+				}
+			}
+			p := *rep.Post
+			p.Author = rep.Account
+			pv := s.newPostView(&p)
+			v.PostView = &pv
+		}
+		data.Reports = append(data.Reports, v)
+	}
+	s.adminPage(w, r, http.StatusOK, "admin_reports", "Reports", "reports", data)
+}
+
+// resolveReport acts on a report: dismiss, delete (the post), suspend
+// (its author) or forward (to the author's server, as a Flag).
+func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireStaff(w, r)
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	action := r.PostForm.Get("action")
+	var err error
+	if action == "forward" {
+		err = s.Store.ForwardReport(r.Context(), viewer.ID, id)
+	} else {
+		err = s.Store.ResolveReport(r.Context(), viewer.ID, id, action)
+	}
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		s.errorPage(w, r, http.StatusBadRequest, formError(err))
+		return
+	case err != nil:
+		s.storeError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/admin/reports")
+}
+
+type reportForm struct {
+	Post   *storage.Post
+	Reason string
+	Error  string
+}
+
+// reportPostForm asks a member why they report a post.
+func (s *Server) reportPostForm(w http.ResponseWriter, r *http.Request) {
+	p := s.loadPost(w, r)
+	if p == nil {
+		return
+	}
+	if s.requireMember(w, r, "/p/"+p.ID.String()+"/report") == nil {
+		return
+	}
+	s.renderReportForm(w, r, http.StatusOK, reportForm{Post: p})
+}
+
+func (s *Server) renderReportForm(w http.ResponseWriter, r *http.Request, status int, form reportForm) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "report", &page{
+		Title:     "Report a post",
+		Canonical: s.URLs.Post(form.Post.ID) + "/report",
+		OGType:    "website",
+		Viewer:    viewerFrom(r),
+		Data:      form,
+	})
+}
+
+// reportPost files a member's report for the moderators.
+func (s *Server) reportPost(w http.ResponseWriter, r *http.Request) {
+	p := s.loadPost(w, r)
+	if p == nil {
+		return
+	}
+	viewer := s.requireMember(w, r, "/p/"+p.ID.String()+"/report")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	if p.IsDeleted() {
+		s.errorPage(w, r, http.StatusGone, "This post was deleted already.")
+		return
+	}
+	form := reportForm{Post: p, Reason: r.PostForm.Get("reason")}
+	_, err := s.Store.CreateReport(r.Context(), storage.NewReport{ReporterID: viewer.ID, PostID: &p.ID, Reason: form.Reason})
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		form.Error = formError(err)
+		s.renderReportForm(w, r, http.StatusUnprocessableEntity, form)
+		return
+	case err != nil:
+		s.storeError(w, r, err)
+		return
+	}
+	s.notice(w, r, http.StatusOK, "Report sent", "Thank you. The moderators will look at the post.")
+}

@@ -1,0 +1,97 @@
+package web
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"strings"
+
+	"github.com/skein-forum/skein/markup"
+	"github.com/skein-forum/skein/storage"
+)
+
+// What members write becomes the HTML stored with the post here, once,
+// when it is written: Markdown rendered and sanitized, mentions linked,
+// and a quotation cited with a link to the post it quotes.
+
+// postHTML renders a member's Markdown; blank text stays blank so the
+// store can call it empty. quoted is the post the reply quotes, if any.
+func (s *Server) postHTML(ctx context.Context, src string, quoted *storage.Post) string {
+	if len(src) > storage.MaxBodyLen {
+		return "" // refused by the store anyway; do not spend time rendering it
+	}
+	h := markup.RenderMarkdown(src)
+	h = markup.LinkMentions(h, func(handle string) (string, bool) {
+		if storage.ValidateHandle(handle) != nil {
+			return "", false
+		}
+		m, err := s.Store.MemberByHandle(ctx, handle)
+		if err != nil || m.Suspended {
+			return "", false
+		}
+		return s.URLs.Member(m.Handle), true
+	})
+	return s.citeQuote(h, quoted)
+}
+
+// citeQuote turns the block quote a reply opens with into a cited one:
+// "NAME wrote:" linking to the quoted post. A reply that dropped the
+// quotation keeps its quote_id but gets no cite.
+func (s *Server) citeQuote(h string, quoted *storage.Post) string {
+	rest, ok := strings.CutPrefix(h, "<blockquote>")
+	if quoted == nil || !ok {
+		return h
+	}
+	name := "Someone"
+	if quoted.Author != nil {
+		name = quoted.Author.Name()
+	}
+	u := html.EscapeString(s.URLs.Post(quoted.ID))
+	return `<blockquote class="quote" cite="` + u + `"><p class="cite"><a href="` + u + `">` +
+		html.EscapeString(name) + " wrote:</a></p>" + rest
+}
+
+// quotedPost loads the live post of thread threadID that a form quotes,
+// or nil; the store refuses a quote_id from another thread anyway.
+func (s *Server) quotedPost(ctx context.Context, id *storage.ID, threadID storage.ID) *storage.Post {
+	if id == nil {
+		return nil
+	}
+	p, err := s.Store.PostByID(ctx, *id)
+	if err != nil || p.ThreadID != threadID || p.IsDeleted() {
+		return nil
+	}
+	return p
+}
+
+// quoteSource is the Markdown the reply box opens with to quote a post:
+// its text as a block quote. Who wrote it is added as a cite when the
+// reply is stored, from the post's quote_id.
+func quoteSource(p *storage.Post) string {
+	src := p.Source
+	if src == "" { // remote posts arrive as HTML only
+		src = markup.Excerpt(p.HTML, 1000)
+	}
+	var b strings.Builder
+	for l := range strings.SplitSeq(strings.TrimSpace(src), "\n") {
+		b.WriteString("> " + l + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// quoteText answers the script that quotes without reloading: the
+// Markdown quotation of a post, as text.
+func (s *Server) quoteText(w http.ResponseWriter, r *http.Request) {
+	p := s.loadPost(w, r)
+	if p == nil {
+		return
+	}
+	if p.IsDeleted() {
+		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(quoteSource(p)))
+}

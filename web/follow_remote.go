@@ -1,0 +1,138 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// A member follows a thread, forum or person on another server from here:
+// the node resolves the address, sends a Follow and, once the remote
+// server accepts, mirrors what arrives into threads that read and answer
+// like local ones.
+
+type followRemoteData struct {
+	Query     string
+	Error     string
+	Following []followedRemoteView
+}
+
+type followedRemoteView struct {
+	ID, Name, Handle, URL string
+	Pending               bool
+	MirrorPath            string // the mirror thread here, when one exists
+}
+
+// followRemoteForm shows the form and what the member follows elsewhere.
+func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) {
+	if s.followRemote == nil {
+		s.notFound(w, r)
+		return
+	}
+	viewer := s.requireMember(w, r, "/follow-remote")
+	if viewer == nil {
+		return
+	}
+	s.renderFollowRemote(w, r, http.StatusOK, followRemoteData{Query: r.URL.Query().Get("q")})
+}
+
+func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, status int, data followRemoteData) {
+	viewer := viewerFrom(r)
+	followed, err := s.Store.RemoteFollowing(r.Context(), viewer.ID, 200)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	for _, f := range followed {
+		v := followedRemoteView{ID: f.ID.String(), Name: f.Name(), Handle: "@" + f.Acct(), URL: f.URL, Pending: !f.Accepted}
+		if v.URL == "" && f.APID != nil {
+			v.URL = *f.APID
+		}
+		if f.MirrorID != 0 {
+			v.MirrorPath = s.path(site.ThreadPath(f.MirrorID))
+		}
+		data.Following = append(data.Following, v)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "followremote", &page{
+		Title:     "Follow from elsewhere",
+		Canonical: s.URLs.Abs("/follow-remote"),
+		OGType:    "website",
+		Viewer:    viewer,
+		Data:      data,
+	})
+}
+
+// followRemotePost follows what the member typed.
+func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) {
+	if s.followRemote == nil {
+		s.notFound(w, r)
+		return
+	}
+	viewer := s.requireMember(w, r, "/follow-remote")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	data := followRemoteData{Query: r.PostForm.Get("q")}
+	_, err := s.followRemote(r.Context(), viewer, data.Query)
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		data.Error = formError(err)
+	case err != nil:
+		s.Log.Info("follow remote", "member", viewer.Handle, "query", data.Query, "err", err)
+		data.Error = "Nothing to follow was found at that address. Check it, or try the @name@server form."
+	default:
+		s.redirect(w, r, "/follow-remote")
+		return
+	}
+	s.renderFollowRemote(w, r, http.StatusUnprocessableEntity, data)
+}
+
+// unfollowRemotePost stops following a remote actor.
+func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) {
+	if s.unfollowRemote == nil {
+		s.notFound(w, r)
+		return
+	}
+	viewer := s.requireMember(w, r, "/follow-remote")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	id, err := storage.ParseID(r.PostForm.Get("id"))
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
+		return
+	}
+	if err := s.unfollowRemote(r.Context(), viewer, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.Log.Info("unfollow remote", "member", viewer.Handle, "err", err)
+	}
+	next := localPath(r.PostForm.Get("next"))
+	if next == "/" {
+		next = "/follow-remote"
+	}
+	s.redirect(w, r, next)
+}
+
+// mirrorOrigin is where a mirror thread lives: the page of the remote
+// actor that owns it when known, else the thread's own id, and its host.
+func (s *Server) mirrorOrigin(r *http.Request, t *storage.Thread) (link, host string) {
+	if t.APID != nil {
+		link = *t.APID
+	}
+	if t.RemoteActorID != nil {
+		if a, err := s.Store.AccountByID(r.Context(), *t.RemoteActorID); err == nil {
+			if a.URL != "" {
+				link = a.URL
+			} else if a.APID != nil {
+				link = *a.APID
+			}
+		}
+	}
+	if u, err := url.Parse(link); err == nil {
+		host = u.Host
+	}
+	return link, host
+}

@@ -1,0 +1,185 @@
+package web
+
+import (
+	"html"
+	"html/template"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+type searchData struct {
+	Query      string
+	Searched   bool // a query with words in it was given
+	Results    []searchResult
+	Page       int
+	Start      int // the number of the page's first result
+	Prev, Next string
+}
+
+type searchResult struct {
+	Title      template.HTML // the thread's title, matches marked
+	Snippet    template.HTML // text around the first match, matches marked
+	Path       string        // the post's permalink
+	Position   int64
+	AuthorName string
+	AuthorLink string
+	Posted     string
+	PostedAt   string
+}
+
+// search finds posts and thread titles holding every word of ?q=, best
+// match first, paged with ?page=.
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	data := searchData{Query: strings.TrimSpace(q.Get("q")), Page: 1}
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > storage.MaxSearchPage {
+			s.notFound(w, r)
+			return
+		}
+		data.Page = n
+	}
+	data.Start = (data.Page-1)*storage.SearchPageSize + 1
+	terms := storage.SearchTerms(data.Query)
+	data.Searched = len(terms) > 0
+	if data.Searched {
+		hits, more, err := s.Store.Search(r.Context(), data.Query, data.Page)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		for i := range hits {
+			h := &hits[i]
+			res := searchResult{
+				Title:    highlight(h.ThreadTitle, terms),
+				Snippet:  highlight(snippet(storage.PlainText(h.HTML), terms, 240), terms),
+				Path:     s.path(site.PostPath(h.ID)),
+				Position: h.Position,
+				Posted:   formatDate(h.CreatedAt),
+				PostedAt: formatDateTime(h.CreatedAt),
+			}
+			if h.Author != nil {
+				res.AuthorName, res.AuthorLink = h.Author.Name(), s.authorLink(h.Author)
+			}
+			data.Results = append(data.Results, res)
+		}
+		link := func(page int) string {
+			return s.path("/search?q=" + url.QueryEscape(data.Query) + "&page=" + strconv.Itoa(page))
+		}
+		if data.Page > 1 {
+			data.Prev = link(data.Page - 1)
+		}
+		if more {
+			data.Next = link(data.Page + 1)
+		}
+	}
+	title := "Search"
+	if data.Query != "" {
+		title = "Search: " + data.Query
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	s.render(w, r, http.StatusOK, "search", &page{
+		Title:       title,
+		Description: "Search the threads and posts of " + s.SiteName + ".",
+		Canonical:   s.URLs.Abs("/search"),
+		OGType:      "website",
+		Prev:        data.Prev,
+		Next:        data.Next,
+		Viewer:      viewerFrom(r),
+		Data:        data,
+		NoIndex:     true,
+	})
+}
+
+var wordRE = regexp.MustCompile(`[\p{L}\p{N}]+`)
+
+// stem cuts the common English endings off a search term, so highlighting
+// marks roughly what the stemming databases matched: "baking" marks
+// "baked" and "bake".
+func stem(term string) string {
+	for _, suffix := range []string{"ing", "ed", "es", "s", "e"} {
+		if r, ok := strings.CutSuffix(term, suffix); ok && len([]rune(r)) >= 3 {
+			return r
+		}
+	}
+	return term
+}
+
+func matchesTerm(word string, stems []string) bool {
+	w := strings.ToLower(word)
+	for _, s := range stems {
+		if strings.HasPrefix(w, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func stems(terms []string) []string {
+	out := make([]string, len(terms))
+	for i, t := range terms {
+		out[i] = stem(t)
+	}
+	return out
+}
+
+// highlight escapes text and wraps each word that matches a term in
+// <mark>.
+func highlight(text string, terms []string) template.HTML {
+	st := stems(terms)
+	var b strings.Builder
+	last := 0
+	for _, loc := range wordRE.FindAllStringIndex(text, -1) {
+		if !matchesTerm(text[loc[0]:loc[1]], st) {
+			continue
+		}
+		b.WriteString(html.EscapeString(text[last:loc[0]]))
+		b.WriteString("<mark>" + html.EscapeString(text[loc[0]:loc[1]]) + "</mark>")
+		last = loc[1]
+	}
+	b.WriteString(html.EscapeString(text[last:]))
+	return template.HTML(b.String())
+}
+
+// snippet cuts about n bytes of text around the first matching word, on
+// word boundaries, with ellipses where it cut.
+func snippet(text string, terms []string, n int) string {
+	if len(text) <= n {
+		return text
+	}
+	st := stems(terms)
+	start := 0
+	for _, loc := range wordRE.FindAllStringIndex(text, -1) {
+		if matchesTerm(text[loc[0]:loc[1]], st) {
+			start = max(0, loc[0]-n/3)
+			break
+		}
+	}
+	end := min(len(text), start+n)
+	// Move both ends to spaces, so no word (or UTF-8 sequence) is cut.
+	if start > 0 {
+		if i := strings.IndexByte(text[start:], ' '); i >= 0 && start+i < end {
+			start += i + 1
+		}
+	}
+	if end < len(text) {
+		if i := strings.LastIndexByte(text[start:end], ' '); i > 0 {
+			end = start + i
+		}
+	}
+	out := text[start:end]
+	if start > 0 {
+		out = "…" + out
+	}
+	if end < len(text) {
+		out += "…"
+	}
+	return out
+}
