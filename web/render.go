@@ -325,6 +325,12 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, message strin
 
 // serverError logs a real fault and shows a page that leaks nothing.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away mid-request: nothing failed that an admin
+		// must hear about, and under load these would flood the log.
+		s.Log.Debug("web request abandoned", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	s.Log.Error("web request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	s.errorPage(w, r, http.StatusInternalServerError, "The forum could not answer this request. Please try again in a moment.")
 }
