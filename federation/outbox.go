@@ -232,6 +232,14 @@ func (w *OutboxWorker) Activities(ctx context.Context, ev storage.OutboxEvent) (
 		return w.threadDeleted(ctx, ev)
 	case storage.EventLikeCreate, storage.EventLikeDelete:
 		return w.likeChanged(ctx, ev)
+	case storage.EventReportForward: // moderation.go
+		return w.reportForwarded(ctx, ev)
+	case storage.EventAccountDelete:
+		return w.accountDeleted(ctx, ev)
+	case storage.EventThreadMove:
+		return w.threadMoved(ctx, ev)
+	case storage.EventRemotePostDelete:
+		return nil, nil // the post's own server speaks for it
 	}
 	w.Log.Warn("unknown outbox event kind: nothing sent", "event", ev.ID, "kind", ev.Kind)
 	return nil, nil
