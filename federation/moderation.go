@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func (s *Server) actorRefused(ctx context.Context, actorID string) (bool, error)
 }
 
 // holdFollow records a silenced actor's follow as pending and answers
-// nothing: a moderator approves it (ApproveFollow) or it stays pending. A
+// nothing until a moderator answers it (AnswerFollowRequest). A
 // follow approved once stays accepted when the Follow comes again.
 func (s *Server) holdFollow(ctx context.Context, act *inboxActivity, signer *storage.Account, target *followTarget) (bool, error) {
 	policy, err := s.store.ActorPolicy(ctx, signer)
@@ -80,32 +81,40 @@ func (s *Server) holdFollow(ctx context.Context, act *inboxActivity, signer *sto
 	return true, nil
 }
 
-// ApproveFollow accepts a follow held for approval: it marks the follow
-// accepted and sends the follower the Accept it waited for. The web
-// moderation page calls it.
-func (s *Server) ApproveFollow(ctx context.Context, followID storage.ID) error {
+// AnswerFollowRequest settles a follow held for approval: approve marks
+// it accepted and sends the follower the Accept it waited for; otherwise
+// the follow goes and the follower gets a Reject. The admin members page
+// calls it.
+func (s *Server) AnswerFollowRequest(ctx context.Context, followID storage.ID, approve bool) error {
 	f, err := s.store.FollowByID(ctx, followID)
 	if err != nil {
 		return err
 	}
 	if f.Accepted || f.APID == nil {
-		return nil
+		return fmt.Errorf("%w: follow %s waits for no approval", storage.ErrInvalid, followID)
 	}
 	follower, err := s.store.AccountByID(ctx, f.FollowerID)
 	if err != nil {
 		return err
 	}
 	if follower.IsLocal() || follower.APID == nil {
-		return storage.ErrInvalid
+		return fmt.Errorf("%w: follow %s is not a remote actor's", storage.ErrInvalid, followID)
 	}
 	target, err := s.followTargetByID(ctx, f.TargetKind, f.TargetID)
 	if err != nil {
 		return err
 	}
-	// The Accept is queued first: should marking the follow fail, the
-	// moderator approves again and the follower gets a second Accept,
+	// The answer is queued first: should the change that follows fail,
+	// the moderator answers again and the follower gets a second copy,
 	// which is harmless; the other order could leave it never told.
 	act := &inboxActivity{id: *f.APID, actor: *follower.APID}
+	if !approve {
+		if err := s.answerFollow(ctx, "Reject", act, target, follower); err != nil {
+			return err
+		}
+		_, err := s.store.RemoveFollow(ctx, f.FollowerID, f.TargetKind, f.TargetID)
+		return err
+	}
 	if err := s.answerFollow(ctx, "Accept", act, target, follower); err != nil {
 		return err
 	}
