@@ -40,7 +40,9 @@ import (
 //   - in a mirror thread, the remote thread actor gets the member's
 //     activities too;
 //   - a member's Like of a remote post goes to its author (and the
-//     mirror's thread actor), Undo{Like} likewise.
+//     mirror's thread actor), Undo{Like} likewise;
+//   - moderation events (report.forward, account.delete, thread.move) are
+//     built in moderation.go, which lists who gets them.
 //
 // Activity ids (all under the node, never reused; the activities table
 // holds each once):
