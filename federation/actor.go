@@ -211,6 +211,12 @@ func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
 		s.gone(w, r, s.urls.Member(a.Handle), "Person", time.Time{})
 		return
 	}
+	if a.DeletedAt != nil {
+		// Its Delete{Person} is on its way; servers that fetch it to
+		// check see it gone.
+		s.gone(w, r, s.urls.Member(a.Handle), "Person", *a.DeletedAt)
+		return
+	}
 	version := strings.Join([]string{a.Handle, a.DisplayName, a.Bio, a.AvatarURL}, "\x00")
 	// No Last-Modified: profile edits leave no time behind; the ETag
 	// covers them.

@@ -42,7 +42,7 @@ const keyLookupTimeout = 5 * time.Second
 // just have nothing to do with an EmojiReact or a Move.
 var inboxTypes = map[string]bool{
 	"Create": true, "Update": true, "Delete": true, "Follow": true, "Undo": true,
-	"Accept": true, "Reject": true, "Like": true, "Announce": true,
+	"Accept": true, "Reject": true, "Like": true, "Announce": true, "Flag": true,
 }
 
 // errGoneActor means a Delete of an actor by itself came signed with a key
@@ -144,6 +144,13 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	if owner != env.actor {
 		inboxError(w, http.StatusUnauthorized, "signing key does not belong to the activity's actor")
+		return
+	}
+	if refused, err := s.actorRefused(r.Context(), owner); err != nil {
+		s.inboxFailure(w, r, err)
+		return
+	} else if refused {
+		inboxError(w, http.StatusForbidden, "actor is suspended")
 		return
 	}
 	stored, err := s.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.actor, KeyID: keyID, ActivityID: env.ID, Body: body})

@@ -40,7 +40,9 @@ import (
 //   - in a mirror thread, the remote thread actor gets the member's
 //     activities too;
 //   - a member's Like of a remote post goes to its author (and the
-//     mirror's thread actor), Undo{Like} likewise.
+//     mirror's thread actor), Undo{Like} likewise;
+//   - moderation events (report.forward, account.delete, thread.move) are
+//     built in moderation.go, which lists who gets them.
 //
 // Activity ids (all under the node, never reused; the activities table
 // holds each once):
@@ -232,6 +234,14 @@ func (w *OutboxWorker) Activities(ctx context.Context, ev storage.OutboxEvent) (
 		return w.threadDeleted(ctx, ev)
 	case storage.EventLikeCreate, storage.EventLikeDelete:
 		return w.likeChanged(ctx, ev)
+	case storage.EventReportForward: // moderation.go
+		return w.reportForwarded(ctx, ev)
+	case storage.EventAccountDelete:
+		return w.accountDeleted(ctx, ev)
+	case storage.EventThreadMove:
+		return w.threadMoved(ctx, ev)
+	case storage.EventRemotePostDelete:
+		return nil, nil // the post's own server speaks for it
 	}
 	w.Log.Warn("unknown outbox event kind: nothing sent", "event", ev.ID, "kind", ev.Kind)
 	return nil, nil

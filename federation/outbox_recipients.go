@@ -40,6 +40,11 @@ func (w *OutboxWorker) followers(ctx context.Context, kind string, id storage.ID
 			if w.Server.blocked(f.Domain) {
 				continue
 			}
+			if suspended, err := w.Server.store.AccountSuspended(ctx, f.AccountID); err != nil {
+				return nil, nil, err
+			} else if suspended {
+				continue
+			}
 			r := storage.Recipient{Inbox: f.Inbox, SharedInbox: f.SharedInbox, FollowerID: f.AccountID}
 			switch {
 			case !splitGroups:
@@ -71,10 +76,10 @@ func without(rs []storage.Recipient, accountID storage.ID) []storage.Recipient {
 	return out
 }
 
-// appendActor adds a remote actor as a recipient; local and unknown
-// actors and blocked hosts are skipped.
+// appendActor adds a remote actor as a recipient; local, unknown and
+// suspended actors and blocked hosts are skipped.
 func (w *OutboxWorker) appendActor(rs []storage.Recipient, a *storage.Account, follower bool) []storage.Recipient {
-	if a == nil || a.IsLocal() || a.Inbox == "" || w.Server.blocked(a.Domain) {
+	if a == nil || a.IsLocal() || a.Inbox == "" || a.Suspended || w.Server.blocked(a.Domain) {
 		return rs
 	}
 	r := storage.Recipient{Inbox: a.Inbox, SharedInbox: a.SharedInbox}

@@ -45,6 +45,9 @@ func (s *Server) processInboxItem(ctx context.Context, it *storage.InboxItem) er
 	if err != nil {
 		return err
 	}
+	if err := s.refuseSuspended(ctx, act, signer); err != nil {
+		return err // suspended since the POST was accepted
+	}
 	switch act.typ {
 	case "Follow":
 		return s.applyFollow(ctx, act, signer)
@@ -64,6 +67,8 @@ func (s *Server) processInboxItem(ctx context.Context, it *storage.InboxItem) er
 		return s.applyDelete(ctx, act, signer)
 	case "Announce":
 		return s.applyAnnounce(ctx, act, signer)
+	case "Flag":
+		return s.applyFlag(ctx, act, signer) // moderation.go
 	}
 	return ignore("%s is not handled", act.typ)
 }
@@ -81,23 +86,12 @@ func (s *Server) signerAccount(ctx context.Context, act *inboxActivity) (*storag
 	return s.ResolveActor(ctx, act.actor)
 }
 
-// refuseBlocked answers a Follow from a blocked server with a Reject, so
-// the follower's server stops waiting for an Accept, and drops anything
-// else. Nothing is fetched from a blocked server: the follower is known
-// from its signature.
-func (s *Server) refuseBlocked(ctx context.Context, act *inboxActivity) error {
-	if act.typ != "Follow" || act.id == "" {
-		return ignore("%s from blocked %s", act.typ, hostOf(act.actor))
-	}
-	follower, err := s.store.AccountByAPID(ctx, act.actor)
-	if err != nil {
-		return err
-	}
-	target, err := s.localFollowTarget(ctx, act.object.id)
-	if err != nil {
-		return err
-	}
-	return s.answerFollow(ctx, "Reject", act, target, follower)
+// refuseBlocked drops an activity from a server suspended since its POST
+// was accepted. Not even a Follow is answered: nothing is delivered to a
+// suspended server (issue 7), and the delivery worker would drop a
+// Reject anyway.
+func (s *Server) refuseBlocked(_ context.Context, act *inboxActivity) error {
+	return ignore("%s from blocked %s", act.typ, hostOf(act.actor))
 }
 
 // followTarget is a local actor a remote actor may follow.
@@ -191,8 +185,7 @@ func (s *Server) localPost(ctx context.Context, iri string) (*storage.Post, erro
 }
 
 // applyFollow accepts a follow of a member, forum or thread at once and
-// answers with a signed Accept (or a Reject when the follower's server is
-// blocked).
+// answers with a signed Accept; a silenced follower's waits for approval.
 func (s *Server) applyFollow(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
 	if act.id == "" {
 		return ignore("follow without an id")
@@ -200,6 +193,9 @@ func (s *Server) applyFollow(ctx context.Context, act *inboxActivity, signer *st
 	target, err := s.localFollowTarget(ctx, act.object.id)
 	if err != nil {
 		return err
+	}
+	if held, err := s.holdFollow(ctx, act, signer, target); held || err != nil {
+		return err // silenced: waits for a moderator
 	}
 	if _, err := s.store.AddFollow(ctx, signer.ID, target.kind, target.id, &act.id, true); err != nil {
 		return err

@@ -191,16 +191,22 @@ func (s *Server) VerifyFetch(r *http.Request) (string, error) {
 }
 
 // requireSignature guards a handler under authorized fetch: only GETs
-// signed by a non-blocked server get through.
+// signed by a non-blocked server, and not by a suspended actor, get
+// through.
 func (s *Server) requireSignature(next http.Handler) http.Handler {
 	if !s.cfg.AuthorizedFetch {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.VerifyFetch(r); err != nil {
+		owner, err := s.VerifyFetch(r)
+		if err != nil {
 			s.log.Debug("unsigned or badly signed fetch refused", "path", r.URL.Path, "err", err)
 			w.Header().Set("WWW-Authenticate", `Signature realm="skein", headers="(request-target) host date"`)
 			writeError(w, http.StatusUnauthorized, "a valid HTTP signature is required")
+			return
+		}
+		if refused, err := s.actorRefused(r.Context(), owner); err != nil || refused {
+			writeError(w, http.StatusForbidden, "actor is suspended")
 			return
 		}
 		next.ServeHTTP(w, r)

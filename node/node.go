@@ -129,11 +129,12 @@ func (n *Node) prepare(ctx context.Context) error {
 	}
 	n.Fed = fed
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
-		Log: n.log.With("worker", "delivery")}
+		Refused: n.deliveryRefused, Log: n.log.With("worker", "delivery")}
 	n.Outbox = &federation.OutboxWorker{Server: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
-		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote})
+		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
+		AnswerFollowRequest: fed.AnswerFollowRequest})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}

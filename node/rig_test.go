@@ -44,17 +44,24 @@ func quietLog() *slog.Logger {
 // startNode starts a node on a fresh loopback port with its own data
 // directory; it stops at cleanup. Retries are quick so recovery tests
 // take moments, not minutes.
-func startNode(t testing.TB) *testNode {
+func startNode(t testing.TB) *testNode { return startNodeWith(t, nil) }
+
+// startNodeWith is startNode with a change to the configuration.
+func startNodeWith(t testing.TB, configure func(*node.Config)) *testNode {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	n, err := node.New(context.Background(), node.Config{
+	cfg := node.Config{
 		Listen: ln.Addr().String(), BaseURL: base, DataDir: t.TempDir(), Registration: "open",
 		AllowPrivateNetworks: true, AllowHTTP: true, Version: "test", Log: quietLog(),
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	n, err := node.New(context.Background(), cfg)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

@@ -294,6 +294,7 @@ type domainPolicy struct {
 type policySnapshot struct {
 	blocks  map[string]string
 	allows  map[string]bool
+	actors  *suspendedActors // actor_policy.go
 	expires time.Time
 }
 
@@ -322,8 +323,12 @@ func (p *domainPolicy) snapshot(ctx context.Context, s *Store) (*policySnapshot,
 	if err != nil {
 		return nil, err
 	}
+	actors, err := loadSuspendedActors(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	snap := &policySnapshot{blocks: make(map[string]string, len(blocks)), allows: make(map[string]bool, len(allows)),
-		expires: time.Now().Add(DomainPolicyTTL)}
+		actors: actors, expires: time.Now().Add(DomainPolicyTTL)}
 	for _, b := range blocks {
 		snap.blocks[b.Host] = b.Severity
 	}

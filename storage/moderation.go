@@ -182,6 +182,7 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 		}
 		return s.audit(ctx, tx, by, action, TargetAccount, id.String(), a.Acct())
 	})
+	s.policy.invalidate() // ActorSuspended must see it at once
 	if err != nil {
 		return fmt.Errorf("%s: %w", action, err)
 	}

@@ -207,6 +207,9 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 		}
 		return s.audit(ctx, tx, by, AuditReportResolve, TargetReport, r.ID.String(), action)
 	})
+	if action == ReportActionSuspendAuthor {
+		s.policy.invalidate() // ActorSuspended must see it at once
+	}
 	if err != nil {
 		return fmt.Errorf("resolve report: %w", err)
 	}

@@ -11,12 +11,13 @@ import (
 const membersPerPage = 50
 
 type membersData struct {
-	Pending []storage.Account
-	Members []storage.Account
-	Found   *storage.Account // the account looked up with ?acct=
-	Acct    string
-	Next    string
-	Roles   []string
+	Pending        []storage.Account
+	FollowRequests []followRequestView // admin_follow_requests.go
+	Members        []storage.Account
+	Found          *storage.Account // the account looked up with ?acct=
+	Acct           string
+	Next           string
+	Roles          []string
 }
 
 // adminMembers lists registrations waiting for approval, then members by
@@ -46,6 +47,10 @@ func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) {
 	}
 	if after == 0 {
 		if data.Pending, err = s.Store.ListPendingMembers(ctx, 200); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if data.FollowRequests, err = s.followRequests(ctx); err != nil {
 			s.serverError(w, r, err)
 			return
 		}

@@ -31,7 +31,7 @@ import (
 //	/admin                  dashboard (admins)
 //	/admin/reports          the reports queue (moderators)
 //	/admin/domains          domain blocks and the allow list (admins)
-//	/admin/members          members and remote actors (admins)
+//	/admin/members          members and remote actors (admins), follow requests held for approval
 //	/admin/forums           create, edit, order forums (admins)
 //	/admin/audit            the audit log (moderators)
 //	/static/                stylesheet and the optional script
@@ -100,6 +100,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /admin/domains", s.changeDomain)
 	handle("GET /admin/members", s.adminMembers)
 	handle("POST /admin/members/{id}", s.changeMember)
+	handle("POST /admin/follow-requests/{id}", s.answerFollowRequest)
 	handle("GET /admin/forums", s.adminForums)
 	handle("POST /admin/forums", s.createForum)
 	handle("POST /admin/forums/{id}", s.editForum)

@@ -54,6 +54,10 @@ type Config struct {
 	// The node wires them to federation; nil hides /follow-remote.
 	FollowRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
 	UnfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
+	// AnswerFollowRequest approves or refuses a remote follow held for
+	// approval (the follower is silenced) and tells the follower; nil
+	// hides follow requests.
+	AnswerFollowRequest func(ctx context.Context, followID storage.ID, approve bool) error
 }
 
 // Server is the web view: the handlers and what they share.
@@ -70,6 +74,7 @@ type Server struct {
 
 	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
 	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
+	answerFollow   func(ctx context.Context, followID storage.ID, approve bool) error
 
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
@@ -117,6 +122,7 @@ func New(cfg Config) (*Server, error) {
 
 		followRemote:   cfg.FollowRemote,
 		unfollowRemote: cfg.UnfollowRemote,
+		answerFollow:   cfg.AnswerFollowRequest,
 	}
 	if s.static, err = loadStatic(); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,6 +35,11 @@ type Worker struct {
 	// claimed batch, so it may read the database and need not cache.
 	Keys func(ctx context.Context, kind string, id storage.ID) (keyID string, key *rsa.PrivateKey, err error)
 	Log  *slog.Logger
+	// Refused reports whether a claimed job must not be sent after all:
+	// its host or its recipient was suspended after it was queued. Such a
+	// job is dropped unattempted. It is called for every claimed job, so
+	// it must answer from memory. nil refuses nothing.
+	Refused func(job *storage.DeliveryJob) bool
 
 	Owner         string           // lease owner, unique per process; default host-pid-random
 	Concurrency   int              // POSTs in flight overall; default 256
@@ -221,6 +227,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// errRefused is the reason of a job dropped by Refused.
+var errRefused = errors.New("recipient suspended since the job was queued")
+
 // dispatch starts one goroutine per claimed job. The goroutine waits for
 // a slot of its host and then a global slot; nothing here blocks on a
 // remote server.
@@ -228,6 +237,10 @@ func (w *Worker) dispatch(ctx, sendCtx context.Context, jobs []storage.DeliveryJ
 	keys := map[keyRef]*signingKey{}
 	for i := range jobs {
 		job := &jobs[i]
+		if w.Refused != nil && w.Refused(job) {
+			results <- w.fail(job, storage.DeliveryFailed, storage.HostUntried, errRefused)
+			continue
+		}
 		key, err := w.key(ctx, keys, job.Activity)
 		if err != nil {
 			results <- w.keyFailure(job, err)
