@@ -3,6 +3,7 @@ package node
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/skein-forum/skein/web"
@@ -51,6 +52,9 @@ func observeRequests(log *slog.Logger, m *Metrics, proxies web.TrustedProxies, n
 		// The mux wrote the matched pattern into r (ServeMux sets
 		// r.Pattern on the request it is given).
 		m.observe(r.Pattern, rec.status, d)
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Pattern, "/inbox") {
+			m.observeInbox(rec.status)
+		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),

@@ -13,16 +13,15 @@ import (
 )
 
 // Reasons an inbox POST is refused, the label values of
-// skein_inbox_rejected_total. Federation passes one of these (or another
-// short, fixed word: never anything taken from the request).
+// skein_inbox_rejected_total. They follow the inbox's answer (see
+// inboxReason): a fixed word per status, never anything from the request.
 const (
-	RejectSignature      = "signature"       // missing, malformed or not verifying
-	RejectDomainBlocked  = "domain_blocked"  // the sender's host is suspended or not allowed
-	RejectActorSuspended = "actor_suspended" // the sender is suspended
-	RejectMalformed      = "malformed"       // not an activity we can read
-	RejectTooLarge       = "too_large"
-	RejectThreadLocked   = "thread_locked" // a reply to a locked thread
-	RejectRateLimited    = "rate_limited"
+	RejectSignature   = "signature"   // 401: missing, malformed or not verifying
+	RejectBlocked     = "blocked"     // 403: the sender or its host is suspended, or not allowed
+	RejectNoInbox     = "no_inbox"    // 404: no such member, forum or thread
+	RejectUnavailable = "unavailable" // 503: the node could not store it; the sender retries
+	RejectMalformed   = "malformed"   // 400, 415: not an activity we can read
+	RejectTooLarge    = "too_large"   // 413
 )
 
 // Host classes label deliveries (skein_deliveries_total): a small fixed
@@ -85,8 +84,8 @@ func NewMetrics(store *storage.Store) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every series exists from the start, at zero, so dashboards and
 	// alerts see the families before the first event.
-	for _, reason := range []string{RejectSignature, RejectDomainBlocked, RejectActorSuspended, RejectMalformed,
-		RejectTooLarge, RejectThreadLocked, RejectRateLimited} {
+	for _, reason := range []string{RejectSignature, RejectBlocked, RejectNoInbox, RejectUnavailable,
+		RejectMalformed, RejectTooLarge} {
 		m.inboxNo.WithLabelValues(reason)
 	}
 	for _, result := range []string{"sent", "failed", "retrying"} {

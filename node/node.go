@@ -64,6 +64,8 @@ type Node struct {
 
 	// Inbox applies received activities; nil until Start.
 	Inbox *federation.InboxWorker
+
+	classes *hostClasses // delivery metrics' host classes
 }
 
 // New opens and migrates the database, makes sure there is a forum, and
@@ -102,6 +104,7 @@ func (n *Node) prepare(ctx context.Context) error {
 		n.log.Info("created a first forum", "slug", f.Slug, "title", f.Title)
 	}
 	n.Metrics = NewMetrics(n.Store)
+	n.classes = &hostClasses{store: n.Store, known: make(map[string]hostClass)}
 	n.client = transport.New(transport.Options{
 		AllowPrivateNetworks: n.cfg.AllowPrivateNetworks,
 		AllowHTTP:            n.cfg.AllowHTTP,
@@ -129,7 +132,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	}
 	n.Fed = fed
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
-		Refused: n.deliveryRefused, Log: n.log.With("worker", "delivery")}
+		Refused: n.deliveryRefused, Observe: n.observeDelivery, Log: n.log.With("worker", "delivery")}
 	n.Outbox = &federation.OutboxWorker{Server: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,

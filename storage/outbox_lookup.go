@@ -114,3 +114,17 @@ func (s *Store) ReleaseAllDeliveries(ctx context.Context, now time.Time) (int, e
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// DomainSoftware returns the server software recorded for a host (by
+// SetDomainSoftware), or "" when none is known.
+func (s *Store) DomainSoftware(ctx context.Context, domain string) (string, error) {
+	var sw []string
+	err := s.r.NewRaw("SELECT software FROM accounts WHERE domain = ? AND software <> '' LIMIT 1", domain).Scan(ctx, &sw)
+	if err != nil {
+		return "", fmt.Errorf("software of %s: %w", domain, err)
+	}
+	if len(sw) == 0 {
+		return "", nil
+	}
+	return sw[0], nil
+}

@@ -61,6 +61,14 @@ func (w *Worker) keyFailure(job *storage.DeliveryJob, err error) storage.Deliver
 // backoff; any other 4xx is final; 410 Gone also drops the follower behind
 // a personal inbox. Refused addresses and schemes are final too.
 func (w *Worker) deliver(ctx context.Context, job *storage.DeliveryJob, key *signingKey) storage.DeliveryResult {
+	res := w.post(ctx, job, key)
+	if w.Observe != nil {
+		w.Observe(job.Host, res.Outcome)
+	}
+	return res
+}
+
+func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signingKey) storage.DeliveryResult {
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	var signErr error

@@ -40,6 +40,9 @@ type Worker struct {
 	// job is dropped unattempted. It is called for every claimed job, so
 	// it must answer from memory. nil refuses nothing.
 	Refused func(job *storage.DeliveryJob) bool
+	// Observe, when set, hears the outcome of every POST attempt (for
+	// metrics); it runs on the sending goroutine and must be quick.
+	Observe func(host string, outcome storage.DeliveryOutcome)
 
 	Owner         string           // lease owner, unique per process; default host-pid-random
 	Concurrency   int              // POSTs in flight overall; default 256
