@@ -39,6 +39,9 @@ type Config struct {
 	AuthorizedFetch      bool
 	Version              string
 	Log                  *slog.Logger
+	// Now is the clock federation checks signature dates against; nil is
+	// time.Now. Tests move it to replay requests after their window.
+	Now func() time.Time
 }
 
 // Node is a running forum.
@@ -113,6 +116,7 @@ func (n *Node) prepare(ctx context.Context) error {
 		AllowHTTP:            n.cfg.AllowHTTP,
 		AuthorizedFetch:      n.cfg.AuthorizedFetch,
 		Version:              n.cfg.Version,
+		Now:                  n.cfg.Now,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
 		BlockedDomain:        n.blockedDomain,
 		DeliveryQueued: func() {

@@ -46,15 +46,26 @@ func quietLog() *slog.Logger {
 // take moments, not minutes.
 func startNode(t testing.TB) *testNode {
 	t.Helper()
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith is startNode with a chance to change the configuration
+// first.
+func startNodeWith(t testing.TB, edit func(*node.Config)) *testNode {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	n, err := node.New(context.Background(), node.Config{
+	cfg := node.Config{
 		Listen: ln.Addr().String(), BaseURL: base, DataDir: t.TempDir(), Registration: "open",
 		AllowPrivateNetworks: true, AllowHTTP: true, Version: "test", Log: quietLog(),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := node.New(context.Background(), cfg)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
