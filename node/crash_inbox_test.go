@@ -192,7 +192,7 @@ func TestGracefulShutdownFinishesRequestsReleasesJobs(t *testing.T) {
 	}
 	leased := func(table string) int {
 		var n int
-		if err := store.DB().NewRaw("SELECT count(*) FROM " + table + " WHERE lease_until IS NOT NULL").Scan(ctx, &n); err != nil {
+		if err := store.DB().NewRaw("SELECT count(*) FROM "+table+" WHERE lease_until IS NOT NULL").Scan(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
 		return n
