@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/skein-forum/skein/storage"
 )
@@ -13,6 +14,9 @@ import (
 // Lemmy post's community), a forum or a person. The follow waits for the
 // remote Accept (the inbox marks it accepted); what the actor then
 // announces lands in mirror threads here.
+
+// resolveTimeout bounds the lookup of what a member asked to follow.
+const resolveTimeout = 8 * time.Second
 
 // ErrNotFollowing means a member asked to unfollow an actor they do not
 // follow.
@@ -27,13 +31,18 @@ func (s *Server) FollowRemote(ctx context.Context, member *storage.Account, quer
 		return nil, fmt.Errorf("%w: only members follow", storage.ErrInvalid)
 	}
 	q := strings.TrimSpace(query)
+	// The member waits on the page: WebFinger (over https, then http when
+	// allowed) and the actor fetch share one bound, well under the 10 s a
+	// page may take, however slowly the other server answers.
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
 	var target *storage.Account
 	var err error
 	switch {
 	case strings.HasPrefix(q, "https://") || strings.HasPrefix(q, "http://"):
-		target, err = s.ResolveURL(ctx, q)
+		target, err = s.ResolveURL(rctx, q)
 	case strings.Count(q, "@") >= 1 && !strings.ContainsAny(q, "/ "):
-		target, err = s.ResolveHandle(ctx, q)
+		target, err = s.ResolveHandle(rctx, q)
 	default:
 		return nil, fmt.Errorf("%w: type an address like https://forum.example/t/abc or @name@server.example", storage.ErrInvalid)
 	}

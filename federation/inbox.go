@@ -136,6 +136,11 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, signature.ErrMalformed):
 		inboxError(w, http.StatusBadRequest, reasonOf(err))
 		return
+	case storage.Unavailable(err):
+		// Storing the signer's actor failed, not the signature: a 401
+		// would make the sender drop the activity instead of retrying.
+		s.inboxFailure(w, r, err)
+		return
 	case err != nil:
 		s.log.Debug("inbox signature refused", "actor", env.actor, "err", err)
 		w.Header().Set("WWW-Authenticate", `Signature realm="skein", headers="(request-target) host date digest"`)

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-fed/activity/streams"
 	"github.com/go-fed/activity/streams/vocab"
 
+	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/storage"
 )
@@ -69,15 +73,24 @@ func parseActor(ctx context.Context, m map[string]any) (*storage.Account, error)
 	if acc.Handle == "" {
 		return nil, fmt.Errorf("parse actor %s: no preferredUsername", id)
 	}
+	// A handle is an identifier: one that is too long or holds control
+	// characters is refused, not clipped into someone else's name.
+	if len(acc.Handle) > maxHandleLen || strings.IndexFunc(acc.Handle, isControlOrSpace) >= 0 || !utf8.ValidString(acc.Handle) {
+		return nil, fmt.Errorf("parse actor %s: preferredUsername is not a plausible handle", id)
+	}
 	// go-fed reads a string like "Zed: the one" as an IRI and lower-cases
 	// its "scheme", so plain strings come from the raw map.
-	acc.DisplayName = rawString(m, "name", firstString(a.GetActivityStreamsName()))
-	// A bio is shown on pages: remote HTML only ever enters sanitized.
-	acc.Bio = markup.SanitizeRemote(rawString(m, "summary", firstSummary(a.GetActivityStreamsSummary())))
+	acc.DisplayName = cleanName(rawString(m, "name", firstString(a.GetActivityStreamsName())))
+	// A bio is shown on pages: remote HTML only ever enters sanitized,
+	// and a long one only as a plain excerpt.
+	acc.Bio = markup.SanitizeRemote(clipText(rawString(m, "summary", firstSummary(a.GetActivityStreamsSummary())), maxRemoteHTML))
+	if len(acc.Bio) > maxBioLen {
+		acc.Bio = "<p>" + html.EscapeString(markup.Excerpt(acc.Bio, 500)) + "</p>"
+	}
 	if p := a.GetActivityStreamsInbox(); p != nil {
 		acc.Inbox = iriString(p.GetIRI())
 	}
-	if acc.Inbox == "" {
+	if acc.Inbox == "" || len(acc.Inbox) > maxURLLen {
 		return nil, fmt.Errorf("parse actor %s: no inbox", id)
 	}
 	if p := a.GetActivityStreamsFollowers(); p != nil {
@@ -131,15 +144,62 @@ func parseActor(ctx context.Context, m map[string]any) (*storage.Account, error)
 			break
 		}
 	}
-	if acc.PublicKeyID == "" || acc.PublicKeyPEM == "" {
+	if acc.PublicKeyID == "" || acc.PublicKeyPEM == "" || len(acc.PublicKeyID) > maxURLLen {
 		return nil, fmt.Errorf("parse actor %s: no public key it owns", id)
 	}
+	if _, err := signature.ParsePublicKeyPEM(acc.PublicKeyPEM); err != nil {
+		return nil, fmt.Errorf("parse actor %s: public key: %w", id, err)
+	}
 	if ep, ok := m["endpoints"].(map[string]any); ok {
-		if si, ok := ep["sharedInbox"].(string); ok {
+		if si, ok := ep["sharedInbox"].(string); ok && isHTTPURL(si) {
 			acc.SharedInbox = si
 		}
 	}
+	for _, u := range []*string{&acc.FollowersURL, &acc.URL, &acc.AvatarURL} {
+		if len(*u) > maxURLLen {
+			*u = ""
+		}
+	}
 	return acc, nil
+}
+
+// Bounds on what a remote actor document may put in the database.
+const (
+	maxHandleLen = 255
+	maxBioLen    = 16 << 10
+	maxURLLen    = 2048
+)
+
+// isHTTPURL reports whether s is a plausible http(s) URL to store.
+func isHTTPURL(s string) bool {
+	if len(s) > maxURLLen {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+func isControlOrSpace(r rune) bool {
+	return unicode.IsControl(r) || unicode.IsSpace(r) || isBidiControl(r)
+}
+
+// isBidiControl reports the invisible characters that reorder text around
+// them: in a name they make it read as someone else's.
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f' || r == '\u061c'
+}
+
+// cleanName makes a remote display name safe to store and show: no
+// control or bidi characters (NUL also breaks PostgreSQL and SQLite's
+// statement text), valid UTF-8, at most maxNameLen bytes.
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	return strings.TrimSpace(clipText(s, maxNameLen))
 }
 
 // isActorType reports whether a document's type names an actor, before

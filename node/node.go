@@ -42,6 +42,9 @@ type Config struct {
 	// PprofListen, when set, serves net/http/pprof on its own listener
 	// (loopback only in practice) for profiling runs; off by default.
 	PprofListen string
+	// Now is the clock federation checks signature dates against; nil is
+	// time.Now. Tests move it to replay requests after their window.
+	Now func() time.Time
 }
 
 // Node is a running forum.
@@ -119,6 +122,7 @@ func (n *Node) prepare(ctx context.Context) error {
 		AllowHTTP:            n.cfg.AllowHTTP,
 		AuthorizedFetch:      n.cfg.AuthorizedFetch,
 		Version:              n.cfg.Version,
+		Now:                  n.cfg.Now,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
 		BlockedDomain:        n.blockedDomain,
 		DeliveryQueued: func() {

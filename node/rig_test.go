@@ -46,8 +46,9 @@ func quietLog() *slog.Logger {
 // take moments, not minutes.
 func startNode(t testing.TB) *testNode { return startNodeWith(t, nil) }
 
-// startNodeWith is startNode with a change to the configuration.
-func startNodeWith(t testing.TB, configure func(*node.Config)) *testNode {
+// startNodeWith is startNode with a chance to change the configuration
+// first.
+func startNodeWith(t testing.TB, edit func(*node.Config)) *testNode {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,8 +59,8 @@ func startNodeWith(t testing.TB, configure func(*node.Config)) *testNode {
 		Listen: ln.Addr().String(), BaseURL: base, DataDir: t.TempDir(), Registration: "open",
 		AllowPrivateNetworks: true, AllowHTTP: true, Version: "test", Log: quietLog(),
 	}
-	if configure != nil {
-		configure(&cfg)
+	if edit != nil {
+		edit(&cfg)
 	}
 	n, err := node.New(context.Background(), cfg)
 	if err != nil {

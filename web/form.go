@@ -30,6 +30,17 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// unavailableMessage is shown beside a form whose text the database
+// refused for the moment (busy, disk full): nothing was saved, and the
+// member's text is on the form again to send once more.
+const unavailableMessage = "The forum could not save this just now: its database is busy. Nothing was posted; your text is below. Send it again in a moment."
+
+// retryLater marks a form answered 503 because the database refused the
+// write for the moment.
+func retryLater(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "30")
+}
+
 // formError is the message shown beside a form when the store refused
 // the input: the store's own explanation for ErrInvalid, without the
 // "invalid input: " prefix.

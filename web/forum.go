@@ -151,6 +151,12 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 		form.Error = formError(err)
 		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
 		return
+	case storage.Unavailable(err):
+		s.Log.Warn("thread not saved", "forum", f.Slug, "err", err)
+		form.Error = unavailableMessage
+		retryLater(w)
+		s.renderThreadForm(w, r, http.StatusServiceUnavailable, form)
+		return
 	case err != nil:
 		s.serverError(w, r, err)
 		return

@@ -99,6 +99,12 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 		form.Error = formError(err)
 		s.renderEditForm(w, r, http.StatusUnprocessableEntity, form)
 		return
+	case storage.Unavailable(err):
+		s.Log.Warn("edit not saved", "post", p.ID, "err", err)
+		form.Error = unavailableMessage
+		retryLater(w)
+		s.renderEditForm(w, r, http.StatusServiceUnavailable, form)
+		return
 	case err != nil:
 		s.storeError(w, r, err)
 		return

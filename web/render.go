@@ -331,6 +331,12 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		s.Log.Debug("web request abandoned", "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	}
+	if storage.Unavailable(err) {
+		s.Log.Warn("web request refused by a busy database", "method", r.Method, "path", r.URL.Path, "err", err)
+		retryLater(w)
+		s.errorPage(w, r, http.StatusServiceUnavailable, "The forum's database is busy and nothing was changed. Go back and try again in a moment.")
+		return
+	}
 	s.Log.Error("web request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	s.errorPage(w, r, http.StatusInternalServerError, "The forum could not answer this request. Please try again in a moment.")
 }

@@ -314,15 +314,22 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, storage.ErrNotFound):
 		s.notFound(w, r)
 		return
-	case errors.Is(err, storage.ErrInvalid):
-		form.Error = formError(err)
+	case errors.Is(err, storage.ErrInvalid), storage.Unavailable(err):
+		status := http.StatusUnprocessableEntity
+		if storage.Unavailable(err) {
+			s.Log.Warn("reply not saved", "thread", id, "err", err)
+			form.Error, status = unavailableMessage, http.StatusServiceUnavailable
+			retryLater(w)
+		} else {
+			form.Error = formError(err)
+		}
 		t, terr := s.Store.ThreadByID(r.Context(), id)
 		if terr != nil {
 			s.storeError(w, r, terr)
 			return
 		}
 		last := max(1, (t.PostCount+storage.PostsPerPage-1)/storage.PostsPerPage)
-		s.showThread(w, r, id, last, form, http.StatusUnprocessableEntity)
+		s.showThread(w, r, id, last, form, status)
 		return
 	case err != nil:
 		s.serverError(w, r, err)

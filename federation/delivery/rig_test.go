@@ -50,6 +50,9 @@ type inbox struct {
 	answer func(n int) int
 	// hold, when set, is waited on before answering.
 	hold chan struct{}
+	// fault, when set, may misbehave instead of answering the n-th
+	// request; it reports whether it did.
+	fault func(n int, w http.ResponseWriter, r *http.Request) bool
 }
 
 func newInbox(t testing.TB) *inbox {
@@ -67,13 +70,16 @@ func (in *inbox) serve(w http.ResponseWriter, r *http.Request) {
 	n := in.requests
 	in.inFlight++
 	in.maxConc = max(in.maxConc, in.inFlight)
-	answer, hold := in.answer, in.hold
+	answer, hold, fault := in.answer, in.hold, in.fault
 	in.mu.Unlock()
 	defer func() {
 		in.mu.Lock()
 		in.inFlight--
 		in.mu.Unlock()
 	}()
+	if fault != nil && fault(n, w, r) {
+		return
+	}
 	if hold != nil {
 		select {
 		case <-hold:

@@ -144,6 +144,9 @@ func (p *Params) set(name, value string) error {
 			return fmt.Errorf("%w: more than %d signed headers", ErrMalformed, maxHeaderNames)
 		}
 		for i, n := range names {
+			if !isHeaderName(n) {
+				return fmt.Errorf("%w: %q is not a header name", ErrMalformed, clip(n))
+			}
 			for _, prev := range names[:i] {
 				if prev == n {
 					return fmt.Errorf("%w: header %q listed twice", ErrMalformed, n)
@@ -173,6 +176,24 @@ func (p *Params) set(name, value string) error {
 		}
 	}
 	return nil
+}
+
+// isHeaderName reports whether n is a field name (an RFC 9110 token) or
+// a pseudo-header such as (request-target). Anything else, invalid UTF-8
+// included, is refused rather than carried into the signing string.
+func isHeaderName(n string) bool {
+	if len(n) > 2 && n[0] == '(' && n[len(n)-1] == ')' {
+		n = n[1 : len(n)-1]
+	}
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if !isTokenChar(n[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // isTokenChar reports whether c may appear in an RFC 9110 token.

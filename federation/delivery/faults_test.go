@@ -1,0 +1,128 @@
+package delivery_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+// Issue 6, faults: inboxes that reset the connection, never answer
+// within the timeout, or trickle their answer one byte a second. While
+// they misbehave their jobs are retried (with the backoff of
+// TestBackoffBounds, each failure recorded with its error) and a
+// well-behaved host
+// gets everything; once they recover, they get everything too.
+func TestMisbehavingHostsAreRetriedWithoutHoldingOthers(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		var recovered atomic.Bool
+		faults := map[string]func(w http.ResponseWriter, r *http.Request){
+			"reset": func(w http.ResponseWriter, r *http.Request) {
+				// Close the connection under the request, as a crashing
+				// server or a proxy does.
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+			},
+			"timeout": func(w http.ResponseWriter, r *http.Request) {
+				select { // answers long after the worker gave up
+				case <-time.After(5 * time.Second):
+				case <-r.Context().Done():
+				}
+			},
+			"trickle": func(w http.ResponseWriter, r *http.Request) {
+				conn, buf, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				for _, b := range []byte("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n") {
+					if _, err := buf.Write([]byte{b}); err != nil || buf.Flush() != nil {
+						return
+					}
+					time.Sleep(time.Second)
+				}
+			},
+		}
+		bad := map[string]*inbox{}
+		for name, fault := range faults {
+			in := newInbox(t)
+			in.fault = func(n int, w http.ResponseWriter, r *http.Request) bool {
+				if recovered.Load() {
+					return false
+				}
+				fault(w, r)
+				return true
+			}
+			bad[name] = in
+		}
+		steady := newInbox(t)
+		var acts []storage.NewActivity
+		for i := range 3 {
+			acts = append(acts, activity(fx, i, personal(bad["reset"], "/inbox"), personal(bad["timeout"], "/inbox"),
+				personal(bad["trickle"], "/inbox"), personal(steady, "/inbox")))
+		}
+		if err := s.EnqueueActivities(ctx, acts); err != nil {
+			t.Fatal(err)
+		}
+		w := newWorker(s)
+		w.Timeout = 300 * time.Millisecond
+		w.Client = transport.New(transport.Options{AllowPrivateNetworks: true, AllowHTTP: true, Timeout: 300 * time.Millisecond})
+		w.RetryBase, w.RetryMax = 50*time.Millisecond, 200*time.Millisecond
+		start(t, w)
+		w.Notify()
+
+		eventually(t, "the steady host to get everything", func() bool {
+			_, got, _ := steady.stats()
+			return len(got) == len(acts)
+		})
+		eventually(t, "every misbehaving host to be tried again", func() bool {
+			for _, in := range bad {
+				if n, _, _ := in.stats(); n <= len(acts) {
+					return false
+				}
+			}
+			return true
+		})
+		// Each failure is on record with its error.
+		var failed []string
+		if err := s.DB().NewRaw("SELECT host FROM deliveries WHERE attempts > 0 AND last_error <> ''").Scan(ctx, &failed); err != nil {
+			t.Fatal(err)
+		}
+		hosts := map[string]bool{}
+		for _, h := range failed {
+			hosts[h] = true
+		}
+		for name, in := range bad {
+			if !hosts[in.host()] {
+				t.Errorf("%s host: no failed attempt on record", name)
+			}
+		}
+		if c := w.Counters(); c.Retried < 3 {
+			t.Errorf("counters while failing = %+v, want retries", c)
+		}
+
+		recovered.Store(true)
+		eventually(t, "the queue to empty", queueEmpty(t, s))
+		for name, in := range bad {
+			for _, a := range acts {
+				if in.received("/inbox", a.APID) == 0 {
+					t.Errorf("%s host never got %s", name, a.APID)
+				}
+			}
+		}
+		for _, a := range acts {
+			if n := steady.received("/inbox", a.APID); n != 1 {
+				t.Errorf("steady host got %s %d times", a.APID, n)
+			}
+		}
+	})
+}
