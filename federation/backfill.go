@@ -16,7 +16,8 @@ import (
 // collection (signed GETs) and stores what it finds, which may have
 // replies of its own. The work is bounded three ways: depth (replies of
 // replies of replies), pages and items per collection, and fetches per
-// thread per hour.
+// thread per hour. Mirrors also fill in from their thread's context
+// (backfill_context.go), through the same queue and budget.
 
 const (
 	maxBackfillDepth = 3
