@@ -16,7 +16,8 @@ import (
 // collection (signed GETs) and stores what it finds, which may have
 // replies of its own. The work is bounded three ways: depth (replies of
 // replies of replies), pages and items per collection, and fetches per
-// thread per hour.
+// thread per hour. Mirrors also fill in from their thread's context
+// (backfill_context.go), through the same queue and budget.
 
 const (
 	maxBackfillDepth = 3
@@ -35,10 +36,14 @@ type backfillJob struct {
 }
 
 // backfillBudget counts fetches per thread, so one busy or hostile thread
-// cannot keep the workers fetching.
+// cannot keep the workers fetching. Replies collections and a mirror's
+// context (backfill_context.go) have a window each; the budget also
+// remembers when each mirror's context was last walked.
 type backfillBudget struct {
-	mu sync.Mutex
-	m  map[storage.ID]*budgetWindow
+	mu       sync.Mutex
+	m        map[storage.ID]*budgetWindow // replies collections
+	contexts map[storage.ID]*budgetWindow // a mirror's context
+	walked   map[storage.ID]time.Time     // when a mirror's context walk last started
 }
 
 type budgetWindow struct {
@@ -46,28 +51,62 @@ type budgetWindow struct {
 	used  int
 }
 
-// take reserves n fetches for a thread; false when its window is spent.
+// take reserves n fetches of replies collections for a thread; false
+// when its window is spent.
 func (b *backfillBudget) take(thread storage.ID, n int, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.m == nil || len(b.m) > 10000 {
-		b.m = make(map[storage.ID]*budgetWindow)
+	return takeFrom(&b.m, thread, n, maxBackfillItems, now)
+}
+
+// takeContext reserves n fetches of a mirror's context walk.
+func (b *backfillBudget) takeContext(thread storage.ID, n int, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return takeFrom(&b.contexts, thread, n, maxContextFetches, now)
+}
+
+// takeFrom reserves n of limit fetches in thread's window of m. The map
+// is bounded: past 10000 threads it starts over.
+func takeFrom(m *map[storage.ID]*budgetWindow, thread storage.ID, n, limit int, now time.Time) bool {
+	if *m == nil || len(*m) > 10000 {
+		*m = make(map[storage.ID]*budgetWindow)
 	}
-	w := b.m[thread]
+	w := (*m)[thread]
 	if w == nil || now.Sub(w.start) > backfillWindow {
 		w = &budgetWindow{start: now}
-		b.m[thread] = w
+		(*m)[thread] = w
 	}
-	if w.used+n > maxBackfillItems {
+	if w.used+n > limit {
 		return false
 	}
 	w.used += n
 	return true
 }
 
+// startWalk reports whether a walk of a mirror's context may start now,
+// and whether it is a re-walk (the context was walked before, by this
+// process). A walk starts at most once per contextRewalkAfter.
+func (b *backfillBudget) startWalk(thread storage.ID, now time.Time) (start, again bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.walked == nil || len(b.walked) > 10000 {
+		b.walked = make(map[storage.ID]time.Time)
+	}
+	last, ok := b.walked[thread]
+	if ok && now.Sub(last) < contextRewalkAfter {
+		return false, false
+	}
+	b.walked[thread] = now
+	return true, ok
+}
+
 // queueBackfill asks for the replies of a Note just stored, when it has a
 // replies collection on its own server and depth allows.
+// A Note of a mirror's own thread also asks for a walk of the mirror's
+// context (backfill_context.go).
 func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *remoteNote, depth int) {
+	s.queueContextWalk(ctx, thread, note)
 	coll := note.Replies.id
 	if depth > maxBackfillDepth || coll == "" || !sameHost(coll, hostOf(note.ID)) {
 		return
@@ -80,8 +119,15 @@ func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *rem
 	s.wakeInbox()
 }
 
-// runBackfill fetches one replies collection and stores its Notes.
+// runBackfill fetches one replies collection and stores its Notes, or
+// runs one step of a context walk.
 func (s *Server) runBackfill(ctx context.Context, body []byte) error {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(body, &head) == nil && head.Type == contextJobType {
+		return s.runContextWalk(ctx, body)
+	}
 	var job backfillJob
 	if err := json.Unmarshal(body, &job); err != nil || job.Type != "skein:Backfill" {
 		return ignore("not a backfill job")

@@ -41,6 +41,9 @@ import (
 //     activities too;
 //   - a member's Like of a remote post goes to its author (and the
 //     mirror's thread actor), Undo{Like} likewise;
+//   - a remote author's own Update or Delete of its reply in a local
+//     thread is announced, as received, by the thread to its followers
+//     and by the forum to its group peers (outbox_forward.go);
 //   - moderation events (report.forward, account.delete, thread.move) are
 //     built in moderation.go, which lists who gets them.
 //
@@ -241,7 +244,9 @@ func (w *OutboxWorker) Activities(ctx context.Context, ev storage.OutboxEvent) (
 	case storage.EventThreadMove:
 		return w.threadMoved(ctx, ev)
 	case storage.EventRemotePostDelete:
-		return nil, nil // the post's own server speaks for it
+		// The post's own server speaks for it; the thread forwards the
+		// author's own Delete to its followers (outbox_forward.go).
+		return w.forwardRemoteActivity(ctx, ev, "Delete")
 	}
 	w.Log.Warn("unknown outbox event kind: nothing sent", "event", ev.ID, "kind", ev.Kind)
 	return nil, nil

@@ -210,11 +210,15 @@ func (w *OutboxWorker) announceRemotePost(ctx context.Context, sc *scene) ([]sto
 }
 
 // postUpdated: Update{Note} from the member to everyone who was sent the
-// post; group peers get it announced by the forum.
+// post; group peers get it announced by the forum. A remote author's edit
+// of its reply in a local thread is forwarded (outbox_forward.go).
 func (w *OutboxWorker) postUpdated(ctx context.Context, ev storage.OutboxEvent) ([]storage.NewActivity, error) {
 	sc, err := w.load(ctx, ev)
-	if err != nil || sc == nil || !sc.local() || sc.post.IsDeleted() || sc.thread.DeletedAt != nil {
+	if err != nil || sc == nil || sc.post.IsDeleted() || sc.thread.DeletedAt != nil {
 		return nil, err
+	}
+	if !sc.local() {
+		return w.forwardRemoteActivity(ctx, ev, "Update") // outbox_forward.go
 	}
 	note, err := w.note(ctx, sc)
 	if err != nil {

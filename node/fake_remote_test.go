@@ -36,6 +36,9 @@ type fakeRemote struct {
 	answer func(n int) int
 	// delay holds each POST this long before answering.
 	delay time.Duration
+	// notes are the objects served at GET /users/{name}/statuses/{id},
+	// by id (see publish).
+	notes map[string]map[string]any
 }
 
 // received is one accepted activity.
@@ -68,6 +71,7 @@ func newFakeRemote(t testing.TB, shared bool) *fakeRemote {
 	mux.HandleFunc("GET /users/{name}", f.serveActor)
 	mux.HandleFunc("POST /users/{name}/inbox", f.serveInbox)
 	mux.HandleFunc("POST /inbox", f.serveInbox)
+	mux.HandleFunc("GET /users/{name}/statuses/{id}", f.serveNote)
 	f.srv = httptest.NewServer(mux)
 	f.host = strings.TrimPrefix(f.srv.URL, "http://")
 	t.Cleanup(f.srv.Close)

@@ -1,0 +1,325 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// Context backfill of mirrors (FEP-f228, FEP-7888). A mirror starts with
+// the first post its group announces after a member followed the remote
+// thread; everything said before is in the thread's context, the
+// collection every Note of the thread names (a Skein thread's
+// /t/{id}/posts; NodeBB's topic; any Collection or OrderedCollection of
+// Notes or their ids). When a Note of the mirror's own thread lands, the
+// context is walked: page by page, one inbox-queue job per page (signed
+// GETs, off every request path), storing the posts it lists and putting
+// the mirror in the context's order. A walk starts at most once per
+// contextRewalkAfter for a mirror; the first walk (in this process's
+// life) goes from the first page on, later ones from the last page back,
+// to pick up replies from third servers the group did not announce.
+//
+// Trust is as for replies collections: an embedded Note is taken as
+// served only when it and its author are on the context's host (the
+// mirror's group's host); anything else is fetched from its own server.
+// Bounds: pages and items per walk, fetches per mirror per hour.
+
+const (
+	contextJobType     = "skein:ContextWalk"
+	maxContextPages    = 20
+	maxContextItems    = 500
+	maxContextFetches  = 300 // per mirror per backfillWindow
+	contextRewalkPages = 3
+	contextRewalkAfter = 15 * time.Minute
+	activityStreamsIRI = "https://www.w3.org/ns/activitystreams"
+)
+
+// contextJob is one step of a walk: the page to read next and what the
+// walk has seen so far. Like backfillJob it is a synthetic inbox item.
+type contextJob struct {
+	Type     string       `json:"type"` // contextJobType
+	Thread   storage.ID   `json:"thread"`
+	Context  string       `json:"context"`
+	Page     string       `json:"page,omitempty"`     // "" reads the collection first
+	Backward bool         `json:"backward,omitempty"` // a re-walk: from the last page back
+	Pages    int          `json:"pages"`
+	Items    int          `json:"items"`
+	Listed   []storage.ID `json:"listed,omitempty"` // the posts seen, in the context's order
+}
+
+// queueContextWalk starts a walk of a mirror's context when note names it
+// as its own (a Note of the remote thread, not a third server's reply)
+// and none started lately. Contexts of local threads are ours, and a
+// remote Note's context that is no mirror here is not ours to walk.
+func (s *Server) queueContextWalk(ctx context.Context, thread storage.ID, note *remoteNote) {
+	if note.Context == "" {
+		return
+	}
+	if _, local := s.urls.Path(note.Context); local {
+		return
+	}
+	t, err := s.store.ThreadByID(ctx, thread)
+	if err != nil || !t.IsMirror() || *t.APID != note.Context || t.DeletedAt != nil {
+		return
+	}
+	start, again := s.inbox.backfill.startWalk(thread, s.cfg.Now())
+	if !start {
+		return
+	}
+	s.queueContextJob(ctx, contextJob{Type: contextJobType, Thread: thread, Context: note.Context, Backward: again})
+}
+
+func (s *Server) queueContextJob(ctx context.Context, job contextJob) {
+	body, err := json.Marshal(job)
+	if err == nil {
+		_, err = s.store.EnqueueInbox(ctx, s.urls.InstanceActor(), "", body)
+	}
+	if err != nil {
+		s.log.Warn("queue context walk", "context", job.Context, "err", err)
+		return
+	}
+	s.wakeInbox()
+}
+
+// runContextWalk reads one page of a mirror's context, stores what it
+// lists, orders the mirror and queues the next page.
+func (s *Server) runContextWalk(ctx context.Context, body []byte) error {
+	var job contextJob
+	if err := json.Unmarshal(body, &job); err != nil {
+		return ignore("bad context job: %v", err)
+	}
+	t, host, err := s.walkedMirror(ctx, job)
+	if err != nil {
+		return err
+	}
+	var page map[string]any
+	if job.Page == "" {
+		if page, err = s.contextStart(ctx, job, host); err != nil {
+			return err
+		}
+	} else if page, err = s.contextPage(ctx, job.Page, host, job.Thread); err != nil {
+		return err
+	}
+	for page != nil {
+		job.Pages++
+		listed := s.walkContextPage(ctx, t, host, page, &job)
+		if job.Backward {
+			job.Listed = append(listed, job.Listed...)
+		} else {
+			job.Listed = append(job.Listed, listed...)
+		}
+		if err := s.store.OrderMirror(ctx, t.ID, job.Listed); err != nil {
+			s.log.Warn("order mirror", "thread", t.ID, "err", err)
+		}
+		link := "next"
+		if job.Backward {
+			link = "prev"
+		}
+		limit := maxContextPages
+		if job.Backward {
+			limit = contextRewalkPages
+		}
+		next := page[link]
+		if next == nil || job.Pages >= limit || job.Items >= maxContextItems {
+			return nil
+		}
+		// A linked page is the next job's, so one job never holds a
+		// worker for more than a page of fetches; an embedded one is
+		// read now.
+		if nextURL, ok := next.(string); ok {
+			job.Page = nextURL
+			s.queueContextJob(ctx, job)
+			return nil
+		}
+		page, _ = next.(map[string]any)
+	}
+	return nil
+}
+
+// walkedMirror checks a job against its mirror: still there, still
+// keyed by the context, and the context on the host of the mirror's group
+// (a Note may name any URL as its context; only the group's own host
+// speaks for its thread).
+func (s *Server) walkedMirror(ctx context.Context, job contextJob) (*storage.Thread, string, error) {
+	t, err := s.store.ThreadByID(ctx, job.Thread)
+	if err != nil {
+		return nil, "", err
+	}
+	if !t.IsMirror() || *t.APID != job.Context || t.DeletedAt != nil || t.RemoteActorID == nil {
+		return nil, "", ignore("thread %s is no live mirror of %s", job.Thread, job.Context)
+	}
+	host, err := s.checkRemote(job.Context)
+	if err != nil {
+		return nil, "", err
+	}
+	group, err := s.store.AccountByID(ctx, *t.RemoteActorID)
+	if err != nil {
+		return nil, "", err
+	}
+	if !strings.EqualFold(group.Domain, host) {
+		return nil, "", ignore("context %s is not on the host of its group %s", job.Context, group.Domain)
+	}
+	return t, host, nil
+}
+
+// contextStart fetches the context collection and returns the page to
+// begin with: the first (or, for a re-walk, the last), or the collection
+// itself when it carries its items.
+func (s *Server) contextStart(ctx context.Context, job contextJob, host string) (map[string]any, error) {
+	if !s.inbox.backfill.takeContext(job.Thread, 1, s.cfg.Now()) {
+		return nil, ignore("context budget of thread %s spent", job.Thread)
+	}
+	coll, final, err := s.fetchObject(ctx, job.Context)
+	if err != nil {
+		return nil, err
+	}
+	if !sameHost(final, host) || idOfAny(coll) != job.Context {
+		return nil, ignore("context %s served from %s as %q", job.Context, final, idOfAny(coll))
+	}
+	switch typ, _ := coll["type"].(string); typ {
+	case "Collection", "OrderedCollection":
+	case "CollectionPage", "OrderedCollectionPage":
+		return coll, nil
+	default:
+		return nil, ignore("context %s is a %q, not a collection", job.Context, typ)
+	}
+	start := coll["first"]
+	if last := coll["last"]; job.Backward && last != nil {
+		start = last
+	}
+	if start == nil {
+		return coll, nil // items inline, or none
+	}
+	return s.contextPage(ctx, start, host, job.Thread)
+}
+
+// contextPage is a page given inline or by id, on host.
+func (s *Server) contextPage(ctx context.Context, v any, host string, thread storage.ID) (map[string]any, error) {
+	switch p := v.(type) {
+	case map[string]any:
+		return p, nil
+	case string:
+		if !sameHost(p, host) {
+			return nil, ignore("page %s on another host", p)
+		}
+		if !s.inbox.backfill.takeContext(thread, 1, s.cfg.Now()) {
+			return nil, ignore("context budget of thread %s spent", thread)
+		}
+		m, final, err := s.fetchObject(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if !sameHost(final, host) {
+			return nil, ignore("page %s served from %s", p, final)
+		}
+		return m, nil
+	}
+	return nil, nil
+}
+
+// walkContextPage stores the posts a page lists and returns those that
+// are in the mirror, in the page's order.
+func (s *Server) walkContextPage(ctx context.Context, t *storage.Thread, host string, page map[string]any, job *contextJob) []storage.ID {
+	var listed []storage.ID
+	for _, item := range pageItems(page) {
+		if job.Items >= maxContextItems {
+			break
+		}
+		job.Items++
+		p, err := s.contextItem(ctx, t, host, item)
+		if err != nil {
+			if !errors.Is(err, errStored) {
+				s.log.Debug("context item skipped", "context", job.Context, "err", err)
+			}
+			continue
+		}
+		listed = append(listed, p.ID)
+	}
+	return listed
+}
+
+// contextItem is the mirror's post of one item of its context, stored
+// now if it is new.
+func (s *Server) contextItem(ctx context.Context, t *storage.Thread, host string, item any) (*storage.Post, error) {
+	id := idOfAny(item)
+	if id == "" {
+		return nil, ignore("context item without an id")
+	}
+	m, embedded := item.(map[string]any)
+	if embedded {
+		if typ, _ := m["type"].(string); typ != "" && !isNoteType(typ) {
+			return nil, ignore("context item %s is a %s", id, typ) // a Tombstone, say
+		}
+	}
+	var p *storage.Post
+	var err error
+	if _, local := s.urls.Path(id); local {
+		p, err = s.postByIRI(ctx, id) // a member's reply, in the remote thread too
+	} else {
+		p, err = s.store.PostByAPID(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			p, err = s.newContextPost(ctx, t, host, id, m)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || p.ThreadID != t.ID {
+		return nil, ignore("context item %s is not in mirror %s", id, t.ID)
+	}
+	return p, nil
+}
+
+// newContextPost stores a Note the context lists and this node lacks. An
+// embedded Note of the context's host is believed as served; others are
+// fetched from their own server.
+func (s *Server) newContextPost(ctx context.Context, t *storage.Thread, host, id string, m map[string]any) (*storage.Post, error) {
+	var note *remoteNote
+	var err error
+	if m != nil && sameHost(id, host) && sameHost(idOfAny(m["attributedTo"]), host) {
+		note, err = parseNote(ctx, withContext(m, "https://www.w3.org/ns/activitystreams"))
+	} else {
+		if !s.inbox.backfill.takeContext(t.ID, 1, s.cfg.Now()) {
+			return nil, ignore("context budget of thread %s spent", t.ID)
+		}
+		note, err = s.fetchNote(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if note.ID != id {
+		return nil, ignore("context lists %s, the note is %s", id, note.ID)
+	}
+	// The context's owner says the Note is in its thread; a Note that
+	// answers a post of another thread here stays out.
+	in, replyTo, err := s.threadOfNote(ctx, note)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil && in.ID != t.ID {
+		return nil, ignore("note %s belongs to thread %s here", note.ID, in.ID)
+	}
+	np, err := s.newRemotePost(ctx, note)
+	if err != nil {
+		return nil, err
+	}
+	np.ThreadID, np.ReplyToID = t.ID, replyTo
+	if q := s.postIn(ctx, note.Quote, t.ID); q != nil {
+		np.QuoteID = &q.ID
+	}
+	p, err := s.store.CreatePost(ctx, np)
+	if err != nil {
+		return nil, fmt.Errorf("store %s from context: %w", note.ID, err)
+	}
+	if !sameHost(note.ID, host) {
+		// A third server's reply may have replies the context's owner
+		// never saw: FEP-f228's replies walk covers them.
+		s.queueBackfill(ctx, t.ID, note, 1)
+	}
+	return p, nil
+}
