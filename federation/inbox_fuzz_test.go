@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/skein-forum/skein/markup"
+	"github.com/skein-forum/skein/markup/markuptest"
 )
 
 // FuzzInboxActivity throws arbitrary bodies at the inbox's parsers, in
@@ -85,45 +86,7 @@ func checkNote(t *testing.T, ctx context.Context, m map[string]any) {
 }
 
 // unsafeHTML reports markup that could run script.
-func unsafeHTML(h string) bool {
-	low := strings.ToLower(h)
-	for _, f := range []string{"<script", "<iframe", "<style", "<object", "<embed", "javascript:", "vbscript:", " on", "style="} {
-		if strings.Contains(low, f) && (f != " on" || onHandler(low)) {
-			return true
-		}
-	}
-	return false
-}
-
-// onHandler finds an attribute like onerror= inside a tag.
-func onHandler(low string) bool {
-	for i := 0; i < len(low); i++ {
-		if low[i] != '<' {
-			continue
-		}
-		end := strings.IndexByte(low[i:], '>')
-		if end < 0 {
-			end = len(low) - i
-		}
-		tag := low[i : i+end]
-		for j := strings.Index(tag, " on"); j >= 0; {
-			rest := tag[j+3:]
-			k := 0
-			for k < len(rest) && rest[k] >= 'a' && rest[k] <= 'z' {
-				k++
-			}
-			if k > 0 && k < len(rest) && (rest[k] == '=' || rest[k] == ' ') {
-				return true
-			}
-			next := strings.Index(rest, " on")
-			if next < 0 {
-				break
-			}
-			j += 3 + next
-		}
-	}
-	return false
-}
+func unsafeHTML(h string) bool { return markuptest.Unsafe(h) != "" }
 
 // inboxFuzzSeeds are real shapes (Mastodon, GoToSocial, Lemmy, Misskey)
 // and the hostile ones of issue 6.

@@ -7,45 +7,12 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+
+	"github.com/skein-forum/skein/markup/markuptest"
 )
 
-// unsafeMarkup parses out as HTML and reports what a browser could run:
-// script or other disallowed elements, event handlers, style attributes and
-// non-http(s)/mailto URLs.
-func unsafeMarkup(out string) string {
-	if strings.Contains(strings.ToLower(out), "<script") {
-		return "raw <script"
-	}
-	z := html.NewTokenizer(strings.NewReader(out))
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
-			return ""
-		}
-		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
-			continue
-		}
-		tok := z.Token()
-		switch tok.Data {
-		case "script", "style", "iframe", "img", "object", "embed", "svg", "math", "form", "input", "link", "meta", "base":
-			return "element " + tok.Data
-		}
-		for _, a := range tok.Attr {
-			key := strings.ToLower(a.Key)
-			val := strings.ToLower(strings.TrimSpace(a.Val))
-			switch {
-			case strings.HasPrefix(key, "on"):
-				return "event handler " + a.Key
-			case key == "style", key == "src", key == "srcdoc", key == "formaction":
-				return "attribute " + a.Key
-			case key == "href" && !(strings.HasPrefix(val, "https://") || strings.HasPrefix(val, "http://") || strings.HasPrefix(val, "mailto:")):
-				return "href " + a.Val
-			case strings.Contains(val, "javascript:"):
-				return "javascript: in " + a.Key
-			}
-		}
-	}
-}
+// unsafeMarkup names what a browser could run in out, or "".
+func unsafeMarkup(out string) string { return markuptest.Unsafe(out) }
 
 func TestRenderMarkdownRemovesDangerousMarkup(t *testing.T) {
 	for _, tc := range []struct {
