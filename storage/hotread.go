@@ -38,6 +38,7 @@ type hotReads struct {
 	threadWithForum *sql.Stmt
 	memberByHandle  *sql.Stmt
 	sessionMember   *sql.Stmt
+	threadVersion   *sql.Stmt
 }
 
 func (s *Store) hotReads(ctx context.Context) (*hotReads, error) {
@@ -75,11 +76,12 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		prep(&h.memberByHandle, "SELECT "+accountCols+" FROM accounts AS a WHERE a.handle = ? AND a.domain = '' LIMIT 1"),
 		prep(&h.sessionMember, "SELECT "+accountCols+" FROM accounts AS a JOIN sessions AS s ON s.account_id = a.id "+
 			"WHERE s.token_hash = ? AND s.expires_at > ? AND a.suspended = ? AND a.approval_pending = ? AND a.deleted_at IS NULL LIMIT 1"),
+		prep(&h.threadVersion, "SELECT version FROM threads WHERE id = ?"),
 	)
 }
 
 func (h *hotReads) close() {
-	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember} {
+	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember, h.threadVersion} {
 		if st != nil {
 			st.Close()
 		}
