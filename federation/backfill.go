@@ -73,7 +73,9 @@ func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *rem
 		return
 	}
 	body, _ := json.Marshal(backfillJob{Type: "skein:Backfill", Collection: coll, Thread: thread, Depth: depth})
-	if _, err := s.store.EnqueueInbox(ctx, s.urls.InstanceActor(), "", body); err != nil {
+	// Through the inboxes' group commit: one transaction for the jobs of
+	// many Notes, not one each.
+	if _, err := s.acceptInbox(ctx, storage.NewInboxItem{ActorID: s.urls.InstanceActor(), Body: body}); err != nil {
 		s.log.Warn("queue backfill", "collection", coll, "err", err)
 		return
 	}

@@ -209,7 +209,7 @@ func (w *InboxWorker) applyOne(ctx, workCtx context.Context, sem chan struct{}, 
 	if ctx.Err() != nil {
 		return r, false
 	}
-	itemCtx, cancel := context.WithTimeout(workCtx, w.Timeout)
+	itemCtx, cancel := context.WithTimeout(withSlot(workCtx, sem), w.Timeout)
 	defer cancel()
 	err := w.safeProcess(itemCtx, it)
 	return w.result(it, err), true

@@ -93,6 +93,7 @@ type Server struct {
 
 	documents http.Handler // built once by New
 	inbox     inboxState   // inbox.go
+	posts     postCommit   // post_commit.go
 
 	nodeInfoMu sync.Mutex
 	nodeInfo   map[string]*document

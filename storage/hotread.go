@@ -39,6 +39,8 @@ type hotReads struct {
 	memberByHandle  *sql.Stmt
 	sessionMember   *sql.Stmt
 	threadVersion   *sql.Stmt
+	accountByAPID   *sql.Stmt
+	postByAPID      *sql.Stmt
 }
 
 func (s *Store) hotReads(ctx context.Context) (*hotReads, error) {
@@ -77,11 +79,14 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		prep(&h.sessionMember, "SELECT "+accountCols+" FROM accounts AS a JOIN sessions AS s ON s.account_id = a.id "+
 			"WHERE s.token_hash = ? AND s.expires_at > ? AND a.suspended = ? AND a.approval_pending = ? AND a.deleted_at IS NULL LIMIT 1"),
 		prep(&h.threadVersion, "SELECT version FROM threads WHERE id = ?"),
+		// The inbox worker's lookups, once or twice per activity.
+		prep(&h.accountByAPID, "SELECT "+accountCols+" FROM accounts AS a WHERE a.ap_id = ?"),
+		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
 	)
 }
 
 func (h *hotReads) close() {
-	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember, h.threadVersion} {
+	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember, h.threadVersion, h.accountByAPID, h.postByAPID} {
 		if st != nil {
 			st.Close()
 		}

@@ -54,7 +54,9 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	h.post = s.w.Table(reflect.TypeFor[Post]())
 	h.event = s.w.Table(reflect.TypeFor[OutboxEvent]())
 	h.inbox = s.w.Table(reflect.TypeFor[InboxItem]())
-	h.insertPost, h.insertEvent, h.insertInbox = insertSQL(h.post), insertSQL(h.event), insertSQL(h.inbox)
+	h.insertPost, h.insertEvent = insertSQL(h.post), insertSQL(h.event)
+	// Another process may have stored the same activity meanwhile (PostgreSQL).
+	h.insertInbox = insertSQL(h.inbox) + " ON CONFLICT DO NOTHING"
 	h.index = sqlIndexSQLite
 	if s.Dialect() == dialect.PG {
 		h.index = sqlIndexPG

@@ -151,11 +151,18 @@ func (s *Store) PostByID(ctx context.Context, id ID) (*Post, error) {
 
 // PostByAPID finds a remote post by its ActivityPub id.
 func (s *Store) PostByAPID(ctx context.Context, apID string) (*Post, error) {
-	p := new(Post)
-	if err := s.r.NewSelect().Model(p).Relation("Author").Where("post.ap_id = ?", apID).Scan(ctx); err != nil {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	posts, err := h.queryPosts(ctx, h.postByAPID, apID)
+	if err == nil && len(posts) == 0 {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
 		return nil, notFound(err, "post "+apID)
 	}
-	return p, nil
+	return &posts[0], nil
 }
 
 // PostsInRange returns a thread's posts with positions from..to

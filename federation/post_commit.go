@@ -1,0 +1,119 @@
+package federation
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// Group commit of the posts the inbox worker stores. Storing a remote
+// reply was one transaction of its own (CreatePost), and on SQLite's
+// single writer those transactions and their commits were most of what
+// the worker spent per activity. Instead, every post an inbox item wants
+// to store goes through one loop that stores all the posts waiting at that
+// moment in one transaction (storage.CreatePosts); a lone post is stored
+// at once, so an idle node adds no delay. The item waits for its post's
+// commit before it goes on, so an actor's activities are still applied
+// one after the other (a Create is stored before its Update), and while
+// it waits it gives its worker slot to another item (see workerSlot):
+// the batch grows with the items waiting, not with the slots.
+
+const maxPostBatch = 256
+
+type postCommit struct {
+	once sync.Once
+	ch   chan *pendingPost
+}
+
+type pendingPost struct {
+	np   storage.NewPost
+	res  storage.PostResult
+	err  error
+	done chan struct{}
+}
+
+// createPost stores a post through the group commit; it returns what
+// storage.CreatePost would.
+func (s *Server) createPost(ctx context.Context, np storage.NewPost) (*storage.Post, error) {
+	c := &s.posts
+	c.once.Do(func() {
+		c.ch = make(chan *pendingPost, maxPostBatch)
+		go s.postCommitLoop(c.ch)
+	})
+	if slot := slotOf(ctx); slot != nil {
+		slot.release()
+		defer slot.reacquire()
+	}
+	p := &pendingPost{np: np, done: make(chan struct{})}
+	select {
+	case c.ch <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued the post is committed or refused even if ctx ends: the
+	// item is retried on an error, and the APID keeps the post single.
+	<-p.done
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.res.Err != nil {
+		return nil, p.res.Err
+	}
+	return p.res.Post, nil
+}
+
+// postCommitLoop stores batches for the life of the process.
+func (s *Server) postCommitLoop(ch chan *pendingPost) {
+	batch := make([]*pendingPost, 0, maxPostBatch)
+	nps := make([]storage.NewPost, 0, maxPostBatch)
+	for first := range ch {
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxPostBatch {
+			select {
+			case p := <-ch:
+				batch = append(batch, p)
+			default:
+				break gather
+			}
+		}
+		nps = nps[:0]
+		for _, p := range batch {
+			nps = append(nps, p.np)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := s.store.CreatePosts(ctx, nps)
+		cancel()
+		for i, p := range batch {
+			if err != nil {
+				p.err = err
+			} else {
+				p.res = res[i]
+			}
+			close(p.done)
+		}
+	}
+}
+
+// workerSlot is an InboxWorker's concurrency slot held by the item being
+// applied, carried in its context so that waiting for a commit can lend
+// it out.
+type workerSlot struct {
+	sem chan struct{}
+}
+
+type slotKey struct{}
+
+func withSlot(ctx context.Context, sem chan struct{}) context.Context {
+	return context.WithValue(ctx, slotKey{}, &workerSlot{sem: sem})
+}
+
+func slotOf(ctx context.Context) *workerSlot {
+	s, _ := ctx.Value(slotKey{}).(*workerSlot)
+	return s
+}
+
+func (w *workerSlot) release()   { <-w.sem }
+func (w *workerSlot) reacquire() { w.sem <- struct{}{} }
