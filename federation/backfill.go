@@ -65,11 +65,24 @@ func (b *backfillBudget) take(thread storage.ID, n int, now time.Time) bool {
 	return true
 }
 
+// freshNote is how recently a Note delivered to an inbox may have been
+// published for its replies not to be fetched: a reply that arrives
+// moments after it was written has no replies yet, and fetching its empty
+// collection cost a signed GET (an RSA signature here, a request there)
+// for every reply a busy thread received. Replies made later reach the
+// thread the way the Note did, or through the backfill of a Note found
+// later. Notes found by backfill itself are not affected.
+const freshNote = 10 * time.Minute
+
 // queueBackfill asks for the replies of a Note just stored, when it has a
-// replies collection on its own server and depth allows.
+// replies collection on its own server, depth allows and the Note is not
+// fresh from a delivery (see freshNote).
 func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *remoteNote, depth int) {
 	coll := note.Replies.id
 	if depth > maxBackfillDepth || coll == "" || !sameHost(coll, hostOf(note.ID)) {
+		return
+	}
+	if depth == 1 && !note.Published.IsZero() && s.cfg.Now().Sub(note.Published) < freshNote {
 		return
 	}
 	body, _ := json.Marshal(backfillJob{Type: "skein:Backfill", Collection: coll, Thread: thread, Depth: depth})
