@@ -20,7 +20,14 @@ import (
 // it waits it gives its worker slot to another item (see workerSlot):
 // the batch grows with the items waiting, not with the slots.
 
-const maxPostBatch = 256
+const maxPostBatch = 128
+
+// postLinger is how long a batch waits for more posts while posts are
+// arriving in numbers (the last batch had more than one): a commit, with
+// its full-text index flush, costs about as much as a dozen posts, and
+// the items that wait have lent their slots to others. A lone post on an
+// idle node is stored at once.
+const postLinger = 5 * time.Millisecond
 
 type postCommit struct {
 	once sync.Once
@@ -68,17 +75,37 @@ func (s *Server) createPost(ctx context.Context, np storage.NewPost) (*storage.P
 func (s *Server) postCommitLoop(ch chan *pendingPost) {
 	batch := make([]*pendingPost, 0, maxPostBatch)
 	nps := make([]storage.NewPost, 0, maxPostBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	busy := false
 	for first := range ch {
 		batch = append(batch[:0], first)
+		var lingered <-chan time.Time
+		if busy {
+			linger.Reset(postLinger)
+			lingered = linger.C
+		}
 	gather:
 		for len(batch) < maxPostBatch {
 			select {
 			case p := <-ch:
 				batch = append(batch, p)
+				continue
 			default:
+			}
+			if lingered == nil {
+				break
+			}
+			select {
+			case p := <-ch:
+				batch = append(batch, p)
+			case <-lingered:
+				lingered = nil
 				break gather
 			}
 		}
+		linger.Stop() // Go 1.23 timers: no stale tick is received after Stop or Reset
+		busy = len(batch) > 1
 		nps = nps[:0]
 		for _, p := range batch {
 			nps = append(nps, p.np)
