@@ -126,15 +126,19 @@ func (s *Server) postCommitLoop(ch chan *pendingPost) {
 
 // workerSlot is an InboxWorker's concurrency slot held by the item being
 // applied, carried in its context so that waiting for a commit can lend
-// it out.
+// it out. While POSTs wait for their commit the item also holds the
+// worker's busy gate (gate has BusyConcurrency places), so the worker
+// takes less of the CPU the inboxes need to answer.
 type workerSlot struct {
-	sem chan struct{}
+	sem, gate chan struct{}
+	busy      func() bool
+	gated     bool
 }
 
 type slotKey struct{}
 
-func withSlot(ctx context.Context, sem chan struct{}) context.Context {
-	return context.WithValue(ctx, slotKey{}, &workerSlot{sem: sem})
+func withSlot(ctx context.Context, slot *workerSlot) context.Context {
+	return context.WithValue(ctx, slotKey{}, slot)
 }
 
 func slotOf(ctx context.Context) *workerSlot {
@@ -142,5 +146,23 @@ func slotOf(ctx context.Context) *workerSlot {
 	return s
 }
 
-func (w *workerSlot) release()   { <-w.sem }
-func (w *workerSlot) reacquire() { w.sem <- struct{}{} }
+// enterGate takes a place at the gate when the inboxes are busy.
+func (w *workerSlot) enterGate() {
+	if w.gate != nil && w.busy() {
+		w.gate <- struct{}{}
+		w.gated = true
+	}
+}
+
+func (w *workerSlot) release() {
+	if w.gated {
+		<-w.gate
+		w.gated = false
+	}
+	<-w.sem
+}
+
+func (w *workerSlot) reacquire() {
+	w.sem <- struct{}{}
+	w.enterGate()
+}
