@@ -88,7 +88,10 @@ func (s *Server) postCommitLoop(ch chan *pendingPost) {
 	gather:
 		for len(batch) < maxPostBatch {
 			select {
-			case p := <-ch:
+			case p, ok := <-ch:
+				if !ok {
+					break gather
+				}
 				batch = append(batch, p)
 				continue
 			default:
@@ -97,7 +100,10 @@ func (s *Server) postCommitLoop(ch chan *pendingPost) {
 				break
 			}
 			select {
-			case p := <-ch:
+			case p, ok := <-ch:
+				if !ok {
+					break gather
+				}
 				batch = append(batch, p)
 			case <-lingered:
 				lingered = nil
@@ -113,6 +119,23 @@ func (s *Server) postCommitLoop(ch chan *pendingPost) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		res, err := s.store.CreatePosts(ctx, nps)
 		cancel()
+		if err != nil && len(batch) > 1 {
+			// One post the database refuses must not fail the others
+			// (they would be retried, and given up with it): store
+			// each on its own.
+			for _, p := range batch {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				one, err := s.store.CreatePosts(ctx, []storage.NewPost{p.np})
+				cancel()
+				if err != nil {
+					p.err = err
+				} else {
+					p.res = one[0]
+				}
+				close(p.done)
+			}
+			continue
+		}
 		for i, p := range batch {
 			if err != nil {
 				p.err = err
