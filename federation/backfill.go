@@ -101,18 +101,32 @@ func (b *backfillBudget) startWalk(thread storage.ID, now time.Time) (start, aga
 	return true, ok
 }
 
+// freshNote is how recently a Note delivered to an inbox may have been
+// published for its replies not to be fetched: a reply that arrives
+// moments after it was written has no replies yet, and fetching its empty
+// collection cost a signed GET (an RSA signature here, a request there)
+// for every reply a busy thread received. Replies made later reach the
+// thread the way the Note did, or through the backfill of a Note found
+// later. Notes found by backfill itself are not affected.
+const freshNote = 10 * time.Minute
+
 // queueBackfill asks for the replies of a Note just stored, when it has a
-// replies collection on its own server and depth allows.
-// A Note of a mirror's own thread also asks for a walk of the mirror's
-// context (backfill_context.go).
+// replies collection on its own server, depth allows and the Note is not
+// fresh from a delivery (see freshNote). A Note of a mirror's own thread
+// also asks for a walk of the mirror's context (backfill_context.go).
 func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *remoteNote, depth int) {
 	s.queueContextWalk(ctx, thread, note)
 	coll := note.Replies.id
 	if depth > maxBackfillDepth || coll == "" || !sameHost(coll, hostOf(note.ID)) {
 		return
 	}
+	if depth == 1 && !note.Published.IsZero() && s.cfg.Now().Sub(note.Published) < freshNote {
+		return
+	}
 	body, _ := json.Marshal(backfillJob{Type: "skein:Backfill", Collection: coll, Thread: thread, Depth: depth})
-	if _, err := s.store.EnqueueInbox(ctx, s.urls.InstanceActor(), "", body); err != nil {
+	// Through the inboxes' group commit: one transaction for the jobs of
+	// many Notes, not one each.
+	if _, err := s.acceptInbox(ctx, storage.NewInboxItem{ActorID: s.urls.InstanceActor(), Body: body}); err != nil {
 		s.log.Warn("queue backfill", "collection", coll, "err", err)
 		return
 	}

@@ -33,20 +33,28 @@ func BenchmarkNoteJSON(b *testing.B) {
 }
 
 // BenchmarkCollectionPage serves a full page of 20 embedded Notes from a
-// real SQLite database, through the handler.
+// real SQLite database, through the handler: from the page cache
+// (cached: one version read) and built every time (uncached).
 func BenchmarkCollectionPage(b *testing.B) {
-	n := newNode(b, nil)
-	storagetest.Replies(b, n.store, n.fx.Thread.ID, n.fx.Bob.ID, 40)
-	url := n.urls.ThreadPosts(n.fx.Thread.ID) + "?page=true&from=21"
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodGet, url, nil)
-		req.Header.Set("Accept", apAccept)
-		rec := httptest.NewRecorder()
-		n.mux.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d", rec.Code)
-		}
+	for _, bc := range []struct {
+		name  string
+		bytes int64
+	}{{"cached", 0}, {"uncached", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			n := newNode(b, func(c *federation.Config) { c.CollectionCacheBytes = bc.bytes })
+			storagetest.Replies(b, n.store, n.fx.Thread.ID, n.fx.Bob.ID, 40)
+			url := n.urls.ThreadPosts(n.fx.Thread.ID) + "?page=true&from=21"
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, url, nil)
+				req.Header.Set("Accept", apAccept)
+				rec := httptest.NewRecorder()
+				n.mux.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
 	}
 }
 

@@ -67,6 +67,9 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad page")
 		return
 	}
+	if s.serveCachedPage(w, r, q, from) {
+		return
+	}
 	t, err := s.threadFromPath(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -84,7 +87,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 	pageURL := func(from int64) string { return id + "?page=true&from=" + strconv.FormatInt(from, 10) }
 	if !q.isPage {
 		lastFrom := max(0, total-1)/PostsPageSize*PostsPageSize + 1
-		s.writeJSON(w, r, &Collection{
+		s.writeCachedJSON(w, r, pageKey{t.ID, 0}, t.Version, &Collection{
 			Context:      jsonLDContext,
 			ID:           id,
 			Type:         "OrderedCollection",
@@ -144,7 +147,47 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 			modified = m
 		}
 	}
-	s.writeJSON(w, r, page, modified)
+	s.writeCachedJSON(w, r, pageKey{t.ID, from}, t.Version, page, modified)
+}
+
+// serveCachedPage answers a request for a thread's posts collection or
+// one of its pages from the page cache when the cached copy was built at
+// the thread's current version (pagecache.go). It reports whether it
+// answered; requests spelled other than canonically go the long way.
+func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQuery, from int64) bool {
+	if s.pages == nil || r.URL.RawQuery != q.String() {
+		return false
+	}
+	id, err := storage.ParseID(r.PathValue("id"))
+	if err != nil {
+		return false
+	}
+	key := pageKey{id, 0}
+	if q.isPage {
+		key.from = from
+	}
+	v, err := s.store.ThreadVersion(r.Context(), id)
+	if err != nil {
+		return false
+	}
+	doc := s.pages.get(key, v)
+	if doc == nil {
+		return false
+	}
+	writeDocument(w, r, http.StatusOK, doc)
+	return true
+}
+
+// writeCachedJSON is writeJSON that keeps the document in the page cache
+// under key, built at thread version.
+func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, key pageKey, version int64, v any, modified time.Time) {
+	doc, err := newDocument(v, modified)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.pages.put(key, version, doc)
+	writeDocument(w, r, http.StatusOK, doc)
 }
 
 // serveForumThreads serves /f/{slug}/threads: the forum's live threads as

@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skein-forum/skein/storage"
@@ -20,6 +21,10 @@ const maxCommitBatch = 256
 type inboxCommit struct {
 	once sync.Once
 	ch   chan *pendingItem
+	// waiting counts accepted POSTs not yet answered because their
+	// commit is pending: while there are any, the InboxWorker keeps to
+	// one item at a time (see InboxWorker.BusyConcurrency).
+	waiting atomic.Int64
 }
 
 type pendingItem struct {
@@ -36,6 +41,8 @@ func (s *Server) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bo
 		c.ch = make(chan *pendingItem, maxCommitBatch)
 		go s.commitLoop(c.ch)
 	})
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	p := &pendingItem{item: item, done: make(chan struct{})}
 	select {
 	case c.ch <- p:
@@ -47,6 +54,9 @@ func (s *Server) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bo
 	<-p.done
 	return p.stored, p.err
 }
+
+// acceptsWaiting reports whether POSTs to the inboxes wait for a commit.
+func (s *Server) acceptsWaiting() bool { return s.inbox.commit.waiting.Load() > 0 }
 
 // commitLoop writes batches for the life of the process.
 func (s *Server) commitLoop(ch chan *pendingItem) {

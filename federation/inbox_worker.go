@@ -29,20 +29,26 @@ type InboxWorker struct {
 	Server *Server
 	Log    *slog.Logger
 
-	Owner        string           // lease owner, unique per process; default host-pid-random
-	Concurrency  int              // items applied at once; default 8
-	Batch        int              // items per claim; default 64
-	Lease        time.Duration    // how long a claim holds its items; default 5 min
-	Timeout      time.Duration    // one item, fetches included; default 1 min
-	PollInterval time.Duration    // how often to look for due items without a wake-up; default 2 s
-	MaxAttempts  int              // tries before an item is given up; default 8
-	RetryBase    time.Duration    // first retry delay before jitter; default 30 s
-	RetryMax     time.Duration    // longest retry delay; default 1 h
-	KeepDone     time.Duration    // how long done items are kept; default 24 h
-	Clock        func() time.Time // default time.Now
+	Owner       string // lease owner, unique per process; default host-pid-random
+	Concurrency int    // items applied at once; default 8
+	// BusyConcurrency is how many items are applied at once while POSTs
+	// to the inboxes wait for their commit: accepting is what remote
+	// servers wait for, applying can trail. Default 1; at least
+	// Concurrency turns the gate off.
+	BusyConcurrency int
+	Batch           int              // items per claim; default 64
+	Lease           time.Duration    // how long a claim holds its items; default 5 min
+	Timeout         time.Duration    // one item, fetches included; default 1 min
+	PollInterval    time.Duration    // how often to look for due items without a wake-up; default 2 s
+	MaxAttempts     int              // tries before an item is given up; default 8
+	RetryBase       time.Duration    // first retry delay before jitter; default 30 s
+	RetryMax        time.Duration    // longest retry delay; default 1 h
+	KeepDone        time.Duration    // how long done items are kept; default 24 h
+	Clock           func() time.Time // default time.Now
 
 	setupOnce sync.Once
 	room      chan struct{}
+	gate      chan struct{} // BusyConcurrency places; nil when off
 	held      atomic.Int64
 	counters  inboxCounters
 }
@@ -75,6 +81,10 @@ func (w *InboxWorker) setup() {
 			w.Owner = fmt.Sprintf("%s-%d-inbox-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 		}
 		w.Concurrency = orDefault(w.Concurrency, 8)
+		w.BusyConcurrency = orDefault(w.BusyConcurrency, 1)
+		if w.BusyConcurrency < w.Concurrency {
+			w.gate = make(chan struct{}, w.BusyConcurrency)
+		}
 		w.Batch = orDefault(w.Batch, 64)
 		w.Lease = orDefault(w.Lease, 5*time.Minute)
 		w.Timeout = orDefault(w.Timeout, time.Minute)
@@ -205,11 +215,13 @@ func (w *InboxWorker) applyOne(ctx, workCtx context.Context, sem chan struct{}, 
 	case <-ctx.Done():
 		return r, false
 	}
-	defer func() { <-sem }()
+	slot := &workerSlot{sem: sem, gate: w.gate, busy: w.Server.acceptsWaiting}
+	slot.enterGate()
+	defer slot.release()
 	if ctx.Err() != nil {
 		return r, false
 	}
-	itemCtx, cancel := context.WithTimeout(workCtx, w.Timeout)
+	itemCtx, cancel := context.WithTimeout(withSlot(workCtx, slot), w.Timeout)
 	defer cancel()
 	err := w.safeProcess(itemCtx, it)
 	return w.result(it, err), true

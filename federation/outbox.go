@@ -160,11 +160,12 @@ func (w *OutboxWorker) ProcessPending(ctx context.Context) (int, error) {
 	}
 	queued := false
 	now := time.Now()
+	var idle []storage.ID // events that send nothing, completed together
 	for _, ev := range events {
 		if f := w.failures[ev.ID]; f != nil && now.Before(f.next) {
 			continue
 		}
-		sent, err := w.process(ctx, ev)
+		sent, err := w.process(ctx, ev, &idle)
 		if err != nil {
 			if ctx.Err() != nil {
 				return len(events), nil
@@ -175,6 +176,9 @@ func (w *OutboxWorker) ProcessPending(ctx context.Context) (int, error) {
 		delete(w.failures, ev.ID)
 		queued = queued || sent
 	}
+	if err := w.Server.store.CompleteEvents(ctx, idle); err != nil {
+		return len(events), err // they stay pending and are built again
+	}
 	if queued && w.Queued != nil {
 		w.Queued()
 	}
@@ -182,11 +186,16 @@ func (w *OutboxWorker) ProcessPending(ctx context.Context) (int, error) {
 }
 
 // process builds and completes one event; it reports whether any job was
-// queued.
-func (w *OutboxWorker) process(ctx context.Context, ev storage.OutboxEvent) (bool, error) {
+// queued. An event that sends nothing is added to idle for the caller to
+// complete with others.
+func (w *OutboxWorker) process(ctx context.Context, ev storage.OutboxEvent, idle *[]storage.ID) (bool, error) {
 	acts, err := w.Activities(ctx, ev)
 	if err != nil {
 		return false, fmt.Errorf("build %s event %s: %w", ev.Kind, ev.ID, err)
+	}
+	if len(acts) == 0 && idle != nil {
+		*idle = append(*idle, ev.ID)
+		return false, nil
 	}
 	err = w.Server.store.CompleteEvent(ctx, ev.ID, acts)
 	if errors.Is(err, storage.ErrEventProcessed) {

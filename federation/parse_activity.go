@@ -46,6 +46,9 @@ type objectRef struct {
 	id  string
 	typ string         // "" for a bare IRI
 	raw map[string]any // nil for a bare IRI
+	// typed is go-fed's view of raw when the activity's parse made it,
+	// so the object is not parsed a second time; nil otherwise.
+	typed vocab.Type
 }
 
 // activityLike is what every ActivityStreams activity type has.
@@ -99,8 +102,10 @@ func activityFromMap(ctx context.Context, m map[string]any) (*inboxActivity, err
 	if p := a.GetActivityStreamsActor(); p != nil && p.Begin() != nil {
 		act.actor = idOfValue(p.Begin())
 	}
+	var typed vocab.Type
 	if p := a.GetActivityStreamsObject(); p != nil && p.Begin() != nil {
 		act.object.id = idOfValue(p.Begin())
+		typed = p.Begin().GetType()
 	}
 	// The embedded object from the raw map: go-fed would drop what it
 	// does not know, and may not know the type at all.
@@ -114,6 +119,7 @@ func activityFromMap(ctx context.Context, m map[string]any) (*inboxActivity, err
 	case map[string]any:
 		act.object.raw = withContext(o, m["@context"])
 		act.object.typ, _ = o["type"].(string)
+		act.object.typed = typed
 		if id, ok := o["id"].(string); ok {
 			act.object.id = id
 		}
@@ -181,6 +187,20 @@ func parseNote(ctx context.Context, m map[string]any) (*remoteNote, error) {
 	if err != nil {
 		return nil, ignore("parse note: %v", err)
 	}
+	return noteFromType(t, m)
+}
+
+// parseNoteRef reads the Note an activity embeds, from the typed view its
+// activity's parse made when there is one.
+func parseNoteRef(ctx context.Context, ref objectRef) (*remoteNote, error) {
+	if ref.typed == nil {
+		return parseNote(ctx, ref.raw)
+	}
+	return noteFromType(ref.typed, ref.raw)
+}
+
+// noteFromType reads a Note from go-fed's view t of the raw map m.
+func noteFromType(t vocab.Type, m map[string]any) (*remoteNote, error) {
 	n, ok := t.(noteLike)
 	if !ok || !isNoteType(t.GetTypeName()) {
 		return nil, ignore("object is a %s, not a Note", t.GetTypeName())

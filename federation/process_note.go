@@ -40,7 +40,7 @@ func (s *Server) applyCreate(ctx context.Context, act *inboxActivity, signer *st
 // byActor the Note must also be the signer's own to be taken as carried.
 func (s *Server) trustedNote(ctx context.Context, ref objectRef, signer *storage.Account, byActor bool) (*remoteNote, error) {
 	if ref.raw != nil {
-		note, err := parseNote(ctx, ref.raw)
+		note, err := parseNoteRef(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +110,7 @@ func (s *Server) storeNote(ctx context.Context, note *remoteNote, depth int) (*s
 	if q := s.postIn(ctx, note.Quote, t.ID); q != nil {
 		np.QuoteID = &q.ID
 	}
-	p, err := s.store.CreatePost(ctx, np)
+	p, err := s.createPost(ctx, np)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +357,7 @@ func (s *Server) mirrorNote(ctx context.Context, note *remoteNote, group *storag
 	}
 	// The mirror may have existed: then the Note joins it.
 	first.ThreadID = t.ID
-	if _, err := s.store.CreatePost(ctx, first); err != nil {
+	if _, err := s.createPost(ctx, first); err != nil {
 		return err
 	}
 	s.queueBackfill(ctx, t.ID, note, 1)

@@ -61,6 +61,11 @@ type Config struct {
 	// them to its next poll.
 	DeliveryQueued func()
 
+	// CollectionCacheBytes bounds the rendered pages of thread posts
+	// collections kept in memory (pagecache.go); 0 means 32 MiB, a
+	// negative value turns the cache off.
+	CollectionCacheBytes int64
+
 	// ActorMaxAge is how long a fetched remote actor is trusted before it
 	// is fetched again; default 24 hours.
 	ActorMaxAge time.Duration
@@ -79,6 +84,7 @@ type Server struct {
 
 	keys    *localKeys
 	actors  docCache           // rendered local actor documents
+	pages   *pageCache         // rendered thread collection pages, pagecache.go
 	remote  remoteKeys         // parsed public keys of remote actors
 	fetches singleflight.Group // one fetch per remote actor at a time
 
@@ -87,6 +93,7 @@ type Server struct {
 
 	documents http.Handler // built once by New
 	inbox     inboxState   // inbox.go
+	posts     postCommit   // post_commit.go
 
 	nodeInfoMu sync.Mutex
 	nodeInfo   map[string]*document
@@ -125,6 +132,12 @@ func New(cfg Config) (*Server, error) {
 		keys:   newLocalKeys(cfg.Store),
 		forums: make(map[storage.ID]*storage.Forum),
 		inbox:  inboxState{wake: make(chan struct{}, 1)},
+	}
+	switch {
+	case cfg.CollectionCacheBytes == 0:
+		s.pages = newPageCache(defaultPageCacheBytes)
+	case cfg.CollectionCacheBytes > 0:
+		s.pages = newPageCache(cfg.CollectionCacheBytes)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /u/{handle}", s.serveMember)

@@ -228,8 +228,12 @@ func (s *Store) AccountByID(ctx context.Context, id ID) (*Account, error) {
 
 // AccountByAPID finds a remote actor by its ActivityPub id.
 func (s *Store) AccountByAPID(ctx context.Context, apID string) (*Account, error) {
-	a := new(Account)
-	if err := s.r.NewSelect().Model(a).Where("ap_id = ?", apID).Scan(ctx); err != nil {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.queryAccount(ctx, h.accountByAPID, apID)
+	if err != nil {
 		return nil, notFound(err, "actor "+apID)
 	}
 	return a, nil

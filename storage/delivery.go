@@ -106,6 +106,22 @@ func (s *Store) CompleteEvent(ctx context.Context, eventID ID, acts []NewActivit
 	return nil
 }
 
+// CompleteEvents marks events that send nothing processed, in one
+// transaction: most events of remote posts (a reply nobody follows the
+// thread for) have no activities, and a transaction each would load the
+// single writer for nothing. Events processed already are left alone.
+func (s *Store) CompleteEvents(ctx context.Context, eventIDs []ID) error {
+	if len(eventIDs) == 0 {
+		return nil
+	}
+	_, err := s.w.NewUpdate().Model((*OutboxEvent)(nil)).Set("processed_at = ?", time.Now().UTC()).
+		Where("id IN (?) AND processed_at IS NULL", bun.In(eventIDs)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("complete %d events: %w", len(eventIDs), err)
+	}
+	return nil
+}
+
 // EnqueueActivities queues activities that no outbox event stands for,
 // such as the Accept of a remote Follow.
 func (s *Store) EnqueueActivities(ctx context.Context, acts []NewActivity) error {

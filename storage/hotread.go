@@ -38,6 +38,10 @@ type hotReads struct {
 	threadWithForum *sql.Stmt
 	memberByHandle  *sql.Stmt
 	sessionMember   *sql.Stmt
+	threadVersion   *sql.Stmt
+	accountByAPID   *sql.Stmt
+	postByAPID      *sql.Stmt
+	followerInboxes *sql.Stmt
 }
 
 func (s *Store) hotReads(ctx context.Context) (*hotReads, error) {
@@ -75,11 +79,20 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		prep(&h.memberByHandle, "SELECT "+accountCols+" FROM accounts AS a WHERE a.handle = ? AND a.domain = '' LIMIT 1"),
 		prep(&h.sessionMember, "SELECT "+accountCols+" FROM accounts AS a JOIN sessions AS s ON s.account_id = a.id "+
 			"WHERE s.token_hash = ? AND s.expires_at > ? AND a.suspended = ? AND a.approval_pending = ? AND a.deleted_at IS NULL LIMIT 1"),
+		prep(&h.threadVersion, "SELECT version FROM threads WHERE id = ?"),
+		// The inbox worker's lookups, once or twice per activity.
+		prep(&h.accountByAPID, "SELECT "+accountCols+" FROM accounts AS a WHERE a.ap_id = ?"),
+		// The outbox worker's, per event of a post.
+		prep(&h.followerInboxes, `SELECT f.id, a.id, a.domain, a.inbox, a.shared_inbox, a.software
+			FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
+			WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND f.id > ? AND a.domain <> ''
+			ORDER BY f.id ASC LIMIT ?`),
+		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
 	)
 }
 
 func (h *hotReads) close() {
-	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember} {
+	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember, h.threadVersion, h.accountByAPID, h.postByAPID, h.followerInboxes} {
 		if st != nil {
 			st.Close()
 		}

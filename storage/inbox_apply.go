@@ -37,6 +37,10 @@ func (s *Store) AcceptInbox(ctx context.Context, actorID, keyID, activityID stri
 // the POSTs that arrive together. stored[i] reports whether items[i] was
 // stored (false for a repeat of an earlier item or of a stored one).
 func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (stored []bool, err error) {
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
+	}
 	now := time.Now().UTC()
 	stored = make([]bool, len(items))
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -58,22 +62,21 @@ func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (sto
 				seen[id] = true
 			}
 		}
-		rows := make([]InboxItem, 0, len(items))
+		// One prepared insert per item: the bodies are bound, not parsed
+		// as SQL text (hotwrite.go).
 		for i, it := range items {
 			if it.ActivityID != "" && seen[it.ActivityID] {
 				continue
 			}
 			seen[it.ActivityID] = true
 			stored[i] = true
-			rows = append(rows, InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: it.ActorID, KeyID: it.KeyID,
-				ActivityID: it.ActivityID, Body: string(it.Body), NextAttemptAt: now})
+			row := InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: it.ActorID, KeyID: it.KeyID,
+				ActivityID: it.ActivityID, Body: string(it.Body), NextAttemptAt: now}
+			if err := s.insertRow(ctx, tx, hw, hw.inbox, hw.insertInbox, &row); err != nil {
+				return err
+			}
 		}
-		if len(rows) == 0 {
-			return nil
-		}
-		// Another process may have stored one meanwhile (PostgreSQL).
-		_, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)

@@ -305,6 +305,13 @@ func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 // off the posts' counts and their authors' reputation first.
 func unlikeAll(ctx context.Context, tx bun.Tx, where string, args ...any) error {
 	sub := "SELECT post_id FROM likes WHERE " + where
+	// The liked posts' counts change: their threads' pages (and the
+	// caches keyed by the thread version) must not show the old ones.
+	bump := `UPDATE threads SET version = version + 1
+		WHERE id IN (SELECT posts.thread_id FROM likes JOIN posts ON posts.id = likes.post_id WHERE ` + where + `)`
+	if _, err := tx.NewRaw(bump, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("bump threads of withdrawn likes: %w", err)
+	}
 	q := `UPDATE posts SET like_count = like_count - (SELECT COUNT(*) FROM likes WHERE likes.post_id = posts.id AND ` + where + `)
 		WHERE id IN (` + sub + `)`
 	if _, err := tx.NewRaw(q, append(append([]any{}, args...), args...)...).Exec(ctx); err != nil {

@@ -26,12 +26,24 @@ type FollowerInbox struct {
 // followers are left out: they read the forum here and need no delivery.
 // It reads only the columns a fan-out needs, through follows_target.
 func (s *Store) RemoteFollowerInboxes(ctx context.Context, kind string, targetID ID, after ID, limit int) ([]FollowerInbox, error) {
-	var out []FollowerInbox
-	err := s.r.NewRaw(`SELECT f.id AS follow_id, a.id AS account_id, a.domain, a.inbox, a.shared_inbox, a.software
-		FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
-		WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND f.id > ? AND a.domain <> ''
-		ORDER BY f.id ASC LIMIT ?`, kind, targetID, true, after, limit).Scan(ctx, &out)
+	h, err := s.hotReads(ctx)
 	if err != nil {
+		return nil, err
+	}
+	rows, err := h.followerInboxes.QueryContext(ctx, kind, targetID, true, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
+	}
+	defer rows.Close()
+	var out []FollowerInbox
+	for rows.Next() {
+		var f FollowerInbox
+		if err := rows.Scan(&f.FollowID, &f.AccountID, &f.Domain, &f.Inbox, &f.SharedInbox, &f.Software); err != nil {
+			return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
 	}
 	return out, nil

@@ -75,64 +75,14 @@ func validateBody(source, html string) error {
 // ErrNotFound. A remote post whose APID is already stored returns the
 // stored post (delivery is at-least-once, so duplicates are normal).
 func (s *Store) CreatePost(ctx context.Context, np NewPost) (*Post, error) {
-	if err := validateBody(np.Source, np.HTML); err != nil {
+	res, err := s.CreatePosts(ctx, []NewPost{np})
+	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC()
-	var p *Post
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if np.APID != nil {
-			existing := new(Post)
-			err := tx.NewSelect().Model(existing).Where("ap_id = ?", *np.APID).Limit(1).Scan(ctx)
-			if err == nil {
-				p = existing
-				return nil
-			}
-		}
-		t := new(Thread)
-		if err := tx.NewSelect().Model(t).Where("id = ?", np.ThreadID).Scan(ctx); err != nil {
-			return notFound(err, "thread "+np.ThreadID.String())
-		}
-		if t.DeletedAt != nil {
-			return fmt.Errorf("thread %s: %w", t.ID, ErrNotFound)
-		}
-		if t.Locked {
-			return fmt.Errorf("thread %s: %w", t.ID, ErrLocked)
-		}
-		if err := s.checkTarget(ctx, tx, t.ID, np.ReplyToID); err != nil {
-			return err
-		}
-		if err := s.checkTarget(ctx, tx, t.ID, np.QuoteID); err != nil {
-			return err
-		}
-		var err error
-		p, err = s.insertPost(ctx, tx, t, np, now)
-		if err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostCreate, AccountID: p.AuthorID,
-			PostID: p.ID, ThreadID: p.ThreadID, ForumID: t.ForumID})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create post: %w", err)
+	if res[0].Err != nil {
+		return nil, res[0].Err
 	}
-	return p, nil
-}
-
-// checkTarget makes sure a replied-to or quoted post exists in the same
-// thread, so a crafted form cannot point across threads.
-func (s *Store) checkTarget(ctx context.Context, tx bun.Tx, threadID ID, target *ID) error {
-	if target == nil {
-		return nil
-	}
-	n, err := tx.NewSelect().Model((*Post)(nil)).Where("id = ? AND thread_id = ?", *target, threadID).Count(ctx)
-	if err != nil {
-		return fmt.Errorf("check quoted post: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: the quoted post is not in this thread", ErrInvalid)
-	}
-	return nil
+	return res[0].Post, nil
 }
 
 // insertPost appends a post to thread t inside tx. The position comes
@@ -201,11 +151,18 @@ func (s *Store) PostByID(ctx context.Context, id ID) (*Post, error) {
 
 // PostByAPID finds a remote post by its ActivityPub id.
 func (s *Store) PostByAPID(ctx context.Context, apID string) (*Post, error) {
-	p := new(Post)
-	if err := s.r.NewSelect().Model(p).Relation("Author").Where("post.ap_id = ?", apID).Scan(ctx); err != nil {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	posts, err := h.queryPosts(ctx, h.postByAPID, apID)
+	if err == nil && len(posts) == 0 {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
 		return nil, notFound(err, "post "+apID)
 	}
-	return p, nil
+	return &posts[0], nil
 }
 
 // PostsInRange returns a thread's posts with positions from..to

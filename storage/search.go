@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -125,15 +126,111 @@ func (s *Store) unindexPost(ctx context.Context, tx bun.Tx, id ID) error {
 	return nil
 }
 
-var (
-	blockTag = regexp.MustCompile(`(?is)</?(p|br|div|blockquote|pre|li|ul|ol|h[1-6]|tr|td|th|hr)\b[^>]*>`)
-	htmlTag  = regexp.MustCompile(`(?s)<[^>]*>`)
-)
-
 // PlainText is the text of sanitized post HTML: block tags become spaces,
 // inline tags vanish ("<a>@bob</a>." stays "@bob."), entities are decoded
-// and runs of white space collapse to one space.
+// and runs of white space collapse to one space. It is what the regular
+// expressions `(?is)</?(p|br|div|blockquote|pre|li|ul|ol|h[1-6]|tr|td|th|hr)\b[^>]*>`
+// (replaced by a space) and then `<[^>]*>` (removed) do, by hand: every
+// post stored is indexed, and the regular expressions were a third of
+// the cost of storing a batch of posts.
 func PlainText(h string) string {
-	t := htmlTag.ReplaceAllString(blockTag.ReplaceAllString(h, " "), "")
-	return strings.Join(strings.FieldsFunc(html.UnescapeString(t), unicode.IsSpace), " ")
+	return collapseSpace(html.UnescapeString(removeTags(replaceBlockTags(h))))
+}
+
+// collapseSpace is strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ").
+func collapseSpace(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i, r := range s {
+		if unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		_, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteString(s[i : i+n]) // as given, invalid bytes included
+	}
+	return b.String()
+}
+
+// blockTagNames are the tags PlainText turns into a space.
+var blockTagNames = []string{"p", "br", "div", "blockquote", "pre", "li", "ul", "ol",
+	"h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "hr"}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// replaceBlockTags replaces each block tag (opening or closing, any case,
+// up to the first '>') with a space.
+func replaceBlockTags(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '<' {
+			continue
+		}
+		j := i + 1
+		if j < len(s) && s[j] == '/' {
+			j++
+		}
+		matched := false
+		for _, name := range blockTagNames {
+			k := j + len(name)
+			if k < len(s) && strings.EqualFold(s[j:k], name) && !isWordByte(s[k]) {
+				matched = true
+				j = k
+				break
+			}
+		}
+		if !matched {
+			continue
+		}
+		end := strings.IndexByte(s[j:], '>')
+		if end < 0 {
+			continue
+		}
+		if last == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:i])
+		b.WriteByte(' ')
+		last = j + end + 1
+		i = last - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// removeTags removes everything from each '<' to the next '>'.
+func removeTags(s string) string {
+	var b strings.Builder
+	last := 0
+	for {
+		i := strings.IndexByte(s[last:], '<')
+		if i < 0 {
+			break
+		}
+		end := strings.IndexByte(s[last+i:], '>')
+		if end < 0 {
+			break
+		}
+		if last == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last : last+i])
+		last += i + end + 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }

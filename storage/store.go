@@ -43,7 +43,8 @@ type Store struct {
 	r      *bun.DB
 	ids    *IDGenerator
 	policy *domainPolicy
-	hot    hotReads // prepared read statements, see hotread.go
+	hot    hotReads  // prepared read statements, see hotread.go
+	hotw   hotWrites // prepared write statements, see hotwrite.go
 }
 
 // Options selects and tunes the database.
@@ -155,6 +156,7 @@ func redact(url string) string {
 // Close releases both handles.
 func (s *Store) Close() error {
 	s.hot.close()
+	s.hotw.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

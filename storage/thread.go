@@ -257,11 +257,16 @@ func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
 		PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: t.ForumID})
 }
 
-// ThreadVersion reads a thread's version: one primary-key lookup, what a
-// guest's cached page is checked against.
+// ThreadVersion reads a thread's version: one primary-key lookup through
+// a prepared statement, what a guest's cached page and a cached
+// collection page are checked against.
 func (s *Store) ThreadVersion(ctx context.Context, id ID) (int64, error) {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var v int64
-	if err := s.r.NewRaw("SELECT version FROM threads WHERE id = ?", id).Scan(ctx, &v); err != nil {
+	if err := h.threadVersion.QueryRowContext(ctx, id).Scan(&v); err != nil {
 		return 0, notFound(err, "thread "+id.String())
 	}
 	return v, nil

@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/schema"
+)
+
+// Hot writes: the statements the busy write paths (inbox intake, batched
+// post creation) run many times per transaction, prepared once on the
+// write handle and bound with ? parameters. bun writes every value into
+// the SQL text, so SQLite parses a 2 KB activity body or post as a string
+// literal on every insert; under an ingest load that parsing was the
+// largest single cost of the write path (docs/benchmarks.md).
+
+type hotWrites struct {
+	mu    sync.Mutex
+	ready bool
+	stmts map[string]*sql.Stmt
+
+	post, event, inbox                   *schema.Table
+	insertPost, insertEvent, insertInbox string
+	index                                string // the search-index insert of the dialect
+}
+
+// The hot write statements. Each is prepared on the write handle before
+// the first transaction that uses it begins: the handle has a single
+// connection on SQLite, which a transaction holds.
+const (
+	sqlBumpThread  = "UPDATE threads SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count"
+	sqlCountForum  = "UPDATE forums SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ?"
+	sqlCountAuthor = "UPDATE accounts SET post_count = post_count + ? WHERE id = ?"
+	sqlIndexSQLite = "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
+	sqlIndexPG     = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
+)
+
+// hotWrites prepares the hot write statements the first time; call it
+// outside any transaction.
+func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
+	h := &s.hotw
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ready {
+		return h, nil
+	}
+	h.post = s.w.Table(reflect.TypeFor[Post]())
+	h.event = s.w.Table(reflect.TypeFor[OutboxEvent]())
+	h.inbox = s.w.Table(reflect.TypeFor[InboxItem]())
+	h.insertPost, h.insertEvent = insertSQL(h.post), insertSQL(h.event)
+	// Another process may have stored the same activity meanwhile (PostgreSQL).
+	h.insertInbox = insertSQL(h.inbox) + " ON CONFLICT DO NOTHING"
+	h.index = sqlIndexSQLite
+	if s.Dialect() == dialect.PG {
+		h.index = sqlIndexPG
+	}
+	if h.stmts == nil {
+		h.stmts = make(map[string]*sql.Stmt)
+	}
+	for _, q := range []string{sqlBumpThread, sqlCountForum, sqlCountAuthor, h.index, h.insertPost, h.insertEvent, h.insertInbox} {
+		if h.stmts[q] != nil {
+			continue
+		}
+		pq := q
+		if s.Dialect() == dialect.PG {
+			pq = dollarParams(q)
+		}
+		st, err := s.w.DB.PrepareContext(context.WithoutCancel(ctx), pq)
+		if err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", q, err)
+		}
+		h.stmts[q] = st
+	}
+	h.ready = true
+	return h, nil
+}
+
+// stmt is the prepared statement of query inside tx.
+func (h *hotWrites) stmt(ctx context.Context, tx bun.Tx, query string) *sql.Stmt {
+	st, ok := h.stmts[query]
+	if !ok {
+		panic("storage: hot write statement not prepared: " + query)
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// exec runs a hot write statement inside tx.
+func (h *hotWrites) exec(ctx context.Context, tx bun.Tx, query string, args ...any) error {
+	_, err := h.stmt(ctx, tx, query).ExecContext(ctx, args...)
+	return err
+}
+
+func (h *hotWrites) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, st := range h.stmts {
+		st.Close()
+	}
+}
+
+// insertSQL is "INSERT INTO table (every column) VALUES (?, ...)" for a
+// bun model, columns in field order (see rowArgs).
+func insertSQL(t *schema.Table) string {
+	var cols, marks strings.Builder
+	for i, f := range t.Fields {
+		if i > 0 {
+			cols.WriteString(", ")
+			marks.WriteString(", ")
+		}
+		cols.WriteString(string(f.SQLName))
+		marks.WriteString("?")
+	}
+	return "INSERT INTO " + string(t.SQLName) + " (" + cols.String() + ") VALUES (" + marks.String() + ")"
+}
+
+// rowArgs lists the column values of the model strct points to, in field
+// order, as bun would write them: nil pointers as NULL, times in bun's
+// text form on SQLite (times are stored and compared as text there).
+func (s *Store) rowArgs(t *schema.Table, strct any) ([]any, error) {
+	v := reflect.ValueOf(strct).Elem()
+	out := make([]any, len(t.Fields))
+	for i, f := range t.Fields {
+		fv := v.FieldByIndex(f.Index)
+		if fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				continue
+			}
+			fv = fv.Elem()
+		}
+		switch x := fv.Interface().(type) {
+		case time.Time:
+			out[i] = s.timeArg(x)
+			continue
+		}
+		switch fv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			out[i] = fv.Int()
+		case reflect.String:
+			if strings.IndexByte(fv.String(), 0) >= 0 {
+				return nil, fmt.Errorf("%s.%s: %w: text contains NUL", t.Name, f.Name, ErrInvalid)
+			}
+			out[i] = fv.String()
+		case reflect.Bool:
+			out[i] = fv.Bool()
+		default:
+			return nil, fmt.Errorf("%s.%s: no hot-write conversion for %s", t.Name, f.Name, fv.Type())
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,281 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
+)
+
+// PostResult is what CreatePosts did with one NewPost.
+type PostResult struct {
+	// Post is the stored post: new, or the one already stored with the
+	// same APID (remote delivery is at-least-once). Nil when Err is set.
+	Post *Post
+	// Err refuses this post alone: ErrInvalid (empty, too long, a reply
+	// to a post of another thread), ErrNotFound (no such thread, or it
+	// is deleted) or ErrLocked.
+	Err error
+	// Created reports whether this call stored Post.
+	Created bool
+}
+
+// CreatePosts is CreatePost for many posts in one transaction, what the
+// inbox worker uses to store the replies that arrive together: SQLite has
+// one writer, and a transaction per post (with its commit) was most of
+// the cost of storing a remote reply. Every invariant of CreatePost holds
+// for each post: positions are taken in order from the thread's counter,
+// thread, forum and author counters and the thread and forum versions
+// move, the post is indexed for search and a post.create outbox event is
+// written. Posts whose APID is stored already, or repeated earlier in
+// nps, are not stored again; their result is the stored post.
+//
+// A refusal of one post (see PostResult.Err) does not stop the others;
+// an error returned means the transaction failed and nothing was stored.
+func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, error) {
+	res := make([]PostResult, len(nps))
+	var todo []int
+	for i := range nps {
+		if err := validateBody(nps[i].Source, nps[i].HTML); err != nil {
+			res[i].Err = fmt.Errorf("create post: %w", err)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return res, nil
+	}
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create post: %w", err)
+	}
+	now := time.Now().UTC()
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		out := make([]PostResult, len(nps))
+		copy(out, res)
+		if err := s.createPostsTx(ctx, tx, hw, nps, todo, out, now); err != nil {
+			return err
+		}
+		res = out
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create post: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps []NewPost, todo []int, res []PostResult, now time.Time) error {
+	// Repeats: stored before, or earlier in this batch.
+	firstOf := make(map[string]int) // APID -> index of its first NewPost
+	var apids []string
+	for _, i := range todo {
+		if a := nps[i].APID; a != nil {
+			if _, ok := firstOf[*a]; !ok {
+				firstOf[*a] = i
+				apids = append(apids, *a)
+			}
+		}
+	}
+	stored := make(map[string]*Post)
+	if len(apids) > 0 {
+		var existing []Post
+		if err := tx.NewSelect().Model(&existing).Where("ap_id IN (?)", bun.In(apids)).Scan(ctx); err != nil {
+			return fmt.Errorf("look up post ids: %w", err)
+		}
+		for i := range existing {
+			stored[*existing[i].APID] = &existing[i]
+		}
+	}
+	var fresh, repeats []int
+	for _, i := range todo {
+		if a := nps[i].APID; a != nil {
+			if p := stored[*a]; p != nil {
+				res[i].Post = p
+				continue
+			}
+			if firstOf[*a] != i {
+				repeats = append(repeats, i)
+				continue
+			}
+		}
+		fresh = append(fresh, i)
+	}
+
+	// Threads, and the posts replied to or quoted.
+	threadIDs := make([]ID, 0, len(fresh))
+	var targetIDs []ID
+	for _, i := range fresh {
+		threadIDs = append(threadIDs, nps[i].ThreadID)
+		for _, t := range []*ID{nps[i].ReplyToID, nps[i].QuoteID} {
+			if t != nil {
+				targetIDs = append(targetIDs, *t)
+			}
+		}
+	}
+	threads := make(map[ID]*Thread)
+	if len(threadIDs) > 0 {
+		var ts []Thread
+		if err := tx.NewSelect().Model(&ts).Where("id IN (?)", bun.In(threadIDs)).Scan(ctx); err != nil {
+			return fmt.Errorf("look up threads: %w", err)
+		}
+		for i := range ts {
+			threads[ts[i].ID] = &ts[i]
+		}
+	}
+	targetThread := make(map[ID]ID)
+	if len(targetIDs) > 0 {
+		var rows []struct {
+			ID       ID `bun:"id"`
+			ThreadID ID `bun:"thread_id"`
+		}
+		if err := tx.NewSelect().Model((*Post)(nil)).Column("id", "thread_id").
+			Where("id IN (?)", bun.In(targetIDs)).Scan(ctx, &rows); err != nil {
+			return fmt.Errorf("check quoted posts: %w", err)
+		}
+		for _, r := range rows {
+			targetThread[r.ID] = r.ThreadID
+		}
+	}
+
+	// Place each post: ids in order, positions from the thread counters.
+	type threadGroup struct {
+		t     *Thread
+		posts []*Post
+	}
+	var groups []*threadGroup
+	byThread := make(map[ID]*threadGroup)
+	var posts []*Post
+	for _, i := range fresh {
+		np := nps[i]
+		t := threads[np.ThreadID]
+		switch {
+		case t == nil || t.DeletedAt != nil:
+			res[i].Err = fmt.Errorf("create post: thread %s: %w", np.ThreadID, ErrNotFound)
+			continue
+		case t.Locked:
+			res[i].Err = fmt.Errorf("create post: thread %s: %w", t.ID, ErrLocked)
+			continue
+		}
+		bad := false
+		for _, target := range []*ID{np.ReplyToID, np.QuoteID} {
+			if target != nil && targetThread[*target] != t.ID {
+				bad = true
+			}
+		}
+		if bad {
+			res[i].Err = fmt.Errorf("create post: %w: the quoted post is not in this thread", ErrInvalid)
+			continue
+		}
+		created := np.CreatedAt
+		if created.IsZero() || created.After(now) {
+			created = now
+		}
+		p := &Post{ID: s.NewID(), ThreadID: t.ID, AuthorID: np.AuthorID, Source: np.Source, HTML: np.HTML,
+			ReplyToID: np.ReplyToID, QuoteID: np.QuoteID, CreatedAt: created.UTC(), APID: np.APID, URL: np.URL}
+		res[i].Post, res[i].Created = p, true
+		posts = append(posts, p)
+		g := byThread[t.ID]
+		if g == nil {
+			g = &threadGroup{t: t}
+			byThread[t.ID] = g
+			groups = append(groups, g)
+		}
+		g.posts = append(g.posts, p)
+	}
+	for _, i := range repeats {
+		first := res[firstOf[*nps[i].APID]]
+		res[i].Post, res[i].Err = first.Post, first.Err
+	}
+	if len(posts) == 0 {
+		return nil
+	}
+
+	bumpTx := hw.stmt(ctx, tx, sqlBumpThread)
+	type forumCount struct {
+		n    int64
+		last ID
+	}
+	forums := make(map[ID]*forumCount)
+	var forumOrder []ID
+	authors := make(map[ID]int64)
+	var authorOrder []ID
+	for _, g := range groups {
+		k := int64(len(g.posts))
+		last := g.posts[k-1].ID
+		var count int64
+		if err := bumpTx.QueryRowContext(ctx, k, last, s.timeArg(now), g.t.ID).Scan(&count); err != nil {
+			return fmt.Errorf("bump thread: %w", notFoundRow(err))
+		}
+		for j, p := range g.posts {
+			p.Position = count - k + 1 + int64(j)
+		}
+		fc := forums[g.t.ForumID]
+		if fc == nil {
+			fc = &forumCount{}
+			forums[g.t.ForumID] = fc
+			forumOrder = append(forumOrder, g.t.ForumID)
+		}
+		fc.n += k
+		if last > fc.last {
+			fc.last = last
+		}
+		for _, p := range g.posts {
+			if _, ok := authors[p.AuthorID]; !ok {
+				authorOrder = append(authorOrder, p.AuthorID)
+			}
+			authors[p.AuthorID]++
+		}
+	}
+
+	for _, p := range posts {
+		if err := s.insertRow(ctx, tx, hw, hw.post, hw.insertPost, p); err != nil {
+			return fmt.Errorf("insert post: %w", err)
+		}
+		title := ""
+		if p.Position == 1 {
+			title = threads[p.ThreadID].Title
+		}
+		if err := hw.exec(ctx, tx, hw.index, p.ID, title, PlainText(p.HTML)); err != nil {
+			return fmt.Errorf("index post: %w", err)
+		}
+		ev := &OutboxEvent{ID: s.NewID(), Kind: EventPostCreate, AccountID: p.AuthorID, PostID: p.ID,
+			ThreadID: p.ThreadID, ForumID: threads[p.ThreadID].ForumID, CreatedAt: now}
+		if err := s.insertRow(ctx, tx, hw, hw.event, hw.insertEvent, ev); err != nil {
+			return fmt.Errorf("record %s event: %w", ev.Kind, err)
+		}
+	}
+	for _, id := range forumOrder {
+		fc := forums[id]
+		if err := hw.exec(ctx, tx, sqlCountForum,
+			fc.n, fc.last, s.timeArg(now), id); err != nil {
+			return fmt.Errorf("count forum posts: %w", err)
+		}
+	}
+	for _, id := range authorOrder {
+		if err := hw.exec(ctx, tx, sqlCountAuthor, authors[id], id); err != nil {
+			return fmt.Errorf("count author posts: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertRow inserts the model strct points to with the prepared query.
+func (s *Store) insertRow(ctx context.Context, tx bun.Tx, hw *hotWrites, t *schema.Table, query string, strct any) error {
+	args, err := s.rowArgs(t, strct)
+	if err != nil {
+		return err
+	}
+	return hw.exec(ctx, tx, query, args...)
+}
+
+// notFoundRow maps sql.ErrNoRows of a single-row statement to ErrNotFound.
+func notFoundRow(err error) error {
+	if err == sql.ErrNoRows {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
