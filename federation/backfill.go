@@ -162,7 +162,7 @@ func (s *Server) runBackfill(ctx context.Context, body []byte) error {
 	}
 	// Mastodon embeds the first page; others link it.
 	if first, ok := page["first"]; ok {
-		if page, err = s.collectionPage(ctx, first, host, job.Thread); err != nil {
+		if page, err = s.collectionPage(ctx, first, host, job.Thread, s.inbox.backfill.take); err != nil {
 			return err
 		}
 	}
@@ -179,15 +179,17 @@ func (s *Server) runBackfill(ctx context.Context, body []byte) error {
 		if !ok {
 			break
 		}
-		if page, err = s.collectionPage(ctx, next, host, job.Thread); err != nil {
+		if page, err = s.collectionPage(ctx, next, host, job.Thread, s.inbox.backfill.take); err != nil {
 			return nil // what was stored stays; the rest is lost, not retried
 		}
 	}
 	return nil
 }
 
-// collectionPage is a page given inline or by id, on host.
-func (s *Server) collectionPage(ctx context.Context, v any, host string, thread storage.ID) (map[string]any, error) {
+// collectionPage is a page given inline or by id, on host; fetching one
+// spends a fetch of the walk's budget (take: replies or context).
+func (s *Server) collectionPage(ctx context.Context, v any, host string, thread storage.ID,
+	take func(thread storage.ID, n int, now time.Time) bool) (map[string]any, error) {
 	switch p := v.(type) {
 	case map[string]any:
 		return p, nil
@@ -195,8 +197,8 @@ func (s *Server) collectionPage(ctx context.Context, v any, host string, thread 
 		if !sameHost(p, host) {
 			return nil, ignore("page %s on another host", p)
 		}
-		if !s.inbox.backfill.take(thread, 1, s.cfg.Now()) {
-			return nil, ignore("backfill budget of thread %s spent", thread)
+		if !take(thread, 1, s.cfg.Now()) {
+			return nil, ignore("fetch budget of thread %s spent", thread)
 		}
 		m, final, err := s.fetchObject(ctx, p)
 		if err != nil {

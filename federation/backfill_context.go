@@ -102,7 +102,7 @@ func (s *Server) runContextWalk(ctx context.Context, body []byte) error {
 		if page, err = s.contextStart(ctx, job, host); err != nil {
 			return err
 		}
-	} else if page, err = s.contextPage(ctx, job.Page, host, job.Thread); err != nil {
+	} else if page, err = s.collectionPage(ctx, job.Page, host, job.Thread, s.inbox.backfill.takeContext); err != nil {
 		return err
 	}
 	for page != nil {
@@ -195,31 +195,7 @@ func (s *Server) contextStart(ctx context.Context, job contextJob, host string) 
 	if start == nil {
 		return coll, nil // items inline, or none
 	}
-	return s.contextPage(ctx, start, host, job.Thread)
-}
-
-// contextPage is a page given inline or by id, on host.
-func (s *Server) contextPage(ctx context.Context, v any, host string, thread storage.ID) (map[string]any, error) {
-	switch p := v.(type) {
-	case map[string]any:
-		return p, nil
-	case string:
-		if !sameHost(p, host) {
-			return nil, ignore("page %s on another host", p)
-		}
-		if !s.inbox.backfill.takeContext(thread, 1, s.cfg.Now()) {
-			return nil, ignore("context budget of thread %s spent", thread)
-		}
-		m, final, err := s.fetchObject(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		if !sameHost(final, host) {
-			return nil, ignore("page %s served from %s", p, final)
-		}
-		return m, nil
-	}
-	return nil, nil
+	return s.collectionPage(ctx, start, host, job.Thread, s.inbox.backfill.takeContext)
 }
 
 // walkContextPage stores the posts a page lists and returns those that

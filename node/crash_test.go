@@ -138,37 +138,9 @@ func TestKillDuringFanoutLosesNothing(t *testing.T) {
 		}
 	}
 
-	// Seed the database as earlier runs would have left it: a member, a
-	// thread whose own event is done, and the 200 followers of the thread.
-	store, err := storage.Open(ctx, storage.Options{DataDir: dataDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	forum, _, err := store.EnsureDefaultForum(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := store.CreateMember(ctx, storage.NewMember{Handle: "alice", PasswordHash: "-"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	thread, _, err := store.CreateThread(ctx, storage.NewThread{ForumID: forum.ID, AuthorID: alice.ID,
-		Title: "Two hundred readers", Source: "Hello", HTML: "<p>Hello</p>"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pending, err := store.PendingEvents(ctx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range pending {
-		if err := store.CompleteEvent(ctx, ev.ID, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// The database as earlier runs would have left it: a member, a thread
+	// whose own event is done, and the 200 followers of the thread.
+	store, alice, thread := seedForum(t, dataDir)
 	for _, a := range actors {
 		acc, err := store.UpsertRemoteAccount(ctx, a.account())
 		if err != nil {
