@@ -3,6 +3,7 @@
 package markuptest
 
 import (
+	"net/url"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -39,11 +40,26 @@ func Unsafe(h string) string {
 				return "event handler " + a.Key
 			case key == "style", key == "src", key == "srcdoc", key == "formaction":
 				return "attribute " + a.Key
-			case key == "href" && !(strings.HasPrefix(val, "https://") || strings.HasPrefix(val, "http://") || strings.HasPrefix(val, "mailto:")):
+			case key == "href" && !safeScheme(a.Val):
 				return "href " + a.Val
 			case strings.Contains(val, "javascript:"):
 				return "javascript: in " + a.Key
 			}
 		}
 	}
+}
+
+// safeScheme reports whether a link's scheme is one a browser only
+// navigates with (http, https, mailto); what follows the scheme may be
+// odd ("https:<p") but cannot run.
+func safeScheme(href string) bool {
+	u, err := url.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https", "mailto":
+		return true
+	}
+	return false
 }
