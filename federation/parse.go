@@ -234,13 +234,24 @@ func iriString(u *url.URL) string {
 	return u.String()
 }
 
-// firstString reads a name. go-fed takes a string that looks like
-// "word:rest" for an IRI, so that case is read back as text.
-func firstString(p vocab.ActivityStreamsNameProperty) string {
-	if p == nil {
-		return ""
-	}
-	for it := p.Begin(); it != p.End(); it = it.Next() {
+// textIterator is what go-fed's name and summary property iterators
+// share: one value that may be a string, an IRI or language-tagged text.
+type textIterator[T any] interface {
+	comparable
+	IsXMLSchemaString() bool
+	GetXMLSchemaString() string
+	IsIRI() bool
+	GetIRI() *url.URL
+	IsRDFLangString() bool
+	GetRDFLangString() map[string]string
+	Next() T
+}
+
+// firstText reads the first value of a name or summary. go-fed takes a
+// string that looks like "word:rest" for an IRI, so that case is read
+// back as text.
+func firstText[T textIterator[T]](it, end T) string {
+	for ; it != end; it = it.Next() {
 		switch {
 		case it.IsXMLSchemaString():
 			return it.GetXMLSchemaString()
@@ -255,21 +266,16 @@ func firstString(p vocab.ActivityStreamsNameProperty) string {
 	return ""
 }
 
+func firstString(p vocab.ActivityStreamsNameProperty) string {
+	if p == nil {
+		return ""
+	}
+	return firstText(p.Begin(), p.End())
+}
+
 func firstSummary(p vocab.ActivityStreamsSummaryProperty) string {
 	if p == nil {
 		return ""
 	}
-	for it := p.Begin(); it != p.End(); it = it.Next() {
-		switch {
-		case it.IsXMLSchemaString():
-			return it.GetXMLSchemaString()
-		case it.IsIRI():
-			return iriString(it.GetIRI())
-		case it.IsRDFLangString():
-			for _, v := range it.GetRDFLangString() {
-				return v
-			}
-		}
-	}
-	return ""
+	return firstText(p.Begin(), p.End())
 }

@@ -33,11 +33,7 @@ func cmdFanout(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report(out, "fanout, "+machine(), []result{row}, t.Mem())
-	if row.Errors > 0 {
-		return fmt.Errorf("fanout: %d errors", row.Errors)
-	}
-	return nil
+	return finish(ctx, out, t, &o, "fanout", []result{row})
 }
 
 type fanoutOptions struct {

@@ -42,14 +42,7 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report(out, "ingest, "+machine(), rows, t.Mem())
-	_ = t.heapProfile(ctx, profilePath(&o, "ingest.heap.pprof"))
-	for _, r := range rows {
-		if r.Errors > 0 {
-			return fmt.Errorf("%s: %d errors", r.Name, r.Errors)
-		}
-	}
-	return nil
+	return finish(ctx, out, t, &o, "ingest", rows)
 }
 
 type ingestOptions struct {

@@ -168,6 +168,19 @@ func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*ta
 	return t, cleanup, nil
 }
 
+// finish prints a scenario's table, saves the heap profile when profiling
+// (heapProfile skips an empty path), and fails the run on any error.
+func finish(ctx context.Context, out io.Writer, t *target, o *options, scenario string, rows []result) error {
+	report(out, scenario+", "+machine(), rows, t.Mem())
+	_ = t.heapProfile(ctx, profilePath(o, scenario+".heap.pprof"))
+	for _, r := range rows {
+		if r.Errors > 0 {
+			return fmt.Errorf("%s: %d errors", r.Name, r.Errors)
+		}
+	}
+	return nil
+}
+
 func profilePath(o *options, name string) string {
 	if o.Profile == "" {
 		return ""

@@ -39,16 +39,7 @@ func cmdRead(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report(out, "read, "+machine(), rows, t.Mem())
-	if o.Profile != "" {
-		_ = t.heapProfile(ctx, profilePath(&o, "read.heap.pprof"))
-	}
-	for _, r := range rows {
-		if r.Errors > 0 {
-			return fmt.Errorf("%s: %d errors", r.Name, r.Errors)
-		}
-	}
-	return nil
+	return finish(ctx, out, t, &o, "read", rows)
 }
 
 type readOptions struct {
