@@ -13,5 +13,7 @@ const (
 	breakReplyNoMention     = "a member's reply to a GoToSocial post neither mentions nor addresses its author, so GoToSocial drops it " +
 		"(\"not relevant to receiver\"): federation.NoteFromPost and OutboxWorker.directAudience tag typed @mentions only"
 	breakCWShownInClear = "a content warning shows as a bold line before the full text (federation.noteHTML), not collapsed behind it"
-	breakNoCWComposer   = "members cannot set a content warning: the reply form has no content_warning field and Notes carry no summary"
+	breakTitleAsWarning = "a thread's opening post shows in GoToSocial behind a content warning: its title, which the Note carries as name " +
+		"(federation.NoteFromPost) and GoToSocial shows as spoiler_text"
+	breakNoCWComposer = "members cannot set a content warning: the reply form has no content_warning field and Notes carry no summary"
 )

@@ -18,6 +18,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // Mastodon is one GoToSocial user, driven through the Mastodon client API
@@ -293,28 +296,79 @@ func (b *Browser) do(req *http.Request) (*Page, error) {
 	return &Page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(body)}, nil
 }
 
-// submitExpectingRedirect sends a form whose success is a 303.
-func (b *Browser) submitExpectingRedirect(ctx context.Context, path string, form url.Values) (string, error) {
-	p, err := b.Submit(ctx, path, form)
+// fill opens page and sends its form that posts to action, as a person
+// does: the hidden fields the page put in the form go along with what
+// they typed (fields). Success is a 303, whose Location is returned.
+func (b *Browser) fill(ctx context.Context, page, action string, fields url.Values) (string, error) {
+	p, err := b.Get(ctx, page)
+	if err != nil {
+		return "", err
+	}
+	if p.Status != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %d", page, p.Status)
+	}
+	form, err := hiddenFields(p.Body, action)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", page, err)
+	}
+	for k, v := range fields {
+		form[k] = v
+	}
+	p, err = b.Submit(ctx, action, form)
 	if err != nil {
 		return "", err
 	}
 	if p.Status != http.StatusSeeOther {
-		return "", fmt.Errorf("POST %s: %d, want 303; page says: %s", path, p.Status, formError(p.Body))
+		return "", fmt.Errorf("POST %s: %d, want 303; page says: %s", action, p.Status, formError(p.Body))
 	}
 	return p.Location, nil
 }
 
+// hiddenFields are the hidden inputs of the page's form that posts to
+// action.
+func hiddenFields(page, action string) (url.Values, error) {
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		return nil, err
+	}
+	var form *html.Node
+	for n := range doc.Descendants() {
+		if n.Type == html.ElementNode && n.DataAtom == atom.Form && attr(n, "action") == action {
+			form = n
+			break
+		}
+	}
+	if form == nil {
+		return nil, fmt.Errorf("no form posts to %s", action)
+	}
+	v := url.Values{}
+	for n := range form.Descendants() {
+		if n.Type == html.ElementNode && n.DataAtom == atom.Input && attr(n, "type") == "hidden" && attr(n, "name") != "" {
+			v.Add(attr(n, "name"), attr(n, "value"))
+		}
+	}
+	return v, nil
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
 // SignIn signs the browser in as a member.
 func (b *Browser) SignIn(ctx context.Context, handle, password string) error {
-	_, err := b.submitExpectingRedirect(ctx, "/signin", url.Values{"handle": {handle}, "password": {password}})
+	_, err := b.fill(ctx, "/signin", "/signin", url.Values{"handle": {handle}, "password": {password}})
 	return err
 }
 
 // StartThread posts a new thread in a forum and returns its id (the part
 // after /t/).
 func (b *Browser) StartThread(ctx context.Context, forum, title, body string) (string, error) {
-	loc, err := b.submitExpectingRedirect(ctx, "/f/"+forum+"/new", url.Values{"title": {title}, "body": {body}})
+	loc, err := b.fill(ctx, "/f/"+forum+"/new", "/f/"+forum+"/new", url.Values{"title": {title}, "body": {body}})
 	if err != nil {
 		return "", err
 	}
@@ -325,11 +379,11 @@ func (b *Browser) StartThread(ctx context.Context, forum, title, body string) (s
 // empty, with the extra form fields given) and returns the new post's
 // id, read from the anchor the form redirects to.
 func (b *Browser) Reply(ctx context.Context, threadID, body, replyTo string, extra url.Values) (string, error) {
-	form := url.Values{"body": {body}, "reply_to": {replyTo}, "quote_id": {""}}
+	form := url.Values{"body": {body}, "reply_to": {replyTo}}
 	for k, v := range extra {
 		form[k] = v
 	}
-	loc, err := b.submitExpectingRedirect(ctx, "/t/"+threadID+"/reply", form)
+	loc, err := b.fill(ctx, "/t/"+threadID, "/t/"+threadID+"/reply", form)
 	if err != nil {
 		return "", err
 	}
@@ -343,7 +397,7 @@ func (b *Browser) Reply(ctx context.Context, threadID, body, replyTo string, ext
 // FollowRemote follows a remote thread, forum or person from
 // /follow-remote.
 func (b *Browser) FollowRemote(ctx context.Context, address string) error {
-	_, err := b.submitExpectingRedirect(ctx, "/follow-remote", url.Values{"q": {address}})
+	_, err := b.fill(ctx, "/follow-remote", "/follow-remote", url.Values{"q": {address}})
 	return err
 }
 

@@ -9,7 +9,7 @@ import (
 // A GoToSocial user follows a thread; a member's reply on the web shows
 // in the user's home timeline.
 func TestMemberReplyReachesHomeTimeline(t *testing.T) {
-	j := begin(t, env.plain, "timeline")
+	j := begin(t, env.plain, "follower")
 	id, _ := j.thread("Timeline "+word("t"), "Follow this thread.")
 	a := j.resolve(j.node.threadURL(id))
 	knownBreak(t, breakFirstContact)
@@ -109,7 +109,7 @@ func TestContextShowsEarlierReplies(t *testing.T) {
 // behind it: from GoToSocial into the thread, and from a member to a
 // GoToSocial user following the thread.
 func TestContentWarningBothWays(t *testing.T) {
-	j := begin(t, env.plain, "warner")
+	j := begin(t, env.plain, "follower")
 	id, first := j.thread("Warnings "+word("t"), "Careful now.")
 
 	t.Run("from GoToSocial", func(t *testing.T) {
@@ -131,6 +131,15 @@ func TestContentWarningBothWays(t *testing.T) {
 		open := strings.LastIndex(body[:at], "<details")
 		if open < 0 || strings.Contains(body[open:at], "</details>") || !strings.Contains(body[open:at], warning) {
 			t.Errorf("the reply's text is not collapsed behind its warning %q:\n%s", warning, excerptAround(body, at))
+		}
+	})
+
+	t.Run("none on a thread's opening post", func(t *testing.T) {
+		j := j.sub(t)
+		st := j.resolveStatus(j.node.postURL(first))
+		knownBreak(t, breakTitleAsWarning)
+		if st.SpoilerText != "" {
+			t.Errorf("the opening post shows behind the warning %q", st.SpoilerText)
 		}
 	})
 

@@ -37,7 +37,7 @@ func TestLookupByURLAndHandle(t *testing.T) {
 }
 
 // On first contact, a GoToSocial user follows a thread, a forum and a
-// member, each answered with an Accept; the node lists the follower.
+// member, each answered with an Accept; the node counts the follower.
 func TestFollowOnFirstContact(t *testing.T) {
 	for _, c := range []struct{ name, user string }{
 		{"thread", "first_thread"},
@@ -77,7 +77,7 @@ func TestFollowOnFirstContact(t *testing.T) {
 // A GoToSocial user follows a thread, then unfollows it: the node drops
 // the follower.
 func TestUnfollow(t *testing.T) {
-	j := begin(t, env.plain, "leaver")
+	j := begin(t, env.plain, "follower")
 	id, _ := j.thread("Leave me "+word("t"), "A thread to leave.")
 	a := j.resolve(j.node.threadURL(id))
 	knownBreak(t, breakFirstContact)

@@ -24,19 +24,17 @@ import (
 // one `skein serve` for most journeys and one under --authorized-fetch.
 // Each journey starts its own threads and members on the node.
 
-// gtsUsers are the GoToSocial users the peer is started with, one (or a
-// few) per journey.
+// gtsUsers are the GoToSocial users the peer is started with. Creating
+// one is most of the rig's start-up time, so journeys share a user where
+// they cannot see each other: each follows only its own threads and looks
+// only for words it wrote itself. The first-contact journeys get users of
+// their own, which nothing else uses.
 var gtsUsers = []string{
-	"first_thread", "first_forum", "first_member",
-	"timeline",
-	"replier",
-	"leaver",
-	"reader",
-	"poster",
-	"mentioner",
-	"answered",
-	"warner",
-	"stranger",
+	"first_thread", "first_forum", "first_member", // only their first-contact follow
+	"reader",   // searches: lookup, context view, and the stranger of the --authorized-fetch node
+	"follower", // follows its own threads: home timeline, unfollow, content warnings
+	"replier",  // replies in its own threads: reply/favourite/edit/delete, answered replies
+	"poster",   // posts: followed by a member, mentions a member
 }
 
 // rig is what TestMain started.
@@ -91,35 +89,45 @@ func run(m *testing.M) int {
 	}()
 
 	// GoToSocial's first start runs its migrations and creates each user
-	// through its admin command, the slowest part of the rig; the node is
-	// built meanwhile.
+	// through its admin command, the slowest part of the rig; the nodes
+	// are built and started meanwhile.
 	var wg sync.WaitGroup
-	var gtsErr, buildErr error
+	var gtsErr, nodeErr error
 	wg.Go(func() { gtsErr = env.startGoToSocial(peer, filepath.Join(work, "gotosocial")) })
-	wg.Go(func() { env.bin, buildErr = buildSkein(work) })
+	wg.Go(func() { nodeErr = env.startNodes(work) })
 	wg.Wait()
 	defer env.stopGoToSocial()
-	if err := errors.Join(gtsErr, buildErr); err != nil {
+	defer env.stopNodes()
+	if err := errors.Join(gtsErr, nodeErr); err != nil {
 		fmt.Fprintln(os.Stderr, "interop:", err)
 		keep = true
 		return 1
 	}
-	if env.plain, err = startNode(env.bin, filepath.Join(work, "plain")); err != nil {
-		fmt.Fprintln(os.Stderr, "interop:", err)
-		keep = true
-		return 1
-	}
-	defer env.plain.stop()
-	if env.strict, err = startNode(env.bin, filepath.Join(work, "strict"), "--authorized-fetch"); err != nil {
-		fmt.Fprintln(os.Stderr, "interop:", err)
-		keep = true
-		return 1
-	}
-	defer env.strict.stop()
 
 	code := m.Run()
 	keep = code != 0
 	return code
+}
+
+// startNodes builds skein and starts the plain and the strict node.
+func (r *rig) startNodes(work string) error {
+	var err error
+	if r.bin, err = buildSkein(work); err != nil {
+		return err
+	}
+	if r.plain, err = startNode(r.bin, filepath.Join(work, "plain")); err != nil {
+		return err
+	}
+	r.strict, err = startNode(r.bin, filepath.Join(work, "strict"), "--authorized-fetch")
+	return err
+}
+
+func (r *rig) stopNodes() {
+	for _, n := range []*node{r.plain, r.strict} {
+		if n != nil {
+			n.stop()
+		}
+	}
 }
 
 // findPeer locates the GoToSocial peer: $SKEIN_GOTOSOCIAL, else the

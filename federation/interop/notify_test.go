@@ -9,7 +9,7 @@ import (
 // A GoToSocial user mentions a member: the member finds it on their
 // notifications page, linking to the post.
 func TestMentionNotifiesMember(t *testing.T) {
-	j := begin(t, env.plain, "mentioner")
+	j := begin(t, env.plain, "poster")
 	knownBreak(t, breakFirstContact)
 	knownBreak(t, breakNoNotifications)
 	text := word("mention")
@@ -31,7 +31,7 @@ func TestMentionNotifiesMember(t *testing.T) {
 // A member answers a GoToSocial user's reply in a thread: the user gets a
 // mention notification for it.
 func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
-	j := begin(t, env.plain, "answered")
+	j := begin(t, env.plain, "replier")
 	id, first := j.thread("Answers "+word("t"), "Say something.")
 	st := j.resolveStatus(j.node.postURL(first))
 	knownBreak(t, breakFirstContact)
@@ -66,7 +66,7 @@ func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
 // Under --authorized-fetch, a GoToSocial user the node has never seen
 // finds a thread and follows it.
 func TestAuthorizedFetchStranger(t *testing.T) {
-	j := begin(t, env.strict, "stranger")
+	j := begin(t, env.strict, "reader")
 	id, _ := j.thread("Strict "+word("t"), "Only signed fetches here.")
 	knownBreak(t, breakFirstContact)
 	a, err := j.fedi.ResolveAccount(j.ctx, j.node.threadURL(id))
