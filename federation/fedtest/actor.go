@@ -82,9 +82,6 @@ func (a *Actor) Document() map[string]any {
 		doc["published"] = "2024-01-01T00:00:00Z"
 		doc["tag"] = []any{}
 		doc["attachment"] = []any{}
-		if s.hasSharedInbox() {
-			doc["endpoints"] = map[string]any{"sharedInbox": s.SharedInbox()}
-		}
 	case GoToSocial:
 		// As captured in testdata/gotosocial/actor.json: the username as
 		// the name when none is set, no summary, no endpoints.
@@ -103,15 +100,15 @@ func (a *Actor) Document() map[string]any {
 		doc["tag"] = []any{}
 	case Lemmy:
 		doc["@context"] = []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"}
-		if s.hasSharedInbox() {
-			doc["endpoints"] = map[string]any{"sharedInbox": s.SharedInbox()}
-		}
 		doc["published"] = "2024-01-01T00:00:00Z"
 		if a.Type == "Group" {
 			doc["attributedTo"] = a.ID + "/moderators"
 			doc["featured"] = a.ID + "/featured"
 			doc["postingRestrictedToMods"] = false
 		}
+	}
+	if s.hasSharedInbox() {
+		doc["endpoints"] = map[string]any{"sharedInbox": s.SharedInbox()}
 	}
 	if a.Type == "Application" || a.Type == "Service" {
 		delete(doc, "featured")

@@ -55,7 +55,7 @@ func TestCaptureGoToSocial(t *testing.T) {
 	yan, xen := refusing.Actor("yan"), refusing.Actor("xen")
 	var mu sync.Mutex
 	refusals := map[string][]time.Time{}
-	refusing.Respond(func(n int, w http.ResponseWriter, r *http.Request) bool {
+	refusing.Respond(func(n int, w http.ResponseWriter, r *http.Request) int {
 		mu.Lock()
 		defer mu.Unlock()
 		switch r.URL.Path {
@@ -63,14 +63,14 @@ func TestCaptureGoToSocial(t *testing.T) {
 			refusals["yan"] = append(refusals["yan"], time.Now())
 			if len(refusals["yan"]) <= 3 {
 				w.WriteHeader(http.StatusServiceUnavailable)
-				return true
+				return http.StatusServiceUnavailable
 			}
 		case xen.InboxPath():
 			refusals["xen"] = append(refusals["xen"], time.Now())
 			w.WriteHeader(http.StatusUnauthorized)
-			return true
+			return http.StatusUnauthorized
 		}
-		return false
+		return 0
 	})
 	out := map[string][]byte{}
 	save := func(name string, b []byte) { out[name] = b }

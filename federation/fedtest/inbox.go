@@ -22,7 +22,7 @@ type Delivery struct {
 	Header   http.Header
 	// Signer is the owner of the key that signed it, when it verified.
 	Signer string
-	Status int   // what the inbox answered
+	Status int   // what the inbox answered, or [Unanswered]
 	Err    error // why it was refused, if it was
 	At     time.Time
 }
@@ -53,43 +53,47 @@ func ObjectID(activity map[string]any) string {
 
 // Responder decides how an inbox answers its n-th POST (counting from 1)
 // before the inbox verifies anything: it may write any answer, wait, or
-// hang until r's context ends, and reports whether it answered. When it
-// did not, the inbox verifies and answers as usual.
-type Responder func(n int, w http.ResponseWriter, r *http.Request) bool
+// hang until r's context ends. It returns the status it answered with, or
+// [Unanswered] when it wrote none (it cut the connection, or the sender
+// gave up), or 0 to let the inbox verify and answer as usual.
+type Responder func(n int, w http.ResponseWriter, r *http.Request) (status int)
+
+// Unanswered is what a [Responder] returns when the sender got no status.
+const Unanswered = -1
 
 // Status answers the n-th POST with status(n) when that is not a 2xx;
 // a 2xx lets the inbox verify and accept as usual.
 func Status(status func(n int) int) Responder {
-	return func(n int, w http.ResponseWriter, r *http.Request) bool {
+	return func(n int, w http.ResponseWriter, r *http.Request) int {
 		code := status(n)
 		if code >= 200 && code < 300 {
-			return false
+			return 0
 		}
 		w.WriteHeader(code)
-		return true
+		return code
 	}
 }
 
 // Delay holds every POST for d before the inbox answers it as usual.
 func Delay(d time.Duration) Responder {
-	return func(n int, w http.ResponseWriter, r *http.Request) bool {
+	return func(n int, w http.ResponseWriter, r *http.Request) int {
 		select {
 		case <-time.After(d):
-			return false
+			return 0
 		case <-r.Context().Done():
-			return true
+			return Unanswered
 		}
 	}
 }
 
 // Hold holds every POST until release is closed.
 func Hold(release <-chan struct{}) Responder {
-	return func(n int, w http.ResponseWriter, r *http.Request) bool {
+	return func(n int, w http.ResponseWriter, r *http.Request) int {
 		select {
 		case <-release:
-			return false
+			return 0
 		case <-r.Context().Done():
-			return true
+			return Unanswered
 		}
 	}
 }
@@ -132,15 +136,8 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 		s.record(d)
 	}()
 	if respond != nil {
-		rec := &statusRecorder{ResponseWriter: w}
-		if respond(n, rec, r) {
-			d.Status = rec.status
-			if d.Status == 0 {
-				d.Status = http.StatusOK
-				if r.Context().Err() != nil {
-					d.Status = 0 // hung up on
-				}
-			}
+		if status := respond(n, w, r); status != 0 {
+			d.Status = status
 			d.Err = errors.New("answered by the responder")
 			_ = json.Unmarshal(body, &d.Activity)
 			return
@@ -283,27 +280,3 @@ func (s *Server) AwaitType(t interface {
 	}
 	return got
 }
-
-// statusRecorder remembers the status a Responder wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// Unwrap lets [http.ResponseController] reach the connection (a
-// Responder may hijack it to cut it or trickle an answer).
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
