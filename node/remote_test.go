@@ -32,7 +32,8 @@ type fakeActor struct {
 // actors apart by key id, and hostile forgeries default to it.
 func remoteKey() *rsa.PrivateKey { return fedtest.Key(0) }
 
-// otherKey signs with a key no server of these tests publishes.
+// otherKey signs with a key the fake remotes and hostile hosts do not
+// publish.
 func otherKey() *rsa.PrivateKey { return fedtest.Key(7) }
 
 func publicPEM() string { return fedtest.PublicKeyPEM(remoteKey()) }
