@@ -68,19 +68,22 @@ func (a *Actor) Document() map[string]any {
 		"followers":         a.Followers(),
 		"following":         a.ID + "/following",
 		"publicKey":         a.publicKey(),
+		"published":         "2024-01-01T00:00:00Z",
+
+		"manuallyApprovesFollowers": false,
+	}
+	if s.style != Lemmy {
+		doc["url"] = s.URL + "/@" + a.Name
+		doc["featured"] = a.ID + "/collections/featured"
+		doc["tag"] = []any{}
 	}
 	switch s.style {
 	case Mastodon:
 		doc["@context"] = mastodonActorContext()
-		doc["url"] = s.URL + "/@" + a.Name
-		doc["featured"] = a.ID + "/collections/featured"
 		doc["featuredTags"] = a.ID + "/collections/tags"
-		doc["manuallyApprovesFollowers"] = false
 		doc["discoverable"] = true
 		doc["indexable"] = false
 		doc["memorial"] = false
-		doc["published"] = "2024-01-01T00:00:00Z"
-		doc["tag"] = []any{}
 		doc["attachment"] = []any{}
 	case GoToSocial:
 		// As captured in testdata/gotosocial/actor.json: the username as
@@ -90,17 +93,11 @@ func (a *Actor) Document() map[string]any {
 				"manuallyApprovesFollowers": "as:manuallyApprovesFollowers", "toot": "http://joinmastodon.org/ns#"}}
 		doc["name"] = a.Name
 		delete(doc, "summary")
-		doc["url"] = s.URL + "/@" + a.Name
-		doc["featured"] = a.ID + "/collections/featured"
-		doc["manuallyApprovesFollowers"] = false
 		doc["discoverable"] = false
 		doc["hidesCcPublicFromUnauthedWeb"] = true
 		doc["hidesToPublicFromUnauthedWeb"] = false
-		doc["published"] = "2024-01-01T00:00:00Z"
-		doc["tag"] = []any{}
 	case Lemmy:
 		doc["@context"] = []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"}
-		doc["published"] = "2024-01-01T00:00:00Z"
 		if a.Type == "Group" {
 			doc["attributedTo"] = a.ID + "/moderators"
 			doc["featured"] = a.ID + "/featured"
