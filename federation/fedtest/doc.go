@@ -21,7 +21,8 @@
 //	accept := remote.AwaitType(t, 15*time.Second, "", "Accept", 1)[0]
 //
 // [Actor.Note], [Actor.Create], [Actor.Like], [Actor.Undo], [Actor.Update]
-// and [Actor.Delete] build activities shaped as the style sends them;
+// and [Actor.Delete] build activities shaped as the style sends them, and
+// [Actor.Deliver] retries a refused POST as the style does;
 // [Server.Respond] makes inboxes fail or stall ([Status], [Delay],
 // [Hold]); [Server.Handle] serves anything at a path; [Sign] signs a
 // request with any key, headers and date, for forgeries. [Start] and
