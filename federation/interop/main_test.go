@@ -104,6 +104,14 @@ func run(m *testing.M) int {
 		return 1
 	}
 
+	// A test binary out of time panics without running deferred calls:
+	// stop the servers just before, so that none outlives the run.
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, ok := f.Value.(flag.Getter).Get().(time.Duration); ok && d > time.Minute {
+			alarm := time.AfterFunc(d-30*time.Second, func() { env.stopNodes(); env.stopGoToSocial() })
+			defer alarm.Stop()
+		}
+	}
 	code := m.Run()
 	keep = code != 0
 	return code
