@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -114,9 +115,9 @@ const freshNote = 10 * time.Minute
 // replies collection on its own server, depth allows and the Note is not
 // fresh from a delivery (see freshNote). A Note of a mirror's own thread
 // also asks for a walk of the mirror's context (backfill_context.go).
-func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *remoteNote, depth int) {
+func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *as.RemoteNote, depth int) {
 	s.queueContextWalk(ctx, thread, note)
-	coll := note.Replies.id
+	coll := note.Replies.ID
 	if depth > maxBackfillDepth || coll == "" || !sameHost(coll, hostOf(note.ID)) {
 		return
 	}
@@ -168,7 +169,7 @@ func (s *Server) runBackfill(ctx context.Context, body []byte) error {
 	}
 	seen := 0
 	for pages := 0; page != nil && pages < maxBackfillPages && seen < maxBackfillItems; pages++ {
-		for _, item := range pageItems(page) {
+		for _, item := range as.Items(page) {
 			if seen == maxBackfillItems {
 				break
 			}
@@ -212,27 +213,19 @@ func (s *Server) collectionPage(ctx context.Context, v any, host string, thread 
 	return nil, nil
 }
 
-func pageItems(page map[string]any) []any {
-	if items, ok := page["orderedItems"].([]any); ok {
-		return items
-	}
-	items, _ := page["items"].([]any)
-	return items
-}
-
 // backfillItem stores one reply found in a collection on host. An
 // embedded Note from that host is taken as served; anything else is
 // fetched from its own server.
 func (s *Server) backfillItem(ctx context.Context, job backfillJob, host string, item any) {
-	var note *remoteNote
+	var note *as.RemoteNote
 	var err error
-	if m, ok := item.(map[string]any); ok && sameHost(idOfAny(m), host) && sameHost(idOfAny(m["attributedTo"]), host) {
-		if _, err := s.store.PostByAPID(ctx, idOfAny(m)); err == nil {
+	if m, ok := item.(map[string]any); ok && sameHost(as.ID(m), host) && sameHost(as.ID(m["attributedTo"]), host) {
+		if _, err := s.store.PostByAPID(ctx, as.ID(m)); err == nil {
 			return
 		}
-		note, err = parseNote(ctx, withContext(m, "https://www.w3.org/ns/activitystreams"))
+		note, err = as.ReadNote(m)
 	} else {
-		id := idOfAny(item)
+		id := as.ID(item)
 		if id == "" || !s.inbox.backfill.take(job.Thread, 1, s.cfg.Now()) {
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -36,7 +37,6 @@ const (
 	maxContextFetches  = 300 // per mirror per backfillWindow
 	contextRewalkPages = 3
 	contextRewalkAfter = 15 * time.Minute
-	activityStreamsIRI = "https://www.w3.org/ns/activitystreams"
 )
 
 // contextJob is one step of a walk: the page to read next and what the
@@ -56,7 +56,7 @@ type contextJob struct {
 // as its own (a Note of the remote thread, not a third server's reply)
 // and none started lately. Contexts of local threads are ours, and a
 // remote Note's context that is no mirror here is not ours to walk.
-func (s *Server) queueContextWalk(ctx context.Context, thread storage.ID, note *remoteNote) {
+func (s *Server) queueContextWalk(ctx context.Context, thread storage.ID, note *as.RemoteNote) {
 	if note.Context == "" {
 		return
 	}
@@ -178,8 +178,8 @@ func (s *Server) contextStart(ctx context.Context, job contextJob, host string) 
 	if err != nil {
 		return nil, err
 	}
-	if !sameHost(final, host) || idOfAny(coll) != job.Context {
-		return nil, ignore("context %s served from %s as %q", job.Context, final, idOfAny(coll))
+	if !sameHost(final, host) || as.ID(coll) != job.Context {
+		return nil, ignore("context %s served from %s as %q", job.Context, final, as.ID(coll))
 	}
 	switch typ, _ := coll["type"].(string); typ {
 	case "Collection", "OrderedCollection":
@@ -202,7 +202,7 @@ func (s *Server) contextStart(ctx context.Context, job contextJob, host string) 
 // are in the mirror, in the page's order.
 func (s *Server) walkContextPage(ctx context.Context, t *storage.Thread, host string, page map[string]any, job *contextJob) []storage.ID {
 	var listed []storage.ID
-	for _, item := range pageItems(page) {
+	for _, item := range as.Items(page) {
 		if job.Items >= maxContextItems {
 			break
 		}
@@ -222,13 +222,13 @@ func (s *Server) walkContextPage(ctx context.Context, t *storage.Thread, host st
 // contextItem is the mirror's post of one item of its context, stored
 // now if it is new.
 func (s *Server) contextItem(ctx context.Context, t *storage.Thread, host string, item any) (*storage.Post, error) {
-	id := idOfAny(item)
+	id := as.ID(item)
 	if id == "" {
 		return nil, ignore("context item without an id")
 	}
 	m, embedded := item.(map[string]any)
 	if embedded {
-		if typ, _ := m["type"].(string); typ != "" && !isNoteType(typ) {
+		if typ, _ := m["type"].(string); typ != "" && !as.IsNoteType(typ) {
 			return nil, ignore("context item %s is a %s", id, typ) // a Tombstone, say
 		}
 	}
@@ -255,10 +255,10 @@ func (s *Server) contextItem(ctx context.Context, t *storage.Thread, host string
 // embedded Note of the context's host is believed as served; others are
 // fetched from their own server.
 func (s *Server) newContextPost(ctx context.Context, t *storage.Thread, host, id string, m map[string]any) (*storage.Post, error) {
-	var note *remoteNote
+	var note *as.RemoteNote
 	var err error
-	if m != nil && sameHost(id, host) && sameHost(idOfAny(m["attributedTo"]), host) {
-		note, err = parseNote(ctx, withContext(m, "https://www.w3.org/ns/activitystreams"))
+	if m != nil && sameHost(id, host) && sameHost(as.ID(m["attributedTo"]), host) {
+		note, err = as.ReadNote(m)
 	} else {
 		if !s.inbox.backfill.takeContext(t.ID, 1, s.cfg.Now()) {
 			return nil, ignore("context budget of thread %s spent", t.ID)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkNoteJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		note := federation.NoteFromPost(n.urls, parts)
-		note.Context = federation.LDContext()
+		note.Context = as.LDContext()
 		if _, err := json.Marshal(note); err != nil {
 			b.Fatal(err)
 		}

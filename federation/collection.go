@@ -1,11 +1,11 @@
 package federation
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -17,32 +17,6 @@ const PostsPageSize = storage.PostsPerPage
 // listPageSize is the page size of the keyset-paged collections (a forum's
 // threads, a post's replies, a member's outbox).
 const listPageSize = 20
-
-// Collection is an OrderedCollection (or Collection) whose items are
-// reached through its pages.
-type Collection struct {
-	Context      json.RawMessage `json:"@context,omitempty"`
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	TotalItems   *int64          `json:"totalItems,omitempty"`
-	AttributedTo string          `json:"attributedTo,omitempty"`
-	Audience     string          `json:"audience,omitempty"`
-	First        string          `json:"first,omitempty"`
-	Last         string          `json:"last,omitempty"`
-}
-
-// CollectionPage is one OrderedCollectionPage. OrderedItems is never nil.
-type CollectionPage struct {
-	Context      json.RawMessage `json:"@context,omitempty"`
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	PartOf       string          `json:"partOf"`
-	TotalItems   *int64          `json:"totalItems,omitempty"`
-	StartIndex   *int64          `json:"startIndex,omitempty"`
-	Prev         string          `json:"prev,omitempty"`
-	Next         string          `json:"next,omitempty"`
-	OrderedItems []any           `json:"orderedItems"`
-}
 
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any, modified time.Time) {
 	doc, err := newDocument(v, modified)
@@ -87,8 +61,8 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 	pageURL := func(from int64) string { return id + "?page=true&from=" + strconv.FormatInt(from, 10) }
 	if !q.isPage {
 		lastFrom := max(0, total-1)/PostsPageSize*PostsPageSize + 1
-		s.writeCachedJSON(w, r, pageKey{t.ID, 0}, t.Version, &Collection{
-			Context:      jsonLDContext,
+		s.writeCachedJSON(w, r, pageKey{t.ID, 0}, t.Version, &as.Collection{
+			Context:      as.LDContext(),
 			ID:           id,
 			Type:         "OrderedCollection",
 			TotalItems:   &total,
@@ -117,8 +91,8 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page := &CollectionPage{
-		Context:      jsonLDContext,
+	page := &as.CollectionPage{
+		Context:      as.LDContext(),
 		ID:           pageURL(from),
 		Type:         "OrderedCollectionPage",
 		PartOf:       id,
@@ -210,8 +184,8 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.urls.ForumThreads(f.Slug)
 	if !q.isPage {
-		s.writeJSON(w, r, &Collection{
-			Context:      jsonLDContext,
+		s.writeJSON(w, r, &as.Collection{
+			Context:      as.LDContext(),
 			ID:           id,
 			Type:         "OrderedCollection",
 			TotalItems:   count(f.ThreadCount),
@@ -237,8 +211,8 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page := &CollectionPage{
-		Context:      jsonLDContext,
+	page := &as.CollectionPage{
+		Context:      as.LDContext(),
 		ID:           id + "?" + q.String(),
 		Type:         "OrderedCollectionPage",
 		PartOf:       id,
@@ -277,7 +251,7 @@ func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.urls.PostReplies(p.ID)
 	if !q.isPage {
-		s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: id, Type: "OrderedCollection",
+		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
 			AttributedTo: s.urls.Post(p.ID), First: id + "?page=true"}, time.Time{})
 		return
 	}
@@ -290,7 +264,7 @@ func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
 	if more {
 		replies = replies[:listPageSize]
 	}
-	page := &CollectionPage{Context: jsonLDContext, ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
+	page := &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
 		PartOf: id, OrderedItems: make([]any, 0, len(replies))}
 	for i := range replies {
 		page.OrderedItems = append(page.OrderedItems, postIRI(s.urls, &replies[i]))
@@ -312,7 +286,7 @@ func (s *Server) servePostLikes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: s.urls.PostLikes(p.ID), Type: "Collection",
+	s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: s.urls.PostLikes(p.ID), Type: "Collection",
 		TotalItems: count(p.LikeCount)}, time.Time{})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) fetchObject(ctx context.Context, rawURL string) (map[string]any
 	if err != nil {
 		return nil, "", err
 	}
-	body, final, err := s.client.Get(ctx, rawURL, AcceptHeader, sign)
+	body, final, err := s.client.Get(ctx, rawURL, as.AcceptHeader, sign)
 	if err != nil {
 		return nil, "", fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
@@ -107,7 +108,7 @@ func (s *Server) RefreshActor(ctx context.Context, id string) (*storage.Account,
 // can serve a document claiming any id, and only the id's own host may
 // speak for it.
 func (s *Server) storeActor(ctx context.Context, m map[string]any, fetchedFrom string) (*storage.Account, error) {
-	if !isActorType(m) {
+	if !as.IsActorType(m) {
 		return nil, fmt.Errorf("%w: %s is a %v", ErrNotActor, fetchedFrom, m["type"])
 	}
 	acc, err := parseActor(ctx, m)

@@ -3,7 +3,6 @@ package federation
 import (
 	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/storage"
 )
@@ -26,12 +25,6 @@ import (
 
 // MaxInboxBody is the largest activity an inbox accepts.
 const MaxInboxBody = 1 << 20
-
-// maxJSONDepth bounds the nesting of an activity. Real ones nest four or
-// five levels (Announce{Create{Note{tag[{...}]}}}); decoding deeper
-// input into maps would let a sender make the node allocate and recurse
-// at will.
-const maxJSONDepth = 32
 
 // keyLookupTimeout bounds the fetch of an unknown signer's key on the
 // request path.
@@ -55,16 +48,6 @@ type inboxState struct {
 	wake     chan struct{} // work was queued: wake the InboxWorker
 	commit   inboxCommit   // inbox_commit.go
 	backfill backfillBudget
-}
-
-// envelope is the part of an activity the inbox reads before queueing it.
-type envelope struct {
-	ID     string          `json:"id"`
-	Type   json.RawMessage `json:"type"`
-	Actor  json.RawMessage `json:"actor"`
-	Object json.RawMessage `json:"object"`
-
-	typ, actor, object string
 }
 
 // registerInboxes adds the POST side of every actor.
@@ -100,16 +83,16 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 		inboxError(w, http.StatusBadRequest, "could not read body")
 		return
 	}
-	env, err := decodeEnvelope(body)
+	env, err := as.ReadEnvelope(body)
 	if err != nil {
 		inboxError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if !inboxTypes[env.typ] {
+	if !inboxTypes[env.Type] {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	actorHost, err := s.checkRemote(env.actor)
+	actorHost, err := s.checkRemote(env.Actor)
 	switch {
 	case errors.Is(err, ErrBlocked):
 		inboxError(w, http.StatusForbidden, "domain is blocked")
@@ -142,12 +125,12 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 		s.inboxFailure(w, r, err)
 		return
 	case err != nil:
-		s.log.Debug("inbox signature refused", "actor", env.actor, "err", err)
+		s.log.Debug("inbox signature refused", "actor", env.Actor, "err", err)
 		w.Header().Set("WWW-Authenticate", `Signature realm="skein", headers="(request-target) host date digest"`)
 		inboxError(w, http.StatusUnauthorized, reasonOf(err))
 		return
 	}
-	if owner != env.actor {
+	if owner != env.Actor {
 		inboxError(w, http.StatusUnauthorized, "signing key does not belong to the activity's actor")
 		return
 	}
@@ -158,7 +141,7 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 		inboxError(w, http.StatusForbidden, "actor is suspended")
 		return
 	}
-	stored, err := s.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.actor, KeyID: keyID, ActivityID: env.ID, Body: body})
+	stored, err := s.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
 	if err != nil {
 		s.inboxFailure(w, r, err)
 		return
@@ -172,8 +155,8 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request) {
 // verifyInbox checks the POST's signature and returns the key's owner and
 // id. A failing signature fetches the signer's actor once more, in case
 // it rotated its key, except for a self-delete (see errGoneActor).
-func (s *Server) verifyInbox(r *http.Request, body []byte, env *envelope) (owner, keyID string, err error) {
-	selfDelete := env.typ == "Delete" && env.object == env.actor
+func (s *Server) verifyInbox(r *http.Request, body []byte, env *as.Envelope) (owner, keyID string, err error) {
+	selfDelete := env.Type == "Delete" && env.Object == env.Actor
 	lookup := func(refresh bool) signature.KeyLookup {
 		return func(ctx context.Context, keyID string) (*rsa.PublicKey, error) {
 			ctx, cancel := context.WithTimeout(ctx, keyLookupTimeout)
@@ -302,101 +285,4 @@ func isActivityContentType(ct string) bool {
 		return true
 	}
 	return false
-}
-
-// decodeEnvelope checks that body is UTF-8 JSON of bounded depth and reads
-// the activity's id, type, actor and object id. Errors are short reasons
-// to send back.
-func decodeEnvelope(body []byte) (*envelope, error) {
-	if !utf8.Valid(body) {
-		return nil, errors.New("body is not valid UTF-8")
-	}
-	if err := checkDepth(body, maxJSONDepth); err != nil {
-		return nil, err
-	}
-	env := new(envelope)
-	if err := json.Unmarshal(body, env); err != nil {
-		return nil, errors.New("body is not a JSON object")
-	}
-	env.typ = singleString(env.Type)
-	if env.typ == "" {
-		return nil, errors.New("activity has no type")
-	}
-	env.actor = idOfJSON(env.Actor)
-	if env.actor == "" {
-		return nil, errors.New("activity has no actor")
-	}
-	env.object = idOfJSON(env.Object)
-	return env, nil
-}
-
-// checkDepth refuses JSON nested deeper than max, scanning bytes without
-// decoding. Syntax is left to the decoder that follows.
-func checkDepth(b []byte, max int) error {
-	depth := 0
-	inString := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > max {
-				return fmt.Errorf("JSON nested deeper than %d levels", max)
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
-}
-
-// singleString reads a JSON string, or an array whose first element is
-// one (a type may be given as ["Create"]).
-func singleString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var arr []json.RawMessage
-	if json.Unmarshal(raw, &arr) == nil && len(arr) > 0 {
-		_ = json.Unmarshal(arr[0], &s)
-	}
-	return s
-}
-
-// idOfJSON reads a reference: an IRI, an object with an id, or an array
-// whose first element is either.
-func idOfJSON(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		return s
-	case '{':
-		var o struct {
-			ID string `json:"id"`
-		}
-		_ = json.Unmarshal(raw, &o)
-		return o.ID
-	case '[':
-		var arr []json.RawMessage
-		if json.Unmarshal(raw, &arr) == nil && len(arr) > 0 {
-			return idOfJSON(arr[0])
-		}
-	}
-	return ""
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
 )
 
 // Activities shaped like what Mastodon and GoToSocial really send (the
@@ -47,7 +47,7 @@ func (a *remoteActor) note(inReplyTo, content string) map[string]any {
 		"published":    "2024-05-01T10:00:00Z",
 		"url":          fmt.Sprintf("%s/@%s/%d", a.srv.srv.URL, a.name, n),
 		"attributedTo": a.id(),
-		"to":           []any{federation.Public},
+		"to":           []any{as.Public},
 		"cc":           []any{a.id() + "/followers"},
 		"content":      content,
 		"attachment":   []any{},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/markup/markuptest"
 )
@@ -23,33 +24,33 @@ func FuzzInboxActivity(f *testing.F) {
 	}
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if env, err := decodeEnvelope(body); err == nil {
-			if env.typ == "" || env.actor == "" {
+		if env, err := as.ReadEnvelope(body); err == nil {
+			if env.Type == "" || env.Actor == "" {
 				t.Fatalf("envelope without type or actor accepted: %+v", env)
 			}
 			if !utf8.Valid(body) {
 				t.Fatalf("invalid UTF-8 passed the envelope")
 			}
 		}
-		act, err := parseActivity(ctx, body)
+		act, err := as.DecodeActivity(body)
 		if err != nil {
 			if !isPermanent(err) {
 				t.Fatalf("parse error would be retried: %v", err)
 			}
 		} else {
-			if act.raw == nil || act.typ == "" {
+			if act.Raw == nil || act.Type == "" {
 				t.Fatalf("parsed activity without a body or type: %+v", act)
 			}
-			if act.object.raw != nil {
-				checkNote(t, ctx, act.object.raw)
+			if act.Object.Raw != nil {
+				checkNote(t, ctx, act.Object.Raw)
 			}
 		}
 		var m map[string]any
 		if json.Unmarshal(body, &m) == nil && m != nil {
 			checkNote(t, ctx, m)
-			if isActorType(m) {
+			if as.IsActorType(m) {
 				if acc, err := parseActor(ctx, m); err == nil {
-					if len(acc.Handle) > maxHandleLen || len(acc.DisplayName) > maxNameLen || len(acc.Bio) > maxBioLen ||
+					if len(acc.Handle) > as.MaxHandleLen || len(acc.DisplayName) > as.MaxNameLen || len(acc.Bio) > maxBioLen ||
 						strings.ContainsRune(acc.DisplayName, 0) || strings.ContainsRune(acc.Bio, 0) || !utf8.ValidString(acc.DisplayName) {
 						t.Fatalf("actor fields unbounded: handle %d, name %d, bio %d bytes", len(acc.Handle), len(acc.DisplayName), len(acc.Bio))
 					}
@@ -67,17 +68,17 @@ func FuzzInboxActivity(f *testing.F) {
 func checkNote(t *testing.T, ctx context.Context, m map[string]any) {
 	t.Helper()
 	typ, _ := m["type"].(string)
-	if !isNoteType(typ) {
+	if !as.IsNoteType(typ) {
 		return
 	}
-	note, err := parseNote(ctx, m)
+	note, err := as.ReadNote(m)
 	if err != nil {
 		if !isPermanent(err) {
 			t.Fatalf("note parse error would be retried: %v", err)
 		}
 		return
 	}
-	if len(note.Recipients) > maxRecipients || len(note.Content) > maxRemoteHTML || len(note.Attachments) > maxAttachments {
+	if len(note.Recipients) > as.MaxRecipients || len(note.Content) > as.MaxContent || len(note.Attachments) > as.MaxAttachments {
 		t.Fatalf("note unbounded: %d recipients, %d bytes, %d attachments", len(note.Recipients), len(note.Content), len(note.Attachments))
 	}
 	if html := markup.SanitizeRemote(noteHTML(note)); unsafeHTML(html) {

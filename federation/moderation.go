@@ -2,12 +2,12 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -45,13 +45,13 @@ const maxFlagObjects = 20
 
 // refuseSuspended stops processing of an activity whose signer was
 // suspended after its POST was accepted (the inbox refuses it before).
-func (s *Server) refuseSuspended(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
+func (s *Server) refuseSuspended(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
 	policy, err := s.store.ActorPolicy(ctx, signer)
 	if err != nil {
 		return err
 	}
 	if policy == storage.SeveritySuspend {
-		return ignore("%s from suspended %s", act.typ, act.actor)
+		return ignore("%s from suspended %s", act.Type, act.Actor)
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ func (s *Server) actorRefused(ctx context.Context, actorID string) (bool, error)
 // holdFollow records a silenced actor's follow as pending and answers
 // nothing until a moderator answers it (AnswerFollowRequest). A
 // follow approved once stays accepted when the Follow comes again.
-func (s *Server) holdFollow(ctx context.Context, act *inboxActivity, signer *storage.Account, target *followTarget) (bool, error) {
+func (s *Server) holdFollow(ctx context.Context, act *as.Incoming, signer *storage.Account, target *followTarget) (bool, error) {
 	policy, err := s.store.ActorPolicy(ctx, signer)
 	if err != nil || policy != storage.SeveritySilence {
 		return false, err
@@ -74,10 +74,10 @@ func (s *Server) holdFollow(ctx context.Context, act *inboxActivity, signer *sto
 	if f, err := s.store.FollowOf(ctx, signer.ID, target.kind, target.id); err == nil && f.Accepted {
 		return false, nil
 	}
-	if _, err := s.store.AddFollow(ctx, signer.ID, target.kind, target.id, &act.id, false); err != nil {
+	if _, err := s.store.AddFollow(ctx, signer.ID, target.kind, target.id, &act.ID, false); err != nil {
 		return true, err
 	}
-	s.log.Info("follow from a silenced actor awaits approval", "actor", act.actor, "target", target.actorID)
+	s.log.Info("follow from a silenced actor awaits approval", "actor", act.Actor, "target", target.actorID)
 	return true, nil
 }
 
@@ -107,7 +107,7 @@ func (s *Server) AnswerFollowRequest(ctx context.Context, followID storage.ID, a
 	// The answer is queued first: should the change that follows fail,
 	// the moderator answers again and the follower gets a second copy,
 	// which is harmless; the other order could leave it never told.
-	act := &inboxActivity{id: *f.APID, actor: *follower.APID}
+	act := &as.Incoming{ID: *f.APID, Actor: *follower.APID}
 	if !approve {
 		if err := s.answerFollow(ctx, "Reject", act, target, follower); err != nil {
 			return err
@@ -148,20 +148,20 @@ func (s *Server) followTargetByID(ctx context.Context, kind string, id storage.I
 // post named (local, or remote in a thread here, as Lemmy reports to the
 // community) makes one report; a Flag naming only members makes one
 // report per member. A Flag delivered twice files nothing new.
-func (s *Server) applyFlag(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	if act.id == "" {
+func (s *Server) applyFlag(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	if act.ID == "" {
 		return ignore("flag without an id")
 	}
 	var ids []string
-	switch o := act.raw["object"].(type) {
+	switch o := act.Raw["object"].(type) {
 	case []any:
 		for _, v := range o {
-			if id := idOfAny(v); id != "" && len(ids) < maxFlagObjects {
+			if id := as.ID(v); id != "" && len(ids) < maxFlagObjects {
 				ids = append(ids, id)
 			}
 		}
 	default:
-		if id := idOfAny(o); id != "" {
+		if id := as.ID(o); id != "" {
 			ids = append(ids, id)
 		}
 	}
@@ -179,8 +179,8 @@ func (s *Server) applyFlag(ctx context.Context, act *inboxActivity, signer *stor
 			members = append(members, a)
 		}
 	}
-	reason := flagReason(act.raw["content"])
-	flagID := act.id
+	reason := flagReason(act.Raw["content"])
+	flagID := act.ID
 	filed := 0
 	reported := map[storage.ID]bool{}
 	for _, p := range posts {
@@ -245,43 +245,9 @@ func (s *Server) flagged(ctx context.Context, iri string) (*storage.Post, *stora
 func flagReason(v any) string {
 	s, _ := v.(string)
 	if strings.Contains(s, "<") {
-		s = markup.Excerpt(markup.SanitizeRemote(clipText(s, maxRemoteHTML)), storage.MaxReportReason/4)
+		s = markup.Excerpt(markup.SanitizeRemote(as.ClipText(s, as.MaxContent)), storage.MaxReportReason/4)
 	}
-	return clipText(strings.TrimSpace(s), storage.MaxReportReason)
-}
-
-// flagActivity is a Flag as Mastodon reads it: object always an array.
-type flagActivity struct {
-	Context json.RawMessage `json:"@context"`
-	ID      string          `json:"id"`
-	Type    string          `json:"type"`
-	Actor   string          `json:"actor"`
-	Content string          `json:"content"`
-	Object  []string        `json:"object"`
-	To      []string        `json:"to"`
-}
-
-// moveActivity is NodeBB's Move of a topic between categories: the
-// thread's context from one forum to another.
-type moveActivity struct {
-	Context json.RawMessage `json:"@context"`
-	ID      string          `json:"id"`
-	Type    string          `json:"type"`
-	Actor   string          `json:"actor"`
-	To      []string        `json:"to"`
-	Cc      []string        `json:"cc"`
-	Object  movedContext    `json:"object"`
-	Origin  string          `json:"origin"`
-	Target  string          `json:"target"`
-}
-
-// movedContext is the thread's FEP-7888 context collection, embedded so
-// the receiver knows its type and new audience without a fetch.
-type movedContext struct {
-	ID           string `json:"id"`
-	Type         string `json:"type"`
-	AttributedTo string `json:"attributedTo"`
-	Audience     string `json:"audience"`
+	return as.ClipText(strings.TrimSpace(s), storage.MaxReportReason)
 }
 
 // addDoc adds an activity document that Activity cannot express; doc
@@ -290,7 +256,7 @@ func (b *batch) addDoc(from sender, id string, doc any, to []storage.Recipient) 
 	if len(to) == 0 {
 		return nil
 	}
-	body, err := marshalActivity(doc)
+	body, err := as.Marshal(doc)
 	if err != nil {
 		return err
 	}
@@ -328,7 +294,7 @@ func (w *OutboxWorker) reportForwarded(ctx context.Context, ev storage.OutboxEve
 		}
 	}
 	from := sender{id: s.urls.InstanceActor(), kind: storage.KeyOwnerInstance}
-	flag := &flagActivity{Context: jsonLDContext, ID: from.id + eventFragment("flag", ev), Type: "Flag",
+	flag := &as.Flag{Context: as.LDContext(), ID: from.id + eventFragment("flag", ev), Type: "Flag",
 		Actor: from.id, Content: r.Reason, Object: objects, To: []string{*author.APID}}
 	var b batch
 	err = b.addDoc(from, flag.ID, flag, to)
@@ -366,8 +332,8 @@ func (w *OutboxWorker) accountDeleted(ctx context.Context, ev storage.OutboxEven
 		after = page[len(page)-1].Inbox
 	}
 	from := w.memberSender(a)
-	del := &Activity{ID: from.id + eventFragment("delete", ev), Type: "Delete", Actor: from.id,
-		Published: formatTime(time.Now()), To: []string{Public}, Cc: []string{}, Object: from.id}
+	del := &as.Activity{ID: from.id + eventFragment("delete", ev), Type: "Delete", Actor: from.id,
+		Published: as.FormatTime(time.Now()), To: []string{as.Public}, Cc: []string{}, Object: from.id}
 	var b batch
 	err = b.add(from, del, to)
 	return b.acts, err
@@ -406,9 +372,9 @@ func (w *OutboxWorker) threadMoved(ctx context.Context, ev storage.OutboxEvent) 
 	}
 	fo := w.forumSender(into)
 	thread := s.urls.Thread(t.ID)
-	move := &moveActivity{Context: jsonLDContext, ID: fo.id + eventFragment("move", ev), Type: "Move", Actor: fo.id,
-		To: []string{Public}, Cc: []string{site.Followers(fo.id), site.Followers(s.urls.Forum(from.Slug)), site.Followers(thread)},
-		Object: movedContext{ID: s.urls.ThreadPosts(t.ID), Type: "OrderedCollection", AttributedTo: thread, Audience: fo.id},
+	move := &as.Move{Context: as.LDContext(), ID: fo.id + eventFragment("move", ev), Type: "Move", Actor: fo.id,
+		To: []string{as.Public}, Cc: []string{site.Followers(fo.id), site.Followers(s.urls.Forum(from.Slug)), site.Followers(thread)},
+		Object: as.MovedContext{ID: s.urls.ThreadPosts(t.ID), Type: "OrderedCollection", AttributedTo: thread, Audience: fo.id},
 		Origin: s.urls.Forum(from.Slug), Target: fo.id}
 	var b batch
 	err = b.addDoc(fo, move.ID, move, to)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -110,7 +111,7 @@ func (n *testNode) doc(url string, status int) map[string]any {
 	if resp.StatusCode != status {
 		n.t.Fatalf("GET %s: status %d, want %d: %s", url, resp.StatusCode, status, body)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != federation.ContentType {
+	if ct := resp.Header.Get("Content-Type"); ct != as.ContentType {
 		n.t.Fatalf("GET %s: Content-Type %q", url, ct)
 	}
 	if !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Accept") {

@@ -1,13 +1,12 @@
 package federation
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -87,29 +86,19 @@ type batch struct {
 
 // add marshals act (with the top-level @context) for its recipients; an
 // activity nobody is to receive is left out.
-func (b *batch) add(from sender, act *Activity, to []storage.Recipient) error {
+func (b *batch) add(from sender, act *as.Activity, to []storage.Recipient) error {
 	if len(to) == 0 {
 		return nil
 	}
 	top := *act
-	top.Context = jsonLDContext
-	body, err := marshalActivity(&top)
+	top.Context = as.LDContext()
+	body, err := as.Marshal(&top)
 	if err != nil {
 		return err
 	}
 	b.acts = append(b.acts, storage.NewActivity{APID: act.ID, ActorID: from.id, KeyOwnerKind: from.kind,
 		KeyOwnerID: from.key, Body: body, Inboxes: to})
 	return nil
-}
-
-func marshalActivity(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // content is HTML; keep it readable
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("marshal activity: %w", err)
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 func eventFragment(verb string, ev storage.OutboxEvent) string {
@@ -119,13 +108,13 @@ func eventFragment(verb string, ev storage.OutboxEvent) string {
 // announce is an Announce by a thread or forum of object (a Note, its id,
 // or an activity), addressed like Mastodon's boosts: public, and the
 // announcer's followers and the original author in cc.
-func announce(from sender, id string, object any, author string) *Activity {
+func announce(from sender, id string, object any, author string) *as.Activity {
 	cc := []string{site.Followers(from.id)}
 	if author != "" {
 		cc = append(cc, author)
 	}
-	return &Activity{ID: id, Type: "Announce", Actor: from.id, Published: formatTime(time.Now()),
-		To: []string{Public}, Cc: cc, Object: object}
+	return &as.Activity{ID: id, Type: "Announce", Actor: from.id, Published: as.FormatTime(time.Now()),
+		To: []string{as.Public}, Cc: cc, Object: object}
 }
 
 // postCreated: Create{Note} from the member to its direct audience; the
@@ -153,7 +142,7 @@ func (w *OutboxWorker) postCreated(ctx context.Context, ev storage.OutboxEvent) 
 		return nil, err
 	}
 	var b batch
-	create := CreateActivity(note)
+	create := as.CreateActivity(note)
 	if err := b.add(w.memberSender(sc.post.Author), create, direct); err != nil {
 		return nil, err
 	}
@@ -226,9 +215,9 @@ func (w *OutboxWorker) postUpdated(ctx context.Context, ev storage.OutboxEvent) 
 	}
 	published := note.Updated
 	if published == "" {
-		published = formatTime(time.Now())
+		published = as.FormatTime(time.Now())
 	}
-	update := &Activity{ID: note.ID + eventFragment("update", ev), Type: "Update", Actor: note.AttributedTo,
+	update := &as.Activity{ID: note.ID + eventFragment("update", ev), Type: "Update", Actor: note.AttributedTo,
 		Published: published, To: note.To, Cc: note.Cc, Object: note}
 	return w.sendToAudience(ctx, sc, note, update)
 }
@@ -246,18 +235,18 @@ func (w *OutboxWorker) postDeleted(ctx context.Context, ev storage.OutboxEvent) 
 func (w *OutboxWorker) deleteNote(ctx context.Context, sc *scene, deleted *time.Time) ([]storage.NewActivity, error) {
 	ts := TombstoneFor(w.Server.urls, sc.post)
 	if ts.Deleted == "" && deleted != nil {
-		ts.Deleted = formatTime(*deleted)
+		ts.Deleted = as.FormatTime(*deleted)
 	}
 	actor := accountIRI(w.Server.urls, sc.post.Author)
-	del := &Activity{ID: ts.ID + eventFragment("delete", sc.ev), Type: "Delete", Actor: actor,
-		Published: formatTime(time.Now()), To: []string{Public}, Cc: []string{site.Followers(actor)}, Object: ts}
+	del := &as.Activity{ID: ts.ID + eventFragment("delete", sc.ev), Type: "Delete", Actor: actor,
+		Published: as.FormatTime(time.Now()), To: []string{as.Public}, Cc: []string{site.Followers(actor)}, Object: ts}
 	return w.sendToAudience(ctx, sc, nil, del)
 }
 
 // sendToAudience sends a member's Update or Delete to the direct
 // audience, the thread's followers and (for a first post) the forum's,
 // and has the forum announce it to group peers.
-func (w *OutboxWorker) sendToAudience(ctx context.Context, sc *scene, note *Note, act *Activity) ([]storage.NewActivity, error) {
+func (w *OutboxWorker) sendToAudience(ctx context.Context, sc *scene, note *as.Note, act *as.Activity) ([]storage.NewActivity, error) {
 	to, err := w.directAudience(ctx, sc, note)
 	if err != nil {
 		return nil, err
@@ -318,8 +307,8 @@ func (w *OutboxWorker) threadDeleted(ctx context.Context, ev storage.OutboxEvent
 	}
 	th := w.threadSender(t)
 	b := batch{acts: out}
-	err = b.add(th, &Activity{ID: th.id + eventFragment("delete", ev), Type: "Delete", Actor: th.id,
-		Published: formatTime(time.Now()), To: []string{Public}, Cc: []string{site.Followers(th.id)}, Object: th.id}, followers)
+	err = b.add(th, &as.Activity{ID: th.id + eventFragment("delete", ev), Type: "Delete", Actor: th.id,
+		Published: as.FormatTime(time.Now()), To: []string{as.Public}, Cc: []string{site.Followers(th.id)}, Object: th.id}, followers)
 	return b.acts, err
 }
 
@@ -354,19 +343,19 @@ func (w *OutboxWorker) likeChanged(ctx context.Context, ev storage.OutboxEvent) 
 	if likeEvent == 0 {
 		likeID = from.id + "#like-" + sc.post.ID.String() // liked before the outbox existed
 	}
-	like := &Activity{ID: likeID, Type: "Like", Actor: from.id, To: []string{author}, Cc: []string{}, Object: *sc.post.APID}
+	like := &as.Activity{ID: likeID, Type: "Like", Actor: from.id, To: []string{author}, Cc: []string{}, Object: *sc.post.APID}
 	var b batch
 	if ev.Kind == storage.EventLikeCreate {
 		err = b.add(from, like, to)
 	} else {
-		err = b.add(from, &Activity{ID: from.id + eventFragment("undo", ev), Type: "Undo", Actor: from.id,
+		err = b.add(from, &as.Activity{ID: from.id + eventFragment("undo", ev), Type: "Undo", Actor: from.id,
 			To: []string{author}, Cc: []string{}, Object: like}, to)
 	}
 	return b.acts, err
 }
 
 // note builds the Note of a scene's post.
-func (w *OutboxWorker) note(ctx context.Context, sc *scene) (*Note, error) {
+func (w *OutboxWorker) note(ctx context.Context, sc *scene) (*as.Note, error) {
 	refs, err := w.Server.remoteRefs(ctx, []storage.Post{*sc.post}, sc.thread)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -82,7 +83,7 @@ func (w *OutboxWorker) receivedActivity(ctx context.Context, author, typ, object
 		if err := json.Unmarshal([]byte(it.Body), &act); err != nil {
 			continue
 		}
-		if t, _ := act["type"].(string); t != typ || idOfAny(act["actor"]) != author || idOfAny(act["object"]) != object {
+		if t, _ := act["type"].(string); t != typ || as.ID(act["actor"]) != author || as.ID(act["object"]) != object {
 			continue
 		}
 		if id, _ := act["id"].(string); id == "" || !sameHost(id, hostOf(author)) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -93,7 +94,7 @@ func (w *OutboxWorker) appendActor(rs []storage.Recipient, a *storage.Account, f
 // member's remote followers, the remote authors the post replies to or
 // quotes, the known remote actors it mentions, and the owner of a mirror
 // thread. With a note, mentions are added to its tags and cc.
-func (w *OutboxWorker) directAudience(ctx context.Context, sc *scene, note *Note) ([]storage.Recipient, error) {
+func (w *OutboxWorker) directAudience(ctx context.Context, sc *scene, note *as.Note) ([]storage.Recipient, error) {
 	s := w.Server
 	to, _, err := w.followers(ctx, storage.FollowAccount, sc.post.AuthorID, false)
 	if err != nil {
@@ -126,7 +127,7 @@ func (w *OutboxWorker) directAudience(ctx context.Context, sc *scene, note *Note
 	}
 	for _, a := range mentioned {
 		to = w.appendActor(to, a, false)
-		note.Tag = append(note.Tag, Tag{Type: "Mention", Href: *a.APID, Name: "@" + a.Acct()})
+		note.Tag = append(note.Tag, as.Tag{Type: "Mention", Href: *a.APID, Name: "@" + a.Acct()})
 		note.Cc = append(note.Cc, *a.APID)
 	}
 	return to, nil

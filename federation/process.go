@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/storage"
 )
@@ -30,14 +31,14 @@ func (s *Server) processInboxItem(ctx context.Context, it *storage.InboxItem) er
 	if it.KeyID == "" {
 		return s.runBackfill(ctx, []byte(it.Body))
 	}
-	act, err := parseActivity(ctx, []byte(it.Body))
+	act, err := as.DecodeActivity([]byte(it.Body))
 	if err != nil {
 		return err
 	}
-	if act.actor != it.ActorID {
-		return ignore("actor %q is not the signer %q", act.actor, it.ActorID)
+	if act.Actor != it.ActorID {
+		return ignore("actor %q is not the signer %q", act.Actor, it.ActorID)
 	}
-	if s.blocked(hostOf(act.actor)) {
+	if s.blocked(hostOf(act.Actor)) {
 		// Blocked since the POST was accepted.
 		return s.refuseBlocked(ctx, act)
 	}
@@ -48,7 +49,7 @@ func (s *Server) processInboxItem(ctx context.Context, it *storage.InboxItem) er
 	if err := s.refuseSuspended(ctx, act, signer); err != nil {
 		return err // suspended since the POST was accepted
 	}
-	switch act.typ {
+	switch act.Type {
 	case "Follow":
 		return s.applyFollow(ctx, act, signer)
 	case "Undo":
@@ -70,28 +71,28 @@ func (s *Server) processInboxItem(ctx context.Context, it *storage.InboxItem) er
 	case "Flag":
 		return s.applyFlag(ctx, act, signer) // moderation.go
 	}
-	return ignore("%s is not handled", act.typ)
+	return ignore("%s is not handled", act.Type)
 }
 
 // signerAccount is the stored account of the activity's actor. A deleted
 // actor answers 410 to a fetch, so its Delete uses what is on file.
-func (s *Server) signerAccount(ctx context.Context, act *inboxActivity) (*storage.Account, error) {
-	if act.typ == "Delete" && act.object.id == act.actor {
-		acc, err := s.store.AccountByAPID(ctx, act.actor)
+func (s *Server) signerAccount(ctx context.Context, act *as.Incoming) (*storage.Account, error) {
+	if act.Type == "Delete" && act.Object.ID == act.Actor {
+		acc, err := s.store.AccountByAPID(ctx, act.Actor)
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, ignore("delete of unknown actor %s", act.actor)
+			return nil, ignore("delete of unknown actor %s", act.Actor)
 		}
 		return acc, err
 	}
-	return s.ResolveActor(ctx, act.actor)
+	return s.ResolveActor(ctx, act.Actor)
 }
 
 // refuseBlocked drops an activity from a server suspended since its POST
 // was accepted. Not even a Follow is answered: nothing is delivered to a
 // suspended server (issue 7), and the delivery worker would drop a
 // Reject anyway.
-func (s *Server) refuseBlocked(_ context.Context, act *inboxActivity) error {
-	return ignore("%s from blocked %s", act.typ, hostOf(act.actor))
+func (s *Server) refuseBlocked(_ context.Context, act *as.Incoming) error {
+	return ignore("%s from blocked %s", act.Type, hostOf(act.Actor))
 }
 
 // followTarget is a local actor a remote actor may follow.
@@ -186,18 +187,18 @@ func (s *Server) localPost(ctx context.Context, iri string) (*storage.Post, erro
 
 // applyFollow accepts a follow of a member, forum or thread at once and
 // answers with a signed Accept; a silenced follower's waits for approval.
-func (s *Server) applyFollow(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	if act.id == "" {
+func (s *Server) applyFollow(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	if act.ID == "" {
 		return ignore("follow without an id")
 	}
-	target, err := s.localFollowTarget(ctx, act.object.id)
+	target, err := s.localFollowTarget(ctx, act.Object.ID)
 	if err != nil {
 		return err
 	}
 	if held, err := s.holdFollow(ctx, act, signer, target); held || err != nil {
 		return err // silenced: waits for a moderator
 	}
-	if _, err := s.store.AddFollow(ctx, signer.ID, target.kind, target.id, &act.id, true); err != nil {
+	if _, err := s.store.AddFollow(ctx, signer.ID, target.kind, target.id, &act.ID, true); err != nil {
 		return err
 	}
 	return s.answerFollow(ctx, "Accept", act, target, signer)
@@ -206,15 +207,15 @@ func (s *Server) applyFollow(ctx context.Context, act *inboxActivity, signer *st
 // answerFollow queues an Accept or Reject of a Follow, signed by the
 // followed actor and sent to the follower's own inbox. The Follow is
 // embedded: Mastodon matches it by id, others by actor and object.
-func (s *Server) answerFollow(ctx context.Context, kind string, act *inboxActivity, target *followTarget, follower *storage.Account) error {
+func (s *Server) answerFollow(ctx context.Context, kind string, act *as.Incoming, target *followTarget, follower *storage.Account) error {
 	id := target.actorID + "#" + strings.ToLower(kind) + "s/" + s.store.NewID().String()
 	body, err := json.Marshal(map[string]any{
-		"@context": jsonLDContext,
+		"@context": as.LDContext(),
 		"id":       id,
 		"type":     kind,
 		"actor":    target.actorID,
 		"object": map[string]any{
-			"id":     act.id,
+			"id":     act.ID,
 			"type":   "Follow",
 			"actor":  *follower.APID,
 			"object": target.actorID,
@@ -237,28 +238,28 @@ func (s *Server) answerFollow(ctx context.Context, kind string, act *inboxActivi
 }
 
 // applyUndo withdraws a follow or a like the signer made.
-func (s *Server) applyUndo(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	obj := act.object
-	if obj.id != "" && !sameHost(obj.id, signer.Domain) {
-		return ignore("undo of %s, which is not the signer's", obj.id)
+func (s *Server) applyUndo(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	obj := act.Object
+	if obj.ID != "" && !sameHost(obj.ID, signer.Domain) {
+		return ignore("undo of %s, which is not the signer's", obj.ID)
 	}
-	switch obj.typ {
+	switch obj.Type {
 	case "Follow":
-		if who := idOfAny(obj.raw["actor"]); who != *signer.APID {
+		if who := as.ID(obj.Raw["actor"]); who != *signer.APID {
 			return ignore("undo of a follow by %s", who)
 		}
-		target, err := s.localFollowTarget(ctx, idOfAny(obj.raw["object"]))
+		target, err := s.localFollowTarget(ctx, as.ID(obj.Raw["object"]))
 		if err != nil {
 			return err
 		}
 		_, err = s.store.RemoveFollow(ctx, signer.ID, target.kind, target.id)
 		return err
 	case "Like":
-		if _, err := s.store.UnlikeByAPID(ctx, obj.id, signer.ID); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := s.store.UnlikeByAPID(ctx, obj.ID, signer.ID); !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		// Liked before we kept ids, or with another id: undo by post.
-		post, err := s.localPost(ctx, idOfAny(obj.raw["object"]))
+		post, err := s.localPost(ctx, as.ID(obj.Raw["object"]))
 		if err != nil {
 			return err
 		}
@@ -266,40 +267,40 @@ func (s *Server) applyUndo(ctx context.Context, act *inboxActivity, signer *stor
 		return err
 	case "":
 		// A bare id: whichever of the signer's follows or likes has it.
-		if f, err := s.store.FollowByAPID(ctx, obj.id); err == nil {
+		if f, err := s.store.FollowByAPID(ctx, obj.ID); err == nil {
 			if f.FollowerID != signer.ID {
 				return ignore("undo of someone else's follow")
 			}
 			_, err = s.store.RemoveFollow(ctx, f.FollowerID, f.TargetKind, f.TargetID)
 			return err
 		}
-		_, err := s.store.UnlikeByAPID(ctx, obj.id, signer.ID)
+		_, err := s.store.UnlikeByAPID(ctx, obj.ID, signer.ID)
 		return err
 	}
-	return ignore("undo of a %s", obj.typ)
+	return ignore("undo of a %s", obj.Type)
 }
 
 // applyFollowAnswer records a remote actor's Accept or Reject of a follow
 // a member sent it.
-func (s *Server) applyFollowAnswer(ctx context.Context, act *inboxActivity, signer *storage.Account, accepted bool) error {
+func (s *Server) applyFollowAnswer(ctx context.Context, act *as.Incoming, signer *storage.Account, accepted bool) error {
 	var f *storage.Follow
-	if act.object.id != "" {
-		f, _ = s.store.FollowByAPID(ctx, act.object.id)
+	if act.Object.ID != "" {
+		f, _ = s.store.FollowByAPID(ctx, act.Object.ID)
 	}
-	if f == nil && act.object.raw != nil {
+	if f == nil && act.Object.Raw != nil {
 		// Some servers answer with a Follow of their own making: match it
 		// by who followed whom.
-		if prefix, handle := localPath(s, idOfAny(act.object.raw["actor"])); prefix == "u" {
+		if prefix, handle := localPath(s, as.ID(act.Object.Raw["actor"])); prefix == "u" {
 			if m, err := s.store.MemberByHandle(ctx, handle); err == nil {
 				f, _ = s.store.FollowOf(ctx, m.ID, storage.FollowAccount, signer.ID)
 			}
 		}
 	}
 	if f == nil {
-		return ignore("%s of no follow we sent", act.typ)
+		return ignore("%s of no follow we sent", act.Type)
 	}
 	if f.TargetKind != storage.FollowAccount || f.TargetID != signer.ID {
-		return ignore("%s by someone other than the followed actor", act.typ)
+		return ignore("%s by someone other than the followed actor", act.Type)
 	}
 	if accepted {
 		return s.store.AcceptFollow(ctx, f.FollowerID, f.TargetKind, f.TargetID)
@@ -310,31 +311,16 @@ func (s *Server) applyFollowAnswer(ctx context.Context, act *inboxActivity, sign
 
 // applyLike records a like of a local post, which counts toward its
 // author's reputation.
-func (s *Server) applyLike(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	if act.id == "" {
+func (s *Server) applyLike(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	if act.ID == "" {
 		return ignore("like without an id")
 	}
-	post, err := s.localPost(ctx, act.object.id)
+	post, err := s.localPost(ctx, act.Object.ID)
 	if err != nil {
 		return err
 	}
-	_, err = s.store.LikePost(ctx, post.ID, signer.ID, &act.id)
+	_, err = s.store.LikePost(ctx, post.ID, signer.ID, &act.ID)
 	return err
-}
-
-// idOfAny reads a reference from a raw value: an IRI or an object's id.
-func idOfAny(v any) string {
-	if arr, ok := v.([]any); ok && len(arr) > 0 {
-		v = arr[0]
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case map[string]any:
-		id, _ := x["id"].(string)
-		return id
-	}
-	return ""
 }
 
 // isPermanent reports whether an error will not go away by retrying: the
@@ -347,7 +333,7 @@ func isPermanent(err error) bool {
 	}
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	for _, e := range []error{errIgnored, storage.ErrInvalid, storage.ErrNotFound, storage.ErrLocked, storage.ErrNameTaken,
+	for _, e := range []error{errIgnored, as.ErrInvalid, storage.ErrInvalid, storage.ErrNotFound, storage.ErrLocked, storage.ErrNameTaken,
 		ErrBlocked, ErrHostMismatch, ErrLocal, ErrNotActor, transport.ErrBlockedAddress, transport.ErrInsecureScheme,
 		transport.ErrTooLarge, transport.ErrRedirect} {
 		if errors.Is(err, e) {

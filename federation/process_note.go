@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/storage"
 )
@@ -23,11 +25,11 @@ import (
 var errStored = fmt.Errorf("%w: note stored already", errIgnored)
 
 // applyCreate stores a Note tied to a thread here.
-func (s *Server) applyCreate(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	if act.object.raw != nil && !isNoteType(act.object.typ) {
-		return ignore("create of a %s", act.object.typ)
+func (s *Server) applyCreate(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	if act.Object.Raw != nil && !as.IsNoteType(act.Object.Type) {
+		return ignore("create of a %s", act.Object.Type)
 	}
-	note, err := s.trustedNote(ctx, act.object, signer, true)
+	note, err := s.trustedNote(ctx, act.Object, signer, true)
 	if err != nil {
 		return err
 	}
@@ -38,9 +40,9 @@ func (s *Server) applyCreate(ctx context.Context, act *inboxActivity, signer *st
 // trustedNote is the Note an activity carries, or the one its origin
 // serves when the copy carried cannot be trusted (see above). With
 // byActor the Note must also be the signer's own to be taken as carried.
-func (s *Server) trustedNote(ctx context.Context, ref objectRef, signer *storage.Account, byActor bool) (*remoteNote, error) {
-	if ref.raw != nil {
-		note, err := parseNoteRef(ctx, ref)
+func (s *Server) trustedNote(ctx context.Context, ref as.Object, signer *storage.Account, byActor bool) (*as.RemoteNote, error) {
+	if ref.Raw != nil {
+		note, err := as.ReadNote(ref.Raw)
 		if err != nil {
 			return nil, err
 		}
@@ -48,17 +50,17 @@ func (s *Server) trustedNote(ctx context.Context, ref objectRef, signer *storage
 			(!byActor || note.AttributedTo == *signer.APID) {
 			return note, nil
 		}
-		ref.id = note.ID
+		ref.ID = note.ID
 	}
-	if ref.id == "" {
+	if ref.ID == "" {
 		return nil, ignore("object without an id")
 	}
-	return s.fetchNote(ctx, ref.id)
+	return s.fetchNote(ctx, ref.ID)
 }
 
 // fetchNote fetches a Note from its own server. The document must carry
 // the id it was fetched by and an author on the same host.
-func (s *Server) fetchNote(ctx context.Context, id string) (*remoteNote, error) {
+func (s *Server) fetchNote(ctx context.Context, id string) (*as.RemoteNote, error) {
 	host, err := s.checkRemote(id)
 	if err != nil {
 		return nil, err
@@ -74,11 +76,11 @@ func (s *Server) fetchNote(ctx context.Context, id string) (*remoteNote, error) 
 		return nil, ignore("%s serves a document with id %q", id, got)
 	}
 	typ, _ := m["type"].(string)
-	if !isNoteType(typ) {
+	if !as.IsNoteType(typ) {
 		return nil, ignore("%s is a %s", id, typ)
 	}
 	// A few servers leave @context out of objects; go-fed needs one.
-	note, err := parseNote(ctx, withContext(m, "https://www.w3.org/ns/activitystreams"))
+	note, err := as.ReadNote(m)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +93,7 @@ func (s *Server) fetchNote(ctx context.Context, id string) (*remoteNote, error) 
 // storeNote adds a Note to the thread it belongs to, here or in a mirror,
 // and asks for its replies (backfill) when it is new. A Note tied to
 // nothing here is ignored.
-func (s *Server) storeNote(ctx context.Context, note *remoteNote, depth int) (*storage.Post, error) {
+func (s *Server) storeNote(ctx context.Context, note *as.RemoteNote, depth int) (*storage.Post, error) {
 	if p, err := s.store.PostByAPID(ctx, note.ID); err == nil {
 		return p, nil
 	}
@@ -120,7 +122,7 @@ func (s *Server) storeNote(ctx context.Context, note *remoteNote, depth int) (*s
 
 // newRemotePost makes the post of a Note, author and text; the caller
 // places it.
-func (s *Server) newRemotePost(ctx context.Context, note *remoteNote) (storage.NewPost, error) {
+func (s *Server) newRemotePost(ctx context.Context, note *as.RemoteNote) (storage.NewPost, error) {
 	author, err := s.ResolveActor(ctx, note.AttributedTo)
 	if err != nil {
 		return storage.NewPost{}, err
@@ -134,7 +136,7 @@ func (s *Server) newRemotePost(ctx context.Context, note *remoteNote) (storage.N
 		link = note.ID
 	}
 	apID := note.ID
-	return storage.NewPost{AuthorID: author.ID, Source: clipText(note.Source, storage.MaxBodyLen), HTML: html,
+	return storage.NewPost{AuthorID: author.ID, Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
 		APID: &apID, URL: link, CreatedAt: note.Published}, nil
 }
 
@@ -142,7 +144,7 @@ func (s *Server) newRemotePost(ctx context.Context, note *remoteNote) (storage.N
 // it replies to, the thread its context or audience names, or a thread
 // actor it addresses or mentions. replyTo is the post it answers, when
 // that is in the thread.
-func (s *Server) threadOfNote(ctx context.Context, note *remoteNote) (t *storage.Thread, replyTo *storage.ID, err error) {
+func (s *Server) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *storage.Thread, replyTo *storage.ID, err error) {
 	if note.InReplyTo != "" {
 		p, err := s.postByIRI(ctx, note.InReplyTo)
 		if err != nil {
@@ -158,7 +160,7 @@ func (s *Server) threadOfNote(ctx context.Context, note *remoteNote) (t *storage
 	}
 	// inReplyTo may name a thread rather than a post.
 	for _, iri := range append([]string{note.InReplyTo, note.Context, note.Audience}, append(note.Recipients, note.Mentions...)...) {
-		if iri == "" || iri == Public {
+		if iri == "" || iri == as.Public {
 			continue
 		}
 		t, err := s.threadByIRI(ctx, iri)
@@ -217,32 +219,32 @@ func (s *Server) postIn(ctx context.Context, iri string, threadID storage.ID) *s
 
 // applyUpdate applies an edit of a Note by its author, or a new version
 // of the signer's own actor document.
-func (s *Server) applyUpdate(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	if act.object.id == *signer.APID {
-		if act.object.raw == nil {
+func (s *Server) applyUpdate(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	if act.Object.ID == *signer.APID {
+		if act.Object.Raw == nil {
 			_, err := s.RefreshActor(ctx, *signer.APID)
 			return err
 		}
-		_, err := s.storeActor(ctx, act.object.raw, *signer.APID)
+		_, err := s.storeActor(ctx, as.WithContext(act.Object.Raw, act.Raw["@context"]), *signer.APID)
 		return err
 	}
-	if !isNoteType(act.object.typ) {
-		return ignore("update of a %s", act.object.typ)
+	if !as.IsNoteType(act.Object.Type) {
+		return ignore("update of a %s", act.Object.Type)
 	}
-	post, err := s.store.PostByAPID(ctx, act.object.id)
+	post, err := s.store.PostByAPID(ctx, act.Object.ID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return ignore("update of %s, which is not stored here", act.object.id)
+		return ignore("update of %s, which is not stored here", act.Object.ID)
 	}
 	if err != nil {
 		return err
 	}
 	if post.AuthorID != signer.ID {
-		return ignore("update of %s by someone other than its author", act.object.id)
+		return ignore("update of %s by someone other than its author", act.Object.ID)
 	}
 	if post.IsDeleted() {
 		return ignore("update of deleted post %s", post.ID)
 	}
-	note, err := s.trustedNote(ctx, act.object, signer, true)
+	note, err := s.trustedNote(ctx, act.Object, signer, true)
 	if err != nil {
 		return err
 	}
@@ -250,14 +252,14 @@ func (s *Server) applyUpdate(ctx context.Context, act *inboxActivity, signer *st
 	if html == "" {
 		return ignore("update of %s leaves it empty", note.ID)
 	}
-	_, err = s.store.EditPost(ctx, post.ID, clipText(note.Source, storage.MaxBodyLen), html)
+	_, err = s.store.EditPost(ctx, post.ID, as.ClipText(note.Source, storage.MaxBodyLen), html)
 	return err
 }
 
 // applyDelete deletes a Note by its author, or, when an actor deletes
 // itself, every post it wrote and every follow it made.
-func (s *Server) applyDelete(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	id := act.object.id
+func (s *Server) applyDelete(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	id := act.Object.ID
 	if id == *signer.APID {
 		n, err := s.store.DeletePostsByAuthor(ctx, signer.ID)
 		if err != nil {
@@ -286,24 +288,16 @@ func (s *Server) applyDelete(ctx context.Context, act *inboxActivity, signer *st
 // FEP-1b12: a Group a member follows announces every post of its threads
 // (the Note, or the Create of it); a post of a thread not mirrored yet
 // starts the mirror.
-func (s *Server) applyAnnounce(ctx context.Context, act *inboxActivity, signer *storage.Account) error {
-	ref := act.object
+func (s *Server) applyAnnounce(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	ref := act.Object
 	switch {
-	case ref.raw == nil || isNoteType(ref.typ):
-	case ref.typ == "Create" || ref.typ == "Update":
+	case ref.Raw == nil || as.IsNoteType(ref.Type):
+	case ref.Type == "Create" || ref.Type == "Update":
 		// The announced activity is nobody's signature: take its Note
 		// as if announced alone.
-		inner := ref.raw["object"]
-		if arr, ok := inner.([]any); ok && len(arr) > 0 {
-			inner = arr[0]
-		}
-		ref = objectRef{id: idOfAny(inner)}
-		if m, ok := inner.(map[string]any); ok {
-			ref.raw = withContext(m, act.raw["@context"])
-			ref.typ, _ = m["type"].(string)
-		}
+		ref = as.ObjectOf(ref.Raw["object"])
 	default:
-		return ignore("announce of a %s", ref.typ)
+		return ignore("announce of a %s", ref.Type)
 	}
 	note, err := s.trustedNote(ctx, ref, signer, false)
 	if errors.Is(err, errStored) {
@@ -331,7 +325,7 @@ func (s *Server) applyAnnounce(ctx context.Context, act *inboxActivity, signer *
 // mirrorNote starts the mirror of a remote thread with a Note announced
 // by group. The mirror is keyed by the Note's context (FEP-7888), or by
 // the Note itself when it opens a thread that has none.
-func (s *Server) mirrorNote(ctx context.Context, note *remoteNote, group *storage.Account) error {
+func (s *Server) mirrorNote(ctx context.Context, note *as.RemoteNote, group *storage.Account) error {
 	key := note.Context
 	if key == "" {
 		if note.InReplyTo != "" {
@@ -351,7 +345,7 @@ func (s *Server) mirrorNote(ctx context.Context, note *remoteNote, group *storag
 		title = markup.Excerpt(first.HTML, 80)
 	}
 	t, err := s.store.MirrorThread(ctx, storage.NewMirror{APID: key, RemoteActorID: &group.ID,
-		Title: clipText(title, storage.MaxTitleLen), First: first})
+		Title: as.ClipText(title, storage.MaxTitleLen), First: first})
 	if err != nil {
 		return err
 	}
@@ -362,4 +356,18 @@ func (s *Server) mirrorNote(ctx context.Context, note *remoteNote, group *storag
 	}
 	s.queueBackfill(ctx, t.ID, note, 1)
 	return nil
+}
+
+// noteHTML is what a remote Note shows as, before sanitizing: its content,
+// its content warning above it and links to its media below.
+func noteHTML(n *as.RemoteNote) string {
+	var b strings.Builder
+	if n.Summary != "" {
+		fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(as.ClipText(n.Summary, as.MaxNameLen)))
+	}
+	b.WriteString(n.Content)
+	for _, a := range n.Attachments {
+		fmt.Fprintf(&b, `<p><a href="%s">%s</a></p>`, html.EscapeString(a), "Attachment")
+	}
+	return strings.ReplaceAll(b.String(), "\x00", "")
 }

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -211,7 +212,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ts != nil {
-		ts.Context = jsonLDContext
+		ts.Context = as.LDContext()
 		doc, err := newDocument(ts, time.Time{})
 		if err != nil {
 			s.fail(w, r, err)
@@ -220,7 +221,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeDocument(w, r, http.StatusGone, doc)
 		return
 	}
-	note.Context = jsonLDContext
+	note.Context = as.LDContext()
 	modified := note.Published
 	if note.Updated != "" {
 		modified = note.Updated
@@ -236,9 +237,9 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 
 // gone answers 410 with a Tombstone.
 func (s *Server) gone(w http.ResponseWriter, r *http.Request, id, formerType string, deleted time.Time) {
-	ts := &Tombstone{Context: jsonLDContext, ID: id, Type: "Tombstone", FormerType: formerType}
+	ts := &as.Tombstone{Context: as.LDContext(), ID: id, Type: "Tombstone", FormerType: formerType}
 	if !deleted.IsZero() {
-		ts.Deleted = formatTime(deleted)
+		ts.Deleted = as.FormatTime(deleted)
 	}
 	doc, err := newDocument(ts, time.Time{})
 	if err != nil {
