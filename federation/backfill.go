@@ -27,10 +27,9 @@ const (
 	backfillWindow   = time.Hour
 )
 
-// backfillJob is the body of a synthetic inbox item. Such items have no
-// KeyID: nothing a remote server sends can look like one.
+// backfillJob is the body of an inbox item of kind
+// [storage.InboxBackfill].
 type backfillJob struct {
-	Type       string     `json:"type"` // "skein:Backfill"
 	Collection string     `json:"collection"`
 	Thread     storage.ID `json:"thread"`
 	Depth      int        `json:"depth"`
@@ -124,28 +123,21 @@ func (s *Server) queueBackfill(ctx context.Context, thread storage.ID, note *as.
 	if depth == 1 && !note.Published.IsZero() && s.cfg.Now().Sub(note.Published) < freshNote {
 		return
 	}
-	body, _ := json.Marshal(backfillJob{Type: "skein:Backfill", Collection: coll, Thread: thread, Depth: depth})
+	body, _ := json.Marshal(backfillJob{Collection: coll, Thread: thread, Depth: depth})
 	// Through the inboxes' group commit: one transaction for the jobs of
 	// many Notes, not one each.
-	if _, err := s.acceptInbox(ctx, storage.NewInboxItem{ActorID: s.urls.InstanceActor(), Body: body}); err != nil {
+	if _, err := s.acceptInbox(ctx, storage.NewInboxItem{Kind: storage.InboxBackfill, ActorID: s.urls.InstanceActor(), Body: body}); err != nil {
 		s.log.Warn("queue backfill", "collection", coll, "err", err)
 		return
 	}
 	s.wakeInbox()
 }
 
-// runBackfill fetches one replies collection and stores its Notes, or
-// runs one step of a context walk.
+// runBackfill fetches one replies collection and stores its Notes.
 func (s *Server) runBackfill(ctx context.Context, body []byte) error {
-	var head struct {
-		Type string `json:"type"`
-	}
-	if json.Unmarshal(body, &head) == nil && head.Type == contextJobType {
-		return s.runContextWalk(ctx, body)
-	}
 	var job backfillJob
-	if err := json.Unmarshal(body, &job); err != nil || job.Type != "skein:Backfill" {
-		return ignore("not a backfill job")
+	if err := json.Unmarshal(body, &job); err != nil {
+		return ignore("bad backfill job: %v", err)
 	}
 	host, err := s.checkRemote(job.Collection)
 	if err != nil {

@@ -31,7 +31,6 @@ import (
 // Bounds: pages and items per walk, fetches per mirror per hour.
 
 const (
-	contextJobType     = "skein:ContextWalk"
 	maxContextPages    = 20
 	maxContextItems    = 500
 	maxContextFetches  = 300 // per mirror per backfillWindow
@@ -40,9 +39,9 @@ const (
 )
 
 // contextJob is one step of a walk: the page to read next and what the
-// walk has seen so far. Like backfillJob it is a synthetic inbox item.
+// walk has seen so far. It is the body of an inbox item of kind
+// [storage.InboxContextWalk].
 type contextJob struct {
-	Type     string       `json:"type"` // contextJobType
 	Thread   storage.ID   `json:"thread"`
 	Context  string       `json:"context"`
 	Page     string       `json:"page,omitempty"`     // "" reads the collection first
@@ -71,13 +70,13 @@ func (s *Server) queueContextWalk(ctx context.Context, thread storage.ID, note *
 	if !start {
 		return
 	}
-	s.queueContextJob(ctx, contextJob{Type: contextJobType, Thread: thread, Context: note.Context, Backward: again})
+	s.queueContextJob(ctx, contextJob{Thread: thread, Context: note.Context, Backward: again})
 }
 
 func (s *Server) queueContextJob(ctx context.Context, job contextJob) {
 	body, err := json.Marshal(job)
 	if err == nil {
-		_, err = s.store.EnqueueInbox(ctx, s.urls.InstanceActor(), "", body)
+		_, err = s.store.EnqueueInbox(ctx, storage.NewInboxItem{Kind: storage.InboxContextWalk, ActorID: s.urls.InstanceActor(), Body: body})
 	}
 	if err != nil {
 		s.log.Warn("queue context walk", "context", job.Context, "err", err)

@@ -28,8 +28,11 @@ func ignore(format string, args ...any) error {
 
 // processInboxItem applies one queued item.
 func (s *Server) processInboxItem(ctx context.Context, it *storage.InboxItem) error {
-	if it.KeyID == "" {
+	switch it.Kind {
+	case storage.InboxBackfill:
 		return s.runBackfill(ctx, []byte(it.Body))
+	case storage.InboxContextWalk:
+		return s.runContextWalk(ctx, []byte(it.Body))
 	}
 	act, err := as.DecodeActivity([]byte(it.Body))
 	if err != nil {
