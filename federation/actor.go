@@ -217,7 +217,7 @@ func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, err := s.forum(ctx, t.ForumID)
+	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -156,12 +156,12 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			}
 			threads[p.ThreadID] = t
 		}
-		f, err := s.forum(ctx, t.ForumID)
+		f, err := s.Forum(ctx, t.ForumID)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		refs, err := s.remoteRefs(ctx, []storage.Post{*p}, t)
+		refs, err := s.RemoteRefs(ctx, []storage.Post{*p}, t)
 		if err != nil {
 			s.fail(w, r, err)
 			return

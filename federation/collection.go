@@ -81,12 +81,12 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := s.forum(ctx, t.ForumID)
+	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	refs, err := s.remoteRefs(ctx, posts, t)
+	refs, err := s.RemoteRefs(ctx, posts, t)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -126,7 +126,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 
 // serveCachedPage answers a request for a thread's posts collection or
 // one of its pages from the page cache when the cached copy was built at
-// the thread's current version (pagecache.go). It reports whether it
+// the thread's current version ([pageCache]). It reports whether it
 // answered; requests spelled other than canonically go the long way.
 func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQuery, from int64) bool {
 	if s.pages == nil || r.URL.RawQuery != q.String() {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -27,39 +28,39 @@ func itemID(t *testing.T, v any) string {
 // A thread of 120 posts walked through its collection forwards and
 // backwards: every post once, in thread order, no gaps, no repeats.
 func TestThreadCollectionPaging(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	th := n.fx.Thread
-	storagetest.Replies(t, n.store, th.ID, n.fx.Bob.ID, 117)
+	th := n.Fx.Thread
+	storagetest.Replies(t, n.Store, th.ID, n.Fx.Bob.ID, 117)
 	// A deleted post keeps its place as a Tombstone.
-	all, err := n.store.PostsInRange(ctx, th.ID, 1, 1000)
+	all, err := n.Store.PostsInRange(ctx, th.ID, 1, 1000)
 	if err != nil || len(all) != 120 {
 		t.Fatalf("posts: %d, %v", len(all), err)
 	}
-	if err := n.store.DeletePost(ctx, all[64].ID); err != nil {
+	if err := n.Store.DeletePost(ctx, all[64].ID); err != nil {
 		t.Fatal(err)
 	}
 	want := make([]string, len(all))
 	for i := range all {
-		want[i] = n.urls.Post(all[i].ID)
+		want[i] = n.URLs.Post(all[i].ID)
 	}
 
-	collURL := n.urls.ThreadPosts(th.ID)
-	coll := n.doc(collURL, http.StatusOK)
+	collURL := n.URLs.ThreadPosts(th.ID)
+	coll := n.Doc(collURL, http.StatusOK)
 	checkShape(t, coll, collURL, "OrderedCollection")
-	if coll["totalItems"] != float64(120) || str(coll, "attributedTo") != n.urls.Thread(th.ID) {
+	if coll["totalItems"] != float64(120) || str(coll, "attributedTo") != n.URLs.Thread(th.ID) {
 		t.Fatalf("collection = %v", coll)
 	}
 
 	walk := func(start, link string) []string {
 		var ids []string
 		seen := map[string]bool{}
-		for url := start; url != ""; url = str(n.doc(url, http.StatusOK), link) {
+		for url := start; url != ""; url = str(n.Doc(url, http.StatusOK), link) {
 			if seen[url] {
 				t.Fatalf("page %s visited twice", url)
 			}
 			seen[url] = true
-			page := n.doc(url, http.StatusOK)
+			page := n.Doc(url, http.StatusOK)
 			checkShape(t, page, url, "OrderedCollectionPage")
 			if str(page, "partOf") != collURL {
 				t.Errorf("%s partOf = %v", url, page["partOf"])
@@ -95,7 +96,7 @@ func TestThreadCollectionPaging(t *testing.T) {
 
 	// Items are full Notes whose context is this collection; the deleted
 	// post is a Tombstone in its place.
-	page := n.doc(collURL+"?page=true&from=61", http.StatusOK)
+	page := n.Doc(collURL+"?page=true&from=61", http.StatusOK)
 	items := page["orderedItems"].([]any)
 	if ts := items[4].(map[string]any); ts["type"] != "Tombstone" {
 		t.Errorf("deleted post in page = %v", ts)
@@ -111,7 +112,7 @@ func TestThreadCollectionPaging(t *testing.T) {
 		"?page=true&from=1&from=21": 400, "?from=21": 400, "?page=true&after=1": 400, "?page=true&from=%zz": 400,
 		"?page=true&from=141": 404, "?from=21&page=true": 302, "?page=true": 302,
 	} {
-		resp := n.get(collURL+q, apAccept)
+		resp := n.Get(collURL+q, testnode.APAccept)
 		resp.Body.Close()
 		if resp.StatusCode != status {
 			t.Errorf("GET posts%s: %d, want %d", q, resp.StatusCode, status)
@@ -123,19 +124,19 @@ func TestThreadCollectionPaging(t *testing.T) {
 }
 
 func TestForumThreadsCollection(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	ids := []storage.ID{n.fx.Thread.ID}
+	ids := []storage.ID{n.Fx.Thread.ID}
 	for i := range 44 {
-		th, _, err := n.store.CreateThread(ctx, storage.NewThread{ForumID: n.fx.Forum.ID, AuthorID: n.fx.Bob.ID,
+		th, _, err := n.Store.CreateThread(ctx, storage.NewThread{ForumID: n.Fx.Forum.ID, AuthorID: n.Fx.Bob.ID,
 			Title: "Thread " + string(rune('a'+i%26)), Source: "Body.", HTML: "<p>Body.</p>"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, th.ID)
 	}
-	url := n.urls.ForumThreads("kitchen")
-	coll := n.doc(url, http.StatusOK)
+	url := n.URLs.ForumThreads("kitchen")
+	coll := n.Doc(url, http.StatusOK)
 	checkShape(t, coll, url, "OrderedCollection")
 	if coll["totalItems"] != float64(45) {
 		t.Fatalf("totalItems = %v", coll["totalItems"])
@@ -143,7 +144,7 @@ func TestForumThreadsCollection(t *testing.T) {
 	var got []string
 	var last map[string]any
 	for page := str(coll, "first"); page != ""; page = str(last, "next") {
-		last = n.doc(page, http.StatusOK)
+		last = n.Doc(page, http.StatusOK)
 		checkShape(t, last, page, "OrderedCollectionPage")
 		for _, it := range last["orderedItems"].([]any) {
 			got = append(got, itemID(t, it))
@@ -153,14 +154,14 @@ func TestForumThreadsCollection(t *testing.T) {
 		t.Fatalf("forward: %d threads, want %d", len(got), len(ids))
 	}
 	for i, id := range ids {
-		if got[i] != n.urls.Thread(id) {
-			t.Fatalf("thread %d = %s, want %s", i, got[i], n.urls.Thread(id))
+		if got[i] != n.URLs.Thread(id) {
+			t.Fatalf("thread %d = %s, want %s", i, got[i], n.URLs.Thread(id))
 		}
 	}
 	// And back from the last page.
 	var back []string
 	for page := str(last, "prev"); page != ""; {
-		p := n.doc(page, http.StatusOK)
+		p := n.Doc(page, http.StatusOK)
 		var ids []string
 		for _, it := range p["orderedItems"].([]any) {
 			ids = append(ids, itemID(t, it))
@@ -180,36 +181,36 @@ func TestForumThreadsCollection(t *testing.T) {
 }
 
 func TestSmallCollections(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	first := n.fx.Posts[0]
-	remote := n.addRemoteAccount("zed", "remote.example")
-	if _, err := n.store.AddFollow(ctx, remote.ID, storage.FollowThread, n.fx.Thread.ID, nil, true); err != nil {
+	first := n.Fx.Posts[0]
+	remote := n.AddRemoteAccount("zed", "remote.example")
+	if _, err := n.Store.AddFollow(ctx, remote.ID, storage.FollowThread, n.Fx.Thread.ID, nil, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.store.AddFollow(ctx, n.fx.Alice.ID, storage.FollowForum, n.fx.Forum.ID, nil, true); err != nil {
+	if _, err := n.Store.AddFollow(ctx, n.Fx.Alice.ID, storage.FollowForum, n.Fx.Forum.ID, nil, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.store.LikePost(ctx, first.ID, n.fx.Bob.ID, nil); err != nil {
+	if _, err := n.Store.LikePost(ctx, first.ID, n.Fx.Bob.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	thread := n.urls.Thread(n.fx.Thread.ID)
+	thread := n.URLs.Thread(n.Fx.Thread.ID)
 	counts := map[string]float64{
 		site.Followers(thread):                  1,
-		site.Followers(n.urls.Forum("kitchen")): 1,
-		site.Following(n.urls.Member("alice")):  1,
-		site.Followers(n.urls.Member("alice")):  0,
+		site.Followers(n.URLs.Forum("kitchen")): 1,
+		site.Following(n.URLs.Member("alice")):  1,
+		site.Followers(n.URLs.Member("alice")):  0,
 		site.Following(thread):                  0,
-		site.Followers(n.urls.InstanceActor()):  0,
+		site.Followers(n.URLs.InstanceActor()):  0,
 		site.Outbox(thread):                     0,
-		site.Outbox(n.urls.InstanceActor()):     0,
-		site.Outbox(n.urls.Member("alice")):     2,
-		n.urls.PostLikes(first.ID):              1,
+		site.Outbox(n.URLs.InstanceActor()):     0,
+		site.Outbox(n.URLs.Member("alice")):     2,
+		n.URLs.PostLikes(first.ID):              1,
 	}
 	for url, want := range counts {
-		m := n.doc(url, http.StatusOK)
+		m := n.Doc(url, http.StatusOK)
 		typ := "OrderedCollection"
-		if url == n.urls.PostLikes(first.ID) {
+		if url == n.URLs.PostLikes(first.ID) {
 			typ = "Collection"
 		}
 		checkShape(t, m, url, typ)
@@ -220,8 +221,8 @@ func TestSmallCollections(t *testing.T) {
 
 	// A member's outbox pages hold the Creates of their posts, newest
 	// first, each with its Note.
-	outbox := site.Outbox(n.urls.Member("alice"))
-	page := n.doc(outbox+"?page=true", http.StatusOK)
+	outbox := site.Outbox(n.URLs.Member("alice"))
+	page := n.Doc(outbox+"?page=true", http.StatusOK)
 	checkShape(t, page, outbox+"?page=true", "OrderedCollectionPage")
 	items := page["orderedItems"].([]any)
 	if len(items) != 2 {
@@ -229,18 +230,18 @@ func TestSmallCollections(t *testing.T) {
 	}
 	create := items[0].(map[string]any)
 	note, _ := create["object"].(map[string]any)
-	if create["type"] != "Create" || create["actor"] != n.urls.Member("alice") || note["id"] != n.urls.Post(n.fx.Posts[2].ID) ||
-		str(create, "id") != n.urls.Post(n.fx.Posts[2].ID)+"#create" {
+	if create["type"] != "Create" || create["actor"] != n.URLs.Member("alice") || note["id"] != n.URLs.Post(n.Fx.Posts[2].ID) ||
+		str(create, "id") != n.URLs.Post(n.Fx.Posts[2].ID)+"#create" {
 		t.Errorf("outbox item = %v", create)
 	}
 
 	// Replies of the first post: Bob's reply (the quote replies to Bob).
-	replies := n.urls.PostReplies(first.ID)
-	coll := n.doc(replies, http.StatusOK)
+	replies := n.URLs.PostReplies(first.ID)
+	coll := n.Doc(replies, http.StatusOK)
 	checkShape(t, coll, replies, "OrderedCollection")
-	rp := n.doc(str(coll, "first"), http.StatusOK)
+	rp := n.Doc(str(coll, "first"), http.StatusOK)
 	checkShape(t, rp, replies+"?page=true", "OrderedCollectionPage")
-	if it := rp["orderedItems"].([]any); len(it) != 1 || it[0] != n.urls.Post(n.fx.Posts[1].ID) {
+	if it := rp["orderedItems"].([]any); len(it) != 1 || it[0] != n.URLs.Post(n.Fx.Posts[1].ID) {
 		t.Errorf("replies = %v", it)
 	}
 }

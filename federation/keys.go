@@ -129,7 +129,7 @@ func (s *Server) localActorID(ctx context.Context, kind string, id storage.ID) (
 		}
 		return s.urls.Member(a.Handle), nil
 	case storage.KeyOwnerForum:
-		f, err := s.forum(ctx, id)
+		f, err := s.Forum(ctx, id)
 		if err != nil {
 			return "", err
 		}

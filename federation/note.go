@@ -34,7 +34,7 @@ type NoteParts struct {
 // set Context to LDContext() when it is a top-level document.
 func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 	p, t := np.Post, np.Thread
-	author := accountIRI(u, p.Author)
+	author := AccountIRI(u, p.Author)
 	threadID := u.Thread(t.ID)
 	contextID, threadHandle := u.ThreadPosts(t.ID), "@"+u.Handle(t.Handle())
 	threadFollowers := site.Followers(threadID)
@@ -118,8 +118,8 @@ func TombstoneFor(u *site.URLs, p *storage.Post) *as.Tombstone {
 	return ts
 }
 
-// accountIRI is the ActivityPub id of any account, local or remote.
-func accountIRI(u *site.URLs, a *storage.Account) string {
+// AccountIRI is the ActivityPub id of any account, local or remote.
+func AccountIRI(u *site.URLs, a *storage.Account) string {
 	if a == nil {
 		return ""
 	}
@@ -160,24 +160,24 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts
 		}
 		return nil, ts, nil
 	}
-	f, err := s.forum(ctx, t.ForumID)
+	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
 		return nil, nil, err
 	}
-	refs, err := s.remoteRefs(ctx, []storage.Post{*p}, t)
+	refs, err := s.RemoteRefs(ctx, []storage.Post{*p}, t)
 	if err != nil {
 		return nil, nil, err
 	}
-	owner, err := s.mirrorOwner(ctx, t)
+	owner, err := s.MirrorOwner(ctx, t)
 	if err != nil {
 		return nil, nil, err
 	}
 	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner}), nil, nil
 }
 
-// mirrorOwner is the remote actor that owns a mirror thread; nil for a
+// MirrorOwner is the remote actor that owns a mirror thread; nil for a
 // local thread or a mirror whose owner is unknown.
-func (s *Server) mirrorOwner(ctx context.Context, t *storage.Thread) (*storage.Account, error) {
+func (s *Server) MirrorOwner(ctx context.Context, t *storage.Thread) (*storage.Account, error) {
 	if !t.IsMirror() || t.RemoteActorID == nil {
 		return nil, nil
 	}
@@ -188,10 +188,10 @@ func (s *Server) mirrorOwner(ctx context.Context, t *storage.Thread) (*storage.A
 	return a, err
 }
 
-// remoteRefs finds the ActivityPub ids of the remote posts that posts
+// RemoteRefs finds the ActivityPub ids of the remote posts that posts
 // reply to or quote (and the thread's first post, the default reply
 // target), in one query.
-func (s *Server) remoteRefs(ctx context.Context, posts []storage.Post, t *storage.Thread) (map[storage.ID]string, error) {
+func (s *Server) RemoteRefs(ctx context.Context, posts []storage.Post, t *storage.Thread) (map[storage.ID]string, error) {
 	known := make(map[storage.ID]bool, len(posts))
 	for i := range posts {
 		known[posts[i].ID] = true

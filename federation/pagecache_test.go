@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -15,14 +16,14 @@ import (
 // member's likes withdrawn with their account) is seen by the next
 // request, and an unchanged thread is served from the cache.
 func TestCollectionPageCacheInvalidation(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	th, fx := n.fx.Thread, n.fx
-	page := n.urls.ThreadPosts(th.ID) + "?page=true&from=1"
-	coll := n.urls.ThreadPosts(th.ID)
+	th, fx := n.Fx.Thread, n.Fx
+	page := n.URLs.ThreadPosts(th.ID) + "?page=true&from=1"
+	coll := n.URLs.ThreadPosts(th.ID)
 	body := func(url string) string {
 		t.Helper()
-		resp := n.get(url, apAccept)
+		resp := n.Get(url, testnode.APAccept)
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusOK {
@@ -32,7 +33,7 @@ func TestCollectionPageCacheInvalidation(t *testing.T) {
 	}
 	items := func() []any {
 		t.Helper()
-		return n.doc(page, http.StatusOK)["orderedItems"].([]any)
+		return n.Doc(page, http.StatusOK)["orderedItems"].([]any)
 	}
 	likes := func(i int) float64 {
 		t.Helper()
@@ -44,24 +45,24 @@ func TestCollectionPageCacheInvalidation(t *testing.T) {
 	if again := body(page); again != first {
 		t.Fatal("an unchanged thread served a different page")
 	}
-	if entries, _ := n.fed.PageCacheStats(); entries != 1 {
+	if entries, _ := n.Fed.PageCacheStats(); entries != 1 {
 		t.Fatalf("cache holds %d pages, want 1", entries)
 	}
-	if total := n.doc(coll, http.StatusOK)["totalItems"]; total != float64(3) {
+	if total := n.Doc(coll, http.StatusOK)["totalItems"]; total != float64(3) {
 		t.Fatalf("totalItems %v", total)
 	}
 
 	// A new post.
-	reply := storagetest.Replies(t, n.store, th.ID, fx.Bob.ID, 1)[0]
+	reply := storagetest.Replies(t, n.Store, th.ID, fx.Bob.ID, 1)[0]
 	if got := len(items()); got != 4 {
 		t.Fatalf("after a reply the page has %d items, want 4", got)
 	}
-	if total := n.doc(coll, http.StatusOK)["totalItems"]; total != float64(4) {
+	if total := n.Doc(coll, http.StatusOK)["totalItems"]; total != float64(4) {
 		t.Fatalf("after a reply totalItems is %v", total)
 	}
 
 	// An edit.
-	if _, err := n.store.EditPost(ctx, reply.ID, "edited text", "<p>edited text</p>"); err != nil {
+	if _, err := n.Store.EditPost(ctx, reply.ID, "edited text", "<p>edited text</p>"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(body(page), "edited text") {
@@ -69,13 +70,13 @@ func TestCollectionPageCacheInvalidation(t *testing.T) {
 	}
 
 	// A like, then its removal with the liker's account.
-	if _, err := n.store.LikePost(ctx, reply.ID, fx.Mod.ID, nil); err != nil {
+	if _, err := n.Store.LikePost(ctx, reply.ID, fx.Mod.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := likes(3); got != 1 {
 		t.Fatalf("likes after a like: %v", got)
 	}
-	if err := n.store.DeleteOwnAccount(ctx, fx.Mod.ID); err != nil {
+	if err := n.Store.DeleteOwnAccount(ctx, fx.Mod.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := likes(3); got != 0 {
@@ -83,7 +84,7 @@ func TestCollectionPageCacheInvalidation(t *testing.T) {
 	}
 
 	// A deletion.
-	if err := n.store.DeletePost(ctx, reply.ID); err != nil {
+	if err := n.Store.DeletePost(ctx, reply.ID); err != nil {
 		t.Fatal(err)
 	}
 	if typ := items()[3].(map[string]any)["type"]; typ != "Tombstone" {
@@ -91,10 +92,10 @@ func TestCollectionPageCacheInvalidation(t *testing.T) {
 	}
 
 	// Deleting the thread: the collection is gone, not served from cache.
-	if err := n.store.DeletePost(ctx, fx.Posts[0].ID); err != nil {
+	if err := n.Store.DeletePost(ctx, fx.Posts[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	resp := n.get(page, apAccept)
+	resp := n.Get(page, testnode.APAccept)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusGone {
 		t.Fatalf("page of a deleted thread: %d", resp.StatusCode)
@@ -103,21 +104,21 @@ func TestCollectionPageCacheInvalidation(t *testing.T) {
 
 // A cached page answers conditional requests like a built one.
 func TestCollectionPageCacheConditional(t *testing.T) {
-	n := newNode(t, nil)
-	page := n.urls.ThreadPosts(n.fx.Thread.ID) + "?page=true&from=1"
-	resp := n.get(page, apAccept)
+	n := testnode.New(t, nil)
+	page := n.URLs.ThreadPosts(n.Fx.Thread.ID) + "?page=true&from=1"
+	resp := n.Get(page, testnode.APAccept)
 	resp.Body.Close()
 	etag := resp.Header.Get("ETag")
 	if etag == "" {
 		t.Fatal("no ETag")
 	}
-	resp = n.get(page, apAccept, "If-None-Match", etag)
+	resp = n.Get(page, testnode.APAccept, "If-None-Match", etag)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotModified {
 		t.Fatalf("If-None-Match of the current ETag: %d", resp.StatusCode)
 	}
-	storagetest.Replies(t, n.store, n.fx.Thread.ID, n.fx.Bob.ID, 1)
-	resp = n.get(page, apAccept, "If-None-Match", etag)
+	storagetest.Replies(t, n.Store, n.Fx.Thread.ID, n.Fx.Bob.ID, 1)
+	resp = n.Get(page, testnode.APAccept, "If-None-Match", etag)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("If-None-Match of an old ETag after a reply: %d", resp.StatusCode)

@@ -17,10 +17,10 @@ var ErrNotActor = as.ErrNotActor
 // maxBioLen bounds a remote actor's bio as stored.
 const maxBioLen = 16 << 10
 
-// parseActor reads a remote actor document into an Account (not yet
+// ParseActor reads a remote actor document into an Account (not yet
 // stored; Domain is the host of its id), its text made safe to store and
 // show.
-func parseActor(ctx context.Context, m map[string]any) (*storage.Account, error) {
+func ParseActor(ctx context.Context, m map[string]any) (*storage.Account, error) {
 	ra, err := as.ReadActor(ctx, m)
 	if err != nil {
 		return nil, err

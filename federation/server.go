@@ -3,8 +3,11 @@
 // Notes, paged collections), answers WebFinger, NodeInfo and host-meta,
 // holds the local actors' keys, and resolves remote actors with signed
 // fetches. Documents are built from storage rows in one place per kind
-// (actor.go, note.go, collection.go) and remote documents are parsed in
-// one place (parse.go).
+// ([Server.MemberActor] and the other actors, [NoteFromPost], the
+// collections' handlers) from the wire structs of [activitystreams],
+// whose reader parses remote documents. The inbox and outbox, which use
+// this package, are its subpackages [inbox] and [outbox]; it imports
+// neither.
 package federation
 
 import (
@@ -57,13 +60,8 @@ type Config struct {
 	// means closed.
 	OpenRegistrations func() bool
 
-	// DeliveryQueued is called after the inbox queued activities to send
-	// (the Accept of a Follow), to wake the delivery worker; nil leaves
-	// them to its next poll.
-	DeliveryQueued func()
-
 	// CollectionCacheBytes bounds the rendered pages of thread posts
-	// collections kept in memory (pagecache.go); 0 means 32 MiB, a
+	// collections kept in memory ([pageCache]); 0 means 32 MiB, a
 	// negative value turns the cache off.
 	CollectionCacheBytes int64
 
@@ -85,7 +83,7 @@ type Server struct {
 
 	keys    *localKeys
 	actors  docCache           // rendered local actor documents
-	pages   *pageCache         // rendered thread collection pages, pagecache.go
+	pages   *pageCache         // rendered thread collection pages
 	remote  remoteKeys         // parsed public keys of remote actors
 	fetches singleflight.Group // one fetch per remote actor at a time
 
@@ -93,8 +91,6 @@ type Server struct {
 	forums   map[storage.ID]*storage.Forum // forums are few and rarely change
 
 	documents http.Handler // built once by New
-	inbox     inboxState   // inbox.go
-	posts     postCommit   // post_commit.go
 
 	nodeInfoMu sync.Mutex
 	nodeInfo   map[string]*document
@@ -132,7 +128,6 @@ func New(cfg Config) (*Server, error) {
 		client: cfg.Client,
 		keys:   newLocalKeys(cfg.Store),
 		forums: make(map[storage.ID]*storage.Forum),
-		inbox:  inboxState{wake: make(chan struct{}, 1)},
 	}
 	switch {
 	case cfg.CollectionCacheBytes == 0:
@@ -148,6 +143,21 @@ func New(cfg Config) (*Server, error) {
 	s.documents = s.requireSignature(dropQuery(mux))
 	return s, nil
 }
+
+// Store is the node's store, which the inbox and outbox work on too.
+func (s *Server) Store() *storage.Store { return s.store }
+
+// URLs are the node's addresses.
+func (s *Server) URLs() *site.URLs { return s.urls }
+
+// Log is the logger of Config.Log.
+func (s *Server) Log() *slog.Logger { return s.log }
+
+// Now is Config.Now's time.
+func (s *Server) Now() time.Time { return s.cfg.Now() }
+
+// Client makes the node's outbound requests.
+func (s *Server) Client() *transport.Client { return s.client }
 
 // Documents serves the ActivityPub side of the four URLs that are also web
 // pages: /u/{handle}, /f/{slug}, /t/{id} and /p/{id}. The web package
@@ -176,10 +186,10 @@ func dropQuery(next http.Handler) http.Handler {
 	})
 }
 
-// Register adds the routes that exist only for ActivityPub: the instance
-// actor, discovery, every collection and the inboxes (inbox.go).
+// Register adds the GET routes that exist only for ActivityPub: the
+// instance actor, discovery and every collection. The inboxes are
+// [inbox.Inbox.Register]'s.
 func (s *Server) Register(mux *http.ServeMux) {
-	s.registerInboxes(mux)
 	// Public even under authorized fetch: a peer must be able to find
 	// and fetch the instance actor's key to sign anything at all.
 	mux.HandleFunc("GET /actor", s.serveInstanceActor)
@@ -263,9 +273,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, http.StatusInternalServerError, "internal error")
 }
 
-// forum returns a forum by id from a small cache. Documents only take a
+// Forum returns a forum by id from a small cache. Documents only take a
 // forum's slug from it, which never changes.
-func (s *Server) forum(ctx context.Context, id storage.ID) (*storage.Forum, error) {
+func (s *Server) Forum(ctx context.Context, id storage.ID) (*storage.Forum, error) {
 	s.forumsMu.RLock()
 	f := s.forums[id]
 	s.forumsMu.RUnlock()

@@ -7,19 +7,21 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/skein-forum/skein/federation/internal/testnode"
 )
 
 // FuzzWebFingerResource throws arbitrary resources at WebFinger. Whatever
 // arrives, the answer is 200 (a real local actor whose subject echoes the
 // resource), 400 or 404 — never a server error, never a panic.
 func FuzzWebFingerResource(f *testing.F) {
-	n := newNode(f, nil)
-	host := n.urls.Host()
+	n := testnode.New(f, nil)
+	host := n.URLs.Host()
 	for _, seed := range []string{
 		"acct:alice@" + host, "acct:kitchen@" + host, "acct:instance@" + host,
-		"acct:t." + n.fx.Thread.ID.String() + "@" + host, "@alice@" + host, "alice@" + host,
+		"acct:t." + n.Fx.Thread.ID.String() + "@" + host, "@alice@" + host, "alice@" + host,
 		"acct:ALICE@" + strings.ToUpper(host), "acct:@" + host, "acct:alice@", "acct:alice@other.example",
-		n.urls.Member("alice"), n.urls.Thread(n.fx.Thread.ID), n.urls.Base() + "/u/", n.urls.Base() + "/t/zz/x",
+		n.URLs.Member("alice"), n.URLs.Thread(n.Fx.Thread.ID), n.URLs.Base() + "/u/", n.URLs.Base() + "/t/zz/x",
 		"acct:t.@" + host, "acct:t.-1@" + host, "acct:" + strings.Repeat("a", 5000) + "@" + host,
 		"acct:al\x00ice@" + host, "acct:\xff\xfe@" + host, "", "http://", "acct:a@b@c",
 	} {
@@ -28,7 +30,7 @@ func FuzzWebFingerResource(f *testing.F) {
 	f.Fuzz(func(t *testing.T, resource string) {
 		req := httptest.NewRequest("GET", "/.well-known/webfinger?resource="+url.QueryEscape(resource), nil)
 		rec := httptest.NewRecorder()
-		n.mux.ServeHTTP(rec, req)
+		n.Mux.ServeHTTP(rec, req)
 		switch rec.Code {
 		case http.StatusOK:
 			if !utf8.ValidString(resource) {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/delivery"
+	"github.com/skein-forum/skein/federation/inbox"
+	"github.com/skein-forum/skein/federation/outbox"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -55,18 +57,20 @@ type Node struct {
 	URLs  *site.URLs
 	Web   *web.Server
 	Fed   *federation.Server
+	// Inbox receives activities; its worker, InboxWorker, applies them.
+	Inbox *inbox.Inbox
 	// Delivery sends queued activities and Outbox turns outbox events
 	// into them; both run from Start. Tests may tune their fields before.
 	Delivery *delivery.Worker
-	Outbox   *federation.OutboxWorker
+	Outbox   *outbox.Worker
 	client   *transport.Client
 	// Metrics is what /metrics serves; federation reports inbox and
 	// delivery figures through its methods.
 	Metrics *Metrics
 	handler http.Handler
 
-	// Inbox applies received activities; nil until Start.
-	Inbox *federation.InboxWorker
+	// InboxWorker applies received activities; nil until Start.
+	InboxWorker *inbox.Worker
 
 	classes *hostClasses // delivery metrics' host classes
 }
@@ -125,23 +129,23 @@ func (n *Node) prepare(ctx context.Context) error {
 		Now:                  n.cfg.Now,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
 		BlockedDomain:        n.blockedDomain,
-		DeliveryQueued: func() {
-			if d := n.Delivery; d != nil {
-				d.Notify()
-			}
-		},
 	})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
 	}
 	n.Fed = fed
+	n.Inbox = inbox.New(fed, inbox.Config{DeliveryQueued: func() {
+		if d := n.Delivery; d != nil {
+			d.Notify()
+		}
+	}})
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
 		Refused: n.deliveryRefused, Observe: n.observeDelivery, Log: n.log.With("worker", "delivery")}
-	n.Outbox = &federation.OutboxWorker{Server: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
+	n.Outbox = &outbox.Worker{Fed: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
 		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
-		AnswerFollowRequest: fed.AnswerFollowRequest})
+		AnswerFollowRequest: n.Inbox.AnswerFollowRequest})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -149,6 +153,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	mux := http.NewServeMux()
 	n.Web.Register(mux)
 	n.Fed.Register(mux)
+	n.Inbox.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
 	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(n.wakeWorkersAfterPOST(mux)))
@@ -181,9 +186,9 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 			n.log.Error("delivery worker stopped", "err", err)
 		}
 	})
-	n.Inbox = &federation.InboxWorker{Server: n.Fed, Log: n.log.With("worker", "inbox")}
+	n.InboxWorker = &inbox.Worker{Inbox: n.Inbox, Log: n.log.With("worker", "inbox")}
 	wg.Go(func() {
-		if err := n.Inbox.Run(ctx); err != nil {
+		if err := n.InboxWorker.Run(ctx); err != nil {
 			n.log.Error("inbox worker stopped", "err", err)
 		}
 	})

@@ -11,7 +11,7 @@ import (
 // only activities (InboxActivity), not the node's own jobs.
 // Federation reads a remote author's own activity back from here to
 // forward it as it was received. Items are kept only a day after they
-// are done (InboxWorker.KeepDone), so older ones are not found.
+// are done (the inbox worker's KeepDone), so older ones are not found.
 func (s *Store) RecentInboxItems(ctx context.Context, actorID string, since, until time.Time, limit int) ([]InboxItem, error) {
 	var items []InboxItem
 	err := s.r.NewSelect().Model(&items).

@@ -223,3 +223,19 @@ func ClipText(s string, max int) string {
 	}
 	return s[:max]
 }
+
+// SameHost reports whether the URL raw is on host (compared without
+// regard to case; host may carry a port).
+func SameHost(raw, host string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(u.Host, host)
+}
+
+// HostOf is the host (with any port) of the URL raw; "" when it is none.
+func HostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
