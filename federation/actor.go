@@ -6,7 +6,6 @@ import (
 	"html"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -99,56 +98,26 @@ func summaryOf(h string, maxRunes int) string {
 	return "<p>" + html.EscapeString(text) + "</p>"
 }
 
-// docCache keeps rendered actor documents. An entry is used only while the
-// version (a digest of the rows it was built from) matches, so an edit is
-// seen at once without anyone invalidating anything; what it saves is the
-// key lookup and the rendering.
-type docCache struct {
-	mu sync.Mutex
-	m  map[string]cachedDoc
-}
-
-type cachedDoc struct {
-	version string
-	doc     *document
-}
-
-const docCacheMax = 4096
-
-func (c *docCache) get(key, version string) *document {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.m[key]; ok && e.version == version {
-		return e.doc
+// serveActor answers with the actor document cached for key at version,
+// or builds, caches and answers it.
+func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, key, version string, modified time.Time, build func() (*as.Actor, error)) {
+	// The version is part of the key: an actor's document is kept per
+	// digest of the rows it was built from, so an edit is seen at once,
+	// and the versions it replaced age out of the cache.
+	key += "\x00" + version
+	doc := s.actors.Get(key, 0, time.Time{})
+	if doc == nil {
+		act, err := build()
+		if err == nil {
+			doc, err = newDocument(act, modified)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.actors.Put(key, 0, doc, time.Time{})
 	}
-	return nil
-}
-
-func (c *docCache) put(key, version string, doc *document) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= docCacheMax {
-		c.m = make(map[string]cachedDoc)
-	}
-	c.m[key] = cachedDoc{version, doc}
-}
-
-// cachedActor returns the cached document for key at version, or builds
-// and caches it.
-func (s *Server) cachedActor(key, version string, modified time.Time, build func() (*as.Actor, error)) (*document, error) {
-	if doc := s.actors.get(key, version); doc != nil {
-		return doc, nil
-	}
-	act, err := build()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := newDocument(act, modified)
-	if err != nil {
-		return nil, err
-	}
-	s.actors.put(key, version, doc)
-	return doc, nil
+	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
@@ -171,14 +140,9 @@ func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
 	version := strings.Join([]string{a.Handle, a.DisplayName, a.Bio, a.AvatarURL}, "\x00")
 	// No Last-Modified: profile edits leave no time behind; the ETag
 	// covers them.
-	doc, err := s.cachedActor("member:"+a.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
+	s.serveActor(w, r, "member:"+a.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
 		return s.MemberActor(ctx, a)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) {
@@ -189,27 +153,18 @@ func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	version := strings.Join([]string{f.Slug, f.Title, f.Description}, "\x00")
-	doc, err := s.cachedActor("forum:"+f.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
+	s.serveActor(w, r, "forum:"+f.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
 		return s.ForumActor(ctx, f)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	t, err := s.threadFromPath(r)
-	if err != nil {
-		s.fail(w, r, err)
+	t, ok := s.liveThread(w, r, s.urls.Thread, "Group")
+	if !ok {
 		return
 	}
-	if t.DeletedAt != nil {
-		s.gone(w, r, s.urls.Thread(t.ID), "Group", *t.DeletedAt)
-		return
-	}
+	var err error
 	var first *storage.Post
 	if t.FirstPostID != nil {
 		if first, err = s.store.PostByID(ctx, *t.FirstPostID); err != nil {
@@ -227,25 +182,31 @@ func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
 		modified = postModified(first)
 		version += "\x00" + modified.Format(time.RFC3339Nano)
 	}
-	doc, err := s.cachedActor("thread:"+t.ID.String(), version, modified, func() (*as.Actor, error) {
+	s.serveActor(w, r, "thread:"+t.ID.String(), version, modified, func() (*as.Actor, error) {
 		return s.ThreadActor(ctx, t, f, first)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveInstanceActor(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.cachedActor("instance", "", time.Time{}, func() (*as.Actor, error) {
+	s.serveActor(w, r, "instance", "", time.Time{}, func() (*as.Actor, error) {
 		return s.InstanceActor(r.Context())
 	})
+}
+
+// liveThread loads the thread named by the {id} path value, answering
+// 404 itself when there is none, and 410 with a Tombstone (formerly a
+// formerType at idOf the thread) when it is deleted.
+func (s *Server) liveThread(w http.ResponseWriter, r *http.Request, idOf func(storage.ID) string, formerType string) (*storage.Thread, bool) {
+	t, err := s.threadFromPath(r)
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, false
 	}
-	writeDocument(w, r, http.StatusOK, doc)
+	if t.DeletedAt != nil {
+		s.gone(w, r, idOf(t.ID), formerType, *t.DeletedAt)
+		return nil, false
+	}
+	return t, true
 }
 
 // threadFromPath loads the thread named by the {id} path value.

@@ -44,13 +44,8 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 	if s.serveCachedPage(w, r, q, from) {
 		return
 	}
-	t, err := s.threadFromPath(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if t.DeletedAt != nil {
-		s.gone(w, r, s.urls.ThreadPosts(t.ID), "OrderedCollection", *t.DeletedAt)
+	t, ok := s.liveThread(w, r, s.urls.ThreadPosts, "OrderedCollection")
+	if !ok {
 		return
 	}
 	if canonical(w, r, q) {
@@ -126,7 +121,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 
 // serveCachedPage answers a request for a thread's posts collection or
 // one of its pages from the page cache when the cached copy was built at
-// the thread's current version ([pageCache]). It reports whether it
+// the thread's current version ([Server.PageCacheStats] has the figures). It reports whether it
 // answered; requests spelled other than canonically go the long way.
 func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQuery, from int64) bool {
 	if s.pages == nil || r.URL.RawQuery != q.String() {
@@ -144,7 +139,7 @@ func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQ
 	if err != nil {
 		return false
 	}
-	doc := s.pages.get(key, v)
+	doc := s.pages.Get(key, v, time.Time{})
 	if doc == nil {
 		return false
 	}
@@ -160,7 +155,7 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, key pag
 		s.fail(w, r, err)
 		return
 	}
-	s.pages.put(key, version, doc)
+	s.pages.Put(key, version, doc, time.Time{})
 	writeDocument(w, r, http.StatusOK, doc)
 }
 

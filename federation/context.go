@@ -6,18 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/httpcache"
 )
 
 // document is a rendered JSON body with what conditional requests need.
-type document struct {
-	body     []byte
-	etag     string
-	modified time.Time // zero when unknown
-}
+type document = httpcache.Response
 
 // newDocument marshals v. Documents are small and built from plain structs,
 // so marshalling never fails on well-formed input; an error means a bug.
@@ -32,9 +28,9 @@ func newDocument(v any, modified time.Time) (*document, error) {
 	body := bytes.TrimRight(buf.Bytes(), "\n")
 	sum := sha256.Sum256(body)
 	return &document{
-		body:     body,
-		etag:     `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
-		modified: modified.UTC().Truncate(time.Second),
+		Body:     body,
+		ETag:     `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
+		Modified: modified.UTC().Truncate(time.Second),
 	}, nil
 }
 
@@ -49,38 +45,19 @@ func writeDocument(w http.ResponseWriter, r *http.Request, status int, doc *docu
 func writeBody(w http.ResponseWriter, r *http.Request, status int, doc *document, contentType string) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("ETag", doc.etag)
-	if !doc.modified.IsZero() {
-		h.Set("Last-Modified", doc.modified.Format(http.TimeFormat))
+	h.Set("ETag", doc.ETag)
+	if !doc.Modified.IsZero() {
+		h.Set("Last-Modified", doc.Modified.Format(http.TimeFormat))
 	}
-	if status == http.StatusOK && notModified(r, doc) {
+	if status == http.StatusOK && httpcache.NotModified(r, doc.ETag, doc.Modified) {
 		h.Del("Content-Type")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(doc.body)
+		_, _ = w.Write(doc.Body)
 	}
-}
-
-// notModified applies RFC 9110's rules: If-None-Match wins over
-// If-Modified-Since when both are present.
-func notModified(r *http.Request, doc *document) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for tag := range strings.SplitSeq(inm, ",") {
-			tag = strings.TrimSpace(tag)
-			if tag == "*" || strings.TrimPrefix(tag, "W/") == doc.etag {
-				return true
-			}
-		}
-		return false
-	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !doc.modified.IsZero() {
-		t, err := http.ParseTime(ims)
-		return err == nil && !doc.modified.After(t)
-	}
-	return false
 }
 
 // writeError answers a peer with a short reason and no detail.

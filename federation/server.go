@@ -25,6 +25,7 @@ import (
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -61,7 +62,7 @@ type Config struct {
 	OpenRegistrations func() bool
 
 	// CollectionCacheBytes bounds the rendered pages of thread posts
-	// collections kept in memory ([pageCache]); 0 means 32 MiB, a
+	// collections kept in memory; 0 means 32 MiB, a
 	// negative value turns the cache off.
 	CollectionCacheBytes int64
 
@@ -82,10 +83,10 @@ type Server struct {
 	client *transport.Client
 
 	keys    *localKeys
-	actors  docCache           // rendered local actor documents
-	pages   *pageCache         // rendered thread collection pages
-	remote  remoteKeys         // parsed public keys of remote actors
-	fetches singleflight.Group // one fetch per remote actor at a time
+	actors  *httpcache.Cache[string]  // rendered local actor documents, by key and version
+	pages   *httpcache.Cache[pageKey] // rendered thread collection pages
+	remote  remoteKeys                // parsed public keys of remote actors
+	fetches singleflight.Group        // one fetch per remote actor at a time
 
 	forumsMu sync.RWMutex
 	forums   map[storage.ID]*storage.Forum // forums are few and rarely change
@@ -127,13 +128,14 @@ func New(cfg Config) (*Server, error) {
 		log:    cfg.Log,
 		client: cfg.Client,
 		keys:   newLocalKeys(cfg.Store),
+		actors: httpcache.New[string](actorCacheBytes, 0),
 		forums: make(map[storage.ID]*storage.Forum),
 	}
 	switch {
 	case cfg.CollectionCacheBytes == 0:
-		s.pages = newPageCache(defaultPageCacheBytes)
+		s.pages = httpcache.New[pageKey](defaultPageCacheBytes, 0)
 	case cfg.CollectionCacheBytes > 0:
-		s.pages = newPageCache(cfg.CollectionCacheBytes)
+		s.pages = httpcache.New[pageKey](cfg.CollectionCacheBytes, 0)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /u/{handle}", s.serveMember)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -180,7 +181,7 @@ func (s *Server) writeFeed(w http.ResponseWriter, r *http.Request, f *feed) {
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", f.Updated.UTC().Format(http.TimeFormat))
-	if notModified(r, etag, f.Updated) {
+	if httpcache.NotModified(r, etag, f.Updated) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

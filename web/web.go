@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -79,7 +80,7 @@ type Server struct {
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
 	static     *staticFiles
-	guestCache *pageCache
+	guestCache *httpcache.Cache[string]
 	ipLimit    *limiterSet // sign-in and registration attempts per client address
 	acctLimit  *limiterSet // sign-in attempts per account handle
 }
@@ -116,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 		TrustedProxies:  cfg.TrustedProxies,
 		FederationStats: cfg.FederationStats,
 		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
-		guestCache:      newPageCache(2000),
+		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
 		ipLimit:         newLimiterSet(signInRate, signInBurst, 10000),
 		acctLimit:       newLimiterSet(signInRate, signInBurst, 10000),
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/internal/testnode"
@@ -278,13 +279,7 @@ func TestInboxAnnounceFromFollowedGroup(t *testing.T) {
 	group := rs.Actor("bakers", "Group", 0)
 	amy := rs.Actor("amy", "Person", 1)
 	ctx := context.Background()
-	acc, err := n.Fed.ResolveActor(ctx, group.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Store.AddFollow(ctx, n.Fx.Bob.ID, storage.FollowAccount, acc.ID, nil, true); err != nil {
-		t.Fatal(err)
-	}
+	n.Follow(t, n.Fx.Bob, group)
 	thread := rs.Srv.URL + "/c/42"
 	first := amy.Note("", "<p>Show us your loaves.</p>")
 	first["context"], first["name"], first["audience"] = thread, "Loaf pictures", group.ID()
@@ -343,5 +338,167 @@ func TestInboxBackfillsReplies(t *testing.T) {
 	p := n.StoredPost(t, answer["id"].(string))
 	if p.ThreadID != n.Fx.Thread.ID || p.Author.Handle != "yan" {
 		t.Fatalf("backfilled reply in thread %s by %s", p.ThreadID, p.Author.Handle)
+	}
+}
+
+// A reply delivered moments after it was written is stored without a
+// fetch of its replies collection (it has none yet; see freshNote), while
+// an older one is backfilled (TestInboxBackfillsReplies).
+func TestInboxFreshNoteIsNotBackfilled(t *testing.T) {
+	n := testnode.NewInboxNode(t, nil)
+	rs := testnode.NewRemoteServer(t, "mastodon")
+	zed := rs.Actor("zed", "Person", 0)
+	third := testnode.NewRemoteServer(t, "gotosocial")
+	yan := third.Actor("yan", "Person", 1)
+
+	note := zed.Note(n.URLs.Post(n.Fx.Posts[0].ID), "<p>Try a warmer spot.</p>")
+	note["published"] = time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	answer := yan.Note(note["id"].(string), "<p>The oven with the light on works.</p>")
+	third.Put(strings.TrimPrefix(answer["id"].(string), third.Srv.URL), answer)
+	replies := note["replies"].(map[string]any)
+	rs.Put(strings.TrimPrefix(replies["id"].(string), rs.Srv.URL), map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": replies["id"], "type": "Collection",
+		"first": map[string]any{"type": "CollectionPage", "partOf": replies["id"], "items": []any{answer["id"]}},
+	})
+	n.Deliver(t, zed, zed.Create(note))
+	n.Settle(t)
+	n.StoredPost(t, note["id"].(string))
+	if p, err := n.Store.PostByAPID(t.Context(), answer["id"].(string)); err == nil {
+		t.Fatalf("the replies of a fresh note were fetched: %s stored", p.ID)
+	}
+}
+
+// FEP-f228 / FEP-7888: the first announce of a followed group's thread
+// starts a mirror, and the thread's context fills it in, in the context's
+// order. A Note embedded in the context is believed only from the
+// context's own host; one claiming another server is fetched from there.
+func TestInboxWalksMirrorContext(t *testing.T) {
+	n := testnode.NewInboxNode(t, nil)
+	rs := testnode.NewRemoteServer(t, "mastodon")
+	group, amy := rs.Actor("bakers", "Group", 0), rs.Actor("amy", "Person", 1)
+	third := testnode.NewRemoteServer(t, "gotosocial")
+	yan := third.Actor("yan", "Person", 2)
+	ctx := context.Background()
+	n.Follow(t, n.Fx.Bob, group)
+	path := func(rs *testnode.RemoteServer, id string) string { return strings.TrimPrefix(id, rs.Srv.URL) }
+	thread := rs.Srv.URL + "/c/42"
+	inThread := func(note map[string]any) map[string]any {
+		note["context"] = thread
+		delete(note, "replies")
+		return note
+	}
+	first := inThread(amy.Note("", "<p>Show us your loaves.</p>"))
+	first["name"] = "Loaf pictures"
+	second := inThread(amy.Note(first["id"].(string), "<p>Mine rose well.</p>"))
+	rs.Put(path(rs, second["id"].(string)), second)
+	answer := yan.Note(first["id"].(string), "<p>Genuine words of yan.</p>")
+	delete(answer, "replies")
+	third.Put(path(third, answer["id"].(string)), answer)
+	forged := copyMap(answer)
+	forged["content"] = "<p>Words put in yan's mouth.</p>"
+	latest := inThread(amy.Note(second["id"].(string), "<p>Latest.</p>"))
+	rs.Put(path(rs, latest["id"].(string)), latest)
+	rs.Put("/c/42", map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": thread, "type": "OrderedCollection",
+		"first": map[string]any{"type": "OrderedCollectionPage", "partOf": thread, "orderedItems": []any{
+			first,
+			map[string]any{"id": rs.Srv.URL + "/statuses/gone", "type": "Tombstone"},
+			second["id"],
+			forged,
+			latest["id"],
+		}},
+	})
+
+	n.Deliver(t, group, group.Activity("Announce", latest["id"]))
+	n.Settle(t) // the walk
+	mirror, err := n.Store.ThreadByAPID(ctx, thread)
+	if err != nil {
+		t.Fatalf("no mirror: %v", err)
+	}
+	posts, err := n.Store.PostsInRange(ctx, mirror.ID, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{first["id"].(string), second["id"].(string), answer["id"].(string), latest["id"].(string)}
+	if len(posts) != len(want) {
+		t.Fatalf("mirror has %d posts, want %d", len(posts), len(want))
+	}
+	for i, p := range posts {
+		if p.APID == nil || *p.APID != want[i] {
+			t.Errorf("position %d: %v, want %s", i+1, p.APID, want[i])
+		}
+	}
+	if !strings.Contains(posts[2].HTML, "Genuine") {
+		t.Errorf("yan's reply reads %q, want what yan's server serves", posts[2].HTML)
+	}
+	if again, _ := n.Store.ThreadByID(ctx, mirror.ID); again == nil || *again.FirstPostID != posts[0].ID {
+		t.Error("the mirror's first post is not the thread's first")
+	}
+}
+
+// A Note may name any URL as its context: only a context on the host of
+// the group that announced it is walked.
+func TestInboxMirrorContextOnAnotherHostNotWalked(t *testing.T) {
+	n := testnode.NewInboxNode(t, nil)
+	rs := testnode.NewRemoteServer(t, "mastodon")
+	group, amy := rs.Actor("bakers", "Group", 0), rs.Actor("amy", "Person", 1)
+	victim := testnode.NewRemoteServer(t, "mastodon")
+	ctx := context.Background()
+	n.Follow(t, n.Fx.Bob, group)
+	elsewhere := victim.Srv.URL + "/c/1"
+	victim.Put("/c/1", map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": elsewhere,
+		"type": "OrderedCollection", "orderedItems": []any{}})
+	note := amy.Note("", "<p>Hello.</p>")
+	note["context"] = elsewhere
+	delete(note, "replies")
+	rs.Put(strings.TrimPrefix(note["id"].(string), rs.Srv.URL), note)
+	n.Deliver(t, group, group.Activity("Announce", note["id"]))
+	n.Settle(t)
+	if _, err := n.Store.ThreadByAPID(ctx, elsewhere); err != nil {
+		t.Fatalf("no mirror: %v", err)
+	}
+	if got := n.LastError(t); !strings.Contains(got, "not on the host of its group") {
+		t.Errorf("the walk ended with %q", got)
+	}
+}
+
+// Flags in the shapes other servers send: Lemmy reports one post to the
+// community with an HTML-free reason and a target; a report about a
+// remote reply in a thread here is filed too; a Flag naming nothing here
+// files nothing.
+func TestInboxFlagShapes(t *testing.T) {
+	ctx := context.Background()
+	n := testnode.NewInboxNode(t, nil)
+	rs := testnode.NewRemoteServer(t, "gotosocial")
+	reporter := rs.Actor("reporter", "Person", 0)
+
+	lemmyFlag := reporter.Activity("Flag", n.URLs.Post(n.Fx.Posts[1].ID))
+	lemmyFlag["content"] = "<p>Off <b>topic</b></p>"
+	lemmyFlag["target"] = n.URLs.Forum(n.Fx.Forum.Slug)
+	n.Deliver(t, reporter, lemmyFlag)
+
+	other := n.AddRemoteAccount("replier", "elsewhere.example")
+	noteID := "https://elsewhere.example/users/replier/statuses/1"
+	remote, err := n.Store.CreatePost(ctx, storage.NewPost{ThreadID: n.Fx.Thread.ID, AuthorID: other.ID,
+		HTML: "<p>Hello</p>", APID: &noteID, URL: noteID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Deliver(t, reporter, reporter.Activity("Flag", []any{*other.APID, noteID}))
+
+	n.Deliver(t, reporter, reporter.Activity("Flag", []any{"https://nowhere.example/users/x"}))
+	if !strings.Contains(n.LastError(t), "names nothing") {
+		t.Errorf("a Flag of nothing here: %q", n.LastError(t))
+	}
+
+	reports, err := n.Store.ListReports(ctx, "", 0, 10)
+	if err != nil || len(reports) != 2 {
+		t.Fatalf("reports = %+v, %v", reports, err)
+	}
+	if r := reports[0]; r.PostID == nil || *r.PostID != n.Fx.Posts[1].ID || r.Reason != "Off topic" || r.Reporter.Handle != "reporter" {
+		t.Errorf("Lemmy's report: post %v, reason %q", r.PostID, r.Reason)
+	}
+	if r := reports[1]; r.PostID == nil || *r.PostID != remote.ID || r.AccountID != other.ID {
+		t.Errorf("report of a remote reply: post %v, account %v", r.PostID, r.AccountID)
 	}
 }

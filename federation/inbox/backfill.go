@@ -123,14 +123,23 @@ func (in *Inbox) queueBackfill(ctx context.Context, thread storage.ID, note *as.
 	if depth == 1 && !note.Published.IsZero() && in.fed.Now().Sub(note.Published) < freshNote {
 		return
 	}
-	body, _ := json.Marshal(backfillJob{Collection: coll, Thread: thread, Depth: depth})
-	// Through the inboxes' group commit: one transaction for the jobs of
-	// many Notes, not one each.
-	if _, err := in.acceptInbox(ctx, storage.NewInboxItem{Kind: storage.InboxBackfill, ActorID: in.urls.InstanceActor(), Body: body}); err != nil {
+	if err := in.queueJob(ctx, storage.InboxBackfill, backfillJob{Collection: coll, Thread: thread, Depth: depth}); err != nil {
 		in.log.Warn("queue backfill", "collection", coll, "err", err)
-		return
 	}
-	in.Notify()
+}
+
+// queueJob queues a job of the node's own (kind, with job as its body)
+// on the inbox queue. It goes through the inboxes' group commit: one
+// transaction for the jobs of many Notes, not one each.
+func (in *Inbox) queueJob(ctx context.Context, kind string, job any) error {
+	body, err := json.Marshal(job)
+	if err == nil {
+		_, err = in.acceptInbox(ctx, storage.NewInboxItem{Kind: kind, ActorID: in.urls.InstanceActor(), Body: body})
+	}
+	if err == nil {
+		in.Notify()
+	}
+	return err
 }
 
 // runBackfill fetches one replies collection and stores its Notes.

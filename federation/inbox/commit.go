@@ -64,15 +64,7 @@ func (in *Inbox) commitLoop(ch chan *pendingItem) {
 	items := make([]storage.NewInboxItem, 0, maxCommitBatch)
 	for first := range ch {
 		batch = append(batch[:0], first)
-	gather:
-		for len(batch) < maxCommitBatch {
-			select {
-			case p := <-ch:
-				batch = append(batch, p)
-			default:
-				break gather
-			}
-		}
+		batch = gather(batch, ch, maxCommitBatch, nil)
 		items = items[:0]
 		for _, p := range batch {
 			items = append(items, p.item)

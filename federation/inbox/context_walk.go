@@ -74,15 +74,9 @@ func (in *Inbox) queueContextWalk(ctx context.Context, thread storage.ID, note *
 }
 
 func (in *Inbox) queueContextJob(ctx context.Context, job contextJob) {
-	body, err := json.Marshal(job)
-	if err == nil {
-		_, err = in.store.EnqueueInbox(ctx, storage.NewInboxItem{Kind: storage.InboxContextWalk, ActorID: in.urls.InstanceActor(), Body: body})
-	}
-	if err != nil {
+	if err := in.queueJob(ctx, storage.InboxContextWalk, job); err != nil {
 		in.log.Warn("queue context walk", "context", job.Context, "err", err)
-		return
 	}
-	in.Notify()
 }
 
 // runContextWalk reads one page of a mirror's context, stores what it
@@ -279,13 +273,9 @@ func (in *Inbox) newContextPost(ctx context.Context, t *storage.Thread, host, id
 	if home != nil && home.ID != t.ID {
 		return nil, ignore("note %s belongs to thread %s here", note.ID, home.ID)
 	}
-	np, err := in.newRemotePost(ctx, note)
+	np, err := in.placedPost(ctx, note, t, replyTo)
 	if err != nil {
 		return nil, err
-	}
-	np.ThreadID, np.ReplyToID = t.ID, replyTo
-	if q := in.postIn(ctx, note.Quote, t.ID); q != nil {
-		np.QuoteID = &q.ID
 	}
 	p, err := in.store.CreatePost(ctx, np)
 	if err != nil {

@@ -103,13 +103,9 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int) 
 	if t == nil {
 		return nil, ignore("note %s belongs to no thread here", note.ID)
 	}
-	np, err := in.newRemotePost(ctx, note)
+	np, err := in.placedPost(ctx, note, t, replyTo)
 	if err != nil {
 		return nil, err
-	}
-	np.ThreadID, np.ReplyToID = t.ID, replyTo
-	if q := in.postIn(ctx, note.Quote, t.ID); q != nil {
-		np.QuoteID = &q.ID
 	}
 	p, err := in.createPost(ctx, np)
 	if err != nil {
@@ -117,6 +113,20 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int) 
 	}
 	in.queueBackfill(ctx, t.ID, note, depth+1)
 	return p, nil
+}
+
+// placedPost makes the post of a Note in thread t, answering replyTo,
+// and quoting the post it quotes when that is in the thread.
+func (in *Inbox) placedPost(ctx context.Context, note *as.RemoteNote, t *storage.Thread, replyTo *storage.ID) (storage.NewPost, error) {
+	np, err := in.newRemotePost(ctx, note)
+	if err != nil {
+		return np, err
+	}
+	np.ThreadID, np.ReplyToID = t.ID, replyTo
+	if q := in.postIn(ctx, note.Quote, t.ID); q != nil {
+		np.QuoteID = &q.ID
+	}
+	return np, nil
 }
 
 // newRemotePost makes the post of a Note, author and text; the caller

@@ -156,3 +156,18 @@ func (n *Node) WebFinger(resource string) (*http.Response, map[string]any) {
 	_ = json.Unmarshal(body, &m)
 	return resp, m
 }
+
+// Follow has member follow the remote actor a, accepted, and returns a's
+// stored account.
+func (n *Node) Follow(t testing.TB, member *storage.Account, a *RemoteActor) *storage.Account {
+	t.Helper()
+	ctx := context.Background()
+	acc, err := n.Fed.ResolveActor(ctx, a.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Store.AddFollow(ctx, member.ID, storage.FollowAccount, acc.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
