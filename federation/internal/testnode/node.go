@@ -147,6 +147,8 @@ func (n *Node) AddRemoteAccount(handle, host string) *storage.Account {
 	return a
 }
 
+// WebFinger asks the node's WebFinger about resource and decodes the
+// answer.
 func (n *Node) WebFinger(resource string) (*http.Response, map[string]any) {
 	n.t.Helper()
 	resp := n.Get(n.URLs.Base()+"/.well-known/webfinger?resource="+url.QueryEscape(resource), "application/jrd+json")

@@ -62,10 +62,11 @@ type RemoteServer struct {
 	actors map[string]*RemoteActor
 	docs   map[string]any // path -> document served as activity+json
 	got    []ReceivedPost
-	// verifyKey finds the public key of a keyId that signed a POST here.
+	// VerifyKey finds the public key of a keyId that signed a POST here.
 	VerifyKey func(keyID string) (*rsa.PublicKey, error)
 }
 
+// RemoteActor is an actor of a RemoteServer, signing with Key.
 type RemoteActor struct {
 	Name  string
 	Type  string
@@ -74,12 +75,16 @@ type RemoteActor struct {
 	Title string // display name
 }
 
+// ReceivedPost is one POST a RemoteServer received, with the outcome of
+// verifying its signature when VerifyKey is set.
 type ReceivedPost struct {
 	Path     string
 	Body     map[string]any
 	Verified error
 }
 
+// NewRemoteServer starts a remote server of the style "mastodon" or
+// "gotosocial"; it stops when the test ends.
 func NewRemoteServer(t testing.TB, style string) *RemoteServer {
 	t.Helper()
 	rs := &RemoteServer{t: t, Style: style, actors: map[string]*RemoteActor{}, docs: map[string]any{}}
@@ -88,6 +93,7 @@ func NewRemoteServer(t testing.TB, style string) *RemoteServer {
 	return rs
 }
 
+// Host is the server's host and port.
 func (rs *RemoteServer) Host() string { return strings.TrimPrefix(rs.Srv.URL, "http://") }
 
 // actor adds an actor of type typ ("Person", "Group") signing with key i.
@@ -99,6 +105,7 @@ func (rs *RemoteServer) Actor(name, typ string, key int) *RemoteActor {
 	return a
 }
 
+// ID is the actor's id; Inbox and KeyID follow from it.
 func (a *RemoteActor) ID() string    { return a.Srv.Srv.URL + "/users/" + a.Name }
 func (a *RemoteActor) Inbox() string { return a.ID() + "/inbox" }
 func (a *RemoteActor) KeyID() string {
@@ -115,6 +122,7 @@ func (rs *RemoteServer) Put(path string, doc any) {
 	rs.mu.Unlock()
 }
 
+// Posts are the POSTs the server received so far.
 func (rs *RemoteServer) Posts() []ReceivedPost {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
@@ -279,6 +287,7 @@ type InboxNode struct {
 	Worker *inbox.Worker
 }
 
+// NewInboxNode starts a node (see New) and its inbox worker.
 func NewInboxNode(t *testing.T, edit func(*federation.Config)) *InboxNode {
 	t.Helper()
 	return StartInboxWorker(t, New(t, edit))
@@ -326,6 +335,7 @@ func (n *InboxNode) LastError(t testing.TB) string {
 	return s
 }
 
+// Count runs a COUNT query.
 func Count(t testing.TB, s *storage.Store, query string, args ...any) int {
 	t.Helper()
 	var n int
