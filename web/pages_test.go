@@ -356,3 +356,27 @@ func TestRegistrationClosed(t *testing.T) {
 	b.get("/signin").wantLacks(t, `href="/register`)
 	b.get("/t/"+ts.FX.Thread.ID.String()).wantContains(t, "Sign in").wantLacks(t, `href="/register`)
 }
+
+// A "next" that a browser would read as another site ("/<TAB>/evil.example/"
+// becomes "//evil.example/") must not survive sign-in or registration.
+func TestSignInNeverRedirectsOffSite(t *testing.T) {
+	ts := newSite(t)
+	for _, next := range []string{"/\t/evil.example/", "/\\evil.example", "/\n/evil.example"} {
+		r := ts.browser().post("/signin", url.Values{"handle": {"alice"}, "password": {storagetest.Password}, "next": {next}})
+		if loc := r.wantStatus(t, http.StatusSeeOther).location(t); loc != "/" {
+			t.Errorf("sign-in with next=%q went to %q", next, loc)
+		}
+		ts.browser().get("/signin?next="+url.QueryEscape(next)).wantStatus(t, http.StatusOK).
+			wantContains(t, `name="next" value="/"`)
+	}
+	r := ts.browser().post("/register", url.Values{"handle": {"newcomer"}, "password": {"a long enough password"},
+		"password2": {"a long enough password"}, "next": {"/\t/evil.example/"}})
+	if loc := r.wantStatus(t, http.StatusSeeOther).location(t); loc != "/" {
+		t.Errorf("registration went to %q", loc)
+	}
+	// A real site path is kept.
+	r = ts.browser().post("/signin", url.Values{"handle": {"alice"}, "password": {storagetest.Password}, "next": {"/f/kitchen?page=2"}})
+	if loc := r.wantStatus(t, http.StatusSeeOther).location(t); loc != "/f/kitchen?page=2" {
+		t.Errorf("sign-in with a site path went to %q", loc)
+	}
+}

@@ -80,7 +80,13 @@ func TestSmallHelpers(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{"/t/1?page=2": "/t/1?page=2", "": "/", "//evil.example": "/",
-		"https://evil.example": "/", "/\\evil.example": "/", "/ok\r\nSet-Cookie: x": "/"} {
+		"https://evil.example": "/", "/\\evil.example": "/", "/ok\r\nSet-Cookie: x": "/",
+		// Browsers drop tabs and newlines and read \ as /: each of these
+		// would leave the site.
+		"/\t/evil.example/": "/", "/\n/evil.example": "/", "/\\/evil.example": "/", "/x\\..\\\\evil": "/",
+		"/\x00/evil.example": "/", "/\x7f": "/", "\t//evil.example": "/",
+		// Ordinary site paths survive, query and fragment included.
+		"/admin/members?after=abc#top": "/admin/members?after=abc#top", "/search?q=a%2Fb": "/search?q=a%2Fb"} {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
 		}
