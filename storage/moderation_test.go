@@ -528,11 +528,15 @@ func TestMemberModeration(t *testing.T) {
 			t.Fatalf("unknown role: %v", err)
 		}
 		bobToken, _ := s.CreateSession(ctx, fx.Bob.ID, time.Hour)
-		s.SuspendAccount(ctx, fx.Mod.ID, fx.Bob.ID, true)
+		// Bob is a moderator now: another moderator cannot suspend him.
+		if err := s.SuspendAccount(ctx, fx.Mod.ID, fx.Bob.ID, true); !errors.Is(err, storage.ErrForbidden) {
+			t.Fatalf("a moderator suspended a moderator: %v", err)
+		}
+		s.SuspendAccount(ctx, storage.Operator, fx.Bob.ID, true)
 		if _, err := s.SessionMember(ctx, bobToken); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("suspended member kept a session: %v", err)
 		}
-		s.SuspendAccount(ctx, fx.Mod.ID, fx.Bob.ID, false)
+		s.SuspendAccount(ctx, storage.Operator, fx.Bob.ID, false)
 		if err := s.PinThread(ctx, fx.Mod.ID, fx.Thread.ID, true); err != nil {
 			t.Fatal(err)
 		}

@@ -32,6 +32,9 @@ var (
 	ErrNameTaken = errors.New("name already taken")
 	ErrLocked    = errors.New("thread is locked")
 	ErrInvalid   = errors.New("invalid input")
+	// ErrForbidden: the one acting may not do this (a moderator acting on
+	// an administrator); the message says why and is fit to show them.
+	ErrForbidden = errors.New("not allowed")
 )
 
 // Store is the database. On SQLite it keeps one connection for writes and a

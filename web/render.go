@@ -348,6 +348,14 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.notFound(w, r)
 		return
 	}
+	if errors.Is(err, storage.ErrForbidden) {
+		msg, ok := storeReason(err, storage.ErrForbidden)
+		if !ok {
+			msg = "You may not do that."
+		}
+		s.forbidden(w, r, msg)
+		return
+	}
 	s.serverError(w, r, err)
 }
 
