@@ -303,8 +303,9 @@ func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// readyz answers 200 when the database answers and no migration is
-// pending: what a load balancer should wait for after an upgrade.
+// readyz answers 200 when the database answers, no migration is pending
+// and the statements pages read with are prepared: what a load balancer
+// should wait for after an upgrade.
 func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
@@ -315,6 +316,11 @@ func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if pending, err := n.Store.PendingMigrations(ctx); err != nil || pending > 0 {
 		http.Error(w, "migrations pending", http.StatusServiceUnavailable)
+		return
+	}
+	if err := n.Store.Ready(ctx); err != nil {
+		n.log.Warn("not ready", "err", err)
+		http.Error(w, "database not ready", http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")

@@ -50,7 +50,7 @@ func (s *Store) ActorSuspended(ctx context.Context, apID string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return snap.actors.apIDs[apID], nil
+	return snap.actors.apIDs[canonicalIRI(apID)], nil
 }
 
 // AccountSuspended is ActorSuspended by account id, for fan-outs that

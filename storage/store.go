@@ -187,6 +187,19 @@ func (s *Store) NewID() ID { return s.ids.Next() }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
 
+// Ready checks what serving needs: the database answers and the
+// statements every page reads with are prepared (they are prepared again
+// here if an earlier try failed). A readiness probe calls it.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if _, err := s.hotReads(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
 // tx runs fn in a write transaction.
 func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
 	return s.w.RunInTx(ctx, nil, fn)

@@ -33,6 +33,10 @@ func (s *Server) withViewer(h http.HandlerFunc) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), viewerKey{}, a))
 		case errors.Is(err, storage.ErrNotFound):
 			s.clearSessionCookie(w) // expired or signed out elsewhere
+		case r.Context().Err() != nil:
+			// The client closed the connection before its session was
+			// read: nothing for an admin to act on (see serverError).
+			s.Log.Debug("load session: request abandoned", "path", r.URL.Path, "err", err)
 		default:
 			s.Log.Error("load session", "err", err)
 		}

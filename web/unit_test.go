@@ -1,12 +1,18 @@
 package web
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage/storagetest"
 )
 
 func TestRemoteServer(t *testing.T) {
@@ -107,5 +113,31 @@ func TestSessionCookieSecureOnHTTPS(t *testing.T) {
 		if c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Name != "skein_session" {
 			t.Errorf("%s: cookie %+v", base, c)
 		}
+	}
+}
+
+// A client that closes the connection while its session is read is not
+// an error an admin must hear about: it is logged at DEBUG, not ERROR.
+func TestAbandonedSessionLoadIsNotAnError(t *testing.T) {
+	store := storagetest.Open(t, "sqlite")
+	fx := storagetest.Seed(t, store)
+	token, err := store.CreateSession(context.Background(), fx.Alice.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s := &Server{Store: store, URLs: site.MustNew("http://forum.example"),
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	ran := false
+	s.withViewer(func(http.ResponseWriter, *http.Request) { ran = true }).ServeHTTP(httptest.NewRecorder(), r)
+	if !ran {
+		t.Fatal("the page did not run")
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
+		t.Fatalf("log:\n%s", logs.String())
 	}
 }
