@@ -30,6 +30,10 @@ type Config struct {
 	BaseURL              string
 	DataDir              string
 	DatabaseURL          string
+	// Database tunes the store: its pool, and whether an empty PostgreSQL
+	// database may be started beside a SQLite node in DataDir. DataDir,
+	// DatabaseURL and Federation above fill its fields of the same names.
+	Database storage.Options
 	Registration         string // "open", "approval" or "closed"
 	Federation           string // "open" (default) or "allowlist"
 	TrustedProxies       web.TrustedProxies
@@ -81,7 +85,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Federation: cfg.Federation})
+	opts := cfg.Database
+	if cfg.DataDir != "" || cfg.DatabaseURL != "" {
+		opts.DataDir, opts.DatabaseURL = cfg.DataDir, cfg.DatabaseURL
+	}
+	opts.Federation = cfg.Federation
+	store, err := storage.Open(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+func TestPoolFlags(t *testing.T) {
+	data := t.TempDir()
+	for _, args := range [][]string{
+		{"migrate", "--data", data, "--db-max-open", "-1"},
+		{"serve", "--data", data, "--db-conn-max-lifetime", "-5s"},
+		{"migrate", "--data", data, "--db-max-idle", "many"},
+	} {
+		if code, _, stderr := skein(t, "", args...); code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	cmd := exec.Command(binary, "migrate", "--data", data)
+	cmd.Env = append(os.Environ(), "SKEIN_DB_MAX_OPEN=lots")
+	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "SKEIN_DB_MAX_OPEN") {
+		t.Errorf("SKEIN_DB_MAX_OPEN=lots: %v, %s", err, out)
+	}
+	if code, _, stderr := skein(t, "", "migrate", "--data", data, "--db-max-open", "3", "--db-max-idle", "1", "--db-conn-max-lifetime", "0"); code != 0 {
+		t.Errorf("valid pool flags refused: %s", stderr)
+	}
+	_, stdout, _ := skein(t, "", "serve", "--help")
+	for _, flag := range []string{"-db-max-open", "-db-max-idle", "-db-conn-max-lifetime", "SKEIN_DB_MAX_OPEN", "-allow-empty-database"} {
+		if !strings.Contains(stdout, flag) {
+			t.Errorf("serve --help does not mention %s", flag)
+		}
+	}
+}
+
+// Adding --database-url to the command line of a SQLite forum must not
+// quietly start an empty forum under the same public URL.
+func TestRefusesEmptyPostgresBesideSQLiteNode(t *testing.T) {
+	dsn := os.Getenv(storagetest.PostgresEnv)
+	if dsn == "" {
+		t.Skipf("%s is not set", storagetest.PostgresEnv)
+	}
+	data := t.TempDir()
+	if code, _, stderr := skein(t, "a long enough password\n", "user", "create", "ada", "--admin", "--data", data); code != 0 {
+		t.Fatalf("user create: %s", stderr)
+	}
+	pg := storagetest.NewPostgresSchema(t, dsn)
+	for _, args := range [][]string{
+		{"migrate", "--data", data, "--database-url", pg},
+		{"serve", "--data", data, "--database-url", pg, "--listen", "127.0.0.1:0"},
+		{"user", "list", "--data", data, "--database-url", pg},
+	} {
+		code, _, stderr := skein(t, "", args...)
+		if code != 1 || !strings.Contains(stderr, "holds a SQLite node") || !strings.Contains(stderr, "skein db copy") ||
+			!strings.Contains(stderr, "--allow-empty-database") || !strings.Contains(stderr, "1 member") {
+			t.Errorf("%v: exit %d, stderr %q", args[0], code, stderr)
+		}
+	}
+	// Told to, it starts afresh; from then on the database is a node of
+	// its own and needs no flag.
+	if code, _, stderr := skein(t, "", "migrate", "--data", data, "--database-url", pg, "--allow-empty-database"); code != 0 {
+		t.Fatalf("migrate --allow-empty-database: %s", stderr)
+	}
+	if code, _, stderr := skein(t, "", "user", "list", "--data", data, "--database-url", pg); code != 0 {
+		t.Fatalf("user list on the migrated database: %s", stderr)
+	}
+	// An empty data directory beside an empty database is a new forum.
+	if code, _, stderr := skein(t, "", "migrate", "--data", t.TempDir(), "--database-url", storagetest.NewPostgresSchema(t, dsn)); code != 0 {
+		t.Fatalf("a new forum on PostgreSQL: %s", stderr)
+	}
+}
