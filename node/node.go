@@ -26,14 +26,14 @@ import (
 
 // Config is everything `skein serve` takes.
 type Config struct {
-	Listen               string
-	BaseURL              string
-	DataDir              string
-	DatabaseURL          string
+	Listen      string
+	BaseURL     string
+	DataDir     string
+	DatabaseURL string
 	// Database tunes the store: its pool, and whether an empty PostgreSQL
 	// database may be started beside a SQLite node in DataDir. DataDir,
 	// DatabaseURL and Federation above fill its fields of the same names.
-	Database storage.Options
+	Database             storage.Options
 	Registration         string // "open", "approval" or "closed"
 	Federation           string // "open" (default) or "allowlist"
 	TrustedProxies       web.TrustedProxies
