@@ -26,14 +26,10 @@ import (
 
 // Config is everything `skein serve` takes.
 type Config struct {
-	Listen      string
-	BaseURL     string
-	DataDir     string
-	DatabaseURL string
-	// Database tunes the store: its pool, and whether an empty PostgreSQL
-	// database may be started beside a SQLite node in DataDir. DataDir,
-	// DatabaseURL and Federation above fill its fields of the same names.
-	Database             storage.Options
+	Listen               string
+	BaseURL              string
+	DataDir              string
+	DatabaseURL          string
 	Registration         string // "open", "approval" or "closed"
 	Federation           string // "open" (default) or "allowlist"
 	TrustedProxies       web.TrustedProxies
@@ -49,6 +45,10 @@ type Config struct {
 	// Now is the clock federation checks signature dates against; nil is
 	// time.Now. Tests move it to replay requests after their window.
 	Now func() time.Time
+	// Database tunes the store: its pool, and whether an empty PostgreSQL
+	// database may be started beside a SQLite node in DataDir. DataDir,
+	// DatabaseURL and Federation above fill its fields of the same names.
+	Database storage.Options
 }
 
 // Node is a running forum.
