@@ -50,6 +50,7 @@ type Store struct {
 	w      *bun.DB
 	r      *bun.DB
 	ids    *IDGenerator
+	lease  *idLease // the ids' node number, see idlease.go
 	policy *domainPolicy
 	hot    hotReads  // prepared read statements, see hotread.go
 	hotw   hotWrites // prepared write statements, see hotwrite.go
@@ -132,6 +133,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			}
 		}
 		s.policy.allowlist = opts.Federation == FederationAllowlist
+		if err := s.leaseIDNode(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 		return s, nil
 	}
 	if opts.DatabaseURL != "" {
@@ -142,6 +147,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.policy.allowlist = opts.Federation == FederationAllowlist
+	if err := s.leaseIDNode(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -176,6 +185,7 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 		w:      bun.NewDB(wsql, sqlitedialect.New()),
 		r:      bun.NewDB(rsql, sqlitedialect.New()),
 		ids:    NewIDGenerator(),
+		lease:  newIDLease(),
 		policy: newDomainPolicy(),
 	}
 	if err := s.w.PingContext(ctx); err != nil {
@@ -196,7 +206,7 @@ func openPostgres(ctx context.Context, url string, pool Pool) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres %s: %w", redact(url), err)
 	}
-	return &Store{w: db, r: db, ids: NewIDGenerator(), policy: newDomainPolicy()}, nil
+	return &Store{w: db, r: db, ids: NewIDGenerator(), lease: newIDLease(), policy: newDomainPolicy()}, nil
 }
 
 // redact hides a password in a database URL before it reaches a log line.
@@ -215,6 +225,7 @@ func redact(url string) string {
 
 // Close releases both handles.
 func (s *Store) Close() error {
+	s.releaseIDNode()
 	s.hot.close()
 	s.hotw.close()
 	err := s.w.Close()
@@ -226,7 +237,11 @@ func (s *Store) Close() error {
 
 // Migrate applies pending migrations and returns the names it applied.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	return migrations.Up(ctx, s.w)
+	applied, err := migrations.Up(ctx, s.w)
+	if err != nil {
+		return applied, err
+	}
+	return applied, s.leaseIDNode(ctx)
 }
 
 // DB is the write handle, for migrations tooling and tests.

@@ -287,7 +287,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if heading == "" {
 		heading = http.StatusText(status)
 	}
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "60")
 	}
 	w.Header().Set("Cache-Control", "no-store")
