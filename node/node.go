@@ -197,6 +197,10 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
+	// Blocks made by other processes (or the shell) take effect here
+	// within storage.PolicyRecheck, and what slipped through meanwhile
+	// is purged.
+	wg.Go(func() { n.Store.WatchPolicy(ctx, func(err error) { n.log.Error("watch domain policy", "err", err) }) })
 	wg.Go(func() {
 		if err := n.Outbox.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("outbox worker stopped", "err", err)

@@ -185,6 +185,9 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 		if err := mayActOn(ctx, tx, by, id, false); err != nil {
 			return err
 		}
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("set %s: %w", column, err)
 		}

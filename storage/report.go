@@ -196,6 +196,9 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 			if err := mayActOn(ctx, tx, by, r.AccountID, false); err != nil {
 				return err
 			}
+			if err := bumpPolicy(ctx, tx); err != nil {
+				return err
+			}
 			if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("suspended = ?", true).Where("id = ?", r.AccountID).Exec(ctx); err != nil {
 				return fmt.Errorf("suspend: %w", err)
 			}
