@@ -329,7 +329,9 @@ type policySnapshot struct {
 	confirmed atomic.Int64 // Unix nanoseconds when version was last read equal
 }
 
-func newDomainPolicy() *domainPolicy { return &domainPolicy{newlySuspended: make(map[string]time.Time)} }
+func newDomainPolicy() *domainPolicy {
+	return &domainPolicy{newlySuspended: make(map[string]time.Time)}
+}
 
 // invalidate makes the next reader reload (after a change made through
 // this store, which it must see at once).
