@@ -16,7 +16,7 @@ import (
 //
 //   - per client address and account: a few failures are free, then each
 //     further one makes that address wait before it may try that account
-//     again, twice as long each time (1 s, 2 s, 4 s, ... up to MaxDelay).
+//     again, twice as long each time (5 s, 10 s, 20 s, ... up to MaxDelay).
 //     The owner signing in from their own address is not affected by
 //     what another address does; their own success clears the count.
 //   - per client address, over all accounts: more failures are free
@@ -37,6 +37,7 @@ import (
 type SignInLimits struct {
 	FreePerAccount int           // failures per address and account before delays (default 5)
 	FreePerAddress int           // failures per address before delays (default 30)
+	FirstDelay     time.Duration // the first wait (default 5 seconds); each next one doubles
 	MaxDelay       time.Duration // longest wait imposed (default 15 minutes)
 	Forget         time.Duration // failures older than this are forgotten (default 24 hours)
 }
@@ -47,6 +48,9 @@ func (l SignInLimits) withDefaults() SignInLimits {
 	}
 	if l.FreePerAddress <= 0 {
 		l.FreePerAddress = 30
+	}
+	if l.FirstDelay <= 0 {
+		l.FirstDelay = 5 * time.Second
 	}
 	if l.MaxDelay <= 0 {
 		l.MaxDelay = 15 * time.Minute
@@ -59,7 +63,7 @@ func (l SignInLimits) withDefaults() SignInLimits {
 
 // delay is the wait after the nth failure beyond the free ones (n >= 1).
 func (l SignInLimits) delay(n int) time.Duration {
-	d := time.Second
+	d := l.FirstDelay
 	for i := 1; i < n && d < l.MaxDelay; i++ {
 		d *= 2
 	}

@@ -346,13 +346,16 @@ func TestTrustedProxies(t *testing.T) {
 // Without a trusted proxy, X-Forwarded-For cannot buy a client fresh
 // sign-in attempts.
 func TestForwardedForIgnoredFromUntrustedPeer(t *testing.T) {
-	ts := newSite(t)
+	clock := time.Now()
+	ts := newSiteWith(t, func(c *web.Config) { c.Now = func() time.Time { return clock } })
 	b := ts.browser()
+	// Each guess claims another address; without a trusted proxy they
+	// all count against the peer's own, which must then wait.
 	for i := range 5 {
-		b.postWith("/signin", url.Values{"handle": {"u" + string(rune('a'+i))}, "password": {"guess"}},
+		b.postWith("/signin", url.Values{"handle": {"alice"}, "password": {"guess"}},
 			"Origin", ts.URL, "X-Forwarded-For", "198.51.100."+string(rune('1'+i))).wantStatus(t, http.StatusUnauthorized)
 	}
-	b.postWith("/signin", url.Values{"handle": {"bob"}, "password": {storagetest.Password}},
+	b.postWith("/signin", url.Values{"handle": {"alice"}, "password": {storagetest.Password}},
 		"Origin", ts.URL, "X-Forwarded-For", "198.51.100.99").wantStatus(t, http.StatusTooManyRequests)
 }
 
