@@ -40,14 +40,7 @@ func TestPoolFlags(t *testing.T) {
 // Adding --database-url to the command line of a SQLite forum must not
 // quietly start an empty forum under the same public URL.
 func TestRefusesEmptyPostgresBesideSQLiteNode(t *testing.T) {
-	dsn := os.Getenv(storagetest.PostgresEnv)
-	if dsn == "" {
-		t.Skipf("%s is not set", storagetest.PostgresEnv)
-	}
-	data := t.TempDir()
-	if code, _, stderr := skein(t, "a long enough password\n", "user", "create", "ada", "--admin", "--data", data); code != 0 {
-		t.Fatalf("user create: %s", stderr)
-	}
+	dsn, data := sqliteNodeAndPostgres(t)
 	pg := storagetest.NewPostgresSchema(t, dsn)
 	for _, args := range [][]string{
 		{"migrate", "--data", data, "--database-url", pg},
@@ -78,14 +71,7 @@ func TestRefusesEmptyPostgresBesideSQLiteNode(t *testing.T) {
 // back to a new SQLite directory: members, forums and the files beside
 // the database all arrive, and a database holding a node is refused.
 func TestDBCopyCommand(t *testing.T) {
-	dsn := os.Getenv(storagetest.PostgresEnv)
-	if dsn == "" {
-		t.Skipf("%s is not set", storagetest.PostgresEnv)
-	}
-	data := t.TempDir()
-	if code, _, stderr := skein(t, "a long enough password\n", "user", "create", "ada", "--admin", "--data", data); code != 0 {
-		t.Fatalf("user create: %s", stderr)
-	}
+	dsn, data := sqliteNodeAndPostgres(t)
 	if code, _, stderr := skein(t, "", "forum", "create", "bakery", "--title", "Bakery", "--data", data); code != 0 {
 		t.Fatalf("forum create: %s", stderr)
 	}
@@ -135,4 +121,19 @@ func TestDBCopyCommand(t *testing.T) {
 	if code, _, _ := skein(t, "", "db", "copy", "--from", filepath.Join(t.TempDir(), "nothing"), "--to", storagetest.NewPostgresSchema(t, dsn)); code != 1 {
 		t.Fatalf("copy from a directory without a node: exit %d", code)
 	}
+}
+
+// sqliteNodeAndPostgres skips without PostgreSQL; otherwise it returns
+// its DSN and a SQLite node's data directory with an admin, ada.
+func sqliteNodeAndPostgres(t *testing.T) (dsn, data string) {
+	t.Helper()
+	dsn = os.Getenv(storagetest.PostgresEnv)
+	if dsn == "" {
+		t.Skipf("%s is not set", storagetest.PostgresEnv)
+	}
+	data = t.TempDir()
+	if code, _, stderr := skein(t, "a long enough password\n", "user", "create", "ada", "--admin", "--data", data); code != 0 {
+		t.Fatalf("user create: %s", stderr)
+	}
+	return dsn, data
 }
