@@ -47,6 +47,10 @@ type Config struct {
 	// Now is the clock federation checks signature dates against; nil is
 	// time.Now. Tests move it to replay requests after their window.
 	Now func() time.Time
+	// Database tunes the store: its pool, and whether an empty PostgreSQL
+	// database may be started beside a SQLite node in DataDir. DataDir,
+	// DatabaseURL and Federation above fill its fields of the same names.
+	Database storage.Options
 }
 
 // Node is a running forum.
@@ -85,7 +89,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Federation: cfg.Federation})
+	opts := cfg.Database
+	if cfg.DataDir != "" || cfg.DatabaseURL != "" {
+		opts.DataDir, opts.DatabaseURL = cfg.DataDir, cfg.DatabaseURL
+	}
+	opts.Federation = cfg.Federation
+	store, err := storage.Open(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +202,10 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
+	// Blocks made by other processes (or the shell) take effect here
+	// within storage.PolicyRecheck, and what slipped through meanwhile
+	// is purged.
+	wg.Go(func() { n.Store.WatchPolicy(ctx, func(err error) { n.log.Error("watch domain policy", "err", err) }) })
 	wg.Go(func() {
 		if err := n.Outbox.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("outbox worker stopped", "err", err)
@@ -308,8 +321,9 @@ func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// readyz answers 200 when the database answers and no migration is
-// pending: what a load balancer should wait for after an upgrade.
+// readyz answers 200 when the database answers, no migration is pending
+// and the statements pages read with are prepared: what a load balancer
+// should wait for after an upgrade.
 func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
@@ -320,6 +334,11 @@ func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if pending, err := n.Store.PendingMigrations(ctx); err != nil || pending > 0 {
 		http.Error(w, "migrations pending", http.StatusServiceUnavailable)
+		return
+	}
+	if err := n.Store.Ready(ctx); err != nil {
+		n.log.Warn("not ready", "err", err)
+		http.Error(w, "database not ready", http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")

@@ -18,6 +18,9 @@ import (
 // DeletePost for what it records for federation.
 func (s *Store) RemovePost(ctx context.Context, by, postID ID) error {
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := mayRemovePost(ctx, tx, by, postID); err != nil {
+			return err
+		}
 		p, err := s.deletePost(ctx, tx, postID)
 		if err != nil {
 			return err
@@ -40,6 +43,13 @@ func authorDetail(p *Post) string {
 // RemoveThread is a moderator's deletion of a whole thread.
 func (s *Store) RemoveThread(ctx context.Context, by, threadID ID) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var author ID
+		if err := tx.NewRaw("SELECT author_id FROM threads WHERE id = ?", threadID).Scan(ctx, &author); err != nil {
+			return notFound(err, "thread "+threadID.String())
+		}
+		if err := mayActOn(ctx, tx, by, author, true); err != nil {
+			return err
+		}
 		if err := s.deleteThread(ctx, tx, threadID); err != nil {
 			return err
 		}
@@ -172,6 +182,12 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 		if err := tx.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
 			return notFound(err, "account "+id.String())
 		}
+		if err := mayActOn(ctx, tx, by, id, false); err != nil {
+			return err
+		}
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("set %s: %w", column, err)
 		}
@@ -198,6 +214,12 @@ func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) e
 		a := new(Account)
 		if err := tx.NewSelect().Model(a).Where("id = ? AND domain = ''", accountID).Scan(ctx); err != nil {
 			return notFound(err, "member "+accountID.String())
+		}
+		if err := mayActOn(ctx, tx, by, accountID, false); err != nil {
+			return err
+		}
+		if err := mayGrant(ctx, tx, by, role); err != nil {
+			return err
 		}
 		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("role = ?", role).Where("id = ?", accountID).Exec(ctx); err != nil {
 			return fmt.Errorf("set role: %w", err)

@@ -165,7 +165,7 @@ func (s *Store) PostByAPID(ctx context.Context, apID string) (*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	posts, err := h.queryPosts(ctx, h.postByAPID, apID)
+	posts, err := h.queryPosts(ctx, h.postByAPID, canonicalIRI(apID))
 	if err == nil && len(posts) == 0 {
 		err = sql.ErrNoRows
 	}

@@ -39,6 +39,7 @@ func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, e
 	res := make([]PostResult, len(nps))
 	var todo []int
 	for i := range nps {
+		nps[i].APID = canonicalIRIPtr(nps[i].APID)
 		if err := validateBody(nps[i].Source, nps[i].HTML); err != nil {
 			res[i].Err = fmt.Errorf("create post: %w", err)
 			continue

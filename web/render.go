@@ -268,7 +268,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if heading == "" {
 		heading = http.StatusText(status)
 	}
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "60")
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -327,6 +327,14 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, storage.ErrNotFound) {
 		s.notFound(w, r)
+		return
+	}
+	if errors.Is(err, storage.ErrForbidden) {
+		msg, ok := storeReason(err, storage.ErrForbidden)
+		if !ok {
+			msg = "You may not do that."
+		}
+		s.forbidden(w, r, msg)
 		return
 	}
 	s.serverError(w, r, err)
