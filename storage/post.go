@@ -42,6 +42,8 @@ type Post struct {
 	// leaves out (see ViewHTML).
 	LeadFrom int `bun:"lead_from"`
 	LeadTo   int `bun:"lead_to"`
+	// MediaCount is how many attachments the post has (see Media).
+	MediaCount int `bun:"media_count"`
 
 	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
 }
@@ -91,6 +93,14 @@ type NewPost struct {
 	APID      *string
 	URL       string
 	CreatedAt time.Time // zero means now
+	// Media are the member's uploads the post shows, in order, with
+	// their alt text; RemoteMedia the attachments a remote Note carries.
+	Media       []AttachMedia
+	RemoteMedia []RemoteAttachment
+	// FormToken is the one-time token of the form that sent a member's
+	// post: the same form sent again returns the post it made (see
+	// NewFormToken).
+	FormToken string
 	// Summary is a content warning (plain text, at most MaxSummaryLen
 	// bytes); Sensitive collapses the post even without one.
 	Summary   string
@@ -318,6 +328,17 @@ func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post
 	return s.updatePost(ctx, id, PostEdit{Source: source, HTML: html}, true)
 }
 
+// EditPostAndMedia is EditPost for a member's post whose attachments
+// change too: afterwards the post shows exactly media, in order, with
+// their alt text. Attachments left out are removed with their files;
+// new ones are the author's uploads.
+func (s *Store) EditPostAndMedia(ctx context.Context, id ID, source, html string, media []AttachMedia) (*Post, error) {
+	if media == nil {
+		media = []AttachMedia{}
+	}
+	return s.updatePost(ctx, id, PostEdit{Source: source, HTML: html, Media: media}, true)
+}
+
 // PostEdit is a new version of a post: its text, its content warning
 // (Summary, Sensitive as in NewPost) and the accounts it mentions.
 type PostEdit struct {
@@ -327,6 +348,9 @@ type PostEdit struct {
 	// Mentions are the accounts the new version mentions; the members
 	// among them whom the post did not notify before are notified now.
 	Mentions []ID
+	// Media, unless nil, is what the post shows afterwards, as in
+	// EditPostAndMedia; nil leaves the attachments as they are.
+	Media []AttachMedia
 }
 
 // UpdatePost replaces a post's text and content warning and marks it
@@ -344,6 +368,9 @@ func (s *Store) updatePost(ctx context.Context, id ID, e PostEdit, keepWarning b
 	}
 	summary, err := cleanSummary(e.Summary)
 	if err != nil {
+		return nil, err
+	}
+	if err := validateAttachments(e.Media); err != nil {
 		return nil, err
 	}
 	hw, err := s.hotWrites(ctx)
@@ -375,6 +402,11 @@ func (s *Store) updatePost(ctx context.Context, id ID, e PostEdit, keepWarning b
 		if _, err := tx.NewUpdate().Model(&p).Column("source", "html", "edited_at", "summary", "sensitive", "lead_from", "lead_to").
 			WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update post: %w", err)
+		}
+		if e.Media != nil {
+			if err := replaceAttachments(ctx, tx, &p, e.Media); err != nil {
+				return err
+			}
 		}
 		if err := bumpThread(ctx, tx, p.ThreadID); err != nil {
 			return err
@@ -454,8 +486,13 @@ func (s *Store) deletePost(ctx context.Context, tx bun.Tx, id ID) (*Post, error)
 	}
 	now := time.Now().UTC()
 	if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("deleted_at = ?", now).Set("source = ''").Set("html = ''").
-		Where("id = ?", p.ID).Exec(ctx); err != nil {
+		Set("media_count = 0").Where("id = ?", p.ID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("delete post: %w", err)
+	}
+	if p.MediaCount > 0 {
+		if err := trashMedia(ctx, tx, "post_id = ?", p.ID); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count - 1").
 		Where("id = ? AND post_count > 0", p.AuthorID).Exec(ctx); err != nil {

@@ -48,6 +48,10 @@ func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, e
 			res[i].Err = fmt.Errorf("create post: %w", err)
 			continue
 		}
+		if err := validateAttachments(nps[i].Media); err != nil {
+			res[i].Err = fmt.Errorf("create post: %w", err)
+			continue
+		}
 		todo = append(todo, i)
 	}
 	if len(todo) == 0 {
@@ -97,6 +101,20 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	}
 	var fresh, repeats []int
 	for _, i := range todo {
+		if tok := nps[i].FormToken; tok != "" {
+			prior, err := claimFormToken(ctx, tx, tok, nps[i].AuthorID, formBodyHash(nps[i].Source), now)
+			if err != nil {
+				return err
+			}
+			if prior != 0 {
+				p := new(Post)
+				if err := tx.NewSelect().Model(p).Where("id = ?", prior).Scan(ctx); err != nil {
+					return fmt.Errorf("post of a form sent again: %w", err)
+				}
+				res[i].Post = p
+				continue
+			}
+		}
 		if a := nps[i].APID; a != nil {
 			if p := stored[*a]; p != nil {
 				res[i].Post = p
@@ -158,6 +176,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	byThread := make(map[ID]*threadGroup)
 	var posts []*Post
 	var notices []postNotice
+	var postNP []int // the index in nps of each of posts
 	for _, i := range fresh {
 		np := nps[i]
 		t := threads[np.ThreadID]
@@ -189,6 +208,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		res[i].Post, res[i].Created = p, true
 		posts = append(posts, p)
 		notices = append(notices, newPostNotice(p, t, targetAuthor, np.Mentions))
+		postNP = append(postNP, i)
 		g := byThread[t.ID]
 		if g == nil {
 			g = &threadGroup{t: t}
@@ -251,9 +271,12 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	for i := range notices {
 		leadingMentions(&notices[i], accounts)
 	}
-	for _, p := range posts {
+	for k, p := range posts {
 		if err := s.insertRow(ctx, tx, hw, hw.post, hw.insertPost, p); err != nil {
 			return fmt.Errorf("insert post: %w", err)
+		}
+		if err := s.attachPostExtras(ctx, tx, p, &nps[postNP[k]], now); err != nil {
+			return err
 		}
 		title := ""
 		if p.Position == 1 {
@@ -301,6 +324,22 @@ func newPostNotice(p *Post, t *Thread, targetAuthor map[ID]ID, mentions []ID) po
 		n.quoted = targetAuthor[*p.QuoteID]
 	}
 	return n
+}
+
+// attachPostExtras gives post p, just inserted in tx, what np brings
+// besides its text: attachments, and the record of the form that sent it.
+func (s *Store) attachPostExtras(ctx context.Context, tx bun.Tx, p *Post, np *NewPost, now time.Time) error {
+	if len(np.Media) > 0 {
+		if err := attachUploads(ctx, tx, p, np.Media); err != nil {
+			return err
+		}
+	}
+	if len(np.RemoteMedia) > 0 {
+		if err := s.insertRemoteMedia(ctx, tx, p, np.RemoteMedia, now); err != nil {
+			return err
+		}
+	}
+	return recordFormPost(ctx, tx, np.FormToken, p.AuthorID, p.ID)
 }
 
 // insertRow inserts the model strct points to with the prepared query.
