@@ -52,6 +52,10 @@ type Account struct {
 	PublicKeyPEM    string     `bun:"public_key_pem"`
 	Software        string     `bun:"software"`
 	FetchedAt       *time.Time `bun:"fetched_at"`
+	// UnreadNotifications counts a member's unread notifications, kept in
+	// the transaction that adds or reads one (notification.go); the page
+	// header shows it from the session's account, at no cost.
+	UnreadNotifications int64 `bun:"unread_notifications"`
 }
 
 // IsLocal reports whether the account is a member of this node.

@@ -432,9 +432,10 @@ func (s *Store) rebuildSearch(ctx context.Context, tx bun.Tx) error {
 			ID       ID     `bun:"id"`
 			Position int64  `bun:"position"`
 			HTML     string `bun:"html"`
+			Summary  string `bun:"summary"`
 			Title    string `bun:"title"`
 		}
-		err := tx.NewRaw(`SELECT p.id, p.position, p.html, t.title FROM posts AS p JOIN threads AS t ON t.id = p.thread_id
+		err := tx.NewRaw(`SELECT p.id, p.position, p.html, p.summary, t.title FROM posts AS p JOIN threads AS t ON t.id = p.thread_id
 			WHERE p.deleted_at IS NULL AND p.id > ? ORDER BY p.id LIMIT 1000`, after).Scan(ctx, &posts)
 		if err != nil {
 			return fmt.Errorf("rebuild search: %w", err)
@@ -447,7 +448,7 @@ func (s *Store) rebuildSearch(ctx context.Context, tx bun.Tx) error {
 			if p.Position == 1 {
 				title = p.Title
 			}
-			if err := s.indexPost(ctx, tx, p.ID, title, p.HTML); err != nil {
+			if err := s.indexPost(ctx, tx, &Post{ID: p.ID, HTML: p.HTML, Summary: p.Summary}, title); err != nil {
 				return err
 			}
 		}

@@ -56,7 +56,7 @@ func TestCopyNodeBetweenDatabases(t *testing.T) {
 				Inboxes: []storage.Recipient{{Inbox: *zed.APID + "/inbox", FollowerID: zed.ID}}}}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := from.EnqueueInbox(ctx, *zed.APID, *zed.APID+"#main-key", []byte(`{"type":"Like"}`)); err != nil {
+			if _, err := from.EnqueueInbox(ctx, storage.NewInboxItem{ActorID: *zed.APID, KeyID: *zed.APID + "#main-key", Body: []byte(`{"type":"Like"}`)}); err != nil {
 				t.Fatal(err)
 			}
 

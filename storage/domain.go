@@ -158,6 +158,9 @@ func (s *Store) purgeDomain(ctx context.Context, tx bun.Tx, host string) error {
 	if err := unlikeAll(ctx, tx, "account_id IN ("+domainAccounts+")", args...); err != nil {
 		return err
 	}
+	if err := forgetNotifications(ctx, tx, "n.actor_id IN ("+domainAccounts+")", args...); err != nil {
+		return err
+	}
 	_, err = tx.NewRaw("DELETE FROM follows WHERE follower_id IN ("+domainAccounts+") OR (target_kind = ? AND target_id IN ("+domainAccounts+"))",
 		append(append(append([]any{}, args...), FollowAccount), args...)...).Exec(ctx)
 	if err != nil {

@@ -74,6 +74,10 @@ func (s *Store) MirrorThread(ctx context.Context, m NewMirror) (*Thread, error) 
 	if err != nil {
 		return nil, err
 	}
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mirror thread %s: %w", m.APID, err)
+	}
 	now := time.Now().UTC()
 	apID := m.APID
 	t := &Thread{ID: s.NewID(), ForumID: forum.ID, AuthorID: m.First.AuthorID, Title: title,
@@ -86,7 +90,7 @@ func (s *Store) MirrorThread(ctx context.Context, m NewMirror) (*Thread, error) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errMirrorExists
 		}
-		p, err := s.insertPost(ctx, tx, t, m.First, now)
+		p, err := s.insertPost(ctx, tx, hw, t, m.First, now)
 		if err != nil {
 			return err
 		}

@@ -195,6 +195,10 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 			if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", id).Exec(ctx); err != nil {
 				return fmt.Errorf("end sessions: %w", err)
 			}
+			// What a suspended account did stops notifying anyone.
+			if err := forgetNotifications(ctx, tx, "n.actor_id = ?", id); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, by, action, TargetAccount, id.String(), a.Acct())
 	})
@@ -266,6 +270,12 @@ func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
 		if _, err := tx.NewRaw("DELETE FROM local_names WHERE name = ? AND kind = 'member'", a.Handle).Exec(ctx); err != nil {
 			return fmt.Errorf("free name: %w", err)
 		}
+		if err := forgetNotifications(ctx, tx, "n.recipient_id = ? OR n.actor_id = ?", a.ID, a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw("DELETE FROM notification_prefs WHERE account_id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("drop notification preferences: %w", err)
+		}
 		if err := trashMedia(ctx, tx, "account_id = ?", a.ID); err != nil {
 			return err
 		}
@@ -304,6 +314,11 @@ func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 			return err
 		}
 		if err := unlikeAll(ctx, tx, "account_id = ?", a.ID); err != nil {
+			return err
+		}
+		// What they did no longer notifies anyone, and what they were
+		// told goes with the account.
+		if err := forgetNotifications(ctx, tx, "n.recipient_id = ? OR n.actor_id = ?", a.ID, a.ID); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*Follow)(nil)).
@@ -381,11 +396,16 @@ func (s *Store) tombstonePosts(ctx context.Context, tx bun.Tx, now time.Time, wh
 		return fmt.Errorf("tombstone posts: %w", err)
 	}
 	threads := make(map[ID]bool)
-	for _, r := range rows {
+	ids := make([]ID, len(rows))
+	for i, r := range rows {
 		if err := s.unindexPost(ctx, tx, r.ID); err != nil {
 			return err
 		}
 		threads[r.ThreadID] = true
+		ids[i] = r.ID
+	}
+	if err := forgetNotifications(ctx, tx, "n.post_id IN (?)", bun.In(ids)); err != nil {
+		return err
 	}
 	for id := range threads {
 		if err := bumpThread(ctx, tx, id); err != nil {

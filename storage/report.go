@@ -205,6 +205,9 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 			if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", r.AccountID).Exec(ctx); err != nil {
 				return fmt.Errorf("end sessions: %w", err)
 			}
+			if err := forgetNotifications(ctx, tx, "n.actor_id = ?", r.AccountID); err != nil {
+				return err
+			}
 			if _, err := closeReports(ReportResolved).Where("account_id = ?", r.AccountID).Exec(ctx); err != nil {
 				return fmt.Errorf("resolve reports: %w", err)
 			}

@@ -85,3 +85,14 @@ func optionalID(v string) *storage.ID {
 	}
 	return &id
 }
+
+// beforeParam reads the ?before= id a keyset-paged list goes on from: 0
+// for the first page; ok false when it is not an id.
+func beforeParam(r *http.Request) (before storage.ID, ok bool) {
+	v := r.URL.Query().Get("before")
+	if v == "" {
+		return 0, true
+	}
+	id, err := storage.ParseID(v)
+	return id, err == nil
+}

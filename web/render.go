@@ -87,8 +87,12 @@ func (s *Server) funcs() template.FuncMap {
 		"static":     s.staticPath,
 		"memberRow":  newMemberRow,
 		"initial":    initial,
+		"cwField":    func(id, value string) cwField { return cwField{ID: id, Value: value} },
 	}
 }
+
+// cwField is the content warning input of a composer.
+type cwField struct{ ID, Value string }
 
 // authorLink is where an author's name links: the member's profile here,
 // or a remote actor's own page.
