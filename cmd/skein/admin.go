@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/skein-forum/skein/storage"
 )
@@ -17,17 +18,44 @@ import (
 type dbFlags struct {
 	dataDir     string
 	databaseURL string
+	pool        storage.Pool
+	allowEmpty  bool
 }
 
 func (d *dbFlags) register(f *flagSet) {
 	f.String(&d.dataDir, "data", "./skein-data", "directory for the SQLite database and other state")
 	f.String(&d.databaseURL, "database-url", "", "postgres:// URL; empty means SQLite in the data directory")
+	f.Int(&d.pool.MaxOpen, "db-max-open", 0, fmt.Sprintf("most database connections this process opens (default %d on PostgreSQL; "+
+		"on SQLite the readers', beside one writer)", storage.DefaultMaxOpen))
+	f.Int(&d.pool.MaxIdle, "db-max-idle", 0, "most idle database connections kept open (default: --db-max-open)")
+	f.Duration(&d.pool.MaxLifetime, "db-conn-max-lifetime", 30*time.Minute, "recycle a database connection after this long (0: never)")
+	f.Bool(&d.allowEmpty, "allow-empty-database", false, "start on an empty --database-url although --data holds a SQLite node")
+}
+
+// options are the storage options the flags describe.
+func (d *dbFlags) options() storage.Options {
+	o := storage.Options{DataDir: d.dataDir, DatabaseURL: d.databaseURL, Pool: d.pool, AllowEmptyDatabase: d.allowEmpty}
+	if o.Pool.MaxLifetime == 0 {
+		o.Pool.MaxLifetime = -1 // the flag's 0 means never; Pool's zero means the default
+	}
+	return o
+}
+
+// check refuses pool sizes that cannot work.
+func (d *dbFlags) check() error {
+	if d.pool.MaxOpen < 0 || d.pool.MaxIdle < 0 || d.pool.MaxLifetime < 0 {
+		return fmt.Errorf("%w: --db-max-open, --db-max-idle and --db-conn-max-lifetime cannot be negative", errUsage)
+	}
+	return nil
 }
 
 // open opens and migrates the store: every command works on the latest
 // schema, like serve.
 func (d *dbFlags) open(ctx context.Context) (*storage.Store, error) {
-	s, err := storage.Open(ctx, storage.Options{DataDir: d.dataDir, DatabaseURL: d.databaseURL})
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	s, err := storage.Open(ctx, d.options())
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +76,10 @@ func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout io.Write
 	if len(f.Args()) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Args()[0])
 	}
-	s, err := storage.Open(ctx, storage.Options{DataDir: db.dataDir, DatabaseURL: db.databaseURL})
+	if err := db.check(); err != nil {
+		return err
+	}
+	s, err := storage.Open(ctx, db.options())
 	if err != nil {
 		return err
 	}
@@ -275,7 +306,7 @@ func runBackup(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 	if len(f.Args()) != 1 {
 		return fmt.Errorf("%w: want the backup file's name", errUsage)
 	}
-	s, err := storage.Open(ctx, storage.Options{DataDir: db.dataDir, DatabaseURL: db.databaseURL})
+	s, err := storage.Open(ctx, db.options())
 	if err != nil {
 		return err
 	}

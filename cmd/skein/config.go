@@ -65,6 +65,17 @@ func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, hel
 	f.fs.DurationVar(p, name, def, help+" ($"+envName(name)+")")
 }
 
+func (f *flagSet) Int(p *int, name string, def int, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.envErr = fmt.Errorf("%s=%q: want a whole number", envName(name), v)
+		}
+		def = n
+	}
+	f.fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
 // parse reads args. It returns errHelp after printing help, and
 // errUsage-wrapped one-line errors for bad flags.
 func (f *flagSet) parse(args []string) error {
