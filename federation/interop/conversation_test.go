@@ -150,7 +150,7 @@ func TestContentWarningBothWays(t *testing.T) {
 		j.follow(a)
 		knownBreak(t, breakNoCWComposer)
 		warning, hidden := word("cw-member"), word("cw-member-hidden")
-		if _, err := j.member.Reply(j.ctx, id, "Behind my warning: "+hidden, "", map[string][]string{"content_warning": {warning}}); err != nil {
+		if _, err := j.member.Reply(j.ctx, id, "Behind my warning: "+hidden, "", map[string][]string{"summary": {warning}}); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "the reply reaches the home timeline behind its warning", func() error {
