@@ -95,7 +95,7 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) {
 	case "unsilence":
 		err = s.Store.SilenceAccount(ctx, viewer.ID, id, false)
 	case "approve":
-		err = s.Store.ApproveMember(ctx, viewer.ID, id)
+		err = s.Store.ApproveMember(ctx, viewer.ID, id, nil)
 	case "reject":
 		err = s.Store.RejectMember(ctx, viewer.ID, id)
 	case "role":
