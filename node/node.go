@@ -19,6 +19,7 @@ import (
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/delivery"
 	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/mail"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/web"
@@ -45,6 +46,12 @@ type Config struct {
 	// Now is the clock federation checks signature dates against; nil is
 	// time.Now. Tests move it to replay requests after their window.
 	Now func() time.Time
+	// Mail is the SMTP server the node's mail goes through; the zero
+	// value turns mail off (see MailOffNotice).
+	Mail mail.Config
+	// RequireEmail makes registration ask for an address and sign-in
+	// wait until it is verified.
+	RequireEmail bool
 }
 
 // Node is a running forum.
@@ -67,6 +74,8 @@ type Node struct {
 
 	// Inbox applies received activities; nil until Start.
 	Inbox *federation.InboxWorker
+	// Mail sends the mail queue; nil when mail is off.
+	Mail *mail.Worker
 
 	classes *hostClasses // delivery metrics' host classes
 }
@@ -138,7 +147,12 @@ func (n *Node) prepare(ctx context.Context) error {
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
 		Refused: n.deliveryRefused, Observe: n.observeDelivery, Log: n.log.With("worker", "delivery")}
 	n.Outbox = &federation.OutboxWorker{Server: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
+	composer, err := n.prepareMail(ctx)
+	if err != nil {
+		return err
+	}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
+		Mail: composer, SendMail: n.Mail != nil, MailQueued: n.notifyMail, RequireEmail: n.cfg.RequireEmail,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
 		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
 		AnswerFollowRequest: fed.AnswerFollowRequest})
@@ -188,6 +202,7 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
+	n.startMail(ctx, &wg)
 	wg.Go(func() {
 		if err := n.Outbox.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("outbox worker stopped", "err", err)
@@ -206,6 +221,7 @@ func (n *Node) wakeWorkersAfterPOST(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost {
 			n.Outbox.Notify()
 			n.Delivery.Notify()
+			n.notifyMail()
 		}
 	})
 }
@@ -237,6 +253,9 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	wait := n.Start(workCtx)
 	n.log.Info("skein is running", "listen", ln.Addr().String(), "url", n.URLs.Base(), "version", n.cfg.Version)
+	if !n.cfg.Mail.Enabled() {
+		n.log.Warn(MailOffNotice)
+	}
 	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
 		n.log.Info("no members yet: create an admin with `skein user create NAME --admin`")
 	}

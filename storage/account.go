@@ -104,7 +104,7 @@ func ValidateHandle(h string) error {
 		return fmt.Errorf("%w: a handle is 1 to 30 lower-case letters, digits or underscores", ErrInvalid)
 	}
 	if reservedNames[h] {
-		return fmt.Errorf("%w: %q is reserved", ErrNameTaken, h)
+		return fmt.Errorf("%w: %q", ErrReserved, h)
 	}
 	return nil
 }
@@ -155,8 +155,11 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		PasswordHash:    m.PasswordHash,
 		Role:            m.Role,
 		ApprovalPending: m.ApprovalPending,
-		ActorType:       "Person",
-		CreatedAt:       time.Now().UTC(),
+		// An admin hears of registrations to approve until they opt
+		// out; the field is meaningless for others.
+		MailApplications: true,
+		ActorType:        "Person",
+		CreatedAt:        time.Now().UTC(),
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := claimName(ctx, tx, a.Handle, "member", a.ID); err != nil {
@@ -185,7 +188,7 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 // ErrNameTaken.
 func claimName(ctx context.Context, tx bun.Tx, name, kind string, id ID) error {
 	if reservedNames[name] {
-		return fmt.Errorf("%w: %q is reserved", ErrNameTaken, name)
+		return fmt.Errorf("%w: %q", ErrReserved, name)
 	}
 	res, err := tx.NewRaw("INSERT INTO local_names (name, kind, ref_id) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
 		name, kind, id).Exec(ctx)

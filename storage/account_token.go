@@ -248,3 +248,19 @@ func (s *Store) SweepAccountTokens(ctx context.Context, now time.Time) (int64, e
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// PendingEmail returns the address a member asked to change to and has
+// not verified yet, or "".
+func (s *Store) PendingEmail(ctx context.Context, accountID ID) (string, error) {
+	var out []string
+	err := s.r.NewSelect().Model((*AccountToken)(nil)).Column("email").
+		Where("account_id = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?", accountID, TokenVerifyEmail, time.Now().UTC()).
+		OrderExpr("created_at DESC").Limit(1).Scan(ctx, &out)
+	if err != nil {
+		return "", fmt.Errorf("pending address: %w", err)
+	}
+	if len(out) == 0 {
+		return "", nil
+	}
+	return out[0], nil
+}

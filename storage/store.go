@@ -32,7 +32,16 @@ var (
 	ErrNameTaken = errors.New("name already taken")
 	ErrLocked    = errors.New("thread is locked")
 	ErrInvalid   = errors.New("invalid input")
+	// ErrReserved is a name no member or forum may take (a path, a role
+	// word); it is also an ErrNameTaken, for callers that need not tell
+	// the two apart.
+	ErrReserved error = reservedError{}
 )
+
+type reservedError struct{}
+
+func (reservedError) Error() string        { return "that name is reserved" }
+func (reservedError) Is(target error) bool { return target == ErrNameTaken }
 
 // Store is the database. On SQLite it keeps one connection for writes and a
 // pool for reads: SQLite allows one writer at a time, and a single write

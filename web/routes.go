@@ -28,6 +28,9 @@ import (
 //	/follow-remote          a member follows a remote thread or actor; lists them (+ /undo)
 //	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
+//	/settings/email|password|mail  change the address (verified by mail), the password, mail settings
+//	/forgot-password        mails a reset link; /reset-password/{token} sets the new password
+//	/verify-email/{token}   confirms an address; /unsubscribe/{token} stops a kind of mail (no sign-in)
 //	/admin                  dashboard (admins)
 //	/admin/reports          the reports queue (moderators)
 //	/admin/domains          domain blocks and the allow list (admins)
@@ -92,6 +95,17 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /settings", s.settingsForm)
 	handle("POST /settings", s.saveSettings)
 	handle("POST /settings/delete", s.deleteAccount)
+	handle("POST /settings/email", s.changeEmail)
+	handle("POST /settings/password", s.changePassword)
+	handle("POST /settings/mail", s.saveMailSettings)
+	handle("GET /forgot-password", s.forgotPasswordForm)
+	handle("POST /forgot-password", s.forgotPassword)
+	handle("GET /reset-password/{token}", s.resetPasswordPage)
+	handle("POST /reset-password/{token}", s.resetPassword)
+	handle("GET /verify-email/{token}", s.verifyEmailPage)
+	handle("POST /verify-email/{token}", s.verifyEmail)
+	handle("GET /unsubscribe/{token}", s.unsubscribePage)
+	handle("POST /unsubscribe/{token}", s.unsubscribe)
 
 	handle("GET /admin", s.dashboard)
 	handle("GET /admin/reports", s.adminReports)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/skein-forum/skein/mail"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -58,6 +59,18 @@ type Config struct {
 	// approval (the follower is silenced) and tells the follower; nil
 	// hides follow requests.
 	AnswerFollowRequest func(ctx context.Context, followID storage.ID, approve bool) error
+	// Mail composes the node's mail and checks unsubscribe links; nil
+	// answers unsubscribe links with "not found".
+	Mail *mail.Composer
+	// SendMail is true when an SMTP server is configured: only then are
+	// mails queued, and the pages that depend on mail (forgot password)
+	// offer it.
+	SendMail bool
+	// MailQueued wakes the mail worker after a form queued a message.
+	MailQueued func()
+	// RequireEmail makes the address mandatory at registration, and
+	// signing in wait until it is verified.
+	RequireEmail bool
 }
 
 // Server is the web view: the handlers and what they share.
@@ -75,6 +88,11 @@ type Server struct {
 	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
 	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 	answerFollow   func(ctx context.Context, followID storage.ID, approve bool) error
+
+	mail         *mail.Composer
+	sendMail     bool
+	mailQueued   func()
+	requireEmail bool
 
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
@@ -123,6 +141,14 @@ func New(cfg Config) (*Server, error) {
 		followRemote:   cfg.FollowRemote,
 		unfollowRemote: cfg.UnfollowRemote,
 		answerFollow:   cfg.AnswerFollowRequest,
+
+		mail:         cfg.Mail,
+		sendMail:     cfg.SendMail && cfg.Mail != nil,
+		mailQueued:   cfg.MailQueued,
+		requireEmail: cfg.RequireEmail,
+	}
+	if s.mailQueued == nil {
+		s.mailQueued = func() {}
 	}
 	if s.static, err = loadStatic(); err != nil {
 		return nil, err

@@ -54,6 +54,17 @@ func (f *flagSet) Bool(p *bool, name string, def bool, help string) {
 	f.fs.BoolVar(p, name, def, help+" ($"+envName(name)+")")
 }
 
+func (f *flagSet) Int(p *int, name string, def int, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.envErr = fmt.Errorf("%s=%q: want a whole number", envName(name), v)
+		}
+		def = n
+	}
+	f.fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
 func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, help string) {
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		d, err := time.ParseDuration(v)

@@ -220,10 +220,14 @@ func TestServeOnFreshDirectory(t *testing.T) {
 	}
 	cmd.Process.Signal(os.Interrupt)
 	<-done
-	for _, want := range []string{"created a first forum", "skein user create NAME --admin", "url=http://localhost:"} {
+	for _, want := range []string{"created a first forum", "skein user create NAME --admin", "url=http://localhost:",
+		"mail is off", "no address verification, password reset"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %q:\n%s", want, logs.String())
 		}
+	}
+	if n := strings.Count(logs.String(), "mail is off"); n != 1 {
+		t.Errorf("the mail warning appears %d times, want once", n)
 	}
 	if _, err := os.Stat(filepath.Join(data, "skein.db")); err != nil {
 		t.Errorf("no database file: %v", err)

@@ -31,6 +31,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.Bool(&cfg.AllowHTTP, "allow-http", false, "let federation talk to plain-HTTP peers")
 	f.Bool(&cfg.AuthorizedFetch, "authorized-fetch", false, "require a valid HTTP signature on every ActivityPub GET (Mastodon's secure mode)")
 	f.String(&cfg.PprofListen, "pprof-listen", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
+	var smtp smtpFlags
+	smtp.register(f)
+	f.Bool(&cfg.RequireEmail, "require-email", false, "registration needs a mail address, and members sign in once it is confirmed (needs mail)")
 	f.String(&logFormat, "log-format", "text", "log format: text or json")
 	f.String(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := f.parse(args); err != nil {
@@ -55,6 +58,12 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
 			return fmt.Errorf("%w: --metrics-listen %q: want HOST:PORT", errUsage, cfg.MetricsListen)
 		}
+	}
+	if cfg.Mail, err = smtp.config(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if cfg.RequireEmail && !cfg.Mail.Enabled() {
+		return fmt.Errorf("%w: --require-email needs mail: set --smtp-url or --smtp-host", errUsage)
 	}
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return fmt.Errorf("%w: --listen %q: want HOST:PORT", errUsage, cfg.Listen)
