@@ -39,9 +39,24 @@ func (n *Node) prepareMail(ctx context.Context) (*mail.Composer, error) {
 	return composer, nil
 }
 
-// siteName is the name mail signs with.
+// siteName is the name mail signs with: the web view's, which follows
+// an admin's edit.
 func (n *Node) siteName() string {
+	if n.Web != nil {
+		return n.Web.SiteName()
+	}
+	if n.cfg.SiteName != "" {
+		return n.cfg.SiteName
+	}
 	return n.URLs.Host()
+}
+
+// adminCommand is the command that creates the first admin.
+func (n *Node) adminCommand() string {
+	if n.cfg.AdminCommand != "" {
+		return n.cfg.AdminCommand
+	}
+	return "skein user create NAME --admin"
 }
 
 func (n *Node) notifyMail() {

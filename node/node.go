@@ -52,6 +52,15 @@ type Config struct {
 	// RequireEmail makes registration ask for an address and sign-in
 	// wait until it is verified.
 	RequireEmail bool
+	// SiteName and SiteDescription are the site's name and description
+	// until an admin edits them on /admin/site; an empty name is the
+	// host's.
+	SiteName        string
+	SiteDescription string
+	// AdminCommand is the command, as the admin can paste it, that
+	// creates the first admin for this node's database; the first-run
+	// log line gives it. Empty: "skein user create NAME --admin".
+	AdminCommand string
 }
 
 // Node is a running forum.
@@ -153,6 +162,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
 		Mail: composer, SendMail: n.Mail != nil, MailQueued: n.notifyMail, RequireEmail: n.cfg.RequireEmail,
+		SiteName: n.cfg.SiteName, SiteDescription: n.cfg.SiteDescription,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
 		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
 		AnswerFollowRequest: fed.AnswerFollowRequest})
@@ -257,7 +267,7 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 		n.log.Warn(MailOffNotice)
 	}
 	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
-		n.log.Info("no members yet: create an admin with `skein user create NAME --admin`")
+		n.log.Info("no members yet: create an admin with `" + n.adminCommand() + "`", "command", n.adminCommand())
 	}
 	if n.cfg.PprofListen != "" {
 		stop, err := servePprof(n.cfg.PprofListen, n.log)

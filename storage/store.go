@@ -56,6 +56,9 @@ type Store struct {
 	hotw   hotWrites // prepared write statements, see hotwrite.go
 }
 
+// SQLiteFile is the name of the SQLite database in the data directory.
+const SQLiteFile = "skein.db"
+
 // Options selects and tunes the database.
 type Options struct {
 	// DatabaseURL is a postgres:// URL; empty means SQLite in DataDir.
@@ -98,7 +101,7 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	path := filepath.Join(dir, "skein.db")
+	path := filepath.Join(dir, SQLiteFile)
 	// WAL lets readers run beside the writer; NORMAL sync is durable across
 	// process crashes (not power loss of the last transaction), the usual
 	// trade for a server; immediate transactions take the write lock at
@@ -204,6 +207,12 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// HasSchema reports whether the database was ever migrated: whether it
+// holds a Skein node, empty or not.
+func (s *Store) HasSchema(ctx context.Context) (bool, error) {
+	return migrations.Initialized(ctx, s.w)
 }
 
 // PendingMigrations counts migrations not yet applied.

@@ -40,7 +40,7 @@ func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status i
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "register", &page{
 		Title:       "Register",
-		Description: "Become a member of " + s.SiteName + ".",
+		Description: "Become a member of " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/register"),
 		OGType:      "website",
 		Viewer:      viewerFrom(r),
@@ -160,7 +160,7 @@ func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "signin", &page{
 		Title:       "Sign in",
-		Description: "Sign in to " + s.SiteName + ".",
+		Description: "Sign in to " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/signin"),
 		OGType:      "website",
 		Viewer:      viewerFrom(r),

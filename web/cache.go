@@ -64,6 +64,14 @@ func (c *pageCache) put(key string, p *cachedPage) {
 	c.m[key] = p
 }
 
+// clear drops every page: something every page shows changed (the
+// site's name). Other processes' caches catch up within guestCacheTTL.
+func (c *pageCache) clear() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
+}
+
 // serveCachedGuestPage answers a guest from the cache when it holds the
 // page at the given version; it reports whether it did.
 func (s *Server) serveCachedGuestPage(w http.ResponseWriter, r *http.Request, version int64) bool {

@@ -90,7 +90,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		p.Prev = s.path(site.ForumPath(f.Slug))
 	}
 	if p.Description == "" {
-		p.Description = "Threads in " + f.Title + " on " + s.SiteName + "."
+		p.Description = "Threads in " + f.Title + " on " + s.SiteName() + "."
 	}
 	p.Data = data
 	var modified time.Time

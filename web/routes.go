@@ -37,6 +37,7 @@ import (
 //	/admin/members          members and remote actors (admins), follow requests held for approval
 //	/admin/forums           create, edit, order forums (admins)
 //	/admin/audit            the audit log (moderators)
+//	/admin/site             the site's name and description (admins)
 //	/static/                stylesheet and the optional script
 //
 // Forums, threads, posts and members are also ActivityPub documents at the
@@ -119,6 +120,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /admin/forums", s.createForum)
 	handle("POST /admin/forums/{id}", s.editForum)
 	handle("GET /admin/audit", s.adminAudit)
+	handle("GET /admin/site", s.adminSite)
+	handle("POST /admin/site", s.saveSite)
 
 	mux.HandleFunc("GET /static/{file}", s.serveStatic) // no session needed
 

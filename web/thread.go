@@ -275,7 +275,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		p.Description = markup.Excerpt(posts[0].HTML, 200)
 	}
 	if p.Description == "" {
-		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName + "."
+		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}
 	if status == http.StatusOK && form == (replyForm{}) {
 		s.renderCached(w, r, "thread", p, modified, t.Version)

@@ -144,7 +144,7 @@ func (s *Server) followed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "followed", &page{
 		Title:       "Threads you follow",
-		Description: "The threads you follow on " + s.SiteName + ".",
+		Description: "The threads you follow on " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/followed"),
 		OGType:      "website",
 		Viewer:      viewer,

@@ -36,8 +36,11 @@ type Config struct {
 	URLs  *site.URLs
 	Log   *slog.Logger // nil means slog.Default()
 	// SiteName is shown in every page header and og:site_name; empty
-	// means the host name.
+	// means the host name. An admin's edit (/admin/site) wins over it.
 	SiteName string
+	// SiteDescription is a sentence on what the site is about, for the
+	// home page and feeds; an admin's edit wins over it too.
+	SiteDescription string
 	// Registration is "open", "approval" or "closed" (empty means closed).
 	Registration string
 	// ActivityPub answers the requests for pages whose Accept header asks
@@ -78,7 +81,6 @@ type Server struct {
 	Store        *storage.Store
 	URLs         *site.URLs
 	Log          *slog.Logger
-	SiteName     string
 	Registration string
 	ActivityPub  http.Handler
 
@@ -89,6 +91,7 @@ type Server struct {
 	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 	answerFollow   func(ctx context.Context, followID storage.ID, approve bool) error
 
+	identity     *siteIdentity
 	mail         *mail.Composer
 	sendMail     bool
 	mailQueued   func()
@@ -128,7 +131,6 @@ func New(cfg Config) (*Server, error) {
 		Store:           cfg.Store,
 		URLs:            cfg.URLs,
 		Log:             cfg.Log,
-		SiteName:        cfg.SiteName,
 		Registration:    cfg.Registration,
 		ActivityPub:     cfg.ActivityPub,
 		TrustedProxies:  cfg.TrustedProxies,
@@ -142,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 		unfollowRemote: cfg.UnfollowRemote,
 		answerFollow:   cfg.AnswerFollowRequest,
 
+		identity:     &siteIdentity{store: cfg.Store, defaultName: cfg.SiteName, defaultDesc: cfg.SiteDescription},
 		mail:         cfg.Mail,
 		sendMail:     cfg.SendMail && cfg.Mail != nil,
 		mailQueued:   cfg.MailQueued,

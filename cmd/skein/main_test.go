@@ -109,7 +109,7 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 // the node, use it over HTTP, stop it with SIGTERM.
 func TestAdminScriptsAndServe(t *testing.T) {
 	data := t.TempDir()
-	if code, out, errs := skein(t, "a long enough password\n", "user", "create", "root_admin", "--admin", "--data", data); code != 0 || !strings.Contains(out, "created admin root_admin") {
+	if code, out, errs := skein(t, "a long enough password\n", "user", "create", "root_admin", "--admin", "--data", data, "--create"); code != 0 || !strings.Contains(out, "created admin root_admin") {
 		t.Fatalf("user create: %d %q %q", code, out, errs)
 	}
 	pwFile := filepath.Join(t.TempDir(), "pw")
@@ -283,7 +283,7 @@ func get(t *testing.T, c *http.Client, url string) string {
 // directory of its own.
 func TestBackupCommand(t *testing.T) {
 	data := t.TempDir()
-	if code, _, errs := skein(t, "a long enough password\n", "user", "create", "erin", "--data", data); code != 0 {
+	if code, _, errs := skein(t, "a long enough password\n", "user", "create", "erin", "--data", data, "--create"); code != 0 {
 		t.Fatalf("user create: %s", errs)
 	}
 	skein(t, "", "forum", "create", "attic", "--title", "The Attic", "--data", data)

@@ -21,7 +21,7 @@ func adminCommand(ctx context.Context, name, usage string, args []string, stdout
 	flags func(f *flagSet)) (*storage.Store, []string, error) {
 	var db dbFlags
 	f := newFlagSet(name, usage, stdout)
-	db.register(f)
+	db.registerAdmin(f)
 	if flags != nil {
 		flags(f)
 	}
