@@ -267,7 +267,7 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 		n.log.Warn(MailOffNotice)
 	}
 	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
-		n.log.Info("no members yet: create an admin with `" + n.adminCommand() + "`", "command", n.adminCommand())
+		n.log.Info("no members yet: create an admin with `"+n.adminCommand()+"`", "command", n.adminCommand())
 	}
 	if n.cfg.PprofListen != "" {
 		stop, err := servePprof(n.cfg.PprofListen, n.log)
