@@ -10,10 +10,13 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/util"
 )
 
 // linkRel is set on every link: nofollow and ugc because members and remote
@@ -28,11 +31,17 @@ var (
 	policy   = newPolicy()
 )
 
-// newMarkdown is CommonMark with linkify and ~~strikethrough~~. Raw HTML is
-// left at goldmark's default, which omits it; it is never enabled because
-// the sanitizer should be a second line of defence, not the only one.
+// newMarkdown is CommonMark (headings, rules, images) with linkify,
+// ~~strikethrough~~ and GitHub's tables. Raw HTML is left at goldmark's
+// default, which omits it; it is never enabled because the sanitizer
+// should be a second line of defence, not the only one. postShape (see
+// images.go) demotes headings and keeps images to this node's uploads.
 func newMarkdown() goldmark.Markdown {
-	return goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.Strikethrough))
+	return goldmark.New(
+		goldmark.WithExtensions(extension.Linkify, extension.Strikethrough,
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute))),
+		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(postShape{}, 100))),
+	)
 }
 
 // allowedClasses are the microformat and Mastodon display classes remote
@@ -42,7 +51,9 @@ var allowedClasses = regexp.MustCompile(`^(?:(?:mention|hashtag|u-url|h-card|inv
 
 func newPolicy() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
-	p.AllowElements("p", "br", "span", "del", "pre", "code", "em", "strong", "b", "i", "u", "ul", "ol", "li", "blockquote")
+	p.AllowElements("p", "br", "span", "del", "pre", "code", "em", "strong", "b", "i", "u", "ul", "ol", "li", "blockquote",
+		"h2", "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td")
+	p.AllowAttrs("align").Matching(regexp.MustCompile(`^(?:left|center|right)$`)).OnElements("th", "td")
 	p.AllowAttrs("href").OnElements("a")
 	p.AllowAttrs("class").Matching(allowedClasses).OnElements("a", "span")
 	p.AllowURLSchemes("http", "https", "mailto")
@@ -52,16 +63,60 @@ func newPolicy() *bluemonday.Policy {
 	return p
 }
 
-// RenderMarkdown renders a member's Markdown to sanitized HTML.
-func RenderMarkdown(src string) string {
+// RenderMarkdown renders a member's Markdown to sanitized HTML. Images
+// become links to them; see RenderPost for a node's own uploads.
+func RenderMarkdown(src string) string { return RenderPost(src, "") }
+
+// RenderPost renders a member's Markdown to sanitized HTML, as it is
+// stored and shown. Images whose address starts with mediaPrefix (the
+// absolute URL of this node's uploaded files, ending in "/") are shown;
+// any other image becomes a link to it, so no page makes its readers'
+// browsers ask another server for anything. Headings start at <h2>: the
+// page's title is the only <h1>.
+func RenderPost(src, mediaPrefix string) string {
 	src = strings.ToValidUTF8(src, "\uFFFD")
 	var buf bytes.Buffer
-	if err := markdown.Convert([]byte(src), &buf); err != nil {
+	pc := parser.NewContext()
+	pc.Set(mediaPrefixKey, mediaPrefix)
+	if err := markdown.Convert([]byte(src), &buf, parser.WithContext(pc)); err != nil {
 		// Convert fails only when writing fails, which a bytes.Buffer does
 		// not; still, never lose the text.
 		return "<p>" + html.EscapeString(src) + "</p>"
 	}
-	return sanitize(buf.String())
+	if mediaPrefix == "" {
+		return sanitize(buf.String())
+	}
+	return withLinkRel(dropEmptyImages(postPolicy(mediaPrefix).Sanitize(buf.String())))
+}
+
+// emptyImage is an <img> the policy took the src from (an address not
+// under the media prefix): bluemonday keeps the element for its alt.
+// Its attributes are as bluemonday writes them, quoted and escaped, so
+// the tag has no ">" inside.
+var emptyImage = regexp.MustCompile(`<img(?: (?:alt|title|loading)="[^"]*")*/?>`)
+
+func dropEmptyImages(s string) string {
+	if !strings.Contains(s, "<img") {
+		return s
+	}
+	return emptyImage.ReplaceAllString(s, "")
+}
+
+// postPolicies are the policies of member posts by media prefix: the
+// remote policy plus <img> from that prefix. A node has one prefix; tests
+// make a few.
+var postPolicies sync.Map // string -> *bluemonday.Policy
+
+func postPolicy(mediaPrefix string) *bluemonday.Policy {
+	if p, ok := postPolicies.Load(mediaPrefix); ok {
+		return p.(*bluemonday.Policy)
+	}
+	p := newPolicy()
+	p.AllowAttrs("src").Matching(regexp.MustCompile(`^` + regexp.QuoteMeta(mediaPrefix) + `[a-z0-9][a-z0-9._-]*$`)).OnElements("img")
+	p.AllowAttrs("alt", "title").OnElements("img")
+	p.AllowAttrs("loading").Matching(regexp.MustCompile(`^lazy$`)).OnElements("img")
+	got, _ := postPolicies.LoadOrStore(mediaPrefix, p)
+	return got.(*bluemonday.Policy)
 }
 
 // SanitizeRemote reduces HTML from another server to the allowed subset.

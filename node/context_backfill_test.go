@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,28 +20,6 @@ import (
 // of its reply in a local thread reach the thread's followers, announced
 // by the thread (FEP-1b12).
 
-// publish serves a Note at its id from now on.
-func (a *fakeActor) publish(note map[string]any) {
-	a.r.mu.Lock()
-	defer a.r.mu.Unlock()
-	if a.r.notes == nil {
-		a.r.notes = map[string]map[string]any{}
-	}
-	a.r.notes[note["id"].(string)] = note
-}
-
-func (f *fakeRemote) serveNote(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	note, ok := f.notes[f.srv.URL+r.URL.Path]
-	f.mu.Unlock()
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "application/activity+json")
-	_ = json.NewEncoder(w).Encode(note)
-}
-
 // replyNote is a Mastodon-shaped reply by a, published at its id.
 func (a *fakeActor) replyNote(n int, inReplyTo, threadActor, content string) map[string]any {
 	note := map[string]any{
@@ -56,7 +33,7 @@ func (a *fakeActor) replyNote(n int, inReplyTo, threadActor, content string) map
 		"to":           []string{"https://www.w3.org/ns/activitystreams#Public"},
 		"cc":           []string{threadActor},
 	}
-	a.publish(note)
+	a.Server.Publish(note)
 	return note
 }
 

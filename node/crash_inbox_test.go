@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -169,7 +170,7 @@ func TestGracefulShutdownFinishesRequestsReleasesJobs(t *testing.T) {
 
 	// 40 followers behind a slow server keep deliveries claimed.
 	readers := newFakeRemote(t, false)
-	readers.delay = 3 * time.Second
+	readers.Respond(fedtest.Delay(3 * time.Second))
 	for i := range 40 {
 		acc, err := store.UpsertRemoteAccount(ctx, readers.actor(fmt.Sprintf("reader%d", i)).account())
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -131,7 +132,7 @@ func TestKillDuringFanoutLosesNothing(t *testing.T) {
 	var remotes []*fakeRemote
 	for h := range hosts {
 		r := newFakeRemote(t, false)
-		r.delay = 50 * time.Millisecond
+		r.Respond(fedtest.Delay(50 * time.Millisecond))
 		remotes = append(remotes, r)
 		for i := range perHost {
 			actors = append(actors, r.actor(fmt.Sprintf("reader%d_%d", h, i)))
@@ -190,9 +191,7 @@ func TestKillDuringFanoutLosesNothing(t *testing.T) {
 	proc.stop(syscall.SIGTERM)
 	dups := 0
 	for _, r := range remotes {
-		r.mu.Lock()
-		dups += len(r.got)
-		r.mu.Unlock()
+		dups += len(r.Received("", ""))
 	}
 	t.Logf("%d receipts for %d inboxes (at least once: duplicates are allowed)", dups, len(actors))
 }

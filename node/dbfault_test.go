@@ -34,6 +34,8 @@ func TestDatabaseBusyOrFullRefusesCleanly(t *testing.T) {
 	if code := zed.send(t, n.Base+"/inbox", map[string]any{"id": zed.ID + "#like-1", "type": "Like", "object": firstURL}); code != http.StatusAccepted {
 		t.Fatalf("like: %d", code)
 	}
+	// Applying the like writes rows of its own: let it finish first.
+	waitFor(t, "the like to be applied", waitLong, n.inboxSettled)
 	db := n.Store.DB()
 	dataDir := filepath.Dir(dbPath(t, n))
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -172,12 +173,12 @@ func TestFailingHostRecoversOthersUnaffected(t *testing.T) {
 	// The failing host answers 500 at least three times, and until the
 	// healthy one has everything: what the healthy host gets, it gets
 	// while the other is failing.
-	down.answer = func(n int) int {
+	down.Respond(fedtest.Status(func(n int) int {
 		if n <= 3 || len(upFan.received("Create")) < 3 {
 			return 500
 		}
 		return 202
-	}
+	}))
 
 	threads := []storage.ID{alice.newThread("One", "a"), alice.newThread("Two", "b"), alice.newThread("Three", "c")}
 	waitFor(t, "the healthy host to get all three", waitLong, func() bool { return len(upFan.received("Create")) == 3 })
@@ -191,9 +192,7 @@ func TestFailingHostRecoversOthersUnaffected(t *testing.T) {
 			t.Errorf("the recovered host misses thread %s", id)
 		}
 	}
-	down.mu.Lock()
-	failed := down.requests - len(down.got)
-	down.mu.Unlock()
+	failed := len(down.Deliveries()) - len(down.Received("", ""))
 	if failed < 3 {
 		t.Errorf("the failing host refused %d POSTs, want at least 3", failed)
 	}

@@ -67,7 +67,7 @@ func TestHostileKeyIDsPointingInside(t *testing.T) {
 	t.Parallel()
 	h := startHostileNode(t, func(c *node.Config) { c.AllowPrivateNetworks = false })
 	inside := newHostileHost(t) // 127.0.0.1: the node's own network
-	port := inside.srv.URL[strings.LastIndexByte(inside.srv.URL, ':')+1:]
+	port := inside.URL[strings.LastIndexByte(inside.URL, ':')+1:]
 	alice := h.register("alice")
 	thread := alice.newThread("Inside jobs", "First.")
 	firstURL := h.URLs.Post(mustThread(t, h.testNode, thread).firstPost())
@@ -148,7 +148,7 @@ func TestHostileRemotesThatNeverAnswer(t *testing.T) {
 		fanHost := newHostileHost(t)
 		fanHost.on("/.well-known/nodeinfo", hang)
 		apID := fanHost.actor("fan")
-		acc, err := h.Store.UpsertRemoteAccount(context.Background(), &storage.Account{Handle: "fan", Domain: strings.TrimPrefix(fanHost.srv.URL, "http://"),
+		acc, err := h.Store.UpsertRemoteAccount(context.Background(), &storage.Account{Handle: "fan", Domain: strings.TrimPrefix(fanHost.URL, "http://"),
 			APID: &apID, ActorType: "Person", Inbox: apID + "/inbox", PublicKeyID: apID + "#main-key", PublicKeyPEM: publicPEM()})
 		if err != nil {
 			t.Error(err)

@@ -10,16 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-fed/httpsig"
-
-	"github.com/skein-forum/skein/federation/signature"
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/node"
 )
 
@@ -47,90 +43,30 @@ func startHostileNode(t testing.TB, edit func(*node.Config)) *hostileNode {
 	return h
 }
 
-// hostileHost is a remote server on loopback. By default it serves an
-// actor document for any /users/NAME (signing key remoteKey) and accepts
-// every POST; serve overrides any path. It counts every request by path.
+// hostileHost is a remote server on loopback: a Mastodon-style fedtest
+// server whose actors sign with remoteKey; on serves anything else at a
+// path, and Hits counts requests by path.
 type hostileHost struct {
-	t   testing.TB
-	srv *httptest.Server
-
-	mu    sync.Mutex
-	serve map[string]http.HandlerFunc
-	hits  map[string]int
+	*fedtest.Server
 }
 
 func newHostileHost(t testing.TB) *hostileHost {
 	t.Helper()
-	h := &hostileHost{t: t, serve: map[string]http.HandlerFunc{}, hits: map[string]int{}}
-	h.srv = httptest.NewServer(http.HandlerFunc(h.handle))
-	t.Cleanup(func() {
-		// Hanging handlers wait on the request context; close the client
-		// side first so Close does not wait for them.
-		h.srv.CloseClientConnections()
-		h.srv.Close()
-	})
-	return h
-}
-
-func (h *hostileHost) handle(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	h.hits[r.URL.Path]++
-	fn := h.serve[r.URL.Path]
-	h.mu.Unlock()
-	switch {
-	case fn != nil:
-		fn(w, r)
-	case r.Method == http.MethodPost:
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
-		w.WriteHeader(http.StatusAccepted)
-	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/users/") && !strings.Contains(r.URL.Path[len("/users/"):], "/"):
-		writeJSON(w, h.actorDoc(strings.TrimPrefix(r.URL.Path, "/users/")))
-	default:
-		http.NotFound(w, r)
-	}
+	return &hostileHost{fedtest.NewWith(t, fedtest.Mastodon, fedtest.Options{Key: remoteKey()})}
 }
 
 // on serves fn at path from now on.
-func (h *hostileHost) on(path string, fn http.HandlerFunc) {
-	h.mu.Lock()
-	h.serve[path] = fn
-	h.mu.Unlock()
-}
+func (h *hostileHost) on(path string, fn http.HandlerFunc) { h.Handle(path, fn) }
 
 // hitsOn counts requests for path; "" counts all.
-func (h *hostileHost) hitsOn(path string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if path != "" {
-		return h.hits[path]
-	}
-	n := 0
-	for _, k := range h.hits {
-		n += k
-	}
-	return n
-}
+func (h *hostileHost) hitsOn(path string) int { return h.Hits(path) }
 
-func (h *hostileHost) url(path string) string   { return h.srv.URL + path }
-func (h *hostileHost) actor(name string) string { return h.srv.URL + "/users/" + name }
-func (h *hostileHost) keyID(name string) string { return h.actor(name) + "#main-key" }
+func (h *hostileHost) url(path string) string   { return h.URL + path }
+func (h *hostileHost) actor(name string) string { return h.Actor(name).ID }
+func (h *hostileHost) keyID(name string) string { return h.Actor(name).KeyID() }
 
-// actorDoc is a Mastodon-shaped Person whose key is remoteKey.
-func (h *hostileHost) actorDoc(name string) map[string]any {
-	id := h.actor(name)
-	return map[string]any{
-		"@context":          []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
-		"id":                id,
-		"type":              "Person",
-		"preferredUsername": name,
-		"name":              "Remote " + name,
-		"inbox":             id + "/inbox",
-		"outbox":            id + "/outbox",
-		"followers":         id + "/followers",
-		"url":               id,
-		"publicKey":         map[string]any{"id": id + "#main-key", "owner": id, "publicKeyPem": publicPEM()},
-	}
-}
+// actorDoc is the Person a host serves at /users/NAME, to change.
+func (h *hostileHost) actorDoc(name string) map[string]any { return h.Actor(name).Document() }
 
 // hang answers nothing until the client gives up.
 func hang(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
@@ -171,19 +107,9 @@ func (f forgery) request(t testing.TB) *http.Request {
 		}
 		headers := f.headers
 		if headers == nil {
-			headers = []string{httpsig.RequestTarget, "host", "date", "digest"}
+			headers = []string{"(request-target)", "host", "date", "digest"}
 		}
-		date := f.date
-		if date.IsZero() {
-			date = time.Now()
-		}
-		signer, _, err := httpsig.NewSigner([]httpsig.Algorithm{httpsig.RSA_SHA256}, httpsig.DigestSha256, headers, httpsig.Signature, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Host", req.URL.Host)
-		req.Header.Set("Date", date.UTC().Format(http.TimeFormat))
-		if err := signer.SignRequest(key, f.keyID, req, f.body); err != nil {
+		if err := fedtest.Sign(req, f.body, fedtest.Signing{KeyID: f.keyID, Key: key, Headers: headers, Date: f.date}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -328,15 +254,6 @@ func mustJSON(t testing.TB, m map[string]any) []byte {
 	}
 	return b
 }
-
-// otherKey signs with a key nobody publishes.
-var otherKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := signature.GenerateKey()
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // postField reads one column of a post.
 func postField(t testing.TB, n *testNode, col, apOrID string, args ...any) string {

@@ -384,7 +384,7 @@ func TestHostileInput(t *testing.T) {
 
 		// The web forms.
 		{name: "web: reply from another origin (CSRF)", want: 403, send: func(t *testing.T, m string) int {
-			return formPost(t, alice.c, h.Base+threadPath+"/reply", url.Values{"body": {m}}, map[string]string{"Origin": evil.srv.URL})
+			return formPost(t, alice.c, h.Base+threadPath+"/reply", url.Values{"body": {m}}, map[string]string{"Origin": evil.URL})
 		}},
 		{name: "web: new thread marked cross-site (CSRF)", want: 403, send: func(t *testing.T, m string) int {
 			return formPost(t, alice.c, h.Base+"/f/general/new", url.Values{"title": {m}, "body": {m}}, map[string]string{"Sec-Fetch-Site": "cross-site"})

@@ -37,20 +37,20 @@ func TestReportsFromMembersAndFlagsAndForwarding(t *testing.T) {
 	if code, _ := bob.submit("/p/"+reply.String()+"/report", url.Values{"reason": {"Bad advice"}}); code != http.StatusOK {
 		t.Fatalf("report form: status %d", code)
 	}
-	flag := map[string]any{"id": remote.srv.URL + "/flags/1", "type": "Flag", "content": "Spam, from our users",
+	flag := map[string]any{"id": remote.URL + "/flags/1", "type": "Flag", "content": "Spam, from our users",
 		"object": []any{a.URLs.Member("alice"), a.URLs.Post(first)}}
 	if code := modActor.send(t, a.URLs.SharedInbox(), flag); code != http.StatusAccepted {
 		t.Fatalf("Flag: status %d, want 202", code)
 	}
 	// Mastodon names only the account when no post is picked.
-	accountFlag := map[string]any{"id": remote.srv.URL + "/flags/2", "type": "Flag", "content": "Their profile",
+	accountFlag := map[string]any{"id": remote.URL + "/flags/2", "type": "Flag", "content": "Their profile",
 		"object": a.URLs.Member("bob")}
 	if code := modActor.send(t, a.URLs.SharedInbox(), accountFlag); code != http.StatusAccepted {
 		t.Fatalf("account Flag: status %d", code)
 	}
 	waitFor(t, "three reports", waitLong, func() bool { return len(a.reports(t)) == 3 })
 	// The same Flag again, as a retrying server sends it.
-	modActor.send(t, a.URLs.SharedInbox(), map[string]any{"id": remote.srv.URL + "/flags/1", "type": "Flag",
+	modActor.send(t, a.URLs.SharedInbox(), map[string]any{"id": remote.URL + "/flags/1", "type": "Flag",
 		"content": "Spam, from our users", "object": []any{a.URLs.Member("alice"), a.URLs.Post(first)}})
 	waitFor(t, "the inbox to settle", waitLong, a.inboxSettled)
 
@@ -66,7 +66,7 @@ func TestReportsFromMembersAndFlagsAndForwarding(t *testing.T) {
 	}
 	r := byReason["Spam, from our users"]
 	if r.Reporter == nil || r.Reporter.APID == nil || *r.Reporter.APID != modActor.ID || r.PostID == nil || *r.PostID != first ||
-		r.RemoteFlagAPID == nil || *r.RemoteFlagAPID != remote.srv.URL+"/flags/1" {
+		r.RemoteFlagAPID == nil || *r.RemoteFlagAPID != remote.URL+"/flags/1" {
 		t.Errorf("the Flag's report: %+v", r)
 	}
 	if r := byReason["Their profile"]; r.PostID != nil || r.Account == nil || r.Account.Handle != "bob" {
@@ -293,7 +293,7 @@ func TestSuspendedActorRefusedAndNotDeliveredTo(t *testing.T) {
 	err := a.Store.EnqueueActivities(ctx, []storage.NewActivity{{APID: a.URLs.Member("alice") + "#early", ActorID: a.URLs.Member("alice"),
 		KeyOwnerKind: storage.KeyOwnerMember, KeyOwnerID: alice.account().ID,
 		Body:    []byte(`{"@context":"https://www.w3.org/ns/activitystreams","id":"` + a.URLs.Member("alice") + `#early","type":"Update","actor":"` + a.URLs.Member("alice") + `","object":"` + a.URLs.Member("alice") + `"}`),
-		Inboxes: []storage.Recipient{{Inbox: troll.inbox(), FollowerID: trollAcc.ID}}}})
+		Inboxes: []storage.Recipient{{Inbox: troll.Inbox(), FollowerID: trollAcc.ID}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,6 @@ package node_test
 
 import (
 	"context"
-	"crypto/rsa"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -230,66 +225,4 @@ func (n *testNode) forumID() storage.ID {
 		n.t.Fatal(err)
 	}
 	return f.ID
-}
-
-// fetchKey reads a local actor's public key from its document, as a
-// remote server would.
-func fetchKey(ctx context.Context, keyID string) (*rsa.PublicKey, string, error) {
-	actorID, _, _ := strings.Cut(keyID, "#")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, actorID, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	req.Header.Set("Accept", "application/activity+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("GET %s: %d", actorID, resp.StatusCode)
-	}
-	var doc struct {
-		ID        string
-		PublicKey struct{ ID, Owner, PublicKeyPem string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return nil, "", err
-	}
-	if doc.PublicKey.ID != keyID {
-		return nil, "", errors.New("key id mismatch")
-	}
-	pub, err := parsePublicKey(doc.PublicKey.PublicKeyPem)
-	return pub, doc.ID, err
-}
-
-// keyCache remembers fetched keys, like a remote server's actor cache.
-type keyCache struct {
-	mu sync.Mutex
-	m  map[string]cachedKey
-}
-
-type cachedKey struct {
-	pub   *rsa.PublicKey
-	owner string
-}
-
-func (c *keyCache) get(ctx context.Context, keyID string) (*rsa.PublicKey, string, error) {
-	c.mu.Lock()
-	k, ok := c.m[keyID]
-	c.mu.Unlock()
-	if ok {
-		return k.pub, k.owner, nil
-	}
-	pub, owner, err := fetchKey(ctx, keyID)
-	if err != nil {
-		return nil, "", err
-	}
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[string]cachedKey{}
-	}
-	c.m[keyID] = cachedKey{pub, owner}
-	c.mu.Unlock()
-	return pub, owner, nil
 }

@@ -73,6 +73,7 @@ func MemberPath(handle string) string      { return "/u/" + handle }
 func ForumPath(slug string) string         { return "/f/" + slug }
 func ThreadPath(id storage.ID) string      { return "/t/" + id.String() }
 func PostPath(id storage.ID) string        { return "/p/" + id.String() }
+func MediaPath(key string) string          { return "/media/" + key }
 func ThreadPostsPath(id storage.ID) string { return ThreadPath(id) + "/posts" }
 
 // ThreadPagePath is page n of a thread's web view; page 1 has no query.
@@ -97,6 +98,7 @@ func (u *URLs) Member(handle string) string      { return u.base + MemberPath(ha
 func (u *URLs) Forum(slug string) string         { return u.base + ForumPath(slug) }
 func (u *URLs) Thread(id storage.ID) string      { return u.base + ThreadPath(id) }
 func (u *URLs) Post(id storage.ID) string        { return u.base + PostPath(id) }
+func (u *URLs) Media(key string) string          { return u.base + MediaPath(key) }
 func (u *URLs) ThreadPosts(id storage.ID) string { return u.base + ThreadPostsPath(id) }
 
 // InstanceActor is the node's own Application actor (FEP-2677).

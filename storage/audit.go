@@ -40,6 +40,7 @@ const (
 	AuditDomainDisallow   = "domain.disallow"
 	AuditForumCreate      = "forum.create"
 	AuditForumUpdate      = "forum.update"
+	AuditMediaRemove      = "media.remove"
 )
 
 // What an audit entry is about.
@@ -50,6 +51,7 @@ const (
 	TargetDomain  = "domain"
 	TargetForum   = "forum"
 	TargetReport  = "report"
+	TargetMedia   = "media"
 )
 
 // AuditEntry is one moderation action: who (ActorID, Operator for the

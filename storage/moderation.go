@@ -267,6 +267,9 @@ func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
 		if _, err := tx.NewRaw("DELETE FROM local_names WHERE name = ? AND kind = 'member'", a.Handle).Exec(ctx); err != nil {
 			return fmt.Errorf("free name: %w", err)
 		}
+		if err := trashMedia(ctx, tx, "account_id = ?", a.ID); err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*Account)(nil)).Where("id = ?", a.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("delete registration: %w", err)
 		}
@@ -294,6 +297,11 @@ func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 			return nil
 		}
 		if err := s.tombstonePosts(ctx, tx, now, "author_id = ?", a.ID); err != nil {
+			return err
+		}
+		// Whatever images are left (the avatar, uploads waiting for a
+		// post, attachments of posts in deleted threads) go too.
+		if err := trashMedia(ctx, tx, "account_id = ?", a.ID); err != nil {
 			return err
 		}
 		if err := unlikeAll(ctx, tx, "account_id = ?", a.ID); err != nil {
@@ -366,7 +374,10 @@ func (s *Store) tombstonePosts(ctx context.Context, tx bun.Tx, now time.Time, wh
 	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := tx.NewRaw("UPDATE posts SET deleted_at = ?, source = '', html = '' WHERE deleted_at IS NULL AND "+where,
+	if err := trashPostMedia(ctx, tx, "deleted_at IS NULL AND media_count > 0 AND "+where, args...); err != nil {
+		return err
+	}
+	if _, err := tx.NewRaw("UPDATE posts SET deleted_at = ?, source = '', html = '', media_count = 0 WHERE deleted_at IS NULL AND "+where,
 		append([]any{now}, args...)...).Exec(ctx); err != nil {
 		return fmt.Errorf("tombstone posts: %w", err)
 	}

@@ -33,6 +33,8 @@ type Post struct {
 	DeletedAt *time.Time `bun:"deleted_at"`
 	APID      *string    `bun:"ap_id"`
 	URL       string     `bun:"url"`
+	// MediaCount is how many attachments the post has (see Media).
+	MediaCount int `bun:"media_count"`
 
 	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
 }
@@ -54,6 +56,14 @@ type NewPost struct {
 	APID      *string
 	URL       string
 	CreatedAt time.Time // zero means now
+	// Media are the member's uploads the post shows, in order, with
+	// their alt text; RemoteMedia the attachments a remote Note carries.
+	Media       []AttachMedia
+	RemoteMedia []RemoteAttachment
+	// FormToken is the one-time token of the form that sent a member's
+	// post: the same form sent again returns the post it made (see
+	// NewFormToken).
+	FormToken string
 }
 
 func validateBody(source, html string) error {
@@ -228,7 +238,26 @@ type PostInThread struct {
 
 // EditPost replaces a post's text and marks it edited.
 func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post, error) {
+	return s.editPost(ctx, id, source, html, nil)
+}
+
+// EditPostAndMedia is EditPost for a member's post whose attachments
+// change too: afterwards the post shows exactly media, in order, with
+// their alt text. Attachments left out are removed with their files;
+// new ones are the author's uploads.
+func (s *Store) EditPostAndMedia(ctx context.Context, id ID, source, html string, media []AttachMedia) (*Post, error) {
+	if media == nil {
+		media = []AttachMedia{}
+	}
+	return s.editPost(ctx, id, source, html, media)
+}
+
+// editPost edits a post's text and, unless media is nil, its attachments.
+func (s *Store) editPost(ctx context.Context, id ID, source, html string, media []AttachMedia) (*Post, error) {
 	if err := validateBody(source, html); err != nil {
+		return nil, err
+	}
+	if err := validateAttachments(media); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
@@ -243,6 +272,11 @@ func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post
 		p.Source, p.HTML, p.EditedAt = source, html, &now
 		if _, err := tx.NewUpdate().Model(&p).Column("source", "html", "edited_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update post: %w", err)
+		}
+		if media != nil {
+			if err := replaceAttachments(ctx, tx, &p, media); err != nil {
+				return err
+			}
 		}
 		if err := bumpThread(ctx, tx, p.ThreadID); err != nil {
 			return err
@@ -287,8 +321,13 @@ func (s *Store) deletePost(ctx context.Context, tx bun.Tx, id ID) (*Post, error)
 	}
 	now := time.Now().UTC()
 	if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("deleted_at = ?", now).Set("source = ''").Set("html = ''").
-		Where("id = ?", p.ID).Exec(ctx); err != nil {
+		Set("media_count = 0").Where("id = ?", p.ID).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("delete post: %w", err)
+	}
+	if p.MediaCount > 0 {
+		if err := trashMedia(ctx, tx, "post_id = ?", p.ID); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count - 1").
 		Where("id = ? AND post_count > 0", p.AuthorID).Exec(ctx); err != nil {

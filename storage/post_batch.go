@@ -43,6 +43,10 @@ func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, e
 			res[i].Err = fmt.Errorf("create post: %w", err)
 			continue
 		}
+		if err := validateAttachments(nps[i].Media); err != nil {
+			res[i].Err = fmt.Errorf("create post: %w", err)
+			continue
+		}
 		todo = append(todo, i)
 	}
 	if len(todo) == 0 {
@@ -92,6 +96,20 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	}
 	var fresh, repeats []int
 	for _, i := range todo {
+		if tok := nps[i].FormToken; tok != "" {
+			prior, err := claimFormToken(ctx, tx, tok, nps[i].AuthorID, formBodyHash(nps[i].Source), now)
+			if err != nil {
+				return err
+			}
+			if prior != 0 {
+				p := new(Post)
+				if err := tx.NewSelect().Model(p).Where("id = ?", prior).Scan(ctx); err != nil {
+					return fmt.Errorf("post of a form sent again: %w", err)
+				}
+				res[i].Post = p
+				continue
+			}
+		}
 		if a := nps[i].APID; a != nil {
 			if p := stored[*a]; p != nil {
 				res[i].Post = p
@@ -149,6 +167,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	var groups []*threadGroup
 	byThread := make(map[ID]*threadGroup)
 	var posts []*Post
+	var postNP []int // the index in nps of each of posts
 	for _, i := range fresh {
 		np := nps[i]
 		t := threads[np.ThreadID]
@@ -178,6 +197,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			ReplyToID: np.ReplyToID, QuoteID: np.QuoteID, CreatedAt: created.UTC(), APID: np.APID, URL: np.URL}
 		res[i].Post, res[i].Created = p, true
 		posts = append(posts, p)
+		postNP = append(postNP, i)
 		g := byThread[t.ID]
 		if g == nil {
 			g = &threadGroup{t: t}
@@ -231,9 +251,12 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		}
 	}
 
-	for _, p := range posts {
+	for k, p := range posts {
 		if err := s.insertRow(ctx, tx, hw, hw.post, hw.insertPost, p); err != nil {
 			return fmt.Errorf("insert post: %w", err)
+		}
+		if err := s.attachPostExtras(ctx, tx, p, &nps[postNP[k]], now); err != nil {
+			return err
 		}
 		title := ""
 		if p.Position == 1 {
@@ -261,6 +284,22 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		}
 	}
 	return nil
+}
+
+// attachPostExtras gives post p, just inserted in tx, what np brings
+// besides its text: attachments, and the record of the form that sent it.
+func (s *Store) attachPostExtras(ctx context.Context, tx bun.Tx, p *Post, np *NewPost, now time.Time) error {
+	if len(np.Media) > 0 {
+		if err := attachUploads(ctx, tx, p, np.Media); err != nil {
+			return err
+		}
+	}
+	if len(np.RemoteMedia) > 0 {
+		if err := s.insertRemoteMedia(ctx, tx, p, np.RemoteMedia, now); err != nil {
+			return err
+		}
+	}
+	return recordFormPost(ctx, tx, np.FormToken, p.AuthorID, p.ID)
 }
 
 // insertRow inserts the model strct points to with the prepared query.

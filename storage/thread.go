@@ -86,6 +86,9 @@ type NewThread struct {
 	Title    string
 	Source   string // Markdown as typed
 	HTML     string // rendered and sanitized by the caller
+	// Media and FormToken are as in NewPost, for the opening post.
+	Media     []AttachMedia
+	FormToken string
 }
 
 // CreateThread writes a thread, its first post, the counters and an
@@ -98,6 +101,9 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 	if err := validateBody(nt.Source, nt.HTML); err != nil {
 		return nil, nil, err
 	}
+	if err := validateAttachments(nt.Media); err != nil {
+		return nil, nil, err
+	}
 	now := time.Now().UTC()
 	t := &Thread{
 		ID:         s.NewID(),
@@ -108,13 +114,35 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 		CreatedAt:  now,
 	}
 	var p *Post
+	var again *Thread // the thread this form made before
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		again, p = nil, nil
+		if nt.FormToken != "" {
+			prior, err := claimFormToken(ctx, tx, nt.FormToken, nt.AuthorID, formBodyHash(title, nt.Source), now)
+			if err != nil {
+				return err
+			}
+			if prior != 0 {
+				p, again = new(Post), new(Thread)
+				if err := tx.NewSelect().Model(p).Where("id = ?", prior).Scan(ctx); err != nil {
+					return fmt.Errorf("post of a form sent again: %w", err)
+				}
+				if err := tx.NewSelect().Model(again).Where("id = ?", p.ThreadID).Scan(ctx); err != nil {
+					return fmt.Errorf("thread of a form sent again: %w", err)
+				}
+				return nil
+			}
+		}
 		if _, err := tx.NewInsert().Model(t).Returning("NULL").Exec(ctx); err != nil {
 			return fmt.Errorf("insert thread: %w", err)
 		}
 		var err error
-		p, err = s.insertPost(ctx, tx, t, NewPost{ThreadID: t.ID, AuthorID: nt.AuthorID, Source: nt.Source, HTML: nt.HTML}, now)
+		np := NewPost{ThreadID: t.ID, AuthorID: nt.AuthorID, Source: nt.Source, HTML: nt.HTML, Media: nt.Media, FormToken: nt.FormToken}
+		p, err = s.insertPost(ctx, tx, t, np, now)
 		if err != nil {
+			return err
+		}
+		if err := s.attachPostExtras(ctx, tx, p, &np, now); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model(t).Set("first_post_id = ?", p.ID).WherePK().Exec(ctx); err != nil {
@@ -129,6 +157,9 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("create thread: %w", err)
+	}
+	if again != nil {
+		return again, p, nil
 	}
 	t.FirstPostID = &p.ID
 	t.PostCount = 1
@@ -247,6 +278,13 @@ func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
 	now := time.Now().UTC()
 	if _, err := tx.NewUpdate().Model(t).Set("deleted_at = ?", now).Set("version = version + 1").WherePK().Exec(ctx); err != nil {
 		return fmt.Errorf("delete thread: %w", err)
+	}
+	// The thread's posts stay behind it, but their images go.
+	if err := trashPostMedia(ctx, tx, "thread_id = ?", t.ID); err != nil {
+		return err
+	}
+	if _, err := tx.NewRaw("UPDATE posts SET media_count = 0 WHERE thread_id = ? AND media_count > 0", t.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("uncount attachments: %w", err)
 	}
 	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
 		Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).Set("version = version + 1").

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -62,9 +63,8 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 	if err != nil {
 		return res, err
 	}
-	keys := newNodeKeys()
 	perHost := max(1, o.Followers/max(o.Hosts, 1))
-	hosts, err := startHosts(o.Hosts, perHost, 8, keys)
+	hosts, err := startHosts(o.Hosts, perHost, 8)
 	if err != nil {
 		return res, err
 	}
@@ -76,8 +76,8 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 	arrived := map[*fakeHost]time.Duration{}
 	done := make(chan struct{})
 	for _, h := range hosts {
-		h.OnActivity = func(h *fakeHost, act *activity) {
-			if act.Type != "Announce" {
+		h.OnActivity = func(h *fakeHost, d fedtest.Delivery) {
+			if d.Type() != "Announce" {
 				return
 			}
 			mu.Lock()
@@ -161,10 +161,9 @@ func seedFollowers(ctx context.Context, dir string, threadID storage.ID, hosts [
 	var fs []storage.RemoteFollower
 	for i := range n {
 		h := hosts[i%len(hosts)]
-		name := h.names[(i/len(hosts))%len(h.names)]
-		u, _ := url.Parse(h.Base)
-		fs = append(fs, storage.RemoteFollower{APID: h.ActorID(name), Handle: name, Domain: u.Host,
-			Inbox: h.ActorID(name) + "/inbox", SharedInbox: h.SharedInbox(), PublicKeyID: h.KeyID(name), PublicKeyPEM: h.pubPEM})
+		a := h.actor(h.names[(i/len(hosts))%len(h.names)])
+		fs = append(fs, storage.RemoteFollower{APID: a.ID, Handle: a.Name, Domain: h.Host,
+			Inbox: a.Inbox(), SharedInbox: a.SharedInbox(), PublicKeyID: a.KeyID(), PublicKeyPEM: a.PublicKeyPEM()})
 	}
 	return store.SeedFollowers(ctx, storage.FollowThread, threadID, fs)
 }

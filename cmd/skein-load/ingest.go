@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-
-	"github.com/skein-forum/skein/federation/signature"
 )
 
 func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
@@ -78,8 +76,7 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 	}
 	m := t.Manifest
 	threads := m.Threads[:min(len(m.Threads), max(1, o.Threads))]
-	keys := newNodeKeys()
-	hosts, err := startHosts(o.Hosts, o.Actors, 8, keys)
+	hosts, err := startHosts(o.Hosts, o.Actors, 8)
 	if err != nil {
 		return nil, err
 	}
@@ -210,9 +207,8 @@ func presign(ctx context.Context, base string, hosts []*fakeHost, threads []Mani
 				a := actors[i%len(actors)]
 				ti := r.IntN(len(threads))
 				body := createNote(a.h, a.name, runID+"-"+strconv.Itoa(i), base, threads[ti], r)
-				req, _ := http.NewRequest(http.MethodPost, base+"/inbox", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/activity+json")
-				if err := signature.SignRequest(req, body, a.h.KeyID(a.name), a.h.key); err != nil {
+				req, err := a.h.actor(a.name).NewPost(base+"/inbox", body)
+				if err != nil {
 					return err
 				}
 				out[i] = signedPost{url: req.URL.String(), body: body, header: req.Header, thread: ti}

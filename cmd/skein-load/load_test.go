@@ -78,7 +78,7 @@ func TestReadSmoke(t *testing.T) {
 func TestFakeHostsVerifyNodeSignatures(t *testing.T) {
 	tg, n := startNode(t)
 	ctx := context.Background()
-	hosts, err := startHosts(5, 2, 2, newNodeKeys())
+	hosts, err := startHosts(5, 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

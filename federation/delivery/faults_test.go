@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -55,13 +56,13 @@ func TestMisbehavingHostsAreRetriedWithoutHoldingOthers(t *testing.T) {
 		bad := map[string]*inbox{}
 		for name, fault := range faults {
 			in := newInbox(t)
-			in.fault = func(n int, w http.ResponseWriter, r *http.Request) bool {
+			in.Respond(func(n int, w http.ResponseWriter, r *http.Request) int {
 				if recovered.Load() {
-					return false
+					return 0
 				}
 				fault(w, r)
-				return true
-			}
+				return fedtest.Unanswered
+			})
 			bad[name] = in
 		}
 		steady := newInbox(t)

@@ -3,18 +3,16 @@ package delivery_test
 import (
 	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/skein-forum/skein/federation/delivery"
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/storage"
@@ -33,86 +31,49 @@ var testKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// inbox is a remote server on loopback that checks every POST the way
-// Mastodon does (signature over (request-target) host date digest, the
-// Digest of the body, keyId of the activity's actor, the content type)
-// and counts receipts per inbox path and activity id.
+// inbox is a remote server on loopback (a Mastodon-style fedtest
+// server) that verifies every POST the way Mastodon does and records it;
+// check holds each one to what this worker must send: Content-Type, Host,
+// signed headers (request-target) host date digest, the keyId of the
+// activity's actor.
 type inbox struct {
-	t   testing.TB
-	srv *httptest.Server
+	*fedtest.Server
+	t testing.TB
+}
 
-	mu       sync.Mutex
-	requests int            // every POST, answered or not
-	got      map[string]int // "path activity-id" -> accepted receipts
-	inFlight int
-	maxConc  int
-	// answer picks the status of the n-th request (from 1); nil is 202.
-	answer func(n int) int
-	// hold, when set, is waited on before answering.
-	hold chan struct{}
-	// fault, when set, may misbehave instead of answering the n-th
-	// request; it reports whether it did.
-	fault func(n int, w http.ResponseWriter, r *http.Request) bool
+// testKeys finds the test actor's key without a fetch: actorID is not on
+// loopback.
+func testKeys(_ context.Context, keyID string) (*rsa.PublicKey, string, error) {
+	if keyID != actorID+"#main-key" {
+		return nil, "", fmt.Errorf("unknown key %s", keyID)
+	}
+	return &testKey().PublicKey, actorID, nil
 }
 
 func newInbox(t testing.TB) *inbox {
-	in := &inbox{t: t, got: map[string]int{}}
-	in.srv = httptest.NewServer(http.HandlerFunc(in.serve))
-	t.Cleanup(in.srv.Close)
+	in := &inbox{t: t}
+	in.Server = fedtest.NewWith(t, fedtest.Mastodon, fedtest.Options{Keys: testKeys, OnDelivery: in.check})
 	return in
 }
 
-func (in *inbox) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	in.check(r, body)
-	in.mu.Lock()
-	in.requests++
-	n := in.requests
-	in.inFlight++
-	in.maxConc = max(in.maxConc, in.inFlight)
-	answer, hold, fault := in.answer, in.hold, in.fault
-	in.mu.Unlock()
-	defer func() {
-		in.mu.Lock()
-		in.inFlight--
-		in.mu.Unlock()
-	}()
-	if fault != nil && fault(n, w, r) {
-		return
-	}
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	status := http.StatusAccepted
-	if answer != nil {
-		status = answer(n)
-	}
-	if status < 300 {
-		var act struct{ ID string }
-		_ = json.Unmarshal(body, &act)
-		in.mu.Lock()
-		in.got[r.URL.Path+" "+act.ID]++
-		in.mu.Unlock()
-	}
-	w.WriteHeader(status)
-}
-
-func (in *inbox) check(r *http.Request, body []byte) {
+func (in *inbox) check(d fedtest.Delivery) {
 	t := in.t
-	if ct := r.Header.Get("Content-Type"); ct != delivery.ContentType {
+	if d.Status == fedtest.Unanswered {
+		return // cut off by a fault, as the sender saw it
+	}
+	if d.Status == http.StatusUnauthorized {
+		t.Errorf("%s: refused: %v", d.Inbox, d.Err)
+	}
+	if ct := d.Header.Get("Content-Type"); ct != delivery.ContentType {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	if r.Header.Get("Date") == "" || !strings.HasPrefix(r.Header.Get("Digest"), "SHA-256=") {
-		t.Errorf("Date %q, Digest %q", r.Header.Get("Date"), r.Header.Get("Digest"))
+	if d.Header.Get("Date") == "" || !strings.HasPrefix(d.Header.Get("Digest"), "SHA-256=") {
+		t.Errorf("Date %q, Digest %q", d.Header.Get("Date"), d.Header.Get("Digest"))
 	}
-	if r.Host != in.host() {
-		t.Errorf("Host = %q, want %q", r.Host, in.host())
+	if h := d.Header.Get("Host"); h != in.Host {
+		t.Errorf("Host = %q, want %q", h, in.Host)
 	}
-	p, err := signature.ParseSignatureHeader(r.Header.Get("Signature"))
+	p, err := signature.ParseSignatureHeader(d.Header.Get("Signature"))
 	if err != nil {
 		t.Errorf("signature header: %v", err)
 		return
@@ -123,30 +84,23 @@ func (in *inbox) check(r *http.Request, body []byte) {
 	if p.KeyID != actorID+"#main-key" {
 		t.Errorf("keyId = %q", p.KeyID)
 	}
-	_, err = signature.Verify(r, body, time.Now(), func(_ context.Context, keyID string) (*rsa.PublicKey, error) {
-		if keyID != actorID+"#main-key" {
-			return nil, fmt.Errorf("unknown key %s", keyID)
-		}
-		return &testKey().PublicKey, nil
-	})
-	if err != nil {
-		t.Errorf("verify: %v", err)
-	}
 }
 
-func (in *inbox) host() string { return strings.TrimPrefix(in.srv.URL, "http://") }
+func (in *inbox) host() string { return in.Host }
 
 // url is an inbox path on this server.
-func (in *inbox) url(path string) string { return in.srv.URL + path }
+func (in *inbox) url(path string) string { return in.URL + path }
 
+// stats counts the POSTs (answered or still held), the accepted receipts
+// by "path activity-id", and the most POSTs served at once.
 func (in *inbox) stats() (requests int, got map[string]int, maxConc int) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	got = make(map[string]int, len(in.got))
-	for k, v := range in.got {
-		got[k] = v
+	requests, maxConc = in.InboxStats()
+	got = map[string]int{}
+	for _, d := range in.Received("", "") {
+		id, _ := d.Activity["id"].(string)
+		got[d.Inbox+" "+id]++
 	}
-	return in.requests, got, in.maxConc
+	return requests, got, maxConc
 }
 
 func (in *inbox) received(path, activity string) int {

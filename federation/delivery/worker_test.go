@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -63,14 +64,14 @@ func TestFailingHostRecoversWithoutHoldingOthers(t *testing.T) {
 		flaky, steady := newInbox(t), newInbox(t)
 		var mu sync.Mutex
 		recovered := false
-		flaky.answer = func(n int) int {
+		flaky.Respond(fedtest.Status(func(n int) int {
 			mu.Lock()
 			defer mu.Unlock()
 			if !recovered || n <= 3 {
 				return http.StatusInternalServerError
 			}
 			return http.StatusAccepted
-		}
+		}))
 		var acts []storage.NewActivity
 		for i := range 3 {
 			acts = append(acts, activity(fx, i, personal(flaky, "/inbox"), personal(steady, "/inbox")))
@@ -129,12 +130,12 @@ func TestClientErrors(t *testing.T) {
 		inboxes := map[string]*inbox{}
 		for name, code := range statuses {
 			in := newInbox(t)
-			in.answer = func(n int) int {
+			in.Respond(fedtest.Status(func(n int) int {
 				if n == 1 || code == 403 || code == 410 {
 					return code
 				}
 				return http.StatusAccepted
-			}
+			}))
 			inboxes[name] = in
 		}
 		apID := "https://" + inboxes["gone"].host() + "/users/ghost"
@@ -182,7 +183,8 @@ func TestSlowHostDoesNotStallOthers(t *testing.T) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
 		slow := newInbox(t)
-		slow.hold = make(chan struct{})
+		release := make(chan struct{})
+		slow.Respond(fedtest.Hold(release))
 		fast := make([]*inbox, 8)
 		for i := range fast {
 			fast[i] = newInbox(t)
@@ -214,7 +216,7 @@ func TestSlowHostDoesNotStallOthers(t *testing.T) {
 		if _, got, _ := slow.stats(); len(got) != 0 {
 			t.Fatalf("slow host answered while held: %v", got)
 		}
-		close(slow.hold)
+		close(release)
 		eventually(t, "queue to empty", queueEmpty(t, s))
 		reqs, got, maxConc := slow.stats()
 		if len(got) != len(acts) || reqs != len(acts) {
@@ -232,7 +234,7 @@ func TestCrashedOwnersJobsAreDelivered(t *testing.T) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
 		in := newInbox(t)
-		act := activity(fx, 1, personal(in, "/a"), personal(in, "/b"))
+		act := activity(fx, 1, personal(in, "/users/a/inbox"), personal(in, "/users/b/inbox"))
 		if err := s.EnqueueActivities(ctx, []storage.NewActivity{act}); err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +244,7 @@ func TestCrashedOwnersJobsAreDelivered(t *testing.T) {
 		}
 		start(t, newWorker(s))
 		eventually(t, "queue to empty", queueEmpty(t, s))
-		if in.received("/a", act.APID) != 1 || in.received("/b", act.APID) != 1 {
+		if in.received("/users/a/inbox", act.APID) != 1 || in.received("/users/b/inbox", act.APID) != 1 {
 			_, got, _ := in.stats()
 			t.Fatalf("received %v", got)
 		}
@@ -274,7 +276,7 @@ func TestTwoWorkersNeverSendTwice(t *testing.T) {
 				var to []storage.Recipient
 				for _, in := range hosts {
 					for u := range 4 {
-						to = append(to, personal(in, fmt.Sprintf("/u/%d", u)))
+						to = append(to, personal(in, fmt.Sprintf("/users/u%d/inbox", u)))
 					}
 				}
 				acts = append(acts, activity(fx, n, to...))
@@ -315,8 +317,9 @@ func TestShutdownReleasesLeases(t *testing.T) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
 		hung := newInbox(t)
-		hung.hold = make(chan struct{})
-		defer close(hung.hold)
+		release := make(chan struct{})
+		hung.Respond(fedtest.Hold(release))
+		defer close(release)
 		var acts []storage.NewActivity
 		for n := range 5 {
 			acts = append(acts, activity(fx, n, personal(hung, "/inbox")))

@@ -14,7 +14,14 @@ import (
 // attribute, or a URL that is not http(s) or mailto. Text that merely
 // mentions "javascript:" is harmless and passes. It returns "" when h is
 // safe.
-func Unsafe(h string) string {
+func Unsafe(h string) string { return unsafe(h, "") }
+
+// UnsafeBesideImages is Unsafe for HTML that may show images from under
+// mediaPrefix (a member's post with their uploads): such an <img> with
+// just alt, title and loading="lazy" passes; any other image does not.
+func UnsafeBesideImages(h, mediaPrefix string) string { return unsafe(h, mediaPrefix) }
+
+func unsafe(h, mediaPrefix string) string {
 	if strings.Contains(strings.ToLower(h), "<script") {
 		return "raw <script"
 	}
@@ -28,6 +35,12 @@ func Unsafe(h string) string {
 			continue
 		}
 		tok := z.Token()
+		if tok.Data == "img" && mediaPrefix != "" {
+			if why := image(tok, mediaPrefix); why != "" {
+				return why
+			}
+			continue
+		}
 		switch tok.Data {
 		case "script", "style", "iframe", "img", "object", "embed", "svg", "math", "form", "input", "link", "meta", "base":
 			return "element " + tok.Data
@@ -40,8 +53,12 @@ func Unsafe(h string) string {
 				return "event handler " + a.Key
 			case key == "style", key == "src", key == "srcdoc", key == "formaction":
 				return "attribute " + a.Key
-			case key == "href" && !safeScheme(a.Val):
-				return "href " + a.Val
+			case key == "href":
+				// A link runs nothing when its scheme is http(s) or
+				// mailto, whatever text follows ("http:javascript:").
+				if !safeScheme(a.Val) {
+					return "href " + a.Val
+				}
 			case strings.Contains(val, "javascript:"):
 				return "javascript: in " + a.Key
 			}
@@ -62,4 +79,31 @@ func safeScheme(href string) bool {
 		return true
 	}
 	return false
+}
+
+// image names what is wrong with an <img> that may only show a file
+// under mediaPrefix, or "".
+func image(tok html.Token, mediaPrefix string) string {
+	src := false
+	for _, a := range tok.Attr {
+		switch a.Key {
+		case "src":
+			key, ok := strings.CutPrefix(a.Val, mediaPrefix)
+			if !ok || key == "" || strings.ContainsAny(key, "/?#:\\") {
+				return "image from " + a.Val
+			}
+			src = true
+		case "alt", "title":
+		case "loading":
+			if a.Val != "lazy" {
+				return "loading " + a.Val
+			}
+		default:
+			return "image attribute " + a.Key
+		}
+	}
+	if !src {
+		return "image without src"
+	}
+	return ""
 }
