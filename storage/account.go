@@ -44,20 +44,22 @@ type Account struct {
 	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
 	// MailApplications: an admin is mailed about registrations waiting
 	// for approval.
-	MailApplications bool       `bun:"mail_applications"`
-	DeletedAt        *time.Time `bun:"deleted_at"` // the member deleted their account
-	CreatedAt        time.Time  `bun:"created_at"`
-	APID             *string    `bun:"ap_id"`
-	ActorType        string     `bun:"actor_type"`
-	Inbox            string     `bun:"inbox"`
-	SharedInbox      string     `bun:"shared_inbox"`
-	FollowersURL     string     `bun:"followers_url"`
-	URL              string     `bun:"url"`
-	AvatarURL        string     `bun:"avatar_url"`
-	PublicKeyID      string     `bun:"public_key_id"`
-	PublicKeyPEM     string     `bun:"public_key_pem"`
-	Software         string     `bun:"software"`
-	FetchedAt        *time.Time `bun:"fetched_at"`
+	MailApplications bool `bun:"mail_applications"`
+	// AutoWatch: starting or replying to a thread follows it.
+	AutoWatch    bool       `bun:"auto_watch"`
+	DeletedAt    *time.Time `bun:"deleted_at"` // the member deleted their account
+	CreatedAt    time.Time  `bun:"created_at"`
+	APID         *string    `bun:"ap_id"`
+	ActorType    string     `bun:"actor_type"`
+	Inbox        string     `bun:"inbox"`
+	SharedInbox  string     `bun:"shared_inbox"`
+	FollowersURL string     `bun:"followers_url"`
+	URL          string     `bun:"url"`
+	AvatarURL    string     `bun:"avatar_url"`
+	PublicKeyID  string     `bun:"public_key_id"`
+	PublicKeyPEM string     `bun:"public_key_pem"`
+	Software     string     `bun:"software"`
+	FetchedAt    *time.Time `bun:"fetched_at"`
 }
 
 // IsLocal reports whether the account is a member of this node.
@@ -158,6 +160,7 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		// An admin hears of registrations to approve until they opt
 		// out; the field is meaningless for others.
 		MailApplications: true,
+		AutoWatch:        true,
 		ActorType:        "Person",
 		CreatedAt:        time.Now().UTC(),
 	}

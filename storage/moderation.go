@@ -264,6 +264,9 @@ func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
 		if _, err := tx.NewDelete().Model((*AccountToken)(nil)).Where("account_id = ?", a.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("drop tokens: %w", err)
 		}
+		if _, err := tx.NewRaw("DELETE FROM thread_mutes WHERE account_id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("drop mutes: %w", err)
+		}
 		if _, err := tx.NewRaw("DELETE FROM local_names WHERE name = ? AND kind = 'member'", a.Handle).Exec(ctx); err != nil {
 			return fmt.Errorf("free name: %w", err)
 		}

@@ -18,7 +18,8 @@ import (
 //	/p/{id}/report          report a post to the moderators
 //	/p/{id}/share           a post's link to copy or share from one's server
 //	/t/{id}/unread          a member's first unread post
-//	/t/{id}/follow          follow or unfollow on this node
+//	/t/{id}/follow|mute     follow or unfollow, mute or unmute on this node
+//	/f/{slug}/follow        follow or unfollow a forum on this node
 //	/followed               the threads a member follows, with what is new
 //	/search                 full-text search (?q=, ?page=)
 //	/feed.atom|rss, /f/{slug}/feed.atom|rss, /t/{id}/feed.atom|rss  feeds
@@ -28,7 +29,7 @@ import (
 //	/follow-remote          a member follows a remote thread or actor; lists them (+ /undo)
 //	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
-//	/settings/email|password|mail  change the address (verified by mail), the password, mail settings
+//	/settings/email|password|mail|watching  change the address (verified by mail), the password, mail settings
 //	/forgot-password        mails a reset link; /reset-password/{token} sets the new password
 //	/verify-email/{token}   confirms an address; /unsubscribe/{token} stops a kind of mail (no sign-in)
 //	/admin                  dashboard (admins)
@@ -59,6 +60,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /t/{id}/feed.rss", s.threadFeed)
 	handle("GET /t/{id}/unread", s.unread)
 	handle("POST /t/{id}/follow", s.followThread)
+	handle("POST /t/{id}/mute", s.muteThread)
+	handle("POST /f/{slug}/follow", s.followForum)
 	handle("GET /p/{id}/quote", s.quoteText)
 
 	handle("GET /f/{slug}", s.forum)
@@ -99,6 +102,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /settings/email", s.changeEmail)
 	handle("POST /settings/password", s.changePassword)
 	handle("POST /settings/mail", s.saveMailSettings)
+	handle("POST /settings/watching", s.saveWatching)
 	handle("GET /forgot-password", s.forgotPasswordForm)
 	handle("POST /forgot-password", s.forgotPassword)
 	handle("GET /reset-password/{token}", s.resetPasswordPage)

@@ -20,19 +20,20 @@ type accountSettings struct {
 	SendMail         bool
 	Admin            bool
 	MailApplications bool
-	Done             string // what was just saved: "password", "email", "mail"
+	AutoWatch        bool
+	Done             string // what was just saved: "password", "email", "mail", "watching"
 }
 
 func (s *Server) accountSettingsOf(r *http.Request, viewer *storage.Account) accountSettings {
 	a := accountSettings{Email: viewer.Email, EmailVerified: viewer.EmailVerifiedAt != nil, SendMail: s.sendMail,
-		Admin: viewer.IsAdmin(), MailApplications: viewer.MailApplications}
+		Admin: viewer.IsAdmin(), MailApplications: viewer.MailApplications, AutoWatch: viewer.AutoWatch}
 	if pending, err := s.Store.PendingEmail(r.Context(), viewer.ID); err == nil {
 		a.PendingEmail = pending
 	} else {
 		s.Log.Warn("pending address", "member", viewer.Handle, "err", err)
 	}
 	switch d := r.URL.Query().Get("done"); d {
-	case "password", "email", "mail":
+	case "password", "email", "mail", "watching":
 		a.Done = d
 	}
 	return a

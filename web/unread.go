@@ -103,7 +103,10 @@ func (s *Server) followThread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("on") == "1" {
-		_, err = s.Store.AddFollow(ctx, viewer.ID, storage.FollowThread, id, nil, true)
+		// Following a muted thread means wanting to hear of it again.
+		if err = s.Store.MuteThread(ctx, viewer.ID, id, false); err == nil {
+			_, err = s.Store.AddFollow(ctx, viewer.ID, storage.FollowThread, id, nil, true)
+		}
 	} else {
 		_, err = s.Store.RemoveFollow(ctx, viewer.ID, storage.FollowThread, id)
 	}
@@ -119,6 +122,7 @@ func (s *Server) followThread(w http.ResponseWriter, r *http.Request) {
 }
 
 type followedData struct {
+	Forums  []storage.Forum
 	Threads []threadRow
 }
 
@@ -141,6 +145,11 @@ func (s *Server) followed(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	forums, err := s.Store.FollowedForums(r.Context(), viewer.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "followed", &page{
 		Title:       "Threads you follow",
@@ -148,6 +157,6 @@ func (s *Server) followed(w http.ResponseWriter, r *http.Request) {
 		Canonical:   s.URLs.Abs("/followed"),
 		OGType:      "website",
 		Viewer:      viewer,
-		Data:        followedData{Threads: rows},
+		Data:        followedData{Forums: forums, Threads: rows},
 	})
 }
