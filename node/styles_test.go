@@ -159,3 +159,55 @@ func TestDeliveryToGoToSocialFollower(t *testing.T) {
 		t.Errorf("GoToSocial refused %d deliveries", refused)
 	}
 }
+
+// A member follows a Lemmy community; the community announces what its
+// members post (FEP-1b12), and the node keeps a topic and its replies as
+// one mirror thread, fetching each note from its author's server.
+func TestLemmyCommunityAnnouncesIntoMirror(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := startNode(t)
+	lemmy := fedtest.New(t, fedtest.Lemmy)
+	group, ana, ben := lemmy.Group("sourdough"), lemmy.Actor("ana"), lemmy.Actor("ben")
+	alice := a.register("alice")
+	aliceInbox := a.URLs.Member("alice") + "/inbox"
+
+	alice.post("/follow-remote", url.Values{"q": {group.ID}})
+	follow := lemmy.AwaitType(t, waitLong, "", "Follow", 1)[0]
+	if follow.Signer != a.URLs.Member("alice") || fedtest.ObjectID(follow.Activity) != group.ID {
+		t.Fatalf("Follow by %s of %s", follow.Signer, fedtest.ObjectID(follow.Activity))
+	}
+	accept := map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": group.ID + "/accept/1", "type": "Accept",
+		"actor": group.ID, "object": follow.Activity}
+	if code, body, err := group.Post(ctx, aliceInbox, accept); err != nil || code != http.StatusAccepted {
+		t.Fatalf("Accept: %d %v %s", code, err, body)
+	}
+	waitFor(t, "the follow to be accepted", waitLong, func() bool {
+		fs, err := a.Store.RemoteFollowing(ctx, alice.account().ID, 10)
+		return err == nil && len(fs) == 1 && fs[0].Accepted
+	})
+
+	topic := ana.Note("", "Show us your starter.")
+	if code, body, err := group.Announce(ctx, aliceInbox, ana.Create(topic)); err != nil || code != http.StatusAccepted {
+		t.Fatalf("Announce of the topic: %d %v %s", code, err, body)
+	}
+	var mirror storage.ID
+	waitFor(t, "the topic's mirror thread", waitLong, func() bool {
+		p, err := a.Store.PostByAPID(ctx, topic["id"].(string))
+		if err == nil {
+			mirror = p.ThreadID
+		}
+		return err == nil
+	})
+	reply := ben.Note(topic["id"].(string), "Mine is a rye one.")
+	if code, _, _ := group.Announce(ctx, aliceInbox, ben.Create(reply)); code != http.StatusAccepted {
+		t.Fatalf("Announce of the reply: %d", code)
+	}
+	waitFor(t, "the reply in the same mirror", waitLong, func() bool {
+		p, err := a.Store.PostByAPID(ctx, reply["id"].(string))
+		return err == nil && p.ThreadID == mirror
+	})
+	if page := alice.get("/t/" + mirror.String()); !strings.Contains(page, "Show us your starter.") || !strings.Contains(page, "Mine is a rye one.") {
+		t.Error("the mirror page does not show the topic and the reply")
+	}
+}

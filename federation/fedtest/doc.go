@@ -13,6 +13,21 @@
 // documents and requests captured from a real GoToSocial, which the tests
 // of this package hold the GoToSocial style to.
 //
+// In a test:
+//
+//	remote := fedtest.New(t, fedtest.Mastodon) // stopped at cleanup
+//	ana := remote.Actor("ana")                  // any name is an actor
+//	code, _, err := ana.Post(ctx, nodeInbox, ana.Follow(threadActor))
+//	accept := remote.AwaitType(t, 15*time.Second, "", "Accept", 1)[0]
+//
+// [Actor.Note], [Actor.Create], [Actor.Like], [Actor.Undo], [Actor.Update]
+// and [Actor.Delete] build activities shaped as the style sends them, and
+// [Actor.Deliver] retries a refused POST as the style does;
+// [Server.Respond] makes inboxes fail or stall ([Status], [Delay],
+// [Hold]); [Server.Handle] serves anything at a path; [Sign] signs a
+// request with any key, headers and date, for forgeries. [Start] and
+// [Options] serve the load tool, which has no testing.T.
+//
 // The package imports nothing of Skein but [signature], so any test
 // package can use it without an import cycle.
 package fedtest

@@ -441,3 +441,35 @@ type nopCloser struct{ *bytes.Reader }
 func (nopCloser) Close() error { return nil }
 
 func readCloser(b []byte) nopCloser { return nopCloser{bytes.NewReader(b)} }
+
+// Deliver retries what each style retries, and only that.
+func TestDeliverRetriesAsTheStyleDoes(t *testing.T) {
+	ctx := context.Background()
+	receiver := fedtest.New(t, fedtest.Mastodon)
+	zoe := receiver.Actor("zoe")
+	var answers []int
+	receiver.Respond(fedtest.Status(func(n int) int { return answers[n-1] }))
+	cases := []struct {
+		style   fedtest.Style
+		answers []int
+		want    []int
+	}{
+		{fedtest.GoToSocial, []int{503, 429, 202}, []int{503, 429, 202}},
+		{fedtest.GoToSocial, []int{401, 202}, []int{401}},
+		{fedtest.GoToSocial, []int{500, 500, 500, 500}, []int{500, 500, 500}},
+		{fedtest.Mastodon, []int{401, 408, 202}, []int{401, 408, 202}},
+		{fedtest.Mastodon, []int{404, 202}, []int{404}},
+		{fedtest.Mastodon, []int{501, 202}, []int{501}},
+	}
+	for _, c := range cases {
+		sender := fedtest.New(t, c.style)
+		ana := sender.Actor("ana")
+		// Answers by POST number, counting those of the cases before.
+		before, _ := receiver.InboxStats()
+		answers = append(make([]int, before), c.answers...)
+		got, err := ana.Deliver(ctx, zoe.Inbox(), ana.Like(zoe.ID+"/statuses/1", zoe.ID), 3, time.Millisecond)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%s answered %v: tried %v (%v), want %v", c.style, c.answers, got, err, c.want)
+		}
+	}
+}

@@ -140,3 +140,25 @@ func (s Style) software() (string, string) {
 	}
 	return "mastodon", "4.3.0"
 }
+
+// Retries reports whether the style's delivery worker tries a POST again
+// after an answer of status. GoToSocial retries a 5xx or a 429 and never
+// another 4xx (testdata/gotosocial/retries.txt: a 503 was tried again
+// after 8, 16 and 32 s, a 401 only once); Mastodon gives up on a 4xx but
+// 401, 408 and 429, and on 501 (its delivery worker's rule); Lemmy, not
+// observed here, is taken to retry every failure.
+func (s Style) Retries(status int) bool {
+	if status >= 200 && status < 300 {
+		return false
+	}
+	switch s {
+	case GoToSocial:
+		return status >= 500 || status == http.StatusTooManyRequests
+	case Mastodon:
+		if status >= 400 && status < 500 {
+			return status == http.StatusUnauthorized || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+		}
+		return status != http.StatusNotImplemented
+	}
+	return true
+}
