@@ -35,7 +35,7 @@ func (n *Node) prepareMail(ctx context.Context) (*mail.Composer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
-	n.Mail = &mail.Worker{Store: n.Store, Config: cfg, Log: n.log.With("worker", "mail")}
+	n.Mail = &mail.Worker{Store: n.Store, Config: cfg, Log: n.log.With("worker", "mail"), Observe: n.Metrics.MailAttempt}
 	return composer, nil
 }
 
@@ -82,6 +82,7 @@ func (n *Node) startMail(ctx context.Context, wg *sync.WaitGroup) {
 		}
 	}
 	n.log.Info("mail is on", "server", n.cfg.Mail.String(), "from", n.cfg.Mail.From)
+	wg.Go(func() { n.watchMailQueue(ctx) })
 	wg.Go(func() {
 		if err := n.Mail.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("mail worker stopped", "err", err)
@@ -107,6 +108,24 @@ func (n *Node) sweepAccountState(ctx context.Context) {
 		}
 		if _, err := n.Store.SweepRateLimits(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			n.log.Warn("sweep rate limits", "err", err)
+		}
+	}
+}
+
+// watchMailQueue keeps the mail queue's depth current for /metrics.
+func (n *Node) watchMailQueue(ctx context.Context) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		if waiting, _, err := n.Store.CountQueuedMail(ctx); err == nil {
+			n.Metrics.SetQueueDepth(QueueMail, waiting)
+		} else if ctx.Err() == nil {
+			n.log.Warn("mail queue depth", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -160,6 +161,13 @@ func TestRegisterVerifyEmail(t *testing.T) {
 		t.Fatalf("after confirming: %q verified %v", dora.Email, dora.EmailVerifiedAt)
 	}
 	v.get("/settings").want(t, http.StatusOK, "Dora@Example.test (confirmed)")
+
+	// The attempt is counted for /metrics.
+	rec := httptest.NewRecorder()
+	n.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), `skein_mail_total{kind="verify_email",result="sent"} 1`) {
+		t.Errorf("metrics lack the sent verification mail:\n%s", grepLines(rec.Body.String(), "skein_mail"))
+	}
 
 	// Used once, the link is refused.
 	v.get(link).want(t, http.StatusGone, "used already")
@@ -372,6 +380,8 @@ func TestApprovalMailAndUnsubscribe(t *testing.T) {
 		t.Errorf("approval mail: %s", welcome.Text)
 	}
 
+	av.get("/admin").want(t, http.StatusOK, "<dt>Mail</dt><dd>on: ")
+
 	// A scanner's GET changes nothing.
 	guest := n.visitor()
 	guest.get(unsub).want(t, http.StatusOK, "registrations waiting for approval", "Stop these mails")
@@ -434,4 +444,15 @@ func TestMailOff(t *testing.T) {
 	if q, _ := n.Store.QueuedMail(context.Background(), 10); len(q) != 0 {
 		t.Errorf("mail queued while mail is off: %d", len(q))
 	}
+}
+
+// grepLines keeps the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var b strings.Builder
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }
