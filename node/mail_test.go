@@ -456,3 +456,17 @@ func grepLines(s, sub string) string {
 	}
 	return b.String()
 }
+
+// A member sets the time zone and hour of their daily digest.
+func TestMailScheduleSettings(t *testing.T) {
+	n, _ := startMailNode(t, nil)
+	v := n.visitor()
+	registerWithEmail(v, "pia", "")
+	v.get("/settings").want(t, http.StatusOK, `name="time_zone" value="UTC"`, `<option value="8" selected>08:00</option>`)
+	v.post("/settings/schedule", url.Values{"time_zone": {"Nowhere/Atlantis"}, "digest_hour": {"7"}}).
+		want(t, http.StatusUnprocessableEntity, "Type a time zone such as Europe/Paris")
+	if r := v.post("/settings/schedule", url.Values{"time_zone": {"America/New_York"}, "digest_hour": {"19"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.status)
+	}
+	v.get("/settings").want(t, http.StatusOK, `value="America/New_York"`, `<option value="19" selected>19:00</option>`)
+}

@@ -46,7 +46,13 @@ type Account struct {
 	// for approval.
 	MailApplications bool `bun:"mail_applications"`
 	// AutoWatch: starting or replying to a thread follows it.
-	AutoWatch    bool       `bun:"auto_watch"`
+	AutoWatch bool `bun:"auto_watch"`
+	// TimeZone (an IANA name) and DigestHour place the daily digest in
+	// the member's day; DigestDueAt is when the next one is due, nil
+	// while no kind of notification goes by digest.
+	TimeZone     string     `bun:"time_zone"`
+	DigestHour   int        `bun:"digest_hour"`
+	DigestDueAt  *time.Time `bun:"digest_due_at"`
 	DeletedAt    *time.Time `bun:"deleted_at"` // the member deleted their account
 	CreatedAt    time.Time  `bun:"created_at"`
 	APID         *string    `bun:"ap_id"`
@@ -161,6 +167,8 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		// out; the field is meaningless for others.
 		MailApplications: true,
 		AutoWatch:        true,
+		TimeZone:         "UTC",
+		DigestHour:       DefaultDigestHour,
 		ActorType:        "Person",
 		CreatedAt:        time.Now().UTC(),
 	}

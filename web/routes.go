@@ -29,7 +29,7 @@ import (
 //	/follow-remote          a member follows a remote thread or actor; lists them (+ /undo)
 //	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
-//	/settings/email|password|mail|watching  change the address (verified by mail), the password, mail settings
+//	/settings/email|password|mail|watching|schedule  change the address (verified by mail), the password, mail settings
 //	/forgot-password        mails a reset link; /reset-password/{token} sets the new password
 //	/verify-email/{token}   confirms an address; /unsubscribe/{token} stops a kind of mail (no sign-in)
 //	/admin                  dashboard (admins)
@@ -103,6 +103,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /settings/password", s.changePassword)
 	handle("POST /settings/mail", s.saveMailSettings)
 	handle("POST /settings/watching", s.saveWatching)
+	handle("POST /settings/schedule", s.saveSchedule)
 	handle("GET /forgot-password", s.forgotPasswordForm)
 	handle("POST /forgot-password", s.forgotPassword)
 	handle("GET /reset-password/{token}", s.resetPasswordPage)

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/skein-forum/skein/mail"
@@ -21,19 +23,26 @@ type accountSettings struct {
 	Admin            bool
 	MailApplications bool
 	AutoWatch        bool
-	Done             string // what was just saved: "password", "email", "mail", "watching"
+	TimeZone         string
+	DigestHour       int
+	Hours            []int
+	Done             string // what was just saved: "password", "email", "mail", "watching", "schedule"
 }
 
 func (s *Server) accountSettingsOf(r *http.Request, viewer *storage.Account) accountSettings {
 	a := accountSettings{Email: viewer.Email, EmailVerified: viewer.EmailVerifiedAt != nil, SendMail: s.sendMail,
-		Admin: viewer.IsAdmin(), MailApplications: viewer.MailApplications, AutoWatch: viewer.AutoWatch}
+		Admin: viewer.IsAdmin(), MailApplications: viewer.MailApplications, AutoWatch: viewer.AutoWatch,
+		TimeZone: viewer.TimeZone, DigestHour: viewer.DigestHour}
+	for h := range 24 {
+		a.Hours = append(a.Hours, h)
+	}
 	if pending, err := s.Store.PendingEmail(r.Context(), viewer.ID); err == nil {
 		a.PendingEmail = pending
 	} else {
 		s.Log.Warn("pending address", "member", viewer.Handle, "err", err)
 	}
 	switch d := r.URL.Query().Get("done"); d {
-	case "password", "email", "mail", "watching":
+	case "password", "email", "mail", "watching", "schedule":
 		a.Done = d
 	}
 	return a
@@ -122,6 +131,28 @@ func (s *Server) saveMailSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.redirect(w, r, "/settings?done=mail")
+}
+
+// saveSchedule stores the member's time zone and digest hour.
+func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	hour, err := strconv.Atoi(r.PostForm.Get("digest_hour"))
+	if err != nil {
+		hour = -1
+	}
+	err = s.Store.SetMailSchedule(r.Context(), viewer.ID, strings.TrimSpace(r.PostForm.Get("time_zone")), hour)
+	if errors.Is(err, storage.ErrInvalid) {
+		s.renderSettingsError(w, r, viewer, "time_zone", "Type a time zone such as Europe/Paris or America/New_York, and pick an hour.")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/settings?done=schedule")
 }
 
 // renderSettingsError shows the settings page again with one message
