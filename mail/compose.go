@@ -84,10 +84,78 @@ type data struct {
 	Valid       string // how long Link works, in words
 	Applicant   string
 	Unsubscribe string
+	Intro       string       // notification mail: the sentence before the list
+	Items       []NoticeItem // notification mail: what happened
+	More        int          // notification mail: how many more are on the page
+	Settings    string       // where the member changes what they get
 }
 
-// compose renders the kind's templates into a message to to.
-func (c *Composer) compose(kind string, accountID storage.ID, to string, d data, valid time.Duration) (storage.NewMail, error) {
+// NoticeItem is one notification as a mail lists it.
+type NoticeItem struct {
+	Actor   string // who did it
+	What    string // "mentioned you in", "replied in", ...
+	Thread  string // the thread's title, if any
+	Excerpt string // the start of the post, plain text
+	Link    string // absolute URL of the post (or the actor)
+}
+
+// MaxNoticeItems is how many notifications one mail lists; the rest are
+// counted and linked.
+const MaxNoticeItems = 20
+
+// Notifications is a member's mail of notifications: sent soon after
+// they happened (digest false) or the daily digest. scope is what its
+// unsubscribe link stops (see [storage.Unsubscribe]).
+func (c *Composer) Notifications(a *storage.Account, items []NoticeItem, digest bool, scope string) (storage.NewMail, error) {
+	if len(items) == 0 {
+		return storage.NewMail{}, fmt.Errorf("a notification mail needs a notification")
+	}
+	more := 0
+	if len(items) > MaxNoticeItems {
+		more, items = len(items)-MaxNoticeItems, items[:MaxNoticeItems]
+	}
+	total := len(items) + more
+	site := c.siteName()
+	d := data{Name: a.Name(), Handle: a.Handle, Items: items, More: more,
+		Link: c.urls.Abs("/notifications"), Settings: c.urls.Abs("/settings/notifications"),
+		Unsubscribe: c.UnsubscribeURL(a.ID, scope)}
+	kind := storage.MailNotification
+	switch {
+	case digest:
+		kind = storage.MailDigest
+		d.Subject = fmt.Sprintf("Your day on %s: %d %s", site, total, plural(total, "notification", "notifications"))
+		d.Intro = "Here is what happened on " + site + " since your last digest."
+	case total == 1:
+		it := items[0]
+		d.Subject = strings.TrimSpace(it.Actor + " " + it.What + " " + quoted(it.Thread))
+		d.Intro = "This happened on " + site + " while you were away."
+	default:
+		d.Subject = fmt.Sprintf("%d new notifications on %s", total, site)
+		d.Intro = "This happened on " + site + " while you were away."
+	}
+	// Notification mail is worth sending for a day; after that the
+	// member has seen the page or the digest has it.
+	return c.compose("notifications", a.ID, a.Email, d, 24*time.Hour, kind)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func quoted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "“" + s + "”"
+}
+
+// compose renders the templates of kind into a message to to; the
+// message's own kind, for the queue and the logs, is mailKind when
+// given, else kind.
+func (c *Composer) compose(kind string, accountID storage.ID, to string, d data, valid time.Duration, mailKind ...string) (storage.NewMail, error) {
 	d.Site, d.SiteURL = c.siteName(), c.urls.Abs("/")
 	var text, html bytes.Buffer
 	t, h := c.text[kind], c.html[kind]
@@ -103,6 +171,9 @@ func (c *Composer) compose(kind string, accountID storage.ID, to string, d data,
 	fmt.Fprintf(&text, "\n-- \n%s\n%s\n", d.Site, d.SiteURL)
 	if err := h.ExecuteTemplate(&html, "layout", d); err != nil {
 		return storage.NewMail{}, fmt.Errorf("mail %s html: %w", kind, err)
+	}
+	if len(mailKind) > 0 {
+		kind = mailKind[0]
 	}
 	return storage.NewMail{AccountID: accountID, To: to, Subject: d.Subject, Text: text.String(), HTML: html.String(),
 		UnsubscribeURL: d.Unsubscribe, Kind: kind, ValidFor: valid}, nil

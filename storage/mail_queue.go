@@ -25,7 +25,8 @@ const (
 	MailResetPass    = "reset_password"
 	MailApplication  = "application"  // an admin hears of a registration to approve
 	MailApproved     = "approved"     // the applicant hears they were approved
-	MailAddressInUse = "address_used" // someone tried to use an address verified elsewhere
+	MailNotification = "notification" // notifications, soon after they happened
+	MailDigest       = "digest"       // the daily digest of notifications
 )
 
 // Mail is one queued message. The bodies are final: the worker only wraps
