@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -37,30 +36,7 @@ func (s *Server) followForum(w http.ResponseWriter, r *http.Request) {
 
 // muteThread mutes (on=1) or unmutes a thread for the member.
 func (s *Server) muteThread(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseIDParam(r, "id")
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	viewer := s.requireMember(w, r, site.ThreadPath(id))
-	if viewer == nil || !s.parseForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	t, err := s.Store.ThreadByID(ctx, id)
-	if err != nil || t.DeletedAt != nil {
-		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
-		return
-	}
-	if err := s.Store.MuteThread(ctx, viewer.ID, id, r.PostForm.Get("on") == "1"); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	back := site.ThreadPath(id)
-	if n, err := strconv.ParseInt(r.PostForm.Get("page"), 10, 64); err == nil && n > 1 {
-		back = site.ThreadPagePath(id, n)
-	}
-	s.redirect(w, r, back)
+	s.toggleThread(w, r, s.Store.MuteThread)
 }
 
 // saveWatching turns following the threads one posts in on or off.
