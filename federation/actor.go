@@ -2,72 +2,22 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"html"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
 
-// Actor is a Person (member), Group (forum or thread) or Application (the
-// instance actor).
-type Actor struct {
-	Context           json.RawMessage `json:"@context,omitempty"`
-	ID                string          `json:"id"`
-	Type              string          `json:"type"`
-	PreferredUsername string          `json:"preferredUsername"`
-	Name              string          `json:"name"`
-	Summary           string          `json:"summary"`
-	URL               string          `json:"url"`
-	Inbox             string          `json:"inbox"`
-	Outbox            string          `json:"outbox"`
-	Followers         string          `json:"followers"`
-	Following         string          `json:"following"`
-	Endpoints         Endpoints       `json:"endpoints"`
-	PublicKey         PublicKey       `json:"publicKey"`
-	// Members and groups take followers without review; the instance
-	// actor is not meant to be followed, so it asks for review.
-	ManuallyApprovesFollowers bool   `json:"manuallyApprovesFollowers"`
-	Discoverable              bool   `json:"discoverable"`
-	Indexable                 bool   `json:"indexable"`
-	Published                 string `json:"published,omitempty"`
-	Icon                      *Image `json:"icon,omitempty"`
-	// Posts links a thread's collection of posts (the FEP-7888 context of
-	// each of them); Threads links a forum's collection of threads.
-	Posts   string `json:"posts,omitempty"`
-	Threads string `json:"threads,omitempty"`
-	// Audience is the forum a thread belongs to (FEP-1b12).
-	Audience string `json:"audience,omitempty"`
-}
-
-// Endpoints holds the shared inbox.
-type Endpoints struct {
-	SharedInbox string `json:"sharedInbox"`
-}
-
-// PublicKey is an actor's key as HTTP Signatures look it up.
-type PublicKey struct {
-	ID           string `json:"id"`
-	Owner        string `json:"owner"`
-	PublicKeyPem string `json:"publicKeyPem"`
-}
-
-// Image is an avatar.
-type Image struct {
-	Type string `json:"type"`
-	URL  string `json:"url"`
-}
-
 // newActor fills what every local actor has in common.
-func (s *Server) newActor(id, typ, username, name string) *Actor {
-	return &Actor{
-		Context:           jsonLDContext,
+func (s *Server) newActor(id, typ, username, name string) *as.Actor {
+	return &as.Actor{
+		Context:           as.LDContext(),
 		ID:                id,
 		Type:              typ,
 		PreferredUsername: username,
@@ -77,19 +27,19 @@ func (s *Server) newActor(id, typ, username, name string) *Actor {
 		Outbox:            site.Outbox(id),
 		Followers:         site.Followers(id),
 		Following:         site.Following(id),
-		Endpoints:         Endpoints{SharedInbox: s.urls.SharedInbox()},
+		Endpoints:         as.Endpoints{SharedInbox: s.urls.SharedInbox()},
 		Discoverable:      true,
 		Indexable:         true,
 	}
 }
 
 // MemberActor builds a member's Person.
-func (s *Server) MemberActor(ctx context.Context, a *storage.Account) (*Actor, error) {
+func (s *Server) MemberActor(ctx context.Context, a *storage.Account) (*as.Actor, error) {
 	act := s.newActor(s.urls.Member(a.Handle), "Person", a.Handle, a.Name())
 	act.Summary = a.Bio
-	act.Published = formatTime(a.CreatedAt)
+	act.Published = as.FormatTime(a.CreatedAt)
 	if a.AvatarURL != "" {
-		act.Icon = &Image{Type: "Image", URL: a.AvatarURL}
+		act.Icon = &as.Image{Type: "Image", URL: a.AvatarURL}
 	}
 	var err error
 	act.PublicKey, err = s.publicKey(ctx, act.ID, storage.KeyOwnerMember, a.ID)
@@ -97,12 +47,12 @@ func (s *Server) MemberActor(ctx context.Context, a *storage.Account) (*Actor, e
 }
 
 // ForumActor builds a forum's Group (FEP-1b12).
-func (s *Server) ForumActor(ctx context.Context, f *storage.Forum) (*Actor, error) {
+func (s *Server) ForumActor(ctx context.Context, f *storage.Forum) (*as.Actor, error) {
 	act := s.newActor(s.urls.Forum(f.Slug), "Group", f.Slug, f.Title)
 	if f.Description != "" {
 		act.Summary = "<p>" + html.EscapeString(f.Description) + "</p>"
 	}
-	act.Published = formatTime(f.CreatedAt)
+	act.Published = as.FormatTime(f.CreatedAt)
 	act.Threads = s.urls.ForumThreads(f.Slug)
 	var err error
 	act.PublicKey, err = s.publicKey(ctx, act.ID, storage.KeyOwnerForum, f.ID)
@@ -111,12 +61,12 @@ func (s *Server) ForumActor(ctx context.Context, f *storage.Forum) (*Actor, erro
 
 // ThreadActor builds a thread's Group: followable from Mastodon, named
 // after its title, summarised by its opening post. first may be nil.
-func (s *Server) ThreadActor(ctx context.Context, t *storage.Thread, f *storage.Forum, first *storage.Post) (*Actor, error) {
+func (s *Server) ThreadActor(ctx context.Context, t *storage.Thread, f *storage.Forum, first *storage.Post) (*as.Actor, error) {
 	act := s.newActor(s.urls.Thread(t.ID), "Group", t.Handle(), t.Title)
 	if first != nil && !first.IsDeleted() {
 		act.Summary = summaryOf(first.HTML, 300)
 	}
-	act.Published = formatTime(t.CreatedAt)
+	act.Published = as.FormatTime(t.CreatedAt)
 	act.Posts = s.urls.ThreadPosts(t.ID)
 	if f != nil {
 		act.Audience = s.urls.Forum(f.Slug)
@@ -128,7 +78,7 @@ func (s *Server) ThreadActor(ctx context.Context, t *storage.Thread, f *storage.
 
 // InstanceActor builds the node's Application actor (FEP-2677), which
 // signs fetches on the node's behalf.
-func (s *Server) InstanceActor(ctx context.Context) (*Actor, error) {
+func (s *Server) InstanceActor(ctx context.Context) (*as.Actor, error) {
 	act := s.newActor(s.urls.InstanceActor(), "Application", site.InstanceActorName, s.urls.Host())
 	act.URL = s.urls.Base() + "/"
 	act.Summary = "<p>The Skein forum at " + html.EscapeString(s.urls.Host()) + ".</p>"
@@ -148,56 +98,26 @@ func summaryOf(h string, maxRunes int) string {
 	return "<p>" + html.EscapeString(text) + "</p>"
 }
 
-// docCache keeps rendered actor documents. An entry is used only while the
-// version (a digest of the rows it was built from) matches, so an edit is
-// seen at once without anyone invalidating anything; what it saves is the
-// key lookup and the rendering.
-type docCache struct {
-	mu sync.Mutex
-	m  map[string]cachedDoc
-}
-
-type cachedDoc struct {
-	version string
-	doc     *document
-}
-
-const docCacheMax = 4096
-
-func (c *docCache) get(key, version string) *document {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.m[key]; ok && e.version == version {
-		return e.doc
+// serveActor answers with the actor document cached for key at version,
+// or builds, caches and answers it.
+func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, key, version string, modified time.Time, build func() (*as.Actor, error)) {
+	// The version is part of the key: an actor's document is kept per
+	// digest of the rows it was built from, so an edit is seen at once,
+	// and the versions it replaced age out of the cache.
+	key += "\x00" + version
+	doc := s.actors.Get(key, 0, time.Time{})
+	if doc == nil {
+		act, err := build()
+		if err == nil {
+			doc, err = newDocument(act, modified)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.actors.Put(key, 0, doc, time.Time{})
 	}
-	return nil
-}
-
-func (c *docCache) put(key, version string, doc *document) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= docCacheMax {
-		c.m = make(map[string]cachedDoc)
-	}
-	c.m[key] = cachedDoc{version, doc}
-}
-
-// cachedActor returns the cached document for key at version, or builds
-// and caches it.
-func (s *Server) cachedActor(key, version string, modified time.Time, build func() (*Actor, error)) (*document, error) {
-	if doc := s.actors.get(key, version); doc != nil {
-		return doc, nil
-	}
-	act, err := build()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := newDocument(act, modified)
-	if err != nil {
-		return nil, err
-	}
-	s.actors.put(key, version, doc)
-	return doc, nil
+	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
@@ -220,14 +140,9 @@ func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
 	version := strings.Join([]string{a.Handle, a.DisplayName, a.Bio, a.AvatarURL}, "\x00")
 	// No Last-Modified: profile edits leave no time behind; the ETag
 	// covers them.
-	doc, err := s.cachedActor("member:"+a.ID.String(), version, time.Time{}, func() (*Actor, error) {
+	s.serveActor(w, r, "member:"+a.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
 		return s.MemberActor(ctx, a)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) {
@@ -238,27 +153,18 @@ func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	version := strings.Join([]string{f.Slug, f.Title, f.Description}, "\x00")
-	doc, err := s.cachedActor("forum:"+f.ID.String(), version, time.Time{}, func() (*Actor, error) {
+	s.serveActor(w, r, "forum:"+f.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
 		return s.ForumActor(ctx, f)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	t, err := s.threadFromPath(r)
-	if err != nil {
-		s.fail(w, r, err)
+	t, ok := s.liveThread(w, r, s.urls.Thread, "Group")
+	if !ok {
 		return
 	}
-	if t.DeletedAt != nil {
-		s.gone(w, r, s.urls.Thread(t.ID), "Group", *t.DeletedAt)
-		return
-	}
+	var err error
 	var first *storage.Post
 	if t.FirstPostID != nil {
 		if first, err = s.store.PostByID(ctx, *t.FirstPostID); err != nil {
@@ -266,7 +172,7 @@ func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, err := s.forum(ctx, t.ForumID)
+	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -276,25 +182,31 @@ func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
 		modified = postModified(first)
 		version += "\x00" + modified.Format(time.RFC3339Nano)
 	}
-	doc, err := s.cachedActor("thread:"+t.ID.String(), version, modified, func() (*Actor, error) {
+	s.serveActor(w, r, "thread:"+t.ID.String(), version, modified, func() (*as.Actor, error) {
 		return s.ThreadActor(ctx, t, f, first)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeDocument(w, r, http.StatusOK, doc)
 }
 
 func (s *Server) serveInstanceActor(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.cachedActor("instance", "", time.Time{}, func() (*Actor, error) {
+	s.serveActor(w, r, "instance", "", time.Time{}, func() (*as.Actor, error) {
 		return s.InstanceActor(r.Context())
 	})
+}
+
+// liveThread loads the thread named by the {id} path value, answering
+// 404 itself when there is none, and 410 with a Tombstone (formerly a
+// formerType at idOf the thread) when it is deleted.
+func (s *Server) liveThread(w http.ResponseWriter, r *http.Request, idOf func(storage.ID) string, formerType string) (*storage.Thread, bool) {
+	t, err := s.threadFromPath(r)
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, false
 	}
-	writeDocument(w, r, http.StatusOK, doc)
+	if t.DeletedAt != nil {
+		s.gone(w, r, idOf(t.ID), formerType, *t.DeletedAt)
+		return nil, false
+	}
+	return t, true
 }
 
 // threadFromPath loads the thread named by the {id} path value.

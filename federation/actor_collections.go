@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -88,7 +89,7 @@ func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, idOf func(st
 		s.fail(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: idOf(la.id), Type: "OrderedCollection", TotalItems: &n}, time.Time{})
+	s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: idOf(la.id), Type: "OrderedCollection", TotalItems: &n}, time.Time{})
 }
 
 func (s *Server) localActorOrFail(w http.ResponseWriter, r *http.Request) (*localActor, bool) {
@@ -124,11 +125,11 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 	}
 	id := site.Outbox(la.id)
 	if la.member == nil {
-		s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: id, Type: "OrderedCollection", TotalItems: count(0)}, time.Time{})
+		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection", TotalItems: count(0)}, time.Time{})
 		return
 	}
 	if !q.isPage {
-		s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: id, Type: "OrderedCollection",
+		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
 			TotalItems: count(la.member.PostCount), First: id + "?page=true"}, time.Time{})
 		return
 	}
@@ -141,7 +142,7 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 	if more {
 		posts = posts[:listPageSize]
 	}
-	page := &CollectionPage{Context: jsonLDContext, ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
+	page := &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
 		PartOf: id, OrderedItems: make([]any, 0, len(posts))}
 	threads := make(map[storage.ID]*storage.Thread)
 	for i := range posts {
@@ -155,17 +156,17 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			}
 			threads[p.ThreadID] = t
 		}
-		f, err := s.forum(ctx, t.ForumID)
+		f, err := s.Forum(ctx, t.ForumID)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		refs, err := s.remoteRefs(ctx, []storage.Post{*p}, t)
+		refs, err := s.RemoteRefs(ctx, []storage.Post{*p}, t)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		page.OrderedItems = append(page.OrderedItems, CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs})))
+		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs})))
 	}
 	if more {
 		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()

@@ -8,24 +8,26 @@ import (
 	"testing"
 
 	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
 // BenchmarkNoteJSON measures building and marshalling one Note, what the
 // delivery code does per post and a collection page does twenty times.
 func BenchmarkNoteJSON(b *testing.B) {
-	n := newNode(b, nil)
+	n := testnode.New(b, nil)
 	ctx := context.Background()
-	p, err := n.store.PostByID(ctx, n.fx.Posts[2].ID)
+	p, err := n.Store.PostByID(ctx, n.Fx.Posts[2].ID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	th, _ := n.store.ThreadByID(ctx, p.ThreadID)
-	parts := federation.NoteParts{Post: p, Thread: th, Forum: n.fx.Forum}
+	th, _ := n.Store.ThreadByID(ctx, p.ThreadID)
+	parts := federation.NoteParts{Post: p, Thread: th, Forum: n.Fx.Forum}
 	b.ReportAllocs()
 	for b.Loop() {
-		note := federation.NoteFromPost(n.urls, parts)
-		note.Context = federation.LDContext()
+		note := federation.NoteFromPost(n.URLs, parts)
+		note.Context = as.LDContext()
 		if _, err := json.Marshal(note); err != nil {
 			b.Fatal(err)
 		}
@@ -41,15 +43,15 @@ func BenchmarkCollectionPage(b *testing.B) {
 		bytes int64
 	}{{"cached", 0}, {"uncached", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
-			n := newNode(b, func(c *federation.Config) { c.CollectionCacheBytes = bc.bytes })
-			storagetest.Replies(b, n.store, n.fx.Thread.ID, n.fx.Bob.ID, 40)
-			url := n.urls.ThreadPosts(n.fx.Thread.ID) + "?page=true&from=21"
+			n := testnode.New(b, func(c *federation.Config) { c.CollectionCacheBytes = bc.bytes })
+			storagetest.Replies(b, n.Store, n.Fx.Thread.ID, n.Fx.Bob.ID, 40)
+			url := n.URLs.ThreadPosts(n.Fx.Thread.ID) + "?page=true&from=21"
 			b.ReportAllocs()
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodGet, url, nil)
-				req.Header.Set("Accept", apAccept)
+				req.Header.Set("Accept", testnode.APAccept)
 				rec := httptest.NewRecorder()
-				n.mux.ServeHTTP(rec, req)
+				n.Mux.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
 					b.Fatalf("status %d", rec.Code)
 				}
@@ -60,14 +62,14 @@ func BenchmarkCollectionPage(b *testing.B) {
 
 // BenchmarkActorDocument serves a member's Person from the document cache.
 func BenchmarkActorDocument(b *testing.B) {
-	n := newNode(b, nil)
-	url := n.urls.Member("alice")
+	n := testnode.New(b, nil)
+	url := n.URLs.Member("alice")
 	b.ReportAllocs()
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodGet, url, nil)
-		req.Header.Set("Accept", apAccept)
+		req.Header.Set("Accept", testnode.APAccept)
 		rec := httptest.NewRecorder()
-		n.mux.ServeHTTP(rec, req)
+		n.Mux.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d", rec.Code)
 		}

@@ -1,11 +1,11 @@
 package federation
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -17,32 +17,6 @@ const PostsPageSize = storage.PostsPerPage
 // listPageSize is the page size of the keyset-paged collections (a forum's
 // threads, a post's replies, a member's outbox).
 const listPageSize = 20
-
-// Collection is an OrderedCollection (or Collection) whose items are
-// reached through its pages.
-type Collection struct {
-	Context      json.RawMessage `json:"@context,omitempty"`
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	TotalItems   *int64          `json:"totalItems,omitempty"`
-	AttributedTo string          `json:"attributedTo,omitempty"`
-	Audience     string          `json:"audience,omitempty"`
-	First        string          `json:"first,omitempty"`
-	Last         string          `json:"last,omitempty"`
-}
-
-// CollectionPage is one OrderedCollectionPage. OrderedItems is never nil.
-type CollectionPage struct {
-	Context      json.RawMessage `json:"@context,omitempty"`
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	PartOf       string          `json:"partOf"`
-	TotalItems   *int64          `json:"totalItems,omitempty"`
-	StartIndex   *int64          `json:"startIndex,omitempty"`
-	Prev         string          `json:"prev,omitempty"`
-	Next         string          `json:"next,omitempty"`
-	OrderedItems []any           `json:"orderedItems"`
-}
 
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any, modified time.Time) {
 	doc, err := newDocument(v, modified)
@@ -70,13 +44,8 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 	if s.serveCachedPage(w, r, q, from) {
 		return
 	}
-	t, err := s.threadFromPath(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if t.DeletedAt != nil {
-		s.gone(w, r, s.urls.ThreadPosts(t.ID), "OrderedCollection", *t.DeletedAt)
+	t, ok := s.liveThread(w, r, s.urls.ThreadPosts, "OrderedCollection")
+	if !ok {
 		return
 	}
 	if canonical(w, r, q) {
@@ -87,8 +56,8 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 	pageURL := func(from int64) string { return id + "?page=true&from=" + strconv.FormatInt(from, 10) }
 	if !q.isPage {
 		lastFrom := max(0, total-1)/PostsPageSize*PostsPageSize + 1
-		s.writeCachedJSON(w, r, pageKey{t.ID, 0}, t.Version, &Collection{
-			Context:      jsonLDContext,
+		s.writeCachedJSON(w, r, pageKey{t.ID, 0}, t.Version, &as.Collection{
+			Context:      as.LDContext(),
 			ID:           id,
 			Type:         "OrderedCollection",
 			TotalItems:   &total,
@@ -107,18 +76,18 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := s.forum(ctx, t.ForumID)
+	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	refs, err := s.remoteRefs(ctx, posts, t)
+	refs, err := s.RemoteRefs(ctx, posts, t)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page := &CollectionPage{
-		Context:      jsonLDContext,
+	page := &as.CollectionPage{
+		Context:      as.LDContext(),
 		ID:           pageURL(from),
 		Type:         "OrderedCollectionPage",
 		PartOf:       id,
@@ -152,7 +121,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 
 // serveCachedPage answers a request for a thread's posts collection or
 // one of its pages from the page cache when the cached copy was built at
-// the thread's current version (pagecache.go). It reports whether it
+// the thread's current version ([Server.PageCacheStats] has the figures). It reports whether it
 // answered; requests spelled other than canonically go the long way.
 func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQuery, from int64) bool {
 	if s.pages == nil || r.URL.RawQuery != q.String() {
@@ -170,7 +139,7 @@ func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQ
 	if err != nil {
 		return false
 	}
-	doc := s.pages.get(key, v)
+	doc := s.pages.Get(key, v, time.Time{})
 	if doc == nil {
 		return false
 	}
@@ -186,7 +155,7 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, key pag
 		s.fail(w, r, err)
 		return
 	}
-	s.pages.put(key, version, doc)
+	s.pages.Put(key, version, doc, time.Time{})
 	writeDocument(w, r, http.StatusOK, doc)
 }
 
@@ -210,8 +179,8 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.urls.ForumThreads(f.Slug)
 	if !q.isPage {
-		s.writeJSON(w, r, &Collection{
-			Context:      jsonLDContext,
+		s.writeJSON(w, r, &as.Collection{
+			Context:      as.LDContext(),
 			ID:           id,
 			Type:         "OrderedCollection",
 			TotalItems:   count(f.ThreadCount),
@@ -237,8 +206,8 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page := &CollectionPage{
-		Context:      jsonLDContext,
+	page := &as.CollectionPage{
+		Context:      as.LDContext(),
 		ID:           id + "?" + q.String(),
 		Type:         "OrderedCollectionPage",
 		PartOf:       id,
@@ -277,7 +246,7 @@ func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.urls.PostReplies(p.ID)
 	if !q.isPage {
-		s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: id, Type: "OrderedCollection",
+		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
 			AttributedTo: s.urls.Post(p.ID), First: id + "?page=true"}, time.Time{})
 		return
 	}
@@ -290,7 +259,7 @@ func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
 	if more {
 		replies = replies[:listPageSize]
 	}
-	page := &CollectionPage{Context: jsonLDContext, ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
+	page := &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
 		PartOf: id, OrderedItems: make([]any, 0, len(replies))}
 	for i := range replies {
 		page.OrderedItems = append(page.OrderedItems, postIRI(s.urls, &replies[i]))
@@ -312,7 +281,7 @@ func (s *Server) servePostLikes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.writeJSON(w, r, &Collection{Context: jsonLDContext, ID: s.urls.PostLikes(p.ID), Type: "Collection",
+	s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: s.urls.PostLikes(p.ID), Type: "Collection",
 		TotalItems: count(p.LikeCount)}, time.Time{})
 }
 

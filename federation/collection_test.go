@@ -2,9 +2,12 @@ package federation_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -27,39 +30,39 @@ func itemID(t *testing.T, v any) string {
 // A thread of 120 posts walked through its collection forwards and
 // backwards: every post once, in thread order, no gaps, no repeats.
 func TestThreadCollectionPaging(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	th := n.fx.Thread
-	storagetest.Replies(t, n.store, th.ID, n.fx.Bob.ID, 117)
+	th := n.Fx.Thread
+	storagetest.Replies(t, n.Store, th.ID, n.Fx.Bob.ID, 117)
 	// A deleted post keeps its place as a Tombstone.
-	all, err := n.store.PostsInRange(ctx, th.ID, 1, 1000)
+	all, err := n.Store.PostsInRange(ctx, th.ID, 1, 1000)
 	if err != nil || len(all) != 120 {
 		t.Fatalf("posts: %d, %v", len(all), err)
 	}
-	if err := n.store.DeletePost(ctx, all[64].ID); err != nil {
+	if err := n.Store.DeletePost(ctx, all[64].ID); err != nil {
 		t.Fatal(err)
 	}
 	want := make([]string, len(all))
 	for i := range all {
-		want[i] = n.urls.Post(all[i].ID)
+		want[i] = n.URLs.Post(all[i].ID)
 	}
 
-	collURL := n.urls.ThreadPosts(th.ID)
-	coll := n.doc(collURL, http.StatusOK)
+	collURL := n.URLs.ThreadPosts(th.ID)
+	coll := n.Doc(collURL, http.StatusOK)
 	checkShape(t, coll, collURL, "OrderedCollection")
-	if coll["totalItems"] != float64(120) || str(coll, "attributedTo") != n.urls.Thread(th.ID) {
+	if coll["totalItems"] != float64(120) || str(coll, "attributedTo") != n.URLs.Thread(th.ID) {
 		t.Fatalf("collection = %v", coll)
 	}
 
 	walk := func(start, link string) []string {
 		var ids []string
 		seen := map[string]bool{}
-		for url := start; url != ""; url = str(n.doc(url, http.StatusOK), link) {
+		for url := start; url != ""; url = str(n.Doc(url, http.StatusOK), link) {
 			if seen[url] {
 				t.Fatalf("page %s visited twice", url)
 			}
 			seen[url] = true
-			page := n.doc(url, http.StatusOK)
+			page := n.Doc(url, http.StatusOK)
 			checkShape(t, page, url, "OrderedCollectionPage")
 			if str(page, "partOf") != collURL {
 				t.Errorf("%s partOf = %v", url, page["partOf"])
@@ -95,7 +98,7 @@ func TestThreadCollectionPaging(t *testing.T) {
 
 	// Items are full Notes whose context is this collection; the deleted
 	// post is a Tombstone in its place.
-	page := n.doc(collURL+"?page=true&from=61", http.StatusOK)
+	page := n.Doc(collURL+"?page=true&from=61", http.StatusOK)
 	items := page["orderedItems"].([]any)
 	if ts := items[4].(map[string]any); ts["type"] != "Tombstone" {
 		t.Errorf("deleted post in page = %v", ts)
@@ -111,7 +114,7 @@ func TestThreadCollectionPaging(t *testing.T) {
 		"?page=true&from=1&from=21": 400, "?from=21": 400, "?page=true&after=1": 400, "?page=true&from=%zz": 400,
 		"?page=true&from=141": 404, "?from=21&page=true": 302, "?page=true": 302,
 	} {
-		resp := n.get(collURL+q, apAccept)
+		resp := n.Get(collURL+q, testnode.APAccept)
 		resp.Body.Close()
 		if resp.StatusCode != status {
 			t.Errorf("GET posts%s: %d, want %d", q, resp.StatusCode, status)
@@ -123,19 +126,19 @@ func TestThreadCollectionPaging(t *testing.T) {
 }
 
 func TestForumThreadsCollection(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	ids := []storage.ID{n.fx.Thread.ID}
+	ids := []storage.ID{n.Fx.Thread.ID}
 	for i := range 44 {
-		th, _, err := n.store.CreateThread(ctx, storage.NewThread{ForumID: n.fx.Forum.ID, AuthorID: n.fx.Bob.ID,
+		th, _, err := n.Store.CreateThread(ctx, storage.NewThread{ForumID: n.Fx.Forum.ID, AuthorID: n.Fx.Bob.ID,
 			Title: "Thread " + string(rune('a'+i%26)), Source: "Body.", HTML: "<p>Body.</p>"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, th.ID)
 	}
-	url := n.urls.ForumThreads("kitchen")
-	coll := n.doc(url, http.StatusOK)
+	url := n.URLs.ForumThreads("kitchen")
+	coll := n.Doc(url, http.StatusOK)
 	checkShape(t, coll, url, "OrderedCollection")
 	if coll["totalItems"] != float64(45) {
 		t.Fatalf("totalItems = %v", coll["totalItems"])
@@ -143,7 +146,7 @@ func TestForumThreadsCollection(t *testing.T) {
 	var got []string
 	var last map[string]any
 	for page := str(coll, "first"); page != ""; page = str(last, "next") {
-		last = n.doc(page, http.StatusOK)
+		last = n.Doc(page, http.StatusOK)
 		checkShape(t, last, page, "OrderedCollectionPage")
 		for _, it := range last["orderedItems"].([]any) {
 			got = append(got, itemID(t, it))
@@ -153,14 +156,14 @@ func TestForumThreadsCollection(t *testing.T) {
 		t.Fatalf("forward: %d threads, want %d", len(got), len(ids))
 	}
 	for i, id := range ids {
-		if got[i] != n.urls.Thread(id) {
-			t.Fatalf("thread %d = %s, want %s", i, got[i], n.urls.Thread(id))
+		if got[i] != n.URLs.Thread(id) {
+			t.Fatalf("thread %d = %s, want %s", i, got[i], n.URLs.Thread(id))
 		}
 	}
 	// And back from the last page.
 	var back []string
 	for page := str(last, "prev"); page != ""; {
-		p := n.doc(page, http.StatusOK)
+		p := n.Doc(page, http.StatusOK)
 		var ids []string
 		for _, it := range p["orderedItems"].([]any) {
 			ids = append(ids, itemID(t, it))
@@ -180,36 +183,36 @@ func TestForumThreadsCollection(t *testing.T) {
 }
 
 func TestSmallCollections(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	first := n.fx.Posts[0]
-	remote := n.addRemoteAccount("zed", "remote.example")
-	if _, err := n.store.AddFollow(ctx, remote.ID, storage.FollowThread, n.fx.Thread.ID, nil, true); err != nil {
+	first := n.Fx.Posts[0]
+	remote := n.AddRemoteAccount("zed", "remote.example")
+	if _, err := n.Store.AddFollow(ctx, remote.ID, storage.FollowThread, n.Fx.Thread.ID, nil, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.store.AddFollow(ctx, n.fx.Alice.ID, storage.FollowForum, n.fx.Forum.ID, nil, true); err != nil {
+	if _, err := n.Store.AddFollow(ctx, n.Fx.Alice.ID, storage.FollowForum, n.Fx.Forum.ID, nil, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.store.LikePost(ctx, first.ID, n.fx.Bob.ID, nil); err != nil {
+	if _, err := n.Store.LikePost(ctx, first.ID, n.Fx.Bob.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	thread := n.urls.Thread(n.fx.Thread.ID)
+	thread := n.URLs.Thread(n.Fx.Thread.ID)
 	counts := map[string]float64{
 		site.Followers(thread):                  1,
-		site.Followers(n.urls.Forum("kitchen")): 1,
-		site.Following(n.urls.Member("alice")):  1,
-		site.Followers(n.urls.Member("alice")):  0,
+		site.Followers(n.URLs.Forum("kitchen")): 1,
+		site.Following(n.URLs.Member("alice")):  1,
+		site.Followers(n.URLs.Member("alice")):  0,
 		site.Following(thread):                  0,
-		site.Followers(n.urls.InstanceActor()):  0,
+		site.Followers(n.URLs.InstanceActor()):  0,
 		site.Outbox(thread):                     0,
-		site.Outbox(n.urls.InstanceActor()):     0,
-		site.Outbox(n.urls.Member("alice")):     2,
-		n.urls.PostLikes(first.ID):              1,
+		site.Outbox(n.URLs.InstanceActor()):     0,
+		site.Outbox(n.URLs.Member("alice")):     2,
+		n.URLs.PostLikes(first.ID):              1,
 	}
 	for url, want := range counts {
-		m := n.doc(url, http.StatusOK)
+		m := n.Doc(url, http.StatusOK)
 		typ := "OrderedCollection"
-		if url == n.urls.PostLikes(first.ID) {
+		if url == n.URLs.PostLikes(first.ID) {
 			typ = "Collection"
 		}
 		checkShape(t, m, url, typ)
@@ -220,8 +223,8 @@ func TestSmallCollections(t *testing.T) {
 
 	// A member's outbox pages hold the Creates of their posts, newest
 	// first, each with its Note.
-	outbox := site.Outbox(n.urls.Member("alice"))
-	page := n.doc(outbox+"?page=true", http.StatusOK)
+	outbox := site.Outbox(n.URLs.Member("alice"))
+	page := n.Doc(outbox+"?page=true", http.StatusOK)
 	checkShape(t, page, outbox+"?page=true", "OrderedCollectionPage")
 	items := page["orderedItems"].([]any)
 	if len(items) != 2 {
@@ -229,18 +232,132 @@ func TestSmallCollections(t *testing.T) {
 	}
 	create := items[0].(map[string]any)
 	note, _ := create["object"].(map[string]any)
-	if create["type"] != "Create" || create["actor"] != n.urls.Member("alice") || note["id"] != n.urls.Post(n.fx.Posts[2].ID) ||
-		str(create, "id") != n.urls.Post(n.fx.Posts[2].ID)+"#create" {
+	if create["type"] != "Create" || create["actor"] != n.URLs.Member("alice") || note["id"] != n.URLs.Post(n.Fx.Posts[2].ID) ||
+		str(create, "id") != n.URLs.Post(n.Fx.Posts[2].ID)+"#create" {
 		t.Errorf("outbox item = %v", create)
 	}
 
 	// Replies of the first post: Bob's reply (the quote replies to Bob).
-	replies := n.urls.PostReplies(first.ID)
-	coll := n.doc(replies, http.StatusOK)
+	replies := n.URLs.PostReplies(first.ID)
+	coll := n.Doc(replies, http.StatusOK)
 	checkShape(t, coll, replies, "OrderedCollection")
-	rp := n.doc(str(coll, "first"), http.StatusOK)
+	rp := n.Doc(str(coll, "first"), http.StatusOK)
 	checkShape(t, rp, replies+"?page=true", "OrderedCollectionPage")
-	if it := rp["orderedItems"].([]any); len(it) != 1 || it[0] != n.urls.Post(n.fx.Posts[1].ID) {
+	if it := rp["orderedItems"].([]any); len(it) != 1 || it[0] != n.URLs.Post(n.Fx.Posts[1].ID) {
 		t.Errorf("replies = %v", it)
+	}
+}
+
+// The collection page cache never serves a page older than the thread:
+// every change a page shows (a new post, an edit, a like, a deletion, a
+// member's likes withdrawn with their account) is seen by the next
+// request, and an unchanged thread is served from the cache.
+func TestCollectionPageCacheInvalidation(t *testing.T) {
+	n := testnode.New(t, nil)
+	ctx := context.Background()
+	th, fx := n.Fx.Thread, n.Fx
+	page := n.URLs.ThreadPosts(th.ID) + "?page=true&from=1"
+	coll := n.URLs.ThreadPosts(th.ID)
+	body := func(url string) string {
+		t.Helper()
+		resp := n.Get(url, testnode.APAccept)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	items := func() []any {
+		t.Helper()
+		return n.Doc(page, http.StatusOK)["orderedItems"].([]any)
+	}
+	likes := func(i int) float64 {
+		t.Helper()
+		note := items()[i].(map[string]any)
+		return note["likes"].(map[string]any)["totalItems"].(float64)
+	}
+
+	first := body(page)
+	if again := body(page); again != first {
+		t.Fatal("an unchanged thread served a different page")
+	}
+	if entries, _ := n.Fed.PageCacheStats(); entries != 1 {
+		t.Fatalf("cache holds %d pages, want 1", entries)
+	}
+	if total := n.Doc(coll, http.StatusOK)["totalItems"]; total != float64(3) {
+		t.Fatalf("totalItems %v", total)
+	}
+
+	// A new post.
+	reply := storagetest.Replies(t, n.Store, th.ID, fx.Bob.ID, 1)[0]
+	if got := len(items()); got != 4 {
+		t.Fatalf("after a reply the page has %d items, want 4", got)
+	}
+	if total := n.Doc(coll, http.StatusOK)["totalItems"]; total != float64(4) {
+		t.Fatalf("after a reply totalItems is %v", total)
+	}
+
+	// An edit.
+	if _, err := n.Store.EditPost(ctx, reply.ID, "edited text", "<p>edited text</p>"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body(page), "edited text") {
+		t.Fatal("the page does not show the edit")
+	}
+
+	// A like, then its removal with the liker's account.
+	if _, err := n.Store.LikePost(ctx, reply.ID, fx.Mod.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := likes(3); got != 1 {
+		t.Fatalf("likes after a like: %v", got)
+	}
+	if err := n.Store.DeleteOwnAccount(ctx, fx.Mod.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := likes(3); got != 0 {
+		t.Fatalf("likes after the liker's account was deleted: %v", got)
+	}
+
+	// A deletion.
+	if err := n.Store.DeletePost(ctx, reply.ID); err != nil {
+		t.Fatal(err)
+	}
+	if typ := items()[3].(map[string]any)["type"]; typ != "Tombstone" {
+		t.Fatalf("a deleted post is served as %v", typ)
+	}
+
+	// Deleting the thread: the collection is gone, not served from cache.
+	if err := n.Store.DeletePost(ctx, fx.Posts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	resp := n.Get(page, testnode.APAccept)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone {
+		t.Fatalf("page of a deleted thread: %d", resp.StatusCode)
+	}
+}
+
+// A cached page answers conditional requests like a built one.
+func TestCollectionPageCacheConditional(t *testing.T) {
+	n := testnode.New(t, nil)
+	page := n.URLs.ThreadPosts(n.Fx.Thread.ID) + "?page=true&from=1"
+	resp := n.Get(page, testnode.APAccept)
+	resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	resp = n.Get(page, testnode.APAccept, "If-None-Match", etag)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-None-Match of the current ETag: %d", resp.StatusCode)
+	}
+	storagetest.Replies(t, n.Store, n.Fx.Thread.ID, n.Fx.Bob.ID, 1)
+	resp = n.Get(page, testnode.APAccept, "If-None-Match", etag)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("If-None-Match of an old ETag after a reply: %d", resp.StatusCode)
 	}
 }

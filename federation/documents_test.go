@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -83,19 +84,19 @@ func str(m map[string]any, path ...string) string {
 var handleRE = regexp.MustCompile(`^[a-z0-9_.-]+$`)
 
 func TestActorDocuments(t *testing.T) {
-	n := newNode(t, nil)
-	th := n.fx.Thread
+	n := testnode.New(t, nil)
+	th := n.Fx.Thread
 	cases := []struct {
 		url, typ, username, name string
 	}{
-		{n.urls.Member("alice"), "Person", "alice", "Alice Liddell"},
-		{n.urls.Forum("kitchen"), "Group", "kitchen", "The Kitchen"},
-		{n.urls.Thread(th.ID), "Group", "t." + th.ID.String(), "Sourdough starter keeps dying"},
-		{n.urls.InstanceActor(), "Application", site.InstanceActorName, n.urls.Host()},
+		{n.URLs.Member("alice"), "Person", "alice", "Alice Liddell"},
+		{n.URLs.Forum("kitchen"), "Group", "kitchen", "The Kitchen"},
+		{n.URLs.Thread(th.ID), "Group", "t." + th.ID.String(), "Sourdough starter keeps dying"},
+		{n.URLs.InstanceActor(), "Application", site.InstanceActorName, n.URLs.Host()},
 	}
 	for _, c := range cases {
 		t.Run(c.typ+" "+c.username, func(t *testing.T) {
-			m := n.doc(c.url, http.StatusOK)
+			m := n.Doc(c.url, http.StatusOK)
 			checkShape(t, m, c.url, c.typ)
 			if m["preferredUsername"] != c.username || !handleRE.MatchString(c.username) {
 				t.Errorf("preferredUsername = %v, want %s", m["preferredUsername"], c.username)
@@ -108,7 +109,7 @@ func TestActorDocuments(t *testing.T) {
 					t.Errorf("%s = %v", f, m[f])
 				}
 			}
-			if str(m, "endpoints", "sharedInbox") != n.urls.SharedInbox() {
+			if str(m, "endpoints", "sharedInbox") != n.URLs.SharedInbox() {
 				t.Errorf("endpoints = %v", m["endpoints"])
 			}
 			if str(m, "publicKey", "id") != c.url+"#main-key" || str(m, "publicKey", "owner") != c.url {
@@ -130,79 +131,79 @@ func TestActorDocuments(t *testing.T) {
 
 	// The thread actor is what a Mastodon user follows: its summary is the
 	// opening post, its url the thread page, and it links its posts.
-	m := n.doc(n.urls.Thread(th.ID), http.StatusOK)
+	m := n.Doc(n.URLs.Thread(th.ID), http.StatusOK)
 	if s := str(m, "summary"); !strings.Contains(s, "Mine goes flat after three days") || strings.Contains(s, "<strong>") {
 		t.Errorf("thread summary = %q", s)
 	}
-	if str(m, "url") != n.urls.Thread(th.ID) || str(m, "posts") != n.urls.ThreadPosts(th.ID) {
+	if str(m, "url") != n.URLs.Thread(th.ID) || str(m, "posts") != n.URLs.ThreadPosts(th.ID) {
 		t.Errorf("thread url/posts = %v / %v", m["url"], m["posts"])
 	}
-	if str(m, "audience") != n.urls.Forum("kitchen") {
+	if str(m, "audience") != n.URLs.Forum("kitchen") {
 		t.Errorf("thread audience = %v", m["audience"])
 	}
-	f := n.doc(n.urls.Forum("kitchen"), http.StatusOK)
-	if str(f, "threads") != n.urls.ForumThreads("kitchen") || str(f, "summary") != "<p>Cooking, baking and fermenting.</p>" {
+	f := n.Doc(n.URLs.Forum("kitchen"), http.StatusOK)
+	if str(f, "threads") != n.URLs.ForumThreads("kitchen") || str(f, "summary") != "<p>Cooking, baking and fermenting.</p>" {
 		t.Errorf("forum threads/summary = %v / %v", f["threads"], f["summary"])
 	}
 
 	// Unknown actors are 404; a deleted thread is gone.
-	for _, u := range []string{n.urls.Member("nobody"), n.urls.Forum("nowhere"), n.urls.Thread(12345), n.urls.Base() + "/t/NOT-AN-ID"} {
-		if resp := n.get(u, apAccept); resp.StatusCode != http.StatusNotFound {
+	for _, u := range []string{n.URLs.Member("nobody"), n.URLs.Forum("nowhere"), n.URLs.Thread(12345), n.URLs.Base() + "/t/NOT-AN-ID"} {
+		if resp := n.Get(u, testnode.APAccept); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", u, resp.StatusCode)
 		}
 	}
-	if err := n.store.DeleteThread(context.Background(), th.ID); err != nil {
+	if err := n.Store.DeleteThread(context.Background(), th.ID); err != nil {
 		t.Fatal(err)
 	}
-	gone := n.doc(n.urls.Thread(th.ID), http.StatusGone)
-	checkShape(t, gone, n.urls.Thread(th.ID), "Tombstone")
+	gone := n.Doc(n.URLs.Thread(th.ID), http.StatusGone)
+	checkShape(t, gone, n.URLs.Thread(th.ID), "Tombstone")
 	if gone["formerType"] != "Group" {
 		t.Errorf("formerType = %v", gone["formerType"])
 	}
 }
 
 func TestNoteDocuments(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	first, reply, quote := n.fx.Posts[0], n.fx.Posts[1], n.fx.Posts[2]
-	th := n.fx.Thread
-	if _, err := n.store.LikePost(ctx, first.ID, n.fx.Bob.ID, nil); err != nil {
+	first, reply, quote := n.Fx.Posts[0], n.Fx.Posts[1], n.Fx.Posts[2]
+	th := n.Fx.Thread
+	if _, err := n.Store.LikePost(ctx, first.ID, n.Fx.Bob.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.store.EditPost(ctx, reply.ID, "Switch to *rye*.", "<p>Switch to <em>rye</em>.</p>"); err != nil {
+	if _, err := n.Store.EditPost(ctx, reply.ID, "Switch to *rye*.", "<p>Switch to <em>rye</em>.</p>"); err != nil {
 		t.Fatal(err)
 	}
 
 	// Rules every Note follows.
-	for _, p := range n.fx.Posts {
-		url := n.urls.Post(p.ID)
-		m := n.doc(url, http.StatusOK)
+	for _, p := range n.Fx.Posts {
+		url := n.URLs.Post(p.ID)
+		m := n.Doc(url, http.StatusOK)
 		checkShape(t, m, url, "Note")
-		author, _ := n.store.AccountByID(ctx, p.AuthorID)
-		if str(m, "attributedTo") != n.urls.Member(author.Handle) {
+		author, _ := n.Store.AccountByID(ctx, p.AuthorID)
+		if str(m, "attributedTo") != n.URLs.Member(author.Handle) {
 			t.Errorf("%s attributedTo = %v", url, m["attributedTo"])
 		}
-		if str(m, "context") != n.urls.ThreadPosts(th.ID) || str(m, "audience") != n.urls.Forum("kitchen") {
+		if str(m, "context") != n.URLs.ThreadPosts(th.ID) || str(m, "audience") != n.URLs.Forum("kitchen") {
 			t.Errorf("%s context/audience = %v / %v", url, m["context"], m["audience"])
 		}
-		if to := m["to"].([]any); len(to) != 1 || to[0] != federation.Public {
+		if to := m["to"].([]any); len(to) != 1 || to[0] != as.Public {
 			t.Errorf("%s to = %v", url, to)
 		}
 		cc := m["cc"].([]any)
-		for _, want := range []string{n.urls.Member(author.Handle) + "/followers", n.urls.Thread(th.ID) + "/followers"} {
+		for _, want := range []string{n.URLs.Member(author.Handle) + "/followers", n.URLs.Thread(th.ID) + "/followers"} {
 			if !slices.Contains(cc, any(want)) {
 				t.Errorf("%s cc = %v, missing %s", url, cc, want)
 			}
 		}
 		tags := m["tag"].([]any)
 		mention, _ := tags[0].(map[string]any)
-		if mention["type"] != "Mention" || mention["href"] != n.urls.Thread(th.ID) || mention["name"] != "@t."+th.ID.String()+"@"+n.urls.Host() {
+		if mention["type"] != "Mention" || mention["href"] != n.URLs.Thread(th.ID) || mention["name"] != "@t."+th.ID.String()+"@"+n.URLs.Host() {
 			t.Errorf("%s tag = %v", url, tags)
 		}
 		if str(m, "source", "mediaType") != "text/markdown" || str(m, "source", "content") == "" {
 			t.Errorf("%s source = %v", url, m["source"])
 		}
-		if str(m, "url") != n.urls.Base()+site.PostPermalinkPath(p) {
+		if str(m, "url") != n.URLs.Base()+site.PostPermalinkPath(p) {
 			t.Errorf("%s url = %v", url, m["url"])
 		}
 		if str(m, "published") == "" || str(m, "content") == "" {
@@ -218,7 +219,7 @@ func TestNoteDocuments(t *testing.T) {
 
 	// The opening post names the thread (Lemmy and NodeBB take it as the
 	// title) and replies to nothing.
-	m := n.doc(n.urls.Post(first.ID), http.StatusOK)
+	m := n.Doc(n.URLs.Post(first.ID), http.StatusOK)
 	if m["name"] != th.Title || m["inReplyTo"] != nil {
 		t.Errorf("first post name/inReplyTo = %v / %v", m["name"], m["inReplyTo"])
 	}
@@ -230,16 +231,16 @@ func TestNoteDocuments(t *testing.T) {
 	}
 	// A reply answers the post it replies to, has no title, and shows
 	// its edit.
-	m = n.doc(n.urls.Post(reply.ID), http.StatusOK)
-	if m["name"] != nil || m["inReplyTo"] != n.urls.Post(first.ID) || str(m, "updated") == "" {
+	m = n.Doc(n.URLs.Post(reply.ID), http.StatusOK)
+	if m["name"] != nil || m["inReplyTo"] != n.URLs.Post(first.ID) || str(m, "updated") == "" {
 		t.Errorf("reply name/inReplyTo/updated = %v / %v / %v", m["name"], m["inReplyTo"], m["updated"])
 	}
 	if m["quote"] != nil {
 		t.Errorf("a plain reply has quote %v", m["quote"])
 	}
 	// A quote carries FEP-044f's quote and the two older spellings.
-	m = n.doc(n.urls.Post(quote.ID), http.StatusOK)
-	want := n.urls.Post(reply.ID)
+	m = n.Doc(n.URLs.Post(quote.ID), http.StatusOK)
+	want := n.URLs.Post(reply.ID)
 	if m["quote"] != want || m["quoteUrl"] != want || m["_misskey_quote"] != want || m["inReplyTo"] != want {
 		t.Errorf("quote fields = %v %v %v, inReplyTo %v", m["quote"], m["quoteUrl"], m["_misskey_quote"], m["inReplyTo"])
 	}
@@ -250,59 +251,56 @@ func TestNoteDocuments(t *testing.T) {
 
 // A reply to a remote post points at the remote post's own id.
 func TestNoteRepliesToRemotePost(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	remote := n.addRemoteAccount("zed", "remote.example")
+	remote := n.AddRemoteAccount("zed", "remote.example")
 	apid := "https://remote.example/notes/1"
-	rp, err := n.store.CreatePost(ctx, storage.NewPost{ThreadID: n.fx.Thread.ID, AuthorID: remote.ID, Source: "hi",
+	rp, err := n.Store.CreatePost(ctx, storage.NewPost{ThreadID: n.Fx.Thread.ID, AuthorID: remote.ID, Source: "hi",
 		HTML: "<p>hi</p>", APID: &apid, URL: apid})
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := n.store.CreatePost(ctx, storage.NewPost{ThreadID: n.fx.Thread.ID, AuthorID: n.fx.Bob.ID, Source: "hello",
+	local, err := n.Store.CreatePost(ctx, storage.NewPost{ThreadID: n.Fx.Thread.ID, AuthorID: n.Fx.Bob.ID, Source: "hello",
 		HTML: "<p>hello</p>", ReplyToID: &rp.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := n.doc(n.urls.Post(local.ID), http.StatusOK)
+	m := n.Doc(n.URLs.Post(local.ID), http.StatusOK)
 	if m["inReplyTo"] != apid {
 		t.Errorf("inReplyTo = %v, want %s", m["inReplyTo"], apid)
 	}
 	// The node does not speak for the remote post.
-	if resp := n.get(n.urls.Post(rp.ID), apAccept); resp.StatusCode != http.StatusNotFound {
+	if resp := n.Get(n.URLs.Post(rp.ID), testnode.APAccept); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("remote post served locally: %d", resp.StatusCode)
 	}
 }
 
 func TestDeletedPostIsTombstone(t *testing.T) {
-	n := newNode(t, nil)
-	p := n.fx.Posts[1]
-	if err := n.store.DeletePost(context.Background(), p.ID); err != nil {
+	n := testnode.New(t, nil)
+	p := n.Fx.Posts[1]
+	if err := n.Store.DeletePost(context.Background(), p.ID); err != nil {
 		t.Fatal(err)
 	}
-	url := n.urls.Post(p.ID)
-	m := n.doc(url, http.StatusGone)
+	url := n.URLs.Post(p.ID)
+	m := n.Doc(url, http.StatusGone)
 	checkShape(t, m, url, "Tombstone")
 	if m["formerType"] != "Note" || str(m, "deleted") == "" || m["content"] != nil {
 		t.Errorf("tombstone = %v", m)
 	}
 	// Its collections are gone too.
-	if resp := n.get(url+"/replies", apAccept); resp.StatusCode != http.StatusGone {
+	if resp := n.Get(url+"/replies", testnode.APAccept); resp.StatusCode != http.StatusGone {
 		t.Errorf("replies of a deleted post: %d", resp.StatusCode)
 	}
 }
 
 func TestContentNegotiation(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	urls := []string{
-		n.urls.Member("alice"), n.urls.Forum("kitchen"), n.urls.Thread(n.fx.Thread.ID), n.urls.Post(n.fx.Posts[0].ID),
+		n.URLs.Member("alice"), n.URLs.Forum("kitchen"), n.URLs.Thread(n.Fx.Thread.ID), n.URLs.Post(n.Fx.Posts[0].ID),
 	}
-	for _, accept := range []string{apAccept, ldAccept} {
+	for _, accept := range []string{testnode.APAccept, testnode.LDAccept} {
 		for _, u := range urls {
-			if !federation.IsActivityPubAccept(accept) {
-				t.Fatalf("IsActivityPubAccept(%q) = false", accept)
-			}
-			resp := n.get(u, accept)
+			resp := n.Get(u, accept)
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/activity+json; charset=utf-8" {
@@ -313,63 +311,48 @@ func TestContentNegotiation(t *testing.T) {
 			}
 		}
 	}
-	// What the web package asks before handing a request over.
-	for accept, want := range map[string]bool{
-		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8": false,
-		"*/*":                       false,
-		"":                          false,
-		"application/json":          false,
-		"application/activity+json": true,
-		"Application/Activity+JSON; charset=utf-8": true,
-		ldAccept:                         true,
-		"text/html, application/ld+json": true,
-	} {
-		if got := federation.IsActivityPubAccept(accept); got != want {
-			t.Errorf("IsActivityPubAccept(%q) = %v, want %v", accept, got, want)
-		}
-	}
 }
 
 func TestConditionalRequests(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	// Actors change without leaving a time behind: ETag only.
-	member := n.urls.Member("alice")
-	resp := n.get(member, apAccept)
+	member := n.URLs.Member("alice")
+	resp := n.Get(member, testnode.APAccept)
 	resp.Body.Close()
 	if etag := resp.Header.Get("ETag"); etag == "" {
 		t.Errorf("GET %s: no ETag", member)
-	} else if r := n.get(member, apAccept, "If-None-Match", etag); r.StatusCode != http.StatusNotModified {
+	} else if r := n.Get(member, testnode.APAccept, "If-None-Match", etag); r.StatusCode != http.StatusNotModified {
 		t.Errorf("GET %s If-None-Match: %d, want 304", member, r.StatusCode)
 	}
 	for _, u := range []string{
-		n.urls.Post(n.fx.Posts[0].ID),
-		n.urls.Thread(n.fx.Thread.ID),
-		n.urls.ThreadPosts(n.fx.Thread.ID),
-		n.urls.ThreadPosts(n.fx.Thread.ID) + "?page=true&from=1",
+		n.URLs.Post(n.Fx.Posts[0].ID),
+		n.URLs.Thread(n.Fx.Thread.ID),
+		n.URLs.ThreadPosts(n.Fx.Thread.ID),
+		n.URLs.ThreadPosts(n.Fx.Thread.ID) + "?page=true&from=1",
 	} {
-		resp := n.get(u, apAccept)
+		resp := n.Get(u, testnode.APAccept)
 		resp.Body.Close()
 		etag, lm := resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 		if resp.StatusCode != http.StatusOK || etag == "" || lm == "" {
 			t.Fatalf("GET %s: %d, ETag %q, Last-Modified %q", u, resp.StatusCode, etag, lm)
 		}
-		if r := n.get(u, apAccept, "If-None-Match", etag); r.StatusCode != http.StatusNotModified {
+		if r := n.Get(u, testnode.APAccept, "If-None-Match", etag); r.StatusCode != http.StatusNotModified {
 			t.Errorf("GET %s If-None-Match: %d, want 304", u, r.StatusCode)
 		}
-		if r := n.get(u, apAccept, "If-None-Match", `"other"`); r.StatusCode != http.StatusOK {
+		if r := n.Get(u, testnode.APAccept, "If-None-Match", `"other"`); r.StatusCode != http.StatusOK {
 			t.Errorf("GET %s If-None-Match other: %d, want 200", u, r.StatusCode)
 		}
-		if r := n.get(u, apAccept, "If-Modified-Since", lm); r.StatusCode != http.StatusNotModified {
+		if r := n.Get(u, testnode.APAccept, "If-Modified-Since", lm); r.StatusCode != http.StatusNotModified {
 			t.Errorf("GET %s If-Modified-Since: %d, want 304", u, r.StatusCode)
 		}
 	}
 	// An edit changes the ETag.
-	u := n.urls.Post(n.fx.Posts[1].ID)
-	before := n.get(u, apAccept).Header.Get("ETag")
-	if _, err := n.store.EditPost(context.Background(), n.fx.Posts[1].ID, "New text.", "<p>New text.</p>"); err != nil {
+	u := n.URLs.Post(n.Fx.Posts[1].ID)
+	before := n.Get(u, testnode.APAccept).Header.Get("ETag")
+	if _, err := n.Store.EditPost(context.Background(), n.Fx.Posts[1].ID, "New text.", "<p>New text.</p>"); err != nil {
 		t.Fatal(err)
 	}
-	if r := n.get(u, apAccept, "If-None-Match", before); r.StatusCode != http.StatusOK {
+	if r := n.Get(u, testnode.APAccept, "If-None-Match", before); r.StatusCode != http.StatusOK {
 		t.Errorf("after an edit: %d, want 200", r.StatusCode)
 	}
 }
@@ -377,15 +360,15 @@ func TestConditionalRequests(t *testing.T) {
 // The web pages take queries; the documents redirect so their ids stay
 // equal to the URLs they are fetched from.
 func TestDocumentQueriesRedirect(t *testing.T) {
-	n := newNode(t, nil)
-	th := n.urls.Thread(n.fx.Thread.ID)
+	n := testnode.New(t, nil)
+	th := n.URLs.Thread(n.Fx.Thread.ID)
 	for u, want := range map[string]string{
-		th + "?page=3":                        site.ThreadPostsPath(n.fx.Thread.ID) + "?page=true&from=41",
-		th + "?page=1":                        site.ThreadPath(n.fx.Thread.ID),
-		th + "?page=x":                        site.ThreadPath(n.fx.Thread.ID),
-		n.urls.Member("alice") + "?tab=posts": "/u/alice",
+		th + "?page=3":                        site.ThreadPostsPath(n.Fx.Thread.ID) + "?page=true&from=41",
+		th + "?page=1":                        site.ThreadPath(n.Fx.Thread.ID),
+		th + "?page=x":                        site.ThreadPath(n.Fx.Thread.ID),
+		n.URLs.Member("alice") + "?tab=posts": "/u/alice",
 	} {
-		resp := n.get(u, apAccept)
+		resp := n.Get(u, testnode.APAccept)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
 			t.Errorf("GET %s: %d to %q, want %q", u, resp.StatusCode, resp.Header.Get("Location"), want)

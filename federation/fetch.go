@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -18,15 +19,15 @@ var (
 	ErrLocal        = errors.New("address is on this node")
 )
 
-// fetchObject GETs rawURL signed by the instance actor (some servers
+// FetchObject GETs rawURL signed by the instance actor (some servers
 // require signed fetches for everything) and decodes a JSON object. It
 // returns the URL the document was finally served from.
-func (s *Server) fetchObject(ctx context.Context, rawURL string) (map[string]any, string, error) {
+func (s *Server) FetchObject(ctx context.Context, rawURL string) (map[string]any, string, error) {
 	sign, err := s.instanceSigner(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	body, final, err := s.client.Get(ctx, rawURL, AcceptHeader, sign)
+	body, final, err := s.client.Get(ctx, rawURL, as.AcceptHeader, sign)
 	if err != nil {
 		return nil, "", fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
@@ -37,9 +38,9 @@ func (s *Server) fetchObject(ctx context.Context, rawURL string) (map[string]any
 	return m, final, nil
 }
 
-// checkRemote validates a remote http(s) URL and returns its host (with
+// CheckRemote validates a remote http(s) URL and returns its host (with
 // port, lower case).
-func (s *Server) checkRemote(raw string) (string, error) {
+func (s *Server) CheckRemote(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return "", fmt.Errorf("%w: not an http(s) URL: %q", storage.ErrInvalid, raw)
@@ -48,13 +49,15 @@ func (s *Server) checkRemote(raw string) (string, error) {
 		return "", fmt.Errorf("%w: %s", ErrLocal, raw)
 	}
 	host := strings.ToLower(u.Host)
-	if s.blocked(host) {
+	if s.Blocked(host) {
 		return "", fmt.Errorf("%w: %s", ErrBlocked, host)
 	}
 	return host, nil
 }
 
-func (s *Server) blocked(host string) bool {
+// Blocked reports whether a remote host is blocked (Config.BlockedDomain),
+// with or without its port.
+func (s *Server) Blocked(host string) bool {
 	if s.cfg.BlockedDomain == nil {
 		return false
 	}
@@ -69,7 +72,7 @@ func (s *Server) blocked(host string) bool {
 // database while its copy is younger than ActorMaxAge, else fetched
 // (signed by the instance actor), checked and stored.
 func (s *Server) ResolveActor(ctx context.Context, id string) (*storage.Account, error) {
-	if _, err := s.checkRemote(id); err != nil {
+	if _, err := s.CheckRemote(id); err != nil {
 		return nil, err
 	}
 	acc, err := s.store.AccountByAPID(ctx, id)
@@ -86,15 +89,15 @@ func (s *Server) ResolveActor(ctx context.Context, id string) (*storage.Account,
 // signature fails with the stored key (the actor may have rotated it).
 // Concurrent refreshes of one actor share one fetch.
 func (s *Server) RefreshActor(ctx context.Context, id string) (*storage.Account, error) {
-	if _, err := s.checkRemote(id); err != nil {
+	if _, err := s.CheckRemote(id); err != nil {
 		return nil, err
 	}
 	v, err, _ := s.fetches.Do(id, func() (any, error) {
-		m, final, err := s.fetchObject(ctx, id)
+		m, final, err := s.FetchObject(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		return s.storeActor(ctx, m, final)
+		return s.StoreActor(ctx, m, final)
 	})
 	if err != nil {
 		return nil, err
@@ -102,26 +105,26 @@ func (s *Server) RefreshActor(ctx context.Context, id string) (*storage.Account,
 	return v.(*storage.Account), nil
 }
 
-// storeActor parses an actor document fetched from fetchedFrom and stores
+// StoreActor parses an actor document fetched from fetchedFrom and stores
 // it. The document's id must be on the host it was served from: anyone
 // can serve a document claiming any id, and only the id's own host may
 // speak for it.
-func (s *Server) storeActor(ctx context.Context, m map[string]any, fetchedFrom string) (*storage.Account, error) {
-	if !isActorType(m) {
+func (s *Server) StoreActor(ctx context.Context, m map[string]any, fetchedFrom string) (*storage.Account, error) {
+	if !as.IsActorType(m) {
 		return nil, fmt.Errorf("%w: %s is a %v", ErrNotActor, fetchedFrom, m["type"])
 	}
-	acc, err := parseActor(ctx, m)
+	acc, err := ParseActor(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	fetchedHost, err := s.checkRemote(fetchedFrom)
+	fetchedHost, err := s.CheckRemote(fetchedFrom)
 	if err != nil {
 		return nil, err
 	}
 	if acc.Domain != fetchedHost {
 		return nil, fmt.Errorf("%w: %s from %s", ErrHostMismatch, *acc.APID, fetchedFrom)
 	}
-	if !sameHost(acc.PublicKeyID, acc.Domain) {
+	if !as.SameHost(acc.PublicKeyID, acc.Domain) {
 		return nil, fmt.Errorf("%w: key %s of %s", ErrHostMismatch, acc.PublicKeyID, *acc.APID)
 	}
 	stored, err := s.store.UpsertRemoteAccount(ctx, acc)
@@ -130,11 +133,6 @@ func (s *Server) storeActor(ctx context.Context, m map[string]any, fetchedFrom s
 	}
 	s.remote.forget(stored.PublicKeyID)
 	return stored, nil
-}
-
-func sameHost(raw, host string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && strings.EqualFold(u.Host, host)
 }
 
 // ResolveHandle finds a remote actor by its address, "name@host" (with or
@@ -150,7 +148,7 @@ func (s *Server) ResolveHandle(ctx context.Context, handle string) (*storage.Acc
 	if strings.EqualFold(host, s.urls.Host()) {
 		return nil, fmt.Errorf("%w: %s", ErrLocal, handle)
 	}
-	if s.blocked(strings.ToLower(host)) {
+	if s.Blocked(strings.ToLower(host)) {
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, host)
 	}
 	resource := "acct:" + name + "@" + host
@@ -187,16 +185,16 @@ func (s *Server) ResolveHandle(ctx context.Context, handle string) (*storage.Acc
 // id, or any web address whose ActivityPub form is an actor, such as a
 // Skein thread page (the thread's Group). Other objects give ErrNotActor.
 func (s *Server) ResolveURL(ctx context.Context, rawURL string) (*storage.Account, error) {
-	if _, err := s.checkRemote(rawURL); err != nil {
+	if _, err := s.CheckRemote(rawURL); err != nil {
 		return nil, err
 	}
 	if acc, err := s.store.AccountByAPID(ctx, rawURL); err == nil &&
 		acc.FetchedAt != nil && s.cfg.Now().Sub(*acc.FetchedAt) < s.cfg.ActorMaxAge {
 		return acc, nil
 	}
-	m, final, err := s.fetchObject(ctx, rawURL)
+	m, final, err := s.FetchObject(ctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
-	return s.storeActor(ctx, m, final)
+	return s.StoreActor(ctx, m, final)
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/skein-forum/skein/federation"
+	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/storage"
@@ -29,7 +30,7 @@ import (
 // fakeRemote is a minimal foreign server: it serves one Person and
 // remembers the requests it got.
 type fakeRemote struct {
-	srv  *httptest.Server
+	Srv  *httptest.Server
 	key  *rsa.PrivateKey
 	id   string // overrides the actor's id when set
 	mu   sync.Mutex
@@ -43,7 +44,7 @@ func newFakeRemote(t *testing.T) *fakeRemote {
 		t.Fatal(err)
 	}
 	f := &fakeRemote{key: key}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.reqs = append(f.reqs, r.Clone(context.Background()))
 		f.mu.Unlock()
@@ -67,7 +68,7 @@ func newFakeRemote(t *testing.T) *fakeRemote {
 				"publicKeyPem": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
 		})
 	}))
-	t.Cleanup(f.srv.Close)
+	t.Cleanup(f.Srv.Close)
 	return f
 }
 
@@ -116,9 +117,9 @@ func verifyIndependently(t *testing.T, r *http.Request, pub *rsa.PublicKey) (key
 	return params["keyId"], params["headers"]
 }
 
-func instancePublicKey(t *testing.T, n *testNode) *rsa.PublicKey {
+func instancePublicKey(t *testing.T, n *testnode.Node) *rsa.PublicKey {
 	t.Helper()
-	m := n.doc(n.urls.InstanceActor(), http.StatusOK)
+	m := n.Doc(n.URLs.InstanceActor(), http.StatusOK)
 	block, _ := pem.Decode([]byte(str(m, "publicKey", "publicKeyPem")))
 	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
@@ -130,10 +131,10 @@ func instancePublicKey(t *testing.T, n *testNode) *rsa.PublicKey {
 // Every outbound fetch is signed by the instance actor over
 // (request-target) host date, checked here without the signing library.
 func TestSignedFetch(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	remote := newFakeRemote(t)
-	id := remote.srv.URL + "/users/zed"
-	acc, err := n.fed.ResolveActor(context.Background(), id)
+	id := remote.Srv.URL + "/users/zed"
+	acc, err := n.Fed.ResolveActor(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +143,14 @@ func TestSignedFetch(t *testing.T) {
 		t.Errorf("Accept = %q", r.Header.Get("Accept"))
 	}
 	keyID, headers := verifyIndependently(t, r, instancePublicKey(t, n))
-	if keyID != n.urls.InstanceActor()+"#main-key" || headers != "(request-target) host date" {
+	if keyID != n.URLs.InstanceActor()+"#main-key" || headers != "(request-target) host date" {
 		t.Errorf("keyId %q, headers %q", keyID, headers)
 	}
 
 	// What was stored.
-	host := strings.TrimPrefix(remote.srv.URL, "http://")
+	host := strings.TrimPrefix(remote.Srv.URL, "http://")
 	if acc.Handle != "zed" || acc.Domain != host || *acc.APID != id || acc.Inbox != id+"/inbox" ||
-		acc.SharedInbox != remote.srv.URL+"/inbox" || acc.PublicKeyID != id+"#main-key" || acc.ActorType != "Person" {
+		acc.SharedInbox != remote.Srv.URL+"/inbox" || acc.PublicKeyID != id+"#main-key" || acc.ActorType != "Person" {
 		t.Errorf("stored actor = %+v", acc)
 	}
 	if acc.DisplayName != "Zed: the remote one" || strings.Contains(acc.Bio, "script") || !strings.Contains(acc.Bio, "Hello") {
@@ -157,16 +158,16 @@ func TestSignedFetch(t *testing.T) {
 	}
 	// A second resolve is served from the database.
 	before := len(remote.reqs)
-	if _, err := n.fed.ResolveActor(context.Background(), id); err != nil || len(remote.reqs) != before {
+	if _, err := n.Fed.ResolveActor(context.Background(), id); err != nil || len(remote.reqs) != before {
 		t.Errorf("second resolve fetched again (%d requests): %v", len(remote.reqs)-before, err)
 	}
-	if _, err := n.fed.RefreshActor(context.Background(), id); err != nil || len(remote.reqs) != before+1 {
+	if _, err := n.Fed.RefreshActor(context.Background(), id); err != nil || len(remote.reqs) != before+1 {
 		t.Errorf("refresh did not fetch: %v", err)
 	}
 
 	// A document claiming an id on another host is refused.
 	remote.id = "https://elsewhere.example/users/zed"
-	if _, err := n.fed.RefreshActor(context.Background(), remote.srv.URL+"/users/liar"); !errors.Is(err, federation.ErrHostMismatch) {
+	if _, err := n.Fed.RefreshActor(context.Background(), remote.Srv.URL+"/users/liar"); !errors.Is(err, federation.ErrHostMismatch) {
 		t.Errorf("foreign id: %v, want ErrHostMismatch", err)
 	}
 }
@@ -177,8 +178,8 @@ func TestSignedFetch(t *testing.T) {
 // connect.
 func TestSSRFGuard(t *testing.T) {
 	remote := newFakeRemote(t)
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(remote.srv.URL, "http://"))
-	strict := newNode(t, func(c *federation.Config) { c.AllowPrivateNetworks = false })
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(remote.Srv.URL, "http://"))
+	strict := testnode.New(t, func(c *federation.Config) { c.AllowPrivateNetworks = false })
 	for _, u := range []string{
 		"http://127.0.0.1:" + port + "/users/zed",
 		"http://10.0.0.1:" + port + "/users/zed",
@@ -186,21 +187,21 @@ func TestSSRFGuard(t *testing.T) {
 		"http://[::1]:" + port + "/users/zed",
 		"http://localhost:" + port + "/users/zed",
 	} {
-		_, err := strict.fed.ResolveActor(context.Background(), u)
+		_, err := strict.Fed.ResolveActor(context.Background(), u)
 		if !errors.Is(err, transport.ErrBlockedAddress) {
 			t.Errorf("ResolveActor(%s) = %v, want ErrBlockedAddress", u, err)
 		}
 	}
-	if _, err := strict.fed.ResolveHandle(context.Background(), "zed@localhost:"+port); err == nil {
+	if _, err := strict.Fed.ResolveHandle(context.Background(), "zed@localhost:"+port); err == nil {
 		t.Errorf("WebFinger to localhost was not refused")
 	}
-	noHTTP := newNode(t, func(c *federation.Config) { c.AllowHTTP = false })
-	if _, err := noHTTP.fed.ResolveActor(context.Background(), remote.srv.URL+"/users/zed"); !errors.Is(err, transport.ErrInsecureScheme) {
+	noHTTP := testnode.New(t, func(c *federation.Config) { c.AllowHTTP = false })
+	if _, err := noHTTP.Fed.ResolveActor(context.Background(), remote.Srv.URL+"/users/zed"); !errors.Is(err, transport.ErrInsecureScheme) {
 		t.Errorf("http:// peer: %v, want ErrInsecureScheme", err)
 	}
 	// Allowed, the same loopback address works.
-	open := newNode(t, nil)
-	if _, err := open.fed.ResolveActor(context.Background(), "http://localhost:"+port+"/users/zed"); err != nil {
+	open := testnode.New(t, nil)
+	if _, err := open.Fed.ResolveActor(context.Background(), "http://localhost:"+port+"/users/zed"); err != nil {
 		t.Errorf("allowed private network: %v", err)
 	}
 }
@@ -209,7 +210,7 @@ func TestSSRFGuard(t *testing.T) {
 func signedGet(t *testing.T, url, keyID string, key *rsa.PrivateKey) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	req.Header.Set("Accept", apAccept)
+	req.Header.Set("Accept", testnode.APAccept)
 	if key != nil {
 		if err := signature.SignRequest(req, nil, keyID, key); err != nil {
 			t.Fatal(err)
@@ -228,21 +229,21 @@ func TestAuthorizedFetch(t *testing.T) {
 	var blockA bool
 	var aHost string
 	var skew atomic.Int64 // how far B's clock runs ahead
-	b := newNode(t, func(c *federation.Config) {
+	b := testnode.New(t, func(c *federation.Config) {
 		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 		c.AuthorizedFetch = true
 		c.BlockedDomain = func(host string) bool { return blockA && host == aHost }
 	})
-	a := newNode(t, nil)
-	aHost = a.urls.Host()
-	keyID, key, err := a.fed.SigningKey(ctx, storage.KeyOwnerInstance, 0)
+	a := testnode.New(t, nil)
+	aHost = a.URLs.Host()
+	keyID, key, err := a.Fed.SigningKey(ctx, storage.KeyOwnerInstance, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	protected := []string{
-		b.urls.Member("alice"), b.urls.Forum("kitchen"), b.urls.Thread(b.fx.Thread.ID), b.urls.Post(b.fx.Posts[0].ID),
-		b.urls.ThreadPosts(b.fx.Thread.ID), b.urls.ThreadPosts(b.fx.Thread.ID) + "?page=true&from=1",
-		b.urls.ForumThreads("kitchen"), b.urls.Member("alice") + "/followers", b.urls.PostReplies(b.fx.Posts[0].ID),
+		b.URLs.Member("alice"), b.URLs.Forum("kitchen"), b.URLs.Thread(b.Fx.Thread.ID), b.URLs.Post(b.Fx.Posts[0].ID),
+		b.URLs.ThreadPosts(b.Fx.Thread.ID), b.URLs.ThreadPosts(b.Fx.Thread.ID) + "?page=true&from=1",
+		b.URLs.ForumThreads("kitchen"), b.URLs.Member("alice") + "/followers", b.URLs.PostReplies(b.Fx.Posts[0].ID),
 	}
 	for _, u := range protected {
 		if got := signedGet(t, u, "", nil); got != http.StatusUnauthorized {
@@ -254,8 +255,8 @@ func TestAuthorizedFetch(t *testing.T) {
 	}
 	// Bootstrapping stays public.
 	for _, u := range []string{
-		b.urls.InstanceActor(), b.urls.Base() + "/.well-known/nodeinfo", b.urls.Base() + "/nodeinfo/2.1",
-		b.urls.Base() + "/.well-known/webfinger?resource=acct:alice@" + b.urls.Host(), b.urls.Base() + "/.well-known/host-meta",
+		b.URLs.InstanceActor(), b.URLs.Base() + "/.well-known/nodeinfo", b.URLs.Base() + "/nodeinfo/2.1",
+		b.URLs.Base() + "/.well-known/webfinger?resource=acct:alice@" + b.URLs.Host(), b.URLs.Base() + "/.well-known/host-meta",
 	} {
 		if got := signedGet(t, u, "", nil); got != http.StatusOK {
 			t.Errorf("unsigned GET %s: %d, want 200", u, got)
@@ -267,8 +268,8 @@ func TestAuthorizedFetch(t *testing.T) {
 		t.Errorf("wrong key: %d, want 401", got)
 	}
 	// A member's key works as well as the instance's.
-	mKeyID, mKey, err := a.fed.SigningKey(ctx, storage.KeyOwnerMember, a.fx.Bob.ID)
-	if err != nil || mKeyID != a.urls.Member("bob")+"#main-key" {
+	mKeyID, mKey, err := a.Fed.SigningKey(ctx, storage.KeyOwnerMember, a.Fx.Bob.ID)
+	if err != nil || mKeyID != a.URLs.Member("bob")+"#main-key" {
 		t.Fatalf("member key %q: %v", mKeyID, err)
 	}
 	if got := signedGet(t, protected[0], mKeyID, mKey); got != http.StatusOK {
@@ -276,12 +277,12 @@ func TestAuthorizedFetch(t *testing.T) {
 	}
 	// A rotates its instance key: B's cached key fails, B fetches A's
 	// actor again and accepts the new signature.
-	if _, err := a.store.DB().NewDelete().Model((*storage.ActorKey)(nil)).
+	if _, err := a.Store.DB().NewDelete().Model((*storage.ActorKey)(nil)).
 		Where("owner_kind = ?", storage.KeyOwnerInstance).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	a.restart()
-	newKeyID, newKey, err := a.fed.SigningKey(ctx, storage.KeyOwnerInstance, 0)
+	a.Restart()
+	newKeyID, newKey, err := a.Fed.SigningKey(ctx, storage.KeyOwnerInstance, 0)
 	if err != nil || newKeyID != keyID || newKey.Equal(key) {
 		t.Fatalf("rotated key: %q, same key %v, %v", newKeyID, newKey.Equal(key), err)
 	}
@@ -308,43 +309,43 @@ func TestAuthorizedFetch(t *testing.T) {
 // by @handle@host:port, and B's forum by WebFinger, and stores all three.
 func TestTwoNodes(t *testing.T) {
 	ctx := context.Background()
-	a := newNode(t, nil)
-	b := newNode(t, func(c *federation.Config) { c.AuthorizedFetch = true })
+	a := testnode.New(t, nil)
+	b := testnode.New(t, func(c *federation.Config) { c.AuthorizedFetch = true })
 
-	thread, err := a.fed.ResolveURL(ctx, b.urls.Thread(b.fx.Thread.ID))
+	thread, err := a.Fed.ResolveURL(ctx, b.URLs.Thread(b.Fx.Thread.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if thread.ActorType != "Group" || thread.Handle != b.fx.Thread.Handle() || thread.DisplayName != b.fx.Thread.Title ||
-		thread.Domain != b.urls.Host() || *thread.APID != b.urls.Thread(b.fx.Thread.ID) {
+	if thread.ActorType != "Group" || thread.Handle != b.Fx.Thread.Handle() || thread.DisplayName != b.Fx.Thread.Title ||
+		thread.Domain != b.URLs.Host() || *thread.APID != b.URLs.Thread(b.Fx.Thread.ID) {
 		t.Errorf("thread actor = %+v", thread)
 	}
 
-	member, err := a.fed.ResolveHandle(ctx, "@alice@"+b.urls.Host())
+	member, err := a.Fed.ResolveHandle(ctx, "@alice@"+b.URLs.Host())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if member.ActorType != "Person" || member.Handle != "alice" || member.DisplayName != "Alice Liddell" ||
-		member.SharedInbox != b.urls.SharedInbox() || member.Inbox != b.urls.Member("alice")+"/inbox" {
+		member.SharedInbox != b.URLs.SharedInbox() || member.Inbox != b.URLs.Member("alice")+"/inbox" {
 		t.Errorf("member = %+v", member)
 	}
 
-	forum, err := a.fed.ResolveHandle(ctx, "kitchen@"+b.urls.Host())
+	forum, err := a.Fed.ResolveHandle(ctx, "kitchen@"+b.URLs.Host())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if forum.ActorType != "Group" || *forum.APID != b.urls.Forum("kitchen") || forum.DisplayName != "The Kitchen" {
+	if forum.ActorType != "Group" || *forum.APID != b.URLs.Forum("kitchen") || forum.DisplayName != "The Kitchen" {
 		t.Errorf("forum = %+v", forum)
 	}
 
 	for _, acc := range []*storage.Account{thread, member, forum} {
-		stored, err := a.store.AccountByAPID(ctx, *acc.APID)
+		stored, err := a.Store.AccountByAPID(ctx, *acc.APID)
 		if err != nil || stored.IsLocal() || stored.PublicKeyPEM == "" || stored.PublicKeyID != *acc.APID+"#main-key" {
 			t.Errorf("stored %s: %+v, %v", *acc.APID, stored, err)
 		}
 	}
 	// B, in secure mode, fetched A's instance actor to check the fetches.
-	if _, err := b.store.AccountByAPID(ctx, a.urls.InstanceActor()); err != nil {
+	if _, err := b.Store.AccountByAPID(ctx, a.URLs.InstanceActor()); err != nil {
 		t.Errorf("B does not know A's instance actor: %v", err)
 	}
 }

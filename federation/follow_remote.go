@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -97,20 +98,20 @@ func (s *Server) UnfollowRemote(ctx context.Context, member *storage.Account, re
 		followID = *f.APID
 	}
 	follow := followActivity(followID, actor, *target.APID)
-	undo := &Activity{ID: actor + "#undo-follow-" + s.store.NewID().String(), Type: "Undo", Actor: actor,
+	undo := &as.Activity{ID: actor + "#undo-follow-" + s.store.NewID().String(), Type: "Undo", Actor: actor,
 		To: []string{*target.APID}, Cc: []string{}, Object: follow}
 	return s.enqueue(ctx, member, undo, target)
 }
 
-func followActivity(id, actor, object string) *Activity {
-	return &Activity{ID: id, Type: "Follow", Actor: actor, To: []string{object}, Cc: []string{}, Object: object}
+func followActivity(id, actor, object string) *as.Activity {
+	return &as.Activity{ID: id, Type: "Follow", Actor: actor, To: []string{object}, Cc: []string{}, Object: object}
 }
 
 // enqueue queues a member's activity for one remote actor's own inbox.
-func (s *Server) enqueue(ctx context.Context, member *storage.Account, act *Activity, to *storage.Account) error {
+func (s *Server) enqueue(ctx context.Context, member *storage.Account, act *as.Activity, to *storage.Account) error {
 	top := *act
-	top.Context = jsonLDContext
-	body, err := marshalActivity(&top)
+	top.Context = as.LDContext()
+	body, err := as.Marshal(&top)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -128,7 +129,7 @@ func (s *Server) localActorID(ctx context.Context, kind string, id storage.ID) (
 		}
 		return s.urls.Member(a.Handle), nil
 	case storage.KeyOwnerForum:
-		f, err := s.forum(ctx, id)
+		f, err := s.Forum(ctx, id)
 		if err != nil {
 			return "", err
 		}
@@ -138,12 +139,12 @@ func (s *Server) localActorID(ctx context.Context, kind string, id storage.ID) (
 }
 
 // publicKey is the publicKey object of a local actor's document.
-func (s *Server) publicKey(ctx context.Context, actorID, kind string, id storage.ID) (PublicKey, error) {
+func (s *Server) publicKey(ctx context.Context, actorID, kind string, id storage.ID) (as.PublicKey, error) {
 	kp, err := s.keys.get(ctx, kind, id)
 	if err != nil {
-		return PublicKey{}, err
+		return as.PublicKey{}, err
 	}
-	return PublicKey{ID: site.KeyID(actorID), Owner: actorID, PublicKeyPem: kp.publicPEM}, nil
+	return as.PublicKey{ID: site.KeyID(actorID), Owner: actorID, PublicKeyPem: kp.publicPEM}, nil
 }
 
 // instanceSigner signs an outbound GET as the instance actor.

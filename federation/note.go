@@ -2,77 +2,14 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
-
-// Note is a post as the fediverse sees it. Multi-valued fields are slices
-// that are never nil, so they always serialize as arrays.
-type Note struct {
-	Context      json.RawMessage `json:"@context,omitempty"`
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	AttributedTo string          `json:"attributedTo"`
-	// Name carries the thread title on a thread's first post only: Lemmy
-	// and NodeBB read it as the title of a new topic, Mastodon ignores it
-	// on a Note. Replies leave it out so nobody shows a title per reply.
-	Name       string          `json:"name,omitempty"`
-	Content    string          `json:"content"`
-	Source     *Source         `json:"source,omitempty"`
-	Published  string          `json:"published"`
-	Updated    string          `json:"updated,omitempty"`
-	URL        string          `json:"url"`
-	To         []string        `json:"to"`
-	Cc         []string        `json:"cc"`
-	InReplyTo  string          `json:"inReplyTo,omitempty"`
-	ContextID  string          `json:"context"`  // FEP-7888: the thread's posts collection
-	Audience   string          `json:"audience"` // FEP-1b12: the forum
-	Sensitive  bool            `json:"sensitive"`
-	Tag        []Tag           `json:"tag"`
-	Attachment []any           `json:"attachment"`
-	Replies    *CollectionLink `json:"replies"`
-	Likes      *CollectionLink `json:"likes"`
-	// FEP-044f quote, with the older spellings beside it.
-	Quote        string `json:"quote,omitempty"`
-	QuoteURL     string `json:"quoteUrl,omitempty"`
-	MisskeyQuote string `json:"_misskey_quote,omitempty"`
-}
-
-// Source is the Markdown a member typed.
-type Source struct {
-	Content   string `json:"content"`
-	MediaType string `json:"mediaType"`
-}
-
-// Tag is a Mention (or, later, a Hashtag).
-type Tag struct {
-	Type string `json:"type"`
-	Href string `json:"href"`
-	Name string `json:"name"`
-}
-
-// CollectionLink is a collection embedded by reference: its id, type, the
-// count when it is cheap, and where paging starts.
-type CollectionLink struct {
-	ID         string `json:"id"`
-	Type       string `json:"type"`
-	TotalItems *int64 `json:"totalItems,omitempty"`
-	First      string `json:"first,omitempty"`
-}
-
-// Tombstone stands in for something deleted.
-type Tombstone struct {
-	Context    json.RawMessage `json:"@context,omitempty"`
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	FormerType string          `json:"formerType"`
-	Deleted    string          `json:"deleted,omitempty"`
-}
 
 // NoteParts is what a Note is built from. Post must have its Author
 // loaded; Thread and Forum are the post's own.
@@ -95,9 +32,9 @@ type NoteParts struct {
 // collection pages and the delivery code (which embeds Notes in Create and
 // Announce activities) can build many cheaply. The result has no @context;
 // set Context to LDContext() when it is a top-level document.
-func NoteFromPost(u *site.URLs, np NoteParts) *Note {
+func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 	p, t := np.Post, np.Thread
-	author := accountIRI(u, p.Author)
+	author := AccountIRI(u, p.Author)
 	threadID := u.Thread(t.ID)
 	contextID, threadHandle := u.ThreadPosts(t.ID), "@"+u.Handle(t.Handle())
 	threadFollowers := site.Followers(threadID)
@@ -113,34 +50,34 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 		}
 		return u.Post(id)
 	}
-	n := &Note{
+	n := &as.Note{
 		ID:           u.Post(p.ID),
 		Type:         "Note",
 		AttributedTo: author,
 		Content:      p.HTML,
-		Published:    formatTime(p.CreatedAt),
+		Published:    as.FormatTime(p.CreatedAt),
 		URL:          u.PostPermalink(p),
-		To:           []string{Public},
+		To:           []string{as.Public},
 		// The thread actor is addressed as well as mentioned: Mastodon
 		// copies the mentions of a post into a reply to it, which routes
 		// every reply back to the thread.
 		Cc:        []string{site.Followers(author), threadFollowers, threadID},
 		ContextID: contextID,
-		Tag: []Tag{{
+		Tag: []as.Tag{{
 			Type: "Mention",
 			Href: threadID,
 			Name: threadHandle,
 		}},
 		Attachment: []any{},
-		Replies: &CollectionLink{
+		Replies: &as.CollectionLink{
 			ID:    u.PostReplies(p.ID),
 			Type:  "OrderedCollection",
 			First: u.PostReplies(p.ID) + "?page=true",
 		},
-		Likes: &CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
+		Likes: &as.CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
 	}
 	if p.Source != "" {
-		n.Source = &Source{Content: p.Source, MediaType: "text/markdown"}
+		n.Source = &as.Source{Content: p.Source, MediaType: "text/markdown"}
 	}
 	if threadFollowers == "" {
 		n.Cc = []string{site.Followers(author), threadID}
@@ -152,7 +89,7 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 		n.Audience = u.Forum(np.Forum.Slug)
 	}
 	if p.EditedAt != nil {
-		n.Updated = formatTime(*p.EditedAt)
+		n.Updated = as.FormatTime(*p.EditedAt)
 	}
 	switch {
 	case p.ReplyToID != nil:
@@ -173,20 +110,16 @@ func NoteFromPost(u *site.URLs, np NoteParts) *Note {
 }
 
 // TombstoneFor is what a deleted post answers.
-func TombstoneFor(u *site.URLs, p *storage.Post) *Tombstone {
-	ts := &Tombstone{ID: postIRI(u, p), Type: "Tombstone", FormerType: "Note"}
+func TombstoneFor(u *site.URLs, p *storage.Post) *as.Tombstone {
+	ts := &as.Tombstone{ID: postIRI(u, p), Type: "Tombstone", FormerType: "Note"}
 	if p.DeletedAt != nil {
-		ts.Deleted = formatTime(*p.DeletedAt)
+		ts.Deleted = as.FormatTime(*p.DeletedAt)
 	}
 	return ts
 }
 
-// LDContext is the @context of top-level documents. The caller must not
-// modify it.
-func LDContext() json.RawMessage { return jsonLDContext }
-
-// accountIRI is the ActivityPub id of any account, local or remote.
-func accountIRI(u *site.URLs, a *storage.Account) string {
+// AccountIRI is the ActivityPub id of any account, local or remote.
+func AccountIRI(u *site.URLs, a *storage.Account) string {
 	if a == nil {
 		return ""
 	}
@@ -207,7 +140,7 @@ func postIRI(u *site.URLs, p *storage.Post) string {
 // NoteByID loads a local post with everything its Note needs. It returns
 // the Note, or a Tombstone (and ok=false) when the post or its thread is
 // deleted; storage.ErrNotFound when there is no such local post.
-func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *Note, ts *Tombstone, err error) {
+func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts *as.Tombstone, err error) {
 	p, err := s.store.PostByID(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -223,28 +156,28 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *Note, ts *T
 	if p.IsDeleted() || t.DeletedAt != nil {
 		ts := TombstoneFor(s.urls, p)
 		if ts.Deleted == "" && t.DeletedAt != nil {
-			ts.Deleted = formatTime(*t.DeletedAt)
+			ts.Deleted = as.FormatTime(*t.DeletedAt)
 		}
 		return nil, ts, nil
 	}
-	f, err := s.forum(ctx, t.ForumID)
+	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
 		return nil, nil, err
 	}
-	refs, err := s.remoteRefs(ctx, []storage.Post{*p}, t)
+	refs, err := s.RemoteRefs(ctx, []storage.Post{*p}, t)
 	if err != nil {
 		return nil, nil, err
 	}
-	owner, err := s.mirrorOwner(ctx, t)
+	owner, err := s.MirrorOwner(ctx, t)
 	if err != nil {
 		return nil, nil, err
 	}
 	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner}), nil, nil
 }
 
-// mirrorOwner is the remote actor that owns a mirror thread; nil for a
+// MirrorOwner is the remote actor that owns a mirror thread; nil for a
 // local thread or a mirror whose owner is unknown.
-func (s *Server) mirrorOwner(ctx context.Context, t *storage.Thread) (*storage.Account, error) {
+func (s *Server) MirrorOwner(ctx context.Context, t *storage.Thread) (*storage.Account, error) {
 	if !t.IsMirror() || t.RemoteActorID == nil {
 		return nil, nil
 	}
@@ -255,10 +188,10 @@ func (s *Server) mirrorOwner(ctx context.Context, t *storage.Thread) (*storage.A
 	return a, err
 }
 
-// remoteRefs finds the ActivityPub ids of the remote posts that posts
+// RemoteRefs finds the ActivityPub ids of the remote posts that posts
 // reply to or quote (and the thread's first post, the default reply
 // target), in one query.
-func (s *Server) remoteRefs(ctx context.Context, posts []storage.Post, t *storage.Thread) (map[storage.ID]string, error) {
+func (s *Server) RemoteRefs(ctx context.Context, posts []storage.Post, t *storage.Thread) (map[storage.ID]string, error) {
 	known := make(map[storage.ID]bool, len(posts))
 	for i := range posts {
 		known[posts[i].ID] = true

@@ -1,9 +1,6 @@
 package federation
 
 import (
-	"container/list"
-	"sync"
-
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -31,97 +28,10 @@ type pageKey struct {
 	from   int64
 }
 
-type pageEntry struct {
-	key     pageKey
-	version int64
-	doc     *document
-	size    int64
-}
-
-// pageCache is a size-bounded LRU of rendered collection documents. It is
-// safe for concurrent use. A nil *pageCache caches nothing.
-type pageCache struct {
-	mu      sync.Mutex
-	max     int64
-	size    int64
-	lru     *list.List // front: most recently used; values are *pageEntry
-	entries map[pageKey]*list.Element
-}
-
-func newPageCache(maxBytes int64) *pageCache {
-	if maxBytes <= 0 {
-		return nil
-	}
-	return &pageCache{max: maxBytes, lru: list.New(), entries: make(map[pageKey]*list.Element)}
-}
-
-// entryOverhead approximates what an entry costs beyond its body: the
-// map slot, the list element, the entry and the document with its ETag.
-const entryOverhead = 256
-
-// get returns the document cached for key if it was built at version.
-func (c *pageCache) get(key pageKey, version int64) *document {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[key]
-	if !ok {
-		return nil
-	}
-	e := el.Value.(*pageEntry)
-	if e.version != version {
-		return nil
-	}
-	c.lru.MoveToFront(el)
-	return e.doc
-}
-
-// put stores doc for key as built at version. An entry of a later version
-// stays: versions only grow, so an older build finishing late is stale.
-func (c *pageCache) put(key pageKey, version int64, doc *document) {
-	if c == nil {
-		return
-	}
-	size := int64(len(doc.body)) + entryOverhead
-	if size > c.max/8 {
-		return // one page never takes more than an eighth of the cache
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		e := el.Value.(*pageEntry)
-		if e.version > version {
-			return
-		}
-		c.size += size - e.size
-		e.version, e.doc, e.size = version, doc, size
-		c.lru.MoveToFront(el)
-	} else {
-		e := &pageEntry{key: key, version: version, doc: doc, size: size}
-		c.entries[key] = c.lru.PushFront(e)
-		c.size += size
-	}
-	for c.size > c.max {
-		el := c.lru.Back()
-		e := el.Value.(*pageEntry)
-		c.lru.Remove(el)
-		delete(c.entries, e.key)
-		c.size -= e.size
-	}
-}
-
 // PageCacheStats reports how many collection pages the page cache holds
 // and about how many bytes, for metrics and tests.
-func (s *Server) PageCacheStats() (entries int, bytes int64) { return s.pages.stats() }
+func (s *Server) PageCacheStats() (entries int, bytes int64) { return s.pages.Stats() }
 
-// stats reports the entries and bytes held.
-func (c *pageCache) stats() (entries int, bytes int64) {
-	if c == nil {
-		return 0, 0
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries), c.size
-}
+// actorCacheBytes bounds the rendered local actor documents kept; each
+// is a few kilobytes.
+const actorCacheBytes = 8 << 20

@@ -3,8 +3,11 @@
 // Notes, paged collections), answers WebFinger, NodeInfo and host-meta,
 // holds the local actors' keys, and resolves remote actors with signed
 // fetches. Documents are built from storage rows in one place per kind
-// (actor.go, note.go, collection.go) and remote documents are parsed in
-// one place (parse.go).
+// ([Server.MemberActor] and the other actors, [NoteFromPost], the
+// collections' handlers) from the wire structs of [activitystreams],
+// whose reader parses remote documents. The inbox and outbox, which use
+// this package, are its subpackages [inbox] and [outbox]; it imports
+// neither.
 package federation
 
 import (
@@ -20,7 +23,9 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -56,13 +61,8 @@ type Config struct {
 	// means closed.
 	OpenRegistrations func() bool
 
-	// DeliveryQueued is called after the inbox queued activities to send
-	// (the Accept of a Follow), to wake the delivery worker; nil leaves
-	// them to its next poll.
-	DeliveryQueued func()
-
 	// CollectionCacheBytes bounds the rendered pages of thread posts
-	// collections kept in memory (pagecache.go); 0 means 32 MiB, a
+	// collections kept in memory; 0 means 32 MiB, a
 	// negative value turns the cache off.
 	CollectionCacheBytes int64
 
@@ -83,17 +83,15 @@ type Server struct {
 	client *transport.Client
 
 	keys    *localKeys
-	actors  docCache           // rendered local actor documents
-	pages   *pageCache         // rendered thread collection pages, pagecache.go
-	remote  remoteKeys         // parsed public keys of remote actors
-	fetches singleflight.Group // one fetch per remote actor at a time
+	actors  *httpcache.Cache[string]  // rendered local actor documents, by key and version
+	pages   *httpcache.Cache[pageKey] // rendered thread collection pages
+	remote  remoteKeys                // parsed public keys of remote actors
+	fetches singleflight.Group        // one fetch per remote actor at a time
 
 	forumsMu sync.RWMutex
 	forums   map[storage.ID]*storage.Forum // forums are few and rarely change
 
 	documents http.Handler // built once by New
-	inbox     inboxState   // inbox.go
-	posts     postCommit   // post_commit.go
 
 	nodeInfoMu sync.Mutex
 	nodeInfo   map[string]*document
@@ -130,14 +128,14 @@ func New(cfg Config) (*Server, error) {
 		log:    cfg.Log,
 		client: cfg.Client,
 		keys:   newLocalKeys(cfg.Store),
+		actors: httpcache.New[string](actorCacheBytes, 0),
 		forums: make(map[storage.ID]*storage.Forum),
-		inbox:  inboxState{wake: make(chan struct{}, 1)},
 	}
 	switch {
 	case cfg.CollectionCacheBytes == 0:
-		s.pages = newPageCache(defaultPageCacheBytes)
+		s.pages = httpcache.New[pageKey](defaultPageCacheBytes, 0)
 	case cfg.CollectionCacheBytes > 0:
-		s.pages = newPageCache(cfg.CollectionCacheBytes)
+		s.pages = httpcache.New[pageKey](cfg.CollectionCacheBytes, 0)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /u/{handle}", s.serveMember)
@@ -147,6 +145,21 @@ func New(cfg Config) (*Server, error) {
 	s.documents = s.requireSignature(dropQuery(mux))
 	return s, nil
 }
+
+// Store is the node's store, which the inbox and outbox work on too.
+func (s *Server) Store() *storage.Store { return s.store }
+
+// URLs are the node's addresses.
+func (s *Server) URLs() *site.URLs { return s.urls }
+
+// Log is the logger of Config.Log.
+func (s *Server) Log() *slog.Logger { return s.log }
+
+// Now is Config.Now's time.
+func (s *Server) Now() time.Time { return s.cfg.Now() }
+
+// Client makes the node's outbound requests.
+func (s *Server) Client() *transport.Client { return s.client }
 
 // Documents serves the ActivityPub side of the four URLs that are also web
 // pages: /u/{handle}, /f/{slug}, /t/{id} and /p/{id}. The web package
@@ -175,10 +188,10 @@ func dropQuery(next http.Handler) http.Handler {
 	})
 }
 
-// Register adds the routes that exist only for ActivityPub: the instance
-// actor, discovery, every collection and the inboxes (inbox.go).
+// Register adds the GET routes that exist only for ActivityPub: the
+// instance actor, discovery and every collection. The inboxes are
+// [inbox.Inbox.Register]'s.
 func (s *Server) Register(mux *http.ServeMux) {
-	s.registerInboxes(mux)
 	// Public even under authorized fetch: a peer must be able to find
 	// and fetch the instance actor's key to sign anything at all.
 	mux.HandleFunc("GET /actor", s.serveInstanceActor)
@@ -211,7 +224,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ts != nil {
-		ts.Context = jsonLDContext
+		ts.Context = as.LDContext()
 		doc, err := newDocument(ts, time.Time{})
 		if err != nil {
 			s.fail(w, r, err)
@@ -220,7 +233,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeDocument(w, r, http.StatusGone, doc)
 		return
 	}
-	note.Context = jsonLDContext
+	note.Context = as.LDContext()
 	modified := note.Published
 	if note.Updated != "" {
 		modified = note.Updated
@@ -236,9 +249,9 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 
 // gone answers 410 with a Tombstone.
 func (s *Server) gone(w http.ResponseWriter, r *http.Request, id, formerType string, deleted time.Time) {
-	ts := &Tombstone{Context: jsonLDContext, ID: id, Type: "Tombstone", FormerType: formerType}
+	ts := &as.Tombstone{Context: as.LDContext(), ID: id, Type: "Tombstone", FormerType: formerType}
 	if !deleted.IsZero() {
-		ts.Deleted = formatTime(deleted)
+		ts.Deleted = as.FormatTime(deleted)
 	}
 	doc, err := newDocument(ts, time.Time{})
 	if err != nil {
@@ -262,9 +275,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, http.StatusInternalServerError, "internal error")
 }
 
-// forum returns a forum by id from a small cache. Documents only take a
+// Forum returns a forum by id from a small cache. Documents only take a
 // forum's slug from it, which never changes.
-func (s *Server) forum(ctx context.Context, id storage.ID) (*storage.Forum, error) {
+func (s *Server) Forum(ctx context.Context, id storage.ID) (*storage.Forum, error) {
 	s.forumsMu.RLock()
 	f := s.forums[id]
 	s.forumsMu.RUnlock()

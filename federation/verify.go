@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/storage"
 )
@@ -65,7 +65,7 @@ func (s *Server) LookupKey(ctx context.Context, keyID string, refresh bool) (*rs
 	if path, local := s.urls.Path(actorID); local {
 		return s.localPublicKey(ctx, path, keyID)
 	}
-	host, err := s.checkRemote(actorID)
+	host, err := s.CheckRemote(actorID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -109,23 +109,15 @@ func (s *Server) LookupKey(ctx context.Context, keyID string, refresh bool) (*rs
 // keyOwner fetches a key published as a document of its own and then
 // its owner, which must be on the same host.
 func (s *Server) keyOwner(ctx context.Context, keyID string) (*storage.Account, error) {
-	m, _, err := s.fetchObject(ctx, keyID)
+	m, _, err := s.FetchObject(ctx, keyID)
 	if err != nil {
 		return nil, err
 	}
 	owner, _ := m["owner"].(string)
-	if owner == "" || !sameHost(owner, hostOf(keyID)) {
+	if owner == "" || !as.SameHost(owner, as.HostOf(keyID)) {
 		return nil, fmt.Errorf("key %s: %w", keyID, ErrNotActor)
 	}
 	return s.RefreshActor(ctx, owner)
-}
-
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Host
 }
 
 // localPublicKey finds the key of a local actor by its path; a node can
@@ -205,10 +197,31 @@ func (s *Server) requireSignature(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "a valid HTTP signature is required")
 			return
 		}
-		if refused, err := s.actorRefused(r.Context(), owner); err != nil || refused {
+		if refused, err := s.store.ActorSuspended(r.Context(), owner); err != nil || refused {
 			writeError(w, http.StatusForbidden, "actor is suspended")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// KnownKey is LookupKey without a fetch: the key from the cache or the
+// database, or storage.ErrNotFound when the node never saw it.
+func (s *Server) KnownKey(ctx context.Context, keyID string) (*rsa.PublicKey, string, error) {
+	actorID, _, _ := strings.Cut(keyID, "#")
+	if _, err := s.CheckRemote(actorID); err != nil {
+		return nil, "", err
+	}
+	if k, ok := s.remote.get(keyID); ok {
+		return k.pub, k.owner, nil
+	}
+	acc, err := s.store.AccountByKeyID(ctx, keyID)
+	if err != nil {
+		return nil, "", err
+	}
+	pub, err := signature.ParsePublicKeyPEM(acc.PublicKeyPEM)
+	if err != nil {
+		return nil, "", fmt.Errorf("key %s: %w", keyID, err)
+	}
+	return pub, *acc.APID, nil
 }

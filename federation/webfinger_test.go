@@ -6,42 +6,35 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
-
-func (n *testNode) webfinger(resource string) (*http.Response, map[string]any) {
-	n.t.Helper()
-	resp := n.get(n.urls.Base()+"/.well-known/webfinger?resource="+url.QueryEscape(resource), "application/jrd+json")
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	return resp, m
-}
 
 // WebFinger round trip for every kind of actor, on a host with a port:
 // acct:NAME@HOST leads to an actor whose preferredUsername@HOST is the
 // same address again.
 func TestWebFingerRoundTrip(t *testing.T) {
-	n := newNode(t, nil)
-	host := n.urls.Host()
+	n := testnode.New(t, nil)
+	host := n.URLs.Host()
 	if !strings.Contains(host, ":") {
 		t.Fatalf("test host %q has no port", host)
 	}
-	th := n.fx.Thread
+	th := n.Fx.Thread
 	for name, actor := range map[string]string{
-		"alice":                n.urls.Member("alice"),
-		"kitchen":              n.urls.Forum("kitchen"),
-		"t." + th.ID.String():  n.urls.Thread(th.ID),
-		site.InstanceActorName: n.urls.InstanceActor(),
+		"alice":                n.URLs.Member("alice"),
+		"kitchen":              n.URLs.Forum("kitchen"),
+		"t." + th.ID.String():  n.URLs.Thread(th.ID),
+		site.InstanceActorName: n.URLs.InstanceActor(),
 	} {
 		resource := "acct:" + name + "@" + host
-		resp, jrd := n.webfinger(resource)
+		resp, jrd := n.WebFinger(resource)
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/jrd+json") {
 			t.Fatalf("webfinger %s: %d %s", resource, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
@@ -58,36 +51,36 @@ func TestWebFingerRoundTrip(t *testing.T) {
 		if self != actor {
 			t.Fatalf("webfinger %s: self = %q, want %s", resource, self, actor)
 		}
-		doc := n.doc(self, http.StatusOK)
+		doc := n.Doc(self, http.StatusOK)
 		if got := str(doc, "preferredUsername") + "@" + host; got != name+"@"+host || !handleRE.MatchString(str(doc, "preferredUsername")) {
 			t.Errorf("round trip: %s gave %s", resource, got)
 		}
 		// The actor's id works as a resource too.
-		if resp, jrd := n.webfinger(actor); resp.StatusCode != http.StatusOK || jrd["subject"] != actor {
+		if resp, jrd := n.WebFinger(actor); resp.StatusCode != http.StatusOK || jrd["subject"] != actor {
 			t.Errorf("webfinger by id %s: %d %v", actor, resp.StatusCode, jrd["subject"])
 		}
 	}
 
 	// The subject echoes the resource exactly, even in another case.
-	if resp, jrd := n.webfinger("acct:Alice@" + strings.ToUpper(host)); resp.StatusCode != http.StatusOK || jrd["subject"] != "acct:Alice@"+strings.ToUpper(host) {
+	if resp, jrd := n.WebFinger("acct:Alice@" + strings.ToUpper(host)); resp.StatusCode != http.StatusOK || jrd["subject"] != "acct:Alice@"+strings.ToUpper(host) {
 		t.Errorf("mixed case: %d %v", resp.StatusCode, jrd["subject"])
 	}
 
-	if err := n.store.DeleteThread(context.Background(), th.ID); err != nil {
+	if err := n.Store.DeleteThread(context.Background(), th.ID); err != nil {
 		t.Fatal(err)
 	}
 	for resource, status := range map[string]int{
 		"acct:nobody@" + host:                   404,
 		"acct:alice@other.example":              404,
-		"acct:alice@" + n.urls.Host() + "0":     404,
+		"acct:alice@" + n.URLs.Host() + "0":     404,
 		"acct:t." + th.ID.String() + "@" + host: 404, // deleted
 		"acct:t.zz@" + host:                     404,
 		"acct:@" + host:                         404,
 		"https://elsewhere.example/u/alice":     404,
-		n.urls.Base() + "/u/kitchen":            404, // a forum is not a member
+		n.URLs.Base() + "/u/kitchen":            404, // a forum is not a member
 		"":                                      400,
 	} {
-		if resp, _ := n.webfinger(resource); resp.StatusCode != status {
+		if resp, _ := n.WebFinger(resource); resp.StatusCode != status {
 			t.Errorf("webfinger %q: %d, want %d", resource, resp.StatusCode, status)
 		}
 	}
@@ -96,22 +89,22 @@ func TestWebFingerRoundTrip(t *testing.T) {
 // One namespace: a forum cannot take a member's name or the reverse, and
 // the instance actor's name is reserved.
 func TestOneNamespace(t *testing.T) {
-	n := newNode(t, nil)
+	n := testnode.New(t, nil)
 	ctx := context.Background()
-	if _, err := n.store.CreateForum(ctx, storage.NewForum{Slug: "alice", Title: "Alice's"}); !errors.Is(err, storage.ErrNameTaken) {
+	if _, err := n.Store.CreateForum(ctx, storage.NewForum{Slug: "alice", Title: "Alice's"}); !errors.Is(err, storage.ErrNameTaken) {
 		t.Errorf("forum named like a member: %v", err)
 	}
-	if _, err := n.store.CreateMember(ctx, storage.NewMember{Handle: "kitchen"}); !errors.Is(err, storage.ErrNameTaken) {
+	if _, err := n.Store.CreateMember(ctx, storage.NewMember{Handle: "kitchen"}); !errors.Is(err, storage.ErrNameTaken) {
 		t.Errorf("member named like a forum: %v", err)
 	}
-	if _, err := n.store.CreateMember(ctx, storage.NewMember{Handle: site.InstanceActorName}); !errors.Is(err, storage.ErrNameTaken) {
+	if _, err := n.Store.CreateMember(ctx, storage.NewMember{Handle: site.InstanceActorName}); !errors.Is(err, storage.ErrNameTaken) {
 		t.Errorf("member named like the instance actor: %v", err)
 	}
 }
 
 func TestNodeInfo(t *testing.T) {
-	n := newNode(t, nil)
-	resp := n.get(n.urls.Base()+"/.well-known/nodeinfo", "application/json")
+	n := testnode.New(t, nil)
+	resp := n.Get(n.URLs.Base()+"/.well-known/nodeinfo", "application/json")
 	var index struct {
 		Links []struct{ Rel, Href string }
 	}
@@ -123,15 +116,15 @@ func TestNodeInfo(t *testing.T) {
 	for _, l := range index.Links {
 		hrefs[l.Rel] = l.Href
 	}
-	if hrefs["https://www.w3.org/ns/activitystreams#Application"] != n.urls.InstanceActor() {
+	if hrefs["https://www.w3.org/ns/activitystreams#Application"] != n.URLs.InstanceActor() {
 		t.Errorf("no FEP-2677 link to the instance actor: %v", hrefs)
 	}
 	for _, v := range []string{"2.0", "2.1"} {
 		href := hrefs["http://nodeinfo.diaspora.software/ns/schema/"+v]
-		if href != n.urls.Base()+"/nodeinfo/"+v {
+		if href != n.URLs.Base()+"/nodeinfo/"+v {
 			t.Fatalf("nodeinfo %s link = %q", v, href)
 		}
-		resp := n.get(href, "application/json")
+		resp := n.Get(href, "application/json")
 		if !strings.Contains(resp.Header.Get("Content-Type"), "schema/"+v) {
 			t.Errorf("nodeinfo %s Content-Type %q", v, resp.Header.Get("Content-Type"))
 		}
@@ -148,10 +141,45 @@ func TestNodeInfo(t *testing.T) {
 			t.Errorf("nodeinfo %s = %v", v, ni)
 		}
 	}
-	resp = n.get(n.urls.Base()+"/.well-known/host-meta", "")
+	resp = n.Get(n.URLs.Base()+"/.well-known/host-meta", "")
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `template="`+n.urls.Base()+`/.well-known/webfinger?resource={uri}"`) {
+	if !strings.Contains(string(body), `template="`+n.URLs.Base()+`/.well-known/webfinger?resource={uri}"`) {
 		t.Errorf("host-meta = %s", body)
 	}
+}
+
+// FuzzWebFingerResource throws arbitrary resources at WebFinger. Whatever
+// arrives, the answer is 200 (a real local actor whose subject echoes the
+// resource), 400 or 404 — never a server error, never a panic.
+func FuzzWebFingerResource(f *testing.F) {
+	n := testnode.New(f, nil)
+	host := n.URLs.Host()
+	for _, seed := range []string{
+		"acct:alice@" + host, "acct:kitchen@" + host, "acct:instance@" + host,
+		"acct:t." + n.Fx.Thread.ID.String() + "@" + host, "@alice@" + host, "alice@" + host,
+		"acct:ALICE@" + strings.ToUpper(host), "acct:@" + host, "acct:alice@", "acct:alice@other.example",
+		n.URLs.Member("alice"), n.URLs.Thread(n.Fx.Thread.ID), n.URLs.Base() + "/u/", n.URLs.Base() + "/t/zz/x",
+		"acct:t.@" + host, "acct:t.-1@" + host, "acct:" + strings.Repeat("a", 5000) + "@" + host,
+		"acct:al\x00ice@" + host, "acct:\xff\xfe@" + host, "", "http://", "acct:a@b@c",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, resource string) {
+		req := httptest.NewRequest("GET", "/.well-known/webfinger?resource="+url.QueryEscape(resource), nil)
+		rec := httptest.NewRecorder()
+		n.Mux.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK:
+			if !utf8.ValidString(resource) {
+				t.Fatalf("invalid UTF-8 resource %q found an actor", resource)
+			}
+			if !strings.Contains(rec.Body.String(), `"subject"`) {
+				t.Fatalf("200 without a subject for %q: %s", resource, rec.Body.String())
+			}
+		case http.StatusBadRequest, http.StatusNotFound:
+		default:
+			t.Fatalf("resource %q: status %d: %s", resource, rec.Code, rec.Body.String())
+		}
+	})
 }

@@ -2,8 +2,12 @@ package migrations_test
 
 import (
 	"context"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/migrations"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -82,5 +86,47 @@ func TestConcurrentUpOnPostgres(t *testing.T) {
 	var applied int
 	if err := s.DB().NewRaw("SELECT COUNT(*) FROM bun_migrations").Scan(ctx, &applied); err != nil || applied != sum {
 		t.Fatalf("bun_migrations has %d rows, processes applied %d in all (%v)", applied, sum, err)
+	}
+}
+
+// Jobs queued before inbox items had kinds (an empty key_id, the job's
+// type in its body) get their kind from the migration that added them.
+func TestInboxKindsNameQueuedJobs(t *testing.T) {
+	for _, d := range storagetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			db := storagetest.Open(t, d).DB()
+			run := func(name string) {
+				t.Helper()
+				b, err := os.ReadFile("sql/20261206001001_inbox_kinds.tx." + name + ".sql")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, stmt := range strings.Split(string(b), "--bun:split") {
+					if _, err := db.ExecContext(ctx, stmt); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+				}
+			}
+			run("down")
+			for i, it := range []struct{ key, body string }{
+				{"https://r.example/u/a#main-key", `{"type":"Create"}`},
+				{"", `{"type":"skein:Backfill","collection":"https://r.example/n/1/replies","thread":1,"depth":1}`},
+				{"", `{"type":"skein:ContextWalk","thread":1,"context":"https://r.example/c/1","pages":0,"items":0}`},
+			} {
+				if _, err := db.ExecContext(ctx, `INSERT INTO inbox_items (id, received_at, actor_id, key_id, body, next_attempt_at)
+					VALUES (?, ?, 'https://r.example/u/a', ?, ?, ?)`, i+1, time.Now(), it.key, it.body, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run("up")
+			var kinds []string
+			if err := db.NewRaw("SELECT kind FROM inbox_items ORDER BY id").Scan(ctx, &kinds); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"activity", "backfill", "context_walk"}; !slices.Equal(kinds, want) {
+				t.Fatalf("kinds %q, want %q", kinds, want)
+			}
+		})
 	}
 }

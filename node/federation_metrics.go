@@ -12,7 +12,7 @@ import (
 
 // inboxReason maps an inbox answer to the reason label of
 // skein_inbox_rejected_total. The inbox answers each refusal with one
-// status (see federation/inbox.go), so the status is the reason.
+// status (see [inbox.Inbox.Register]), so the status is the reason.
 func inboxReason(status int) (accepted bool, reason string) {
 	switch {
 	case status == http.StatusAccepted || status == http.StatusOK:

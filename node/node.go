@@ -18,6 +18,8 @@ import (
 
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/delivery"
+	"github.com/skein-forum/skein/federation/inbox"
+	"github.com/skein-forum/skein/federation/outbox"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/mail"
 	"github.com/skein-forum/skein/site"
@@ -61,6 +63,10 @@ type Config struct {
 	// creates the first admin for this node's database; the first-run
 	// log line gives it. Empty: "skein user create NAME --admin".
 	AdminCommand string
+	// Database tunes the store: its pool, and whether an empty PostgreSQL
+	// database may be started beside a SQLite node in DataDir. DataDir,
+	// DatabaseURL and Federation above fill its fields of the same names.
+	Database storage.Options
 }
 
 // Node is a running forum.
@@ -71,18 +77,20 @@ type Node struct {
 	URLs  *site.URLs
 	Web   *web.Server
 	Fed   *federation.Server
+	// Inbox receives activities; its worker, InboxWorker, applies them.
+	Inbox *inbox.Inbox
 	// Delivery sends queued activities and Outbox turns outbox events
 	// into them; both run from Start. Tests may tune their fields before.
 	Delivery *delivery.Worker
-	Outbox   *federation.OutboxWorker
+	Outbox   *outbox.Worker
 	client   *transport.Client
 	// Metrics is what /metrics serves; federation reports inbox and
 	// delivery figures through its methods.
 	Metrics *Metrics
 	handler http.Handler
 
-	// Inbox applies received activities; nil until Start.
-	Inbox *federation.InboxWorker
+	// InboxWorker applies received activities; nil until Start.
+	InboxWorker *inbox.Worker
 	// Mail sends the mail queue; nil when mail is off.
 	Mail *mail.Worker
 
@@ -99,7 +107,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Federation: cfg.Federation})
+	opts := cfg.Database
+	if cfg.DataDir != "" || cfg.DatabaseURL != "" {
+		opts.DataDir, opts.DatabaseURL = cfg.DataDir, cfg.DatabaseURL
+	}
+	opts.Federation = cfg.Federation
+	store, err := storage.Open(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -143,19 +156,19 @@ func (n *Node) prepare(ctx context.Context) error {
 		Now:                  n.cfg.Now,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
 		BlockedDomain:        n.blockedDomain,
-		DeliveryQueued: func() {
-			if d := n.Delivery; d != nil {
-				d.Notify()
-			}
-		},
 	})
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
 	}
 	n.Fed = fed
+	n.Inbox = inbox.New(fed, inbox.Config{DeliveryQueued: func() {
+		if d := n.Delivery; d != nil {
+			d.Notify()
+		}
+	}})
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
 		Refused: n.deliveryRefused, Observe: n.observeDelivery, Log: n.log.With("worker", "delivery")}
-	n.Outbox = &federation.OutboxWorker{Server: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
+	n.Outbox = &outbox.Worker{Fed: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
 	composer, err := n.prepareMail(ctx)
 	if err != nil {
 		return err
@@ -165,7 +178,7 @@ func (n *Node) prepare(ctx context.Context) error {
 		SiteName: n.cfg.SiteName, SiteDescription: n.cfg.SiteDescription,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
 		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
-		AnswerFollowRequest: fed.AnswerFollowRequest})
+		AnswerFollowRequest: n.Inbox.AnswerFollowRequest})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -173,6 +186,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	mux := http.NewServeMux()
 	n.Web.Register(mux)
 	n.Fed.Register(mux)
+	n.Inbox.Register(mux)
 	mux.HandleFunc("GET /healthz", n.healthz)
 	mux.HandleFunc("GET /readyz", n.readyz)
 	n.handler = observeRequests(n.log, n.Metrics, n.cfg.TrustedProxies, n.Web.Handler(n.wakeWorkersAfterPOST(mux)))
@@ -205,14 +219,18 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 			n.log.Error("delivery worker stopped", "err", err)
 		}
 	})
-	n.Inbox = &federation.InboxWorker{Server: n.Fed, Log: n.log.With("worker", "inbox")}
+	n.InboxWorker = &inbox.Worker{Inbox: n.Inbox, Log: n.log.With("worker", "inbox")}
 	wg.Go(func() {
-		if err := n.Inbox.Run(ctx); err != nil {
+		if err := n.InboxWorker.Run(ctx); err != nil {
 			n.log.Error("inbox worker stopped", "err", err)
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
 	n.startMail(ctx, &wg)
+	// Blocks made by other processes (or the shell) take effect here
+	// within storage.PolicyRecheck, and what slipped through meanwhile
+	// is purged.
+	wg.Go(func() { n.Store.WatchPolicy(ctx, func(err error) { n.log.Error("watch domain policy", "err", err) }) })
 	wg.Go(func() {
 		if err := n.Outbox.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("outbox worker stopped", "err", err)
@@ -332,8 +350,9 @@ func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// readyz answers 200 when the database answers and no migration is
-// pending: what a load balancer should wait for after an upgrade.
+// readyz answers 200 when the database answers, no migration is pending
+// and the statements pages read with are prepared: what a load balancer
+// should wait for after an upgrade.
 func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
@@ -344,6 +363,11 @@ func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if pending, err := n.Store.PendingMigrations(ctx); err != nil || pending > 0 {
 		http.Error(w, "migrations pending", http.StatusServiceUnavailable)
+		return
+	}
+	if err := n.Store.Ready(ctx); err != nil {
+		n.log.Warn("not ready", "err", err)
+		http.Error(w, "database not ready", http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")

@@ -66,6 +66,10 @@ type Account struct {
 	PublicKeyPEM string     `bun:"public_key_pem"`
 	Software     string     `bun:"software"`
 	FetchedAt    *time.Time `bun:"fetched_at"`
+	// UnreadNotifications counts a member's unread notifications, kept in
+	// the transaction that adds or reads one (notification.go); the page
+	// header shows it from the session's account, at no cost.
+	UnreadNotifications int64 `bun:"unread_notifications"`
 }
 
 // IsLocal reports whether the account is a member of this node.
@@ -272,7 +276,7 @@ func (s *Store) AccountByAPID(ctx context.Context, apID string) (*Account, error
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.queryAccount(ctx, h.accountByAPID, apID)
+	a, err := h.queryAccount(ctx, h.accountByAPID, canonicalIRI(apID))
 	if err != nil {
 		return nil, notFound(err, "actor "+apID)
 	}
@@ -282,7 +286,7 @@ func (s *Store) AccountByAPID(ctx context.Context, apID string) (*Account, error
 // AccountByKeyID finds a remote actor by the id of its public key.
 func (s *Store) AccountByKeyID(ctx context.Context, keyID string) (*Account, error) {
 	a := new(Account)
-	if err := s.r.NewSelect().Model(a).Where("public_key_id = ?", keyID).Scan(ctx); err != nil {
+	if err := s.r.NewSelect().Model(a).Where("public_key_id = ?", canonicalIRI(keyID)).Scan(ctx); err != nil {
 		return nil, notFound(err, "key "+keyID)
 	}
 	return a, nil
@@ -377,6 +381,9 @@ func (s *Store) UpsertRemoteAccount(ctx context.Context, a *Account) (*Account, 
 	if a.APID == nil || *a.APID == "" || a.Domain == "" {
 		return nil, fmt.Errorf("%w: a remote actor needs an id and a domain", ErrInvalid)
 	}
+	a.APID = canonicalIRIPtr(a.APID)
+	a.Domain = canonicalHost(a.Domain, "")
+	a.PublicKeyID = canonicalIRI(a.PublicKeyID)
 	now := time.Now().UTC()
 	a.FetchedAt = &now
 	if a.ID == 0 {
@@ -440,7 +447,7 @@ func (s *Store) AccountByAcct(ctx context.Context, acct string) (*Account, error
 		return s.MemberByHandle(ctx, handle)
 	}
 	a := new(Account)
-	err := s.r.NewSelect().Model(a).Where("handle = ? AND domain = ?", handle, strings.ToLower(domain)).Limit(1).Scan(ctx)
+	err := s.r.NewSelect().Model(a).Where("handle = ? AND domain = ?", handle, canonicalHost(domain, "")).Limit(1).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "actor "+acct)
 	}

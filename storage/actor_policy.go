@@ -9,7 +9,7 @@ import (
 // every inbox POST, every fan-out, every delivery. They ride in the same
 // in-memory snapshot as the domain lists (domain.go): reloaded at once
 // after SuspendAccount or a report's suspend action through this store,
-// and every DomainPolicyTTL otherwise. Suspensions are rare, so the set
+// and within PolicyRecheck after one by another process. Suspensions are rare, so the set
 // stays small.
 
 // suspendedActors is the snapshot's view of suspended remote accounts.
@@ -50,7 +50,7 @@ func (s *Store) ActorSuspended(ctx context.Context, apID string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return snap.actors.apIDs[apID], nil
+	return snap.actors.apIDs[canonicalIRI(apID)], nil
 }
 
 // AccountSuspended is ActorSuspended by account id, for fan-outs that

@@ -362,11 +362,11 @@ func TestInboxQueueRoundTrip(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		body := []byte(`{"type":"Like","actor":"https://remote.example/users/ann"}`)
-		id, err := s.EnqueueInbox(ctx, "https://remote.example/users/ann", "https://remote.example/users/ann#main-key", body)
+		id, err := s.EnqueueInbox(ctx, storage.NewInboxItem{ActorID: "https://remote.example/users/ann", KeyID: "https://remote.example/users/ann#main-key", Body: body})
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := s.EnqueueInbox(ctx, "https://remote.example/users/ben", "https://remote.example/users/ben#main-key", []byte(`{}`))
+		second, err := s.EnqueueInbox(ctx, storage.NewInboxItem{Kind: storage.InboxBackfill, ActorID: "https://remote.example/users/ben", Body: []byte(`{}`)})
 		if err != nil {
 			t.Fatal(err)
 		}

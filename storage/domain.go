@@ -33,11 +33,22 @@ const (
 	SeveritySuspend = "suspend"
 )
 
-// DomainPolicyTTL bounds how stale DomainPolicy can be: a block made by
+// PolicyRecheck bounds how stale DomainPolicy can be: a block made by
 // this process is seen at once, one made by another process sharing the
-// database (or with `skein domain block` while the node runs) within this
-// long.
-const DomainPolicyTTL = 30 * time.Second
+// database (or with `skein domain block` while the node runs) within
+// this long. Checking costs one primary-key read of policy_version per
+// PolicyRecheck per process, not one per request.
+const PolicyRecheck = 250 * time.Millisecond
+
+// bumpPolicy moves policy_version in tx, the transaction of a change
+// every process's cached policy must see. On PostgreSQL it also takes
+// the row's lock, so two changes apply one after the other.
+func bumpPolicy(ctx context.Context, tx bun.Tx) error {
+	if _, err := tx.NewRaw("UPDATE policy_version SET version = version + 1 WHERE id = 1").Exec(ctx); err != nil {
+		return fmt.Errorf("bump policy version: %w", err)
+	}
+	return nil
+}
 
 // DomainBlock is a moderation decision about a whole remote host and its
 // subdomains. PublicReason may be shown to anyone; PrivateNote is for
@@ -96,6 +107,9 @@ func (s *Store) BlockDomain(ctx context.Context, by ID, b DomainBlock) error {
 	}
 	b.CreatedAt = time.Now().UTC()
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.NewInsert().Model(&b).On("CONFLICT (host) DO UPDATE").
 			Set("severity = EXCLUDED.severity").Set("public_reason = EXCLUDED.public_reason").
 			Set("private_note = EXCLUDED.private_note").Exec(ctx)
@@ -144,6 +158,9 @@ func (s *Store) purgeDomain(ctx context.Context, tx bun.Tx, host string) error {
 	if err := unlikeAll(ctx, tx, "account_id IN ("+domainAccounts+")", args...); err != nil {
 		return err
 	}
+	if err := forgetNotifications(ctx, tx, "n.actor_id IN ("+domainAccounts+")", args...); err != nil {
+		return err
+	}
 	_, err = tx.NewRaw("DELETE FROM follows WHERE follower_id IN ("+domainAccounts+") OR (target_kind = ? AND target_id IN ("+domainAccounts+"))",
 		append(append(append([]any{}, args...), FollowAccount), args...)...).Exec(ctx)
 	if err != nil {
@@ -159,6 +176,9 @@ func (s *Store) UnblockDomain(ctx context.Context, by ID, host string) error {
 		return err
 	}
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.NewDelete().Model((*DomainBlock)(nil)).Where("host = ?", host).Exec(ctx)
 		if err != nil {
 			return err
@@ -191,6 +211,9 @@ func (s *Store) AllowDomain(ctx context.Context, by ID, host string) error {
 		return err
 	}
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.NewInsert().Model(&DomainAllow{Host: host, CreatedAt: time.Now().UTC()}).On("CONFLICT (host) DO NOTHING").Exec(ctx)
 		if err != nil {
 			return err
@@ -211,6 +234,9 @@ func (s *Store) DisallowDomain(ctx context.Context, by ID, host string) error {
 		return err
 	}
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.NewDelete().Model((*DomainAllow)(nil)).Where("host = ?", host).Exec(ctx)
 		if err != nil {
 			return err
@@ -252,8 +278,9 @@ func (s *Store) FederationMode() string {
 //
 // It is meant for hot paths (every inbox POST, every delivery): the
 // answer comes from an in-memory copy of both lists, refreshed at once
-// after a change made through this store and every DomainPolicyTTL
-// otherwise. An error means the lists could not be read at all.
+// after a change made through this store, and within PolicyRecheck of a
+// change made by another process (policy_version moved). An error means
+// the lists could not be read at all.
 func (s *Store) DomainPolicy(ctx context.Context, host string) (string, error) {
 	snap, err := s.policy.snapshot(ctx, s)
 	if err != nil {
@@ -282,38 +309,69 @@ func (s *Store) ActorPolicy(ctx context.Context, a *Account) (string, error) {
 }
 
 // domainPolicy caches both lists. Readers take the current snapshot
-// without a lock; one reader at a time reloads an expired one. invalidate
-// takes the same lock, so a load that read the tables before a change
-// cannot be stored after the change cleared it.
+// without a lock; one reader at a time checks policy_version when the
+// snapshot was last confirmed more than PolicyRecheck ago, and reloads
+// the lists only when the version moved. invalidate takes the same lock,
+// so a load that read the tables before a change cannot be stored after
+// the change cleared it.
 type domainPolicy struct {
 	allowlist bool
 	mu        sync.Mutex
 	cur       atomic.Pointer[policySnapshot]
+	// newlySuspended are hosts whose suspension this process noticed,
+	// with when: PurgeSlippedThrough purges them again once what this
+	// process was writing when the block came has committed.
+	newlySuspended map[string]time.Time
 }
 
 type policySnapshot struct {
-	blocks  map[string]string
-	allows  map[string]bool
-	actors  *suspendedActors // actor_policy.go
-	expires time.Time
+	blocks    map[string]string
+	allows    map[string]bool
+	actors    *suspendedActors // actor_policy.go
+	version   int64
+	confirmed atomic.Int64 // Unix nanoseconds when version was last read equal
 }
 
-func newDomainPolicy() *domainPolicy { return &domainPolicy{} }
+func newDomainPolicy() *domainPolicy {
+	return &domainPolicy{newlySuspended: make(map[string]time.Time)}
+}
 
+// invalidate makes the next reader reload (after a change made through
+// this store, which it must see at once).
 func (p *domainPolicy) invalidate() {
 	p.mu.Lock()
-	p.cur.Store(nil)
+	if snap := p.cur.Load(); snap != nil {
+		snap.confirmed.Store(0)
+		snap.version = -1 // reload even if the version read next looks equal
+	}
 	p.mu.Unlock()
 }
 
 func (p *domainPolicy) snapshot(ctx context.Context, s *Store) (*policySnapshot, error) {
-	if snap := p.cur.Load(); snap != nil && time.Now().Before(snap.expires) {
+	now := time.Now()
+	fresh := func(snap *policySnapshot) bool {
+		return snap != nil && now.UnixNano()-snap.confirmed.Load() < int64(PolicyRecheck)
+	}
+	if snap := p.cur.Load(); fresh(snap) {
 		return snap, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if snap := p.cur.Load(); snap != nil && time.Now().Before(snap.expires) {
-		return snap, nil
+	old := p.cur.Load()
+	if fresh(old) {
+		return old, nil
+	}
+	var version int64
+	if err := s.r.NewRaw("SELECT version FROM policy_version WHERE id = 1").Scan(ctx, &version); err != nil {
+		if old != nil && old.version >= 0 {
+			// The database is unreachable: keep enforcing what we knew.
+			return old, nil
+		}
+		return nil, fmt.Errorf("read policy version: %w", err)
+	}
+	if old != nil && old.version == version {
+		old.confirmed.Store(now.UnixNano())
+		return old, nil
 	}
 	blocks, err := s.ListDomainBlocks(ctx)
 	if err != nil {
@@ -328,15 +386,75 @@ func (p *domainPolicy) snapshot(ctx context.Context, s *Store) (*policySnapshot,
 		return nil, err
 	}
 	snap := &policySnapshot{blocks: make(map[string]string, len(blocks)), allows: make(map[string]bool, len(allows)),
-		actors: actors, expires: time.Now().Add(DomainPolicyTTL)}
+		actors: actors, version: version}
+	snap.confirmed.Store(now.UnixNano())
 	for _, b := range blocks {
 		snap.blocks[b.Host] = b.Severity
+		if b.Severity == SeveritySuspend && old != nil && old.blocks[b.Host] != SeveritySuspend {
+			p.newlySuspended[b.Host] = now
+		}
 	}
 	for _, a := range allows {
 		snap.allows[a.Host] = true
 	}
 	p.cur.Store(snap)
 	return snap, nil
+}
+
+// slipGrace is how long after noticing a suspension a process purges the
+// host again: by then every write it had begun under the old policy has
+// committed or failed.
+const slipGrace = 2 * time.Second
+
+// PurgeSlippedThrough purges, once more, what hosts suspended since this
+// process last looked still have here. Suspending a host purges it in
+// the block's own transaction, but another process that had not seen the
+// block yet may store one more activity from it meanwhile; every process
+// sees the block within PolicyRecheck, and purges again slipGrace later,
+// when what it had in flight is written. It first checks the policy
+// itself, so a quiet process notices blocks too. The node calls it
+// every PolicyRecheck (see [Store.WatchPolicy]).
+func (s *Store) PurgeSlippedThrough(ctx context.Context) error {
+	if _, err := s.policy.snapshot(ctx, s); err != nil {
+		return err
+	}
+	p := s.policy
+	p.mu.Lock()
+	var due []string
+	for host, at := range p.newlySuspended {
+		if time.Since(at) >= slipGrace {
+			due = append(due, host)
+		}
+	}
+	p.mu.Unlock()
+	for _, host := range due {
+		err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error { return s.purgeDomain(ctx, tx, host) })
+		if err != nil {
+			return fmt.Errorf("purge %s again: %w", host, err)
+		}
+		p.mu.Lock()
+		delete(p.newlySuspended, host)
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// WatchPolicy keeps this process's copy of the domain policy within
+// PolicyRecheck of the database and purges what slipped through a new
+// suspension (PurgeSlippedThrough), until ctx ends.
+func (s *Store) WatchPolicy(ctx context.Context, onError func(error)) {
+	t := time.NewTicker(PolicyRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.PurgeSlippedThrough(ctx); err != nil && ctx.Err() == nil && onError != nil {
+				onError(err)
+			}
+		}
+	}
 }
 
 // severity checks host, then host without its port, then each parent

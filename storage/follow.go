@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,7 +33,8 @@ type Follow struct {
 }
 
 // AddFollow records a follow, or refreshes the activity id and state of an
-// existing one (a remote server may send Follow again).
+// existing one (a remote server may send Follow again). An accepted
+// follow of a member notifies them, once per follower.
 func (s *Store) AddFollow(ctx context.Context, followerID ID, kind string, targetID ID, apID *string, accepted bool) (*Follow, error) {
 	switch kind {
 	case FollowAccount, FollowForum, FollowThread:
@@ -40,25 +43,55 @@ func (s *Store) AddFollow(ctx context.Context, followerID ID, kind string, targe
 	}
 	f := &Follow{ID: s.NewID(), FollowerID: followerID, TargetKind: kind, TargetID: targetID, APID: apID,
 		Accepted: accepted, CreatedAt: time.Now().UTC()}
-	_, err := s.w.NewInsert().Model(f).
-		On("CONFLICT (follower_id, target_kind, target_id) DO UPDATE").
-		Set("ap_id = EXCLUDED.ap_id").Set("accepted = EXCLUDED.accepted").Returning("NULL").Exec(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("add follow: %w", err)
-	}
 	out := new(Follow)
-	err = s.w.NewSelect().Model(out).
-		Where("follower_id = ? AND target_kind = ? AND target_id = ?", followerID, kind, targetID).Scan(ctx)
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(f).
+			On("CONFLICT (follower_id, target_kind, target_id) DO UPDATE").
+			Set("ap_id = EXCLUDED.ap_id").Set("accepted = EXCLUDED.accepted").Returning("NULL").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("add follow: %w", err)
+		}
+		err = tx.NewSelect().Model(out).
+			Where("follower_id = ? AND target_kind = ? AND target_id = ?", followerID, kind, targetID).Scan(ctx)
+		if err != nil {
+			return fmt.Errorf("read follow: %w", err)
+		}
+		return s.notifyFollow(ctx, tx, out)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read follow: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
-// AcceptFollow marks an outgoing follow accepted.
+// notifyFollow tells a member of an accepted follower.
+func (s *Store) notifyFollow(ctx context.Context, tx bun.Tx, f *Follow) error {
+	if f.TargetKind != FollowAccount || !f.Accepted {
+		return nil
+	}
+	return s.notifyOne(ctx, tx, Notification{RecipientID: f.TargetID, Kind: NotifyFollow, ActorID: f.FollowerID})
+}
+
+// AcceptFollow marks a follow accepted: a member's follow of a remote
+// actor that answered Accept, or a remote follow of a member that a
+// moderator approved (which notifies the member).
 func (s *Store) AcceptFollow(ctx context.Context, followerID ID, kind string, targetID ID) error {
-	_, err := s.w.NewUpdate().Model((*Follow)(nil)).Set("accepted = ?", true).
-		Where("follower_id = ? AND target_kind = ? AND target_id = ?", followerID, kind, targetID).Exec(ctx)
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		f := new(Follow)
+		err := tx.NewSelect().Model(f).
+			Where("follower_id = ? AND target_kind = ? AND target_id = ?", followerID, kind, targetID).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && f.Accepted) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*Follow)(nil)).Set("accepted = ?", true).Where("id = ?", f.ID).Exec(ctx); err != nil {
+			return err
+		}
+		f.Accepted = true
+		return s.notifyFollow(ctx, tx, f)
+	})
 	if err != nil {
 		return fmt.Errorf("accept follow: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun/dialect"
@@ -26,9 +27,15 @@ import (
 // Columns and scanning come from bun's metadata of the models, so a
 // column added to Post, Thread or Account is read here as everywhere
 // else, and values are converted exactly as bun converts them.
+//
+// A failed preparation (the database was down, a migration not yet
+// applied) is not kept: the next call tries again, at most once per
+// hotReadRetry, and [Store.Ready] reports the failure meanwhile.
 type hotReads struct {
-	once sync.Once
-	err  error
+	ready atomic.Bool // every statement is prepared; read without the lock
+	mu    sync.Mutex
+	err   error     // the last failure, until a try succeeds
+	tried time.Time // when err happened
 
 	post, account, thread *schema.Table
 
@@ -44,10 +51,31 @@ type hotReads struct {
 	followerInboxes *sql.Stmt
 }
 
+// hotReadRetry spaces tries after a failed preparation, so a database
+// that is down is not asked to prepare ten statements per request.
+const hotReadRetry = time.Second
+
 func (s *Store) hotReads(ctx context.Context) (*hotReads, error) {
 	h := &s.hot
-	h.once.Do(func() { h.err = h.prepare(ctx, s) })
-	return h, h.err
+	if h.ready.Load() {
+		return h, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ready.Load() {
+		return h, nil
+	}
+	if h.err != nil && time.Since(h.tried) < hotReadRetry {
+		return nil, h.err
+	}
+	if err := h.prepare(ctx, s); err != nil {
+		h.close()
+		h.err, h.tried = fmt.Errorf("prepare read statements: %w", err), time.Now()
+		return nil, h.err
+	}
+	h.err = nil
+	h.ready.Store(true)
+	return h, nil
 }
 
 func (h *hotReads) prepare(ctx context.Context, s *Store) error {
@@ -92,9 +120,11 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 }
 
 func (h *hotReads) close() {
-	for _, st := range []*sql.Stmt{h.postsInRange, h.postByID, h.threadByID, h.threadWithForum, h.memberByHandle, h.sessionMember, h.threadVersion, h.accountByAPID, h.postByAPID, h.followerInboxes} {
-		if st != nil {
-			st.Close()
+	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes} {
+		if *st != nil {
+			(*st).Close()
+			*st = nil
 		}
 	}
 }

@@ -26,8 +26,9 @@ type hotWrites struct {
 	ready bool
 	stmts map[string]*sql.Stmt
 
-	post, event, inbox                   *schema.Table
+	post, event, inbox, notification     *schema.Table
 	insertPost, insertEvent, insertInbox string
+	insertNotification                   string // repeats collapse (ON CONFLICT DO NOTHING)
 	index                                string // the search-index insert of the dialect
 }
 
@@ -38,6 +39,7 @@ const (
 	sqlBumpThread  = "UPDATE threads SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count"
 	sqlCountForum  = "UPDATE forums SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ?"
 	sqlCountAuthor = "UPDATE accounts SET post_count = post_count + ? WHERE id = ?"
+	sqlCountUnread = "UPDATE accounts SET unread_notifications = unread_notifications + ? WHERE id = ?"
 	sqlIndexSQLite = "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
 	sqlIndexPG     = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
 )
@@ -54,7 +56,9 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	h.post = s.w.Table(reflect.TypeFor[Post]())
 	h.event = s.w.Table(reflect.TypeFor[OutboxEvent]())
 	h.inbox = s.w.Table(reflect.TypeFor[InboxItem]())
+	h.notification = s.w.Table(reflect.TypeFor[Notification]())
 	h.insertPost, h.insertEvent = insertSQL(h.post), insertSQL(h.event)
+	h.insertNotification = insertSQL(h.notification) + " ON CONFLICT DO NOTHING"
 	// Another process may have stored the same activity meanwhile (PostgreSQL).
 	h.insertInbox = insertSQL(h.inbox) + " ON CONFLICT DO NOTHING"
 	h.index = sqlIndexSQLite
@@ -64,7 +68,8 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
-	for _, q := range []string{sqlBumpThread, sqlCountForum, sqlCountAuthor, h.index, h.insertPost, h.insertEvent, h.insertInbox} {
+	for _, q := range []string{sqlBumpThread, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index,
+		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
 		if h.stmts[q] != nil {
 			continue
 		}

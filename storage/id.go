@@ -14,8 +14,9 @@ import (
 // by id sorts by creation time.
 //
 // Layout: 41 bits of milliseconds since 2024-01-01 (about 69 years), 10
-// bits of per-process node number (random, so several processes sharing a
-// PostgreSQL database rarely coincide), 12 bits of sequence.
+// bits of node number, 12 bits of sequence. Every process sharing a
+// database leases its own node number from it (see idlease.go), so ids
+// made by several processes at once never coincide.
 type ID int64
 
 // String is the public form used in URLs and handles: base 36, lower case.
@@ -46,6 +47,8 @@ func (id ID) Time() time.Time {
 const idEpoch = 1704067200000 // 2024-01-01T00:00:00Z in milliseconds
 
 // IDGenerator hands out increasing ids; it is safe for concurrent use.
+// Its node number is random until a lease replaces it (Store does that
+// when it opens a migrated database).
 type IDGenerator struct {
 	mu   sync.Mutex
 	node int64
@@ -81,6 +84,25 @@ func (g *IDGenerator) Next() ID {
 	}
 	g.last = ms
 	return ID(ms<<22 | g.node<<12 | g.seq)
+}
+
+// useNode switches to a leased node number. after is the last
+// millisecond the node's previous holder recorded: ids continue strictly
+// after it, so a node handed on never repeats an id, even if this
+// machine's clock is behind the previous holder's.
+func (g *IDGenerator) useNode(node, after int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.node = node & 0x3ff
+	g.last = max(g.last, after+1)
+	g.seq = -1 // the next id on g.last takes sequence 0
+}
+
+// lastMillis is the millisecond of the latest id made.
+func (g *IDGenerator) lastMillis() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last
 }
 
 // IDAt is the smallest id made at time t: ids are time-ordered, so

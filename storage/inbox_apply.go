@@ -12,8 +12,10 @@ import (
 // an accepted activity once, and the few writes a remote actor's
 // activities make that no web form does.
 
-// NewInboxItem is a verified inbox POST to store.
+// NewInboxItem is a verified inbox POST, or a job of the node's own, to
+// store.
 type NewInboxItem struct {
+	Kind       string // InboxActivity when empty
 	ActorID    string
 	KeyID      string
 	ActivityID string // '' when the activity has none: never deduplicated
@@ -25,7 +27,7 @@ type NewInboxItem struct {
 // one activity may be posted to several members' inboxes. It reports
 // whether the item was stored.
 func (s *Store) AcceptInbox(ctx context.Context, actorID, keyID, activityID string, body []byte) (bool, error) {
-	stored, err := s.AcceptInboxBatch(ctx, []NewInboxItem{{actorID, keyID, activityID, body}})
+	stored, err := s.AcceptInboxBatch(ctx, []NewInboxItem{{ActorID: actorID, KeyID: keyID, ActivityID: activityID, Body: body}})
 	if err != nil {
 		return false, err
 	}
@@ -70,7 +72,7 @@ func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (sto
 			}
 			seen[it.ActivityID] = true
 			stored[i] = true
-			row := InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: it.ActorID, KeyID: it.KeyID,
+			row := InboxItem{ID: s.NewID(), ReceivedAt: now, Kind: kindOr(it.Kind), ActorID: it.ActorID, KeyID: it.KeyID,
 				ActivityID: it.ActivityID, Body: string(it.Body), NextAttemptAt: now}
 			if err := s.insertRow(ctx, tx, hw, hw.inbox, hw.insertInbox, &row); err != nil {
 				return err

@@ -8,15 +8,15 @@ import (
 
 // RecentInboxItems returns up to limit inbox items that actorID sent and
 // that arrived between since and until, newest first, done or not;
-// synthetic items (backfill jobs, which have no signature) are left out.
+// only activities (InboxActivity), not the node's own jobs.
 // Federation reads a remote author's own activity back from here to
 // forward it as it was received. Items are kept only a day after they
-// are done (InboxWorker.KeepDone), so older ones are not found.
+// are done (the inbox worker's KeepDone), so older ones are not found.
 func (s *Store) RecentInboxItems(ctx context.Context, actorID string, since, until time.Time, limit int) ([]InboxItem, error) {
 	var items []InboxItem
 	err := s.r.NewSelect().Model(&items).
-		Column("id", "received_at", "actor_id", "key_id", "activity_id", "body").
-		Where("actor_id = ? AND received_at >= ? AND received_at <= ? AND key_id <> ''", actorID, since.UTC(), until.UTC()).
+		Column("id", "received_at", "kind", "actor_id", "key_id", "activity_id", "body").
+		Where("actor_id = ? AND received_at >= ? AND received_at <= ? AND kind = ?", actorID, since.UTC(), until.UTC(), InboxActivity).
 		OrderExpr("received_at DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("inbox items of %s: %w", actorID, err)

@@ -16,10 +16,14 @@ func TestRecentInboxItems(t *testing.T) {
 		for _, it := range []struct{ actor, key, body string }{
 			{carol, carol + "#main-key", `{"n":1}`},
 			{dan, dan + "#main-key", `{"n":2}`},
-			{carol, "", `{"type":"skein:Backfill"}`}, // synthetic: no key
+			{carol, "", `{"collection":"x"}`}, // a job of the node's own
 			{carol, carol + "#main-key", `{"n":3}`},
 		} {
-			if _, err := s.EnqueueInbox(ctx, it.actor, it.key, []byte(it.body)); err != nil {
+			kind := storage.InboxActivity
+			if it.key == "" {
+				kind = storage.InboxBackfill
+			}
+			if _, err := s.EnqueueInbox(ctx, storage.NewInboxItem{Kind: kind, ActorID: it.actor, KeyID: it.key, Body: []byte(it.body)}); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(2 * time.Millisecond) // distinct received_at

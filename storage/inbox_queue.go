@@ -22,8 +22,9 @@ type InboxItem struct {
 
 	ID            ID         `bun:"id,pk"`
 	ReceivedAt    time.Time  `bun:"received_at"`
+	Kind          string     `bun:"kind"`        // InboxActivity, InboxBackfill or InboxContextWalk
 	ActorID       string     `bun:"actor_id"`    // the activity's actor, checked against the key's owner
-	KeyID         string     `bun:"key_id"`      // the keyId that signed the POST
+	KeyID         string     `bun:"key_id"`      // the keyId that signed the POST; '' for the node's own jobs
 	ActivityID    string     `bun:"activity_id"` // the activity's id, '' if it had none; unique
 	Body          string     `bun:"body"`
 	Attempts      int        `bun:"attempts"` // including the current claim
@@ -34,12 +35,24 @@ type InboxItem struct {
 	DoneAt        *time.Time `bun:"done_at"`
 }
 
-// EnqueueInbox stores a verified inbox POST, due at once.
-func (s *Store) EnqueueInbox(ctx context.Context, actorID, keyID string, body []byte) (ID, error) {
+// Kinds of inbox items. Besides the activities remote servers POST, the
+// node queues work of its own on the inbox queue, so that remote fetches
+// it implies run off every request path with the queue's leases and
+// retries.
+const (
+	InboxActivity    = "activity"     // a verified POST
+	InboxBackfill    = "backfill"     // fetch a Note's replies collection
+	InboxContextWalk = "context_walk" // read one page of a mirror's context
+)
+
+// EnqueueInbox stores an item, due at once; an empty Kind is
+// InboxActivity. Unlike AcceptInboxBatch it never deduplicates.
+func (s *Store) EnqueueInbox(ctx context.Context, item NewInboxItem) (ID, error) {
 	now := time.Now().UTC()
-	it := &InboxItem{ID: s.NewID(), ReceivedAt: now, ActorID: actorID, KeyID: keyID, Body: string(body), NextAttemptAt: now}
+	it := &InboxItem{ID: s.NewID(), ReceivedAt: now, Kind: kindOr(item.Kind), ActorID: item.ActorID, KeyID: item.KeyID,
+		ActivityID: item.ActivityID, Body: string(item.Body), NextAttemptAt: now}
 	if _, err := s.w.NewInsert().Model(it).Returning("NULL").Exec(ctx); err != nil {
-		return 0, fmt.Errorf("enqueue inbox item from %s: %w", actorID, err)
+		return 0, fmt.Errorf("enqueue inbox item from %s: %w", item.ActorID, err)
 	}
 	return it.ID, nil
 }
@@ -60,7 +73,7 @@ func (s *Store) ClaimInbox(ctx context.Context, owner string, now time.Time, lim
 		SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ?
 			ORDER BY next_attempt_at LIMIT ? `+lock+`)
-		RETURNING id, received_at, actor_id, key_id, body, attempts, next_attempt_at, lease_until, lease_owner, last_error`,
+		RETURNING id, received_at, kind, actor_id, key_id, body, attempts, next_attempt_at, lease_until, lease_owner, last_error`,
 		owner, until, until, now, limit).Scan(ctx, &items)
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox items: %w", err)
@@ -178,4 +191,11 @@ func (s *Store) ReleaseAllInbox(ctx context.Context, now time.Time) (int, error)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+func kindOr(kind string) string {
+	if kind == "" {
+		return InboxActivity
+	}
+	return kind
 }

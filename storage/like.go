@@ -20,9 +20,10 @@ type Like struct {
 	CreatedAt time.Time `bun:"created_at"`
 }
 
-// LikePost records a like. It reports whether the like is new; liking
-// twice is not an error. Members cannot like their own posts, which
-// would make reputation meaningless.
+// LikePost records a like and notifies the post's author (once, however
+// often the like is taken back and given again). It reports whether the
+// like is new; liking twice is not an error. Members cannot like their
+// own posts, which would make reputation meaningless.
 func (s *Store) LikePost(ctx context.Context, postID, accountID ID, apID *string) (bool, error) {
 	var created bool
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -46,6 +47,10 @@ func (s *Store) LikePost(ctx context.Context, postID, accountID ID, apID *string
 		}
 		created = true
 		if err := bumpLikes(ctx, tx, p, +1); err != nil {
+			return err
+		}
+		if err := s.notifyOne(ctx, tx, Notification{RecipientID: p.AuthorID, Kind: NotifyLike, ActorID: accountID,
+			PostID: p.ID, ThreadID: p.ThreadID}); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventLikeCreate, AccountID: accountID,

@@ -56,6 +56,8 @@ type NewMirror struct {
 // first post when it is new. Creating a mirror records no outbox event:
 // nothing about it is ours to federate.
 func (s *Store) MirrorThread(ctx context.Context, m NewMirror) (*Thread, error) {
+	m.APID = canonicalIRI(m.APID)
+	m.First.APID = canonicalIRIPtr(m.First.APID)
 	if t, err := s.ThreadByAPID(ctx, m.APID); err == nil {
 		return t, nil
 	} else if !errors.Is(err, ErrNotFound) {
@@ -72,6 +74,10 @@ func (s *Store) MirrorThread(ctx context.Context, m NewMirror) (*Thread, error) 
 	if err != nil {
 		return nil, err
 	}
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mirror thread %s: %w", m.APID, err)
+	}
 	now := time.Now().UTC()
 	apID := m.APID
 	t := &Thread{ID: s.NewID(), ForumID: forum.ID, AuthorID: m.First.AuthorID, Title: title,
@@ -84,7 +90,7 @@ func (s *Store) MirrorThread(ctx context.Context, m NewMirror) (*Thread, error) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errMirrorExists
 		}
-		p, err := s.insertPost(ctx, tx, t, m.First, now)
+		p, err := s.insertPost(ctx, tx, hw, t, m.First, now)
 		if err != nil {
 			return err
 		}
@@ -109,7 +115,7 @@ var errMirrorExists = errors.New("mirror exists")
 // ThreadByAPID finds the mirror of a remote thread.
 func (s *Store) ThreadByAPID(ctx context.Context, apID string) (*Thread, error) {
 	t := new(Thread)
-	if err := s.r.NewSelect().Model(t).Relation("Author").Where("thread.ap_id = ?", apID).Scan(ctx); err != nil {
+	if err := s.r.NewSelect().Model(t).Relation("Author").Where("thread.ap_id = ?", canonicalIRI(apID)).Scan(ctx); err != nil {
 		return nil, notFound(err, "thread "+apID)
 	}
 	return t, nil

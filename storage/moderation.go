@@ -18,6 +18,9 @@ import (
 // DeletePost for what it records for federation.
 func (s *Store) RemovePost(ctx context.Context, by, postID ID) error {
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := mayRemovePost(ctx, tx, by, postID); err != nil {
+			return err
+		}
 		p, err := s.deletePost(ctx, tx, postID)
 		if err != nil {
 			return err
@@ -40,6 +43,13 @@ func authorDetail(p *Post) string {
 // RemoveThread is a moderator's deletion of a whole thread.
 func (s *Store) RemoveThread(ctx context.Context, by, threadID ID) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var author ID
+		if err := tx.NewRaw("SELECT author_id FROM threads WHERE id = ?", threadID).Scan(ctx, &author); err != nil {
+			return notFound(err, "thread "+threadID.String())
+		}
+		if err := mayActOn(ctx, tx, by, author, true); err != nil {
+			return err
+		}
 		if err := s.deleteThread(ctx, tx, threadID); err != nil {
 			return err
 		}
@@ -172,12 +182,22 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 		if err := tx.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
 			return notFound(err, "account "+id.String())
 		}
+		if err := mayActOn(ctx, tx, by, id, false); err != nil {
+			return err
+		}
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("? = ?", bun.Ident(column), v).Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("set %s: %w", column, err)
 		}
 		if column == "suspended" && v {
 			if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", id).Exec(ctx); err != nil {
 				return fmt.Errorf("end sessions: %w", err)
+			}
+			// What a suspended account did stops notifying anyone.
+			if err := forgetNotifications(ctx, tx, "n.actor_id = ?", id); err != nil {
+				return err
 			}
 		}
 		return s.audit(ctx, tx, by, action, TargetAccount, id.String(), a.Acct())
@@ -198,6 +218,12 @@ func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) e
 		a := new(Account)
 		if err := tx.NewSelect().Model(a).Where("id = ? AND domain = ''", accountID).Scan(ctx); err != nil {
 			return notFound(err, "member "+accountID.String())
+		}
+		if err := mayActOn(ctx, tx, by, accountID, false); err != nil {
+			return err
+		}
+		if err := mayGrant(ctx, tx, by, role); err != nil {
+			return err
 		}
 		if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("role = ?", role).Where("id = ?", accountID).Exec(ctx); err != nil {
 			return fmt.Errorf("set role: %w", err)
@@ -270,6 +296,12 @@ func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
 		if _, err := tx.NewRaw("DELETE FROM local_names WHERE name = ? AND kind = 'member'", a.Handle).Exec(ctx); err != nil {
 			return fmt.Errorf("free name: %w", err)
 		}
+		if err := forgetNotifications(ctx, tx, "n.recipient_id = ? OR n.actor_id = ?", a.ID, a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw("DELETE FROM notification_prefs WHERE account_id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("drop notification preferences: %w", err)
+		}
 		if err := trashMedia(ctx, tx, "account_id = ?", a.ID); err != nil {
 			return err
 		}
@@ -308,6 +340,11 @@ func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 			return err
 		}
 		if err := unlikeAll(ctx, tx, "account_id = ?", a.ID); err != nil {
+			return err
+		}
+		// What they did no longer notifies anyone, and what they were
+		// told goes with the account.
+		if err := forgetNotifications(ctx, tx, "n.recipient_id = ? OR n.actor_id = ?", a.ID, a.ID); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*Follow)(nil)).
@@ -385,11 +422,16 @@ func (s *Store) tombstonePosts(ctx context.Context, tx bun.Tx, now time.Time, wh
 		return fmt.Errorf("tombstone posts: %w", err)
 	}
 	threads := make(map[ID]bool)
-	for _, r := range rows {
+	ids := make([]ID, len(rows))
+	for i, r := range rows {
 		if err := s.unindexPost(ctx, tx, r.ID); err != nil {
 			return err
 		}
 		threads[r.ThreadID] = true
+		ids[i] = r.ID
+	}
+	if err := forgetNotifications(ctx, tx, "n.post_id IN (?)", bun.In(ids)); err != nil {
+		return err
 	}
 	for id := range threads {
 		if err := bumpThread(ctx, tx, id); err != nil {

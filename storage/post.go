@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -33,10 +34,46 @@ type Post struct {
 	DeletedAt *time.Time `bun:"deleted_at"`
 	APID      *string    `bun:"ap_id"`
 	URL       string     `bun:"url"`
+	// Summary is the content warning the post is shown collapsed behind;
+	// Sensitive collapses it without one (see Warning).
+	Summary   string `bun:"summary"`
+	Sensitive bool   `bun:"sensitive"`
+	// LeadFrom and LeadTo are the byte range of HTML the forum view
+	// leaves out (see ViewHTML).
+	LeadFrom int `bun:"lead_from"`
+	LeadTo   int `bun:"lead_to"`
 	// MediaCount is how many attachments the post has (see Media).
 	MediaCount int `bun:"media_count"`
 
 	Author *Account `bun:"rel:belongs-to,join:author_id=id"`
+}
+
+// SensitiveWarning is the warning of a post marked sensitive without a
+// summary of its own.
+const SensitiveWarning = "Sensitive content"
+
+// Warning is what a post with a content warning is collapsed behind, or
+// "" when it has none. Pages, feeds, search results, page descriptions
+// and quotations show the warning instead of the text.
+func (p *Post) Warning() string {
+	switch {
+	case p.Summary != "":
+		return p.Summary
+	case p.Sensitive:
+		return SensitiveWarning
+	}
+	return ""
+}
+
+// ViewHTML is the post's HTML as the forum view shows it: without the
+// mentions of the thread and of the author replied to that replies from
+// Mastodon-family servers open with (computed when the post is stored,
+// see [markup.LeadingMentions]). HTML keeps them, for federation.
+func (p *Post) ViewHTML() string {
+	if p.LeadFrom < 0 || p.LeadTo <= p.LeadFrom || p.LeadTo > len(p.HTML) {
+		return p.HTML
+	}
+	return p.HTML[:p.LeadFrom] + p.HTML[p.LeadTo:]
 }
 
 // Page is the web page of the thread this post is on.
@@ -64,6 +101,33 @@ type NewPost struct {
 	// post: the same form sent again returns the post it made (see
 	// NewFormToken).
 	FormToken string
+	// Summary is a content warning (plain text, at most MaxSummaryLen
+	// bytes); Sensitive collapses the post even without one.
+	Summary   string
+	Sensitive bool
+	// Mentions are the accounts the post mentions, as its writer's form
+	// or the Note's Mention tags name them. Members among them are
+	// notified; other ids are ignored, so a caller may pass every
+	// mentioned account it resolved.
+	Mentions []ID
+}
+
+// MaxSummaryLen bounds a content warning, in bytes.
+const MaxSummaryLen = 500
+
+// cleanSummary checks a content warning and trims it; line breaks become
+// spaces, since it is shown as one line.
+func cleanSummary(summary string) (string, error) {
+	summary = strings.Join(strings.Fields(summary), " ")
+	switch {
+	case len(summary) > MaxSummaryLen:
+		return "", fmt.Errorf("%w: the content warning is longer than %d characters", ErrInvalid, MaxSummaryLen)
+	case !utf8.ValidString(summary):
+		return "", fmt.Errorf("%w: the content warning is not valid text", ErrInvalid)
+	case strings.IndexByte(summary, 0) >= 0:
+		return "", fmt.Errorf("%w: the content warning is not valid text", ErrInvalid)
+	}
+	return summary, nil
 }
 
 func validateBody(source, html string) error {
@@ -95,11 +159,17 @@ func (s *Store) CreatePost(ctx context.Context, np NewPost) (*Post, error) {
 	return res[0].Post, nil
 }
 
-// insertPost appends a post to thread t inside tx. The position comes
-// from the thread row's counter, updated first: on PostgreSQL that row
-// lock serialises concurrent replies to one thread, and SQLite has one
-// writer anyway.
-func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost, now time.Time) (*Post, error) {
+// insertPost appends the opening post of thread t inside tx (CreateThread,
+// MirrorThread; replies go through CreatePosts). The position comes from
+// the thread row's counter, updated first: on PostgreSQL that row lock
+// serialises concurrent writers to one thread, and SQLite has one writer
+// anyway. Its notifications are recorded with hw, which the caller got
+// before the transaction began.
+func (s *Store) insertPost(ctx context.Context, tx bun.Tx, hw *hotWrites, t *Thread, np NewPost, now time.Time) (*Post, error) {
+	summary, err := cleanSummary(np.Summary)
+	if err != nil {
+		return nil, err
+	}
 	created := np.CreatedAt
 	if created.IsZero() || created.After(now) {
 		created = now
@@ -115,8 +185,16 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 		CreatedAt: created.UTC(),
 		APID:      np.APID,
 		URL:       np.URL,
+		Summary:   summary,
+		Sensitive: np.Sensitive || summary != "",
 	}
-	err := tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count",
+	// An opening post replies to nobody; it notifies those it mentions.
+	notices := []postNotice{{post: p, mentions: np.Mentions}}
+	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
+	if err != nil {
+		return nil, err
+	}
+	err = tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count",
 		p.ID, now, t.ID).Scan(ctx, &p.Position)
 	if err != nil {
 		return nil, fmt.Errorf("bump thread: %w", err)
@@ -137,7 +215,14 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, t *Thread, np NewPost
 	if p.Position == 1 {
 		title = t.Title
 	}
-	if err := s.indexPost(ctx, tx, p.ID, title, p.HTML); err != nil {
+	if err := s.indexPost(ctx, tx, p, title); err != nil {
+		return nil, err
+	}
+	ns, err := s.postNotifications(ctx, notices, accounts, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.recordNotifications(ctx, tx, hw, ns); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -165,7 +250,7 @@ func (s *Store) PostByAPID(ctx context.Context, apID string) (*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	posts, err := h.queryPosts(ctx, h.postByAPID, apID)
+	posts, err := h.queryPosts(ctx, h.postByAPID, canonicalIRI(apID))
 	if err == nil && len(posts) == 0 {
 		err = sql.ErrNoRows
 	}
@@ -236,9 +321,11 @@ type PostInThread struct {
 	ThreadTitle string `bun:"thread_title"`
 }
 
-// EditPost replaces a post's text and marks it edited.
+// EditPost replaces a post's text and marks it edited; its content
+// warning stays as it was. It is UpdatePost for callers that know only
+// the text.
 func (s *Store) EditPost(ctx context.Context, id ID, source, html string) (*Post, error) {
-	return s.editPost(ctx, id, source, html, nil)
+	return s.updatePost(ctx, id, PostEdit{Source: source, HTML: html}, true)
 }
 
 // EditPostAndMedia is EditPost for a member's post whose attachments
@@ -249,39 +336,89 @@ func (s *Store) EditPostAndMedia(ctx context.Context, id ID, source, html string
 	if media == nil {
 		media = []AttachMedia{}
 	}
-	return s.editPost(ctx, id, source, html, media)
+	return s.updatePost(ctx, id, PostEdit{Source: source, HTML: html, Media: media}, true)
 }
 
-// editPost edits a post's text and, unless media is nil, its attachments.
-func (s *Store) editPost(ctx context.Context, id ID, source, html string, media []AttachMedia) (*Post, error) {
-	if err := validateBody(source, html); err != nil {
+// PostEdit is a new version of a post: its text, its content warning
+// (Summary, Sensitive as in NewPost) and the accounts it mentions.
+type PostEdit struct {
+	Source, HTML string
+	Summary      string
+	Sensitive    bool
+	// Mentions are the accounts the new version mentions; the members
+	// among them whom the post did not notify before are notified now.
+	Mentions []ID
+	// Media, unless nil, is what the post shows afterwards, as in
+	// EditPostAndMedia; nil leaves the attachments as they are.
+	Media []AttachMedia
+}
+
+// UpdatePost replaces a post's text and content warning and marks it
+// edited, in one transaction with its search document, the thread's
+// version, the notifications of members newly mentioned and a
+// post.update outbox event. Members edit through it, and so do remote
+// authors (an Update of their Note).
+func (s *Store) UpdatePost(ctx context.Context, id ID, e PostEdit) (*Post, error) {
+	return s.updatePost(ctx, id, e, false)
+}
+
+func (s *Store) updatePost(ctx context.Context, id ID, e PostEdit, keepWarning bool) (*Post, error) {
+	if err := validateBody(e.Source, e.HTML); err != nil {
 		return nil, err
 	}
-	if err := validateAttachments(media); err != nil {
+	summary, err := cleanSummary(e.Summary)
+	if err != nil {
 		return nil, err
+	}
+	if err := validateAttachments(e.Media); err != nil {
+		return nil, err
+	}
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("edit post: %w", err)
 	}
 	now := time.Now().UTC()
 	var p Post
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
 			return notFound(err, "post "+id.String())
 		}
 		if p.DeletedAt != nil {
 			return fmt.Errorf("post %s: %w", id, ErrNotFound)
 		}
-		p.Source, p.HTML, p.EditedAt = source, html, &now
-		if _, err := tx.NewUpdate().Model(&p).Column("source", "html", "edited_at").WherePK().Exec(ctx); err != nil {
+		p.Source, p.HTML, p.EditedAt = e.Source, e.HTML, &now
+		if !keepWarning {
+			p.Summary, p.Sensitive = summary, e.Sensitive || summary != ""
+		}
+		n, err := s.editNotice(ctx, tx, &p, e.Mentions)
+		if err != nil {
+			return err
+		}
+		accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts([]postNotice{n}))
+		if err != nil {
+			return err
+		}
+		leadingMentions(&n, accounts)
+		if _, err := tx.NewUpdate().Model(&p).Column("source", "html", "edited_at", "summary", "sensitive", "lead_from", "lead_to").
+			WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update post: %w", err)
 		}
-		if media != nil {
-			if err := replaceAttachments(ctx, tx, &p, media); err != nil {
+		if e.Media != nil {
+			if err := replaceAttachments(ctx, tx, &p, e.Media); err != nil {
 				return err
 			}
 		}
 		if err := bumpThread(ctx, tx, p.ThreadID); err != nil {
 			return err
 		}
-		if err := s.reindexPostBody(ctx, tx, p.ID, p.HTML); err != nil {
+		if err := s.reindexPostBody(ctx, tx, &p); err != nil {
+			return err
+		}
+		ns, err := s.postNotifications(ctx, []postNotice{n}, accounts, now)
+		if err != nil {
+			return err
+		}
+		if err := s.recordNotifications(ctx, tx, hw, ns); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventPostUpdate, AccountID: p.AuthorID,
@@ -291,6 +428,34 @@ func (s *Store) editPost(ctx context.Context, id ID, source, html string, media 
 		return nil, fmt.Errorf("edit post: %w", err)
 	}
 	return &p, nil
+}
+
+// editNotice is what an edited post may tell members: only mentions, of
+// members it did not notify before. The author replied to is read again
+// for the leading mentions of the new text.
+func (s *Store) editNotice(ctx context.Context, tx bun.Tx, p *Post, mentions []ID) (postNotice, error) {
+	n := postNotice{post: p, mentions: mentions, onlyMention: true, notified: make(map[ID]bool)}
+	var t Thread
+	if err := tx.NewSelect().Model(&t).Column("id", "author_id").Where("id = ?", p.ThreadID).Scan(ctx); err != nil {
+		return n, notFound(err, "thread "+p.ThreadID.String())
+	}
+	n.repliedTo = t.AuthorID
+	if p.ReplyToID != nil {
+		err := tx.NewSelect().Model((*Post)(nil)).Column("author_id").Where("id = ?", *p.ReplyToID).Scan(ctx, &n.repliedTo)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return n, fmt.Errorf("post replied to: %w", err)
+		}
+	}
+	if len(mentions) > 0 {
+		var before []ID
+		if err := tx.NewRaw("SELECT recipient_id FROM notifications WHERE post_id = ?", p.ID).Scan(ctx, &before); err != nil {
+			return n, fmt.Errorf("notified before: %w", err)
+		}
+		for _, id := range before {
+			n.notified[id] = true
+		}
+	}
+	return n, nil
 }
 
 // DeletePost soft-deletes a post: its text is cleared, its place in the
@@ -337,6 +502,9 @@ func (s *Store) deletePost(ctx context.Context, tx bun.Tx, id ID) (*Post, error)
 		return nil, err
 	}
 	if err := s.unindexPost(ctx, tx, p.ID); err != nil {
+		return nil, err
+	}
+	if err := forgetNotifications(ctx, tx, "n.post_id = ?", p.ID); err != nil {
 		return nil, err
 	}
 	kind := EventPostDelete

@@ -38,8 +38,14 @@ type PostResult struct {
 func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, error) {
 	res := make([]PostResult, len(nps))
 	var todo []int
+	summaries := make([]string, len(nps))
 	for i := range nps {
-		if err := validateBody(nps[i].Source, nps[i].HTML); err != nil {
+		nps[i].APID = canonicalIRIPtr(nps[i].APID)
+		err := validateBody(nps[i].Source, nps[i].HTML)
+		if err == nil {
+			summaries[i], err = cleanSummary(nps[i].Summary)
+		}
+		if err != nil {
 			res[i].Err = fmt.Errorf("create post: %w", err)
 			continue
 		}
@@ -60,7 +66,7 @@ func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, e
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out := make([]PostResult, len(nps))
 		copy(out, res)
-		if err := s.createPostsTx(ctx, tx, hw, nps, todo, out, now); err != nil {
+		if err := s.createPostsTx(ctx, tx, hw, nps, summaries, todo, out, now); err != nil {
 			return err
 		}
 		res = out
@@ -72,7 +78,7 @@ func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, e
 	return res, nil
 }
 
-func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps []NewPost, todo []int, res []PostResult, now time.Time) error {
+func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps []NewPost, summaries []string, todo []int, res []PostResult, now time.Time) error {
 	// Repeats: stored before, or earlier in this batch.
 	firstOf := make(map[string]int) // APID -> index of its first NewPost
 	var apids []string
@@ -145,17 +151,20 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		}
 	}
 	targetThread := make(map[ID]ID)
+	targetAuthor := make(map[ID]ID)
 	if len(targetIDs) > 0 {
 		var rows []struct {
 			ID       ID `bun:"id"`
 			ThreadID ID `bun:"thread_id"`
+			AuthorID ID `bun:"author_id"`
 		}
-		if err := tx.NewSelect().Model((*Post)(nil)).Column("id", "thread_id").
+		if err := tx.NewSelect().Model((*Post)(nil)).Column("id", "thread_id", "author_id").
 			Where("id IN (?)", bun.In(targetIDs)).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("check quoted posts: %w", err)
 		}
 		for _, r := range rows {
 			targetThread[r.ID] = r.ThreadID
+			targetAuthor[r.ID] = r.AuthorID
 		}
 	}
 
@@ -167,6 +176,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	var groups []*threadGroup
 	byThread := make(map[ID]*threadGroup)
 	var posts []*Post
+	var notices []postNotice
 	var postNP []int // the index in nps of each of posts
 	for _, i := range fresh {
 		np := nps[i]
@@ -194,9 +204,11 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			created = now
 		}
 		p := &Post{ID: s.NewID(), ThreadID: t.ID, AuthorID: np.AuthorID, Source: np.Source, HTML: np.HTML,
-			ReplyToID: np.ReplyToID, QuoteID: np.QuoteID, CreatedAt: created.UTC(), APID: np.APID, URL: np.URL}
+			ReplyToID: np.ReplyToID, QuoteID: np.QuoteID, CreatedAt: created.UTC(), APID: np.APID, URL: np.URL,
+			Summary: summaries[i], Sensitive: np.Sensitive || summaries[i] != ""}
 		res[i].Post, res[i].Created = p, true
 		posts = append(posts, p)
+		notices = append(notices, newPostNotice(p, t, targetAuthor, np.Mentions))
 		postNP = append(postNP, i)
 		g := byThread[t.ID]
 		if g == nil {
@@ -251,6 +263,15 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		}
 	}
 
+	// Who the posts notify, and what of their HTML the forum view leaves
+	// out, from one read of the accounts they name.
+	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
+	if err != nil {
+		return err
+	}
+	for i := range notices {
+		leadingMentions(&notices[i], accounts)
+	}
 	for k, p := range posts {
 		if err := s.insertRow(ctx, tx, hw, hw.post, hw.insertPost, p); err != nil {
 			return fmt.Errorf("insert post: %w", err)
@@ -262,7 +283,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		if p.Position == 1 {
 			title = threads[p.ThreadID].Title
 		}
-		if err := hw.exec(ctx, tx, hw.index, p.ID, title, PlainText(p.HTML)); err != nil {
+		if err := hw.exec(ctx, tx, hw.index, p.ID, title, searchText(p)); err != nil {
 			return fmt.Errorf("index post: %w", err)
 		}
 		ev := &OutboxEvent{ID: s.NewID(), Kind: EventPostCreate, AccountID: p.AuthorID, PostID: p.ID,
@@ -283,7 +304,27 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			return fmt.Errorf("count author posts: %w", err)
 		}
 	}
-	return nil
+	ns, err := s.postNotifications(ctx, notices, accounts, now)
+	if err != nil {
+		return err
+	}
+	return s.recordNotifications(ctx, tx, hw, ns)
+}
+
+// newPostNotice is what post p in thread t may tell members: a reply to
+// the post it answers (without one, to the thread's author), a quote,
+// its mentions. targetAuthor maps posts replied to or quoted to their
+// authors.
+func newPostNotice(p *Post, t *Thread, targetAuthor map[ID]ID, mentions []ID) postNotice {
+	n := postNotice{post: p, repliedTo: t.AuthorID, threadReply: true, mentions: mentions}
+	if p.ReplyToID != nil {
+		n.threadReply = false
+		n.repliedTo = targetAuthor[*p.ReplyToID]
+	}
+	if p.QuoteID != nil {
+		n.quoted = targetAuthor[*p.QuoteID]
+	}
+	return n
 }
 
 // attachPostExtras gives post p, just inserted in tx, what np brings

@@ -180,6 +180,9 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 			if r.PostID == nil {
 				return fmt.Errorf("%w: this report is about an account, not a post", ErrInvalid)
 			}
+			if err := mayRemovePost(ctx, tx, by, *r.PostID); err != nil {
+				return err
+			}
 			if _, err := s.deletePost(ctx, tx, *r.PostID); err != nil {
 				return err
 			}
@@ -190,11 +193,20 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 				return err
 			}
 		case ReportActionSuspendAuthor:
+			if err := mayActOn(ctx, tx, by, r.AccountID, false); err != nil {
+				return err
+			}
+			if err := bumpPolicy(ctx, tx); err != nil {
+				return err
+			}
 			if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("suspended = ?", true).Where("id = ?", r.AccountID).Exec(ctx); err != nil {
 				return fmt.Errorf("suspend: %w", err)
 			}
 			if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", r.AccountID).Exec(ctx); err != nil {
 				return fmt.Errorf("end sessions: %w", err)
+			}
+			if err := forgetNotifications(ctx, tx, "n.actor_id = ?", r.AccountID); err != nil {
+				return err
 			}
 			if _, err := closeReports(ReportResolved).Where("account_id = ?", r.AccountID).Exec(ctx); err != nil {
 				return fmt.Errorf("resolve reports: %w", err)

@@ -90,25 +90,35 @@ func (s *Store) Search(ctx context.Context, query string, page int) (hits []Sear
 	return hits, more, nil
 }
 
+// searchText is the body of a post's search document: its content
+// warning, if any, then its text. The text stays searchable behind a
+// warning; results show the warning instead of the text.
+func searchText(p *Post) string {
+	if p.Summary != "" {
+		return p.Summary + " " + PlainText(p.HTML)
+	}
+	return PlainText(p.HTML)
+}
+
 // indexPost adds a new post's search document.
-func (s *Store) indexPost(ctx context.Context, tx bun.Tx, id ID, title, postHTML string) error {
+func (s *Store) indexPost(ctx context.Context, tx bun.Tx, p *Post, title string) error {
 	q := "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
 	if s.Dialect() == dialect.PG {
 		q = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
 	}
-	if _, err := tx.NewRaw(q, id, title, PlainText(postHTML)).Exec(ctx); err != nil {
+	if _, err := tx.NewRaw(q, p.ID, title, searchText(p)).Exec(ctx); err != nil {
 		return fmt.Errorf("index post: %w", err)
 	}
 	return nil
 }
 
 // reindexPostBody replaces an edited post's text in its search document.
-func (s *Store) reindexPostBody(ctx context.Context, tx bun.Tx, id ID, postHTML string) error {
+func (s *Store) reindexPostBody(ctx context.Context, tx bun.Tx, p *Post) error {
 	q := "UPDATE post_search SET body = ? WHERE rowid = ?"
 	if s.Dialect() == dialect.PG {
 		q = "UPDATE post_search SET body = ? WHERE post_id = ?"
 	}
-	if _, err := tx.NewRaw(q, PlainText(postHTML), id).Exec(ctx); err != nil {
+	if _, err := tx.NewRaw(q, searchText(p), p.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("reindex post: %w", err)
 	}
 	return nil

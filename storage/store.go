@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
@@ -36,6 +37,9 @@ var (
 	// word); it is also an ErrNameTaken, for callers that need not tell
 	// the two apart.
 	ErrReserved error = reservedError{}
+	// ErrForbidden: the one acting may not do this (a moderator acting on
+	// an administrator); the message says why and is fit to show them.
+	ErrForbidden = errors.New("not allowed")
 )
 
 type reservedError struct{}
@@ -43,21 +47,23 @@ type reservedError struct{}
 func (reservedError) Error() string        { return "that name is reserved" }
 func (reservedError) Is(target error) bool { return target == ErrNameTaken }
 
-// Store is the database. On SQLite it keeps one connection for writes and a
-// pool for reads: SQLite allows one writer at a time, and a single write
-// handle turns lock contention into an orderly queue instead of
-// SQLITE_BUSY errors. On PostgreSQL both handles are the same pool.
+// Store is the database. On SQLite it keeps two handles on the one file:
+// a write handle of exactly one connection, and a read handle whose pool
+// Options.Pool sizes. SQLite allows one writer at a time, and a single
+// write handle turns lock contention into an orderly queue instead of
+// SQLITE_BUSY errors; WAL lets the readers run beside it. On PostgreSQL
+// both handles are the same pool, sized by Options.Pool, and every
+// process sharing the database has its own (docs/operations.md sizes
+// them for N processes).
 type Store struct {
 	w      *bun.DB
 	r      *bun.DB
 	ids    *IDGenerator
+	lease  *idLease // the ids' node number, see idlease.go
 	policy *domainPolicy
 	hot    hotReads  // prepared read statements, see hotread.go
 	hotw   hotWrites // prepared write statements, see hotwrite.go
 }
-
-// SQLiteFile is the name of the SQLite database in the data directory.
-const SQLiteFile = "skein.db"
 
 // Options selects and tunes the database.
 type Options struct {
@@ -68,6 +74,55 @@ type Options struct {
 	// Federation is FederationOpen (the default) or FederationAllowlist:
 	// talk only to the hosts on the allow list (DomainPolicy).
 	Federation string
+	// Pool sizes the connection pool; the zero value is the defaults.
+	Pool Pool
+	// AllowEmptyDatabase lets a PostgreSQL store open an empty database
+	// although DataDir holds a SQLite node (see ErrNodeLeftBehind).
+	AllowEmptyDatabase bool
+}
+
+// Pool sizes a connection pool: on PostgreSQL the one pool of the
+// process, on SQLite the read handle's (the write handle always has one
+// connection). Zero fields take the defaults.
+type Pool struct {
+	// MaxOpen bounds open connections. Default: DefaultMaxOpen on
+	// PostgreSQL, max(4, 2×GOMAXPROCS) SQLite readers.
+	MaxOpen int
+	// MaxIdle bounds idle connections kept for reuse. Default: MaxOpen,
+	// so a busy process keeps its connections instead of closing and
+	// reopening them between bursts (each PostgreSQL connection is a
+	// server process to start).
+	MaxIdle int
+	// MaxLifetime recycles a connection after this long (a PostgreSQL
+	// failover or a pooler's rebalancing is picked up). Default 30
+	// minutes; negative: never.
+	MaxLifetime time.Duration
+}
+
+// DefaultMaxOpen is the PostgreSQL pool's default size per process:
+// enough for the request handlers and workers of a 2-4 core machine, and
+// ten processes of it fit PostgreSQL's default max_connections (100).
+const DefaultMaxOpen = 8
+
+func (p Pool) apply(db *sql.DB, defaultOpen int) {
+	open := p.MaxOpen
+	if open <= 0 {
+		open = defaultOpen
+	}
+	idle := p.MaxIdle
+	if idle <= 0 || idle > open {
+		idle = open
+	}
+	life := p.MaxLifetime
+	switch {
+	case life == 0:
+		life = 30 * time.Minute
+	case life < 0:
+		life = 0
+	}
+	db.SetMaxOpenConns(open)
+	db.SetMaxIdleConns(idle)
+	db.SetConnMaxLifetime(life)
 }
 
 // Open connects to the database. It does not migrate; call Migrate.
@@ -76,25 +131,39 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("federation mode %q: want %q or %q", opts.Federation, FederationOpen, FederationAllowlist)
 	}
 	if strings.HasPrefix(opts.DatabaseURL, "postgres://") || strings.HasPrefix(opts.DatabaseURL, "postgresql://") {
-		s, err := openPostgres(ctx, opts.DatabaseURL)
+		s, err := openPostgres(ctx, opts.DatabaseURL, opts.Pool)
 		if err != nil {
 			return nil, err
 		}
+		if !opts.AllowEmptyDatabase {
+			if err := s.refuseToAbandon(ctx, opts.DataDir); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
 		s.policy.allowlist = opts.Federation == FederationAllowlist
+		if err := s.leaseIDNode(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 		return s, nil
 	}
 	if opts.DatabaseURL != "" {
 		return nil, fmt.Errorf("database url %q: only postgres:// URLs are supported (leave it empty for SQLite)", redact(opts.DatabaseURL))
 	}
-	s, err := openSQLite(ctx, opts.DataDir)
+	s, err := openSQLite(ctx, opts.DataDir, opts.Pool)
 	if err != nil {
 		return nil, err
 	}
 	s.policy.allowlist = opts.Federation == FederationAllowlist
+	if err := s.leaseIDNode(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-func openSQLite(ctx context.Context, dir string) (*Store, error) {
+func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("open sqlite: no data directory")
 	}
@@ -120,14 +189,12 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 		wsql.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	n := max(4, runtime.GOMAXPROCS(0)*2)
-	rsql.SetMaxOpenConns(n)
-	rsql.SetMaxIdleConns(n)
-	rsql.SetConnMaxLifetime(0)
+	pool.apply(rsql, max(4, runtime.GOMAXPROCS(0)*2))
 	s := &Store{
 		w:      bun.NewDB(wsql, sqlitedialect.New()),
 		r:      bun.NewDB(rsql, sqlitedialect.New()),
 		ids:    NewIDGenerator(),
+		lease:  newIDLease(),
 		policy: newDomainPolicy(),
 	}
 	if err := s.w.PingContext(ctx); err != nil {
@@ -137,18 +204,18 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 	return s, nil
 }
 
-func openPostgres(ctx context.Context, url string) (*Store, error) {
+func openPostgres(ctx context.Context, url string, pool Pool) (*Store, error) {
 	sqldb, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	sqldb.SetMaxOpenConns(max(8, runtime.GOMAXPROCS(0)*4))
+	pool.apply(sqldb, DefaultMaxOpen)
 	db := bun.NewDB(sqldb, pgdialect.New())
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres %s: %w", redact(url), err)
 	}
-	return &Store{w: db, r: db, ids: NewIDGenerator(), policy: newDomainPolicy()}, nil
+	return &Store{w: db, r: db, ids: NewIDGenerator(), lease: newIDLease(), policy: newDomainPolicy()}, nil
 }
 
 // redact hides a password in a database URL before it reaches a log line.
@@ -167,6 +234,7 @@ func redact(url string) string {
 
 // Close releases both handles.
 func (s *Store) Close() error {
+	s.releaseIDNode()
 	s.hot.close()
 	s.hotw.close()
 	err := s.w.Close()
@@ -178,7 +246,11 @@ func (s *Store) Close() error {
 
 // Migrate applies pending migrations and returns the names it applied.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	return migrations.Up(ctx, s.w)
+	applied, err := migrations.Up(ctx, s.w)
+	if err != nil {
+		return applied, err
+	}
+	return applied, s.leaseIDNode(ctx)
 }
 
 // DB is the write handle, for migrations tooling and tests.
@@ -195,6 +267,19 @@ func (s *Store) NewID() ID { return s.ids.Next() }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+// Ready checks what serving needs: the database answers and the
+// statements every page reads with are prepared (they are prepared again
+// here if an earlier try failed). A readiness probe calls it.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if _, err := s.hotReads(ctx); err != nil {
+		return err
+	}
+	return nil
+}
 
 // tx runs fn in a write transaction.
 func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {

@@ -86,6 +86,11 @@ type NewThread struct {
 	Title    string
 	Source   string // Markdown as typed
 	HTML     string // rendered and sanitized by the caller
+	// Summary, Sensitive and Mentions are the opening post's, as in
+	// NewPost.
+	Summary   string
+	Sensitive bool
+	Mentions  []ID
 	// Media and FormToken are as in NewPost, for the opening post.
 	Media     []AttachMedia
 	FormToken string
@@ -103,6 +108,10 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 	}
 	if err := validateAttachments(nt.Media); err != nil {
 		return nil, nil, err
+	}
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create thread: %w", err)
 	}
 	now := time.Now().UTC()
 	t := &Thread{
@@ -137,8 +146,9 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 			return fmt.Errorf("insert thread: %w", err)
 		}
 		var err error
-		np := NewPost{ThreadID: t.ID, AuthorID: nt.AuthorID, Source: nt.Source, HTML: nt.HTML, Media: nt.Media, FormToken: nt.FormToken}
-		p, err = s.insertPost(ctx, tx, t, np, now)
+		np := NewPost{ThreadID: t.ID, AuthorID: nt.AuthorID, Source: nt.Source, HTML: nt.HTML, Media: nt.Media, FormToken: nt.FormToken,
+			Summary: nt.Summary, Sensitive: nt.Sensitive, Mentions: nt.Mentions}
+		p, err = s.insertPost(ctx, tx, hw, t, np, now)
 		if err != nil {
 			return err
 		}
@@ -290,6 +300,9 @@ func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
 		Set("thread_count = thread_count - 1").Set("post_count = post_count - ?", t.PostCount).Set("version = version + 1").
 		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
 		return fmt.Errorf("uncount thread: %w", err)
+	}
+	if err := forgetNotifications(ctx, tx, "n.post_id IN (SELECT p.id FROM posts AS p WHERE p.thread_id = ?)", t.ID); err != nil {
+		return err
 	}
 	return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadDelete, AccountID: t.AuthorID,
 		PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: t.ForumID})

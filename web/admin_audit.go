@@ -18,14 +18,10 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) {
 	if s.requireStaff(w, r) == nil {
 		return
 	}
-	var before storage.ID
-	if v := r.URL.Query().Get("before"); v != "" {
-		id, err := storage.ParseID(v)
-		if err != nil {
-			s.notFound(w, r)
-			return
-		}
-		before = id
+	before, ok := beforeParam(r)
+	if !ok {
+		s.notFound(w, r)
+		return
 	}
 	entries, err := s.Store.ListAudit(r.Context(), before, auditPerPage+1)
 	if err != nil {

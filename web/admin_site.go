@@ -54,7 +54,8 @@ func (s *Server) saveSite(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Guests' cached thread and forum pages show the old name until
+	// they expire (guestCacheTTL); every other page shows the new one.
 	s.identity.forget()
-	s.guestCache.clear()
 	s.redirect(w, r, "/admin/site?saved=1")
 }

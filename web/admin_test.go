@@ -346,12 +346,71 @@ func TestTrustedProxies(t *testing.T) {
 // Without a trusted proxy, X-Forwarded-For cannot buy a client fresh
 // sign-in attempts.
 func TestForwardedForIgnoredFromUntrustedPeer(t *testing.T) {
-	ts := newSite(t)
+	clock := time.Now()
+	ts := newSiteWith(t, func(c *web.Config) { c.Now = func() time.Time { return clock } })
 	b := ts.browser()
+	// Each guess claims another address; without a trusted proxy they
+	// all count against the peer's own, which must then wait.
 	for i := range 5 {
-		b.postWith("/signin", url.Values{"handle": {"u" + string(rune('a'+i))}, "password": {"guess"}},
+		b.postWith("/signin", url.Values{"handle": {"alice"}, "password": {"guess"}},
 			"Origin", ts.URL, "X-Forwarded-For", "198.51.100."+string(rune('1'+i))).wantStatus(t, http.StatusUnauthorized)
 	}
-	b.postWith("/signin", url.Values{"handle": {"bob"}, "password": {storagetest.Password}},
+	b.postWith("/signin", url.Values{"handle": {"alice"}, "password": {storagetest.Password}},
 		"Origin", ts.URL, "X-Forwarded-For", "198.51.100.99").wantStatus(t, http.StatusTooManyRequests)
+}
+
+// Staff act only on accounts below their role: a moderator resolving a
+// report with "suspend" against an administrator (or another moderator)
+// is refused like the same action anywhere else, and nothing changes.
+func TestModeratorCannotActOnAdmins(t *testing.T) {
+	ts := newSite(t)
+	ctx := context.Background()
+	hash, _ := storage.HashPassword(storagetest.Password)
+	ada, err := ts.Store.CreateMember(ctx, storage.NewMember{Handle: "ada", PasswordHash: hash, Role: storage.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherMod, err := ts.Store.CreateMember(ctx, storage.NewMember{Handle: "mo", PasswordHash: hash, Role: storage.RoleModerator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, adaPost, err := ts.Store.CreateThread(ctx, storage.NewThread{ForumID: ts.FX.Forum.ID, AuthorID: ada.ID,
+		Title: "Rules", Source: "Be kind.", HTML: "<p>Be kind.</p>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := ts.browser()
+	mod.signIn("morgan")
+	for _, target := range []*storage.Account{ada, otherMod} {
+		rep, err := ts.Store.CreateReport(ctx, storage.NewReport{ReporterID: ts.FX.Bob.ID, AccountID: target.ID, Reason: "power grab"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod.post("/admin/reports/"+rep.ID.String(), url.Values{"action": {"suspend"}}).
+			wantStatus(t, http.StatusForbidden).wantContains(t, "below their own role")
+		if a := ts.account(target.ID); a.Suspended {
+			t.Fatalf("a moderator suspended %s through the reports queue", a.Handle)
+		}
+		if r, _ := ts.Store.ReportByID(ctx, rep.ID); r.Status != storage.ReportOpen {
+			t.Fatalf("the refused report is %s", r.Status)
+		}
+	}
+	// Nor can they delete an administrator's post, by report or directly.
+	rep, _ := ts.Store.CreateReport(ctx, storage.NewReport{ReporterID: ts.FX.Bob.ID, PostID: &adaPost.ID, Reason: "x"})
+	mod.post("/admin/reports/"+rep.ID.String(), url.Values{"action": {"delete"}}).wantStatus(t, http.StatusForbidden)
+	mod.post("/p/"+adaPost.ID.String()+"/delete", nil).wantStatus(t, http.StatusForbidden)
+	mod.post("/t/"+adaPost.ThreadID.String()+"/delete", nil).wantStatus(t, http.StatusForbidden)
+	if p, _ := ts.Store.PostByID(ctx, adaPost.ID); p.IsDeleted() {
+		t.Fatal("a moderator deleted an administrator's post")
+	}
+	// Members are still theirs to act on, and the administrator outranks
+	// the moderator.
+	rep, _ = ts.Store.CreateReport(ctx, storage.NewReport{ReporterID: ts.FX.Alice.ID, AccountID: ts.FX.Bob.ID, Reason: "spam"})
+	mod.post("/admin/reports/"+rep.ID.String(), url.Values{"action": {"suspend"}}).wantStatus(t, http.StatusSeeOther)
+	admin := ts.browser()
+	admin.signIn("ada")
+	admin.post("/admin/members/"+otherMod.ID.String(), url.Values{"action": {"suspend"}}).wantStatus(t, http.StatusSeeOther)
+	if !ts.account(otherMod.ID).Suspended {
+		t.Fatal("the administrator could not suspend a moderator")
+	}
 }

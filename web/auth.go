@@ -2,9 +2,12 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/skein-forum/skein/storage"
@@ -175,8 +178,10 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// signIn checks a handle and password, rate limited per client address
-// and per account.
+// signIn checks a handle and password. Failed attempts slow down the
+// address that makes them, per account and overall (see
+// storage.Store.BeginSignIn); the owner's own address is never refused
+// because of another's guesses.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
@@ -189,8 +194,14 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if len(form.Handle) > 100 {
 		form.Handle = form.Handle[:100]
 	}
-	if !s.ipLimit.allow(s.clientIP(r)) || !s.acctLimit.allow(form.Handle) {
-		s.tooManyAttempts(w, r)
+	addr := s.clientIP(r)
+	wait, err := s.Store.BeginSignIn(r.Context(), s.SignInLimits, addr, form.Handle, s.now())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if wait > 0 {
+		s.signInDelayed(w, r, wait)
 		return
 	}
 	m, err := s.Store.MemberByHandle(r.Context(), form.Handle)
@@ -204,6 +215,10 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if m == nil || len(password) > 4*maxPasswordLen || storage.CheckPassword(m.PasswordHash, password) != nil {
 		form.Error = "That handle and password do not match."
 		s.renderSignIn(w, r, http.StatusUnauthorized, form)
+		return
+	}
+	if err := s.Store.SignInSucceeded(r.Context(), s.SignInLimits, addr, form.Handle); err != nil {
+		s.serverError(w, r, err)
 		return
 	}
 	if m.Suspended {
@@ -223,6 +238,19 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.startSession(w, r, m, form.Next)
+}
+
+// signInDelayed answers an attempt made before the address's wait is
+// over, saying how long is left.
+func (s *Server) signInDelayed(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	when := strconv.Itoa(secs) + " seconds"
+	if secs >= 120 {
+		when = strconv.Itoa((secs+59)/60) + " minutes"
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.errorPage(w, r, http.StatusTooManyRequests,
+		"Too many failed sign-ins from your address. Wait "+when+", then try again.")
 }
 
 func (s *Server) tooManyAttempts(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
+	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -337,6 +338,11 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatalf("read axe-core: %v", err)
 	}
 	storagetest.Replies(t, ts.Store, ts.FX.Thread.ID, ts.FX.Bob.ID, 3)
+	// A post behind a content warning, which also notifies Alice.
+	if _, err := ts.Store.CreatePost(context.Background(), storage.NewPost{ThreadID: ts.FX.Thread.ID, AuthorID: ts.FX.Bob.ID,
+		Source: "The ending.", HTML: "<p>The ending.</p>", Summary: "film spoilers"}); err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path string }{
 		{"home", "/"},
 		{"forum", "/f/kitchen"},
@@ -403,7 +409,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#password`), storagetest.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`header.site a[href="/u/alice"]`)))
-	pages = pages[2:3]
+	pages = append(pages[2:3], struct{ name, path string }{"notifications", "/notifications"})
 	check("member", "light")
 	check("member", "dark")
 	b.shot("member-thread")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/skein-forum/skein/markup"
@@ -16,22 +17,55 @@ import (
 
 // postHTML renders a member's Markdown; blank text stays blank so the
 // store can call it empty. quoted is the post the reply quotes, if any.
-func (s *Server) postHTML(ctx context.Context, src string, quoted *storage.Post) string {
+// It also returns the members the text mentions, whom the store
+// notifies.
+func (s *Server) postHTML(ctx context.Context, src string, quoted *storage.Post) (string, []storage.ID) {
 	if len(src) > storage.MaxBodyLen {
-		return "" // refused by the store anyway; do not spend time rendering it
+		return "", nil // refused by the store anyway; do not spend time rendering it
 	}
+	var mentioned []storage.ID
 	h := markup.RenderMarkdown(src)
-	h = markup.LinkMentions(h, func(handle string) (string, bool) {
+	h = markup.LinkMentions(h, func(m markup.Mention) (string, bool) {
+		if m.Host != "" && m.Host != strings.ToLower(s.URLs.Host()) {
+			return s.remoteMentionURL(ctx, m), true
+		}
+		handle := strings.ToLower(m.Name)
 		if storage.ValidateHandle(handle) != nil {
 			return "", false
 		}
-		m, err := s.Store.MemberByHandle(ctx, handle)
-		if err != nil || m.Suspended {
+		a, err := s.Store.MemberByHandle(ctx, handle)
+		if err != nil || a.Suspended || a.DeletedAt != nil || a.ApprovalPending {
 			return "", false
 		}
-		return s.URLs.Member(m.Handle), true
+		if !slices.Contains(mentioned, a.ID) {
+			mentioned = append(mentioned, a.ID)
+		}
+		return s.URLs.Member(a.Handle), true
 	})
-	return s.citeQuote(h, quoted)
+	return s.citeQuote(h, quoted), mentioned
+}
+
+// remoteMentionURL is where a mention of someone on another server links:
+// their profile page when the node knows them (with the scheme and port
+// their server really uses), else the usual guess.
+func (s *Server) remoteMentionURL(ctx context.Context, m markup.Mention) string {
+	a, err := s.Store.RemoteAccountByAcct(ctx, m.Name, m.Host)
+	if err != nil {
+		return markup.ProfileURL(m)
+	}
+	for _, u := range []string{a.URL, derefString(a.APID)} {
+		if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+			return u
+		}
+	}
+	return markup.ProfileURL(m)
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // citeQuote turns the block quote a reply opens with into a cited one:
@@ -49,6 +83,16 @@ func (s *Server) citeQuote(h string, quoted *storage.Post) string {
 	u := html.EscapeString(s.URLs.Post(quoted.ID))
 	return `<blockquote class="quote" cite="` + u + `"><p class="cite"><a href="` + u + `">` +
 		html.EscapeString(name) + " wrote:</a></p>" + rest
+}
+
+// quotedWarning is the content warning a post is stored with: the one
+// its writer typed, else, when it opens with a quotation of a post behind
+// a warning, that post's warning, so the quoted text stays hidden.
+func quotedWarning(typed, postHTML string, quoted *storage.Post) string {
+	if strings.TrimSpace(typed) != "" || quoted == nil || !strings.HasPrefix(postHTML, `<blockquote class="quote"`) {
+		return typed
+	}
+	return quoted.Warning()
 }
 
 // quotedPost loads the live post of thread threadID that a form quotes,
@@ -70,7 +114,7 @@ func (s *Server) quotedPost(ctx context.Context, id *storage.ID, threadID storag
 func quoteSource(p *storage.Post) string {
 	src := p.Source
 	if src == "" { // remote posts arrive as HTML only
-		src = markup.Excerpt(p.HTML, 1000)
+		src = markup.Excerpt(p.ViewHTML(), 1000)
 	}
 	var b strings.Builder
 	for l := range strings.SplitSeq(strings.TrimSpace(src), "\n") {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/xml"
 	"hash/crc32"
+	"html"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -148,8 +150,15 @@ func (s *Server) threadFeed(w http.ResponseWriter, r *http.Request) {
 	s.writeFeed(w, r, &f)
 }
 
+// postEntry is a post as a feed entry. A post behind a content warning
+// shows the warning and a link, never its text: feed readers show
+// entries in full.
 func (s *Server) postEntry(p *storage.Post) feedEntry {
-	e := feedEntry{URL: s.URLs.Post(p.ID), Published: p.CreatedAt, Updated: p.CreatedAt, HTML: p.HTML}
+	e := feedEntry{URL: s.URLs.Post(p.ID), Published: p.CreatedAt, Updated: p.CreatedAt, HTML: p.ViewHTML()}
+	if w := p.Warning(); w != "" {
+		e.HTML = "<p><strong>Content warning:</strong> " + html.EscapeString(w) + `</p><p><a href="` +
+			html.EscapeString(e.URL) + `">Open the post to read it.</a></p>`
+	}
 	if p.EditedAt != nil {
 		e.Updated = *p.EditedAt
 	}
@@ -184,7 +193,7 @@ func (s *Server) writeFeed(w http.ResponseWriter, r *http.Request, f *feed) {
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", f.Updated.UTC().Format(http.TimeFormat))
-	if notModified(r, etag, f.Updated) {
+	if httpcache.NotModified(r, etag, f.Updated) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

@@ -45,11 +45,20 @@ func retryLater(w http.ResponseWriter) {
 // the input: the store's own explanation for ErrInvalid, without the
 // "invalid input: " prefix.
 func formError(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, storage.ErrInvalid.Error()+": "); i >= 0 {
-		return upperFirst(msg[i+len(storage.ErrInvalid.Error())+2:]) + "."
+	if msg, ok := storeReason(err, storage.ErrInvalid); ok {
+		return msg
 	}
-	return "That did not work: " + msg
+	return "That did not work: " + err.Error()
+}
+
+// storeReason is the store's explanation after sentinel's text in err
+// ("invalid input: a reason is ..."), as a sentence.
+func storeReason(err, sentinel error) (string, bool) {
+	msg := err.Error()
+	if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
+		return upperFirst(msg[i+len(sentinel.Error())+2:]) + ".", true
+	}
+	return "", false
 }
 
 func upperFirst(s string) string {
@@ -75,4 +84,15 @@ func optionalID(v string) *storage.ID {
 		return nil
 	}
 	return &id
+}
+
+// beforeParam reads the ?before= id a keyset-paged list goes on from: 0
+// for the first page; ok false when it is not an id.
+func beforeParam(r *http.Request) (before storage.ID, ok bool) {
+	v := r.URL.Query().Get("before")
+	if v == "" {
+		return 0, true
+	}
+	id, err := storage.ParseID(v)
+	return id, err == nil
 }

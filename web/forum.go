@@ -114,6 +114,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 type threadForm struct {
 	Forum       *storage.Forum
 	Title, Body string
+	Summary     string // the content warning
 	Error       string
 }
 
@@ -153,9 +154,11 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 	if viewer == nil || !s.parseForm(w, r) {
 		return
 	}
-	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body")}
+	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
+	html, mentions := s.postHTML(r.Context(), form.Body, nil)
 	t, _, err := s.Store.CreateThread(r.Context(), storage.NewThread{
-		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: s.postHTML(r.Context(), form.Body, nil),
+		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: html,
+		Summary: form.Summary, Mentions: mentions,
 	})
 	switch {
 	case errors.Is(err, storage.ErrInvalid):

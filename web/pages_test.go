@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -110,33 +111,72 @@ func TestModeration(t *testing.T) {
 }
 
 func TestSignInRateLimit(t *testing.T) {
-	// Behind a proxy, so each test client can play its own address.
-	ts := newSiteWith(t, func(c *web.Config) { c.TrustedProxies, _ = web.ParseTrustedProxies("127.0.0.1, ::1") })
+	// Behind a proxy, so each test client can play its own address; the
+	// clock stands still unless the test moves it.
+	clock := time.Now()
+	ts := newSiteWith(t, func(c *web.Config) {
+		c.TrustedProxies, _ = web.ParseTrustedProxies("127.0.0.1, ::1")
+		c.Now = func() time.Time { return clock }
+	})
 	b := ts.browser()
 	from := func(ip, handle, password string) *response {
 		return b.postWith("/signin", url.Values{"handle": {handle}, "password": {password}},
 			"Origin", ts.URL, "X-Forwarded-For", "203.0.113.50, "+ip)
 	}
 
-	// Per account: five wrong guesses from five addresses are answered;
-	// the sixth is refused before any password is checked, even the
-	// right one.
-	for i := range 5 {
-		from("198.51.100."+strconv.Itoa(i+1), "alice", "guess").wantStatus(t, http.StatusUnauthorized)
+	// Guessing at alice from one address: five failures, then that
+	// address must wait, even with the right password.
+	for range 5 {
+		from("198.51.100.1", "alice", "guess").wantStatus(t, http.StatusUnauthorized)
 	}
-	r := from("198.51.100.99", "alice", storagetest.Password)
-	r.wantStatus(t, http.StatusTooManyRequests).wantContains(t, "Too many sign-in attempts")
-	if r.Header.Get("Retry-After") == "" {
-		t.Error("429 without Retry-After")
+	r := from("198.51.100.1", "alice", storagetest.Password)
+	r.wantStatus(t, http.StatusTooManyRequests).wantContains(t, "Too many failed sign-ins", "Wait 5 seconds")
+	if r.Header.Get("Retry-After") != "5" {
+		t.Errorf("Retry-After %q, want 5", r.Header.Get("Retry-After"))
 	}
-	// Bob is unaffected.
-	from("198.51.100.100", "bob", storagetest.Password).wantStatus(t, http.StatusSeeOther)
+	// Alice, from her own address, signs in all the same: nobody can
+	// lock her out by guessing wrong on purpose. Guessers at other
+	// addresses do not stop her either.
+	for i := range 8 {
+		from("198.51.100."+strconv.Itoa(10+i), "alice", "guess").wantStatus(t, http.StatusUnauthorized)
+	}
+	from("192.0.2.200", "alice", storagetest.Password).wantStatus(t, http.StatusSeeOther)
+	// Bob is unaffected by the guesser's address's failures at alice.
+	from("198.51.100.1", "bob", storagetest.Password).wantStatus(t, http.StatusSeeOther)
+	// Once the wait is over, the address may try again.
+	clock = clock.Add(5100 * time.Millisecond)
+	from("198.51.100.1", "alice", storagetest.Password).wantStatus(t, http.StatusSeeOther)
+}
 
-	// Per address: one address trying five accounts is then stopped.
-	for _, h := range []string{"u1", "u2", "u3", "u4", "u5"} {
-		from("192.0.2.7", h, "guess").wantStatus(t, http.StatusUnauthorized)
+// The wait grows with each further failure, and a right password from
+// the address clears its count for that account.
+func TestSignInDelayGrows(t *testing.T) {
+	clock := time.Now()
+	ts := newSiteWith(t, func(c *web.Config) {
+		c.TrustedProxies, _ = web.ParseTrustedProxies("127.0.0.1, ::1")
+		c.SignInLimits = storage.SignInLimits{FreePerAccount: 1}
+		c.Now = func() time.Time { return clock }
+	})
+	b := ts.browser()
+	from := func(password string) *response {
+		return b.postWith("/signin", url.Values{"handle": {"alice"}, "password": {password}},
+			"Origin", ts.URL, "X-Forwarded-For", "198.51.100.7")
 	}
-	from("192.0.2.7", "bob", storagetest.Password).wantStatus(t, http.StatusTooManyRequests)
+	from("guess").wantStatus(t, http.StatusUnauthorized)
+	var waits []string
+	for range 3 {
+		r := from("guess").wantStatus(t, http.StatusTooManyRequests)
+		waits = append(waits, r.Header.Get("Retry-After"))
+		clock = clock.Add(time.Minute) // the wait passes
+		from("guess").wantStatus(t, http.StatusUnauthorized)
+	}
+	if strings.Join(waits, ",") != "5,10,20" {
+		t.Fatalf("waits %v, want 5,10,20 seconds", waits)
+	}
+	clock = clock.Add(time.Minute)
+	from(storagetest.Password).wantStatus(t, http.StatusSeeOther)
+	from("guess").wantStatus(t, http.StatusUnauthorized) // the count started again
+	from("guess").wantStatus(t, http.StatusTooManyRequests)
 }
 
 func TestRemoteFollow(t *testing.T) {
@@ -355,4 +395,28 @@ func TestRegistrationClosed(t *testing.T) {
 	}
 	b.get("/signin").wantLacks(t, `href="/register`)
 	b.get("/t/"+ts.FX.Thread.ID.String()).wantContains(t, "Sign in").wantLacks(t, `href="/register`)
+}
+
+// A "next" that a browser would read as another site ("/<TAB>/evil.example/"
+// becomes "//evil.example/") must not survive sign-in or registration.
+func TestSignInNeverRedirectsOffSite(t *testing.T) {
+	ts := newSite(t)
+	for _, next := range []string{"/\t/evil.example/", "/\\evil.example", "/\n/evil.example"} {
+		r := ts.browser().post("/signin", url.Values{"handle": {"alice"}, "password": {storagetest.Password}, "next": {next}})
+		if loc := r.wantStatus(t, http.StatusSeeOther).location(t); loc != "/" {
+			t.Errorf("sign-in with next=%q went to %q", next, loc)
+		}
+		ts.browser().get("/signin?next="+url.QueryEscape(next)).wantStatus(t, http.StatusOK).
+			wantContains(t, `name="next" value="/"`)
+	}
+	r := ts.browser().post("/register", url.Values{"handle": {"newcomer"}, "password": {"a long enough password"},
+		"password2": {"a long enough password"}, "next": {"/\t/evil.example/"}})
+	if loc := r.wantStatus(t, http.StatusSeeOther).location(t); loc != "/" {
+		t.Errorf("registration went to %q", loc)
+	}
+	// A real site path is kept.
+	r = ts.browser().post("/signin", url.Values{"handle": {"alice"}, "password": {storagetest.Password}, "next": {"/f/kitchen?page=2"}})
+	if loc := r.wantStatus(t, http.StatusSeeOther).location(t); loc != "/f/kitchen?page=2" {
+		t.Errorf("sign-in with a site path went to %q", loc)
+	}
 }

@@ -40,9 +40,10 @@ func (s *Server) permalink(w http.ResponseWriter, r *http.Request) {
 }
 
 type editForm struct {
-	Post  *storage.Post
-	Body  string
-	Error string
+	Post    *storage.Post
+	Body    string
+	Summary string // the content warning
+	Error   string
 }
 
 // editPostForm shows a member's own post for editing.
@@ -55,7 +56,7 @@ func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) {
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) {
 		return
 	}
-	s.renderEditForm(w, r, http.StatusOK, editForm{Post: p, Body: p.Source})
+	s.renderEditForm(w, r, http.StatusOK, editForm{Post: p, Body: p.Source, Summary: p.Summary})
 }
 
 // mayEdit allows members to edit only their own, live posts.
@@ -91,9 +92,11 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseForm(w, r) {
 		return
 	}
-	form := editForm{Post: p, Body: r.PostForm.Get("body")}
-	html := s.postHTML(r.Context(), form.Body, s.quotedPost(r.Context(), p.QuoteID, p.ThreadID))
-	edited, err := s.Store.EditPost(r.Context(), p.ID, form.Body, html)
+	form := editForm{Post: p, Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
+	quoted := s.quotedPost(r.Context(), p.QuoteID, p.ThreadID)
+	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
+	edited, err := s.Store.UpdatePost(r.Context(), p.ID, storage.PostEdit{Source: form.Body, HTML: html,
+		Summary: quotedWarning(form.Summary, html, quoted), Mentions: mentions})
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
 		form.Error = formError(err)

@@ -8,8 +8,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Sign-in attempts: a burst of 5, then one every 12 seconds (5 a minute),
-// per client address and per account.
+// Password checks one client address may make this process do outside
+// sign-in (registration, account deletion): a burst of 5, then one every
+// 12 seconds (5 a minute).
 const (
 	signInRate  = rate.Limit(1.0 / 12)
 	signInBurst = 5

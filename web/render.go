@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -86,8 +87,12 @@ func (s *Server) funcs() template.FuncMap {
 		"static":     s.staticPath,
 		"memberRow":  newMemberRow,
 		"initial":    initial,
+		"cwField":    func(id, value string) cwField { return cwField{ID: id, Value: value} },
 	}
 }
+
+// cwField is the content warning input of a composer.
+type cwField struct{ ID, Value string }
 
 // authorLink is where an author's name links: the member's profile here,
 // or a remote actor's own page.
@@ -183,8 +188,7 @@ func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name strin
 		strconv.FormatUint(uint64(crc32.Checksum(buf.Bytes(), castagnoli)), 36) + `"`
 	if p.Viewer == nil && version >= 0 {
 		body := append([]byte(nil), buf.Bytes()...)
-		s.guestCache.put(r.URL.RequestURI(), &cachedPage{body: body, etag: etag, modified: modified,
-			version: version, expires: time.Now().Add(guestCacheTTL)})
+		s.guestCache.Put(r.URL.RequestURI(), version, &httpcache.Response{Body: body, ETag: etag, Modified: modified}, time.Now())
 	}
 	s.writeCachable(w, r, buf.Bytes(), etag, modified, p.Viewer != nil)
 }
@@ -202,7 +206,7 @@ func (s *Server) writeCachable(w http.ResponseWriter, r *http.Request, body []by
 	if !modified.IsZero() {
 		h.Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
 	}
-	if notModified(r, etag, modified) {
+	if httpcache.NotModified(r, etag, modified) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -210,25 +214,6 @@ func (s *Server) writeCachable(w http.ResponseWriter, r *http.Request, body []by
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// notModified evaluates If-None-Match, and If-Modified-Since only when no
-// If-None-Match came (RFC 9110, 13.2.2).
-func notModified(r *http.Request, etag string, modified time.Time) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for tag := range strings.SplitSeq(inm, ",") {
-			tag = strings.TrimSpace(tag)
-			if tag == "*" || strings.TrimPrefix(tag, "W/") == strings.TrimPrefix(etag, "W/") {
-				return true
-			}
-		}
-		return false
-	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !modified.IsZero() {
-		t, err := http.ParseTime(ims)
-		return err == nil && !modified.Truncate(time.Second).After(t)
-	}
-	return false
-}
 
 func (s *Server) execute(w http.ResponseWriter, r *http.Request, name string, p *page) *bytes.Buffer {
 	t, ok := s.pages[name]
@@ -287,7 +272,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if heading == "" {
 		heading = http.StatusText(status)
 	}
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "60")
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -346,6 +331,14 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, storage.ErrNotFound) {
 		s.notFound(w, r)
+		return
+	}
+	if errors.Is(err, storage.ErrForbidden) {
+		msg, ok := storeReason(err, storage.ErrForbidden)
+		if !ok {
+			msg = "You may not do that."
+		}
+		s.forbidden(w, r, msg)
 		return
 	}
 	s.serverError(w, r, err)

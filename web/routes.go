@@ -21,6 +21,8 @@ import (
 //	/t/{id}/follow|mute     follow or unfollow, mute or unmute on this node
 //	/f/{slug}/follow        follow or unfollow a forum on this node
 //	/followed               the threads a member follows, with what is new
+//	/notifications          a member's notifications (?before= pages on); /read marks all read
+//	/notifications/{id}     marks one read and goes to its post; /read marks it read
 //	/search                 full-text search (?q=, ?page=)
 //	/feed.atom|rss, /f/{slug}/feed.atom|rss, /t/{id}/feed.atom|rss  feeds
 //	/p/{id}/quote           a post's quotation as Markdown, for the script
@@ -52,6 +54,10 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /{$}", s.home)
 	handle("GET /search", s.search)
 	handle("GET /followed", s.followed)
+	handle("GET /notifications", s.notifications)
+	handle("POST /notifications/read", s.readAllNotifications)
+	handle("GET /notifications/{id}", s.openNotification)
+	handle("POST /notifications/{id}/read", s.readNotification)
 	handle("GET /feed.atom", s.nodeFeed)
 	handle("GET /feed.rss", s.nodeFeed)
 	handle("GET /f/{slug}/feed.atom", s.forumFeed)

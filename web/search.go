@@ -59,11 +59,16 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			h := &hits[i]
 			res := searchResult{
 				Title:    highlight(h.ThreadTitle, terms),
-				Snippet:  highlight(snippet(storage.PlainText(h.HTML), terms, 240), terms),
+				Snippet:  highlight(snippet(storage.PlainText(h.ViewHTML()), terms, 240), terms),
 				Path:     s.path(site.PostPath(h.ID)),
 				Position: h.Position,
 				Posted:   formatDate(h.CreatedAt),
 				PostedAt: formatDateTime(h.CreatedAt),
+			}
+			if w := h.Warning(); w != "" {
+				// The text behind a warning stays hidden; the warning's own
+				// words may be what matched.
+				res.Snippet = highlight("Content warning: "+w, terms)
 			}
 			if h.Author != nil {
 				res.AuthorName, res.AuthorLink = h.Author.Name(), s.authorLink(h.Author)

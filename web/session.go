@@ -33,6 +33,10 @@ func (s *Server) withViewer(h http.HandlerFunc) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), viewerKey{}, a))
 		case errors.Is(err, storage.ErrNotFound):
 			s.clearSessionCookie(w) // expired or signed out elsewhere
+		case r.Context().Err() != nil:
+			// The client closed the connection before its session was
+			// read: nothing for an admin to act on (see serverError).
+			s.Log.Debug("load session: request abandoned", "path", r.URL.Path, "err", err)
 		default:
 			s.Log.Error("load session", "err", err)
 		}
@@ -82,10 +86,23 @@ func (s *Server) requireMember(w http.ResponseWriter, r *http.Request, back stri
 }
 
 // localPath accepts a "next" parameter only when it is a path on this
-// site, so sign-in can never bounce a member to another site.
+// site, so sign-in can never bounce a member to another site. It judges
+// the path as a browser will read it: browsers drop tabs and newlines
+// anywhere in a URL and read a backslash as a slash, so "/<TAB>/evil.example"
+// and "/\evil.example" both become "//evil.example", another site. Any
+// control character or backslash is refused outright; what remains must
+// parse as a bare path.
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || len(next) > 2000 {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next

@@ -43,6 +43,7 @@ type postView struct {
 	Position         int64
 	Deleted          bool
 	HTML             template.HTML // sanitized when it was written or received
+	Warning          string        // the content warning it is collapsed behind, if any
 	Posted, PostedAt string        // "26 November 2026", RFC 3339
 	Edited, EditedAt string        // empty when never edited
 	LikeCount        int64
@@ -64,12 +65,23 @@ type postView struct {
 	QuoteText string // where the script fetches the quotation without a reload
 }
 
+// postDescription is what a page's description and Open Graph tags say
+// of a post: its content warning, if it has one, else the start of its
+// text.
+func postDescription(p *storage.Post, n int) string {
+	if w := p.Warning(); w != "" {
+		return "Content warning: " + w
+	}
+	return markup.Excerpt(p.ViewHTML(), n)
+}
+
 func (s *Server) newPostView(p *storage.Post) postView {
 	v := postView{
 		ID:        p.ID.String(),
 		Position:  p.Position,
 		Deleted:   p.IsDeleted(),
-		HTML:      template.HTML(p.HTML),
+		HTML:      template.HTML(p.ViewHTML()),
+		Warning:   p.Warning(),
 		Posted:    formatDate(p.CreatedAt),
 		PostedAt:  formatDateTime(p.CreatedAt),
 		LikeCount: p.LikeCount,
@@ -102,6 +114,7 @@ func (s *Server) newPostView(p *storage.Post) postView {
 // replyForm is the reply box: the typed text survives a refused reply.
 type replyForm struct {
 	Body    string
+	Summary string // the content warning
 	QuoteID string
 	ReplyTo string
 	Error   string
@@ -149,7 +162,7 @@ func (s *Server) quoteForm(r *http.Request, threadID storage.ID, q string) reply
 	if err != nil || p.ThreadID != threadID || p.IsDeleted() {
 		return replyForm{}
 	}
-	return replyForm{Body: quoteSource(p), QuoteID: p.ID.String()}
+	return replyForm{Body: quoteSource(p), QuoteID: p.ID.String(), Summary: p.Warning()}
 }
 
 // showThread renders a page of a thread with the given reply box; a plain
@@ -274,7 +287,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		p.Title += " (page " + strconv.FormatInt(pageNum, 10) + ")"
 	}
 	if len(posts) > 0 && pageNum == 1 {
-		p.Description = markup.Excerpt(posts[0].HTML, 200)
+		p.Description = postDescription(&posts[0], 200)
 	}
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
@@ -299,15 +312,19 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	if viewer == nil || !s.parseForm(w, r) {
 		return
 	}
-	form := replyForm{Body: r.PostForm.Get("body"), QuoteID: r.PostForm.Get("quote_id"), ReplyTo: r.PostForm.Get("reply_to")}
+	form := replyForm{Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary"),
+		QuoteID: r.PostForm.Get("quote_id"), ReplyTo: r.PostForm.Get("reply_to")}
 	quoted := s.quotedPost(r.Context(), optionalID(form.QuoteID), id)
+	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
 	p, err := s.Store.CreatePost(r.Context(), storage.NewPost{
 		ThreadID:  id,
 		AuthorID:  viewer.ID,
 		Source:    form.Body,
-		HTML:      s.postHTML(r.Context(), form.Body, quoted),
+		HTML:      html,
 		ReplyToID: optionalID(form.ReplyTo),
 		QuoteID:   optionalID(form.QuoteID),
+		Summary:   quotedWarning(form.Summary, html, quoted),
+		Mentions:  mentions,
 	})
 	switch {
 	case errors.Is(err, storage.ErrLocked):

@@ -1,12 +1,18 @@
 package web
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage/storagetest"
 )
 
 func TestRemoteServer(t *testing.T) {
@@ -80,7 +86,13 @@ func TestSmallHelpers(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{"/t/1?page=2": "/t/1?page=2", "": "/", "//evil.example": "/",
-		"https://evil.example": "/", "/\\evil.example": "/", "/ok\r\nSet-Cookie: x": "/"} {
+		"https://evil.example": "/", "/\\evil.example": "/", "/ok\r\nSet-Cookie: x": "/",
+		// Browsers drop tabs and newlines and read \ as /: each of these
+		// would leave the site.
+		"/\t/evil.example/": "/", "/\n/evil.example": "/", "/\\/evil.example": "/", "/x\\..\\\\evil": "/",
+		"/\x00/evil.example": "/", "/\x7f": "/", "\t//evil.example": "/",
+		// Ordinary site paths survive, query and fragment included.
+		"/admin/members?after=abc#top": "/admin/members?after=abc#top", "/search?q=a%2Fb": "/search?q=a%2Fb"} {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
 		}
@@ -101,5 +113,31 @@ func TestSessionCookieSecureOnHTTPS(t *testing.T) {
 		if c.Secure != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Name != "skein_session" {
 			t.Errorf("%s: cookie %+v", base, c)
 		}
+	}
+}
+
+// A client that closes the connection while its session is read is not
+// an error an admin must hear about: it is logged at DEBUG, not ERROR.
+func TestAbandonedSessionLoadIsNotAnError(t *testing.T) {
+	store := storagetest.Open(t, "sqlite")
+	fx := storagetest.Seed(t, store)
+	token, err := store.CreateSession(context.Background(), fx.Alice.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s := &Server{Store: store, URLs: site.MustNew("http://forum.example"),
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	ran := false
+	s.withViewer(func(http.ResponseWriter, *http.Request) { ran = true }).ServeHTTP(httptest.NewRecorder(), r)
+	if !ran {
+		t.Fatal("the page did not run")
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
+		t.Fatalf("log:\n%s", logs.String())
 	}
 }

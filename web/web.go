@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/mail"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -74,6 +76,12 @@ type Config struct {
 	// RequireEmail makes the address mandatory at registration, and
 	// signing in wait until it is verified.
 	RequireEmail bool
+	// SignInLimits slow password guessing (storage.Store.BeginSignIn);
+	// the zero value takes the defaults.
+	SignInLimits storage.SignInLimits
+	// Now is the clock of the sign-in limits; nil is time.Now. Tests
+	// move it instead of sleeping.
+	Now func() time.Time
 }
 
 // Server is the web view: the handlers and what they share.
@@ -86,6 +94,8 @@ type Server struct {
 
 	TrustedProxies  TrustedProxies
 	FederationStats func(context.Context) (*FederationStats, error)
+	SignInLimits    storage.SignInLimits
+	now             func() time.Time
 
 	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
 	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
@@ -100,9 +110,11 @@ type Server struct {
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
 	static     *staticFiles
-	guestCache *pageCache
-	ipLimit    *limiterSet // sign-in and registration attempts per client address
-	acctLimit  *limiterSet // sign-in attempts per account handle
+	guestCache *httpcache.Cache[string]
+	// ipLimit bounds the password hashing one client address can make
+	// this process do (registration, account deletion); sign-in's limits
+	// are in the database (storage.Store.BeginSignIn).
+	ipLimit *limiterSet
 }
 
 // New prepares the web view: it parses every template once.
@@ -120,6 +132,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.SiteName == "" {
 		cfg.SiteName = cfg.URLs.Host()
 	}
@@ -135,10 +150,11 @@ func New(cfg Config) (*Server, error) {
 		ActivityPub:     cfg.ActivityPub,
 		TrustedProxies:  cfg.TrustedProxies,
 		FederationStats: cfg.FederationStats,
+		SignInLimits:    cfg.SignInLimits,
+		now:             cfg.Now,
 		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
-		guestCache:      newPageCache(2000),
+		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
 		ipLimit:         newLimiterSet(signInRate, signInBurst, 10000),
-		acctLimit:       newLimiterSet(signInRate, signInBurst, 10000),
 
 		followRemote:   cfg.FollowRemote,
 		unfollowRemote: cfg.UnfollowRemote,

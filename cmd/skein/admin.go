@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 
@@ -21,12 +22,36 @@ import (
 type dbFlags struct {
 	dataDir     string
 	databaseURL string
+	pool        storage.Pool
+	allowEmpty  bool
 	create      bool
 }
 
 func (d *dbFlags) register(f *flagSet) {
 	f.String(&d.dataDir, "data", "./skein-data", "directory for the SQLite database and other state")
 	f.String(&d.databaseURL, "database-url", "", "postgres:// URL; empty means SQLite in the data directory")
+	f.Int(&d.pool.MaxOpen, "db-max-open", 0, fmt.Sprintf("most database connections this process opens (default %d on PostgreSQL; "+
+		"on SQLite the readers', beside one writer)", storage.DefaultMaxOpen))
+	f.Int(&d.pool.MaxIdle, "db-max-idle", 0, "most idle database connections kept open (default: --db-max-open)")
+	f.Duration(&d.pool.MaxLifetime, "db-conn-max-lifetime", 30*time.Minute, "recycle a database connection after this long (0: never)")
+	f.Bool(&d.allowEmpty, "allow-empty-database", false, "start on an empty --database-url although --data holds a SQLite node")
+}
+
+// options are the storage options the flags describe.
+func (d *dbFlags) options() storage.Options {
+	o := storage.Options{DataDir: d.dataDir, DatabaseURL: d.databaseURL, Pool: d.pool, AllowEmptyDatabase: d.allowEmpty}
+	if o.Pool.MaxLifetime == 0 {
+		o.Pool.MaxLifetime = -1 // the flag's 0 means never; Pool's zero means the default
+	}
+	return o
+}
+
+// check refuses pool sizes that cannot work.
+func (d *dbFlags) check() error {
+	if d.pool.MaxOpen < 0 || d.pool.MaxIdle < 0 || d.pool.MaxLifetime < 0 {
+		return fmt.Errorf("%w: --db-max-open, --db-max-idle and --db-conn-max-lifetime cannot be negative", errUsage)
+	}
+	return nil
 }
 
 // registerAdmin is register for the commands other than serve, which
@@ -46,7 +71,10 @@ func (d *dbFlags) connect(ctx context.Context) (*storage.Store, error) {
 				"or add --create to make an empty one", d.dataDir)
 		}
 	}
-	s, err := storage.Open(ctx, storage.Options{DataDir: d.dataDir, DatabaseURL: d.databaseURL})
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	s, err := storage.Open(ctx, d.options())
 	if err != nil {
 		return nil, err
 	}

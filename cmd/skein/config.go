@@ -54,17 +54,6 @@ func (f *flagSet) Bool(p *bool, name string, def bool, help string) {
 	f.fs.BoolVar(p, name, def, help+" ($"+envName(name)+")")
 }
 
-func (f *flagSet) Int(p *int, name string, def int, help string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			f.envErr = fmt.Errorf("%s=%q: want a whole number", envName(name), v)
-		}
-		def = n
-	}
-	f.fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
-}
-
 func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, help string) {
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		d, err := time.ParseDuration(v)
@@ -74,6 +63,17 @@ func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, hel
 		def = d
 	}
 	f.fs.DurationVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
+func (f *flagSet) Int(p *int, name string, def int, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.envErr = fmt.Errorf("%s=%q: want a whole number", envName(name), v)
+		}
+		def = n
+	}
+	f.fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
 }
 
 // parse reads args. It returns errHelp after printing help, and

@@ -39,6 +39,7 @@ func commands() []command {
 		{"report", "list and resolve reports", runReport},
 		{"audit", "show the audit log of moderation actions", runAudit},
 		{"backup", "write a consistent copy of a running node's SQLite database", runBackup},
+		{"db", "copy a whole node into an empty database: SQLite to PostgreSQL and back", runDB},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, w io.Writer) error {
 			fmt.Fprintln(w, "skein", Version)
 			return nil

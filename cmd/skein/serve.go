@@ -78,8 +78,12 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	if err := db.check(); err != nil {
+		return err
+	}
 	cfg.DataDir, cfg.DatabaseURL = db.dataDir, db.databaseURL
 	cfg.AdminCommand = firstAdminCommand(os.Args[0], db)
+	cfg.Database = db.options()
 	cfg.Version = Version
 	cfg.Log = log
 	n, err := node.New(ctx, cfg)

@@ -13,7 +13,7 @@ import (
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
-// Issue 6, faults: inboxes that reset the connection, never answer
+// Faults: inboxes that reset the connection, never answer
 // within the timeout, or trickle their answer one byte a second. While
 // they misbehave their jobs are retried (with the backoff of
 // TestBackoffBounds, each failure recorded with its error) and a

@@ -57,7 +57,7 @@ func (w *Worker) keyFailure(job *storage.DeliveryJob, err error) storage.Deliver
 
 // deliver signs and POSTs one job and says what became of it.
 //
-// Issue 4: 2xx is done; 408, 429, 5xx and no answer are retried with
+// 2xx is done; 408, 429, 5xx and no answer are retried with
 // backoff; any other 4xx is final; 410 Gone also drops the follower behind
 // a personal inbox. Refused addresses and schemes are final too.
 func (w *Worker) deliver(ctx context.Context, job *storage.DeliveryJob, key *signingKey) storage.DeliveryResult {

@@ -41,6 +41,23 @@ func ForEachDialect(t *testing.T, fn func(t *testing.T, s *storage.Store)) {
 	}
 }
 
+// ForEachDialectShared is ForEachDialect that also passes the options of
+// the database, so the test can open more stores on it: several
+// processes sharing one database.
+func ForEachDialectShared(t *testing.T, fn func(t *testing.T, s *storage.Store, opts storage.Options)) {
+	t.Helper()
+	for _, d := range Dialects() {
+		t.Run(d, func(t *testing.T) {
+			opts := Options(t, d)
+			s := OpenWith(t, opts)
+			if _, err := s.Migrate(context.Background()); err != nil {
+				t.Fatalf("migrate %s: %v", d, err)
+			}
+			fn(t, s, opts)
+		})
+	}
+}
+
 // Open returns a migrated store of the given dialect, closed at cleanup.
 func Open(t testing.TB, dialect string) *storage.Store {
 	t.Helper()

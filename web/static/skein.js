@@ -43,6 +43,7 @@
   if (!form) return;
   var body = form.querySelector("textarea[name=body]");
   var quoteID = form.querySelector("input[name=quote_id]");
+  var summary = form.querySelector("input[name=summary]");
   document.querySelectorAll("a.quote-link[data-quote]").forEach(function (a) {
     a.addEventListener("click", function (ev) {
       ev.preventDefault();
@@ -51,6 +52,8 @@
         .then(function (text) {
           var typed = body.value.trim();
           if (!typed) quoteID.value = a.dataset.post; // the cite goes to the quotation the reply opens with
+          // A quotation of a post behind a warning keeps the warning.
+          if (a.dataset.warning && summary && !summary.value.trim()) summary.value = a.dataset.warning;
           body.value = (typed ? typed + "\n\n" : "") + text;
           body.focus();
           body.setSelectionRange(body.value.length, body.value.length);

@@ -1,0 +1,66 @@
+package activitystreams
+
+import "encoding/json"
+
+// Note is a post as the fediverse sees it. Multi-valued fields are slices
+// that are never nil, so they always serialize as arrays.
+type Note struct {
+	Context      json.RawMessage `json:"@context,omitempty"`
+	ID           string          `json:"id"`
+	Type         string          `json:"type"`
+	AttributedTo string          `json:"attributedTo"`
+	// Name carries the thread title on a thread's first post only: Lemmy
+	// and NodeBB read it as the title of a new topic, Mastodon ignores it
+	// on a Note. Replies leave it out so nobody shows a title per reply.
+	Name       string          `json:"name,omitempty"`
+	Content    string          `json:"content"`
+	Source     *Source         `json:"source,omitempty"`
+	Published  string          `json:"published"`
+	Updated    string          `json:"updated,omitempty"`
+	URL        string          `json:"url"`
+	To         []string        `json:"to"`
+	Cc         []string        `json:"cc"`
+	InReplyTo  string          `json:"inReplyTo,omitempty"`
+	ContextID  string          `json:"context"`  // FEP-7888: the thread's posts collection
+	Audience   string          `json:"audience"` // FEP-1b12: the forum
+	Sensitive  bool            `json:"sensitive"`
+	Tag        []Tag           `json:"tag"`
+	Attachment []any           `json:"attachment"`
+	Replies    *CollectionLink `json:"replies"`
+	Likes      *CollectionLink `json:"likes"`
+	// FEP-044f quote, with the older spellings beside it.
+	Quote        string `json:"quote,omitempty"`
+	QuoteURL     string `json:"quoteUrl,omitempty"`
+	MisskeyQuote string `json:"_misskey_quote,omitempty"`
+}
+
+// Source is the Markdown a member typed.
+type Source struct {
+	Content   string `json:"content"`
+	MediaType string `json:"mediaType"`
+}
+
+// Tag is a Mention (or, later, a Hashtag).
+type Tag struct {
+	Type string `json:"type"`
+	Href string `json:"href"`
+	Name string `json:"name"`
+}
+
+// CollectionLink is a collection embedded by reference: its id, type, the
+// count when it is cheap, and where paging starts.
+type CollectionLink struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	TotalItems *int64 `json:"totalItems,omitempty"`
+	First      string `json:"first,omitempty"`
+}
+
+// Tombstone stands in for something deleted.
+type Tombstone struct {
+	Context    json.RawMessage `json:"@context,omitempty"`
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	FormerType string          `json:"formerType"`
+	Deleted    string          `json:"deleted,omitempty"`
+}

@@ -1,0 +1,84 @@
+package inbox
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// Group commit of accepted inbox POSTs. SQLite has one writer and a
+// commit costs far more than a row (hundreds of microseconds on ordinary
+// disks), so one transaction per POST caps the inboxes at a few thousand
+// activities a second. Instead, POSTs that arrive while a commit is
+// running wait for the next one and share it; a lone POST is committed at
+// once, so an idle node adds no delay.
+
+const maxCommitBatch = 256
+
+type inboxCommit struct {
+	once sync.Once
+	ch   chan *pendingItem
+	// waiting counts accepted POSTs not yet answered because their
+	// commit is pending: while there are any, the Worker keeps to
+	// one item at a time (see Worker.BusyConcurrency).
+	waiting atomic.Int64
+}
+
+type pendingItem struct {
+	item   storage.NewInboxItem
+	stored bool
+	err    error
+	done   chan struct{}
+}
+
+// acceptInbox stores one verified POST through the group commit.
+func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bool, error) {
+	c := &in.commit
+	c.once.Do(func() {
+		c.ch = make(chan *pendingItem, maxCommitBatch)
+		go in.commitLoop(c.ch)
+	})
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
+	p := &pendingItem{item: item, done: make(chan struct{})}
+	select {
+	case c.ch <- p:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	// Once queued the item is committed even if the sender hangs up: it
+	// may retry, and the activity id keeps that from storing it twice.
+	<-p.done
+	return p.stored, p.err
+}
+
+// acceptsWaiting reports whether POSTs to the inboxes wait for a commit.
+func (in *Inbox) acceptsWaiting() bool { return in.commit.waiting.Load() > 0 }
+
+// commitLoop writes batches for the life of the process.
+func (in *Inbox) commitLoop(ch chan *pendingItem) {
+	batch := make([]*pendingItem, 0, maxCommitBatch)
+	items := make([]storage.NewInboxItem, 0, maxCommitBatch)
+	for first := range ch {
+		batch = append(batch[:0], first)
+		batch = gather(batch, ch, maxCommitBatch, nil)
+		items = items[:0]
+		for _, p := range batch {
+			items = append(items, p.item)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		stored, err := in.store.AcceptInboxBatch(ctx, items)
+		cancel()
+		for i, p := range batch {
+			if err != nil {
+				p.err = err
+			} else {
+				p.stored = stored[i]
+			}
+			close(p.done)
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package inbox
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/url"
+	"strings"
+
+	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/markup"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Notes from other servers: replies to Skein threads, their edits and
+// deletions, and the posts of remote threads members follow (mirrors).
+//
+// Origin rule: a Note is trusted as it came only when its id and its
+// author are on the signer's host. Anything else is fetched from the
+// Note's own server (a signed GET) and believed only as that server
+// serves it; what cannot be fetched is ignored.
+
+// errStored means a Note is stored here already: nothing to fetch.
+var errStored = fmt.Errorf("%w: note stored already", errIgnored)
+
+// applyCreate stores a Note tied to a thread here.
+func (in *Inbox) applyCreate(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	if act.Object.Raw != nil && !as.IsNoteType(act.Object.Type) {
+		return ignore("create of a %s", act.Object.Type)
+	}
+	note, err := in.trustedNote(ctx, act.Object, signer, true)
+	if err != nil {
+		return err
+	}
+	_, err = in.storeNote(ctx, note, 0)
+	return err
+}
+
+// trustedNote is the Note an activity carries, or the one its origin
+// serves when the copy carried cannot be trusted (see above). With
+// byActor the Note must also be the signer's own to be taken as carried.
+func (in *Inbox) trustedNote(ctx context.Context, ref as.Object, signer *storage.Account, byActor bool) (*as.RemoteNote, error) {
+	if ref.Raw != nil {
+		note, err := as.ReadNote(ref.Raw)
+		if err != nil {
+			return nil, err
+		}
+		if as.SameHost(note.ID, signer.Domain) && as.SameHost(note.AttributedTo, signer.Domain) &&
+			(!byActor || note.AttributedTo == *signer.APID) {
+			return note, nil
+		}
+		ref.ID = note.ID
+	}
+	if ref.ID == "" {
+		return nil, ignore("object without an id")
+	}
+	return in.fetchNote(ctx, ref.ID)
+}
+
+// fetchNote fetches a Note from its own server. The document must carry
+// the id it was fetched by and an author on the same host.
+func (in *Inbox) fetchNote(ctx context.Context, id string) (*as.RemoteNote, error) {
+	host, err := in.fed.CheckRemote(id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := in.store.PostByAPID(ctx, id); err == nil {
+		return nil, errStored
+	}
+	m, final, err := in.fed.FetchObject(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if got, _ := m["id"].(string); got != id || !as.SameHost(final, host) {
+		return nil, ignore("%s serves a document with id %q", id, got)
+	}
+	typ, _ := m["type"].(string)
+	if !as.IsNoteType(typ) {
+		return nil, ignore("%s is a %s", id, typ)
+	}
+	// A few servers leave @context out of objects; go-fed needs one.
+	note, err := as.ReadNote(m)
+	if err != nil {
+		return nil, err
+	}
+	if !as.SameHost(note.AttributedTo, host) {
+		return nil, ignore("note %s is attributed to %s on another host", id, note.AttributedTo)
+	}
+	return note, nil
+}
+
+// storeNote adds a Note to the thread it belongs to, here or in a mirror,
+// and asks for its replies (backfill) when it is new. A Note tied to
+// nothing here is ignored.
+func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int) (*storage.Post, error) {
+	if p, err := in.store.PostByAPID(ctx, note.ID); err == nil {
+		return p, nil
+	}
+	t, replyTo, err := in.threadOfNote(ctx, note)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, ignore("note %s belongs to no thread here", note.ID)
+	}
+	np, err := in.placedPost(ctx, note, t, replyTo)
+	if err != nil {
+		return nil, err
+	}
+	p, err := in.createPost(ctx, np)
+	if err != nil {
+		return nil, err
+	}
+	in.queueBackfill(ctx, t.ID, note, depth+1)
+	return p, nil
+}
+
+// placedPost makes the post of a Note in thread t, answering replyTo,
+// and quoting the post it quotes when that is in the thread.
+func (in *Inbox) placedPost(ctx context.Context, note *as.RemoteNote, t *storage.Thread, replyTo *storage.ID) (storage.NewPost, error) {
+	np, err := in.newRemotePost(ctx, note)
+	if err != nil {
+		return np, err
+	}
+	np.ThreadID, np.ReplyToID = t.ID, replyTo
+	if q := in.postIn(ctx, note.Quote, t.ID); q != nil {
+		np.QuoteID = &q.ID
+	}
+	return np, nil
+}
+
+// newRemotePost makes the post of a Note, author and text; the caller
+// places it.
+func (in *Inbox) newRemotePost(ctx context.Context, note *as.RemoteNote) (storage.NewPost, error) {
+	author, err := in.fed.ResolveActor(ctx, note.AttributedTo)
+	if err != nil {
+		return storage.NewPost{}, err
+	}
+	html := strings.TrimSpace(markup.SanitizeRemote(noteHTML(note)))
+	if html == "" {
+		return storage.NewPost{}, ignore("note %s is empty", note.ID)
+	}
+	link := note.URL
+	if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		link = note.ID
+	}
+	apID := note.ID
+	return storage.NewPost{AuthorID: author.ID, Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
+		APID: &apID, URL: link, CreatedAt: note.Published}, nil
+}
+
+// threadOfNote finds the thread a Note belongs to: the thread of the post
+// it replies to, the thread its context or audience names, or a thread
+// actor it addresses or mentions. replyTo is the post it answers, when
+// that is in the thread.
+func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *storage.Thread, replyTo *storage.ID, err error) {
+	if note.InReplyTo != "" {
+		p, err := in.postByIRI(ctx, note.InReplyTo)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p != nil {
+			t, err := in.store.ThreadByID(ctx, p.ThreadID)
+			if err != nil {
+				return nil, nil, err
+			}
+			return t, &p.ID, nil
+		}
+	}
+	// inReplyTo may name a thread rather than a post.
+	for _, iri := range append([]string{note.InReplyTo, note.Context, note.Audience}, append(note.Recipients, note.Mentions...)...) {
+		if iri == "" || iri == as.Public {
+			continue
+		}
+		t, err := in.threadByIRI(ctx, iri)
+		if err != nil || t != nil {
+			return t, nil, err
+		}
+	}
+	return nil, nil, nil
+}
+
+// noteHTML is what a remote Note shows as, before sanitizing: its content,
+// its content warning above it and links to its media below.
+func noteHTML(n *as.RemoteNote) string {
+	var b strings.Builder
+	if n.Summary != "" {
+		fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(as.ClipText(n.Summary, as.MaxNameLen)))
+	}
+	b.WriteString(n.Content)
+	for _, a := range n.Attachments {
+		fmt.Fprintf(&b, `<p><a href="%s">%s</a></p>`, html.EscapeString(a), "Attachment")
+	}
+	return strings.ReplaceAll(b.String(), "\x00", "")
+}

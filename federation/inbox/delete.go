@@ -1,0 +1,37 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+
+	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/storage"
+)
+
+// applyDelete deletes a Note by its author, or, when an actor deletes
+// itself, every post it wrote and every follow it made.
+func (in *Inbox) applyDelete(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	id := act.Object.ID
+	if id == *signer.APID {
+		n, err := in.store.DeletePostsByAuthor(ctx, signer.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := in.store.RemoveFollowsBy(ctx, signer.ID); err != nil {
+			return err
+		}
+		in.log.Info("remote actor deleted itself", "actor", id, "posts", n)
+		return nil
+	}
+	post, err := in.store.PostByAPID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ignore("delete of %s, which is not stored here", id)
+	}
+	if err != nil {
+		return err
+	}
+	if post.AuthorID != signer.ID {
+		return ignore("delete of %s by someone other than its author", id)
+	}
+	return in.store.DeletePost(ctx, post.ID)
+}

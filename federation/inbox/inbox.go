@@ -1,0 +1,275 @@
+package inbox
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/federation/signature"
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// MaxInboxBody is the largest activity an inbox accepts.
+const MaxInboxBody = 1 << 20
+
+// keyLookupTimeout bounds the fetch of an unknown signer's key on the
+// request path.
+const keyLookupTimeout = 5 * time.Second
+
+// errGoneActor means a Delete of an actor by itself came signed with a key
+// the node never saw: the actor is gone (its document answers 410), so
+// there is nothing to verify against and nothing of theirs to delete.
+var errGoneActor = errors.New("self-delete of an unknown actor")
+
+// Config is what an Inbox needs beyond the federation server.
+type Config struct {
+	// DeliveryQueued is called after the inbox queued activities to send
+	// (the Accept of a Follow), to wake the delivery worker; nil leaves
+	// them to its next poll.
+	DeliveryQueued func()
+}
+
+// Inbox receives and applies activities. It is safe for concurrent use;
+// [Worker] runs its queue.
+type Inbox struct {
+	fed            *federation.Server
+	store          *storage.Store
+	urls           *site.URLs
+	log            *slog.Logger
+	deliveryQueued func()
+
+	wake     chan struct{} // work was queued: wake the Worker
+	commit   inboxCommit   // accepted POSTs, committed in groups
+	posts    postCommit    // posts the worker stores, committed in groups
+	backfill backfillBudget
+}
+
+// New returns the inbox of the node fed serves.
+func New(fed *federation.Server, cfg Config) *Inbox {
+	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
+		wake: make(chan struct{}, 1)}
+}
+
+// Register adds the POST side of every actor's inbox and the shared one.
+func (in *Inbox) Register(mux *http.ServeMux) {
+	for _, p := range []string{"/inbox", "/actor/inbox", "/u/{handle}/inbox", "/f/{slug}/inbox", "/t/{id}/inbox"} {
+		mux.HandleFunc("POST "+p, in.serveInbox)
+	}
+}
+
+func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > MaxInboxBody {
+		inboxError(w, http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
+		return
+	}
+	if !isActivityContentType(r.Header.Get("Content-Type")) {
+		inboxError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/activity+json or application/ld+json")
+		return
+	}
+	if ok, err := in.inboxExists(r); err != nil {
+		in.inboxFailure(w, r, err)
+		return
+	} else if !ok {
+		inboxError(w, http.StatusNotFound, "no such inbox")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxInboxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			inboxError(w, http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
+			return
+		}
+		inboxError(w, http.StatusBadRequest, "could not read body")
+		return
+	}
+	env, err := as.ReadEnvelope(body)
+	if err != nil {
+		inboxError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if handlers[env.Type] == nil {
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	actorHost, err := in.fed.CheckRemote(env.Actor)
+	switch {
+	case errors.Is(err, federation.ErrBlocked):
+		inboxError(w, http.StatusForbidden, "domain is blocked")
+		return
+	case err != nil:
+		inboxError(w, http.StatusBadRequest, "actor is not a remote http(s) URL")
+		return
+	}
+	if env.ID != "" && !as.SameHost(env.ID, actorHost) {
+		inboxError(w, http.StatusBadRequest, "activity id is on another host than its actor")
+		return
+	}
+
+	owner, keyID, err := in.verifyInbox(r, body, env)
+	switch {
+	case errors.Is(err, errGoneActor):
+		// Mastodon sends this for every account it deletes, to every
+		// server it ever talked to: accept it without a fetch storm.
+		w.WriteHeader(http.StatusAccepted)
+		return
+	case errors.Is(err, federation.ErrBlocked):
+		inboxError(w, http.StatusForbidden, "domain is blocked")
+		return
+	case errors.Is(err, signature.ErrMalformed):
+		inboxError(w, http.StatusBadRequest, reasonOf(err))
+		return
+	case storage.Unavailable(err):
+		// Storing the signer's actor failed, not the signature: a 401
+		// would make the sender drop the activity instead of retrying.
+		in.inboxFailure(w, r, err)
+		return
+	case err != nil:
+		in.log.Debug("inbox signature refused", "actor", env.Actor, "err", err)
+		w.Header().Set("WWW-Authenticate", `Signature realm="skein", headers="(request-target) host date digest"`)
+		inboxError(w, http.StatusUnauthorized, reasonOf(err))
+		return
+	}
+	if owner != env.Actor {
+		inboxError(w, http.StatusUnauthorized, "signing key does not belong to the activity's actor")
+		return
+	}
+	if refused, err := in.store.ActorSuspended(r.Context(), owner); err != nil {
+		in.inboxFailure(w, r, err)
+		return
+	} else if refused {
+		inboxError(w, http.StatusForbidden, "actor is suspended")
+		return
+	}
+	stored, err := in.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
+	if err != nil {
+		in.inboxFailure(w, r, err)
+		return
+	}
+	if stored {
+		in.Notify()
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// verifyInbox checks the POST's signature and returns the key's owner and
+// id. A failing signature fetches the signer's actor once more, in case
+// it rotated its key, except for a self-delete (see errGoneActor).
+func (in *Inbox) verifyInbox(r *http.Request, body []byte, env *as.Envelope) (owner, keyID string, err error) {
+	selfDelete := env.Type == "Delete" && env.Object == env.Actor
+	lookup := func(refresh bool) signature.KeyLookup {
+		return func(ctx context.Context, keyID string) (*rsa.PublicKey, error) {
+			ctx, cancel := context.WithTimeout(ctx, keyLookupTimeout)
+			defer cancel()
+			var pub *rsa.PublicKey
+			var err error
+			if selfDelete {
+				pub, owner, err = in.fed.KnownKey(ctx, keyID)
+				if errors.Is(err, storage.ErrNotFound) {
+					err = errGoneActor
+				}
+			} else {
+				pub, owner, err = in.fed.LookupKey(ctx, keyID, refresh)
+			}
+			return pub, err
+		}
+	}
+	v, err := signature.Verify(r, body, in.fed.Now(), lookup(false))
+	if errors.Is(err, signature.ErrBadSignature) && !selfDelete {
+		v, err = signature.Verify(r, body, in.fed.Now(), lookup(true))
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return owner, v.KeyID, nil
+}
+
+// inboxExists reports whether the inbox a POST names belongs to a local
+// actor. Mirrors of remote threads and the hidden forum holding them have
+// no inbox: they are not ours to speak for.
+func (in *Inbox) inboxExists(r *http.Request) (bool, error) {
+	ctx := r.Context()
+	var err error
+	switch {
+	case r.PathValue("handle") != "":
+		_, err = in.store.MemberByHandle(ctx, r.PathValue("handle"))
+	case r.PathValue("slug") != "":
+		var f *storage.Forum
+		if f, err = in.store.ForumBySlug(ctx, r.PathValue("slug")); err == nil && f.Hidden {
+			return false, nil
+		}
+	case r.PathValue("id") != "":
+		id, perr := storage.ParseID(r.PathValue("id"))
+		if perr != nil {
+			return false, nil
+		}
+		var t *storage.Thread
+		if t, err = in.store.ThreadByID(ctx, id); err == nil && (t.IsMirror() || t.DeletedAt != nil) {
+			return false, nil
+		}
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Notify tells the Worker there is work; it never blocks.
+func (in *Inbox) Notify() {
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (in *Inbox) inboxFailure(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	in.log.Error("inbox", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "30")
+	inboxError(w, http.StatusServiceUnavailable, "try again later")
+}
+
+// inboxError answers a short plain-text reason.
+func inboxError(w http.ResponseWriter, status int, reason string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, reason+"\n")
+}
+
+// reasonOf is the sentinel's text of a signature error: safe to send,
+// unlike the wrapped detail, which may echo the request.
+func reasonOf(err error) string {
+	for _, e := range []error{signature.ErrUnsigned, signature.ErrMalformed, signature.ErrAlgorithm,
+		signature.ErrHeadersNotCovered, signature.ErrStaleDate, signature.ErrBadDigest,
+		signature.ErrKeyLookup, signature.ErrBadSignature} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return "signature not accepted"
+}
+
+// isActivityContentType accepts the two ActivityPub media types, and
+// plain JSON, which a few servers send.
+func isActivityContentType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/activity+json", "application/ld+json", "application/json":
+		return true
+	}
+	return false
+}

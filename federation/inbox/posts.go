@@ -1,0 +1,197 @@
+package inbox
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/skein-forum/skein/storage"
+)
+
+// Group commit of the posts the inbox worker stores. Storing a remote
+// reply was one transaction of its own (CreatePost), and on SQLite's
+// single writer those transactions and their commits were most of what
+// the worker spent per activity. Instead, every post an inbox item wants
+// to store goes through one loop that stores all the posts waiting at that
+// moment in one transaction (storage.CreatePosts); a lone post is stored
+// at once, so an idle node adds no delay. The item waits for its post's
+// commit before it goes on, so an actor's activities are still applied
+// one after the other (a Create is stored before its Update), and while
+// it waits it gives its worker slot to another item (see workerSlot):
+// the batch grows with the items waiting, not with the slots.
+
+const maxPostBatch = 128
+
+// postLinger is how long a batch waits for more posts while posts are
+// arriving in numbers (the last batch had more than one): a commit, with
+// its full-text index flush, costs about as much as a dozen posts, and
+// the items that wait have lent their slots to others. A lone post on an
+// idle node is stored at once.
+const postLinger = 5 * time.Millisecond
+
+type postCommit struct {
+	once sync.Once
+	ch   chan *pendingPost
+}
+
+type pendingPost struct {
+	np   storage.NewPost
+	res  storage.PostResult
+	err  error
+	done chan struct{}
+}
+
+// createPost stores a post through the group commit; it returns what
+// storage.CreatePost would.
+func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.Post, error) {
+	c := &in.posts
+	c.once.Do(func() {
+		c.ch = make(chan *pendingPost, maxPostBatch)
+		go in.postCommitLoop(c.ch)
+	})
+	if slot := slotOf(ctx); slot != nil {
+		slot.release()
+		defer slot.reacquire()
+	}
+	p := &pendingPost{np: np, done: make(chan struct{})}
+	select {
+	case c.ch <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued the post is committed or refused even if ctx ends: the
+	// item is retried on an error, and the APID keeps the post single.
+	<-p.done
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.res.Err != nil {
+		return nil, p.res.Err
+	}
+	return p.res.Post, nil
+}
+
+// postCommitLoop stores batches for the life of the process.
+func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
+	batch := make([]*pendingPost, 0, maxPostBatch)
+	nps := make([]storage.NewPost, 0, maxPostBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	busy := false
+	for first := range ch {
+		batch = append(batch[:0], first)
+		var lingered <-chan time.Time
+		if busy {
+			linger.Reset(postLinger)
+			lingered = linger.C
+		}
+		batch = gather(batch, ch, maxPostBatch, lingered)
+		linger.Stop() // Go 1.23 timers: no stale tick is received after Stop or Reset
+		busy = len(batch) > 1
+		nps = nps[:0]
+		for _, p := range batch {
+			nps = append(nps, p.np)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := in.store.CreatePosts(ctx, nps)
+		cancel()
+		if err != nil && len(batch) > 1 {
+			// One post the database refuses must not fail the others
+			// (they would be retried, and given up with it): store
+			// each on its own.
+			for _, p := range batch {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				one, err := in.store.CreatePosts(ctx, []storage.NewPost{p.np})
+				cancel()
+				if err != nil {
+					p.err = err
+				} else {
+					p.res = one[0]
+				}
+				close(p.done)
+			}
+			continue
+		}
+		for i, p := range batch {
+			if err != nil {
+				p.err = err
+			} else {
+				p.res = res[i]
+			}
+			close(p.done)
+		}
+	}
+}
+
+// gather adds what waits on ch to batch, up to max items. With lingered
+// set it also waits for more until lingered fires; a lone item on an idle
+// node goes at once.
+func gather[T any](batch []T, ch <-chan T, max int, lingered <-chan time.Time) []T {
+	for len(batch) < max {
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if lingered == nil {
+			return batch
+		}
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		case <-lingered:
+			return batch
+		}
+	}
+	return batch
+}
+
+// workerSlot is an Worker's concurrency slot held by the item being
+// applied, carried in its context so that waiting for a commit can lend
+// it out. While POSTs wait for their commit the item also holds the
+// worker's busy gate (gate has BusyConcurrency places), so the worker
+// takes less of the CPU the inboxes need to answer.
+type workerSlot struct {
+	sem, gate chan struct{}
+	busy      func() bool
+	gated     bool
+}
+
+type slotKey struct{}
+
+func withSlot(ctx context.Context, slot *workerSlot) context.Context {
+	return context.WithValue(ctx, slotKey{}, slot)
+}
+
+func slotOf(ctx context.Context) *workerSlot {
+	s, _ := ctx.Value(slotKey{}).(*workerSlot)
+	return s
+}
+
+// enterGate takes a place at the gate when the inboxes are busy.
+func (w *workerSlot) enterGate() {
+	if w.gate != nil && w.busy() {
+		w.gate <- struct{}{}
+		w.gated = true
+	}
+}
+
+func (w *workerSlot) release() {
+	if w.gated {
+		<-w.gate
+		w.gated = false
+	}
+	<-w.sem
+}
+
+func (w *workerSlot) reacquire() {
+	w.sem <- struct{}{}
+	w.enterGate()
+}

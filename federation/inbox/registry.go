@@ -1,0 +1,135 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Applying queued inbox activities. Each verb has one handler in a file
+// of its own; every one of them checks who may do what before it writes,
+// and writes through the same storage methods the web forms use.
+
+// handler applies one verified activity signed by signer.
+type handler func(in *Inbox, ctx context.Context, act *as.Incoming, signer *storage.Account) error
+
+// handlers is the one registry of the activities the inbox accepts. A
+// POST of any other type is answered 202 and dropped unstored: the
+// sender did nothing wrong, the node just has nothing to do with an
+// EmojiReact or a Move. The worker applies each queued activity with
+// the handler of its type.
+var handlers = map[string]handler{
+	"Follow":   (*Inbox).applyFollow,
+	"Undo":     (*Inbox).applyUndo,
+	"Accept":   (*Inbox).applyAccept,
+	"Reject":   (*Inbox).applyReject,
+	"Like":     (*Inbox).applyLike,
+	"Create":   (*Inbox).applyCreate,
+	"Update":   (*Inbox).applyUpdate,
+	"Delete":   (*Inbox).applyDelete,
+	"Announce": (*Inbox).applyAnnounce,
+	"Flag":     (*Inbox).applyFlag,
+}
+
+// errIgnored marks an activity that is refused or has nothing to act on:
+// it is marked done with the reason and never retried.
+var errIgnored = errors.New("ignored")
+
+func ignore(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errIgnored, fmt.Sprintf(format, args...))
+}
+
+// process applies one queued item: an activity, or a job of the
+// node's own.
+func (in *Inbox) process(ctx context.Context, it *storage.InboxItem) error {
+	switch it.Kind {
+	case storage.InboxBackfill:
+		return in.runBackfill(ctx, []byte(it.Body))
+	case storage.InboxContextWalk:
+		return in.runContextWalk(ctx, []byte(it.Body))
+	}
+	act, err := as.DecodeActivity([]byte(it.Body))
+	if err != nil {
+		return err
+	}
+	if act.Actor != it.ActorID {
+		return ignore("actor %q is not the signer %q", act.Actor, it.ActorID)
+	}
+	if in.fed.Blocked(as.HostOf(act.Actor)) {
+		// Blocked since the POST was accepted.
+		return in.refuseBlocked(ctx, act)
+	}
+	signer, err := in.signerAccount(ctx, act)
+	if err != nil {
+		return err
+	}
+	if err := in.refuseSuspended(ctx, act, signer); err != nil {
+		return err // suspended since the POST was accepted
+	}
+	apply := handlers[act.Type]
+	if apply == nil {
+		return ignore("%s is not handled", act.Type)
+	}
+	return apply(in, ctx, act, signer)
+}
+
+// signerAccount is the stored account of the activity's actor. A deleted
+// actor answers 410 to a fetch, so its Delete uses what is on file.
+func (in *Inbox) signerAccount(ctx context.Context, act *as.Incoming) (*storage.Account, error) {
+	if act.Type == "Delete" && act.Object.ID == act.Actor {
+		acc, err := in.store.AccountByAPID(ctx, act.Actor)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, ignore("delete of unknown actor %s", act.Actor)
+		}
+		return acc, err
+	}
+	return in.fed.ResolveActor(ctx, act.Actor)
+}
+
+// refuseBlocked drops an activity from a server suspended since its POST
+// was accepted. Not even a Follow is answered: nothing is delivered to a
+// suspended server, and the delivery worker would drop a
+// Reject anyway.
+func (in *Inbox) refuseBlocked(_ context.Context, act *as.Incoming) error {
+	return ignore("%s from blocked %s", act.Type, as.HostOf(act.Actor))
+}
+
+// refuseSuspended stops processing of an activity whose signer was
+// suspended after its POST was accepted (the inbox refuses it before).
+func (in *Inbox) refuseSuspended(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	policy, err := in.store.ActorPolicy(ctx, signer)
+	if err != nil {
+		return err
+	}
+	if policy == storage.SeveritySuspend {
+		return ignore("%s from suspended %s", act.Type, act.Actor)
+	}
+	return nil
+}
+
+// isPermanent reports whether an error will not go away by retrying: the
+// activity or what it points at is wrong, refused or gone. Anything else
+// (no answer, 5xx, a busy database) is retried.
+func isPermanent(err error) bool {
+	var status *transport.StatusError
+	if errors.As(err, &status) {
+		return status.Code < 500 && status.Code != http.StatusRequestTimeout && status.Code != http.StatusTooManyRequests
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	for _, e := range []error{errIgnored, as.ErrInvalid, storage.ErrInvalid, storage.ErrNotFound, storage.ErrLocked, storage.ErrNameTaken,
+		federation.ErrBlocked, federation.ErrHostMismatch, federation.ErrLocal, federation.ErrNotActor, transport.ErrBlockedAddress, transport.ErrInsecureScheme,
+		transport.ErrTooLarge, transport.ErrRedirect} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return errors.As(err, &syntax) || errors.As(err, &typ)
+}

@@ -1,0 +1,296 @@
+package inbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skein-forum/skein/federation/delivery"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Worker applies queued inbox activities until its context ends.
+// Fill the exported fields and call Run once; zero values get defaults.
+//
+// It claims items in batches and applies them with bounded concurrency.
+// The items of one actor in a batch are applied in the order they
+// arrived, one after the other, so a Create is stored before the Update or
+// Delete that follows it. An error that retrying cannot fix (a refused or
+// pointless activity) marks the item done with the reason; any other
+// (a remote server not answering, a busy database) is retried with
+// backoff, at most MaxAttempts times.
+type Worker struct {
+	Inbox *Inbox
+	Log   *slog.Logger
+
+	Owner       string // lease owner, unique per process; default host-pid-random
+	Concurrency int    // items applied at once; default 8
+	// BusyConcurrency is how many items are applied at once while POSTs
+	// to the inboxes wait for their commit: accepting is what remote
+	// servers wait for, applying can trail. Default 1; at least
+	// Concurrency turns the gate off.
+	BusyConcurrency int
+	Batch           int              // items per claim; default 64
+	Lease           time.Duration    // how long a claim holds its items; default 5 min
+	Timeout         time.Duration    // one item, fetches included; default 1 min
+	PollInterval    time.Duration    // how often to look for due items without a wake-up; default 2 s
+	MaxAttempts     int              // tries before an item is given up; default 8
+	RetryBase       time.Duration    // first retry delay before jitter; default 30 s
+	RetryMax        time.Duration    // longest retry delay; default 1 h
+	KeepDone        time.Duration    // how long done items are kept; default 24 h
+	Clock           func() time.Time // default time.Now
+
+	setupOnce sync.Once
+	room      chan struct{}
+	gate      chan struct{} // BusyConcurrency places; nil when off
+	held      atomic.Int64
+	counters  inboxCounters
+}
+
+type inboxCounters struct {
+	done, retried, failed atomic.Int64
+}
+
+// Counters are totals since the worker started, for metrics.
+type Counters struct {
+	Done    int64 // applied, or ignored as pointless
+	Retried int64 // failed and rescheduled
+	Failed  int64 // given up after MaxAttempts
+}
+
+// Counters returns the totals so far.
+func (w *Worker) Counters() Counters {
+	return Counters{Done: w.counters.done.Load(), Retried: w.counters.retried.Load(), Failed: w.counters.failed.Load()}
+}
+
+func (w *Worker) setup() {
+	w.setupOnce.Do(func() {
+		if w.Log == nil {
+			w.Log = slog.New(slog.DiscardHandler)
+		}
+		if w.Owner == "" {
+			host, _ := os.Hostname()
+			var b [4]byte
+			_, _ = rand.Read(b[:])
+			w.Owner = fmt.Sprintf("%s-%d-inbox-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		}
+		w.Concurrency = orDefault(w.Concurrency, 8)
+		w.BusyConcurrency = orDefault(w.BusyConcurrency, 1)
+		if w.BusyConcurrency < w.Concurrency {
+			w.gate = make(chan struct{}, w.BusyConcurrency)
+		}
+		w.Batch = orDefault(w.Batch, 64)
+		w.Lease = orDefault(w.Lease, 5*time.Minute)
+		w.Timeout = orDefault(w.Timeout, time.Minute)
+		w.PollInterval = orDefault(w.PollInterval, 2*time.Second)
+		w.MaxAttempts = orDefault(w.MaxAttempts, 8)
+		w.RetryBase = orDefault(w.RetryBase, 30*time.Second)
+		w.RetryMax = orDefault(w.RetryMax, time.Hour)
+		w.KeepDone = orDefault(w.KeepDone, 24*time.Hour)
+		if w.Clock == nil {
+			w.Clock = time.Now
+		}
+		w.room = make(chan struct{}, 1)
+	})
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Notify wakes the worker to claim at once. Inboxes do it themselves after
+// queueing; it never blocks.
+func (w *Worker) Notify() { w.Inbox.Notify() }
+
+// Run claims and applies items until ctx ends, then lets the items in
+// hand finish (each is bounded by Timeout), records them and gives back
+// what it never started.
+func (w *Worker) Run(ctx context.Context) error {
+	w.setup()
+	if w.Inbox == nil {
+		return fmt.Errorf("inbox worker: Server is required")
+	}
+	store := w.Inbox.store
+	results := make(chan storage.InboxResult, w.Batch)
+	flushed := make(chan struct{})
+	go func() {
+		w.finishLoop(context.WithoutCancel(ctx), results)
+		close(flushed)
+	}()
+	workCtx := context.WithoutCancel(ctx)
+	sem := make(chan struct{}, w.Concurrency)
+	var inflight sync.WaitGroup
+	tick := time.NewTicker(w.PollInterval)
+	defer tick.Stop()
+	maxHeld := int64(max(2*w.Concurrency, w.Batch))
+	lastPrune := time.Time{}
+	for ctx.Err() == nil {
+		room := int(maxHeld - w.held.Load())
+		drained := true
+		if room >= min(w.Batch, int(maxHeld))/2 {
+			limit := min(w.Batch, room)
+			items, err := store.ClaimInbox(ctx, w.Owner, w.Clock(), limit, w.Lease)
+			if err != nil && ctx.Err() == nil {
+				w.Log.Error("claim inbox items", "err", err)
+			}
+			w.dispatch(ctx, workCtx, items, sem, results, &inflight)
+			drained = err != nil || len(items) < limit
+		}
+		if now := w.Clock(); now.Sub(lastPrune) > time.Hour {
+			lastPrune = now
+			if n, err := store.PruneInbox(ctx, now.Add(-w.KeepDone)); err != nil && ctx.Err() == nil {
+				w.Log.Warn("prune inbox", "err", err)
+			} else if n > 0 {
+				w.Log.Debug("pruned inbox items", "items", n)
+			}
+		}
+		if !drained && int(maxHeld-w.held.Load()) >= min(w.Batch, int(maxHeld))/2 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-w.Inbox.wake:
+		case <-tick.C:
+		case <-w.room:
+		}
+	}
+	inflight.Wait()
+	close(results)
+	<-flushed
+	relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := store.ReleaseInbox(relCtx, w.Owner, w.Clock()); err != nil {
+		return fmt.Errorf("inbox worker shutdown: %w", err)
+	}
+	return nil
+}
+
+// dispatch starts one goroutine per actor in the batch; each applies its
+// actor's items in order, taking a slot of sem for each. Items not yet
+// started when ctx ends go back to the queue unattempted.
+func (w *Worker) dispatch(ctx, workCtx context.Context, items []storage.InboxItem, sem chan struct{},
+	results chan<- storage.InboxResult, inflight *sync.WaitGroup) {
+	var order []string
+	groups := map[string][]*storage.InboxItem{}
+	for i := range items {
+		it := &items[i]
+		if _, ok := groups[it.ActorID]; !ok {
+			order = append(order, it.ActorID)
+		}
+		groups[it.ActorID] = append(groups[it.ActorID], it)
+	}
+	w.held.Add(int64(len(items)))
+	for _, actor := range order {
+		group := groups[actor]
+		inflight.Go(func() {
+			for _, it := range group {
+				if r, ok := w.applyOne(ctx, workCtx, sem, it); ok {
+					results <- r
+				}
+				w.held.Add(-1)
+				select {
+				case w.room <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+}
+
+// applyOne waits for a slot and applies one item. ok is false when the
+// worker stopped first: the item stays leased, and Run's ReleaseInbox
+// gives it back with the attempt uncounted.
+func (w *Worker) applyOne(ctx, workCtx context.Context, sem chan struct{}, it *storage.InboxItem) (r storage.InboxResult, ok bool) {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return r, false
+	}
+	slot := &workerSlot{sem: sem, gate: w.gate, busy: w.Inbox.acceptsWaiting}
+	slot.enterGate()
+	defer slot.release()
+	if ctx.Err() != nil {
+		return r, false
+	}
+	itemCtx, cancel := context.WithTimeout(withSlot(workCtx, slot), w.Timeout)
+	defer cancel()
+	err := w.safeProcess(itemCtx, it)
+	return w.result(it, err), true
+}
+
+// safeProcess applies an item; a panic on hostile input is an error for
+// that item, not the end of the process.
+func (w *Worker) safeProcess(ctx context.Context, it *storage.InboxItem) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = ignore("panic: %v", r)
+		}
+	}()
+	return w.Inbox.process(ctx, it)
+}
+
+// result turns an item's outcome into what FinishInbox records.
+func (w *Worker) result(it *storage.InboxItem, err error) storage.InboxResult {
+	switch {
+	case err == nil:
+		w.counters.done.Add(1)
+		return storage.InboxResult{ID: it.ID, Done: true}
+	case isPermanent(err):
+		w.counters.done.Add(1)
+		w.Log.Debug("inbox activity not applied", "actor", it.ActorID, "item", it.ID, "err", err)
+		return storage.InboxResult{ID: it.ID, Done: true, Error: err.Error()}
+	case it.Attempts >= w.MaxAttempts:
+		w.counters.failed.Add(1)
+		w.Log.Warn("inbox activity given up", "actor", it.ActorID, "item", it.ID, "attempts", it.Attempts, "err", err)
+		return storage.InboxResult{ID: it.ID, Done: true, Error: fmt.Sprintf("gave up after %d attempts: %v", it.Attempts, err)}
+	}
+	w.counters.retried.Add(1)
+	w.Log.Debug("inbox activity will be retried", "actor", it.ActorID, "item", it.ID, "attempts", it.Attempts, "err", err)
+	return storage.InboxResult{ID: it.ID, Error: err.Error(),
+		RetryAt: w.Clock().Add(delivery.Backoff(it.Attempts, w.RetryBase, w.RetryMax))}
+}
+
+// finishLoop records results in batches, as the delivery worker does.
+func (w *Worker) finishLoop(ctx context.Context, results <-chan storage.InboxResult) {
+	const flushDelay = 20 * time.Millisecond
+	var batch []storage.InboxResult
+	for r := range results {
+		batch = append(batch[:0], r)
+		timer := time.NewTimer(flushDelay)
+	gather:
+		for len(batch) < 500 {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		for try := 1; ; try++ {
+			err := w.Inbox.store.FinishInbox(ctx, w.Owner, w.Clock(), batch)
+			if err == nil {
+				break
+			}
+			if try == 5 {
+				// The leases run out and the items are applied again;
+				// every apply is idempotent.
+				w.Log.Error("record inbox results", "items", len(batch), "err", err)
+				break
+			}
+			time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+		}
+	}
+}

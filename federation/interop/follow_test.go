@@ -1,0 +1,151 @@
+package interop
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// A GoToSocial user finds the node's thread, forum and member by the
+// address on the page and by handle.
+func TestLookupByURLAndHandle(t *testing.T) {
+	j := begin(t, env.plain, "reader")
+	n := j.node
+	threadID, firstPost := j.thread("Lookup "+word("t"), "Can you find me? "+word("body"))
+
+	for _, c := range []struct{ name, q, wantURL string }{
+		{"thread by URL", n.threadURL(threadID), n.threadURL(threadID)},
+		{"thread by handle", n.handleOf("t." + threadID), n.threadURL(threadID)},
+		{"forum by URL", n.forumURL("general"), n.forumURL("general")},
+		{"forum by handle", n.handleOf("general"), n.forumURL("general")},
+		{"member by URL", n.memberURL(j.handle), n.memberURL(j.handle)},
+		{"member by handle", n.handleOf(j.handle), n.memberURL(j.handle)},
+	} {
+		a, err := j.fedi.ResolveAccount(j.ctx, c.q)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if a.URL != c.wantURL {
+			t.Errorf("%s: found %s (%s), want %s", c.name, a.Acct, a.URL, c.wantURL)
+		}
+	}
+	s := j.resolveStatus(n.postURL(firstPost))
+	if s.URI != n.postURL(firstPost) || !strings.Contains(s.Content, "Can you find me?") {
+		t.Errorf("post by URL: found %s %q", s.URI, s.Content)
+	}
+}
+
+// On first contact, a GoToSocial user follows a thread, a forum and a
+// member, each answered with an Accept; the node counts the follower.
+func TestFollowOnFirstContact(t *testing.T) {
+	for _, c := range []struct{ name, user string }{
+		{"thread", "first_thread"},
+		{"forum", "first_forum"},
+		{"member", "first_member"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			j := begin(t, env.plain, c.user)
+			n := j.node
+			var actor string
+			switch c.name {
+			case "thread":
+				id, _ := j.thread("Follow me "+word("t"), "A thread to follow.")
+				actor = n.threadURL(id)
+			case "forum":
+				actor = n.forumURL("general")
+			case "member":
+				actor = n.memberURL(j.handle)
+			}
+			a := j.resolve(actor)
+			knownBreak(t, breakFirstContact)
+			j.follow(a)
+			eventually(t, "the node counts the follower", func() error {
+				n, err := j.followerCount(actor + "/followers")
+				if err != nil {
+					return err
+				}
+				if n != 1 {
+					return fmt.Errorf("%s has %d followers", actor, n)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// A GoToSocial user follows a thread, then unfollows it: the node drops
+// the follower.
+func TestUnfollow(t *testing.T) {
+	j := begin(t, env.plain, "follower")
+	id, _ := j.thread("Leave me "+word("t"), "A thread to leave.")
+	a := j.resolve(j.node.threadURL(id))
+	knownBreak(t, breakFirstContact)
+	j.follow(a)
+	followers := j.node.threadURL(id) + "/followers"
+	if n, err := j.followerCount(followers); err != nil || n != 1 {
+		t.Fatalf("followers after the follow: %d, %v", n, err)
+	}
+	r, err := j.fedi.Unfollow(j.ctx, a.ID)
+	if err != nil || r.Following {
+		t.Fatalf("unfollow: %+v, %v", r, err)
+	}
+	eventually(t, "the node drops the follower", func() error {
+		n, err := j.followerCount(followers)
+		if err != nil {
+			return err
+		}
+		if n != 0 {
+			return fmt.Errorf("%d followers", n)
+		}
+		return nil
+	})
+}
+
+// A member follows a GoToSocial user from /follow-remote: the follow is
+// accepted, and the user's posts appear for the member to read.
+func TestMemberFollowsGoToSocialUser(t *testing.T) {
+	j := begin(t, env.plain, "poster")
+	if err := j.member.FollowRemote(j.ctx, j.fediHandle()); err != nil {
+		t.Fatalf("follow %s: %v", j.fediHandle(), err)
+	}
+	eventually(t, "the follow is accepted", func() error {
+		p := j.page("/follow-remote")
+		if !strings.Contains(p.Body, "@"+j.user+"@"+env.gtsHost) {
+			return fmt.Errorf("/follow-remote does not list %s", j.fediHandle())
+		}
+		if strings.Contains(p.Body, "Waiting for approval") {
+			return fmt.Errorf("still waiting for approval")
+		}
+		return nil
+	})
+	knownBreak(t, breakPersonPostsDropped)
+	text := word("fedi-post")
+	if _, err := j.fedi.Post(j.ctx, NewStatus{Text: "Hello from GoToSocial " + text}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the member sees the post", func() error {
+		return j.memberSees(text)
+	})
+}
+
+// memberSees looks for text where a member looks for what they follow:
+// /followed, /follow-remote and the threads they link to.
+func (j *journey) memberSees(text string) error {
+	var threads []string
+	for _, path := range []string{"/followed", "/follow-remote"} {
+		p := j.page(path)
+		if strings.Contains(p.Body, text) {
+			return nil
+		}
+		for _, m := range threadLink.FindAllStringSubmatch(p.Body, -1) {
+			threads = append(threads, m[1])
+		}
+	}
+	for _, id := range threads {
+		if j.threadShows(id, text) == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("neither /followed, /follow-remote nor the %d threads they link show %q", len(threads), text)
+}

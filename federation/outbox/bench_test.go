@@ -1,0 +1,84 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/skein-forum/skein/federation/internal/testnode"
+	"github.com/skein-forum/skein/federation/outbox"
+	"github.com/skein-forum/skein/storage"
+)
+
+// BenchmarkOutboxFanout measures the event-to-jobs step of a big fan-out:
+// one reply in a thread that 10,000 remote actors on 1,000 servers follow
+// (shared inboxes, so 1,000 jobs), from the pending event to the
+// committed activity and jobs.
+func BenchmarkOutboxFanout(b *testing.B) {
+	ctx := context.Background()
+	n := testnode.New(b, nil)
+	w := &outbox.Worker{Fed: n.Fed}
+	const hosts, perHost = 1000, 10
+	now := time.Now().UTC()
+	accounts := make([]storage.Account, 0, hosts*perHost)
+	follows := make([]storage.Follow, 0, hosts*perHost)
+	for h := range hosts {
+		domain := fmt.Sprintf("host%d.example", h)
+		for i := range perHost {
+			id := fmt.Sprintf("https://%s/users/u%d", domain, i)
+			a := storage.Account{ID: n.Store.NewID(), Handle: fmt.Sprintf("u%d", i), Domain: domain, APID: &id,
+				Role: storage.RoleMember, ActorType: "Person", Inbox: id + "/inbox", SharedInbox: "https://" + domain + "/inbox",
+				PublicKeyID: id + "#main-key", Software: "mastodon", CreatedAt: now}
+			accounts = append(accounts, a)
+			follows = append(follows, storage.Follow{ID: n.Store.NewID(), FollowerID: a.ID, TargetKind: storage.FollowThread,
+				TargetID: n.Fx.Thread.ID, Accepted: true, CreatedAt: now})
+		}
+	}
+	for start := 0; start < len(accounts); start += 500 {
+		chunk, fchunk := accounts[start:start+500], follows[start:start+500]
+		if _, err := n.Store.DB().NewInsert().Model(&chunk).Returning("NULL").Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := n.Store.DB().NewInsert().Model(&fchunk).Returning("NULL").Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	drain := func() {
+		evs, err := n.Store.PendingEvents(ctx, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ev := range evs {
+			if err := n.Store.CompleteEvent(ctx, ev.ID, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	drain()
+	b.ReportAllocs()
+	jobs := 0
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := n.Store.CreatePost(ctx, storage.NewPost{ThreadID: n.Fx.Thread.ID, AuthorID: n.Fx.Bob.ID,
+			Source: "Fan-out", HTML: "<p>Fan-out</p>"}); err != nil {
+			b.Fatal(err)
+		}
+		evs, err := n.Store.PendingEvents(ctx, 1)
+		if err != nil || len(evs) != 1 {
+			b.Fatal(err, len(evs))
+		}
+		b.StartTimer()
+		acts, err := w.Activities(ctx, evs[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := n.Store.CompleteEvent(ctx, evs[0].ID, acts); err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range acts {
+			jobs += len(a.Inboxes)
+		}
+	}
+	b.ReportMetric(float64(jobs)/float64(b.N), "recipients/op")
+}

@@ -1,0 +1,195 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// notificationsPerPage is how many notifications a page lists.
+const notificationsPerPage = 30
+
+type notificationsData struct {
+	Entries []notificationView
+	// Newest is the id of the newest notification listed on the first
+	// page: "mark all read" marks up to it, so one that arrives while the
+	// member reads stays unread.
+	Newest string
+	Unread bool   // the member has unread notifications
+	Older  string // path of the next page, if any
+}
+
+// notificationView is one entry as the page shows it.
+type notificationView struct {
+	ID     string
+	Unread bool
+	// Open marks the notification read and goes to what it is about: the
+	// post in its thread, or for a follow the follower's profile.
+	Open      string
+	ActorName string
+	ActorLink string
+	Verb      string // "replied to your post in"
+	Title     string // the thread's title; empty for a follow
+	Excerpt   string // the post's start, or its content warning
+	When, At  string
+	IsFollow  bool // a follow: the actor's name is the link that opens it
+}
+
+// verbs says what each kind of notification tells.
+var verbs = map[string]string{
+	storage.NotifyMention:     "mentioned you in",
+	storage.NotifyReply:       "replied to your post in",
+	storage.NotifyQuote:       "quoted your post in",
+	storage.NotifyLike:        "liked your post in",
+	storage.NotifyAnnounce:    "boosted your post in",
+	storage.NotifyFollow:      "followed you",
+	storage.NotifyThreadPost:  "posted in",
+	storage.NotifyForumThread: "started a thread:",
+}
+
+// notifications lists the signed-in member's notifications, newest first,
+// unread ones marked; ?before= pages on.
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/notifications")
+	if viewer == nil {
+		return
+	}
+	before, ok := beforeParam(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	entries, err := s.Store.Notifications(r.Context(), viewer.ID, before, notificationsPerPage+1)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := notificationsData{Unread: viewer.UnreadNotifications > 0}
+	if len(entries) > notificationsPerPage {
+		entries = entries[:notificationsPerPage]
+		data.Older = s.path("/notifications?before=" + entries[len(entries)-1].ID.String())
+	}
+	if len(entries) > 0 && before == 0 {
+		data.Newest = entries[0].ID.String()
+	}
+	for i := range entries {
+		data.Entries = append(data.Entries, s.newNotificationView(&entries[i]))
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	s.render(w, r, http.StatusOK, "notifications", &page{
+		Title:       "Notifications",
+		Description: "Your notifications on " + s.SiteName() + ".",
+		Canonical:   s.URLs.Abs("/notifications"),
+		OGType:      "website",
+		NoIndex:     true,
+		Next:        data.Older,
+		Viewer:      viewer,
+		Data:        data,
+	})
+}
+
+func (s *Server) newNotificationView(e *storage.NotificationEntry) notificationView {
+	v := notificationView{
+		ID:     e.ID.String(),
+		Unread: e.ReadAt == nil,
+		Open:   s.path("/notifications/" + e.ID.String()),
+		Verb:   verbs[e.Kind],
+		Title:  e.ThreadTitle,
+		When:   formatDate(e.CreatedAt),
+		At:     formatDateTime(e.CreatedAt),
+	}
+	if v.Verb == "" {
+		v.Verb = "notified you about"
+	}
+	if a := e.Actor; a != nil {
+		v.ActorName, v.ActorLink = a.Name(), s.authorLink(a)
+	}
+	if e.Kind == storage.NotifyFollow || e.PostID == 0 {
+		v.Title, v.IsFollow = "", true
+	}
+	if e.Post != nil && !e.Post.IsDeleted() {
+		v.Excerpt = postDescription(e.Post, 160)
+	}
+	return v
+}
+
+// openNotification marks a notification read and sends the member to
+// what it is about.
+func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	viewer := s.requireMember(w, r, "/notifications/"+id.String())
+	if viewer == nil {
+		return
+	}
+	ctx := r.Context()
+	n, err := s.Store.ReadNotification(ctx, viewer.ID, id)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if n.PostID != 0 {
+		p, err := s.Store.PostByID(ctx, n.PostID)
+		if err == nil && !p.IsDeleted() {
+			s.redirect(w, r, site.PostPermalinkPath(p))
+			return
+		}
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.serverError(w, r, err)
+			return
+		}
+		s.redirect(w, r, "/notifications")
+		return
+	}
+	a, err := s.Store.AccountByID(ctx, n.ActorID)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if link := s.authorLink(a); link != "" {
+		http.Redirect(w, r, link, http.StatusSeeOther)
+		return
+	}
+	s.redirect(w, r, "/notifications")
+}
+
+// readNotification marks one notification read from its button.
+func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	viewer := s.requireMember(w, r, "/notifications")
+	if viewer == nil {
+		return
+	}
+	if _, err := s.Store.ReadNotification(r.Context(), viewer.ID, id); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/notifications")
+}
+
+// readAllNotifications marks every notification read, up to the newest
+// the page showed.
+func (s *Server) readAllNotifications(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/notifications")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	upTo := optionalID(r.PostForm.Get("up_to"))
+	if upTo == nil {
+		upTo = new(storage.ID)
+	}
+	if _, err := s.Store.ReadAllNotifications(r.Context(), viewer.ID, *upTo); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/notifications")
+}
