@@ -95,23 +95,6 @@ func Pending(ctx context.Context, db *bun.DB) (int, error) {
 	return len(ms.Unapplied()), nil
 }
 
-// Initialized reports whether migrations were ever applied to db: the
-// table bun/migrate keeps its record in exists.
-func Initialized(ctx context.Context, db *bun.DB) (bool, error) {
-	var n int
-	var err error
-	if db.Dialect().Name() == dialect.PG {
-		err = db.NewRaw("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'bun_migrations' "+
-			"AND table_schema = ANY (current_schemas(false))").Scan(ctx, &n)
-	} else {
-		err = db.NewRaw("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'bun_migrations'").Scan(ctx, &n)
-	}
-	if err != nil {
-		return false, fmt.Errorf("look for the migrations table: %w", err)
-	}
-	return n > 0, nil
-}
-
 // withLock runs fn while holding a PostgreSQL session advisory lock, so a
 // second process waits instead of applying the same migration twice.
 // bun/migrate's own Lock leaves a stale row after a crash; an advisory lock

@@ -294,12 +294,6 @@ func notFound(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// HasSchema reports whether the database was ever migrated: whether it
-// holds a Skein node, empty or not.
-func (s *Store) HasSchema(ctx context.Context) (bool, error) {
-	return migrations.Initialized(ctx, s.w)
-}
-
 // PendingMigrations counts migrations not yet applied.
 func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
 	return migrations.Pending(ctx, s.w)

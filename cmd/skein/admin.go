@@ -61,35 +61,22 @@ func (d *dbFlags) registerAdmin(f *flagSet) {
 	f.Bool(&d.create, "create", false, "make a new, empty database if there is none (otherwise that is an error)")
 }
 
-// connect opens the store without migrating. A database that does not
-// exist yet is refused unless --create: a mistyped --data (or a command
-// run from the wrong directory) must not quietly start an empty forum.
+// connect opens the store without migrating. A SQLite data directory
+// without a database is refused unless --create: a mistyped --data (or a
+// command run from the wrong directory) must not quietly start an empty
+// forum. (An empty PostgreSQL database beside a SQLite node is refused by
+// storage.Open; one beside an empty data directory is a new forum.)
 func (d *dbFlags) connect(ctx context.Context) (*storage.Store, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
 	if d.databaseURL == "" && !d.create {
 		if _, err := os.Stat(filepath.Join(d.dataDir, storage.SQLiteFile)); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("there is no Skein database in %s: give the --data directory `skein serve` uses, "+
 				"or add --create to make an empty one", d.dataDir)
 		}
 	}
-	if err := d.check(); err != nil {
-		return nil, err
-	}
-	s, err := storage.Open(ctx, d.options())
-	if err != nil {
-		return nil, err
-	}
-	if d.databaseURL != "" && !d.create {
-		ok, err := s.HasSchema(ctx)
-		if err == nil && !ok {
-			err = errors.New("the database at --database-url has no Skein schema: give the one `skein serve` uses, " +
-				"or add --create to set up an empty one")
-		}
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	return s, nil
+	return storage.Open(ctx, d.options())
 }
 
 // open opens and migrates the store: every command works on the latest
