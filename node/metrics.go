@@ -33,6 +33,7 @@ const HostClassOther = "other"
 const (
 	QueueDelivery = "delivery"
 	QueueInbox    = "inbox"
+	QueueMail     = "mail"
 )
 
 // Metrics holds the node's Prometheus metrics. The HTTP figures and the
@@ -48,6 +49,7 @@ type Metrics struct {
 	inboxNo    *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	queueDepth *prometheus.GaugeVec
+	mail       *prometheus.CounterVec
 }
 
 // NewMetrics registers every metric, with the store's connection pools.
@@ -77,10 +79,14 @@ func NewMetrics(store *storage.Store) *Metrics {
 		}, []string{"result", "host_class"}),
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "skein_queue_depth",
-			Help: "Jobs waiting, by queue (delivery, inbox).",
+			Help: "Jobs waiting, by queue (delivery, inbox, mail).",
 		}, []string{"queue"}),
+		mail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skein_mail_total",
+			Help: "Attempts to send mail by result (sent, failed, retrying) and kind of mail.",
+		}, []string{"result", "kind"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.inboxOK, m.inboxNo, m.deliveries, m.queueDepth,
+	m.registry.MustRegister(m.requests, m.latency, m.inboxOK, m.inboxNo, m.deliveries, m.queueDepth, m.mail,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every series exists from the start, at zero, so dashboards and
 	// alerts see the families before the first event.
@@ -93,6 +99,7 @@ func NewMetrics(store *storage.Store) *Metrics {
 	}
 	m.queueDepth.WithLabelValues(QueueDelivery)
 	m.queueDepth.WithLabelValues(QueueInbox)
+	m.queueDepth.WithLabelValues(QueueMail)
 	if store != nil {
 		if store.ReadDB() == store.DB() {
 			m.registry.MustRegister(collectors.NewDBStatsCollector(store.DB().DB, "main"))
@@ -134,8 +141,17 @@ func (m *Metrics) DeliveryRetrying(hostClass string) {
 	m.deliveries.WithLabelValues("retrying", hostClass).Inc()
 }
 
+// MailAttempt counts one attempt to send a message of kind.
+func (m *Metrics) MailAttempt(kind string, outcome storage.MailOutcome) {
+	result := map[storage.MailOutcome]string{storage.MailSent: "sent", storage.MailFailed: "failed",
+		storage.MailRetry: "retrying"}[outcome]
+	if result != "" {
+		m.mail.WithLabelValues(result, kind).Inc()
+	}
+}
+
 // SetQueueDepth reports how many jobs wait in a queue (QueueDelivery,
-// QueueInbox).
+// QueueInbox, QueueMail).
 func (m *Metrics) SetQueueDepth(queue string, n int64) {
 	m.queueDepth.WithLabelValues(queue).Set(float64(n))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/outbox"
 	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/mail"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/web"
@@ -47,6 +48,21 @@ type Config struct {
 	// Now is the clock federation checks signature dates against; nil is
 	// time.Now. Tests move it to replay requests after their window.
 	Now func() time.Time
+	// Mail is the SMTP server the node's mail goes through; the zero
+	// value turns mail off (see MailOffNotice).
+	Mail mail.Config
+	// RequireEmail makes registration ask for an address and sign-in
+	// wait until it is verified.
+	RequireEmail bool
+	// SiteName and SiteDescription are the site's name and description
+	// until an admin edits them on /admin/site; an empty name is the
+	// host's.
+	SiteName        string
+	SiteDescription string
+	// AdminCommand is the command, as the admin can paste it, that
+	// creates the first admin for this node's database; the first-run
+	// log line gives it. Empty: "skein user create NAME --admin".
+	AdminCommand string
 	// Database tunes the store: its pool, and whether an empty PostgreSQL
 	// database may be started beside a SQLite node in DataDir. DataDir,
 	// DatabaseURL and Federation above fill its fields of the same names.
@@ -75,6 +91,8 @@ type Node struct {
 
 	// InboxWorker applies received activities; nil until Start.
 	InboxWorker *inbox.Worker
+	// Mail sends the mail queue; nil when mail is off.
+	Mail *mail.Worker
 
 	classes *hostClasses // delivery metrics' host classes
 }
@@ -151,7 +169,13 @@ func (n *Node) prepare(ctx context.Context) error {
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
 		Refused: n.deliveryRefused, Observe: n.observeDelivery, Log: n.log.With("worker", "delivery")}
 	n.Outbox = &outbox.Worker{Fed: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}
+	composer, err := n.prepareMail(ctx)
+	if err != nil {
+		return err
+	}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
+		Mail: composer, SendMail: n.Mail != nil, MailQueued: n.notifyMail, RequireEmail: n.cfg.RequireEmail,
+		SiteName: n.cfg.SiteName, SiteDescription: n.cfg.SiteDescription,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
 		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
 		AnswerFollowRequest: n.Inbox.AnswerFollowRequest})
@@ -202,6 +226,7 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
+	n.startMail(ctx, &wg)
 	// Blocks made by other processes (or the shell) take effect here
 	// within storage.PolicyRecheck, and what slipped through meanwhile
 	// is purged.
@@ -224,6 +249,7 @@ func (n *Node) wakeWorkersAfterPOST(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost {
 			n.Outbox.Notify()
 			n.Delivery.Notify()
+			n.notifyMail()
 		}
 	})
 }
@@ -255,8 +281,11 @@ func (n *Node) ServeListener(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	wait := n.Start(workCtx)
 	n.log.Info("skein is running", "listen", ln.Addr().String(), "url", n.URLs.Base(), "version", n.cfg.Version)
+	if !n.cfg.Mail.Enabled() {
+		n.log.Warn(MailOffNotice)
+	}
 	if members, err := n.Store.CountMembers(ctx); err == nil && members == 0 {
-		n.log.Info("no members yet: create an admin with `skein user create NAME --admin`")
+		n.log.Info("no members yet: create an admin with `"+n.adminCommand()+"`", "command", n.adminCommand())
 	}
 	if n.cfg.PprofListen != "" {
 		stop, err := servePprof(n.cfg.PprofListen, n.log)

@@ -38,20 +38,34 @@ type Account struct {
 	Silenced bool `bun:"silenced"`
 	// ApprovalPending is set on a registration that waits for an admin
 	// (--registration approval); such a member cannot sign in yet.
-	ApprovalPending bool       `bun:"approval_pending"`
-	DeletedAt       *time.Time `bun:"deleted_at"` // the member deleted their account
-	CreatedAt       time.Time  `bun:"created_at"`
-	APID            *string    `bun:"ap_id"`
-	ActorType       string     `bun:"actor_type"`
-	Inbox           string     `bun:"inbox"`
-	SharedInbox     string     `bun:"shared_inbox"`
-	FollowersURL    string     `bun:"followers_url"`
-	URL             string     `bun:"url"`
-	AvatarURL       string     `bun:"avatar_url"`
-	PublicKeyID     string     `bun:"public_key_id"`
-	PublicKeyPEM    string     `bun:"public_key_pem"`
-	Software        string     `bun:"software"`
-	FetchedAt       *time.Time `bun:"fetched_at"`
+	ApprovalPending bool `bun:"approval_pending"`
+	// EmailVerifiedAt is set once the member followed the link sent to
+	// Email; mail goes only to verified addresses (but the link itself).
+	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
+	// MailApplications: an admin is mailed about registrations waiting
+	// for approval.
+	MailApplications bool `bun:"mail_applications"`
+	// AutoWatch: starting or replying to a thread follows it.
+	AutoWatch bool `bun:"auto_watch"`
+	// TimeZone (an IANA name) and DigestHour place the daily digest in
+	// the member's day; DigestDueAt is when the next one is due, nil
+	// while no kind of notification goes by digest.
+	TimeZone     string     `bun:"time_zone"`
+	DigestHour   int        `bun:"digest_hour"`
+	DigestDueAt  *time.Time `bun:"digest_due_at"`
+	DeletedAt    *time.Time `bun:"deleted_at"` // the member deleted their account
+	CreatedAt    time.Time  `bun:"created_at"`
+	APID         *string    `bun:"ap_id"`
+	ActorType    string     `bun:"actor_type"`
+	Inbox        string     `bun:"inbox"`
+	SharedInbox  string     `bun:"shared_inbox"`
+	FollowersURL string     `bun:"followers_url"`
+	URL          string     `bun:"url"`
+	AvatarURL    string     `bun:"avatar_url"`
+	PublicKeyID  string     `bun:"public_key_id"`
+	PublicKeyPEM string     `bun:"public_key_pem"`
+	Software     string     `bun:"software"`
+	FetchedAt    *time.Time `bun:"fetched_at"`
 	// UnreadNotifications counts a member's unread notifications, kept in
 	// the transaction that adds or reads one (notification.go); the page
 	// header shows it from the session's account, at no cost.
@@ -102,7 +116,7 @@ func ValidateHandle(h string) error {
 		return fmt.Errorf("%w: a handle is 1 to 30 lower-case letters, digits or underscores", ErrInvalid)
 	}
 	if reservedNames[h] {
-		return fmt.Errorf("%w: %q is reserved", ErrNameTaken, h)
+		return fmt.Errorf("%w: %q", ErrReserved, h)
 	}
 	return nil
 }
@@ -117,6 +131,16 @@ type NewMember struct {
 	// ApprovalPending registers a member who may sign in only once an
 	// admin approved them.
 	ApprovalPending bool
+	// VerifyMail, when set and Email is not empty, makes the mail with
+	// the link that verifies Email; the token and the mail are stored
+	// with the member.
+	VerifyMail MailFunc
+	// VerifyTTL is how long that link works.
+	VerifyTTL time.Duration
+	// AdminMail, when set, makes the mail that tells an admin of the new
+	// member (in approval mode, of the registration to approve); one is
+	// queued for every admin with a verified address who wants them.
+	AdminMail func(admin *Account) (NewMail, error)
 }
 
 // CreateMember adds a local member. The handle shares one namespace with
@@ -143,15 +167,31 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		PasswordHash:    m.PasswordHash,
 		Role:            m.Role,
 		ApprovalPending: m.ApprovalPending,
-		ActorType:       "Person",
-		CreatedAt:       time.Now().UTC(),
+		// An admin hears of registrations to approve until they opt
+		// out; the field is meaningless for others.
+		MailApplications: true,
+		AutoWatch:        true,
+		TimeZone:         "UTC",
+		DigestHour:       DefaultDigestHour,
+		ActorType:        "Person",
+		CreatedAt:        time.Now().UTC(),
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := claimName(ctx, tx, a.Handle, "member", a.ID); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(a).Returning("NULL").Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(a).Returning("NULL").Exec(ctx); err != nil {
+			return err
+		}
+		if m.VerifyMail != nil && m.Email != "" {
+			if err := s.issueToken(ctx, tx, a.CreatedAt, a.ID, TokenVerifyEmail, m.Email, m.VerifyTTL, m.VerifyMail); err != nil {
+				return err
+			}
+		}
+		if m.AdminMail != nil {
+			return s.mailAdmins(ctx, tx, a.CreatedAt, m.AdminMail)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create member %s: %w", m.Handle, err)
@@ -163,7 +203,7 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 // ErrNameTaken.
 func claimName(ctx context.Context, tx bun.Tx, name, kind string, id ID) error {
 	if reservedNames[name] {
-		return fmt.Errorf("%w: %q is reserved", ErrNameTaken, name)
+		return fmt.Errorf("%w: %q", ErrReserved, name)
 	}
 	res, err := tx.NewRaw("INSERT INTO local_names (name, kind, ref_id) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
 		name, kind, id).Exec(ctx)
@@ -277,19 +317,37 @@ func (s *Store) CountMembers(ctx context.Context) (int64, error) {
 // everywhere.
 func (s *Store) SetPassword(ctx context.Context, id ID, hash string) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*Account)(nil)).Set("password_hash = ?", hash).
-			Where("id = ? AND domain = ''", id).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("set password: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("set password: %w", ErrNotFound)
-		}
-		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", id).Exec(ctx); err != nil {
-			return fmt.Errorf("end sessions: %w", err)
-		}
-		return nil
+		return setPassword(ctx, tx, id, hash, "")
 	})
+}
+
+// ChangePassword replaces a member's password hash and ends every session
+// of theirs but keep, the session (token) of the browser that changed it.
+func (s *Store) ChangePassword(ctx context.Context, id ID, hash, keep string) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return setPassword(ctx, tx, id, hash, keep)
+	})
+}
+
+// setPassword sets the hash and ends the member's sessions, all but the
+// one of token keep when keep is not empty.
+func setPassword(ctx context.Context, tx bun.Tx, id ID, hash, keep string) error {
+	res, err := tx.NewUpdate().Model((*Account)(nil)).Set("password_hash = ?", hash).
+		Where("id = ? AND domain = ''", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set password: %w", ErrNotFound)
+	}
+	q := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", id)
+	if keep != "" {
+		q = q.Where("token_hash <> ?", hashToken(keep))
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return fmt.Errorf("end sessions: %w", err)
+	}
+	return nil
 }
 
 // UpdateProfile changes a member's display name and bio (bio is sanitized

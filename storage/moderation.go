@@ -237,7 +237,10 @@ func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) e
 }
 
 // ApproveMember lets a registration that waited for approval sign in.
-func (s *Store) ApproveMember(ctx context.Context, by, accountID ID) error {
+//
+// When the member has a verified address and approved is not nil, the
+// mail approved makes for them is queued in the same transaction.
+func (s *Store) ApproveMember(ctx context.Context, by, accountID ID, approved func(*Account) (NewMail, error)) error {
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*Account)(nil)).Set("approval_pending = ?", false).
 			Where("id = ? AND domain = '' AND approval_pending = ?", accountID, true).Exec(ctx)
@@ -247,7 +250,24 @@ func (s *Store) ApproveMember(ctx context.Context, by, accountID ID) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("no registration %s waits for approval: %w", accountID, ErrNotFound)
 		}
-		return s.audit(ctx, tx, by, AuditAccountApprove, TargetAccount, accountID.String(), "")
+		if err := s.audit(ctx, tx, by, AuditAccountApprove, TargetAccount, accountID.String(), ""); err != nil {
+			return err
+		}
+		if approved == nil {
+			return nil
+		}
+		a := new(Account)
+		if err := tx.NewSelect().Model(a).Where("id = ?", accountID).Scan(ctx); err != nil {
+			return fmt.Errorf("load approved member: %w", err)
+		}
+		if a.EmailVerifiedAt == nil || a.Email == "" {
+			return nil
+		}
+		m, err := approved(a)
+		if err != nil {
+			return fmt.Errorf("compose approval mail: %w", err)
+		}
+		return s.enqueueMail(ctx, tx, time.Now().UTC(), []NewMail{m})
 	})
 	if err != nil {
 		return fmt.Errorf("approve member: %w", err)
@@ -266,6 +286,12 @@ func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
 		}
 		if _, err := tx.NewDelete().Model((*Session)(nil)).Where("account_id = ?", a.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*AccountToken)(nil)).Where("account_id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("drop tokens: %w", err)
+		}
+		if _, err := tx.NewRaw("DELETE FROM thread_mutes WHERE account_id = ?", a.ID).Exec(ctx); err != nil {
+			return fmt.Errorf("drop mutes: %w", err)
 		}
 		if _, err := tx.NewRaw("DELETE FROM local_names WHERE name = ? AND kind = 'member'", a.Handle).Exec(ctx); err != nil {
 			return fmt.Errorf("free name: %w", err)
@@ -329,7 +355,7 @@ func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 			return fmt.Errorf("end sessions: %w", err)
 		}
 		_, err := tx.NewUpdate().Model((*Account)(nil)).
-			Set("display_name = ''").Set("bio = ''").Set("email = ''").Set("password_hash = ''").
+			Set("display_name = ''").Set("bio = ''").Set("email = ''").Set("email_verified_at = NULL").Set("password_hash = ''").
 			Set("avatar_url = ''").Set("role = ?", RoleMember).Set("post_count = 0").Set("deleted_at = ?", now).
 			Where("id = ?", a.ID).Exec(ctx)
 		if err != nil {

@@ -543,13 +543,13 @@ func TestMemberModeration(t *testing.T) {
 		if pending, _ := s.ListPendingMembers(ctx, 10); len(pending) != 1 || pending[0].ID != carol.ID {
 			t.Fatalf("pending = %v", pending)
 		}
-		if err := s.ApproveMember(ctx, storage.Operator, carol.ID); err != nil {
+		if err := s.ApproveMember(ctx, storage.Operator, carol.ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.SessionMember(ctx, token); err != nil {
 			t.Fatalf("approved member: %v", err)
 		}
-		if err := s.ApproveMember(ctx, storage.Operator, carol.ID); !errors.Is(err, storage.ErrNotFound) {
+		if err := s.ApproveMember(ctx, storage.Operator, carol.ID, nil); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("approving twice: %v", err)
 		}
 		// A rejected registration frees its name.

@@ -340,6 +340,11 @@ func (s *Store) attachPostExtras(ctx context.Context, tx bun.Tx, p *Post, np *Ne
 			return err
 		}
 	}
+	if np.APID == nil {
+		if err := s.autoWatch(ctx, tx, p.AuthorID, p.ThreadID, now); err != nil {
+			return err
+		}
+	}
 	return recordFormPost(ctx, tx, np.FormToken, p.AuthorID, p.ID)
 }
 

@@ -64,6 +64,7 @@ func (s *Store) PostAtPosition(ctx context.Context, threadID ID, position int64)
 type ThreadReader struct {
 	LastPosition int64
 	Following    bool
+	Muted        bool
 }
 
 // ThreadReaderState reads a member's read position in a thread and
@@ -73,13 +74,15 @@ func (s *Store) ThreadReaderState(ctx context.Context, accountID, threadID ID) (
 	var st struct {
 		LastPosition int64 `bun:"last_position"`
 		Following    int64 `bun:"following"`
+		Muted        int64 `bun:"muted"`
 	}
 	err := s.r.NewRaw(`SELECT
   COALESCE((SELECT last_position FROM thread_reads WHERE account_id = ? AND thread_id = ?), 0) AS last_position,
-  (SELECT COUNT(*) FROM follows WHERE follower_id = ? AND target_kind = ? AND target_id = ?) AS following`,
-		accountID, threadID, accountID, FollowThread, threadID).Scan(ctx, &st)
+  (SELECT COUNT(*) FROM follows WHERE follower_id = ? AND target_kind = ? AND target_id = ?) AS following,
+  (SELECT COUNT(*) FROM thread_mutes WHERE account_id = ? AND thread_id = ?) AS muted`,
+		accountID, threadID, accountID, FollowThread, threadID, accountID, threadID).Scan(ctx, &st)
 	if err != nil {
 		return ThreadReader{}, fmt.Errorf("reader state of thread %s: %w", threadID, err)
 	}
-	return ThreadReader{LastPosition: st.LastPosition, Following: st.Following > 0}, nil
+	return ThreadReader{LastPosition: st.LastPosition, Following: st.Following > 0, Muted: st.Muted > 0}, nil
 }

@@ -33,10 +33,19 @@ var (
 	ErrNameTaken = errors.New("name already taken")
 	ErrLocked    = errors.New("thread is locked")
 	ErrInvalid   = errors.New("invalid input")
+	// ErrReserved is a name no member or forum may take (a path, a role
+	// word); it is also an ErrNameTaken, for callers that need not tell
+	// the two apart.
+	ErrReserved error = reservedError{}
 	// ErrForbidden: the one acting may not do this (a moderator acting on
 	// an administrator); the message says why and is fit to show them.
 	ErrForbidden = errors.New("not allowed")
 )
+
+type reservedError struct{}
+
+func (reservedError) Error() string        { return "that name is reserved" }
+func (reservedError) Is(target error) bool { return target == ErrNameTaken }
 
 // Store is the database. On SQLite it keeps two handles on the one file:
 // a write handle of exactly one connection, and a read handle whose pool

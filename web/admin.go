@@ -77,6 +77,8 @@ type dashboardData struct {
 	FederationMode                         string
 	Federation                             *FederationStats // nil: not available
 	FederationError                        bool
+	MailOn                                 bool
+	MailQueued, MailRetrying               int64 // messages waiting; of those, the ones the server refused before
 }
 
 // dashboard shows the node at a glance.
@@ -97,6 +99,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	count(&d.Threads, s.Store.CountThreads)
 	count(&d.RemoteServers, s.Store.CountRemoteServers)
 	count(&d.OpenReports, func(ctx context.Context) (int64, error) { return s.Store.CountReports(ctx, storage.ReportOpen) })
+	if err == nil {
+		d.MailOn = s.sendMail
+		d.MailQueued, d.MailRetrying, err = s.Store.CountQueuedMail(ctx)
+	}
 	if err == nil {
 		var pending []storage.Account
 		pending, err = s.Store.ListPendingMembers(ctx, 1000)

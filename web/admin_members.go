@@ -95,7 +95,12 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) {
 	case "unsilence":
 		err = s.Store.SilenceAccount(ctx, viewer.ID, id, false)
 	case "approve":
-		err = s.Store.ApproveMember(ctx, viewer.ID, id)
+		var welcome func(*storage.Account) (storage.NewMail, error)
+		if s.sendMail {
+			welcome = s.mail.Approved
+		}
+		err = s.Store.ApproveMember(ctx, viewer.ID, id, welcome)
+		s.mailQueued()
 	case "reject":
 		err = s.Store.RejectMember(ctx, viewer.ID, id)
 	case "role":

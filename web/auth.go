@@ -21,10 +21,13 @@ const (
 
 // registerForm is the registration form; the password is never echoed.
 type registerForm struct {
-	Handle      string
-	DisplayName string
-	Next        string
-	Errors      map[string]string // field name → message
+	Handle       string
+	DisplayName  string
+	Email        string
+	AskEmail     bool // mail is on: the address can be verified
+	RequireEmail bool
+	Next         string
+	Errors       map[string]string // field name → message
 }
 
 func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
@@ -36,10 +39,11 @@ func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status int, form registerForm) {
+	form.AskEmail, form.RequireEmail = s.sendMail || s.requireEmail, s.requireEmail
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "register", &page{
 		Title:       "Register",
-		Description: "Become a member of " + s.SiteName + ".",
+		Description: "Become a member of " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/register"),
 		OGType:      "website",
 		Viewer:      viewerFrom(r),
@@ -66,10 +70,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	form := registerForm{
 		Handle:      strings.ToLower(strings.TrimSpace(f.Get("handle"))),
 		DisplayName: strings.TrimSpace(f.Get("display_name")),
+		Email:       strings.TrimSpace(f.Get("email")),
 		Next:        localPath(f.Get("next")),
 		Errors:      map[string]string{},
 	}
 	password := f.Get("password")
+	if msg := s.checkEmail(form.Email, s.requireEmail); msg != "" {
+		form.Errors["email"] = msg
+	}
 	if err := storage.ValidateHandle(form.Handle); err != nil {
 		form.Errors["handle"] = handleError(err)
 	}
@@ -94,8 +102,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	approval := s.Registration == RegistrationApproval
-	m, err := s.Store.CreateMember(r.Context(), storage.NewMember{Handle: form.Handle, DisplayName: form.DisplayName,
-		PasswordHash: hash, ApprovalPending: approval})
+	nm := storage.NewMember{Handle: form.Handle, DisplayName: form.DisplayName, Email: form.Email,
+		PasswordHash: hash, ApprovalPending: approval}
+	s.registrationMail(&nm)
+	m, err := s.Store.CreateMember(r.Context(), nm)
 	if errors.Is(err, storage.ErrNameTaken) || errors.Is(err, storage.ErrInvalid) {
 		form.Errors["handle"] = handleError(err)
 		s.renderRegister(w, r, http.StatusUnprocessableEntity, form)
@@ -105,15 +115,28 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.mailQueued()
+	sent := ""
+	if nm.VerifyMail != nil && m.Email != "" {
+		sent = " We sent a link to " + m.Email + " to confirm your address."
+	}
 	if approval {
 		s.notice(w, r, http.StatusOK, "Registration received",
-			"Thank you, "+m.Name()+". An administrator will look at your registration; once it is approved you can sign in as "+m.Handle+".")
+			"Thank you, "+m.Name()+". An administrator will look at your registration; once it is approved you can sign in as "+m.Handle+"."+sent)
+		return
+	}
+	if s.requireEmail {
+		s.notice(w, r, http.StatusOK, "Confirm your address",
+			"Thank you, "+m.Name()+"."+sent+" Follow it, then sign in as "+m.Handle+".")
 		return
 	}
 	s.startSession(w, r, m, form.Next)
 }
 
 func handleError(err error) string {
+	if errors.Is(err, storage.ErrReserved) {
+		return "That name is reserved; try another."
+	}
 	if errors.Is(err, storage.ErrNameTaken) {
 		return "That name is taken; try another."
 	}
@@ -126,6 +149,8 @@ type signInForm struct {
 	Next         string
 	Error        string
 	Registration bool
+	Forgot       bool // mail is on: offer the password reset
+	Unverified   bool // offer a new verification link
 }
 
 func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
@@ -134,10 +159,11 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, form signInForm) {
 	form.Registration = s.AcceptsRegistrations()
+	form.Forgot = s.sendMail
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "signin", &page{
 		Title:       "Sign in",
-		Description: "Sign in to " + s.SiteName + ".",
+		Description: "Sign in to " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/signin"),
 		OGType:      "website",
 		Viewer:      viewerFrom(r),
@@ -202,6 +228,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if m.ApprovalPending {
 		form.Error = "Your registration is waiting for an administrator's approval."
+		s.renderSignIn(w, r, http.StatusForbidden, form)
+		return
+	}
+	if s.requireEmail && m.EmailVerifiedAt == nil && !m.IsAdmin() {
+		form.Error = "Confirm your address first: follow the link we sent you. No mail? Ask for a new link below."
+		form.Unverified = true
 		s.renderSignIn(w, r, http.StatusForbidden, form)
 		return
 	}

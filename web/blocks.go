@@ -21,7 +21,7 @@ func (s *Server) publicBlocks(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "blocks", &page{
 		Title:       "Blocked servers",
-		Description: "Servers " + s.SiteName + " does not federate with, and why.",
+		Description: "Servers " + s.SiteName() + " does not federate with, and why.",
 		Canonical:   s.URLs.Abs("/about/blocks"),
 		OGType:      "website",
 		Viewer:      viewerFrom(r),

@@ -63,7 +63,11 @@ func (s *Server) nodeFeed(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	f := feed{Title: s.SiteName, Subtitle: "New threads on " + s.SiteName, PageURL: s.URLs.Abs("/"),
+	subtitle := s.SiteDescription()
+	if subtitle == "" {
+		subtitle = "New threads on " + s.SiteName()
+	}
+	f := feed{Title: s.SiteName(), Subtitle: subtitle, PageURL: s.URLs.Abs("/"),
 		AtomURL: s.URLs.Abs("/feed.atom"), RSSURL: s.URLs.Abs("/feed.rss")}
 	s.threadEntries(w, r, &f, threads)
 }
@@ -80,7 +84,7 @@ func (s *Server) forumFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := site.ForumPath(fo.Slug)
-	f := feed{Title: fo.Title + " · " + s.SiteName, Subtitle: fo.Description, PageURL: s.URLs.Abs(p),
+	f := feed{Title: fo.Title + " · " + s.SiteName(), Subtitle: fo.Description, PageURL: s.URLs.Abs(p),
 		AtomURL: s.URLs.Abs(p + "/feed.atom"), RSSURL: s.URLs.Abs(p + "/feed.rss")}
 	if f.Subtitle == "" {
 		f.Subtitle = "New threads in " + fo.Title
@@ -132,7 +136,7 @@ func (s *Server) threadFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := site.ThreadPath(id)
-	f := feed{Title: t.Title + " · " + s.SiteName, Subtitle: "A thread in " + t.ForumTitle,
+	f := feed{Title: t.Title + " · " + s.SiteName(), Subtitle: "A thread in " + t.ForumTitle,
 		PageURL: s.URLs.Abs(p), AtomURL: s.URLs.Abs(p + "/feed.atom"), RSSURL: s.URLs.Abs(p + "/feed.rss")}
 	for i := range posts {
 		e := s.postEntry(&posts[i])

@@ -18,6 +18,9 @@ type forumData struct {
 	Next    string // path of the next (older) page, "" on the last
 	IsFirst bool
 	Follow  followBox
+	// Following: the signed-in member follows the forum here, and hears
+	// of its new threads.
+	Following bool
 }
 
 // followBox is the "follow from your server" form of a forum or thread.
@@ -52,6 +55,14 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	}
 	data := forumData{Forum: f, IsFirst: before == 0,
 		Follow: followBox{Handle: "@" + s.URLs.Handle(f.Slug), ActorURL: s.URLs.Forum(f.Slug)}}
+	if v := viewerFrom(r); v != nil {
+		_, ferr := s.Store.FollowOf(ctx, v.ID, storage.FollowForum, f.ID)
+		if ferr != nil && !errors.Is(ferr, storage.ErrNotFound) {
+			s.serverError(w, r, ferr)
+			return
+		}
+		data.Following = ferr == nil
+	}
 	var pinned, threads []storage.Thread
 	if before == 0 {
 		if pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
@@ -90,7 +101,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		p.Prev = s.path(site.ForumPath(f.Slug))
 	}
 	if p.Description == "" {
-		p.Description = "Threads in " + f.Title + " on " + s.SiteName + "."
+		p.Description = "Threads in " + f.Title + " on " + s.SiteName() + "."
 	}
 	p.Data = data
 	var modified time.Time

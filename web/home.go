@@ -9,6 +9,7 @@ import (
 type homeData struct {
 	Forums       []storage.Forum
 	Registration bool
+	Description  string // the site's, if it has one
 }
 
 // home lists the forums with their counts and latest activity.
@@ -18,13 +19,18 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	name, desc := s.SiteName(), s.SiteDescription()
+	metaDesc := desc
+	if metaDesc == "" {
+		metaDesc = "Forums on " + name + ", also readable and followable from the fediverse."
+	}
 	s.render(w, r, http.StatusOK, "home", &page{
-		Title:       s.SiteName,
-		Description: "Forums on " + s.SiteName + ", also readable and followable from the fediverse.",
+		Title:       name,
+		Description: metaDesc,
 		Canonical:   s.URLs.Abs("/"),
 		OGType:      "website",
-		Feeds:       s.feedLinks(s.SiteName, "/feed.atom"),
+		Feeds:       s.feedLinks(s.SiteName(), "/feed.atom"),
 		Viewer:      viewerFrom(r),
-		Data:        homeData{Forums: forums, Registration: s.AcceptsRegistrations()},
+		Data:        homeData{Forums: forums, Registration: s.AcceptsRegistrations(), Description: desc},
 	})
 }

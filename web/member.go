@@ -51,7 +51,7 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &page{
 		Title:       m.Name() + " (@" + m.Handle + ")",
-		Description: m.Name() + " is a member of " + s.SiteName + ".",
+		Description: m.Name() + " is a member of " + s.SiteName() + ".",
 		Canonical:   s.URLs.Member(m.Handle),
 		Alternate:   s.URLs.Member(m.Handle),
 		OGType:      "profile",

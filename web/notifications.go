@@ -80,7 +80,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "notifications", &page{
 		Title:       "Notifications",
-		Description: "Your notifications on " + s.SiteName + ".",
+		Description: "Your notifications on " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/notifications"),
 		OGType:      "website",
 		NoIndex:     true,

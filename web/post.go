@@ -214,7 +214,7 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, status, "share", &page{
 		Title:       "Share a post",
-		Description: "Share a post from " + s.SiteName + ".",
+		Description: "Share a post from " + s.SiteName() + ".",
 		Canonical:   data.URL + "/share",
 		OGType:      "website",
 		Viewer:      viewerFrom(r),

@@ -18,7 +18,8 @@ import (
 //	/p/{id}/report          report a post to the moderators
 //	/p/{id}/share           a post's link to copy or share from one's server
 //	/t/{id}/unread          a member's first unread post
-//	/t/{id}/follow          follow or unfollow on this node
+//	/t/{id}/follow|mute     follow or unfollow, mute or unmute on this node
+//	/f/{slug}/follow        follow or unfollow a forum on this node
 //	/followed               the threads a member follows, with what is new
 //	/notifications          a member's notifications (?before= pages on); /read marks all read
 //	/notifications/{id}     marks one read and goes to its post; /read marks it read
@@ -30,12 +31,16 @@ import (
 //	/follow-remote          a member follows a remote thread or actor; lists them (+ /undo)
 //	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
+//	/settings/email|password|mail|watching|schedule  change the address (verified by mail), the password, mail settings
+//	/forgot-password        mails a reset link; /reset-password/{token} sets the new password
+//	/verify-email/{token}   confirms an address; /unsubscribe/{token} stops a kind of mail (no sign-in)
 //	/admin                  dashboard (admins)
 //	/admin/reports          the reports queue (moderators)
 //	/admin/domains          domain blocks and the allow list (admins)
 //	/admin/members          members and remote actors (admins), follow requests held for approval
 //	/admin/forums           create, edit, order forums (admins)
 //	/admin/audit            the audit log (moderators)
+//	/admin/site             the site's name and description (admins)
 //	/static/                stylesheet and the optional script
 //
 // Forums, threads, posts and members are also ActivityPub documents at the
@@ -61,6 +66,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /t/{id}/feed.rss", s.threadFeed)
 	handle("GET /t/{id}/unread", s.unread)
 	handle("POST /t/{id}/follow", s.followThread)
+	handle("POST /t/{id}/mute", s.muteThread)
+	handle("POST /f/{slug}/follow", s.followForum)
 	handle("GET /p/{id}/quote", s.quoteText)
 
 	handle("GET /f/{slug}", s.forum)
@@ -98,6 +105,19 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /settings", s.settingsForm)
 	handle("POST /settings", s.saveSettings)
 	handle("POST /settings/delete", s.deleteAccount)
+	handle("POST /settings/email", s.changeEmail)
+	handle("POST /settings/password", s.changePassword)
+	handle("POST /settings/mail", s.saveMailSettings)
+	handle("POST /settings/watching", s.saveWatching)
+	handle("POST /settings/schedule", s.saveSchedule)
+	handle("GET /forgot-password", s.forgotPasswordForm)
+	handle("POST /forgot-password", s.forgotPassword)
+	handle("GET /reset-password/{token}", s.resetPasswordPage)
+	handle("POST /reset-password/{token}", s.resetPassword)
+	handle("GET /verify-email/{token}", s.verifyEmailPage)
+	handle("POST /verify-email/{token}", s.verifyEmail)
+	handle("GET /unsubscribe/{token}", s.unsubscribePage)
+	handle("POST /unsubscribe/{token}", s.unsubscribe)
 
 	handle("GET /admin", s.dashboard)
 	handle("GET /admin/reports", s.adminReports)
@@ -111,6 +131,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /admin/forums", s.createForum)
 	handle("POST /admin/forums/{id}", s.editForum)
 	handle("GET /admin/audit", s.adminAudit)
+	handle("GET /admin/site", s.adminSite)
+	handle("POST /admin/site", s.saveSite)
 
 	mux.HandleFunc("GET /static/{file}", s.serveStatic) // no session needed
 

@@ -92,7 +92,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	s.render(w, r, http.StatusOK, "search", &page{
 		Title:       title,
-		Description: "Search the threads and posts of " + s.SiteName + ".",
+		Description: "Search the threads and posts of " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/search"),
 		OGType:      "website",
 		Prev:        data.Prev,

@@ -15,6 +15,7 @@ type settingsForm struct {
 	DisplayName string
 	Bio         string
 	Errors      map[string]string
+	Account     accountSettings
 }
 
 // settingsForm lets a member change their display name and bio.
@@ -27,6 +28,9 @@ func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, form settingsForm) {
+	if v := viewerFrom(r); v != nil {
+		form.Account = s.accountSettingsOf(r, v)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "settings", &page{
 		Title:     "Your profile",

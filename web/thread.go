@@ -29,6 +29,7 @@ type threadData struct {
 
 	// Members only.
 	Following  bool   // the viewer follows the thread on this node
+	Muted      bool   // the viewer muted the thread
 	UnreadPath string // "jump to first unread", when the member had not read every post
 	// Origin links a mirror thread's original on its own server.
 	Origin, OriginHost string
@@ -190,7 +191,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	viewer := viewerFrom(r)
 	var liked map[storage.ID]bool
 	var lastRead int64
-	following := false
+	following, muted := false, false
 	if viewer != nil && len(posts) > 0 {
 		ids := make([]storage.ID, len(posts))
 		for i := range posts {
@@ -205,7 +206,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 			s.serverError(w, r, err)
 			return
 		}
-		lastRead, following = st.LastPosition, st.Following
+		lastRead, following, muted = st.LastPosition, st.Following, st.Muted
 		if seen := posts[len(posts)-1].Position; seen > lastRead {
 			if err := s.Store.MarkRead(ctx, viewer.ID, id, seen); err != nil {
 				s.Log.Error("mark thread read", "thread", id, "err", err) // the page still shows
@@ -226,6 +227,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		FeedAtom:     s.path(site.ThreadPath(t.ID) + "/feed.atom"),
 		FeedRSS:      s.path(site.ThreadPath(t.ID) + "/feed.rss"),
 		Following:    following,
+		Muted:        muted,
 	}
 	if viewer != nil && lastRead > 0 && lastRead < t.PostCount {
 		data.UnreadPath = s.path(site.ThreadPath(t.ID) + "/unread")
@@ -288,7 +290,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		p.Description = postDescription(&posts[0], 200)
 	}
 	if p.Description == "" {
-		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName + "."
+		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}
 	if status == http.StatusOK && form == (replyForm{}) {
 		s.renderCached(w, r, "thread", p, modified, t.Version)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -87,6 +88,24 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
 // followThread follows (on=1) or stops following (on=0) a thread on this
 // node: followed threads are listed, with what is new, at /followed.
 func (s *Server) followThread(w http.ResponseWriter, r *http.Request) {
+	s.toggleThread(w, r, func(ctx context.Context, member, thread storage.ID, on bool) error {
+		if !on {
+			_, err := s.Store.RemoveFollow(ctx, member, storage.FollowThread, thread)
+			return err
+		}
+		// Following a muted thread means wanting to hear of it again.
+		if err := s.Store.MuteThread(ctx, member, thread, false); err != nil {
+			return err
+		}
+		_, err := s.Store.AddFollow(ctx, member, storage.FollowThread, thread, nil, true)
+		return err
+	})
+}
+
+// toggleThread answers a thread's on/off buttons (follow, mute): it
+// checks the thread, applies on=1 or off for the member and goes back to
+// the page the button was on.
+func (s *Server) toggleThread(w http.ResponseWriter, r *http.Request, apply func(ctx context.Context, member, thread storage.ID, on bool) error) {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
@@ -102,12 +121,7 @@ func (s *Server) followThread(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
 		return
 	}
-	if r.PostForm.Get("on") == "1" {
-		_, err = s.Store.AddFollow(ctx, viewer.ID, storage.FollowThread, id, nil, true)
-	} else {
-		_, err = s.Store.RemoveFollow(ctx, viewer.ID, storage.FollowThread, id)
-	}
-	if err != nil {
+	if err := apply(ctx, viewer.ID, id, r.PostForm.Get("on") == "1"); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -119,6 +133,7 @@ func (s *Server) followThread(w http.ResponseWriter, r *http.Request) {
 }
 
 type followedData struct {
+	Forums  []storage.Forum
 	Threads []threadRow
 }
 
@@ -141,13 +156,18 @@ func (s *Server) followed(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	forums, err := s.Store.FollowedForums(r.Context(), viewer.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "followed", &page{
 		Title:       "Threads you follow",
-		Description: "The threads you follow on " + s.SiteName + ".",
+		Description: "The threads you follow on " + s.SiteName() + ".",
 		Canonical:   s.URLs.Abs("/followed"),
 		OGType:      "website",
 		Viewer:      viewer,
-		Data:        followedData{Threads: rows},
+		Data:        followedData{Forums: forums, Threads: rows},
 	})
 }

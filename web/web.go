@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/skein-forum/skein/httpcache"
+	"github.com/skein-forum/skein/mail"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -37,8 +38,11 @@ type Config struct {
 	URLs  *site.URLs
 	Log   *slog.Logger // nil means slog.Default()
 	// SiteName is shown in every page header and og:site_name; empty
-	// means the host name.
+	// means the host name. An admin's edit (/admin/site) wins over it.
 	SiteName string
+	// SiteDescription is a sentence on what the site is about, for the
+	// home page and feeds; an admin's edit wins over it too.
+	SiteDescription string
 	// Registration is "open", "approval" or "closed" (empty means closed).
 	Registration string
 	// ActivityPub answers the requests for pages whose Accept header asks
@@ -60,6 +64,18 @@ type Config struct {
 	// approval (the follower is silenced) and tells the follower; nil
 	// hides follow requests.
 	AnswerFollowRequest func(ctx context.Context, followID storage.ID, approve bool) error
+	// Mail composes the node's mail and checks unsubscribe links; nil
+	// answers unsubscribe links with "not found".
+	Mail *mail.Composer
+	// SendMail is true when an SMTP server is configured: only then are
+	// mails queued, and the pages that depend on mail (forgot password)
+	// offer it.
+	SendMail bool
+	// MailQueued wakes the mail worker after a form queued a message.
+	MailQueued func()
+	// RequireEmail makes the address mandatory at registration, and
+	// signing in wait until it is verified.
+	RequireEmail bool
 	// SignInLimits slow password guessing (storage.Store.BeginSignIn);
 	// the zero value takes the defaults.
 	SignInLimits storage.SignInLimits
@@ -73,7 +89,6 @@ type Server struct {
 	Store        *storage.Store
 	URLs         *site.URLs
 	Log          *slog.Logger
-	SiteName     string
 	Registration string
 	ActivityPub  http.Handler
 
@@ -85,6 +100,12 @@ type Server struct {
 	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
 	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 	answerFollow   func(ctx context.Context, followID storage.ID, approve bool) error
+
+	identity     *siteIdentity
+	mail         *mail.Composer
+	sendMail     bool
+	mailQueued   func()
+	requireEmail bool
 
 	prefix     string // path of the base URL ("" or "/forum"), prepended to every link
 	pages      map[string]*template.Template
@@ -125,7 +146,6 @@ func New(cfg Config) (*Server, error) {
 		Store:           cfg.Store,
 		URLs:            cfg.URLs,
 		Log:             cfg.Log,
-		SiteName:        cfg.SiteName,
 		Registration:    cfg.Registration,
 		ActivityPub:     cfg.ActivityPub,
 		TrustedProxies:  cfg.TrustedProxies,
@@ -139,6 +159,15 @@ func New(cfg Config) (*Server, error) {
 		followRemote:   cfg.FollowRemote,
 		unfollowRemote: cfg.UnfollowRemote,
 		answerFollow:   cfg.AnswerFollowRequest,
+
+		identity:     &siteIdentity{store: cfg.Store, defaultName: cfg.SiteName, defaultDesc: cfg.SiteDescription},
+		mail:         cfg.Mail,
+		sendMail:     cfg.SendMail && cfg.Mail != nil,
+		mailQueued:   cfg.MailQueued,
+		requireEmail: cfg.RequireEmail,
+	}
+	if s.mailQueued == nil {
+		s.mailQueued = func() {}
 	}
 	if s.static, err = loadStatic(); err != nil {
 		return nil, err

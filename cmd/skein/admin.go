@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/skein-forum/skein/storage"
 )
@@ -20,6 +24,7 @@ type dbFlags struct {
 	databaseURL string
 	pool        storage.Pool
 	allowEmpty  bool
+	create      bool
 }
 
 func (d *dbFlags) register(f *flagSet) {
@@ -49,13 +54,35 @@ func (d *dbFlags) check() error {
 	return nil
 }
 
-// open opens and migrates the store: every command works on the latest
-// schema, like serve.
-func (d *dbFlags) open(ctx context.Context) (*storage.Store, error) {
+// registerAdmin is register for the commands other than serve, which
+// work on an existing database unless told to make one.
+func (d *dbFlags) registerAdmin(f *flagSet) {
+	d.register(f)
+	f.Bool(&d.create, "create", false, "make a new, empty database if there is none (otherwise that is an error)")
+}
+
+// connect opens the store without migrating. A SQLite data directory
+// without a database is refused unless --create: a mistyped --data (or a
+// command run from the wrong directory) must not quietly start an empty
+// forum. (An empty PostgreSQL database beside a SQLite node is refused by
+// storage.Open; one beside an empty data directory is a new forum.)
+func (d *dbFlags) connect(ctx context.Context) (*storage.Store, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	s, err := storage.Open(ctx, d.options())
+	if d.databaseURL == "" && !d.create {
+		if _, err := os.Stat(filepath.Join(d.dataDir, storage.SQLiteFile)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("there is no Skein database in %s: give the --data directory `skein serve` uses, "+
+				"or add --create to make an empty one", d.dataDir)
+		}
+	}
+	return storage.Open(ctx, d.options())
+}
+
+// open opens and migrates the store: every command works on the latest
+// schema, like serve.
+func (d *dbFlags) open(ctx context.Context) (*storage.Store, error) {
+	s, err := d.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -69,17 +96,14 @@ func (d *dbFlags) open(ctx context.Context) (*storage.Store, error) {
 func runMigrate(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
 	var db dbFlags
 	f := newFlagSet("migrate", "skein migrate [--data DIR] [--database-url DSN]", stdout)
-	db.register(f)
+	db.registerAdmin(f)
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if len(f.Args()) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Args()[0])
 	}
-	if err := db.check(); err != nil {
-		return err
-	}
-	s, err := storage.Open(ctx, db.options())
+	s, err := db.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -114,7 +138,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	var admin, moderator bool
 	var email, displayName, passwordFile string
 	f := newFlagSet("user "+sub, usage, stdout)
-	db.register(f)
+	db.registerAdmin(f)
 	switch sub {
 	case "create":
 		f.Bool(&admin, "admin", false, "make the member an administrator")
@@ -141,18 +165,25 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	if len(f.Args()) != wantArgs {
 		return fmt.Errorf("%w: want %d argument(s), got %d", errUsage, wantArgs, len(f.Args()))
 	}
-	var password string
-	if sub == "create" || sub == "set-password" {
-		var err error
-		if password, err = readPassword(stdin, passwordFile); err != nil {
-			return err
-		}
-	}
+	// The database first: a wrong --data fails before the password is
+	// asked for.
 	s, err := db.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	var password string
+	if sub == "create" || sub == "set-password" {
+		if sub == "create" {
+			// A name that cannot be had fails before the password is asked for.
+			if err := storage.ValidateHandle(strings.ToLower(f.Args()[0])); err != nil {
+				return err
+			}
+		}
+		if password, err = readPassword(stdin, os.Stderr, passwordFile); err != nil {
+			return err
+		}
+	}
 
 	switch sub {
 	case "create":
@@ -211,8 +242,14 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 // minPasswordLen matches the registration form's rule.
 const minPasswordLen = 10
 
-// readPassword takes the first line of the file, or of stdin.
-func readPassword(stdin io.Reader, file string) (string, error) {
+// readPassword reads a new password: from the file when one is given;
+// else, when standard input is a terminal, typed twice without echo
+// after a prompt on prompt; else the first line of standard input (a
+// script's pipe).
+func readPassword(stdin io.Reader, prompt io.Writer, file string) (string, error) {
+	if in, ok := stdin.(*os.File); ok && file == "" && term.IsTerminal(int(in.Fd())) {
+		return promptPassword(int(in.Fd()), prompt)
+	}
 	r := stdin
 	if file != "" {
 		fh, err := os.Open(file)
@@ -247,7 +284,7 @@ func runForum(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	var title, description string
 	var position int
 	f := newFlagSet("forum "+sub, usage, stdout)
-	db.register(f)
+	db.registerAdmin(f)
 	switch sub {
 	case "create":
 		f.String(&title, "title", "", "the forum's title (required)")
@@ -299,14 +336,14 @@ func runBackup(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 	f := newFlagSet("backup", "skein backup FILE [--data DIR]\n"+
 		"Copies the SQLite database while the node runs (VACUUM INTO). To restore, stop the node\n"+
 		"and put the copy in place of DIR/skein.db. For PostgreSQL use pg_dump.", stdout)
-	db.register(f)
+	db.registerAdmin(f)
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if len(f.Args()) != 1 {
 		return fmt.Errorf("%w: want the backup file's name", errUsage)
 	}
-	s, err := storage.Open(ctx, db.options())
+	s, err := db.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -316,4 +353,34 @@ func runBackup(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 	}
 	fmt.Fprintln(stdout, "backed up to", f.Args()[0])
 	return nil
+}
+
+// promptPassword asks for a password on a terminal, without echo, and
+// asks again to catch a typing slip; after three failed tries it gives
+// up.
+func promptPassword(fd int, w io.Writer) (string, error) {
+	for range 3 {
+		fmt.Fprintf(w, "Password (at least %d characters): ", minPasswordLen)
+		first, err := term.ReadPassword(fd)
+		fmt.Fprintln(w)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if len(first) < minPasswordLen {
+			fmt.Fprintf(w, "Too short: a password has at least %d characters.\n", minPasswordLen)
+			continue
+		}
+		fmt.Fprint(w, "The same password again: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(w)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(first) != string(again) {
+			fmt.Fprintln(w, "The two differ; start again.")
+			continue
+		}
+		return string(first), nil
+	}
+	return "", errors.New("no password set: the passwords were too short or differed three times")
 }

@@ -26,7 +26,7 @@ func TestPoolFlags(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "SKEIN_DB_MAX_OPEN") {
 		t.Errorf("SKEIN_DB_MAX_OPEN=lots: %v, %s", err, out)
 	}
-	if code, _, stderr := skein(t, "", "migrate", "--data", data, "--db-max-open", "3", "--db-max-idle", "1", "--db-conn-max-lifetime", "0"); code != 0 {
+	if code, _, stderr := skein(t, "", "migrate", "--data", data, "--db-max-open", "3", "--db-max-idle", "1", "--db-conn-max-lifetime", "0", "--create"); code != 0 {
 		t.Errorf("valid pool flags refused: %s", stderr)
 	}
 	_, stdout, _ := skein(t, "", "serve", "--help")
@@ -132,7 +132,7 @@ func sqliteNodeAndPostgres(t *testing.T) (dsn, data string) {
 		t.Skipf("%s is not set", storagetest.PostgresEnv)
 	}
 	data = t.TempDir()
-	if code, _, stderr := skein(t, "a long enough password\n", "user", "create", "ada", "--admin", "--data", data); code != 0 {
+	if code, _, stderr := skein(t, "a long enough password\n", "user", "create", "ada", "--admin", "--data", data, "--create"); code != 0 {
 		t.Fatalf("user create: %s", stderr)
 	}
 	return dsn, data

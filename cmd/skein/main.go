@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // members' time zones work on machines without a zone database
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".

@@ -109,7 +109,7 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 // the node, use it over HTTP, stop it with SIGTERM.
 func TestAdminScriptsAndServe(t *testing.T) {
 	data := t.TempDir()
-	if code, out, errs := skein(t, "a long enough password\n", "user", "create", "root_admin", "--admin", "--data", data); code != 0 || !strings.Contains(out, "created admin root_admin") {
+	if code, out, errs := skein(t, "a long enough password\n", "user", "create", "root_admin", "--admin", "--data", data, "--create"); code != 0 || !strings.Contains(out, "created admin root_admin") {
 		t.Fatalf("user create: %d %q %q", code, out, errs)
 	}
 	pwFile := filepath.Join(t.TempDir(), "pw")
@@ -220,10 +220,14 @@ func TestServeOnFreshDirectory(t *testing.T) {
 	}
 	cmd.Process.Signal(os.Interrupt)
 	<-done
-	for _, want := range []string{"created a first forum", "skein user create NAME --admin", "url=http://localhost:"} {
+	for _, want := range []string{"created a first forum", "skein user create NAME --admin", "url=http://localhost:",
+		"mail is off", "no address verification, password reset"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %q:\n%s", want, logs.String())
 		}
+	}
+	if n := strings.Count(logs.String(), "mail is off"); n != 1 {
+		t.Errorf("the mail warning appears %d times, want once", n)
 	}
 	if _, err := os.Stat(filepath.Join(data, "skein.db")); err != nil {
 		t.Errorf("no database file: %v", err)
@@ -279,7 +283,7 @@ func get(t *testing.T, c *http.Client, url string) string {
 // directory of its own.
 func TestBackupCommand(t *testing.T) {
 	data := t.TempDir()
-	if code, _, errs := skein(t, "a long enough password\n", "user", "create", "erin", "--data", data); code != 0 {
+	if code, _, errs := skein(t, "a long enough password\n", "user", "create", "erin", "--data", data, "--create"); code != 0 {
 		t.Fatalf("user create: %s", errs)
 	}
 	skein(t, "", "forum", "create", "attic", "--title", "The Attic", "--data", data)

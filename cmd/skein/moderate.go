@@ -21,7 +21,7 @@ func adminCommand(ctx context.Context, name, usage string, args []string, stdout
 	flags func(f *flagSet)) (*storage.Store, []string, error) {
 	var db dbFlags
 	f := newFlagSet(name, usage, stdout)
-	db.register(f)
+	db.registerAdmin(f)
 	if flags != nil {
 		flags(f)
 	}
@@ -148,7 +148,7 @@ func runUserModeration(ctx context.Context, sub string, args []string, stdout io
 	case "silence", "unsilence":
 		err = s.SilenceAccount(ctx, storage.Operator, a.ID, sub == "silence")
 	case "approve":
-		err = s.ApproveMember(ctx, storage.Operator, a.ID)
+		err = s.ApproveMember(ctx, storage.Operator, a.ID, nil)
 	case "reject":
 		err = s.RejectMember(ctx, storage.Operator, a.ID)
 	case "role":

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -31,6 +32,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.Bool(&cfg.AllowHTTP, "allow-http", false, "let federation talk to plain-HTTP peers")
 	f.Bool(&cfg.AuthorizedFetch, "authorized-fetch", false, "require a valid HTTP signature on every ActivityPub GET (Mastodon's secure mode)")
 	f.String(&cfg.PprofListen, "pprof-listen", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
+	f.String(&cfg.SiteName, "site-name", "", "the site's name in page headers, titles, feeds and mail (default: the host name); an edit on /admin/site wins")
+	f.String(&cfg.SiteDescription, "site-description", "", "one sentence on what the site is about; an edit on /admin/site wins")
+	var smtp smtpFlags
+	smtp.register(f)
+	f.Bool(&cfg.RequireEmail, "require-email", false, "registration needs a mail address, and members sign in once it is confirmed (needs mail)")
 	f.String(&logFormat, "log-format", "text", "log format: text or json")
 	f.String(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := f.parse(args); err != nil {
@@ -56,6 +62,12 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 			return fmt.Errorf("%w: --metrics-listen %q: want HOST:PORT", errUsage, cfg.MetricsListen)
 		}
 	}
+	if cfg.Mail, err = smtp.config(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if cfg.RequireEmail && !cfg.Mail.Enabled() {
+		return fmt.Errorf("%w: --require-email needs mail: set --smtp-url or --smtp-host", errUsage)
+	}
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return fmt.Errorf("%w: --listen %q: want HOST:PORT", errUsage, cfg.Listen)
 	}
@@ -70,6 +82,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 		return err
 	}
 	cfg.DataDir, cfg.DatabaseURL = db.dataDir, db.databaseURL
+	cfg.AdminCommand = firstAdminCommand(os.Args[0], db)
 	cfg.Database = db.options()
 	cfg.Version = Version
 	cfg.Log = log
@@ -104,4 +117,37 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// firstAdminCommand is the command that creates the first admin of the node
+// serve runs, as the admin can paste it in another shell of the same
+// directory: the program the way it was started (`go run ./cmd/skein`
+// when go run built it) and the database flags in use.
+func firstAdminCommand(arg0 string, db dbFlags) string {
+	prog := arg0
+	switch {
+	case strings.Contains(arg0, string(os.PathSeparator)+"go-build"):
+		prog = "go run ./cmd/skein"
+	case !strings.ContainsRune(arg0, os.PathSeparator):
+		prog = "skein" // found on the PATH
+	}
+	cmd := prog + " user create NAME --admin"
+	if db.databaseURL == "" {
+		return cmd + " --data " + shellQuote(db.dataDir)
+	}
+	if u, err := url.Parse(db.databaseURL); err == nil && u.User != nil {
+		if _, hasPassword := u.User.Password(); hasPassword {
+			// The password stays out of the log.
+			return cmd + ` --database-url "$SKEIN_DATABASE_URL"`
+		}
+	}
+	return cmd + " --database-url " + shellQuote(db.databaseURL)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@=-+,%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -145,8 +145,10 @@ type Fixtures struct {
 // Password is the password of every fixture member.
 const Password = "correct horse battery staple"
 
-// Seed creates the fixtures: three members, a forum "kitchen", and a
-// thread by Alice with two replies (Bob, then Alice quoting Bob).
+// Seed creates the fixtures: three members (who do not follow the
+// threads they post in: see storage.Account.AutoWatch), a forum
+// "kitchen", and a thread by Alice with two replies (Bob, then Alice
+// quoting Bob).
 func Seed(t testing.TB, s *storage.Store) *Fixtures {
 	t.Helper()
 	ctx := context.Background()
@@ -159,6 +161,12 @@ func Seed(t testing.TB, s *storage.Store) *Fixtures {
 		if err != nil {
 			t.Fatalf("seed member %s: %v", handle, err)
 		}
+		// The fixture members turned off following the threads they post
+		// in, so a thread's followers are exactly those a test adds.
+		if err := s.SetAutoWatch(ctx, a.ID, false); err != nil {
+			t.Fatalf("seed member %s: %v", handle, err)
+		}
+		a.AutoWatch = false
 		return a
 	}
 	f := &Fixtures{

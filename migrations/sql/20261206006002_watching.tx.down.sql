@@ -1,0 +1,3 @@
+DROP TABLE thread_mutes;
+--bun:split
+ALTER TABLE accounts DROP COLUMN auto_watch;

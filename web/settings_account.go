@@ -1,0 +1,208 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/skein-forum/skein/mail"
+	"github.com/skein-forum/skein/storage"
+)
+
+// The account part of /settings: the mail address (changed only once
+// the new one is verified) and the password (the current one required;
+// every other session ends).
+
+// accountSettings is what the settings page shows of the account.
+type accountSettings struct {
+	Email            string
+	EmailVerified    bool
+	PendingEmail     string // an address waiting for its link to be followed
+	SendMail         bool
+	Admin            bool
+	MailApplications bool
+	AutoWatch        bool
+	TimeZone         string
+	DigestHour       int
+	Hours            []int
+	Done             string // what was just saved: "password", "email", "mail", "watching", "schedule"
+}
+
+func (s *Server) accountSettingsOf(r *http.Request, viewer *storage.Account) accountSettings {
+	a := accountSettings{Email: viewer.Email, EmailVerified: viewer.EmailVerifiedAt != nil, SendMail: s.sendMail,
+		Admin: viewer.IsAdmin(), MailApplications: viewer.MailApplications, AutoWatch: viewer.AutoWatch,
+		TimeZone: viewer.TimeZone, DigestHour: viewer.DigestHour}
+	for h := range 24 {
+		a.Hours = append(a.Hours, h)
+	}
+	if pending, err := s.Store.PendingEmail(r.Context(), viewer.ID); err == nil {
+		a.PendingEmail = pending
+	} else {
+		s.Log.Warn("pending address", "member", viewer.Handle, "err", err)
+	}
+	switch d := r.URL.Query().Get("done"); d {
+	case "password", "email", "mail", "watching", "schedule":
+		a.Done = d
+	}
+	return a
+}
+
+// changeEmail sends a verification link to a new address; the address
+// changes when the link is followed. Sent again for the same address, it
+// is the "send me a new link" button.
+func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	if !s.sendMail {
+		s.notice(w, r, http.StatusNotFound, "No mail here", "This forum sends no mail, so it cannot confirm an address.")
+		return
+	}
+	addr := strings.TrimSpace(r.PostForm.Get("email"))
+	if msg := s.checkEmail(addr, true); msg != "" {
+		s.renderSettingsError(w, r, viewer, "email", msg)
+		return
+	}
+	if viewer.EmailVerifiedAt != nil && strings.EqualFold(addr, viewer.Email) {
+		s.renderSettingsError(w, r, viewer, "email", "That is your address already.")
+		return
+	}
+	if !s.allowMail(r, "verify-member:"+viewer.ID.String(), verifyPerAccount) {
+		s.renderSettingsError(w, r, viewer, "email", "We sent several links within the hour already. Wait a while, then ask again.")
+		return
+	}
+	err := s.Store.IssueToken(r.Context(), viewer.ID, storage.TokenVerifyEmail, addr, mail.VerifyLinkTTL,
+		func(token string) (storage.NewMail, error) { return s.mail.VerifyEmail(viewer, addr, token) })
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.mailQueued()
+	s.redirect(w, r, "/settings?done=email")
+}
+
+// changePassword replaces the password when the current one is right,
+// and ends every other session of the member.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	if !s.ipLimit.allow(s.clientIP(r)) {
+		s.tooManyAttempts(w, r)
+		return
+	}
+	current := r.PostForm.Get("current_password")
+	if len(current) > 4*maxPasswordLen || storage.CheckPassword(viewer.PasswordHash, current) != nil {
+		s.renderSettingsError(w, r, viewer, "current_password", "That is not your current password; nothing was changed.")
+		return
+	}
+	password := r.PostForm.Get("password")
+	if msg := passwordError(password, r.PostForm.Get("password2")); msg != "" {
+		s.renderSettingsError(w, r, viewer, "password", msg)
+		return
+	}
+	hash, err := storage.HashPassword(password)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	keep := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		keep = c.Value
+	}
+	if err := s.Store.ChangePassword(r.Context(), viewer.ID, hash, keep); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/settings?done=password")
+}
+
+// saveMailSettings turns an admin's mail about registrations on or off.
+func (s *Server) saveMailSettings(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	if err := s.Store.SetMailApplications(r.Context(), viewer.ID, r.PostForm.Get("applications") == "on"); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/settings?done=mail")
+}
+
+// saveSchedule stores the member's time zone and digest hour.
+func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	hour, err := strconv.Atoi(r.PostForm.Get("digest_hour"))
+	if err != nil {
+		hour = -1
+	}
+	err = s.Store.SetMailSchedule(r.Context(), viewer.ID, strings.TrimSpace(r.PostForm.Get("time_zone")), hour)
+	if errors.Is(err, storage.ErrInvalid) {
+		s.renderSettingsError(w, r, viewer, "time_zone", "Type a time zone such as Europe/Paris or America/New_York, and pick an hour.")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/settings?done=schedule")
+}
+
+// renderSettingsError shows the settings page again with one message
+// beside the field that caused it.
+func (s *Server) renderSettingsError(w http.ResponseWriter, r *http.Request, viewer *storage.Account, field, msg string) {
+	s.renderSettings(w, r, http.StatusUnprocessableEntity, settingsForm{DisplayName: viewer.DisplayName,
+		Bio: bioText(viewer.Bio), Errors: map[string]string{field: msg}})
+}
+
+// unsubscribePage shows what an unsubscribe link stops, with the button
+// that does it: mail scanners open links, and must not unsubscribe
+// anyone by doing so.
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	_, _, what, ok := s.unsubscribeToken(token)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	s.renderToken(w, r, http.StatusOK, tokenPage{Action: mail.UnsubscribePath + token, Heading: "Stop these mails?",
+		Message: "Stop " + what + ". You can turn it on again in your settings.", Button: "Stop these mails"})
+}
+
+// unsubscribe stops the mail: from the page's button, or from a mail
+// client's one-click POST (RFC 8058), which comes without a session.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !s.parseForm(w, r) {
+		return
+	}
+	id, scope, what, ok := s.unsubscribeToken(token)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if err := s.Store.Unsubscribe(r.Context(), id, scope); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.notice(w, r, http.StatusOK, "Unsubscribed", "Done: no more "+what+". You can turn it on again in your settings.")
+}
+
+// unsubscribeToken checks a token and says whom and what it stops.
+func (s *Server) unsubscribeToken(token string) (id storage.ID, scope, what string, ok bool) {
+	if s.mail == nil {
+		return 0, "", "", false
+	}
+	if id, scope, ok = s.mail.ParseUnsubscribe(token); !ok {
+		return 0, "", "", false
+	}
+	what, ok = storage.UnsubscribeScopes[scope]
+	return id, scope, what, ok
+}

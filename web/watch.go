@@ -1,0 +1,53 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Watching from this node: following a forum, muting a thread, and the
+// setting that follows the threads a member posts in.
+
+// followForum follows (on=1) or unfollows a forum for the member.
+func (s *Server) followForum(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	viewer := s.requireMember(w, r, site.ForumPath(f.Slug))
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	if r.PostForm.Get("on") == "1" {
+		_, err = s.Store.AddFollow(ctx, viewer.ID, storage.FollowForum, f.ID, nil, true)
+	} else {
+		_, err = s.Store.RemoveFollow(ctx, viewer.ID, storage.FollowForum, f.ID)
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, site.ForumPath(f.Slug))
+}
+
+// muteThread mutes (on=1) or unmutes a thread for the member.
+func (s *Server) muteThread(w http.ResponseWriter, r *http.Request) {
+	s.toggleThread(w, r, s.Store.MuteThread)
+}
+
+// saveWatching turns following the threads one posts in on or off.
+func (s *Server) saveWatching(w http.ResponseWriter, r *http.Request) {
+	viewer := s.requireMember(w, r, "/settings")
+	if viewer == nil || !s.parseForm(w, r) {
+		return
+	}
+	if err := s.Store.SetAutoWatch(r.Context(), viewer.ID, r.PostForm.Get("auto_watch") == "on"); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/settings?done=watching")
+}
