@@ -15,7 +15,7 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 )
 
-// Issue 6, faults: when the database refuses a write (busy past its
+// Database faults: when the database refuses a write (busy past its
 // timeout, or the disk full), an inbox answers 503 with Retry-After so
 // the sender retries, a member's form comes back with a clear error and
 // their text, and nothing is half-written. Once the database recovers,

@@ -15,10 +15,10 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Issue 7's federation tests: reports from members and remote Flags, each
+// Moderation across servers: reports from members and remote Flags, each
 // domain block severity in both directions, a suspended actor, and
 // moderators' actions federating. Real nodes and fake remote servers on
-// loopback, as in federation_test.go.
+// loopback, as in [TestFollowThreadAcrossNodes].
 
 // Reports from a member (the web form) and from a remote Flag land in one
 // queue; a Flag delivered twice files nothing new; a report about a

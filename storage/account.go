@@ -67,7 +67,7 @@ type Account struct {
 	Software     string     `bun:"software"`
 	FetchedAt    *time.Time `bun:"fetched_at"`
 	// UnreadNotifications counts a member's unread notifications, kept in
-	// the transaction that adds or reads one (notification.go); the page
+	// the transaction that adds or reads one (see [Store.ReadNotification]); the page
 	// header shows it from the session's account, at no cost.
 	UnreadNotifications int64 `bun:"unread_notifications"`
 }

@@ -115,7 +115,7 @@ func (s *Store) CompleteEvents(ctx context.Context, eventIDs []ID) error {
 		return nil
 	}
 	_, err := s.w.NewUpdate().Model((*OutboxEvent)(nil)).Set("processed_at = ?", time.Now().UTC()).
-		Where("id IN (?) AND processed_at IS NULL", bun.In(eventIDs)).Exec(ctx)
+		Where("id IN (?) AND processed_at IS NULL", bun.List(eventIDs)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("complete %d events: %w", len(eventIDs), err)
 	}

@@ -90,7 +90,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	skip, args := "", []any{owner, until, until, now}
 	if len(busy) > 0 {
 		skip = "AND host NOT IN (?)"
-		args = append(args, bun.In(busy))
+		args = append(args, bun.List(busy))
 	}
 	args = append(args, limit)
 	var rows []Delivery
@@ -112,7 +112,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 		ids[r.ActivityID] = true
 	}
 	var acts []Activity
-	err = s.r.NewSelect().Model(&acts).Where("id IN (?)", bun.In(slices.Collect(maps.Keys(ids)))).Scan(ctx)
+	err = s.r.NewSelect().Model(&acts).Where("id IN (?)", bun.List(slices.Collect(maps.Keys(ids)))).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load claimed activities: %w", err)
 	}
@@ -192,13 +192,13 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, now time.Tim
 
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if len(done) > 0 {
-			_, err := tx.NewRaw("DELETE FROM deliveries WHERE id IN (?) AND lease_owner = ?", bun.In(done), owner).Exec(ctx)
+			_, err := tx.NewRaw("DELETE FROM deliveries WHERE id IN (?) AND lease_owner = ?", bun.List(done), owner).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("delete finished deliveries: %w", err)
 			}
 		}
 		if len(gone) > 0 {
-			if _, err := tx.NewRaw("DELETE FROM follows WHERE follower_id IN (?)", bun.In(gone)).Exec(ctx); err != nil {
+			if _, err := tx.NewRaw("DELETE FROM follows WHERE follower_id IN (?)", bun.List(gone)).Exec(ctx); err != nil {
 				return fmt.Errorf("remove gone followers: %w", err)
 			}
 		}

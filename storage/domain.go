@@ -327,7 +327,7 @@ type domainPolicy struct {
 type policySnapshot struct {
 	blocks    map[string]string
 	allows    map[string]bool
-	actors    *suspendedActors // actor_policy.go
+	actors    *suspendedActors // see [Store.ActorSuspended]
 	version   int64
 	confirmed atomic.Int64 // Unix nanoseconds when version was last read equal
 }

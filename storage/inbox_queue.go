@@ -114,7 +114,7 @@ func (s *Store) FinishInbox(ctx context.Context, owner string, now time.Time, re
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if len(ok) > 0 {
 			_, err := tx.NewRaw(`UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = ''
-				WHERE id IN (?) AND lease_owner = ?`, now, bun.In(ok), owner).Exec(ctx)
+				WHERE id IN (?) AND lease_owner = ?`, now, bun.List(ok), owner).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("mark inbox items done: %w", err)
 			}

@@ -124,7 +124,7 @@ func (s *Store) LikedPosts(ctx context.Context, accountID ID, postIDs []ID) (map
 	}
 	var liked []ID
 	err := s.r.NewSelect().Model((*Like)(nil)).Column("post_id").
-		Where("account_id = ? AND post_id IN (?)", accountID, bun.In(postIDs)).Scan(ctx, &liked)
+		Where("account_id = ? AND post_id IN (?)", accountID, bun.List(postIDs)).Scan(ctx, &liked)
 	if err != nil {
 		return nil, fmt.Errorf("liked posts: %w", err)
 	}

@@ -191,7 +191,7 @@ func (s *Store) FinishMail(ctx context.Context, owner string, results []MailResu
 		if len(done) == 0 {
 			return nil
 		}
-		_, err := tx.NewRaw("DELETE FROM mail_queue WHERE id IN (?) AND lease_owner = ?", bun.In(done), owner).Exec(ctx)
+		_, err := tx.NewRaw("DELETE FROM mail_queue WHERE id IN (?) AND lease_owner = ?", bun.List(done), owner).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("delete finished mail: %w", err)
 		}

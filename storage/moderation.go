@@ -430,7 +430,7 @@ func (s *Store) tombstonePosts(ctx context.Context, tx bun.Tx, now time.Time, wh
 		threads[r.ThreadID] = true
 		ids[i] = r.ID
 	}
-	if err := forgetNotifications(ctx, tx, "n.post_id IN (?)", bun.In(ids)); err != nil {
+	if err := forgetNotifications(ctx, tx, "n.post_id IN (?)", bun.List(ids)); err != nil {
 		return err
 	}
 	for id := range threads {

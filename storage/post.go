@@ -545,7 +545,7 @@ func (s *Store) RemotePostIDs(ctx context.Context, ids []ID) (map[ID]string, err
 		APID string `bun:"ap_id"`
 	}
 	err := s.r.NewSelect().Model((*Post)(nil)).Column("id", "ap_id").
-		Where("id IN (?) AND ap_id IS NOT NULL", bun.In(ids)).Scan(ctx, &rows)
+		Where("id IN (?) AND ap_id IS NOT NULL", bun.List(ids)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("remote post ids: %w", err)
 	}

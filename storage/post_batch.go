@@ -93,7 +93,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	stored := make(map[string]*Post)
 	if len(apids) > 0 {
 		var existing []Post
-		if err := tx.NewSelect().Model(&existing).Where("ap_id IN (?)", bun.In(apids)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&existing).Where("ap_id IN (?)", bun.List(apids)).Scan(ctx); err != nil {
 			return fmt.Errorf("look up post ids: %w", err)
 		}
 		for i := range existing {
@@ -143,7 +143,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	threads := make(map[ID]*Thread)
 	if len(threadIDs) > 0 {
 		var ts []Thread
-		if err := tx.NewSelect().Model(&ts).Where("id IN (?)", bun.In(threadIDs)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&ts).Where("id IN (?)", bun.List(threadIDs)).Scan(ctx); err != nil {
 			return fmt.Errorf("look up threads: %w", err)
 		}
 		for i := range ts {
@@ -159,7 +159,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			AuthorID ID `bun:"author_id"`
 		}
 		if err := tx.NewSelect().Model((*Post)(nil)).Column("id", "thread_id", "author_id").
-			Where("id IN (?)", bun.In(targetIDs)).Scan(ctx, &rows); err != nil {
+			Where("id IN (?)", bun.List(targetIDs)).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("check quoted posts: %w", err)
 		}
 		for _, r := range rows {

@@ -39,7 +39,7 @@ func (s *Store) ReadPositions(ctx context.Context, accountID ID, threadIDs []ID)
 		LastPosition int64 `bun:"last_position"`
 	}
 	err := s.r.NewSelect().Table("thread_reads").Column("thread_id", "last_position").
-		Where("account_id = ? AND thread_id IN (?)", accountID, bun.In(threadIDs)).Scan(ctx, &rows)
+		Where("account_id = ? AND thread_id IN (?)", accountID, bun.List(threadIDs)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("read positions: %w", err)
 	}

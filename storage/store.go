@@ -59,10 +59,10 @@ type Store struct {
 	w      *bun.DB
 	r      *bun.DB
 	ids    *IDGenerator
-	lease  *idLease // the ids' node number, see idlease.go
+	lease  *idLease // the ids' node number, see [Store.leaseIDNode]
 	policy *domainPolicy
-	hot    hotReads  // prepared read statements, see hotread.go
-	hotw   hotWrites // prepared write statements, see hotwrite.go
+	hot    hotReads  // prepared read statements, see [hotReads]
+	hotw   hotWrites // prepared write statements, see [hotWrites]
 }
 
 // Options selects and tunes the database.

@@ -28,7 +28,7 @@ type Thread struct {
 	Locked      bool       `bun:"locked"`
 	CreatedAt   time.Time  `bun:"created_at"`
 	DeletedAt   *time.Time `bun:"deleted_at"`
-	// APID is set on mirrors of remote threads (see mirror.go); local
+	// APID is set on mirrors of remote threads (see [Store.MirrorThread]); local
 	// threads have none, their id is built from the base URL.
 	APID          *string `bun:"ap_id"`
 	RemoteActorID *ID     `bun:"remote_actor_id"`

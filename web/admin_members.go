@@ -12,7 +12,7 @@ const membersPerPage = 50
 
 type membersData struct {
 	Pending        []storage.Account
-	FollowRequests []followRequestView // admin_follow_requests.go
+	FollowRequests []followRequestView // see [Server.followRequests]
 	Members        []storage.Account
 	Found          *storage.Account // the account looked up with ?acct=
 	Acct           string

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,12 +31,12 @@ func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) {
 	data.Handle = s.handleForPath(p)
 	status := http.StatusOK
 	if data.Server != "" {
-		host, err := remoteServer(data.Server)
-		if err == nil {
+		host, ok := remoteServer(data.Server)
+		if ok {
 			http.Redirect(w, r, "https://"+host+"/authorize_interaction?uri="+url.QueryEscape(data.URI), http.StatusSeeOther)
 			return
 		}
-		data.Error = err.Error()
+		data.Error = serverNameHelp
 		status = http.StatusUnprocessableEntity
 	}
 	s.render(w, r, status, "follow", &page{
@@ -67,11 +66,16 @@ func (s *Server) handleForPath(p string) string {
 
 var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// serverNameHelp is shown beside the server field when [remoteServer]
+// refuses what was typed.
+const serverNameHelp = "Type just the name of your server, like mastodon.social."
+
 // remoteServer reads what a reader typed as their server: a host name with
 // an optional port. It forgives a pasted "https://" prefix, a trailing
 // slash or a whole "@me@server" address, and refuses anything with a path,
 // user info or odd characters, so the redirect can only go to a host.
-func remoteServer(typed string) (string, error) {
+// When it refuses, the form shows [serverNameHelp].
+func remoteServer(typed string) (string, bool) {
 	v := strings.ToLower(strings.TrimSpace(typed))
 	v = strings.TrimPrefix(v, "https://")
 	v = strings.TrimPrefix(v, "http://")
@@ -79,9 +83,8 @@ func remoteServer(typed string) (string, error) {
 	if i := strings.LastIndex(v, "@"); i >= 0 && strings.HasPrefix(v, "@") {
 		v = v[i+1:] // @name@server
 	}
-	errBad := errors.New("Type just the name of your server, like mastodon.social.")
 	if v == "" || len(v) > 253 || strings.ContainsAny(v, "/?#@\\ %") {
-		return "", errBad
+		return "", false
 	}
 	host, port := v, ""
 	if h, p, err := net.SplitHostPort(v); err == nil {
@@ -89,17 +92,17 @@ func remoteServer(typed string) (string, error) {
 	}
 	if port != "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return "", errBad
+			return "", false
 		}
 	}
 	labels := strings.Split(host, ".")
 	if len(labels) < 2 && host != "localhost" {
-		return "", errBad
+		return "", false
 	}
 	for _, l := range labels {
 		if !hostLabel.MatchString(l) {
-			return "", errBad
+			return "", false
 		}
 	}
-	return v, nil
+	return v, true
 }

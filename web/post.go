@@ -204,12 +204,12 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) {
 	data := shareData{Post: p, URL: s.URLs.Post(p.ID), Server: r.URL.Query().Get("server")}
 	status := http.StatusOK
 	if data.Server != "" {
-		host, err := remoteServer(data.Server)
-		if err == nil {
+		host, ok := remoteServer(data.Server)
+		if ok {
 			http.Redirect(w, r, "https://"+host+"/share?text="+url.QueryEscape(data.URL), http.StatusSeeOther)
 			return
 		}
-		data.Error = err.Error()
+		data.Error = serverNameHelp
 		status = http.StatusUnprocessableEntity
 	}
 	s.render(w, r, status, "share", &page{
