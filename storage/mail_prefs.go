@@ -28,7 +28,7 @@ func (s *Store) Unsubscribe(ctx context.Context, accountID ID, scope string) err
 		_, err = s.w.NewUpdate().Model((*Account)(nil)).Set("mail_applications = ?", false).
 			Where("id = ? AND domain = ''", accountID).Exec(ctx)
 	default:
-		return fmt.Errorf("%w: unknown mail scope %q", ErrInvalid, scope)
+		return invalid("scope", "unknown mail scope %q", scope)
 	}
 	if err != nil {
 		return fmt.Errorf("unsubscribe %s from %s: %w", accountID, scope, err)

@@ -218,10 +218,10 @@ func (s *Store) SetNotificationPref(ctx context.Context, accountID ID, kind, del
 		known = known || k == kind
 	}
 	if !known {
-		return fmt.Errorf("%w: unknown notification kind %q", ErrInvalid, kind)
+		return invalid("kind", "unknown notification kind %q", kind)
 	}
 	if delivery != DeliverWeb && delivery != DeliverMail && delivery != DeliverDigest {
-		return fmt.Errorf("%w: delivery %q: want web, mail or digest", ErrInvalid, delivery)
+		return invalid("delivery", "delivery %q: want web, mail or digest", delivery)
 	}
 	_, err := s.w.NewInsert().Model(&NotificationPref{AccountID: accountID, Kind: kind, Delivery: delivery}).
 		On("CONFLICT (account_id, kind) DO UPDATE").Set("delivery = EXCLUDED.delivery").Exec(ctx)

@@ -121,24 +121,24 @@ func cleanSummary(summary string) (string, error) {
 	summary = strings.Join(strings.Fields(summary), " ")
 	switch {
 	case len(summary) > MaxSummaryLen:
-		return "", fmt.Errorf("%w: the content warning is longer than %d characters", ErrInvalid, MaxSummaryLen)
+		return "", invalid("summary", "the content warning is longer than %d characters", MaxSummaryLen)
 	case !utf8.ValidString(summary):
-		return "", fmt.Errorf("%w: the content warning is not valid text", ErrInvalid)
+		return "", invalid("summary", "the content warning is not valid text")
 	case strings.IndexByte(summary, 0) >= 0:
-		return "", fmt.Errorf("%w: the content warning is not valid text", ErrInvalid)
+		return "", invalid("summary", "the content warning is not valid text")
 	}
 	return summary, nil
 }
 
 func validateBody(source, html string) error {
 	if strings.TrimSpace(source) == "" && strings.TrimSpace(html) == "" {
-		return fmt.Errorf("%w: the post is empty", ErrInvalid)
+		return invalid("body", "the post is empty")
 	}
 	if len(source) > MaxBodyLen || len(html) > 4*MaxBodyLen {
-		return fmt.Errorf("%w: the post is longer than %d characters", ErrInvalid, MaxBodyLen)
+		return invalid("body", "the post is longer than %d characters", MaxBodyLen)
 	}
 	if !utf8.ValidString(source) || !utf8.ValidString(html) {
-		return fmt.Errorf("%w: the post is not valid text", ErrInvalid)
+		return invalid("body", "the post is not valid text")
 	}
 	return nil
 }

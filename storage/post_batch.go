@@ -196,7 +196,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 		if bad {
-			res[i].Err = fmt.Errorf("create post: %w: the quoted post is not in this thread", ErrInvalid)
+			res[i].Err = fmt.Errorf("create post: %w", invalid("quote", "the quoted post is not in this thread"))
 			continue
 		}
 		created := np.CreatedAt

@@ -80,7 +80,7 @@ func (s *Store) Seed(ctx context.Context, spec SeedSpec) (*SeedResult, error) {
 		spec.Prefix = "seed"
 	}
 	if spec.ThreadsPerForum < 0 || spec.PostsPerThread < 0 || spec.LongThreads < 0 || spec.LongThreadPosts < 0 {
-		return nil, fmt.Errorf("%w: negative seed size", ErrInvalid)
+		return nil, invalid("size", "negative seed size")
 	}
 	if spec.ThreadsPerForum > 0 && spec.PostsPerThread < 1 {
 		spec.PostsPerThread = 1

@@ -70,11 +70,11 @@ func ValidateTitle(title string) (string, error) {
 	title = strings.TrimSpace(title)
 	switch {
 	case title == "":
-		return "", fmt.Errorf("%w: the title is empty", ErrInvalid)
+		return "", invalid("title", "the title is empty")
 	case len(title) > MaxTitleLen:
-		return "", fmt.Errorf("%w: the title is longer than %d characters", ErrInvalid, MaxTitleLen)
+		return "", invalid("title", "the title is longer than %d characters", MaxTitleLen)
 	case !utf8.ValidString(title):
-		return "", fmt.Errorf("%w: the title is not valid text", ErrInvalid)
+		return "", invalid("title", "the title is not valid text")
 	}
 	return title, nil
 }
