@@ -152,9 +152,6 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 		if err != nil {
 			return err
 		}
-		if err := s.attachPostExtras(ctx, tx, p, &np, now); err != nil {
-			return err
-		}
 		if _, err := tx.NewUpdate().Model(t).Set("first_post_id = ?", p.ID).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("set first post: %w", err)
 		}
