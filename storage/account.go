@@ -113,7 +113,7 @@ var reservedNames = map[string]bool{
 // ValidateHandle checks a member handle: 1-30 of [a-z0-9_], not reserved.
 func ValidateHandle(h string) error {
 	if !memberHandle.MatchString(h) {
-		return fmt.Errorf("%w: a handle is 1 to 30 lower-case letters, digits or underscores", ErrInvalid)
+		return invalid("handle", "a handle is 1 to 30 lower-case letters, digits or underscores")
 	}
 	if reservedNames[h] {
 		return fmt.Errorf("%w: %q", ErrReserved, h)
@@ -154,7 +154,7 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		m.Role = RoleMember
 	}
 	if m.Role != RoleMember && m.Role != RoleModerator && m.Role != RoleAdmin {
-		return nil, fmt.Errorf("%w: unknown role %q", ErrInvalid, m.Role)
+		return nil, invalid("role", "unknown role %q", m.Role)
 	}
 	if m.DisplayName == "" {
 		m.DisplayName = m.Handle
@@ -365,7 +365,7 @@ func (s *Store) UpdateProfile(ctx context.Context, id ID, displayName, bio strin
 // SetRole changes a member's role.
 func (s *Store) SetRole(ctx context.Context, id ID, role string) error {
 	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
-		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+		return invalid("role", "unknown role %q", role)
 	}
 	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("role = ?", role).
 		Where("id = ? AND domain = ''", id).Exec(ctx)
@@ -379,7 +379,7 @@ func (s *Store) SetRole(ctx context.Context, id ID, role string) error {
 // refreshing what its document says. It returns the stored row.
 func (s *Store) UpsertRemoteAccount(ctx context.Context, a *Account) (*Account, error) {
 	if a.APID == nil || *a.APID == "" || a.Domain == "" {
-		return nil, fmt.Errorf("%w: a remote actor needs an id and a domain", ErrInvalid)
+		return nil, invalid("", "a remote actor needs an id and a domain")
 	}
 	a.APID = canonicalIRIPtr(a.APID)
 	a.Domain = canonicalHost(a.Domain, "")

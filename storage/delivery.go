@@ -147,10 +147,10 @@ func (s *Store) insertActivities(ctx context.Context, tx bun.Tx, now time.Time, 
 	hosts := map[string]bool{}
 	for _, a := range acts {
 		if a.APID == "" || a.ActorID == "" || a.KeyOwnerKind == "" {
-			return fmt.Errorf("%w: activity needs an id, an actor and a key owner", ErrInvalid)
+			return invalid("", "activity needs an id, an actor and a key owner")
 		}
 		if !json.Valid(a.Body) {
-			return fmt.Errorf("%w: activity %s: body is not JSON", ErrInvalid, a.APID)
+			return invalid("body", "activity %s: body is not JSON", a.APID)
 		}
 		act := Activity{ID: s.NewID(), APID: a.APID, ActorID: a.ActorID, KeyOwnerKind: a.KeyOwnerKind,
 			KeyOwnerID: a.KeyOwnerID, Body: string(a.Body), CreatedAt: now}

@@ -81,7 +81,7 @@ func NormalizeHost(typed string) (string, error) {
 	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
 	h = strings.TrimSuffix(strings.TrimSuffix(h, "/"), ".")
 	if !hostShape.MatchString(h) || strings.Contains(h, "..") {
-		return "", fmt.Errorf("%w: %q is not a host name", ErrInvalid, typed)
+		return "", invalid("domain", "%q is not a host name", typed)
 	}
 	return h, nil
 }
@@ -97,13 +97,13 @@ func (s *Store) BlockDomain(ctx context.Context, by ID, b DomainBlock) error {
 		return err
 	}
 	if b.Severity != SeveritySilence && b.Severity != SeveritySuspend {
-		return fmt.Errorf("%w: severity %q: want silence or suspend", ErrInvalid, b.Severity)
+		return invalid("severity", "severity %q: want silence or suspend", b.Severity)
 	}
 	b.Host = host
 	b.PublicReason = strings.TrimSpace(b.PublicReason)
 	b.PrivateNote = strings.TrimSpace(b.PrivateNote)
 	if len(b.PublicReason) > 1000 || len(b.PrivateNote) > 1000 {
-		return fmt.Errorf("%w: reasons are at most 1000 characters", ErrInvalid)
+		return invalid("reason", "reasons are at most 1000 characters")
 	}
 	b.CreatedAt = time.Now().UTC()
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {

@@ -50,10 +50,10 @@ func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
 	nf.Slug = strings.ToLower(strings.TrimSpace(nf.Slug))
 	nf.Title = strings.TrimSpace(nf.Title)
 	if !forumSlug.MatchString(nf.Slug) {
-		return nil, fmt.Errorf("%w: a forum slug is 1 to 40 lower-case letters, digits, '_' or '-'", ErrInvalid)
+		return nil, invalid("slug", "a forum slug is 1 to 40 lower-case letters, digits, '_' or '-'")
 	}
 	if nf.Title == "" || len(nf.Title) > 200 {
-		return nil, fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
+		return nil, invalid("title", "a forum needs a title of at most 200 bytes")
 	}
 	f := &Forum{
 		ID:          s.NewID(),
@@ -130,7 +130,7 @@ func (s *Store) ListForums(ctx context.Context) ([]Forum, error) {
 func (s *Store) UpdateForum(ctx context.Context, by, id ID, title, description string, position int) error {
 	title = strings.TrimSpace(title)
 	if title == "" || len(title) > 200 {
-		return fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
+		return invalid("title", "a forum needs a title of at most 200 bytes")
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		f := new(Forum)

@@ -90,13 +90,13 @@ func (s *Store) enqueueMail(ctx context.Context, tx bun.IDB, now time.Time, mail
 	for _, m := range mails {
 		addr, err := mail.ParseAddress(m.To)
 		if err != nil || addr.Address != m.To {
-			return fmt.Errorf("%w: %q is not a mail address", ErrInvalid, m.To)
+			return invalid("to", "%q is not a mail address", m.To)
 		}
 		if m.Subject == "" || m.Text == "" || m.HTML == "" || m.Kind == "" {
-			return fmt.Errorf("%w: a mail needs a subject, a text and an HTML body, and a kind", ErrInvalid)
+			return invalid("", "a mail needs a subject, a text and an HTML body, and a kind")
 		}
 		if strings.ContainsAny(m.Subject, "\r\n") {
-			return fmt.Errorf("%w: a mail subject is one line", ErrInvalid)
+			return invalid("subject", "a mail subject is one line")
 		}
 		valid := m.ValidFor
 		if valid <= 0 {

@@ -106,17 +106,17 @@ func (f *StoredFiles) apply(m *Media) {
 
 func validateDescription(d string) error {
 	if !utf8.ValidString(d) {
-		return fmt.Errorf("%w: an image description is not valid text", ErrInvalid)
+		return invalid("description", "an image description is not valid text")
 	}
 	if n := utf8.RuneCountInString(d); n > MaxDescriptionLen {
-		return fmt.Errorf("%w: an image description is %d characters long; the limit is %d", ErrInvalid, n, MaxDescriptionLen)
+		return invalid("description", "an image description is %d characters long; the limit is %d", n, MaxDescriptionLen)
 	}
 	return nil
 }
 
 func validateAttachments(items []AttachMedia) error {
 	if len(items) > MaxAttachments {
-		return fmt.Errorf("%w: a post carries at most %d images", ErrInvalid, MaxAttachments)
+		return invalid("media", "a post carries at most %d images", MaxAttachments)
 	}
 	for _, it := range items {
 		if err := validateDescription(it.Description); err != nil {

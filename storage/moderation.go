@@ -212,7 +212,7 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 // ChangeRole gives a member another role (member, moderator, admin).
 func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) error {
 	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
-		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+		return invalid("role", "unknown role %q", role)
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		a := new(Account)

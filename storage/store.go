@@ -27,26 +27,6 @@ import (
 	"github.com/skein-forum/skein/migrations"
 )
 
-// Errors callers branch on. Wrapped errors keep them reachable with errors.Is.
-var (
-	ErrNotFound  = errors.New("not found")
-	ErrNameTaken = errors.New("name already taken")
-	ErrLocked    = errors.New("thread is locked")
-	ErrInvalid   = errors.New("invalid input")
-	// ErrReserved is a name no member or forum may take (a path, a role
-	// word); it is also an ErrNameTaken, for callers that need not tell
-	// the two apart.
-	ErrReserved error = reservedError{}
-	// ErrForbidden: the one acting may not do this (a moderator acting on
-	// an administrator); the message says why and is fit to show them.
-	ErrForbidden = errors.New("not allowed")
-)
-
-type reservedError struct{}
-
-func (reservedError) Error() string        { return "that name is reserved" }
-func (reservedError) Is(target error) bool { return target == ErrNameTaken }
-
 // Store is the database. On SQLite it keeps two handles on the one file:
 // a write handle of exactly one connection, and a read handle whose pool
 // Options.Pool sizes. SQLite allows one writer at a time, and a single

@@ -70,11 +70,11 @@ func ValidateTitle(title string) (string, error) {
 	title = strings.TrimSpace(title)
 	switch {
 	case title == "":
-		return "", fmt.Errorf("%w: the title is empty", ErrInvalid)
+		return "", invalid("title", "the title is empty")
 	case len(title) > MaxTitleLen:
-		return "", fmt.Errorf("%w: the title is longer than %d characters", ErrInvalid, MaxTitleLen)
+		return "", invalid("title", "the title is longer than %d characters", MaxTitleLen)
 	case !utf8.ValidString(title):
-		return "", fmt.Errorf("%w: the title is not valid text", ErrInvalid)
+		return "", invalid("title", "the title is not valid text")
 	}
 	return title, nil
 }
@@ -150,9 +150,6 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 			Summary: nt.Summary, Sensitive: nt.Sensitive, Mentions: nt.Mentions}
 		p, err = s.insertPost(ctx, tx, hw, t, np, now)
 		if err != nil {
-			return err
-		}
-		if err := s.attachPostExtras(ctx, tx, p, &np, now); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model(t).Set("first_post_id = ?", p.ID).WherePK().Exec(ctx); err != nil {

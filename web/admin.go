@@ -11,29 +11,9 @@ import (
 // The admin area: /admin and the pages under it. Administrators see it
 // all; moderators see the reports queue (and act on it) and read the
 // audit log. Everyone else, guests included, gets 403: the pages are not
-// a secret, but nothing about them is for the public.
-
-// requireStaff returns the signed-in moderator or admin, or answers 403.
-func (s *Server) requireStaff(w http.ResponseWriter, r *http.Request) *storage.Account {
-	v := viewerFrom(r)
-	if v == nil || !v.IsModerator() {
-		s.forbidden(w, r, "This page is for the forum's moderators. Sign in with a moderator's account to see it.")
-		return nil
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	return v
-}
-
-// requireAdmin returns the signed-in admin, or answers 403.
-func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) *storage.Account {
-	v := viewerFrom(r)
-	if v == nil || !v.IsAdmin() {
-		s.forbidden(w, r, "This page is for the forum's administrators.")
-		return nil
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	return v
-}
+// a secret, but nothing about them is for the public. [Server.Register]
+// wraps each of them in [Server.adminOnly] or [Server.staffOnly], so the
+// handlers here may take viewerFrom(r) as the staff member acting.
 
 // adminPage renders one page of the admin area; section names the tab.
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, name, title, section string, data any) {
@@ -82,10 +62,7 @@ type dashboardData struct {
 }
 
 // dashboard shows the node at a glance.
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	if s.requireAdmin(w, r) == nil {
-		return
-	}
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	var d dashboardData
 	var err error
@@ -109,8 +86,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.PendingMembers = int64(len(pending))
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	d.FederationMode = s.Store.FederationMode()
 	if s.FederationStats != nil {
@@ -122,4 +98,5 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.Federation = st
 	}
 	s.adminPage(w, r, http.StatusOK, "admin_dashboard", "Administration", "dashboard", d)
+	return nil
 }

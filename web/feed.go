@@ -75,7 +75,7 @@ func (s *Server) nodeFeed(w http.ResponseWriter, r *http.Request) {
 func (s *Server) forumFeed(w http.ResponseWriter, r *http.Request) {
 	fo, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	threads, err := s.Store.NewestThreads(r.Context(), fo.ID, feedEntries)
@@ -127,7 +127,7 @@ func (s *Server) threadFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.Store.ThreadWithForum(r.Context(), id)
 	if err != nil || t.DeletedAt != nil {
-		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
+		s.answer(w, r, errorOr(err, storage.ErrNotFound))
 		return
 	}
 	posts, err := s.Store.LatestPosts(r.Context(), id, feedEntries)

@@ -36,15 +36,16 @@ func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) {
 	if viewer == nil {
 		return
 	}
-	s.renderFollowRemote(w, r, http.StatusOK, followRemoteData{Query: r.URL.Query().Get("q")})
+	if err := s.renderFollowRemote(w, r, http.StatusOK, followRemoteData{Query: r.URL.Query().Get("q")}); err != nil {
+		s.serverError(w, r, err)
+	}
 }
 
-func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, status int, data followRemoteData) {
+func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, status int, data followRemoteData) error {
 	viewer := viewerFrom(r)
 	followed, err := s.Store.RemoteFollowing(r.Context(), viewer.ID, 200)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	for _, f := range followed {
 		v := followedRemoteView{ID: f.ID.String(), Name: f.Name(), Handle: "@" + f.Acct(), URL: f.URL, Pending: !f.Accepted}
@@ -64,31 +65,35 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 		Viewer:    viewer,
 		Data:      data,
 	})
+	return nil
 }
 
 // followRemotePost follows what the member typed.
-func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error {
 	if s.followRemote == nil {
-		s.notFound(w, r)
-		return
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, "/follow-remote")
 	if viewer == nil || !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	data := followRemoteData{Query: r.PostForm.Get("q")}
 	_, err := s.followRemote(r.Context(), viewer, data.Query)
 	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		data.Error = formError(err)
-	case err != nil:
+	case err == nil:
+		s.redirect(w, r, "/follow-remote")
+		return nil
+	case !errors.Is(err, storage.ErrInvalid):
+		// Whatever the remote side did wrong, the member can only check
+		// the address.
 		s.Log.Info("follow remote", "member", viewer.Handle, "query", data.Query, "err", err)
 		data.Error = "Nothing to follow was found at that address. Check it, or try the @name@server form."
-	default:
-		s.redirect(w, r, "/follow-remote")
-		return
+		return s.renderFollowRemote(w, r, http.StatusUnprocessableEntity, data)
 	}
-	s.renderFollowRemote(w, r, http.StatusUnprocessableEntity, data)
+	return withForm(err, func(status int, msg string) error {
+		data.Error = msg
+		return s.renderFollowRemote(w, r, status, data)
+	})
 }
 
 // unfollowRemotePost stops following a remote actor.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,7 +44,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	var before storage.ID
@@ -122,7 +123,7 @@ type threadForm struct {
 func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	if s.requireMember(w, r, site.ForumPath(f.Slug)+"/new") == nil {
@@ -144,15 +145,14 @@ func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status
 
 // createThread starts a thread; a refused form comes back with the typed
 // text.
-func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	viewer := s.requireMember(w, r, site.ForumPath(f.Slug)+"/new")
 	if viewer == nil || !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
 	html, mentions := s.postHTML(r.Context(), form.Body, nil)
@@ -160,20 +160,13 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: html,
 		Summary: form.Summary, Mentions: mentions,
 	})
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		form.Error = formError(err)
-		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
-		return
-	case storage.Unavailable(err):
-		s.Log.Warn("thread not saved", "forum", f.Slug, "err", err)
-		form.Error = unavailableMessage
-		retryLater(w)
-		s.renderThreadForm(w, r, http.StatusServiceUnavailable, form)
-		return
-	case err != nil:
-		s.serverError(w, r, err)
-		return
+	if err != nil {
+		return withForm(fmt.Errorf("new thread in %s: %w", f.Slug, err), func(status int, msg string) error {
+			form.Error = msg
+			s.renderThreadForm(w, r, status, form)
+			return nil
+		})
 	}
 	s.redirect(w, r, site.ThreadPath(t.ID))
+	return nil
 }

@@ -29,7 +29,7 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	m, err := s.Store.MemberByHandle(ctx, handle)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	if m.DeletedAt != nil {

@@ -130,7 +130,7 @@ func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	n, err := s.Store.ReadNotification(ctx, viewer.ID, id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	if n.PostID != 0 {
@@ -148,7 +148,7 @@ func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.Store.AccountByID(ctx, n.ActorID)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	if link := s.authorLink(a); link != "" {
@@ -170,7 +170,7 @@ func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.Store.ReadNotification(r.Context(), viewer.ID, id); err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	s.redirect(w, r, "/notifications")

@@ -2,7 +2,7 @@ package web
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -20,7 +20,7 @@ func (s *Server) loadPost(w http.ResponseWriter, r *http.Request) *storage.Post 
 	}
 	p, err := s.Store.PostByID(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return nil
 	}
 	return p
@@ -83,36 +83,29 @@ func (s *Server) renderEditForm(w http.ResponseWriter, r *http.Request, status i
 }
 
 // editPost saves an edited post; it is then marked edited.
-func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) editPost(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	form := editForm{Post: p, Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
 	quoted := s.quotedPost(r.Context(), p.QuoteID, p.ThreadID)
 	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
 	edited, err := s.Store.UpdatePost(r.Context(), p.ID, storage.PostEdit{Source: form.Body, HTML: html,
 		Summary: quotedWarning(form.Summary, html, quoted), Mentions: mentions})
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		form.Error = formError(err)
-		s.renderEditForm(w, r, http.StatusUnprocessableEntity, form)
-		return
-	case storage.Unavailable(err):
-		s.Log.Warn("edit not saved", "post", p.ID, "err", err)
-		form.Error = unavailableMessage
-		retryLater(w)
-		s.renderEditForm(w, r, http.StatusServiceUnavailable, form)
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err != nil {
+		return withForm(fmt.Errorf("edit post %s: %w", p.ID, err), func(status int, msg string) error {
+			form.Error = msg
+			s.renderEditForm(w, r, status, form)
+			return nil
+		})
 	}
 	s.redirect(w, r, site.PostPermalinkPath(edited))
+	return nil
 }
 
 // deletePost deletes one's own post, or any post for a moderator.
@@ -135,13 +128,13 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
 		del = func(ctx context.Context, id storage.ID) error { return s.Store.RemovePost(ctx, viewer.ID, id) }
 	}
 	if err := del(r.Context(), p.ID); err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	if p.Position == 1 {
 		t, err := s.Store.ThreadWithForum(r.Context(), p.ThreadID)
 		if err != nil {
-			s.storeError(w, r, err)
+			s.answer(w, r, err)
 			return
 		}
 		s.redirect(w, r, site.ForumPath(t.ForumSlug))
@@ -152,35 +145,30 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
 
 // likePost likes a post, or takes the like back when the member already
 // liked it. The author's reputation follows.
-func (s *Server) likePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) likePost(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, site.PostPermalinkPath(p))
 	if viewer == nil {
-		return
+		return nil
 	}
 	ctx := r.Context()
 	liked, err := s.Store.LikedPosts(ctx, viewer.ID, []storage.ID{p.ID})
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if liked[p.ID] {
 		_, err = s.Store.UnlikePost(ctx, p.ID, viewer.ID)
 	} else {
 		_, err = s.Store.LikePost(ctx, p.ID, viewer.ID, nil)
 	}
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		s.errorPage(w, r, http.StatusBadRequest, formError(err))
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err != nil {
+		return err
 	}
 	s.redirect(w, r, site.PostPermalinkPath(p))
+	return nil
 }
 
 type shareData struct {

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"html/template"
@@ -324,24 +323,6 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	s.Log.Error("web request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	s.errorPage(w, r, http.StatusInternalServerError, "The forum could not answer this request. Please try again in a moment.")
-}
-
-// storeError answers a store error: not found becomes 404, anything else
-// is a server fault.
-func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, storage.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if errors.Is(err, storage.ErrForbidden) {
-		msg, ok := storeReason(err, storage.ErrForbidden)
-		if !ok {
-			msg = "You may not do that."
-		}
-		s.forbidden(w, r, msg)
-		return
-	}
-	s.serverError(w, r, err)
 }
 
 // redirect answers a form with 303 See Other to a site path.

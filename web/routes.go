@@ -50,6 +50,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, s.withViewer(h))
 	}
+	// Most handlers return their errors for [Server.answer] to render.
+	page := func(pattern string, h handler) { handle(pattern, s.answering(h)) }
 
 	handle("GET /{$}", s.home)
 	handle("GET /search", s.search)
@@ -72,29 +74,29 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	handle("GET /f/{slug}", s.forum)
 	handle("GET /f/{slug}/new", s.newThreadForm)
-	handle("POST /f/{slug}/new", s.createThread)
+	page("POST /f/{slug}/new", s.createThread)
 
 	handle("GET /t/{id}", s.thread)
-	handle("POST /t/{id}/reply", s.reply)
-	handle("POST /t/{id}/pin", s.pinThread)
-	handle("POST /t/{id}/lock", s.lockThread)
-	handle("POST /t/{id}/delete", s.deleteThread)
-	handle("POST /t/{id}/move", s.moveThread)
+	page("POST /t/{id}/reply", s.reply)
+	page("POST /t/{id}/pin", s.pinThread)
+	page("POST /t/{id}/lock", s.lockThread)
+	page("POST /t/{id}/delete", s.deleteThread)
+	page("POST /t/{id}/move", s.moveThread)
 
 	handle("GET /p/{id}", s.permalink)
 	handle("GET /p/{id}/edit", s.editPostForm)
-	handle("POST /p/{id}/edit", s.editPost)
+	page("POST /p/{id}/edit", s.editPost)
 	handle("POST /p/{id}/delete", s.deletePost)
-	handle("POST /p/{id}/like", s.likePost)
+	page("POST /p/{id}/like", s.likePost)
 	handle("GET /p/{id}/share", s.sharePost)
 	handle("GET /p/{id}/report", s.reportPostForm)
-	handle("POST /p/{id}/report", s.reportPost)
+	page("POST /p/{id}/report", s.reportPost)
 
 	handle("GET /u/{handle}", s.member)
 	handle("GET /remote-follow", s.remoteFollow)
 	handle("GET /about/blocks", s.publicBlocks)
 	handle("GET /follow-remote", s.followRemoteForm)
-	handle("POST /follow-remote", s.followRemotePost)
+	page("POST /follow-remote", s.followRemotePost)
 	handle("POST /follow-remote/undo", s.unfollowRemotePost)
 
 	handle("GET /register", s.registerForm)
@@ -119,20 +121,23 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /unsubscribe/{token}", s.unsubscribePage)
 	handle("POST /unsubscribe/{token}", s.unsubscribe)
 
-	handle("GET /admin", s.dashboard)
-	handle("GET /admin/reports", s.adminReports)
-	handle("POST /admin/reports/{id}", s.resolveReport)
-	handle("GET /admin/domains", s.adminDomains)
-	handle("POST /admin/domains", s.changeDomain)
-	handle("GET /admin/members", s.adminMembers)
-	handle("POST /admin/members/{id}", s.changeMember)
-	handle("POST /admin/follow-requests/{id}", s.answerFollowRequest)
-	handle("GET /admin/forums", s.adminForums)
-	handle("POST /admin/forums", s.createForum)
-	handle("POST /admin/forums/{id}", s.editForum)
-	handle("GET /admin/audit", s.adminAudit)
-	handle("GET /admin/site", s.adminSite)
-	handle("POST /admin/site", s.saveSite)
+	// The admin area: access is decided here, for every route at once.
+	admin := func(pattern string, h handler) { handle(pattern, s.answering(s.adminOnly(h))) }
+	staff := func(pattern string, h handler) { handle(pattern, s.answering(s.staffOnly(h))) }
+	admin("GET /admin", s.dashboard)
+	staff("GET /admin/reports", s.adminReports)
+	staff("POST /admin/reports/{id}", s.resolveReport)
+	admin("GET /admin/domains", s.adminDomains)
+	admin("POST /admin/domains", s.changeDomain)
+	admin("GET /admin/members", s.adminMembers)
+	admin("POST /admin/members/{id}", s.changeMember)
+	admin("POST /admin/follow-requests/{id}", s.answerFollowRequest)
+	admin("GET /admin/forums", s.adminForums)
+	admin("POST /admin/forums", s.createForum)
+	admin("POST /admin/forums/{id}", s.editForum)
+	staff("GET /admin/audit", s.adminAudit)
+	admin("GET /admin/site", s.adminSite)
+	admin("POST /admin/site", s.saveSite)
 
 	mux.HandleFunc("GET /static/{file}", s.serveStatic) // no session needed
 

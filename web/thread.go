@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -171,7 +172,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	ctx := r.Context()
 	t, err := s.Store.ThreadWithForum(ctx, id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	if t.DeletedAt != nil {
@@ -302,15 +303,14 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 
 // reply adds a post to a thread. Guests are sent to sign in and nothing is
 // stored; a refused reply shows the last page again with the typed text.
-func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
+func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, site.ThreadPath(id))
 	if viewer == nil || !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	form := replyForm{Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary"),
 		QuoteID: r.PostForm.Get("quote_id"), ReplyTo: r.PostForm.Get("reply_to")}
@@ -326,33 +326,23 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		Summary:   quotedWarning(form.Summary, html, quoted),
 		Mentions:  mentions,
 	})
-	switch {
-	case errors.Is(err, storage.ErrLocked):
+	if errors.Is(err, storage.ErrLocked) {
 		s.forbidden(w, r, "This thread is locked: it takes no more replies.")
-		return
-	case errors.Is(err, storage.ErrNotFound):
-		s.notFound(w, r)
-		return
-	case errors.Is(err, storage.ErrInvalid), storage.Unavailable(err):
-		status := http.StatusUnprocessableEntity
-		if storage.Unavailable(err) {
-			s.Log.Warn("reply not saved", "thread", id, "err", err)
-			form.Error, status = unavailableMessage, http.StatusServiceUnavailable
-			retryLater(w)
-		} else {
-			form.Error = formError(err)
-		}
-		t, terr := s.Store.ThreadByID(r.Context(), id)
-		if terr != nil {
-			s.storeError(w, r, terr)
-			return
-		}
-		last := max(1, (t.PostCount+storage.PostsPerPage-1)/storage.PostsPerPage)
-		s.showThread(w, r, id, last, form, status)
-		return
-	case err != nil:
-		s.serverError(w, r, err)
-		return
+		return nil
+	}
+	if err != nil {
+		// The thread's last page again, the reply box holding the text.
+		return withForm(fmt.Errorf("reply to thread %s: %w", id, err), func(status int, msg string) error {
+			t, err := s.Store.ThreadByID(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			form.Error = msg
+			last := max(1, (t.PostCount+storage.PostsPerPage-1)/storage.PostsPerPage)
+			s.showThread(w, r, id, last, form, status)
+			return nil
+		})
 	}
 	s.redirect(w, r, site.PostPermalinkPath(p))
+	return nil
 }

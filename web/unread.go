@@ -62,7 +62,7 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t, err := s.Store.ThreadByID(ctx, id)
 	if err != nil || t.DeletedAt != nil {
-		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
+		s.answer(w, r, errorOr(err, storage.ErrNotFound))
 		return
 	}
 	viewer := viewerFrom(r)
@@ -78,7 +78,7 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
 	pos := min(read[id]+1, t.PostCount)
 	p, err := s.Store.PostAtPosition(ctx, id, max(pos, 1))
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -118,7 +118,7 @@ func (s *Server) toggleThread(w http.ResponseWriter, r *http.Request, apply func
 	ctx := r.Context()
 	t, err := s.Store.ThreadByID(ctx, id)
 	if err != nil || t.DeletedAt != nil {
-		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
+		s.answer(w, r, errorOr(err, storage.ErrNotFound))
 		return
 	}
 	if err := apply(ctx, viewer.ID, id, r.PostForm.Get("on") == "1"); err != nil {

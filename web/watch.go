@@ -15,7 +15,7 @@ func (s *Server) followForum(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return
 	}
 	viewer := s.requireMember(w, r, site.ForumPath(f.Slug))
