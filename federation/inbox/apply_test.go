@@ -20,7 +20,6 @@ func TestInboxFollowThread(t *testing.T) {
 	n := testnode.NewInboxNode(t, nil)
 	testnode.StartDelivery(t, n.Node)
 	rs := testnode.NewRemoteServer(t, "mastodon")
-	rs.VerifyKey = testnode.NodeKeyLookup
 	zed := rs.Actor("zed", "Person", 0)
 	thread := n.URLs.Thread(n.Fx.Thread.ID)
 	follow := zed.Activity("Follow", thread)
