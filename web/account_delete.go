@@ -11,12 +11,8 @@ import (
 // confirmed with their password: their posts become tombstones, their
 // profile is wiped and the fediverse is told (Delete{Person}).
 func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
-	}
-	if !s.ipLimit.allow(s.clientIP(r)) {
-		s.tooManyAttempts(w, r)
+	viewer := s.passwordForm(w, r)
+	if viewer == nil {
 		return
 	}
 	password := r.PostForm.Get("password")

@@ -171,13 +171,7 @@ func (s *Server) renderForgot(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "forgot", &page{
-		Title:     "Forgot your password?",
-		Canonical: s.URLs.Abs("/forgot-password"),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "forgot", "Forgot your password?", s.URLs.Abs("/forgot-password"), form)
 }
 
 // forgotPassword mails a reset link to the member whose verified address

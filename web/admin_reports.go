@@ -124,13 +124,7 @@ func (s *Server) reportPostForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderReportForm(w http.ResponseWriter, r *http.Request, status int, form reportForm) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "report", &page{
-		Title:     "Report a post",
-		Canonical: s.URLs.Post(form.Post.ID) + "/report",
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "report", "Report a post", s.URLs.Post(form.Post.ID)+"/report", form)
 }
 
 // reportPost files a member's report for the moderators.
@@ -139,8 +133,8 @@ func (s *Server) reportPost(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		return nil
 	}
-	viewer := s.requireMember(w, r, "/p/"+p.ID.String()+"/report")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/p/"+p.ID.String()+"/report")
+	if viewer == nil {
 		return nil
 	}
 	if p.IsDeleted() {

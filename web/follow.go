@@ -29,15 +29,9 @@ func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Handle = s.handleForPath(p)
-	status := http.StatusOK
-	if data.Server != "" {
-		host, ok := remoteServer(data.Server)
-		if ok {
-			http.Redirect(w, r, "https://"+host+"/authorize_interaction?uri="+url.QueryEscape(data.URI), http.StatusSeeOther)
-			return
-		}
-		data.Error = serverNameHelp
-		status = http.StatusUnprocessableEntity
+	status, sent := toRemoteServer(w, r, data.Server, "/authorize_interaction?uri="+url.QueryEscape(data.URI), &data.Error)
+	if sent {
+		return
 	}
 	s.render(w, r, status, "follow", &page{
 		Title:       "Follow from your server",
@@ -65,6 +59,23 @@ func (s *Server) handleForPath(p string) string {
 }
 
 var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// toRemoteServer sends the reader to path on the server they typed, when
+// they typed one, and reports sent. Otherwise it returns the status of
+// the page that asks for it: 422, with [serverNameHelp] in msg, for a
+// server name it refuses.
+func toRemoteServer(w http.ResponseWriter, r *http.Request, typed, path string, msg *string) (status int, sent bool) {
+	if typed == "" {
+		return http.StatusOK, false
+	}
+	host, ok := remoteServer(typed)
+	if !ok {
+		*msg = serverNameHelp
+		return http.StatusUnprocessableEntity, false
+	}
+	http.Redirect(w, r, "https://"+host+path, http.StatusSeeOther)
+	return 0, true
+}
 
 // serverNameHelp is shown beside the server field when [remoteServer]
 // refuses what was typed.

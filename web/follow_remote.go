@@ -73,8 +73,8 @@ func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error 
 	if s.followRemote == nil {
 		return storage.ErrNotFound
 	}
-	viewer := s.requireMember(w, r, "/follow-remote")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/follow-remote")
+	if viewer == nil {
 		return nil
 	}
 	data := followRemoteData{Query: r.PostForm.Get("q")}
@@ -102,8 +102,8 @@ func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	viewer := s.requireMember(w, r, "/follow-remote")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/follow-remote")
+	if viewer == nil {
 		return
 	}
 	id, err := storage.ParseID(r.PostForm.Get("id"))

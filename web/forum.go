@@ -150,8 +150,8 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	viewer := s.requireMember(w, r, site.ForumPath(f.Slug)+"/new")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, site.ForumPath(f.Slug)+"/new")
+	if viewer == nil {
 		return nil
 	}
 	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}

@@ -179,8 +179,8 @@ func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {
 // readAllNotifications marks every notification read, up to the newest
 // the page showed.
 func (s *Server) readAllNotifications(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/notifications")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/notifications")
+	if viewer == nil {
 		return
 	}
 	upTo := optionalID(r.PostForm.Get("up_to"))

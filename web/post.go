@@ -73,13 +73,7 @@ func (s *Server) mayEdit(w http.ResponseWriter, r *http.Request, viewer *storage
 }
 
 func (s *Server) renderEditForm(w http.ResponseWriter, r *http.Request, status int, form editForm) {
-	s.render(w, r, status, "edit", &page{
-		Title:     "Edit your post",
-		Canonical: s.URLs.Post(form.Post.ID) + "/edit",
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "edit", "Edit your post", s.URLs.Post(form.Post.ID)+"/edit", form)
 }
 
 // editPost saves an edited post; it is then marked edited.
@@ -190,15 +184,9 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := shareData{Post: p, URL: s.URLs.Post(p.ID), Server: r.URL.Query().Get("server")}
-	status := http.StatusOK
-	if data.Server != "" {
-		host, ok := remoteServer(data.Server)
-		if ok {
-			http.Redirect(w, r, "https://"+host+"/share?text="+url.QueryEscape(data.URL), http.StatusSeeOther)
-			return
-		}
-		data.Error = serverNameHelp
-		status = http.StatusUnprocessableEntity
+	status, sent := toRemoteServer(w, r, data.Server, "/share?text="+url.QueryEscape(data.URL), &data.Error)
+	if sent {
+		return
 	}
 	s.render(w, r, status, "share", &page{
 		Title:       "Share a post",

@@ -274,27 +274,20 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "60")
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "error", &page{
-		Title:     heading,
-		Canonical: s.URLs.Abs(r.URL.Path),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      errorData{Status: status, Heading: heading, Message: message},
-	})
+	s.notice(w, r, status, heading, message)
+}
+
+// renderPage renders a page of the site's own ("website" to Open Graph)
+// with no description of its own: forms, admin and message pages.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title, canonical string, data any) {
+	s.render(w, r, status, name, &page{Title: title, Canonical: canonical, OGType: "website", Viewer: viewerFrom(r), Data: data})
 }
 
 // notice shows a short message page, such as the answer to a form that
 // has nothing else to show.
 func (s *Server) notice(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "error", &page{
-		Title:     heading,
-		Canonical: s.URLs.Abs(r.URL.Path),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      errorData{Status: status, Heading: heading, Message: message},
-	})
+	s.renderPage(w, r, status, "error", heading, s.URLs.Abs(r.URL.Path), errorData{Status: status, Heading: heading, Message: message})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

@@ -32,18 +32,12 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		form.Account = s.accountSettingsOf(r, v)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "settings", &page{
-		Title:     "Your profile",
-		Canonical: s.URLs.Abs("/settings"),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "settings", "Your profile", s.URLs.Abs("/settings"), form)
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
 		return
 	}
 	form := settingsForm{

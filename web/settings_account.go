@@ -52,8 +52,8 @@ func (s *Server) accountSettingsOf(r *http.Request, viewer *storage.Account) acc
 // changes when the link is followed. Sent again for the same address, it
 // is the "send me a new link" button.
 func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
 		return
 	}
 	if !s.sendMail {
@@ -86,12 +86,8 @@ func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) {
 // changePassword replaces the password when the current one is right,
 // and ends every other session of the member.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
-	}
-	if !s.ipLimit.allow(s.clientIP(r)) {
-		s.tooManyAttempts(w, r)
+	viewer := s.passwordForm(w, r)
+	if viewer == nil {
 		return
 	}
 	current := r.PostForm.Get("current_password")
@@ -122,8 +118,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 
 // saveMailSettings turns an admin's mail about registrations on or off.
 func (s *Server) saveMailSettings(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
 		return
 	}
 	if err := s.Store.SetMailApplications(r.Context(), viewer.ID, r.PostForm.Get("applications") == "on"); err != nil {
@@ -135,8 +131,8 @@ func (s *Server) saveMailSettings(w http.ResponseWriter, r *http.Request) {
 
 // saveSchedule stores the member's time zone and digest hour.
 func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
 		return
 	}
 	hour, err := strconv.Atoi(r.PostForm.Get("digest_hour"))

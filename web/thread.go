@@ -308,8 +308,8 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return storage.ErrNotFound
 	}
-	viewer := s.requireMember(w, r, site.ThreadPath(id))
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, site.ThreadPath(id))
+	if viewer == nil {
 		return nil
 	}
 	form := replyForm{Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary"),

@@ -111,8 +111,8 @@ func (s *Server) toggleThread(w http.ResponseWriter, r *http.Request, apply func
 		s.notFound(w, r)
 		return
 	}
-	viewer := s.requireMember(w, r, site.ThreadPath(id))
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, site.ThreadPath(id))
+	if viewer == nil {
 		return
 	}
 	ctx := r.Context()

@@ -18,8 +18,8 @@ func (s *Server) followForum(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, r, err)
 		return
 	}
-	viewer := s.requireMember(w, r, site.ForumPath(f.Slug))
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, site.ForumPath(f.Slug))
+	if viewer == nil {
 		return
 	}
 	if r.PostForm.Get("on") == "1" {
@@ -41,8 +41,8 @@ func (s *Server) muteThread(w http.ResponseWriter, r *http.Request) {
 
 // saveWatching turns following the threads one posts in on or off.
 func (s *Server) saveWatching(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
 		return
 	}
 	if err := s.Store.SetAutoWatch(r.Context(), viewer.ID, r.PostForm.Get("auto_watch") == "on"); err != nil {
