@@ -111,15 +111,16 @@ type reportForm struct {
 }
 
 // reportPostForm asks a member why they report a post.
-func (s *Server) reportPostForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) reportPostForm(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	if s.requireMember(w, r, "/p/"+p.ID.String()+"/report") == nil {
-		return
+		return nil
 	}
 	s.renderReportForm(w, r, http.StatusOK, reportForm{Post: p})
+	return nil
 }
 
 func (s *Server) renderReportForm(w http.ResponseWriter, r *http.Request, status int, form reportForm) {

@@ -20,18 +20,18 @@ type remoteFollowData struct {
 // thread or member of this node: Mastodon (and servers copying it) open
 // /authorize_interaction?uri=... for the signed-in user there. Without a
 // server, or with a bad one, it shows the form again.
-func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) {
+func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	data := remoteFollowData{URI: q.Get("uri"), Server: q.Get("server")}
 	p, ok := s.URLs.Path(data.URI)
 	if !ok || data.URI == "" || !(strings.HasPrefix(p, "/f/") || strings.HasPrefix(p, "/t/") || strings.HasPrefix(p, "/u/")) {
 		s.errorPage(w, r, http.StatusBadRequest, "There is nothing on this forum to follow at that address.")
-		return
+		return nil
 	}
 	data.Handle = s.handleForPath(p)
 	status, sent := toRemoteServer(w, r, data.Server, "/authorize_interaction?uri="+url.QueryEscape(data.URI), &data.Error)
 	if sent {
-		return
+		return nil
 	}
 	s.render(w, r, status, "follow", &page{
 		Title:       "Follow from your server",
@@ -41,6 +41,7 @@ func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) {
 		Viewer:      viewerFrom(r),
 		Data:        data,
 	})
+	return nil
 }
 
 // handleForPath names the actor at a site path: @slug@host for a forum,

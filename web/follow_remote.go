@@ -27,18 +27,19 @@ type followedRemoteView struct {
 }
 
 // followRemoteForm shows the form and what the member follows elsewhere.
-func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) error {
 	if s.followRemote == nil {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, "/follow-remote")
 	if viewer == nil {
-		return
+		return nil
 	}
 	if err := s.renderFollowRemote(w, r, http.StatusOK, followRemoteData{Query: r.URL.Query().Get("q")}); err != nil {
 		s.serverError(w, r, err)
 	}
+	return nil
 }
 
 func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, status int, data followRemoteData) error {
@@ -97,19 +98,19 @@ func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error 
 }
 
 // unfollowRemotePost stops following a remote actor.
-func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) error {
 	if s.unfollowRemote == nil {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	viewer := s.memberForm(w, r, "/follow-remote")
 	if viewer == nil {
-		return
+		return nil
 	}
 	id, err := storage.ParseID(r.PostForm.Get("id"))
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
-		return
+		return nil
 	}
 	if err := s.unfollowRemote(r.Context(), viewer, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		s.Log.Info("unfollow remote", "member", viewer.Handle, "err", err)
@@ -119,6 +120,7 @@ func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) {
 		next = "/follow-remote"
 	}
 	s.redirect(w, r, next)
+	return nil
 }
 
 // mirrorOrigin is where a mirror thread lives: the page of the remote

@@ -32,26 +32,25 @@ type followBox struct {
 
 // forum lists a forum's threads: pinned first (on the first page), then
 // by latest activity, keyset-paged with ?before=.
-func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
+func (s *Server) forum(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
-		return
+		return nil
 	}
 	ctx := r.Context()
 	if viewerFrom(r) == nil {
 		if v, err := s.Store.ForumVersion(ctx, r.PathValue("slug")); err == nil && s.serveCachedGuestPage(w, r, v) {
-			return
+			return nil
 		}
 	}
 	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
 	if err != nil {
-		s.answer(w, r, err)
-		return
+		return err
 	}
 	var before storage.ID
 	if v := r.URL.Query().Get("before"); v != "" {
 		if before, err = storage.ParseID(v); err != nil {
 			s.notFound(w, r)
-			return
+			return nil
 		}
 	}
 	data := forumData{Forum: f, IsFirst: before == 0,
@@ -59,29 +58,24 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	if v := viewerFrom(r); v != nil {
 		_, ferr := s.Store.FollowOf(ctx, v.ID, storage.FollowForum, f.ID)
 		if ferr != nil && !errors.Is(ferr, storage.ErrNotFound) {
-			s.serverError(w, r, ferr)
-			return
+			return ferr
 		}
 		data.Following = ferr == nil
 	}
 	var pinned, threads []storage.Thread
 	if before == 0 {
 		if pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	if threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if data.Pinned, err = s.threadRows(r, pinned); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if data.Threads, err = s.threadRows(r, threads); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	p := &page{
 		Title:       f.Title,
@@ -110,6 +104,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		modified = *f.LastPostAt
 	}
 	s.renderCached(w, r, "forum", p, modified, f.Version)
+	return nil
 }
 
 type threadForm struct {
@@ -120,16 +115,16 @@ type threadForm struct {
 }
 
 // newThreadForm shows the "start a thread" form to members.
-func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
-		s.answer(w, r, err)
-		return
+		return err
 	}
 	if s.requireMember(w, r, site.ForumPath(f.Slug)+"/new") == nil {
-		return
+		return nil
 	}
 	s.renderThreadForm(w, r, http.StatusOK, threadForm{Forum: f})
+	return nil
 }
 
 func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status int, form threadForm) {

@@ -28,15 +28,16 @@ func (s *Server) loadPost(w http.ResponseWriter, r *http.Request) *storage.Post 
 
 // permalink sends a browser to the page and anchor where the post is
 // shown; positions are fixed, so the page never changes.
-func (s *Server) permalink(w http.ResponseWriter, r *http.Request) {
+func (s *Server) permalink(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
-		return
+		return nil
 	}
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	http.Redirect(w, r, s.path(site.PostPermalinkPath(p)), http.StatusFound)
+	return nil
 }
 
 type editForm struct {
@@ -47,16 +48,17 @@ type editForm struct {
 }
 
 // editPostForm shows a member's own post for editing.
-func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) {
-		return
+		return nil
 	}
 	s.renderEditForm(w, r, http.StatusOK, editForm{Post: p, Body: p.Source, Summary: p.Summary})
+	return nil
 }
 
 // mayEdit allows members to edit only their own, live posts.
@@ -104,37 +106,36 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) error {
 
 // deletePost deletes one's own post, or any post for a moderator.
 // Deleting a thread's first post deletes the thread.
-func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, site.PostPermalinkPath(p))
 	if viewer == nil {
-		return
+		return nil
 	}
 	if p.AuthorID != viewer.ID && !viewer.IsModerator() {
 		s.forbidden(w, r, "You can only delete your own posts.")
-		return
+		return nil
 	}
 	del := s.Store.DeletePost
 	if p.AuthorID != viewer.ID { // a moderator's removal: audited
 		del = func(ctx context.Context, id storage.ID) error { return s.Store.RemovePost(ctx, viewer.ID, id) }
 	}
 	if err := del(r.Context(), p.ID); err != nil {
-		s.answer(w, r, err)
-		return
+		return err
 	}
 	if p.Position == 1 {
 		t, err := s.Store.ThreadWithForum(r.Context(), p.ThreadID)
 		if err != nil {
-			s.answer(w, r, err)
-			return
+			return err
 		}
 		s.redirect(w, r, site.ForumPath(t.ForumSlug))
-		return
+		return nil
 	}
 	s.redirect(w, r, site.PostPermalinkPath(p))
+	return nil
 }
 
 // likePost likes a post, or takes the like back when the member already
@@ -174,19 +175,19 @@ type shareData struct {
 
 // sharePost shows a post's link to copy, and sends a reader who names
 // their server to its share page (Mastodon's /share?text=).
-func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	if p.IsDeleted() {
 		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
-		return
+		return nil
 	}
 	data := shareData{Post: p, URL: s.URLs.Post(p.ID), Server: r.URL.Query().Get("server")}
 	status, sent := toRemoteServer(w, r, data.Server, "/share?text="+url.QueryEscape(data.URL), &data.Error)
 	if sent {
-		return
+		return nil
 	}
 	s.render(w, r, status, "share", &page{
 		Title:       "Share a post",
@@ -196,4 +197,5 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) {
 		Viewer:      viewerFrom(r),
 		Data:        data,
 	})
+	return nil
 }

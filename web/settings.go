@@ -19,12 +19,13 @@ type settingsForm struct {
 }
 
 // settingsForm lets a member change their display name and bio.
-func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) error {
 	viewer := s.requireMember(w, r, "/settings")
 	if viewer == nil {
-		return
+		return nil
 	}
 	s.renderSettings(w, r, http.StatusOK, settingsForm{DisplayName: viewer.DisplayName, Bio: bioText(viewer.Bio)})
+	return nil
 }
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, form settingsForm) {
@@ -35,10 +36,10 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 	s.renderPage(w, r, status, "settings", "Your profile", s.URLs.Abs("/settings"), form)
 }
 
-func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) error {
 	viewer := s.memberForm(w, r, "/settings")
 	if viewer == nil {
-		return
+		return nil
 	}
 	form := settingsForm{
 		DisplayName: strings.TrimSpace(r.PostForm.Get("display_name")),
@@ -53,16 +54,16 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(form.Errors) > 0 {
 		s.renderSettings(w, r, http.StatusUnprocessableEntity, form)
-		return
+		return nil
 	}
 	if form.DisplayName == "" {
 		form.DisplayName = viewer.Handle
 	}
 	if err := s.Store.UpdateProfile(r.Context(), viewer.ID, form.DisplayName, bioHTML(form.Bio)); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, site.MemberPath(viewer.Handle))
+	return nil
 }
 
 // A member's bio is plain text kept as simple HTML (the form federation

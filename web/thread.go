@@ -122,18 +122,18 @@ type replyForm struct {
 }
 
 // thread shows one page of a thread, oldest post first.
-func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
-		return
+		return nil
 	}
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	if viewerFrom(r) == nil {
 		if v, err := s.Store.ThreadVersion(r.Context(), id); err == nil && s.serveCachedGuestPage(w, r, v) {
-			return
+			return nil
 		}
 	}
 	pageNum := int64(1)
@@ -141,7 +141,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			s.notFound(w, r)
-			return
+			return nil
 		}
 		pageNum = n
 	}
@@ -150,6 +150,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 		form = s.quoteForm(r, id, q)
 	}
 	s.showThread(w, r, id, pageNum, form, http.StatusOK)
+	return nil
 }
 
 // quoteForm pre-fills the reply box with a quotation of post q of thread
