@@ -228,14 +228,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, now time.Tim
 // finishing what it sent, so the jobs it never started go to the next
 // worker without waiting for the lease to run out.
 func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE deliveries
+	return s.execCount(ctx, fmt.Sprintf("release deliveries of %s", owner), `UPDATE deliveries
 		SET lease_until = NULL, lease_owner = '', next_attempt_at = ?, attempts = attempts - 1
-		WHERE lease_owner = ? AND lease_until IS NOT NULL`, now.UTC(), owner).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release deliveries of %s: %w", owner, err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+		WHERE lease_owner = ? AND lease_until IS NOT NULL`, now.UTC(), owner)
 }
 
 // PendingDeliveries lists queued jobs of one activity, for tests and

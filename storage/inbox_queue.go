@@ -150,24 +150,14 @@ func (s *Store) FinishInbox(ctx context.Context, owner string, now time.Time, re
 // ReleaseInbox gives back every item owner still leases, due now and with
 // the claim's attempt uncounted; for a graceful shutdown.
 func (s *Store) ReleaseInbox(ctx context.Context, owner string, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE inbox_items
+	return s.execCount(ctx, fmt.Sprintf("release inbox items of %s", owner), `UPDATE inbox_items
 		SET lease_until = NULL, lease_owner = '', next_attempt_at = ?, attempts = attempts - 1
-		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release inbox items of %s: %w", owner, err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner)
 }
 
 // PruneInbox deletes items done before the given time.
 func (s *Store) PruneInbox(ctx context.Context, doneBefore time.Time) (int, error) {
-	res, err := s.w.NewRaw("DELETE FROM inbox_items WHERE done_at IS NOT NULL AND done_at < ?", doneBefore.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("prune inbox: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return s.execCount(ctx, "prune inbox", "DELETE FROM inbox_items WHERE done_at IS NOT NULL AND done_at < ?", doneBefore.UTC())
 }
 
 // InboxItemByID returns one item, done or not.
@@ -184,13 +174,8 @@ func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
 // item's fault). Like ReleaseAllDeliveries it is for SQLite's start-up,
 // where any lease left is from a process that died.
 func (s *Store) ReleaseAllInbox(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE inbox_items SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
-		WHERE lease_until IS NOT NULL AND done_at IS NULL`, now.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release orphaned inbox items: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return s.execCount(ctx, "release orphaned inbox items", `UPDATE inbox_items SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
+		WHERE lease_until IS NOT NULL AND done_at IS NULL`, now.UTC())
 }
 
 func kindOr(kind string) string {

@@ -233,6 +233,17 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return applied, s.leaseIDNode(ctx)
 }
 
+// execCount runs a write on the write handle and returns how many rows
+// it changed; what says what it did, for the error.
+func (s *Store) execCount(ctx context.Context, what, query string, args ...any) (int, error) {
+	res, err := s.w.NewRaw(query, args...).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // DB is the write handle, for migrations tooling and tests.
 func (s *Store) DB() *bun.DB { return s.w }
 
