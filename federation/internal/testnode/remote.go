@@ -104,6 +104,12 @@ func (rs *RemoteServer) Put(path string, doc any) {
 	rs.Srv.Handle(path, func(w http.ResponseWriter, r *http.Request) { writeDocument(w, doc) })
 }
 
+// Serve serves doc at the path of its id, which is on this server.
+func (rs *RemoteServer) Serve(doc map[string]any) {
+	id, _ := doc["id"].(string)
+	rs.Put(strings.TrimPrefix(id, rs.Srv.URL), doc)
+}
+
 // Posts are the POSTs the server's inboxes received so far.
 func (rs *RemoteServer) Posts() []ReceivedPost {
 	var out []ReceivedPost
