@@ -19,8 +19,9 @@ import (
 // thousands of jobs written with a few multi-row INSERTs and claimed and
 // completed in batches.
 //
-// This file writes the queue; delivery_claim.go leases and completes jobs;
-// remote_host.go keeps hosts' health.
+// This file writes the queue; [Store.ClaimDeliveries] and
+// [Store.FinishDeliveries] lease and complete jobs; [RemoteHost] keeps
+// hosts' health.
 
 // ErrEventProcessed means CompleteEvent found the event already done,
 // usually by another process sharing the database: nothing was written.

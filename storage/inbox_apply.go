@@ -8,7 +8,7 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// What the inbox needs beyond the queue itself (inbox_queue.go): storing
+// What the inbox needs beyond the queue itself ([Store.ClaimInbox]): storing
 // an accepted activity once, and the few writes a remote actor's
 // activities make that no web form does.
 

@@ -13,7 +13,7 @@ import (
 // answered 202; workers process it afterwards. Nothing a remote server
 // sends is lost to a crash or a restart, and a slow remote fetch during
 // processing never holds a remote server's request open. Leases work as
-// in the delivery queue (delivery_claim.go): a claim moves next_attempt_at
+// in the delivery queue ([Store.ClaimDeliveries]): a claim moves next_attempt_at
 // to the lease's end, so a crashed worker's items come back by themselves.
 
 // InboxItem is one accepted inbox POST.

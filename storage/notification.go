@@ -9,7 +9,7 @@ import (
 )
 
 // Kinds of notification. Each is written by the storage method that makes
-// the change it reports, in the same transaction (see notify.go), so the
+// the change it reports, in the same transaction (see [Store.postNotifications]), so the
 // web forms and the inbox produce the same notifications.
 const (
 	// NotifyMention: a post mentions the recipient.
