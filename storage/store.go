@@ -8,7 +8,9 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -288,4 +290,18 @@ func notFound(err error, what string) error {
 // PendingMigrations counts migrations not yet applied.
 func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
 	return migrations.Pending(ctx, s.w)
+}
+
+// LeaseOwner names a worker for the leases it takes on a queue: the
+// host, the process and a random part, so two workers never share a name
+// even in one process; kind ("inbox", "", ...) tells the reader of the
+// table which queue's worker it was.
+func LeaseOwner(kind string) string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	if kind != "" {
+		kind += "-"
+	}
+	return fmt.Sprintf("%s-%d-%s%s", host, os.Getpid(), kind, hex.EncodeToString(b[:]))
 }
