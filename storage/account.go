@@ -263,11 +263,7 @@ func (s *Store) MemberByHandle(ctx context.Context, handle string) (*Account, er
 
 // AccountByID finds any account.
 func (s *Store) AccountByID(ctx context.Context, id ID) (*Account, error) {
-	a := new(Account)
-	if err := s.r.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "account "+id.String())
-	}
-	return a, nil
+	return selectOne[Account](ctx, s.r, "account "+id.String(), "id = ?", id)
 }
 
 // AccountByAPID finds a remote actor by its ActivityPub id.
@@ -285,11 +281,7 @@ func (s *Store) AccountByAPID(ctx context.Context, apID string) (*Account, error
 
 // AccountByKeyID finds a remote actor by the id of its public key.
 func (s *Store) AccountByKeyID(ctx context.Context, keyID string) (*Account, error) {
-	a := new(Account)
-	if err := s.r.NewSelect().Model(a).Where("public_key_id = ?", canonicalIRI(keyID)).Scan(ctx); err != nil {
-		return nil, notFound(err, "key "+keyID)
-	}
-	return a, nil
+	return selectOne[Account](ctx, s.r, "key "+keyID, "public_key_id = ?", canonicalIRI(keyID))
 }
 
 // ListMembers pages local members by id (keyset: after is the last id of

@@ -246,11 +246,7 @@ func (s *Store) PendingDeliveries(ctx context.Context, activityID ID) ([]Deliver
 
 // ActivityByAPID returns a queued or sent activity by its id.
 func (s *Store) ActivityByAPID(ctx context.Context, apID string) (*Activity, error) {
-	a := new(Activity)
-	if err := s.r.NewSelect().Model(a).Where("ap_id = ?", apID).Scan(ctx); err != nil {
-		return nil, notFound(err, "activity "+apID)
-	}
-	return a, nil
+	return selectOne[Activity](ctx, s.r, "activity "+apID, "ap_id = ?", apID)
 }
 
 func sortedKeys(m map[string]bool) []string {

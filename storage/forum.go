@@ -90,11 +90,7 @@ func (s *Store) ForumBySlug(ctx context.Context, slug string) (*Forum, error) {
 	if !plausibleName(slug) {
 		return nil, fmt.Errorf("forum: %w", ErrNotFound)
 	}
-	f := new(Forum)
-	if err := s.r.NewSelect().Model(f).Where("slug = ?", slug).Scan(ctx); err != nil {
-		return nil, notFound(err, "forum "+slug)
-	}
-	return f, nil
+	return selectOne[Forum](ctx, s.r, "forum "+slug, "slug = ?", slug)
 }
 
 // ForumVersion reads a forum's version by slug, for the guest page cache.
@@ -108,11 +104,7 @@ func (s *Store) ForumVersion(ctx context.Context, slug string) (int64, error) {
 
 // ForumByID finds a forum.
 func (s *Store) ForumByID(ctx context.Context, id ID) (*Forum, error) {
-	f := new(Forum)
-	if err := s.r.NewSelect().Model(f).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "forum "+id.String())
-	}
-	return f, nil
+	return selectOne[Forum](ctx, s.r, "forum "+id.String(), "id = ?", id)
 }
 
 // ListForums returns every listed forum in display order.

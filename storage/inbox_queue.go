@@ -195,11 +195,7 @@ func (s *Store) PruneInbox(ctx context.Context, doneBefore time.Time) (int, erro
 
 // InboxItemByID returns one item, done or not.
 func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
-	it := new(InboxItem)
-	if err := s.r.NewSelect().Model(it).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "inbox item "+id.String())
-	}
-	return it, nil
+	return selectOne[InboxItem](ctx, s.r, "inbox item "+id.String(), "id = ?", id)
 }
 
 // ReleaseAllInbox returns every leased inbox item to the queue, due now,

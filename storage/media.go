@@ -155,11 +155,7 @@ func (s *Store) DropMedia(ctx context.Context, id ID) error {
 
 // MediaByID finds an image.
 func (s *Store) MediaByID(ctx context.Context, id ID) (*Media, error) {
-	m := new(Media)
-	if err := s.r.NewSelect().Model(m).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "media "+id.String())
-	}
-	return m, nil
+	return selectOne[Media](ctx, s.r, "media "+id.String(), "id = ?", id)
 }
 
 // PendingUploads returns those of ids that are the member's attachment

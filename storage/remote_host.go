@@ -37,11 +37,7 @@ type RemoteHost struct {
 
 // RemoteHostByName returns a host's health record.
 func (s *Store) RemoteHostByName(ctx context.Context, host string) (*RemoteHost, error) {
-	h := new(RemoteHost)
-	if err := s.r.NewSelect().Model(h).Where("host = ?", host).Scan(ctx); err != nil {
-		return nil, notFound(err, "remote host "+host)
-	}
-	return h, nil
+	return selectOne[RemoteHost](ctx, s.r, "remote host "+host, "host = ?", host)
 }
 
 // unavailableHosts returns the next probe time of those of hosts that are

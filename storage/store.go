@@ -235,6 +235,16 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return applied, s.leaseIDNode(ctx)
 }
 
+// selectOne reads the one T that where matches, or fails with
+// ErrNotFound naming what.
+func selectOne[T any](ctx context.Context, db bun.IDB, what, where string, args ...any) (*T, error) {
+	v := new(T)
+	if err := db.NewSelect().Model(v).Where(where, args...).Scan(ctx); err != nil {
+		return nil, notFound(err, what)
+	}
+	return v, nil
+}
+
 // execCount runs a write on the write handle and returns how many rows
 // it changed; what says what it did, for the error.
 func (s *Store) execCount(ctx context.Context, what, query string, args ...any) (int, error) {
