@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -180,17 +179,6 @@ func tableCounts(t *testing.T, n *testNode) [4]int {
 // Retry-After.
 func formPage(t *testing.T, m *member, path string, form url.Values) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, m.n.Base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", m.n.Base)
-	resp, err := m.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), resp.Header.Get("Retry-After")
+	resp, body := m.send(path, form)
+	return resp.StatusCode, body, resp.Header.Get("Retry-After")
 }
