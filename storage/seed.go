@@ -402,21 +402,11 @@ func (sd *seeder) displayName(i int) string {
 }
 
 func (sd *seeder) title() string {
-	n := 3 + sd.rnd.IntN(6)
-	var b strings.Builder
-	for i := range n {
-		w := words[sd.rnd.IntN(len(words))]
-		if i == 0 {
-			w = strings.ToUpper(w[:1]) + w[1:]
-		} else {
-			b.WriteByte(' ')
-		}
-		b.WriteString(w)
-	}
+	t := sd.words(3 + sd.rnd.IntN(6))
 	if sd.rnd.IntN(3) == 0 {
-		b.WriteByte('?')
+		t += "?"
 	}
-	return b.String()
+	return t
 }
 
 // body returns a post's Markdown source and its HTML.
@@ -458,7 +448,10 @@ func (sd *seeder) body() (source, html string) {
 	return src.String(), h.String()
 }
 
-func (sd *seeder) sentence(n int) string {
+func (sd *seeder) sentence(n int) string { return sd.words(n) + "." }
+
+// words is n random words, the first capitalised.
+func (sd *seeder) words(n int) string {
 	var b strings.Builder
 	for i := range n {
 		w := words[sd.rnd.IntN(len(words))]
@@ -469,7 +462,6 @@ func (sd *seeder) sentence(n int) string {
 		}
 		b.WriteString(w)
 	}
-	b.WriteByte('.')
 	return b.String()
 }
 

@@ -123,12 +123,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 				return nil, err
 			}
 		}
-		s.policy.allowlist = opts.Federation == FederationAllowlist
-		if err := s.leaseIDNode(ctx); err != nil {
-			s.Close()
-			return nil, err
-		}
-		return s, nil
+		return s.ready(ctx, opts)
 	}
 	if opts.DatabaseURL != "" {
 		return nil, fmt.Errorf("database url %q: only postgres:// URLs are supported (leave it empty for SQLite)", redact(opts.DatabaseURL))
@@ -137,6 +132,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.ready(ctx, opts)
+}
+
+// ready finishes opening s, on either database: the federation mode, and
+// the lease of a node number for ids.
+func (s *Store) ready(ctx context.Context, opts Options) (*Store, error) {
 	s.policy.allowlist = opts.Federation == FederationAllowlist
 	if err := s.leaseIDNode(ctx); err != nil {
 		s.Close()
