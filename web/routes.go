@@ -32,6 +32,7 @@ import (
 //	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
 //	/settings/email|password|mail|watching|schedule  change the address (verified by mail), the password, mail settings
+//	/settings/notifications which kinds of notification come by mail, at once or in the daily digest
 //	/forgot-password        mails a reset link; /reset-password/{token} sets the new password
 //	/verify-email/{token}   confirms an address; /unsubscribe/{token} stops a kind of mail (no sign-in)
 //	/admin                  dashboard (admins)
@@ -112,6 +113,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	page("POST /settings/mail", s.saveMailSettings)
 	page("POST /settings/watching", s.saveWatching)
 	page("POST /settings/schedule", s.saveSchedule)
+	page("GET /settings/notifications", s.notificationPrefs)
+	page("POST /settings/notifications", s.saveNotificationPrefs)
 	page("GET /forgot-password", s.forgotPasswordForm)
 	page("POST /forgot-password", s.forgotPassword)
 	page("GET /reset-password/{token}", s.resetPasswordPage)
