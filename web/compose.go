@@ -127,12 +127,8 @@ func quoteSource(p *storage.Post) string {
 // quoteText answers the script that quotes without reloading: the
 // Markdown quotation of a post, as text.
 func (s *Server) quoteText(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
+	p := s.livePost(w, r)
 	if p == nil {
-		return nil
-	}
-	if p.IsDeleted() {
-		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
 		return nil
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -26,6 +26,17 @@ func (s *Server) loadPost(w http.ResponseWriter, r *http.Request) *storage.Post 
 	return p
 }
 
+// livePost is loadPost for a post that must not be deleted: a deleted
+// one is answered 410.
+func (s *Server) livePost(w http.ResponseWriter, r *http.Request) *storage.Post {
+	p := s.loadPost(w, r)
+	if p != nil && p.IsDeleted() {
+		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
+		return nil
+	}
+	return p
+}
+
 // permalink sends a browser to the page and anchor where the post is
 // shown; positions are fixed, so the page never changes.
 func (s *Server) permalink(w http.ResponseWriter, r *http.Request) error {
@@ -176,12 +187,8 @@ type shareData struct {
 // sharePost shows a post's link to copy, and sends a reader who names
 // their server to its share page (Mastodon's /share?text=).
 func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
+	p := s.livePost(w, r)
 	if p == nil {
-		return nil
-	}
-	if p.IsDeleted() {
-		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
 		return nil
 	}
 	data := shareData{Post: p, URL: s.URLs.Post(p.ID), Server: r.URL.Query().Get("server")}
