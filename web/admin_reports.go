@@ -112,11 +112,8 @@ type reportForm struct {
 
 // reportPostForm asks a member why they report a post.
 func (s *Server) reportPostForm(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return nil
-	}
-	if s.requireMember(w, r, "/p/"+p.ID.String()+"/report") == nil {
+	p, viewer := s.memberPost(w, r, "/report")
+	if viewer == nil {
 		return nil
 	}
 	s.renderReportForm(w, r, http.StatusOK, reportForm{Post: p})
@@ -130,12 +127,8 @@ func (s *Server) renderReportForm(w http.ResponseWriter, r *http.Request, status
 
 // reportPost files a member's report for the moderators.
 func (s *Server) reportPost(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return nil
-	}
-	viewer := s.memberForm(w, r, "/p/"+p.ID.String()+"/report")
-	if viewer == nil {
+	p, viewer := s.memberPost(w, r, "/report")
+	if viewer == nil || !s.parseForm(w, r) {
 		return nil
 	}
 	if p.IsDeleted() {

@@ -26,6 +26,21 @@ func (s *Server) loadPost(w http.ResponseWriter, r *http.Request) *storage.Post 
 	return p
 }
 
+// memberPost is loadPost for a signed-in member: a guest is sent to sign
+// in and come back to the post's page (page "") or to its page below
+// /p/ID (page "/edit"). viewer is nil when it has answered.
+func (s *Server) memberPost(w http.ResponseWriter, r *http.Request, page string) (p *storage.Post, viewer *storage.Account) {
+	p = s.loadPost(w, r)
+	if p == nil {
+		return nil, nil
+	}
+	back := site.PostPermalinkPath(p)
+	if page != "" {
+		back = site.PostPath(p.ID) + page
+	}
+	return p, s.requireMember(w, r, back)
+}
+
 // livePost is loadPost for a post that must not be deleted: a deleted
 // one is answered 410.
 func (s *Server) livePost(w http.ResponseWriter, r *http.Request) *storage.Post {
@@ -60,11 +75,7 @@ type editForm struct {
 
 // editPostForm shows a member's own post for editing.
 func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return nil
-	}
-	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
+	p, viewer := s.memberPost(w, r, "/edit")
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) {
 		return nil
 	}
@@ -91,11 +102,7 @@ func (s *Server) renderEditForm(w http.ResponseWriter, r *http.Request, status i
 
 // editPost saves an edited post; it is then marked edited.
 func (s *Server) editPost(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return nil
-	}
-	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
+	p, viewer := s.memberPost(w, r, "/edit")
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseForm(w, r) {
 		return nil
 	}
@@ -118,11 +125,7 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) error {
 // deletePost deletes one's own post, or any post for a moderator.
 // Deleting a thread's first post deletes the thread.
 func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return nil
-	}
-	viewer := s.requireMember(w, r, site.PostPermalinkPath(p))
+	p, viewer := s.memberPost(w, r, "")
 	if viewer == nil {
 		return nil
 	}
@@ -152,11 +155,7 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) error {
 // likePost likes a post, or takes the like back when the member already
 // liked it. The author's reputation follows.
 func (s *Server) likePost(w http.ResponseWriter, r *http.Request) error {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return nil
-	}
-	viewer := s.requireMember(w, r, site.PostPermalinkPath(p))
+	p, viewer := s.memberPost(w, r, "")
 	if viewer == nil {
 		return nil
 	}
