@@ -15,6 +15,20 @@ import (
 // wraps each of them in [Server.adminOnly] or [Server.staffOnly], so the
 // handlers here may take viewerFrom(r) as the staff member acting.
 
+// actionOn reads the form of a staff action on the {id} of the path: the
+// one acting and the id. viewer is nil when it has answered, or with
+// ErrNotFound for an id that is none.
+func (s *Server) actionOn(w http.ResponseWriter, r *http.Request) (viewer *storage.Account, id storage.ID, err error) {
+	if !s.parseForm(w, r) {
+		return nil, 0, nil
+	}
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		return nil, 0, storage.ErrNotFound
+	}
+	return viewerFrom(r), id, nil
+}
+
 // adminPage renders one page of the admin area; section names the tab.
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, name, title, section string, data any) {
 	s.render(w, r, status, name, &page{

@@ -63,20 +63,15 @@ func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) error {
 // rejects or changes the role of an account (role=...). Admins cannot
 // act on themselves, so nobody locks the last admin out by a slip.
 func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) error {
-	if !s.parseForm(w, r) {
-		return nil
-	}
-	viewer := viewerFrom(r)
-	id, ok := parseIDParam(r, "id")
-	if !ok {
-		return storage.ErrNotFound
+	viewer, id, err := s.actionOn(w, r)
+	if viewer == nil {
+		return err
 	}
 	if id == viewer.ID {
 		s.errorPage(w, r, http.StatusBadRequest, "You cannot change your own account here; ask another administrator, or use the skein command.")
 		return nil
 	}
 	ctx := r.Context()
-	var err error
 	switch r.PostForm.Get("action") {
 	case "suspend":
 		err = s.Store.SuspendAccount(ctx, viewer.ID, id, true)

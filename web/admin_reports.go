@@ -82,16 +82,11 @@ func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) error {
 // resolveReport acts on a report: dismiss, delete (the post), suspend
 // (its author) or forward (to the author's server, as a Flag).
 func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) error {
-	if !s.parseForm(w, r) {
-		return nil
-	}
-	viewer := viewerFrom(r)
-	id, ok := parseIDParam(r, "id")
-	if !ok {
-		return storage.ErrNotFound
+	viewer, id, err := s.actionOn(w, r)
+	if viewer == nil {
+		return err
 	}
 	action := r.PostForm.Get("action")
-	var err error
 	if action == "forward" {
 		err = s.Store.ForwardReport(r.Context(), viewer.ID, id)
 	} else {

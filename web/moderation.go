@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -30,24 +31,22 @@ func (s *Server) requireModerator(w http.ResponseWriter, r *http.Request) (stora
 
 // pinThread pins (on=1) or unpins (on=0) a thread.
 func (s *Server) pinThread(w http.ResponseWriter, r *http.Request) error {
-	id, mod, ok := s.requireModerator(w, r)
-	if !ok {
-		return nil
-	}
-	if err := s.Store.PinThread(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
-		return err
-	}
-	s.redirect(w, r, site.ThreadPath(id))
-	return nil
+	return s.switchThread(w, r, s.Store.PinThread)
 }
 
 // lockThread locks (on=1) or unlocks (on=0) a thread.
 func (s *Server) lockThread(w http.ResponseWriter, r *http.Request) error {
+	return s.switchThread(w, r, s.Store.LockThread)
+}
+
+// switchThread turns one of a thread's switches on (on=1) or off, as the
+// moderator asked, and goes back to the thread.
+func (s *Server) switchThread(w http.ResponseWriter, r *http.Request, set func(ctx context.Context, by, id storage.ID, on bool) error) error {
 	id, mod, ok := s.requireModerator(w, r)
 	if !ok {
 		return nil
 	}
-	if err := s.Store.LockThread(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
+	if err := set(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
 		return err
 	}
 	s.redirect(w, r, site.ThreadPath(id))
