@@ -3,8 +3,6 @@ package interop
 // What breaks today, one line each, for knownBreak. A fix deletes the
 // line and the compiler then shows every journey it unblocks.
 const (
-	breakRepliesNotEmbedded = "GoToSocial's context view lists no earlier reply: a Note's replies.first is a link, not an embedded page " +
-		"(GoToSocial walks only embedded pages), and the first post's replies omit the replies that have no reply_to"
 	breakPersonPostsDropped = "a followed GoToSocial user's posts are dropped on arrival (\"belongs to no thread here\", inbox.Inbox.storeNote)"
 	breakNoNotifications    = "a GoToSocial mention of a member outside a thread is dropped (\"belongs to no thread here\", inbox.Inbox.storeNote), " +
 		"so it never reaches /notifications"
