@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
@@ -53,7 +54,14 @@ func TestFollowOnFirstContact(t *testing.T) {
 				id, _ := j.thread("Follow me "+word("t"), "A thread to follow.")
 				actor = n.threadURL(id)
 			case "forum":
-				actor = n.forumURL("general")
+				// A forum of its own: a follower of the shared one would
+				// be sent every other journey's threads, and GoToSocial
+				// would know their posts before those journeys look.
+				slug := "first-" + strings.ToLower(rand.Text()[:6])
+				if err := n.admin("", "forum", "create", slug, "--title", "First contact"); err != nil {
+					t.Fatal(err)
+				}
+				actor = n.forumURL(slug)
 			case "member":
 				actor = n.memberURL(j.handle)
 			}
