@@ -32,7 +32,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.Bool(&cfg.AllowHTTP, "allow-http", false, "let federation talk to plain-HTTP peers")
 	f.Bool(&cfg.AuthorizedFetch, "authorized-fetch", false, "require a valid HTTP signature on every ActivityPub GET (Mastodon's secure mode)")
 	f.String(&cfg.PprofListen, "pprof-listen", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
-	f.String(&cfg.SiteName, "site-name", "", "the site's name in page headers, titles, feeds and mail (default: the host name); an edit on /admin/site wins")
+	f.String(&cfg.SiteName, "site-name", "", "the site's name in page headers, titles, feeds, mail, NodeInfo and the instance actor (default: the host name); an edit on /admin/site wins")
 	f.String(&cfg.SiteDescription, "site-description", "", "one sentence on what the site is about; an edit on /admin/site wins")
 	var smtp smtpFlags
 	smtp.register(f)
