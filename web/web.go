@@ -112,7 +112,7 @@ type Server struct {
 	static     *staticFiles
 	guestCache *httpcache.Cache[string]
 	// postFragments holds rendered posts (see renderPost).
-	postFragments *httpcache.Cache[any]
+	postFragments *httpcache.Cache[string]
 	// ipLimit bounds the password hashing one client address can make
 	// this process do (registration, account deletion); sign-in's limits
 	// are in the database (storage.Store.BeginSignIn).
