@@ -48,82 +48,65 @@ type Response struct {
 
 // Cache is a size-bounded LRU of rendered responses, each valid at one
 // version. It is safe for concurrent use; a nil *Cache caches nothing.
-type Cache[K comparable] = Versioned[K, *Response]
+type Cache[K comparable] struct {
+	mu      sync.Mutex
+	max     int64
+	ttl     time.Duration
+	size    int64
+	lru     *list.List // front: most recently used; values are *entry[K]
+	entries map[K]*list.Element
+}
+
+type entry[K comparable] struct {
+	key     K
+	version int64
+	resp    *Response
+	size    int64
+	expires time.Time // zero: never
+}
+
+// entryOverhead approximates what an entry costs beyond its body: the
+// map slot, the list element, the entry and the response with its ETag.
+const entryOverhead = 256
 
 // New returns a cache holding at most about maxBytes of responses, each
 // for at most ttl (0: as long as its version is current). It returns nil,
 // which caches nothing, when maxBytes is not positive.
 func New[K comparable](maxBytes int64, ttl time.Duration) *Cache[K] {
-	return NewVersioned[K](maxBytes, ttl, func(r *Response) int64 { return int64(len(r.Body)) })
-}
-
-// Versioned is a size-bounded LRU of values, each valid at one version:
-// [Cache] for responses, and for what a page is built from. It is safe
-// for concurrent use; a nil *Versioned caches nothing. Values are shared
-// by every caller that gets them: treat them as read-only.
-type Versioned[K comparable, V any] struct {
-	mu      sync.Mutex
-	max     int64
-	ttl     time.Duration
-	sizeOf  func(V) int64
-	size    int64
-	lru     *list.List // front: most recently used; values are *entry[K, V]
-	entries map[K]*list.Element
-}
-
-type entry[K comparable, V any] struct {
-	key     K
-	version int64
-	value   V
-	size    int64
-	expires time.Time // zero: never
-}
-
-// entryOverhead approximates what an entry costs beyond its value's
-// size: the map slot, the list element, the entry and, for a response,
-// its ETag.
-const entryOverhead = 256
-
-// NewVersioned returns a cache holding values of about maxBytes in all
-// (as sizeOf counts them), each for at most ttl (0: as long as its
-// version is current); nil, which caches nothing, when maxBytes is not
-// positive.
-func NewVersioned[K comparable, V any](maxBytes int64, ttl time.Duration, sizeOf func(V) int64) *Versioned[K, V] {
 	if maxBytes <= 0 {
 		return nil
 	}
-	return &Versioned[K, V]{max: maxBytes, ttl: ttl, sizeOf: sizeOf, lru: list.New(), entries: make(map[K]*list.Element)}
+	return &Cache[K]{max: maxBytes, ttl: ttl, lru: list.New(), entries: make(map[K]*list.Element)}
 }
 
-// Get returns the value cached for key if it was built at version and
-// has not expired by now; the zero V otherwise.
-func (c *Versioned[K, V]) Get(key K, version int64, now time.Time) V {
-	var zero V
+// Get returns the response cached for key if it was built at version and
+// has not expired by now.
+func (c *Cache[K]) Get(key K, version int64, now time.Time) *Response {
 	if c == nil {
-		return zero
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[key]
 	if !ok {
-		return zero
+		return nil
 	}
-	e := el.Value.(*entry[K, V])
+	e := el.Value.(*entry[K])
 	if e.version != version || (!e.expires.IsZero() && now.After(e.expires)) {
-		return zero
+		return nil
 	}
 	c.lru.MoveToFront(el)
-	return e.value
+	return e.resp
 }
 
-// Put stores value for key as built at version. An entry of a later
+// Put stores resp for key as built at version. An entry of a later
 // version stays: versions only grow, so an older build finishing late is
-// stale. A value larger than an eighth of the cache is not kept.
-func (c *Versioned[K, V]) Put(key K, version int64, value V, now time.Time) {
+// stale. A response larger than an eighth of the cache is not kept.
+func (c *Cache[K]) Put(key K, version int64, resp *Response, now time.Time) {
 	if c == nil {
 		return
 	}
-	size := c.sizeOf(value) + entryOverhead
+	size := int64(len(resp.Body)) + entryOverhead
 	if size > c.max/8 {
 		return
 	}
@@ -134,30 +117,30 @@ func (c *Versioned[K, V]) Put(key K, version int64, value V, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.entries[key]; ok {
-		e := el.Value.(*entry[K, V])
+		e := el.Value.(*entry[K])
 		if e.version > version {
 			return
 		}
 		c.size += size - e.size
-		e.version, e.value, e.size, e.expires = version, value, size, expires
+		e.version, e.resp, e.size, e.expires = version, resp, size, expires
 		c.lru.MoveToFront(el)
 	} else {
-		e := &entry[K, V]{key: key, version: version, value: value, size: size, expires: expires}
+		e := &entry[K]{key: key, version: version, resp: resp, size: size, expires: expires}
 		c.entries[key] = c.lru.PushFront(e)
 		c.size += size
 	}
 	for c.size > c.max {
 		el := c.lru.Back()
-		e := el.Value.(*entry[K, V])
+		e := el.Value.(*entry[K])
 		c.lru.Remove(el)
 		delete(c.entries, e.key)
 		c.size -= e.size
 	}
 }
 
-// Stats reports how many values the cache holds and about how many
+// Stats reports how many responses the cache holds and about how many
 // bytes, for metrics and tests.
-func (c *Versioned[K, V]) Stats() (entries int, bytes int64) {
+func (c *Cache[K]) Stats() (entries int, bytes int64) {
 	if c == nil {
 		return 0, 0
 	}
