@@ -25,6 +25,9 @@ func (s *Server) actorFromPath(ctx context.Context, r *http.Request) (*localActo
 	switch {
 	case r.PathValue("handle") != "":
 		a, err := s.store.MemberByHandle(ctx, r.PathValue("handle"))
+		if err == nil && a.ApprovalPending {
+			err = errNotFound
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -32,6 +35,9 @@ func (s *Server) actorFromPath(ctx context.Context, r *http.Request) (*localActo
 			follow: storage.FollowAccount, member: a}, nil
 	case r.PathValue("slug") != "":
 		f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
+		if err == nil && f.Hidden {
+			err = errNotFound
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -72,6 +78,22 @@ func (s *Server) serveFollowing(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.store.CountFollowing(ctx, la.rowID)
 	})
+}
+
+// serveFeatured serves an actor's featured collection, empty: nothing is
+// pinned to a profile here (a thread's pinned status is the forum's
+// business, and its posts are not the thread actor's own).
+func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawQuery != "" {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	la, ok := s.localActorOrFail(w, r)
+	if !ok {
+		return
+	}
+	s.writeJSON(w, r, &as.ItemsCollection{Context: as.LDContext(), ID: site.Featured(la.id), Type: "OrderedCollection",
+		TotalItems: count(0), OrderedItems: []any{}}, time.Time{})
 }
 
 func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, idOf func(string) string,

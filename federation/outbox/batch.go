@@ -41,6 +41,9 @@ func (w *Worker) load(ctx context.Context, ev storage.OutboxEvent) (*scene, erro
 	if p.Author == nil {
 		return nil, fmt.Errorf("post %s has no author", p.ID)
 	}
+	if p.Author.ApprovalPending {
+		return nil, nil // not a member to the fediverse until approved
+	}
 	t, err := w.store.ThreadByID(ctx, p.ThreadID)
 	if err != nil {
 		return nil, err
