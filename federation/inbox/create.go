@@ -118,6 +118,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 	if err != nil {
 		return nil, err
 	}
+	if via == nil || via.APID == nil || *via.APID != note.AttributedTo {
+		if err := in.lateDelete(ctx, p, note.ID); err != nil {
+			return nil, err
+		}
+	}
 	in.queueBackfill(ctx, t.ID, note, depth+1)
 	return p, nil
 }
