@@ -325,7 +325,7 @@ func runSkeinSide(ctx context.Context, t *target, g gtsOptions, hosts []*fakeHos
 	if err != nil {
 		return sideResult{}, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: t.DataDir})
+	store, err := dataPlace{t.DataDir, t.DatabaseURL}.open(ctx)
 	if err != nil {
 		return sideResult{}, err
 	}
