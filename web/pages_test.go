@@ -187,6 +187,13 @@ func TestRemoteFollow(t *testing.T) {
 		`action="/remote-follow"`, `name="uri" value="`+threadURL+`"`)
 	_ = page
 	b.get("/f/kitchen").wantContains(t, "@kitchen@"+ts.URLs.Host())
+	// The hidden forum of mirrored threads is no fediverse actor: it
+	// offers no handle to follow.
+	mirrors, err := ts.Store.MirrorForum(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.get("/f/"+mirrors.Slug).wantStatus(t, http.StatusOK).wantLacks(t, `id="follow-handle"`, "@"+mirrors.Slug+"@")
 
 	cases := []struct{ typed, host string }{
 		{"mastodon.social", "mastodon.social"},
@@ -289,7 +296,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	bob.signIn("bob")
 	guest := ts.browser()
 	pages := []string{"/", "/f/kitchen", "/f/kitchen/new", "/t/" + ts.FX.Thread.ID.String(), "/u/alice", "/signin",
-		"/register", "/settings", "/p/" + ts.FX.Posts[1].ID.String() + "/edit", "/p/" + ts.FX.Posts[1].ID.String() + "/share",
+		"/register", "/settings", "/settings/notifications", "/notifications", "/p/" + ts.FX.Posts[1].ID.String() + "/edit", "/p/" + ts.FX.Posts[1].ID.String() + "/share",
 		"/no/such/page", "/t/zzzzzzzzzzzzzzzzzz", "/static/skein.css"}
 	for _, p := range pages {
 		for _, b := range []*browser{guest, bob} {
