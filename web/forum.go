@@ -2,7 +2,9 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/skein-forum/skein/site"
@@ -116,9 +118,16 @@ type threadForm struct {
 	Title, Body string
 	Summary     string // the content warning
 	Error       string
+	Token       string        // as in replyForm
+	Preview     template.HTML // the rendered opening post, after Preview
 }
 
-// newThreadForm shows the "start a thread" form to members.
+func threadFormFrom(f *storage.Forum, v url.Values) threadForm {
+	return threadForm{Forum: f, Title: v.Get("title"), Body: v.Get("body"), Summary: v.Get("summary"), Token: v.Get("form_token")}
+}
+
+// newThreadForm shows the "start a thread" form to members, with the
+// text of a form that could not be posted when ?draft= names it.
 func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
@@ -128,10 +137,20 @@ func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
 	if s.requireMember(w, r, site.ForumPath(f.Slug)+"/new") == nil {
 		return
 	}
-	s.renderThreadForm(w, r, http.StatusOK, threadForm{Forum: f})
+	form := threadForm{Forum: f}
+	token, fields, msg, done := s.keptForm(w, r, site.ForumPath(f.Slug)+"/new")
+	if done {
+		return
+	}
+	if token != "" {
+		form = threadFormFrom(f, fields)
+		form.Token, form.Error = token, msg
+	}
+	s.renderThreadForm(w, r, http.StatusOK, form)
 }
 
 func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status int, form threadForm) {
+	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "newthread", &page{
 		Title:       "Start a thread in " + form.Forum.Title,
 		Description: "Start a thread in " + form.Forum.Title + ".",
@@ -142,26 +161,41 @@ func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status
 	})
 }
 
-// createThread starts a thread; a refused form comes back with the typed
-// text.
+// createThread starts a thread. As with replies, a form that cannot be
+// posted is kept and shown again, after signing in if need be.
 func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	viewer := s.requireMember(w, r, site.ForumPath(f.Slug)+"/new")
-	if viewer == nil || !s.parseForm(w, r) {
+	if !s.parseForm(w, r) {
 		return
 	}
-	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
+	viewer := viewerFrom(r)
+	formPage := site.ForumPath(f.Slug) + "/new"
+	if viewer == nil {
+		if !s.keepForm(w, r, nil, formPage, "compose", "You were signed out before your thread was posted. Here it is: send it again.") {
+			s.requireMember(w, r, formPage)
+		}
+		return
+	}
+	form := threadFormFrom(f, r.PostForm)
+	if wantsPreview(r) {
+		form.Preview = s.previewHTML(r, form.Body)
+		s.renderThreadForm(w, r, http.StatusOK, form)
+		return
+	}
 	html, mentions := s.postHTML(r.Context(), form.Body, nil)
 	t, _, err := s.Store.CreateThread(r.Context(), storage.NewThread{
 		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: html,
-		Summary: form.Summary, Mentions: mentions,
+		Summary: form.Summary, Mentions: mentions, FormToken: form.Token,
 	})
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
+		if s.keepForm(w, r, viewer, formPage, "compose", formError(err)) {
+			return
+		}
 		form.Error = formError(err)
 		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
 		return

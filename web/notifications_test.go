@@ -204,7 +204,7 @@ func TestContentWarningsOnTheWeb(t *testing.T) {
 
 	// A warning too long is refused beside the form, the text kept.
 	r = bob.post(site.ThreadPath(fx.Thread.ID)+"/reply", url.Values{"body": {"kept text"}, "summary": {strings.Repeat("w", 501)}})
-	r.wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "content warning is longer", "kept text")
+	r.wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "content warning is 501 characters long; the limit is 500", "kept text")
 }
 
 // A typed @name@host:port links, dotless hosts included; a member's full

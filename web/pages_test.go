@@ -344,7 +344,7 @@ func TestNoServerErrorForTypedInput(t *testing.T) {
 		}
 	}
 	// A body far past any post's size is cut off with a clear page.
-	r := b.post(threadPath+"/reply", url.Values{"body": {strings.Repeat("x", 4*storage.MaxBodyLen)}})
+	r := b.post(threadPath+"/reply", url.Values{"body": {strings.Repeat("x", 13*storage.MaxBodyLen)}})
 	r.wantStatus(t, http.StatusRequestEntityTooLarge).wantContains(t, "more text than a post can hold")
 	b.post("/signin", url.Values{"handle": {strings.Repeat("h", 5000)}, "password": {"x"}}).wantStatus(t, http.StatusUnauthorized)
 }

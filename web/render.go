@@ -88,6 +88,7 @@ func (s *Server) funcs() template.FuncMap {
 		"memberRow":  newMemberRow,
 		"initial":    initial,
 		"cwField":    func(id, value string) cwField { return cwField{ID: id, Value: value} },
+		"formToken":  tokenOr,
 	}
 }
 
@@ -244,6 +245,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, name string, p 
 }
 
 func writeHTML(w http.ResponseWriter, status int, body []byte) {
+	body = fillFormTokens(body)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -11,9 +11,10 @@ import (
 //	/f/{slug}/new           start a thread
 //	/t/{id}                 a thread (?page=N, ?quote=POST opens the reply box quoting)
 //	/t/{id}/reply           reply
-//	/t/{id}/pin|lock|delete|move moderation
+//	/t/{id}/pin|lock|delete|move moderation (GET delete asks first)
+//	/preview                the composer script's live preview
 //	/p/{id}                 a post's permalink: redirects to its page and anchor
-//	/p/{id}/edit|delete     the author edits or deletes
+//	/p/{id}/edit|delete     the author edits or deletes (GET delete asks first)
 //	/p/{id}/like            like or unlike
 //	/p/{id}/report          report a post to the moderators
 //	/p/{id}/share           a post's link to copy or share from one's server
@@ -76,6 +77,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	handle("GET /t/{id}", s.thread)
 	handle("POST /t/{id}/reply", s.reply)
+	handle("GET /t/{id}/reply", s.replyAgain)
+	handle("POST /preview", s.preview)
+	handle("GET /t/{id}/delete", s.confirmDeleteThread)
 	handle("POST /t/{id}/pin", s.pinThread)
 	handle("POST /t/{id}/lock", s.lockThread)
 	handle("POST /t/{id}/delete", s.deleteThread)
@@ -84,6 +88,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /p/{id}", s.permalink)
 	handle("GET /p/{id}/edit", s.editPostForm)
 	handle("POST /p/{id}/edit", s.editPost)
+	handle("GET /p/{id}/delete", s.confirmDeletePost)
 	handle("POST /p/{id}/delete", s.deletePost)
 	handle("POST /p/{id}/like", s.likePost)
 	handle("GET /p/{id}/share", s.sharePost)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/skein-forum/skein/markup"
@@ -118,6 +119,10 @@ type replyForm struct {
 	QuoteID string
 	ReplyTo string
 	Error   string
+	// Token is the form's one-time token when the form is shown again
+	// (kept, or previewed); empty gives the page a fresh one.
+	Token   string
+	Preview template.HTML // the rendered post, after Preview
 }
 
 // thread shows one page of a thread, oldest post first.
@@ -148,6 +153,15 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query().Get("quote"); q != "" && viewerFrom(r) != nil {
 		form = s.quoteForm(r, id, q)
 	}
+	if token, fields, msg, done := s.keptForm(w, r, site.ThreadPath(id)+"/reply"); done {
+		return
+	} else if token != "" {
+		form = replyFormFrom(fields)
+		form.Token, form.Error = token, msg
+		if r.URL.Query().Get("page") == "" {
+			pageNum = 0
+		}
+	}
 	s.showThread(w, r, id, pageNum, form, http.StatusOK)
 }
 
@@ -165,20 +179,18 @@ func (s *Server) quoteForm(r *http.Request, threadID storage.ID, q string) reply
 	return replyForm{Body: quoteSource(p), QuoteID: p.ID.String(), Summary: p.Warning()}
 }
 
-// showThread renders a page of a thread with the given reply box; a plain
-// visit (no quote, no error) may answer 304.
+// showThread renders a page of a thread with the given reply box (page 0
+// is the last); a plain visit (no quote, no error) may answer 304.
 func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.ID, pageNum int64, form replyForm, status int) {
 	ctx := r.Context()
-	t, err := s.Store.ThreadWithForum(ctx, id)
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	if t.DeletedAt != nil {
-		s.errorPage(w, r, http.StatusGone, "This thread was deleted.")
+	t := s.liveThread(w, r, id)
+	if t == nil {
 		return
 	}
 	lastPage := max(1, (t.PostCount+storage.PostsPerPage-1)/storage.PostsPerPage)
+	if pageNum == 0 {
+		pageNum = lastPage
+	}
 	if pageNum > lastPage {
 		s.notFound(w, r)
 		return
@@ -300,20 +312,65 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	s.render(w, r, status, "thread", p)
 }
 
-// reply adds a post to a thread. Guests are sent to sign in and nothing is
-// stored; a refused reply shows the last page again with the typed text.
+// liveThread loads thread id with its forum; for a thread that is not
+// there or was deleted it has answered and returns nil.
+func (s *Server) liveThread(w http.ResponseWriter, r *http.Request, id storage.ID) *storage.ThreadInForum {
+	t, err := s.Store.ThreadWithForum(r.Context(), id)
+	if err != nil {
+		s.storeError(w, r, err)
+		return nil
+	}
+	if t.DeletedAt != nil {
+		s.errorPage(w, r, http.StatusGone, "This thread was deleted.")
+		return nil
+	}
+	return t
+}
+
+// replyFormFrom reads a reply box's fields.
+func replyFormFrom(f url.Values) replyForm {
+	return replyForm{Body: f.Get("body"), Summary: f.Get("summary"), QuoteID: f.Get("quote_id"),
+		ReplyTo: f.Get("reply_to"), Token: f.Get("form_token")}
+}
+
+// replyAgain redirects a GET of the reply form's address (a reload after
+// an error answered in place) to the thread's reply box.
+func (s *Server) replyAgain(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	http.Redirect(w, r, s.path(site.ThreadPath(id))+"#reply", http.StatusSeeOther)
+}
+
+// reply adds a post to a thread. A reply that cannot be posted (the
+// session ended, the thread was locked meanwhile, the text was refused)
+// is kept, and the member lands on the thread's reply box with it, after
+// signing in if need be.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
 	}
-	viewer := s.requireMember(w, r, site.ThreadPath(id))
-	if viewer == nil || !s.parseForm(w, r) {
+	if !s.parseForm(w, r) {
 		return
 	}
-	form := replyForm{Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary"),
-		QuoteID: r.PostForm.Get("quote_id"), ReplyTo: r.PostForm.Get("reply_to")}
+	viewer := viewerFrom(r)
+	threadPage := site.ThreadPath(id)
+	if viewer == nil {
+		if !s.keepForm(w, r, nil, threadPage, "reply", "You were signed out before your reply was posted. Here it is: send it again.") {
+			s.requireMember(w, r, threadPage)
+		}
+		return
+	}
+	form := replyFormFrom(r.PostForm)
+	if wantsPreview(r) {
+		form.Preview = s.previewHTML(r, form.Body)
+		s.showThread(w, r, id, 0, form, http.StatusOK)
+		return
+	}
 	quoted := s.quotedPost(r.Context(), optionalID(form.QuoteID), id)
 	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
 	p, err := s.Store.CreatePost(r.Context(), storage.NewPost{
@@ -325,34 +382,36 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		QuoteID:   optionalID(form.QuoteID),
 		Summary:   quotedWarning(form.Summary, html, quoted),
 		Mentions:  mentions,
+		FormToken: form.Token,
 	})
+	status := http.StatusUnprocessableEntity
 	switch {
 	case errors.Is(err, storage.ErrLocked):
-		s.forbidden(w, r, "This thread is locked: it takes no more replies.")
-		return
+		if s.keepForm(w, r, viewer, threadPage, "reply", lockedMessage) {
+			return
+		}
+		form.Error, status = lockedMessage, http.StatusForbidden
 	case errors.Is(err, storage.ErrNotFound):
 		s.notFound(w, r)
 		return
-	case errors.Is(err, storage.ErrInvalid), storage.Unavailable(err):
-		status := http.StatusUnprocessableEntity
-		if storage.Unavailable(err) {
-			s.Log.Warn("reply not saved", "thread", id, "err", err)
-			form.Error, status = unavailableMessage, http.StatusServiceUnavailable
-			retryLater(w)
-		} else {
-			form.Error = formError(err)
-		}
-		t, terr := s.Store.ThreadByID(r.Context(), id)
-		if terr != nil {
-			s.storeError(w, r, terr)
+	case errors.Is(err, storage.ErrInvalid):
+		if s.keepForm(w, r, viewer, threadPage, "reply", formError(err)) {
 			return
 		}
-		last := max(1, (t.PostCount+storage.PostsPerPage-1)/storage.PostsPerPage)
-		s.showThread(w, r, id, last, form, status)
-		return
+		form.Error = formError(err)
+	case storage.Unavailable(err):
+		s.Log.Warn("reply not saved", "thread", id, "err", err)
+		form.Error, status = unavailableMessage, http.StatusServiceUnavailable
+		retryLater(w)
 	case err != nil:
 		s.serverError(w, r, err)
 		return
+	default:
+		s.redirect(w, r, site.PostPermalinkPath(p))
+		return
 	}
-	s.redirect(w, r, site.PostPermalinkPath(p))
+	s.showThread(w, r, id, 0, form, status)
 }
+
+// lockedMessage explains a reply kept because its thread was locked.
+const lockedMessage = "This thread was locked while you were writing, so your reply was not posted. Your text is below to copy."

@@ -1,6 +1,6 @@
 // Skein's optional script. Every page works without it; with it, copy
-// buttons copy a fediverse address and "Quote" fills the reply box
-// without reloading the page.
+// buttons copy a fediverse address, "Quote" fills the reply box without
+// reloading the page, and composers keep a draft and preview live.
 (function () {
   "use strict";
 
@@ -35,6 +35,52 @@
       } else if (copyFallback(text)) {
         done();
       }
+    });
+  });
+
+  // Composers: the text is saved in this browser while typing (a closed
+  // tab or a crash loses nothing) and previewed live. The server keeps
+  // a form it could not post on its own; this is the extra for the rest.
+  document.querySelectorAll("form.composer").forEach(function (f) {
+    var key = "skein-draft:" + f.dataset.draft;
+    var fields = ["title", "body", "summary"].map(function (n) { return f.querySelector("[name=" + n + "]"); })
+      .filter(function (el) { return el; });
+    var text = f.querySelector("textarea[name=body]");
+    var store = null;
+    try { store = window.localStorage; } catch (e) { /* storage off: no drafts */ }
+    if (store && !f.querySelector(".form-error") && !text.value.trim()) {
+      try {
+        var saved = JSON.parse(store.getItem(key) || "null");
+        if (saved && saved.body) {
+          fields.forEach(function (el) { if (saved[el.name]) el.value = saved[el.name]; });
+          var note = document.createElement("p");
+          note.className = "hint draft-note";
+          note.textContent = "Your unsent draft from this browser is back.";
+          text.parentNode.insertBefore(note, text);
+        }
+      } catch (e) { store.removeItem(key); }
+    }
+    var pane = f.querySelector(".preview");
+    var paneBody = pane && pane.querySelector(".body");
+    var timer = null, sent = "";
+    function refresh() {
+      var v = {};
+      fields.forEach(function (el) { v[el.name] = el.value; });
+      if (store) {
+        try { if (v.body.trim()) store.setItem(key, JSON.stringify(v)); else store.removeItem(key); } catch (e) { /* full */ }
+      }
+      if (!pane || !f.dataset.preview || v.body === sent) return;
+      sent = v.body;
+      if (!v.body.trim()) { pane.hidden = true; return; }
+      fetch(f.dataset.preview, { method: "POST", credentials: "same-origin", body: new URLSearchParams({ body: v.body }) })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) { paneBody.innerHTML = html; pane.hidden = false; }) // sanitized by the server
+        .catch(function () { /* the Preview button still works */ });
+    }
+    f.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+    f.addEventListener("submit", function (ev) {
+      var b = ev.submitter;
+      if (store && !(b && b.name === "preview")) store.removeItem(key);
     });
   });
 
