@@ -60,18 +60,18 @@ func draftPath(page, token, anchor string) string {
 	return page + sep + draftParam + "=" + url.QueryEscape(token) + "#" + anchor
 }
 
-// keepForm keeps what r posted under its form token, with why it was not
-// posted, and sends the browser to the composer page that shows it again
-// (through sign-in when viewer is nil). It returns false, having done
-// nothing, when the form cannot be kept (no token, or the database is
-// unavailable): the caller then answers with the form itself.
-func (s *Server) keepForm(w http.ResponseWriter, r *http.Request, viewer *storage.Account, page, anchor, message string) bool {
-	token := r.PostForm.Get("form_token")
+// keepForm keeps a composer's fields under its form token, with why it
+// was not posted, and sends the browser to the composer page that shows
+// it again (through sign-in when viewer is nil). It returns false, having
+// done nothing, when the form cannot be kept (no token, or the database
+// is unavailable): the caller then answers with the form itself.
+func (s *Server) keepForm(w http.ResponseWriter, r *http.Request, viewer *storage.Account, fields url.Values, page, anchor, message string) bool {
+	token := fields.Get("form_token")
 	var accountID storage.ID
 	if viewer != nil {
 		accountID = viewer.ID
 	}
-	kf := storage.KeptForm{Action: strings.TrimPrefix(r.URL.Path, s.prefix), Fields: r.PostForm.Encode(), Message: message}
+	kf := storage.KeptForm{Action: strings.TrimPrefix(r.URL.Path, s.prefix), Fields: fields.Encode(), Message: message}
 	if err := s.Store.KeepForm(r.Context(), token, accountID, kf); err != nil {
 		if !errors.Is(err, storage.ErrInvalid) {
 			s.Log.Warn("form not kept", "path", r.URL.Path, "err", err)
@@ -118,9 +118,30 @@ func (s *Server) keptForm(w http.ResponseWriter, r *http.Request, action string)
 	return token, fields, kf.Message, false
 }
 
-// wantsPreview reports whether the composer's Preview button sent the
-// form.
-func wantsPreview(r *http.Request) bool { return r.PostForm.Get("preview") != "" }
+// wantsPreview reports whether the composer's Preview or Attach button
+// sent the form: it is shown again, nothing posted.
+func wantsPreview(r *http.Request) bool {
+	return r.PostForm.Get("preview") != "" || r.PostForm.Get("upload") != ""
+}
+
+// composerValues are a composer's fields as they are kept: its images
+// named by their ids, with their alt text, the buttons left out.
+func composerValues(f url.Values, atts []attachmentField) url.Values {
+	out := make(url.Values, len(f))
+	for k, v := range f {
+		if k != "media" && k != "preview" && k != "upload" && !strings.HasPrefix(k, "alt-") {
+			out[k] = v
+		}
+	}
+	for _, a := range atts {
+		out.Add("media", a.ID)
+		out.Set("alt-"+a.ID, a.Alt)
+	}
+	return out
+}
+
+// joinProblems is the message for refused files, beside the form.
+func joinProblems(p []string) string { return strings.Join(p, " ") }
 
 // previewHTML renders what a composer would post, for its Preview.
 func (s *Server) previewHTML(r *http.Request, src string) template.HTML {

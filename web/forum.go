@@ -120,6 +120,7 @@ type threadForm struct {
 	Error       string
 	Token       string        // as in replyForm
 	Preview     template.HTML // the rendered opening post, after Preview
+	Media       []attachmentField
 }
 
 func threadFormFrom(f *storage.Forum, v url.Values) threadForm {
@@ -145,6 +146,7 @@ func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
 	if token != "" {
 		form = threadFormFrom(f, fields)
 		form.Token, form.Error = token, msg
+		form.Media, _ = s.composerMedia(r, viewerFrom(r), fields, nil)
 	}
 	s.renderThreadForm(w, r, http.StatusOK, form)
 }
@@ -169,31 +171,36 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	if !s.parseForm(w, r) {
+	if !s.parseComposerForm(w, r) {
 		return
 	}
 	viewer := viewerFrom(r)
 	formPage := site.ForumPath(f.Slug) + "/new"
 	if viewer == nil {
-		if !s.keepForm(w, r, nil, formPage, "compose", "You were signed out before your thread was posted. Here it is: send it again.") {
+		msg := "You were signed out before your thread was posted. Here it is: send it again."
+		if !s.keepForm(w, r, nil, composerValues(r.PostForm, nil), formPage, "compose", msg+imagesAgain(r)) {
 			s.requireMember(w, r, formPage)
 		}
 		return
 	}
 	form := threadFormFrom(f, r.PostForm)
-	if wantsPreview(r) {
+	var problems []string
+	form.Media, problems = s.composerMedia(r, viewer, r.PostForm, nil)
+	kept := composerValues(r.PostForm, form.Media)
+	if wantsPreview(r) || len(problems) > 0 {
 		form.Preview = s.previewHTML(r, form.Body)
+		form.Error = joinProblems(problems)
 		s.renderThreadForm(w, r, http.StatusOK, form)
 		return
 	}
 	html, mentions := s.postHTML(r.Context(), form.Body, nil)
 	t, _, err := s.Store.CreateThread(r.Context(), storage.NewThread{
 		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: html,
-		Summary: form.Summary, Mentions: mentions, FormToken: form.Token,
+		Summary: form.Summary, Mentions: mentions, Media: attachItems(form.Media), FormToken: form.Token,
 	})
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
-		if s.keepForm(w, r, viewer, formPage, "compose", formError(err)) {
+		if s.keepForm(w, r, viewer, kept, formPage, "compose", formError(err)) {
 			return
 		}
 		form.Error = formError(err)

@@ -138,6 +138,7 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	s.mediaRemoved()
 	if p.Position == 1 {
 		t, err := s.Store.ThreadWithForum(r.Context(), p.ThreadID)
 		if err != nil {

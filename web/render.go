@@ -89,7 +89,19 @@ func (s *Server) funcs() template.FuncMap {
 		"initial":    initial,
 		"cwField":    func(id, value string) cwField { return cwField{ID: id, Value: value} },
 		"formToken":  tokenOr,
+		"attachFields": func(prefix string, media []attachmentField) attachFields {
+			return attachFields{Prefix: prefix, Media: media, On: s.media != nil, Max: storage.MaxAttachments}
+		},
 	}
+}
+
+// attachFields is a composer's images: those attached so far and the
+// file picker, when the node takes images (On).
+type attachFields struct {
+	Prefix string // of the element ids
+	Media  []attachmentField
+	On     bool
+	Max    int
 }
 
 // cwField is the content warning input of a composer.

@@ -42,6 +42,9 @@ import (
 //	/admin/forums           create, edit, order forums (admins)
 //	/admin/audit            the audit log (moderators)
 //	/admin/site             the site's name and description (admins)
+//	/admin/media            every image, to remove one (admins)
+//	/settings/avatar        upload or remove one's picture
+//	/media/{key}            uploaded images and cached remote ones
 //	/static/                stylesheet and the optional script
 //
 // Forums, threads, posts and members are also ActivityPub documents at the
@@ -110,6 +113,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /settings", s.settingsForm)
 	handle("POST /settings", s.saveSettings)
 	handle("POST /settings/delete", s.deleteAccount)
+	handle("POST /settings/avatar", s.saveAvatar)
 	handle("POST /settings/email", s.changeEmail)
 	handle("POST /settings/password", s.changePassword)
 	handle("POST /settings/mail", s.saveMailSettings)
@@ -138,8 +142,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /admin/audit", s.adminAudit)
 	handle("GET /admin/site", s.adminSite)
 	handle("POST /admin/site", s.saveSite)
+	handle("GET /admin/media", s.adminMedia)
+	handle("POST /admin/media/{id}/remove", s.removeMedia)
 
 	mux.HandleFunc("GET /static/{file}", s.serveStatic) // no session needed
+	mux.HandleFunc("GET /media/{key}", s.serveMedia)
 
 	// Anything else is a friendly 404 rather than the mux's plain text.
 	handle("/", s.notFoundHandler)

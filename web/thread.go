@@ -57,6 +57,8 @@ type postView struct {
 
 	FirstUnread bool // the first post the member has not seen: a marker goes before it
 
+	Media []mediaView // its images
+
 	Liked     bool
 	CanLike   bool   // signed in, not one's own, not deleted
 	CanEdit   bool   // one's own post
@@ -123,6 +125,7 @@ type replyForm struct {
 	// (kept, or previewed); empty gives the page a fresh one.
 	Token   string
 	Preview template.HTML // the rendered post, after Preview
+	Media   []attachmentField
 }
 
 // thread shows one page of a thread, oldest post first.
@@ -158,6 +161,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 	} else if token != "" {
 		form = replyFormFrom(fields)
 		form.Token, form.Error = token, msg
+		form.Media, _ = s.composerMedia(r, viewerFrom(r), fields, nil)
 		if r.URL.Query().Get("page") == "" {
 			pageNum = 0
 		}
@@ -253,10 +257,16 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if t.IsMirror() {
 		data.Origin, data.OriginHost = s.mirrorOrigin(r, &t.Thread)
 	}
+	attachments, err := s.postMedia(r, posts)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	modified := t.LastPostAt
 	for i := range posts {
 		p := &posts[i]
 		v := s.newPostView(p)
+		v.Media = attachments[p.ID]
 		v.Liked = liked[p.ID]
 		v.FirstUnread = viewer != nil && lastRead > 0 && p.Position == lastRead+1
 		if viewer != nil && !p.IsDeleted() {
@@ -304,7 +314,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}
-	if status == http.StatusOK && form == (replyForm{}) {
+	if status == http.StatusOK && form.Body == "" && form.Token == "" && form.Error == "" && form.QuoteID == "" && len(form.Media) == 0 {
 		s.renderCached(w, r, "thread", p, modified, t.Version)
 		return
 	}
@@ -354,20 +364,26 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	if !s.parseForm(w, r) {
+	if !s.parseComposerForm(w, r) {
 		return
 	}
 	viewer := viewerFrom(r)
 	threadPage := site.ThreadPath(id)
 	if viewer == nil {
-		if !s.keepForm(w, r, nil, threadPage, "reply", "You were signed out before your reply was posted. Here it is: send it again.") {
+		msg := "You were signed out before your reply was posted. Here it is: send it again."
+		if !s.keepForm(w, r, nil, composerValues(r.PostForm, nil), threadPage, "reply", msg+imagesAgain(r)) {
 			s.requireMember(w, r, threadPage)
 		}
 		return
 	}
 	form := replyFormFrom(r.PostForm)
-	if wantsPreview(r) {
+	var problems []string
+	form.Media, problems = s.composerMedia(r, viewer, r.PostForm, nil)
+	kept := composerValues(r.PostForm, form.Media)
+	if wantsPreview(r) || len(problems) > 0 {
 		form.Preview = s.previewHTML(r, form.Body)
+		form.Error = joinProblems(problems)
+		w.Header().Set("Cache-Control", "no-store")
 		s.showThread(w, r, id, 0, form, http.StatusOK)
 		return
 	}
@@ -382,12 +398,13 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		QuoteID:   optionalID(form.QuoteID),
 		Summary:   quotedWarning(form.Summary, html, quoted),
 		Mentions:  mentions,
+		Media:     attachItems(form.Media),
 		FormToken: form.Token,
 	})
 	status := http.StatusUnprocessableEntity
 	switch {
 	case errors.Is(err, storage.ErrLocked):
-		if s.keepForm(w, r, viewer, threadPage, "reply", lockedMessage) {
+		if s.keepForm(w, r, viewer, kept, threadPage, "reply", lockedMessage) {
 			return
 		}
 		form.Error, status = lockedMessage, http.StatusForbidden
@@ -395,7 +412,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	case errors.Is(err, storage.ErrInvalid):
-		if s.keepForm(w, r, viewer, threadPage, "reply", formError(err)) {
+		if s.keepForm(w, r, viewer, kept, threadPage, "reply", formError(err)) {
 			return
 		}
 		form.Error = formError(err)

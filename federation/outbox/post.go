@@ -180,5 +180,10 @@ func (w *Worker) note(ctx context.Context, sc *scene) (*as.Note, error) {
 	if err != nil {
 		return nil, err
 	}
-	return federation.NoteFromPost(w.urls, federation.NoteParts{Post: sc.post, Thread: sc.thread, Forum: sc.forum, Refs: refs, ThreadActor: sc.owner}), nil
+	media, err := w.Fed.PostMedia(ctx, sc.post)
+	if err != nil {
+		return nil, err
+	}
+	return federation.NoteFromPost(w.urls, federation.NoteParts{Post: sc.post, Thread: sc.thread, Forum: sc.forum, Refs: refs,
+		ThreadActor: sc.owner, Media: media[sc.post.ID]}), nil
 }

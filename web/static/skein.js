@@ -78,9 +78,37 @@
         .catch(function () { /* the Preview button still works */ });
     }
     f.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+
+    // Images dropped on the composer, or picked, are sent at once and come
+    // back with a field for their alt text; the text typed goes along.
+    var files = f.querySelector("input[type=file][name=images]");
+    var attach = f.querySelector("button[name=upload]");
+    if (files && attach && window.DataTransfer) {
+      var box = files.closest("fieldset") || f;
+      var send = function () { if (files.files.length) f.requestSubmit(attach); };
+      files.addEventListener("change", send);
+      f.addEventListener("dragover", function (ev) {
+        if (ev.dataTransfer && Array.prototype.indexOf.call(ev.dataTransfer.types, "Files") >= 0) {
+          ev.preventDefault();
+          box.classList.add("dragging");
+        }
+      });
+      f.addEventListener("dragleave", function () { box.classList.remove("dragging"); });
+      f.addEventListener("drop", function (ev) {
+        if (!ev.dataTransfer || !ev.dataTransfer.files.length) return;
+        ev.preventDefault();
+        box.classList.remove("dragging");
+        var dt = new DataTransfer();
+        Array.prototype.forEach.call(ev.dataTransfer.files, function (file) {
+          if (/^image\//.test(file.type)) dt.items.add(file);
+        });
+        files.files = dt.files;
+        send();
+      });
+    }
     f.addEventListener("submit", function (ev) {
       var b = ev.submitter;
-      if (store && !(b && b.name === "preview")) store.removeItem(key);
+      if (store && !(b && (b.name === "preview" || b.name === "upload"))) store.removeItem(key);
     });
   });
 
