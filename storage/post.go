@@ -192,8 +192,12 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, hw *hotWrites, t *Thr
 		Summary:   summary,
 		Sensitive: np.Sensitive || summary != "",
 	}
-	// An opening post replies to nobody; it notifies those it mentions.
-	notices := []postNotice{{post: p, mentions: np.Mentions}}
+	// An opening post replies to nobody; it notifies those it mentions
+	// and those who watch its forum.
+	notices := []postNotice{{post: p, mentions: np.Mentions, newThreadIn: t.ForumID}}
+	if err := watchNotices(ctx, tx, notices); err != nil {
+		return nil, err
+	}
 	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
 	if err != nil {
 		return nil, err
@@ -398,6 +402,11 @@ func (s *Store) updatePost(ctx context.Context, id ID, e PostEdit, keepWarning b
 		if err != nil {
 			return err
 		}
+		notices := []postNotice{n}
+		if err := watchNotices(ctx, tx, notices); err != nil {
+			return err
+		}
+		n = notices[0]
 		accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts([]postNotice{n}))
 		if err != nil {
 			return err

@@ -192,12 +192,12 @@ func TestDeleteAsksFirst(t *testing.T) {
 		t.Fatal("confirming did not delete the post")
 	}
 	alice.get(site.PostPath(ts.FX.Posts[0].ID)+"/delete").wantContains(t, "Delete this thread?")
-	ts.browser().get(postPath + "/delete").wantStatus(t, http.StatusSeeOther)
+	ts.browser().get(postPath+"/delete").wantStatus(t, http.StatusSeeOther)
 
 	mod := ts.browser()
 	mod.signIn(ts.FX.Mod.Handle)
 	threadPath := site.ThreadPath(ts.FX.Thread.ID)
 	mod.get(threadPath+"/delete").wantStatus(t, http.StatusOK).
 		wantContains(t, "Delete the thread", `action="`+threadPath+`/delete"`)
-	alice.get(threadPath + "/delete").wantStatus(t, http.StatusForbidden)
+	alice.get(threadPath+"/delete").wantStatus(t, http.StatusForbidden)
 }

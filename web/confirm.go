@@ -79,4 +79,3 @@ func (s *Server) confirmDeleteThread(w http.ResponseWriter, r *http.Request) {
 		Action: s.path(site.ThreadPath(id) + "/delete"), Button: "Delete the thread", Cancel: s.path(site.ThreadPath(id)),
 		Message: "Every post in it (" + thousands(t.PostCount) + ") and its images are deleted; the deletion is in the audit log."})
 }
-

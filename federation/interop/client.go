@@ -333,7 +333,8 @@ func hiddenFields(page, action string) (url.Values, error) {
 	}
 	var form *html.Node
 	for n := range doc.Descendants() {
-		if n.Type == html.ElementNode && n.DataAtom == atom.Form && attr(n, "action") == action {
+		// A form may name the place its answer opens at (action#reply).
+		if a, _, _ := strings.Cut(attr(n, "action"), "#"); n.Type == html.ElementNode && n.DataAtom == atom.Form && a == action {
 			form = n
 			break
 		}
