@@ -132,4 +132,3 @@ func TestAttachmentsFederateBothWays(t *testing.T) {
 		t.Error("a javascript: attachment reached the page")
 	}
 }
-

@@ -82,4 +82,3 @@ func (s *Server) mediaRemoved() {
 		s.media.Notify()
 	}
 }
-
