@@ -378,7 +378,7 @@ func TestProfileAndSettings(t *testing.T) {
 	alice.post("/settings", url.Values{"display_name": {"Alice L."}, "bio": {"Baker <3\nof bread.\n\nSecond para."}}).
 		wantStatus(t, http.StatusSeeOther)
 	r := ts.browser().get("/u/alice").wantStatus(t, http.StatusOK)
-	r.wantContains(t, "<h1>Alice L.</h1>", "Reputation", "Joined", "<p>Baker &lt;3<br>of bread.</p><p>Second para.</p>",
+	r.wantContains(t, "<h1><bdi>Alice L.</bdi></h1>", "Reputation", "Joined", "<p>Baker &lt;3<br>of bread.</p><p>Second para.</p>",
 		"Sourdough starter keeps dying", "@alice@"+ts.URLs.Host())
 	alice.get("/settings").wantContains(t, "Baker &lt;3\nof bread.\n\nSecond para.</textarea>")
 	ts.browser().get("/settings").wantStatus(t, http.StatusSeeOther)

@@ -80,6 +80,7 @@ func (s *Server) funcs() template.FuncMap {
 		"authorLink": s.authorLink,
 		"handleOf":   s.fediverseHandle,
 		"date":       formatDate,
+		"when":       formatWhen,
 		"datetime":   formatDateTime,
 		"num":        thousands,
 		"trusted":    func(html string) template.HTML { return template.HTML(html) }, // sanitized when written
@@ -147,6 +148,11 @@ func initial(name string) string {
 
 // formatDate is how pages show a day: "26 November 2026".
 func formatDate(t time.Time) string { return t.UTC().Format("2 January 2006") }
+
+// formatWhen is a moment as pages print it: the day and the time, in UTC
+// so a page cached for guests is right for everyone; the script rewrites
+// it in the reader's time zone, and recent ones as "5 minutes ago".
+func formatWhen(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
 
 // formatDateTime is the machine-readable form for <time datetime>.
 func formatDateTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

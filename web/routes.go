@@ -25,6 +25,7 @@ import (
 //	/notifications          a member's notifications (?before= pages on); /read marks all read
 //	/notifications/{id}     marks one read and goes to its post; /read marks it read
 //	/search                 full-text search (?q=, ?page=)
+//	/latest                 recent threads of every forum, with unread counts (?before= pages on)
 //	/feed.atom|rss, /f/{slug}/feed.atom|rss, /t/{id}/feed.atom|rss  feeds
 //	/p/{id}/quote           a post's quotation as Markdown, for the script
 //	/u/{handle}             a member's profile
@@ -57,6 +58,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	handle("GET /{$}", s.home)
 	handle("GET /search", s.search)
+	handle("GET /latest", s.latest)
 	handle("GET /followed", s.followed)
 	handle("GET /notifications", s.notifications)
 	handle("POST /notifications/read", s.readAllNotifications)

@@ -19,6 +19,8 @@ type threadData struct {
 	LastPage int64
 	// Paths of the page links; empty where there is no such page.
 	First, Prev, Next, Last string
+	Pages                   []pageLink // numbered: the first, a window around this one, the last
+	PagePath                string     // where "jump to page" sends its number
 	Reply                   replyForm
 	CanReply                bool // a signed-in member and an open thread
 	IsModerator             bool
@@ -45,7 +47,7 @@ type postView struct {
 	Deleted          bool
 	HTML             template.HTML // sanitized when it was written or received
 	Warning          string        // the content warning it is collapsed behind, if any
-	Posted, PostedAt string        // "26 November 2026", RFC 3339
+	Posted, PostedAt string        // "26 November 2026, 14:05 UTC", RFC 3339
 	Edited, EditedAt string        // empty when never edited
 	LikeCount        int64
 	Likes            string // "1,307"
@@ -54,6 +56,8 @@ type postView struct {
 	AuthorName, AuthorLink, AuthorHandle, AuthorRep string
 	AuthorAvatar                                    string
 	AuthorSince                                     string // "Joined 2 May 2025" or "From social.example"
+	AuthorRole                                      string // "Admin", "Moderator" or empty
+	ByOP                                            bool   // the thread's starter wrote it
 
 	FirstUnread bool // the first post the member has not seen: a marker goes before it
 
@@ -85,7 +89,7 @@ func (s *Server) newPostView(p *storage.Post) postView {
 		Deleted:   p.IsDeleted(),
 		HTML:      template.HTML(p.ViewHTML()),
 		Warning:   p.Warning(),
-		Posted:    formatDate(p.CreatedAt),
+		Posted:    formatWhen(p.CreatedAt),
 		PostedAt:  formatDateTime(p.CreatedAt),
 		LikeCount: p.LikeCount,
 		Likes:     thousands(p.LikeCount),
@@ -93,7 +97,7 @@ func (s *Server) newPostView(p *storage.Post) postView {
 	v.Anchor = "p" + v.ID
 	v.Path = s.path("/p/" + v.ID)
 	if p.EditedAt != nil {
-		v.Edited, v.EditedAt = formatDate(*p.EditedAt), formatDateTime(*p.EditedAt)
+		v.Edited, v.EditedAt = formatWhen(*p.EditedAt), formatDateTime(*p.EditedAt)
 	}
 	if a := p.Author; a != nil {
 		v.AuthorName = a.Name()
@@ -101,6 +105,12 @@ func (s *Server) newPostView(p *storage.Post) postView {
 		v.AuthorHandle = s.fediverseHandle(a)
 		v.AuthorRep = thousands(a.Reputation)
 		v.AuthorAvatar = a.AvatarURL
+		switch {
+		case a.IsLocal() && a.IsAdmin():
+			v.AuthorRole = "Admin"
+		case a.IsLocal() && a.IsModerator():
+			v.AuthorRole = "Moderator"
+		}
 		if a.IsLocal() {
 			v.AuthorSince = "Joined " + formatDate(a.CreatedAt)
 		} else {
@@ -267,6 +277,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		p := &posts[i]
 		v := s.newPostView(p)
 		v.Media = attachments[p.ID]
+		v.ByOP = p.AuthorID == t.AuthorID
 		v.Liked = liked[p.ID]
 		v.FirstUnread = viewer != nil && lastRead > 0 && p.Position == lastRead+1
 		if viewer != nil && !p.IsDeleted() {
@@ -294,6 +305,8 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		data.Next = s.path(site.ThreadPagePath(id, pageNum+1))
 		data.Last = s.path(site.ThreadPagePath(id, lastPage))
 	}
+	data.Pages = pageLinks(pageNum, lastPage, func(n int64) string { return s.path(site.ThreadPagePath(id, n)) })
+	data.PagePath = s.path(site.ThreadPath(id))
 	p := &page{
 		Title:     t.Title,
 		Canonical: s.URLs.Abs(site.ThreadPagePath(id, pageNum)),
@@ -320,6 +333,40 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "thread", p)
+}
+
+// pageLink is one numbered link of a pager; Gap stands for pages left
+// out between two links.
+type pageLink struct {
+	Num     int64
+	Path    string
+	Current bool
+	Gap     bool
+}
+
+// pagerWindow is how many pages either side of the current one are
+// linked by number.
+const pagerWindow = 2
+
+// pageLinks numbers a pager: the first page, a window around page, the
+// last, with gaps marked where pages are left out.
+func pageLinks(page, last int64, path func(int64) string) []pageLink {
+	if last < 2 {
+		return nil
+	}
+	var out []pageLink
+	add := func(n int64) {
+		if k := len(out); k > 0 && out[k-1].Num < n-1 {
+			out = append(out, pageLink{Gap: true, Num: n - 1})
+		}
+		out = append(out, pageLink{Num: n, Path: path(n), Current: n == page})
+	}
+	add(1)
+	for n := max(2, page-pagerWindow); n <= min(last-1, page+pagerWindow); n++ {
+		add(n)
+	}
+	add(last)
+	return out
 }
 
 // liveThread loads thread id with its forum; for a thread that is not

@@ -112,6 +112,32 @@
     });
   });
 
+  // Times: the server writes them in UTC (a cached page is right for
+  // everyone); here they become the reader's time zone, and recent ones
+  // say how long ago. The exact moment stays in the tooltip.
+  var rel = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+  var local = window.Intl ? new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" }) : null;
+  function ago(ms) {
+    var s = Math.round(ms / 1000), m = Math.round(s / 60), h = Math.round(m / 60);
+    if (s < 60) return rel.format(-s, "second");
+    if (m < 60) return rel.format(-m, "minute");
+    if (h < 24) return rel.format(-h, "hour");
+    return null;
+  }
+  function times() {
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var t = new Date(el.getAttribute("datetime"));
+      if (isNaN(t) || !local || !/UTC$/.test(el.dataset.utc || el.textContent)) return;
+      if (!el.dataset.utc) el.dataset.utc = el.textContent;
+      var full = local.format(t);
+      el.title = full;
+      var d = Date.now() - t.getTime();
+      el.textContent = (rel && d >= 0 && ago(d)) || full;
+    });
+  }
+  times();
+  setInterval(times, 60000);
+
   // "Quote" links fetch the post's quotation into the reply box.
   var form = document.getElementById("reply-form");
   if (!form) return;
