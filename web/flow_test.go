@@ -247,7 +247,7 @@ func TestPageLinksNumberAWindow(t *testing.T) {
 	ts := newSite(t)
 	storagetest.Replies(t, ts.Store, ts.FX.Thread.ID, ts.FX.Bob.ID, 9*storage.PostsPerPage)
 	threadPath := "/t/" + ts.FX.Thread.ID.String()
-	page := ts.browser().get(threadPath + "?page=5").wantStatus(t, http.StatusOK)
+	page := ts.browser().get(threadPath+"?page=5").wantStatus(t, http.StatusOK)
 	pager := regexp.MustCompile(`(?s)<ol class="pages">.*?</ol>`).FindString(page.Body)
 	nums := regexp.MustCompile(`</span>(\d+)</a>|(…)`).FindAllStringSubmatch(pager, -1)
 	var got []string
@@ -259,7 +259,7 @@ func TestPageLinksNumberAWindow(t *testing.T) {
 	}
 	// Jump to page: the form asks for ?page=N of the thread.
 	page.wantContains(t, `<form method="get" action="`+threadPath+`" class="jump">`)
-	ts.browser().get(threadPath + "?page=10").wantStatus(t, http.StatusOK)
+	ts.browser().get(threadPath+"?page=10").wantStatus(t, http.StatusOK)
 }
 
 func TestLatestAcrossForums(t *testing.T) {
