@@ -23,6 +23,10 @@ type NoteParts struct {
 	// ThreadActor is the remote actor that owns a mirror thread (a local
 	// member's reply to a thread on another server); nil otherwise.
 	ThreadActor *storage.Account
+	// Replies is the first page of the post's replies collection
+	// ([Server.RepliesFirstPage]); nil embeds an empty page that links
+	// the first one as its next.
+	Replies *as.CollectionPage
 	// Media are the post's images, in order (see Server.PostMedia).
 	Media []storage.Media
 }
@@ -71,12 +75,8 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 			Name: threadHandle,
 		}},
 		Attachment: attachments(u, np.Media),
-		Replies: &as.CollectionLink{
-			ID:    u.PostReplies(p.ID),
-			Type:  "OrderedCollection",
-			First: u.PostReplies(p.ID) + "?page=true",
-		},
-		Likes: &as.CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
+		Replies:    repliesOf(u, p.ID, np.Replies),
+		Likes:      &as.CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
 	}
 	if p.Source != "" {
 		n.Source = &as.Source{Content: p.Source, MediaType: "text/markdown"}
@@ -168,7 +168,8 @@ func postIRI(u *site.URLs, p *storage.Post) string {
 	return u.Post(p.ID)
 }
 
-// NoteByID loads a local post with everything its Note needs. It returns
+// NoteByID loads a local post with everything its Note needs, the first
+// page of its replies included. It returns
 // the Note, or a Tombstone (and ok=false) when the post or its thread is
 // deleted; storage.ErrNotFound when there is no such local post.
 func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts *as.Tombstone, err error) {
@@ -203,11 +204,16 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts
 	if err != nil {
 		return nil, nil, err
 	}
+	replies, err := s.RepliesPage(ctx, p, t, 0)
+	if err != nil {
+		return nil, nil, err
+	}
 	media, err := s.PostMedia(ctx, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Media: media[p.ID]}), nil, nil
+	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Replies: replies,
+		Media: media[p.ID]}), nil, nil
 }
 
 // MirrorOwner is the remote actor that owns a mirror thread; nil for a

@@ -180,10 +180,15 @@ func (w *Worker) note(ctx context.Context, sc *scene) (*as.Note, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The same Note as /p/ID serves, replies included.
+	replies, err := w.Fed.RepliesPage(ctx, sc.post, sc.thread, 0)
+	if err != nil {
+		return nil, err
+	}
 	media, err := w.Fed.PostMedia(ctx, sc.post)
 	if err != nil {
 		return nil, err
 	}
 	return federation.NoteFromPost(w.urls, federation.NoteParts{Post: sc.post, Thread: sc.thread, Forum: sc.forum, Refs: refs,
-		ThreadActor: sc.owner, Media: media[sc.post.ID]}), nil
+		ThreadActor: sc.owner, Replies: replies, Media: media[sc.post.ID]}), nil
 }
