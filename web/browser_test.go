@@ -80,6 +80,8 @@ func newTab(t *testing.T, ts *testSite) *tab {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Remote images in the tests come from loopback TLS servers.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
@@ -350,6 +352,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"profile", "/u/bob"},
 		{"sign-in", "/signin"},
 		{"search", "/search?q=rye"},
+		{"latest", "/latest"},
 	}
 	check := func(who, scheme string) {
 		b.colorScheme(scheme)
@@ -409,7 +412,9 @@ func TestBrowserAccessibility(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#password`), storagetest.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`header.site a[href="/u/alice"]`)))
-	pages = append(pages[2:3], struct{ name, path string }{"notifications", "/notifications"})
+	pages = append(pages[2:3], struct{ name, path string }{"notifications", "/notifications"},
+		struct{ name, path string }{"new thread", "/f/kitchen/new"},
+		struct{ name, path string }{"delete", "/p/" + ts.FX.Posts[0].ID.String() + "/delete"})
 	check("member", "light")
 	check("member", "dark")
 	b.shot("member-thread")
