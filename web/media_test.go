@@ -198,3 +198,31 @@ func TestAvatarAndAdminRemovesImage(t *testing.T) {
 	ts.browser().get(u.Path).wantStatus(t, http.StatusNotFound)
 	ab.get("/admin/audit").wantContains(t, "media.remove")
 }
+
+func TestEditPostImages(t *testing.T) {
+	ts, _ := mediaSite(t)
+	bob := ts.browser()
+	bob.signIn("bob")
+	threadPath := site.ThreadPath(ts.FX.Thread.ID)
+	r := bob.postFiles(threadPath+"/reply", url.Values{"upload": {"1"}}, "images", map[string][]byte{"a.png": pngImage(t, 50, 50)})
+	first := altField.FindStringSubmatch(r.Body)[1]
+	bob.post(threadPath+"/reply", url.Values{"body": {"Two views"}, "media": {first}, "alt-" + first: {"From above"}}).
+		wantStatus(t, http.StatusSeeOther)
+	posts, _ := ts.Store.ThreadPage(context.Background(), ts.FX.Thread.ID, 1)
+	post := posts[len(posts)-1]
+	edit := site.PostPath(post.ID) + "/edit"
+	bob.get(edit).wantStatus(t, http.StatusOK).wantContains(t, `name="alt-`+first+`"`, "From above</textarea>")
+
+	// Untick the first image and add another, described.
+	r = bob.postFiles(edit, url.Values{"media_shown": {"1"}, "body": {"Two views"}, "upload": {"1"}}, "images", map[string][]byte{"b.png": pngImage(t, 60, 40)})
+	second := altField.FindStringSubmatch(r.Body)[1]
+	if second == first {
+		t.Fatal("the edit form's new image has the old one's id")
+	}
+	bob.post(edit, url.Values{"media_shown": {"1"}, "body": {"One view"}, "media": {second}, "alt-" + second: {"From the side"}}).
+		wantStatus(t, http.StatusSeeOther)
+	ts.browser().get(threadPath).wantContains(t, `alt="From the side"`).wantLacks(t, `alt="From above"`)
+	// An edit form without the images (an old page) leaves them alone.
+	bob.post(edit, url.Values{"body": {"One view, again"}}).wantStatus(t, http.StatusSeeOther)
+	ts.browser().get(threadPath).wantContains(t, `alt="From the side"`)
+}
