@@ -2,8 +2,8 @@ package web
 
 import (
 	"context"
-	"html/template"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 
