@@ -64,8 +64,10 @@ func TestBrowserComposer(t *testing.T) {
 	b.open(threadPath)
 	b.do("type", chromedp.SendKeys(chromedp.CSS(`#reply-body`), "Feed it **rye**."))
 	b.waitFor("live preview", `document.querySelector("#reply-form .preview:not([hidden]) strong")?.textContent === "rye"`)
+	b.eval(`window.oldPage = "yes"`)
 	b.do("press Preview", chromedp.Click(chromedp.CSS(`#reply-form button[name=preview]`)))
-	b.waitFor("preview page", `document.querySelector("#reply-form .preview strong")?.textContent === "rye" &&
+	b.waitFor("preview page", `window.oldPage === undefined && document.readyState === "complete" &&
+		document.querySelector("#reply-form .preview strong")?.textContent === "rye" &&
 		document.getElementById("reply-body").value.includes("Feed it **rye**.")`)
 	if n := countPosts(t, ts, thread, "Feed it **rye**."); n != 0 {
 		t.Fatalf("previewing posted %d times", n)
