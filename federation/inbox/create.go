@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"slices"
 	"strings"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -32,7 +33,7 @@ func (in *Inbox) applyCreate(ctx context.Context, act *as.Incoming, signer *stor
 	if err != nil {
 		return err
 	}
-	_, err = in.storeNote(ctx, note, 0)
+	_, err = in.storeNote(ctx, note, 0, signer)
 	return err
 }
 
@@ -91,8 +92,9 @@ func (in *Inbox) fetchNote(ctx context.Context, id string) (*as.RemoteNote, erro
 
 // storeNote adds a Note to the thread it belongs to, here or in a mirror,
 // and asks for its replies (backfill) when it is new. A Note tied to
-// nothing here is ignored.
-func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int) (*storage.Post, error) {
+// nothing here is ignored. via is the actor that sent it (the author of a
+// Create, the booster of an Announce), nil for a Note found by backfill.
+func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, via *storage.Account) (*storage.Post, error) {
 	if p, err := in.store.PostByAPID(ctx, note.ID); err == nil {
 		return p, nil
 	}
@@ -102,6 +104,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int) 
 	}
 	if t == nil {
 		return nil, ignore("note %s belongs to no thread here", note.ID)
+	}
+	if t.IsMirror() && via != nil {
+		if err := in.mirrorAdmits(ctx, t, note, via); err != nil {
+			return nil, err
+		}
 	}
 	np, err := in.placedPost(ctx, note, t, replyTo)
 	if err != nil {
@@ -214,4 +221,39 @@ func noteHTML(n *as.RemoteNote) string {
 		}
 	}
 	return strings.ReplaceAll(b.String(), "\x00", "")
+}
+
+// mirrorAdmits decides whether a Note sent by via may join mirror t. A
+// mirror shows a remote group's thread as the group moderates it, so it
+// takes what the group announced (FEP-1b12), and a reply addressed to the
+// group from one of its members (someone the group let into this thread
+// before), which the group will announce anyway; anyone else's Create or
+// boost naming the thread would put words into it the group never
+// accepted.
+func (in *Inbox) mirrorAdmits(ctx context.Context, t *storage.Thread, note *as.RemoteNote, via *storage.Account) error {
+	if t.RemoteActorID == nil {
+		return ignore("mirror %s has no group to vouch for %s", t.ID, note.ID)
+	}
+	if via.ID == *t.RemoteActorID {
+		return nil
+	}
+	refused := ignore("note %s in mirror %s was not announced by its group", note.ID, t.ID)
+	if via.APID == nil || note.AttributedTo != *via.APID {
+		return refused
+	}
+	group, err := in.store.AccountByID(ctx, *t.RemoteActorID)
+	if err != nil {
+		return err
+	}
+	if group.APID == nil || (note.Audience != *group.APID && !slices.Contains(note.Recipients, *group.APID)) {
+		return refused
+	}
+	member, err := in.store.HasPostIn(ctx, t.ID, via.ID)
+	if err != nil {
+		return err
+	}
+	if !member {
+		return refused
+	}
+	return nil
 }
