@@ -20,3 +20,18 @@ func (s *Store) ListLatestThreads(ctx context.Context, before ID, limit int) ([]
 	}
 	return out, nil
 }
+
+// ListThreadsPage returns the offset-th and following unpinned threads of
+// a forum by latest activity: the numbered pages of a forum, which a
+// reader may jump into. The offset is small in practice (a page number
+// times a page), and the forum's thread index walks it.
+func (s *Store) ListThreadsPage(ctx context.Context, forumID ID, offset, limit int) ([]Thread, error) {
+	var out []Thread
+	err := s.r.NewSelect().Model(&out).Relation("Author").
+		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, false).
+		Where(listedAuthor).OrderExpr("thread.last_post_id DESC").Offset(int64(offset)).Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list threads: %w", err)
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -288,4 +289,22 @@ func TestLatestAcrossForums(t *testing.T) {
 		t.Error("Latest is not in order of latest activity")
 	}
 	ts.browser().get("/latest").wantStatus(t, http.StatusOK).wantLacks(t, "new</a>")
+}
+
+func TestForumPageNumbers(t *testing.T) {
+	ts := newSite(t)
+	ctx := context.Background()
+	for i := range 64 {
+		if _, _, err := ts.Store.CreateThread(ctx, storage.NewThread{ForumID: ts.FX.Forum.ID, AuthorID: ts.FX.Bob.ID,
+			Title: fmt.Sprintf("Topic %02d", i), Source: "x", HTML: "<p>x</p>"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guest := ts.browser()
+	p1 := guest.get("/f/kitchen").wantStatus(t, http.StatusOK)
+	p1.wantContains(t, `href="/f/kitchen?page=3"><span class="sr-only">Page </span>3</a>`, `rel="next"`, "Topic 63")
+	p3 := guest.get("/f/kitchen?page=3").wantStatus(t, http.StatusOK)
+	p3.wantContains(t, `aria-current="page"><span class="sr-only">Page </span>3</a>`, "Topic 00", ts.FX.Thread.Title,
+		`<link rel="canonical" href="`+ts.URL+`/f/kitchen?page=3">`).wantLacks(t, "Topic 63", `rel="next"`)
+	guest.get("/f/kitchen?page=0").wantStatus(t, http.StatusNotFound)
 }

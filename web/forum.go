@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/skein-forum/skein/site"
@@ -19,6 +20,11 @@ type forumData struct {
 	Threads []threadRow
 	Next    string // path of the next (older) page, "" on the last
 	IsFirst bool
+	// The numbered pager (see pageLinks); empty on ?before= pages.
+	Page, LastPage int64
+	Prev           string
+	Pages          []pageLink
+	PagePath       string
 	Follow  followBox
 	// Following: the signed-in member follows the forum here, and hears
 	// of its new threads.
@@ -32,7 +38,8 @@ type followBox struct {
 }
 
 // forum lists a forum's threads: pinned first (on the first page), then
-// by latest activity, keyset-paged with ?before=.
+// by latest activity, in numbered pages (?page=N); ?before= (keyset) pages
+// of older links still work.
 func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
 		return
@@ -55,7 +62,14 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data := forumData{Forum: f, IsFirst: before == 0,
+	pageNum := int64(1)
+	if v := r.URL.Query().Get("page"); v != "" && before == 0 {
+		if pageNum, err = strconv.ParseInt(v, 10, 64); err != nil || pageNum < 1 || pageNum > 100_000 {
+			s.notFound(w, r)
+			return
+		}
+	}
+	data := forumData{Forum: f, IsFirst: before == 0 && pageNum == 1,
 		Follow: followBox{Handle: "@" + s.URLs.Handle(f.Slug), ActorURL: s.URLs.Forum(f.Slug)}}
 	if v := viewerFrom(r); v != nil {
 		_, ferr := s.Store.FollowOf(ctx, v.ID, storage.FollowForum, f.ID)
@@ -66,13 +80,18 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		data.Following = ferr == nil
 	}
 	var pinned, threads []storage.Thread
-	if before == 0 {
+	if data.IsFirst {
 		if pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 	}
-	if threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1); err != nil {
+	if before != 0 {
+		threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1)
+	} else {
+		threads, err = s.Store.ListThreadsPage(ctx, f.ID, int((pageNum-1)*threadsPerPage), threadsPerPage+1)
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -93,15 +112,39 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		Feeds:       s.feedLinks(f.Title, site.ForumPath(f.Slug)+"/feed.atom"),
 		Viewer:      viewerFrom(r),
 	}
-	if len(data.Threads) > threadsPerPage {
+	more := len(data.Threads) > threadsPerPage
+	if more {
 		data.Threads = data.Threads[:threadsPerPage]
-		data.Next = s.path(site.ForumPath(f.Slug) + "?before=" + data.Threads[threadsPerPage-1].LastPostID.String())
-		p.Next = data.Next
 	}
-	if before != 0 {
+	forumPage := func(n int64) string {
+		if n == 1 {
+			return s.path(site.ForumPath(f.Slug))
+		}
+		return s.path(site.ForumPath(f.Slug) + "?page=" + strconv.FormatInt(n, 10))
+	}
+	switch {
+	case before != 0:
+		if more {
+			data.Next = s.path(site.ForumPath(f.Slug) + "?before=" + data.Threads[threadsPerPage-1].LastPostID.String())
+		}
 		p.Canonical += "?before=" + before.String()
 		p.Prev = s.path(site.ForumPath(f.Slug))
+	default:
+		// The thread count bounds the pages: silenced authors' threads,
+		// left out of the list, may leave the last page short.
+		data.Page, data.LastPage = pageNum, max(1, (f.ThreadCount+threadsPerPage-1)/threadsPerPage)
+		if more {
+			data.LastPage = max(data.LastPage, pageNum+1)
+			data.Next = forumPage(pageNum + 1)
+		}
+		if pageNum > 1 {
+			data.Prev, p.Prev = forumPage(pageNum-1), forumPage(pageNum-1)
+			p.Canonical += "?page=" + strconv.FormatInt(pageNum, 10)
+		}
+		data.Pages = pageLinks(pageNum, data.LastPage, forumPage)
+		data.PagePath = s.path(site.ForumPath(f.Slug))
 	}
+	p.Next = data.Next
 	if p.Description == "" {
 		p.Description = "Threads in " + f.Title + " on " + s.SiteName() + "."
 	}
