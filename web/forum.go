@@ -25,7 +25,7 @@ type forumData struct {
 	Prev           string
 	Pages          []pageLink
 	PagePath       string
-	Follow  followBox
+	Follow         followBox
 	// Following: the signed-in member follows the forum here, and hears
 	// of its new threads.
 	Following bool
