@@ -128,6 +128,22 @@ func TestBrowserComposer(t *testing.T) {
 		return !!i && i.complete && i.naturalWidth === 400; })()`)
 	b.shot("image-posted")
 
+	// Dropped on the composer, an image goes up the same way.
+	b.open(threadPath)
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`new Promise(done => {
+		const c = document.createElement("canvas"); c.width = 80; c.height = 60;
+		c.getContext("2d").fillRect(0, 0, 40, 30);
+		c.toBlob(blob => {
+			const dt = new DataTransfer();
+			dt.items.add(new File([blob], "dropped.png", {type: "image/png"}));
+			document.getElementById("reply-form").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+			done("");
+		}, "image/png");
+	})`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("drop an image: %v", err)
+	}
+	b.waitFor("the dropped image to describe", `!!document.querySelector("#reply-form textarea[name^=alt-]")`)
+
 	// Deleting asks first.
 	b.do("delete", chromedp.Click(chromedp.CSS(`article.post:last-of-type a[href$="/delete"]`)))
 	b.waitFor("the question", `document.querySelector("h1")?.textContent === "Delete this post?"`)
