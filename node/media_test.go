@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -78,7 +79,7 @@ func TestAttachmentsFederateBothWays(t *testing.T) {
 	doc := atts[0].(map[string]any)
 	url, _ := doc["url"].(string)
 	if doc["type"] != "Document" || doc["mediaType"] != "image/png" || doc["name"] != "An open crumb with glossy holes" ||
-		!strings.HasPrefix(url, a.Base+"/media/") || doc["width"] != float64(120) {
+		!strings.HasPrefix(url, a.Base+"/media/") || doc["width"] != float64(120) || len(fmt.Sprint(doc["blurhash"])) < 6 {
 		t.Errorf("attachment %v", doc)
 	}
 	resp, err := http.Get(url)
