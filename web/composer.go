@@ -127,15 +127,37 @@ func wantsPreview(r *http.Request) bool {
 // composerValues are a composer's fields as they are kept: its images
 // named by their ids, with their alt text, the buttons left out.
 func composerValues(f url.Values, atts []attachmentField) url.Values {
-	out := make(url.Values, len(f))
-	for k, v := range f {
-		if k != "media" && k != "preview" && k != "upload" && !strings.HasPrefix(k, "alt-") {
-			out[k] = v
+	out := withoutButtons(f)
+	for k := range out {
+		if k == "media" || strings.HasPrefix(k, "alt-") {
+			delete(out, k)
 		}
 	}
 	for _, a := range atts {
 		out.Add("media", a.ID)
 		out.Set("alt-"+a.ID, a.Alt)
+	}
+	return out
+}
+
+// composerImages stores the files a composer sent and reads the images it
+// names. It returns them, the fields to keep should the post be refused,
+// and whether the form is to be shown again instead of posted (Preview,
+// Attach, or a file refused, which problem says).
+func (s *Server) composerImages(r *http.Request, viewer *storage.Account) (atts []attachmentField, kept url.Values, again bool, problem string) {
+	atts, problems := s.composerMedia(r, viewer, r.PostForm, nil)
+	return atts, composerValues(r.PostForm, atts), wantsPreview(r) || len(problems) > 0, joinProblems(problems)
+}
+
+// withoutButtons are a composer's fields as the browser sent them, less
+// the buttons: what is kept for a member whose session had ended (their
+// images already sent stay named; the store shows only their own).
+func withoutButtons(f url.Values) url.Values {
+	out := make(url.Values, len(f))
+	for k, v := range f {
+		if k != "preview" && k != "upload" {
+			out[k] = v
+		}
 	}
 	return out
 }

@@ -221,18 +221,16 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 	formPage := site.ForumPath(f.Slug) + "/new"
 	if viewer == nil {
 		msg := "You were signed out before your thread was posted. Here it is: send it again."
-		if !s.keepForm(w, r, nil, composerValues(r.PostForm, nil), formPage, "compose", msg+imagesAgain(r)) {
+		if !s.keepForm(w, r, nil, withoutButtons(r.PostForm), formPage, "compose", msg+imagesAgain(r)) {
 			s.requireMember(w, r, formPage)
 		}
 		return
 	}
 	form := threadFormFrom(f, r.PostForm)
-	var problems []string
-	form.Media, problems = s.composerMedia(r, viewer, r.PostForm, nil)
-	kept := composerValues(r.PostForm, form.Media)
-	if wantsPreview(r) || len(problems) > 0 {
+	var kept url.Values
+	var again bool
+	if form.Media, kept, again, form.Error = s.composerImages(r, viewer); again {
 		form.Preview = s.previewHTML(r, form.Body)
-		form.Error = joinProblems(problems)
 		s.renderThreadForm(w, r, http.StatusOK, form)
 		return
 	}

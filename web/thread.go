@@ -407,18 +407,16 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	threadPage := site.ThreadPath(id)
 	if viewer == nil {
 		msg := "You were signed out before your reply was posted. Here it is: send it again."
-		if !s.keepForm(w, r, nil, composerValues(r.PostForm, nil), threadPage, "reply", msg+imagesAgain(r)) {
+		if !s.keepForm(w, r, nil, withoutButtons(r.PostForm), threadPage, "reply", msg+imagesAgain(r)) {
 			s.requireMember(w, r, threadPage)
 		}
 		return
 	}
 	form := replyFormFrom(r.PostForm)
-	var problems []string
-	form.Media, problems = s.composerMedia(r, viewer, r.PostForm, nil)
-	kept := composerValues(r.PostForm, form.Media)
-	if wantsPreview(r) || len(problems) > 0 {
+	var kept url.Values
+	var again bool
+	if form.Media, kept, again, form.Error = s.composerImages(r, viewer); again {
 		form.Preview = s.previewHTML(r, form.Body)
-		form.Error = joinProblems(problems)
 		w.Header().Set("Cache-Control", "no-store")
 		s.showThread(w, r, id, 0, form, http.StatusOK)
 		return
