@@ -157,6 +157,9 @@ func (b *tab) waitFor(what, cond string) {
 func (b *tab) open(path string) {
 	b.t.Helper()
 	b.do("open "+path, chromedp.Navigate(b.site.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
+	// The script rewrites times once the page has loaded, which moves
+	// what follows them: steps start on a page that has settled.
+	b.waitFor("loaded "+path, `document.readyState === "complete"`)
 }
 
 func (b *tab) colorScheme(scheme string) {
@@ -191,7 +194,7 @@ func TestBrowserVisit(t *testing.T) {
 	b.do("next page", chromedp.Click(chromedp.CSS(`.pager a[rel="next"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#p`+bobPost), chromedp.NodeNotPresent))
 	b.waitFor("page 2", `location.search === "?page=2"`)
-	b.waitFor("page 2 posts", `document.querySelectorAll("article.post").length === 8`)
+	b.waitFor("page 2 posts", `document.querySelectorAll("article.post").length === 8 && document.readyState === "complete"`)
 	b.shot("guest-thread-page-2")
 
 	// Registers (from the header), signs out and in again.

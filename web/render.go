@@ -93,6 +93,7 @@ func (s *Server) funcs() template.FuncMap {
 		"attachFields": func(prefix string, media []attachmentField) attachFields {
 			return attachFields{Prefix: prefix, Media: media, On: s.media != nil, Max: storage.MaxAttachments}
 		},
+		"renderPost": s.renderPost,
 	}
 }
 

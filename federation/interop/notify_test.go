@@ -10,7 +10,6 @@ import (
 // notifications page, linking to the post.
 func TestMentionNotifiesMember(t *testing.T) {
 	j := begin(t, env.plain, "poster")
-	knownBreak(t, breakFirstContact)
 	knownBreak(t, breakNoNotifications)
 	text := word("mention")
 	if _, err := j.fedi.Post(j.ctx, NewStatus{Text: j.node.handleOf(j.handle) + " are you there? " + text}); err != nil {
@@ -34,7 +33,6 @@ func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
 	j := begin(t, env.plain, "replier")
 	id, first := j.thread("Answers "+word("t"), "Say something.")
 	st := j.resolveStatus(j.node.postURL(first))
-	knownBreak(t, breakFirstContact)
 	asked := word("question")
 	q, err := j.fedi.Post(j.ctx, replyTo(st, "A question: "+asked))
 	if err != nil {
@@ -68,7 +66,6 @@ func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
 func TestAuthorizedFetchStranger(t *testing.T) {
 	j := begin(t, env.strict, "reader")
 	id, _ := j.thread("Strict "+word("t"), "Only signed fetches here.")
-	knownBreak(t, breakFirstContact)
 	a, err := j.fedi.ResolveAccount(j.ctx, j.node.threadURL(id))
 	if err != nil {
 		t.Fatalf("a stranger looks the thread up: %v", err)
