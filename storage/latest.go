@@ -5,13 +5,14 @@ import (
 	"fmt"
 )
 
-// ListLatestThreads pages the live threads of every forum, latest
-// activity first: the Latest page. before is the last post id of the
+// ListLatestThreads pages the live threads of every listed forum (not the
+// hidden one of mirrored threads), latest activity first: the Latest page. before is the last post id of the
 // previous page (0 for the first); the threads_latest index serves it.
 func (s *Store) ListLatestThreads(ctx context.Context, before ID, limit int) ([]Thread, error) {
 	var out []Thread
 	q := s.r.NewSelect().Model(&out).Relation("Author").
-		Where("thread.deleted_at IS NULL").Where(listedAuthor)
+		Where("thread.deleted_at IS NULL").Where(listedAuthor).
+		Where("thread.forum_id NOT IN (SELECT id FROM forums WHERE hidden)")
 	if before > 0 {
 		q = q.Where("thread.last_post_id < ?", before)
 	}
