@@ -152,8 +152,13 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !q.isPage {
+		total, err := s.store.CountPostsByAuthor(ctx, la.rowID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
-			TotalItems: count(la.member.PostCount), First: id + "?page=true"}, time.Time{})
+			TotalItems: &total, First: id + "?page=true"}, time.Time{})
 		return
 	}
 	posts, err := s.store.RecentPostsByAuthor(ctx, la.rowID, before, listPageSize+1)

@@ -76,7 +76,11 @@ func (in *Inbox) mirrorNote(ctx context.Context, note *as.RemoteNote, group *sto
 	}
 	// The mirror may have existed: then the Note joins it.
 	first.ThreadID = t.ID
-	if _, err := in.createPost(ctx, first); err != nil {
+	p, err := in.createPost(ctx, first)
+	if err != nil {
+		return err
+	}
+	if err := in.lateDelete(ctx, p, note.ID); err != nil {
 		return err
 	}
 	in.queueBackfill(ctx, t.ID, note, 1)

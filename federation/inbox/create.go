@@ -118,6 +118,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 	if err != nil {
 		return nil, err
 	}
+	if via == nil || via.APID == nil || *via.APID != note.AttributedTo {
+		if err := in.lateDelete(ctx, p, note.ID); err != nil {
+			return nil, err
+		}
+	}
 	in.queueBackfill(ctx, t.ID, note, depth+1)
 	return p, nil
 }
@@ -181,16 +186,16 @@ func remoteImages(note *as.RemoteNote) []storage.RemoteAttachment {
 // that is in the thread.
 func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *storage.Thread, replyTo *storage.ID, err error) {
 	if note.InReplyTo != "" {
-		p, err := in.postByIRI(ctx, note.InReplyTo)
+		postID, threadID, ok, err := in.replyTarget(ctx, note.InReplyTo)
 		if err != nil {
 			return nil, nil, err
 		}
-		if p != nil {
-			t, err := in.store.ThreadByID(ctx, p.ThreadID)
+		if ok {
+			t, err := in.store.ThreadByID(ctx, threadID)
 			if err != nil {
 				return nil, nil, err
 			}
-			return t, &p.ID, nil
+			return t, &postID, nil
 		}
 	}
 	// inReplyTo may name a thread rather than a post.

@@ -43,7 +43,8 @@ func outboxItems(t *testing.T, n *testnode.Node, actor string) (float64, []map[s
 }
 
 // A thread's and a forum's outboxes hold the Announces they sent, newest
-// first, with the ids they were delivered with, and count them right.
+// first, with the ids they were delivered with, and count them right; a
+// member's counts what it lists.
 func TestGroupOutboxesListWhatWasAnnounced(t *testing.T) {
 	ctx := context.Background()
 	n := testnode.New(t, nil)
@@ -129,6 +130,12 @@ func TestGroupOutboxesListWhatWasAnnounced(t *testing.T) {
 	}
 	if id, _ := items[0]["id"].(string); delivered[id] != forum {
 		t.Errorf("forum outbox item %s was not delivered under that id", id)
+	}
+
+	// Bob's own outbox counts his live posts in live threads: his reply,
+	// 24 of his 25 replies and the thread still there.
+	if m := n.Doc(site.Outbox(n.URLs.Member("bob")), http.StatusOK); m["totalItems"] != float64(26) {
+		t.Errorf("bob's outbox totalItems = %v, want 26", m["totalItems"])
 	}
 
 	// The instance actor announces nothing.
