@@ -24,6 +24,7 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.DeleteOwnAccount(r.Context(), viewer.ID); err != nil {
 		return err
 	}
+	s.mediaRemoved()
 	s.clearSessionCookie(w)
 	r = r.WithContext(context.WithValue(r.Context(), viewerKey{}, (*storage.Account)(nil))) // signed out now
 	s.notice(w, r, http.StatusOK, "Account deleted",

@@ -66,6 +66,7 @@ func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.RemoveThread(r.Context(), mod.ID, id); err != nil {
 		return err
 	}
+	s.mediaRemoved()
 	s.redirect(w, r, site.ForumPath(t.ForumSlug))
 	return nil
 }

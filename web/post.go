@@ -2,7 +2,8 @@ package web
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 
@@ -71,6 +72,8 @@ type editForm struct {
 	Body    string
 	Summary string // the content warning
 	Error   string
+	Media   []attachmentField
+	Preview template.HTML
 }
 
 // editPostForm shows a member's own post for editing.
@@ -79,7 +82,15 @@ func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) error {
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) {
 		return nil
 	}
-	s.renderEditForm(w, r, http.StatusOK, editForm{Post: p, Body: p.Source, Summary: p.Summary})
+	form := editForm{Post: p, Body: p.Source, Summary: p.Summary}
+	current, err := s.Store.MediaOfPosts(r.Context(), []storage.ID{p.ID})
+	if err != nil {
+		return err
+	}
+	for _, m := range current[p.ID] {
+		form.Media = append(form.Media, s.attachmentField(m, m.Description))
+	}
+	s.renderEditForm(w, r, http.StatusOK, form)
 	return nil
 }
 
@@ -102,21 +113,53 @@ func (s *Server) renderEditForm(w http.ResponseWriter, r *http.Request, status i
 
 // editPost saves an edited post; it is then marked edited.
 func (s *Server) editPost(w http.ResponseWriter, r *http.Request) error {
-	p, viewer := s.memberPost(w, r, "/edit")
-	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseForm(w, r) {
+	p := s.loadPost(w, r)
+	if p == nil {
+		return nil
+	}
+	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
+	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseComposerForm(w, r) {
 		return nil
 	}
 	form := editForm{Post: p, Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
+	// The form lists the post's images (the media_shown marker says it
+	// did): those left ticked stay, new ones are added.
+	var edit []storage.AttachMedia
+	if r.PostForm.Get("media_shown") != "" {
+		current, err := s.Store.MediaOfPosts(r.Context(), []storage.ID{p.ID})
+		if err != nil {
+			return err
+		}
+		var problems []string
+		form.Media, problems = s.composerMedia(r, viewer, r.PostForm, current[p.ID])
+		if wantsPreview(r) || len(problems) > 0 {
+			form.Preview = s.previewHTML(r, form.Body)
+			form.Error = joinProblems(problems)
+			s.renderEditForm(w, r, http.StatusOK, form)
+			return nil
+		}
+		edit = attachItems(form.Media)
+	}
 	quoted := s.quotedPost(r.Context(), p.QuoteID, p.ThreadID)
 	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
 	edited, err := s.Store.UpdatePost(r.Context(), p.ID, storage.PostEdit{Source: form.Body, HTML: html,
-		Summary: quotedWarning(form.Summary, html, quoted), Mentions: mentions})
-	if err != nil {
-		return withForm(fmt.Errorf("edit post %s: %w", p.ID, err), func(status int, msg string) error {
-			form.Error = msg
-			s.renderEditForm(w, r, status, form)
-			return nil
-		})
+		Summary: quotedWarning(form.Summary, html, quoted), Mentions: mentions, Media: edit})
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		form.Error = formError(err)
+		s.renderEditForm(w, r, http.StatusUnprocessableEntity, form)
+		return nil
+	case storage.Unavailable(err):
+		s.Log.Warn("edit not saved", "post", p.ID, "err", err)
+		form.Error = unavailableMessage
+		retryLater(w)
+		s.renderEditForm(w, r, http.StatusServiceUnavailable, form)
+		return nil
+	case err != nil:
+		return err
+	}
+	if edit != nil {
+		s.mediaRemoved() // images taken off the post
 	}
 	s.redirect(w, r, site.PostPermalinkPath(edited))
 	return nil
@@ -140,6 +183,7 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) error {
 	if err := del(r.Context(), p.ID); err != nil {
 		return err
 	}
+	s.mediaRemoved()
 	if p.Position == 1 {
 		t, err := s.Store.ThreadWithForum(r.Context(), p.ThreadID)
 		if err != nil {

@@ -11,9 +11,10 @@ import (
 //	/f/{slug}/new           start a thread
 //	/t/{id}                 a thread (?page=N, ?quote=POST opens the reply box quoting)
 //	/t/{id}/reply           reply
-//	/t/{id}/pin|lock|delete|move moderation
+//	/t/{id}/pin|lock|delete|move moderation (GET delete asks first)
+//	/preview                the composer script's live preview
 //	/p/{id}                 a post's permalink: redirects to its page and anchor
-//	/p/{id}/edit|delete     the author edits or deletes
+//	/p/{id}/edit|delete     the author edits or deletes (GET delete asks first)
 //	/p/{id}/like            like or unlike
 //	/p/{id}/report          report a post to the moderators
 //	/p/{id}/share           a post's link to copy or share from one's server
@@ -24,6 +25,7 @@ import (
 //	/notifications          a member's notifications (?before= pages on); /read marks all read
 //	/notifications/{id}     marks one read and goes to its post; /read marks it read
 //	/search                 full-text search (?q=, ?page=)
+//	/latest                 recent threads of every forum, with unread counts (?before= pages on)
 //	/feed.atom|rss, /f/{slug}/feed.atom|rss, /t/{id}/feed.atom|rss  feeds
 //	/p/{id}/quote           a post's quotation as Markdown, for the script
 //	/u/{handle}             a member's profile
@@ -42,6 +44,9 @@ import (
 //	/admin/forums           create, edit, order forums (admins)
 //	/admin/audit            the audit log (moderators)
 //	/admin/site             the site's name and description (admins)
+//	/admin/media            every image, to remove one (admins)
+//	/settings/avatar        upload or remove one's picture
+//	/media/{key}            uploaded images and cached remote ones
 //	/static/                stylesheet and the optional script
 //
 // Forums, threads, posts and members are also ActivityPub documents at the
@@ -56,6 +61,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	page("GET /{$}", s.home)
 	page("GET /search", s.search)
+	page("GET /latest", s.latest)
 	page("GET /followed", s.followed)
 	page("GET /notifications", s.notifications)
 	page("POST /notifications/read", s.readAllNotifications)
@@ -79,6 +85,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	page("GET /t/{id}", s.thread)
 	page("POST /t/{id}/reply", s.reply)
+	page("GET /t/{id}/reply", s.replyAgain)
+	page("POST /preview", s.preview)
+	page("GET /t/{id}/delete", s.confirmDeleteThread)
 	page("POST /t/{id}/pin", s.pinThread)
 	page("POST /t/{id}/lock", s.lockThread)
 	page("POST /t/{id}/delete", s.deleteThread)
@@ -87,6 +96,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	page("GET /p/{id}", s.permalink)
 	page("GET /p/{id}/edit", s.editPostForm)
 	page("POST /p/{id}/edit", s.editPost)
+	page("GET /p/{id}/delete", s.confirmDeletePost)
 	page("POST /p/{id}/delete", s.deletePost)
 	page("POST /p/{id}/like", s.likePost)
 	page("GET /p/{id}/share", s.sharePost)
@@ -108,6 +118,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	page("GET /settings", s.settingsForm)
 	page("POST /settings", s.saveSettings)
 	page("POST /settings/delete", s.deleteAccount)
+	page("POST /settings/avatar", s.saveAvatar)
 	page("POST /settings/email", s.changeEmail)
 	page("POST /settings/password", s.changePassword)
 	page("POST /settings/mail", s.saveMailSettings)
@@ -141,8 +152,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 	staff("GET /admin/audit", s.adminAudit)
 	admin("GET /admin/site", s.adminSite)
 	admin("POST /admin/site", s.saveSite)
+	admin("GET /admin/media", s.adminMedia)
+	admin("POST /admin/media/{id}/remove", s.removeMedia)
 
 	mux.HandleFunc("GET /static/{file}", s.serveStatic) // no session needed
+	mux.HandleFunc("GET /media/{key}", s.serveMedia)
 
 	// Anything else is a friendly 404 rather than the mux's plain text.
 	handle("/", s.notFoundHandler)
