@@ -75,3 +75,29 @@ func BenchmarkActorDocument(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNoteDocument serves the Note of an early reply in a thread of
+// 2,000 posts, whose replies page scans the thread after it: from the
+// Note cache (two primary-key reads) and built every time.
+func BenchmarkNoteDocument(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		bytes int64
+	}{{"cached", 0}, {"uncached", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			n := testnode.New(b, func(c *federation.Config) { c.CollectionCacheBytes = bc.bytes })
+			storagetest.Replies(b, n.Store, n.Fx.Thread.ID, n.Fx.Bob.ID, 2000)
+			url := n.URLs.Post(n.Fx.Posts[1].ID)
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, url, nil)
+				req.Header.Set("Accept", testnode.APAccept)
+				rec := httptest.NewRecorder()
+				n.Mux.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+	}
+}
