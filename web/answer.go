@@ -132,5 +132,12 @@ func userSentence(msg string) string {
 	if msg == "" {
 		return "That did not work."
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	return upperFirst(msg) + "."
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
