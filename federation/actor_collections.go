@@ -166,7 +166,12 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs})))
+		mentions, err := s.NoteMentions(ctx, p, t, refs)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Mentions: mentions})))
 	}
 	if more {
 		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()

@@ -8,14 +8,11 @@ const (
 		"(federation.Server.LookupKey), and GoToSocial never retries a 4xx"
 	breakRepliesNotEmbedded = "GoToSocial's context view lists no earlier reply: a Note's replies.first is a link, not an embedded page " +
 		"(GoToSocial walks only embedded pages), and the first post's replies omit the replies that have no reply_to"
-	breakPersonPostsDropped = "a followed GoToSocial user's posts are dropped on arrival (\"belongs to no thread here\", inbox.Inbox.storeNote)"
-	breakNoNotifications    = "a GoToSocial mention of a member outside a thread is dropped (\"belongs to no thread here\", inbox.Inbox.storeNote), " +
+	breakNoNotifications = "a GoToSocial mention of a member outside a thread is dropped (\"belongs to no thread here\", inbox.Inbox.storeNote), " +
 		"so it never reaches /notifications"
 	breakReplyNoMention = "a member's reply to a GoToSocial post neither mentions nor addresses its author, so GoToSocial drops it " +
 		"(\"not relevant to receiver\"): federation.NoteFromPost and outbox.Worker.directAudience tag typed @mentions only"
 	breakCWShownInClear = "a remote content warning is stored as a bold line before the full text (inbox.noteHTML), not as the post's summary, " +
 		"so it is not folded behind it"
-	breakTitleAsWarning = "a thread's opening post shows in GoToSocial behind a content warning: its title, which the Note carries as name " +
-		"(federation.NoteFromPost) and GoToSocial shows as spoiler_text"
 	breakNoCWComposer = "a member's content warning is not federated: the Note carries no summary and sensitive is always false (federation.NoteFromPost)"
 )

@@ -137,7 +137,6 @@ func TestContentWarningBothWays(t *testing.T) {
 	t.Run("none on a thread's opening post", func(t *testing.T) {
 		j := j.sub(t)
 		st := j.resolveStatus(j.node.postURL(first))
-		knownBreak(t, breakTitleAsWarning)
 		if st.SpoilerText != "" {
 			t.Errorf("the opening post shows behind the warning %q", st.SpoilerText)
 		}
