@@ -127,9 +127,9 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 // serveCachedPage answers a request for a thread's posts collection or
 // one of its pages from the page cache when the cached copy was built at
 // the thread's current version ([Server.PageCacheStats] has the figures). It reports whether it
-// answered; requests spelled other than canonically go the long way.
+// answered; requests that ask for other values than the canonical ones go the long way.
 func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQuery, from int64) bool {
-	if s.pages == nil || r.URL.RawQuery != q.String() {
+	if s.pages == nil || !sameQuery(r.URL.RawQuery, q) {
 		return false
 	}
 	id, err := storage.ParseID(r.PathValue("id"))
@@ -229,48 +229,6 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 		if (!forward && more) || (forward && q.key == "after") {
 			page.Prev = id + "?page=true&before=" + threads[0].ID.String()
 		}
-	}
-	s.writeJSON(w, r, page, time.Time{})
-}
-
-// servePostReplies serves /p/{id}/replies: the ids of the live posts that
-// reply to or quote the post, oldest first, keyset-paged by post id.
-func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	q, after, err := parseIDCursor(r.URL.RawQuery, "after")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
-	}
-	p, ok := s.localPostFromPath(w, r)
-	if !ok {
-		return
-	}
-	if canonical(w, r, q) {
-		return
-	}
-	id := s.urls.PostReplies(p.ID)
-	if !q.isPage {
-		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
-			AttributedTo: s.urls.Post(p.ID), First: id + "?page=true"}, time.Time{})
-		return
-	}
-	replies, err := s.store.RepliesTo(ctx, p.ID, after, listPageSize+1)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	more := len(replies) > listPageSize
-	if more {
-		replies = replies[:listPageSize]
-	}
-	page := &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
-		PartOf: id, OrderedItems: make([]any, 0, len(replies))}
-	for i := range replies {
-		page.OrderedItems = append(page.OrderedItems, postIRI(s.urls, &replies[i]))
-	}
-	if more {
-		page.Next = id + "?page=true&after=" + replies[len(replies)-1].ID.String()
 	}
 	s.writeJSON(w, r, page, time.Time{})
 }

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -89,6 +90,20 @@ func parsePostsCursor(raw string) (q pageQuery, from int64, err error) {
 	return q, from, nil
 }
 
+// parsePositionCursor reads page=true[&KEY=N], N a thread position (a
+// post's replies are paged by the positions of the replies).
+func parsePositionCursor(raw, key string) (q pageQuery, pos int64, err error) {
+	q, err = parsePageQuery(raw, key)
+	if err != nil || q.key == "" {
+		return q, 0, err
+	}
+	pos, err = strconv.ParseInt(q.value, 10, 64)
+	if err != nil || pos < 1 || pos > 1<<50 || strconv.FormatInt(pos, 10) != q.value {
+		return q, 0, errBadCursor
+	}
+	return q, pos, nil
+}
+
 // parseIDCursor reads page=true[&KEY=ID] for the keyset-paged collections.
 func parseIDCursor(raw string, keys ...string) (q pageQuery, id storage.ID, err error) {
 	q, err = parsePageQuery(raw, keys...)
@@ -102,11 +117,15 @@ func parseIDCursor(raw string, keys ...string) (q pageQuery, id storage.ID, err 
 	return q, id, nil
 }
 
-// canonical redirects a request whose query is valid but not spelled the
-// way the node spells it, so a document's id always equals the URL it was
-// fetched from. It reports whether it answered.
+// canonical redirects a request whose query is valid but asks for other
+// values than the node's own spelling of it (page=true alone for the
+// first page of a collection that names it), so a document's id is the
+// page it was fetched as. The order and the escaping of the parameters
+// are no reason: a proxy in front of the node may reorder them (Go's
+// httputil.ReverseProxy with SetURL sorts them), and a redirect back
+// would loop. It reports whether it answered.
 func canonical(w http.ResponseWriter, r *http.Request, q pageQuery) bool {
-	if r.URL.RawQuery == q.String() {
+	if sameQuery(r.URL.RawQuery, q) {
 		return false
 	}
 	target := r.URL.Path
@@ -116,4 +135,18 @@ func canonical(w http.ResponseWriter, r *http.Request, q pageQuery) bool {
 	w.Header().Add("Vary", "Accept")
 	http.Redirect(w, r, target, http.StatusFound)
 	return true
+}
+
+// sameQuery reports whether raw names exactly q's parameters and values,
+// in any order and escaping.
+func sameQuery(raw string, q pageQuery) bool {
+	if raw == q.String() {
+		return true
+	}
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return false
+	}
+	want, _ := url.ParseQuery(q.String())
+	return maps.EqualFunc(vals, want, slices.Equal)
 }

@@ -27,6 +27,10 @@ type NoteParts struct {
 	// Mentions are the remote accounts the post mentions, tagged and
 	// addressed ([Server.NoteMentions]).
 	Mentions []*storage.Account
+	// Replies is the first page of the post's replies collection
+	// ([Server.RepliesFirstPage]); nil embeds an empty page that links
+	// the first one as its next.
+	Replies *as.CollectionPage
 }
 
 // NoteFromPost builds the Note of a local, live post. In a mirror thread
@@ -75,12 +79,8 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 			Name: threadHandle,
 		}},
 		Attachment: []any{},
-		Replies: &as.CollectionLink{
-			ID:    u.PostReplies(p.ID),
-			Type:  "OrderedCollection",
-			First: u.PostReplies(p.ID) + "?page=true",
-		},
-		Likes: &as.CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
+		Replies:    repliesOf(u, p.ID, np.Replies),
+		Likes:      &as.CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
 	}
 	if p.Source != "" {
 		n.Source = &as.Source{Content: p.Source, MediaType: "text/markdown"}
@@ -162,7 +162,8 @@ func postIRI(u *site.URLs, p *storage.Post) string {
 	return u.Post(p.ID)
 }
 
-// NoteByID loads a local post with everything its Note needs. It returns
+// NoteByID loads a local post with everything its Note needs, the first
+// page of its replies included. It returns
 // the Note, or a Tombstone (and ok=false) when the post or its thread is
 // deleted; storage.ErrNotFound when there is no such local post.
 func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts *as.Tombstone, err error) {
@@ -201,7 +202,12 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts
 	if err != nil {
 		return nil, nil, err
 	}
-	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Mentions: mentions}), nil, nil
+	replies, err := s.RepliesPage(ctx, p, t, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Replies: replies,
+		Mentions: mentions}), nil, nil
 }
 
 // MirrorOwner is the remote actor that owns a mirror thread; nil for a

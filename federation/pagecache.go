@@ -35,3 +35,7 @@ func (s *Server) PageCacheStats() (entries int, bytes int64) { return s.pages.St
 // actorCacheBytes bounds the rendered local actor documents kept; each
 // is a few kilobytes.
 const actorCacheBytes = 8 << 20
+
+// noteCacheBytes bounds the rendered Notes kept ([Server.servePost]);
+// each is one to a few kilobytes.
+const noteCacheBytes = 8 << 20

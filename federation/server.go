@@ -63,7 +63,7 @@ type Config struct {
 
 	// CollectionCacheBytes bounds the rendered pages of thread posts
 	// collections kept in memory; 0 means 32 MiB, a
-	// negative value turns the cache off.
+	// negative value turns the cache off, and the Note cache with it.
 	CollectionCacheBytes int64
 
 	// ActorMaxAge is how long a fetched remote actor is trusted before it
@@ -83,10 +83,11 @@ type Server struct {
 	client *transport.Client
 
 	keys    *localKeys
-	actors  *httpcache.Cache[string]  // rendered local actor documents, by key and version
-	pages   *httpcache.Cache[pageKey] // rendered thread collection pages
-	remote  remoteKeys                // parsed public keys of remote actors
-	fetches singleflight.Group        // one fetch per remote actor at a time
+	actors  *httpcache.Cache[string]     // rendered local actor documents, by key and version
+	pages   *httpcache.Cache[pageKey]    // rendered thread collection pages
+	notes   *httpcache.Cache[storage.ID] // rendered Notes of local posts, by thread version
+	remote  remoteKeys                   // parsed public keys of remote actors
+	fetches singleflight.Group           // one fetch per remote actor at a time
 
 	forumsMu sync.RWMutex
 	forums   map[storage.ID]*storage.Forum // forums are few and rarely change
@@ -136,6 +137,9 @@ func New(cfg Config) (*Server, error) {
 		s.pages = httpcache.New[pageKey](defaultPageCacheBytes, 0)
 	case cfg.CollectionCacheBytes > 0:
 		s.pages = httpcache.New[pageKey](cfg.CollectionCacheBytes, 0)
+	}
+	if cfg.CollectionCacheBytes >= 0 {
+		s.notes = httpcache.New[storage.ID](noteCacheBytes, 0)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /u/{handle}", s.serveMember)
@@ -210,41 +214,6 @@ func (s *Server) Register(mux *http.ServeMux) {
 		signed("GET "+prefix+"/following", s.serveFollowing)
 		signed("GET "+prefix+"/outbox", s.serveOutbox)
 	}
-}
-
-func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
-	id, err := storage.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, errNotFound)
-		return
-	}
-	note, ts, err := s.NoteByID(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if ts != nil {
-		ts.Context = as.LDContext()
-		doc, err := newDocument(ts, time.Time{})
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeDocument(w, r, http.StatusGone, doc)
-		return
-	}
-	note.Context = as.LDContext()
-	modified := note.Published
-	if note.Updated != "" {
-		modified = note.Updated
-	}
-	t, _ := time.Parse(time.RFC3339, modified)
-	doc, err := newDocument(note, t)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeDocument(w, r, http.StatusOK, doc)
 }
 
 // gone answers 410 with a Tombstone.

@@ -197,8 +197,12 @@ type NotificationPref struct {
 // NotificationPrefs returns how each kind is delivered to a member: their
 // choice, or the kind's DefaultDelivery.
 func (s *Store) NotificationPrefs(ctx context.Context, accountID ID) (map[string]string, error) {
+	return notificationPrefs(ctx, s.r, accountID)
+}
+
+func notificationPrefs(ctx context.Context, db bun.IDB, accountID ID) (map[string]string, error) {
 	var rows []NotificationPref
-	if err := s.r.NewSelect().Model(&rows).Where("account_id = ?", accountID).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&rows).Where("account_id = ?", accountID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("notification preferences of %s: %w", accountID, err)
 	}
 	out := make(map[string]string, len(NotificationKinds))
@@ -211,19 +215,39 @@ func (s *Store) NotificationPrefs(ctx context.Context, accountID ID) (map[string
 	return out, nil
 }
 
+// SetNotificationPrefs records how a member wants each kind in prefs
+// delivered, in one transaction: all or none.
+func (s *Store) SetNotificationPrefs(ctx context.Context, accountID ID, prefs map[string]string) error {
+	for kind := range prefs {
+		if KindNames[kind] == "" {
+			return fmt.Errorf("%w: unknown notification kind %q", ErrInvalid, kind)
+		}
+	}
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, kind := range NotificationKinds {
+			if d, ok := prefs[kind]; ok {
+				if err := setNotificationPref(ctx, tx, accountID, kind, d); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
 // SetNotificationPref records how a member wants a kind delivered.
 func (s *Store) SetNotificationPref(ctx context.Context, accountID ID, kind, delivery string) error {
-	known := false
-	for _, k := range NotificationKinds {
-		known = known || k == kind
-	}
-	if !known {
+	return setNotificationPref(ctx, s.w, accountID, kind, delivery)
+}
+
+func setNotificationPref(ctx context.Context, db bun.IDB, accountID ID, kind, delivery string) error {
+	if KindNames[kind] == "" {
 		return fmt.Errorf("%w: unknown notification kind %q", ErrInvalid, kind)
 	}
 	if delivery != DeliverWeb && delivery != DeliverMail && delivery != DeliverDigest {
 		return fmt.Errorf("%w: delivery %q: want web, mail or digest", ErrInvalid, delivery)
 	}
-	_, err := s.w.NewInsert().Model(&NotificationPref{AccountID: accountID, Kind: kind, Delivery: delivery}).
+	_, err := db.NewInsert().Model(&NotificationPref{AccountID: accountID, Kind: kind, Delivery: delivery}).
 		On("CONFLICT (account_id, kind) DO UPDATE").Set("delivery = EXCLUDED.delivery").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("set notification preference: %w", err)

@@ -506,3 +506,44 @@ func TestLeadingMentionsHidden(t *testing.T) {
 		}
 	})
 }
+
+// Unsubscribing from notification mail moves the kinds it covers to the
+// web only and leaves the others as they were.
+func TestUnsubscribeScopes(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		id := fx.Alice.ID
+		err := s.SetNotificationPrefs(ctx, id, map[string]string{storage.NotifyLike: storage.DeliverDigest,
+			storage.NotifyThreadPost: storage.DeliverDigest, storage.NotifyQuote: storage.DeliverMail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetNotificationPrefs(ctx, id, map[string]string{"poke": storage.DeliverWeb}); !errors.Is(err, storage.ErrInvalid) {
+			t.Fatalf("unknown kind: %v", err)
+		}
+		step := func(scope string, want map[string]string) {
+			t.Helper()
+			if err := s.Unsubscribe(ctx, id, scope); err != nil {
+				t.Fatal(err)
+			}
+			prefs, err := s.NotificationPrefs(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, d := range want {
+				if prefs[k] != d {
+					t.Errorf("after %s: %s is %s, want %s", scope, k, prefs[k], d)
+				}
+			}
+		}
+		step(storage.UnsubscribeKind(storage.NotifyQuote), map[string]string{storage.NotifyQuote: storage.DeliverWeb,
+			storage.NotifyMention: storage.DeliverMail, storage.NotifyLike: storage.DeliverDigest})
+		step(storage.UnsubscribeDigest, map[string]string{storage.NotifyLike: storage.DeliverWeb,
+			storage.NotifyThreadPost: storage.DeliverWeb, storage.NotifyMention: storage.DeliverMail})
+		step(storage.UnsubscribeMail, map[string]string{storage.NotifyMention: storage.DeliverWeb, storage.NotifyReply: storage.DeliverWeb})
+		if err := s.Unsubscribe(ctx, id, "kind-poke"); !errors.Is(err, storage.ErrInvalid) {
+			t.Fatalf("unknown scope: %v", err)
+		}
+	})
+}

@@ -19,7 +19,9 @@ import (
 //     a domain that is silenced or suspended (ActorPolicy);
 //   - a post notifies each member once, for the first of: a reply to
 //     their post, a quote of it, a reply to their thread (a post that
-//     names no post to reply to), a mention of them;
+//     names no post to reply to), a mention of them, a new post in a
+//     thread they watch, a new thread in a forum they watch;
+//   - a member who muted a thread hears nothing of what happens in it;
 //   - repeats collapse: the notifications table keeps one row per
 //     recipient, post, kind and actor, so liking twice (or liking,
 //     unliking and liking again) notifies once.
@@ -89,6 +91,14 @@ func (s *Store) notifyOne(ctx context.Context, tx bun.Tx, n Notification) error 
 	if muted, err := s.mutedActor(ctx, accounts[n.ActorID]); err != nil || muted {
 		return err
 	}
+	if n.ThreadID != 0 {
+		var muted bool
+		err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM thread_mutes WHERE account_id = ? AND thread_id = ?)",
+			n.RecipientID, n.ThreadID).Scan(ctx, &muted)
+		if err != nil || muted {
+			return err
+		}
+	}
 	n.ID = s.NewID()
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = time.Now().UTC()
@@ -113,6 +123,14 @@ type postNotice struct {
 	mentions    []ID
 	onlyMention bool        // an edit: only mentions notify
 	notified    map[ID]bool // members this post notified before (an edit)
+	// newThreadIn is the forum of a thread this post opens, or 0.
+	newThreadIn ID
+	// watchers are the members who watch the thread (of a reply) or the
+	// forum (of a new thread), told with watchKind; muted are the members
+	// who muted the post's thread. watchNotices fills all three.
+	watchers  []ID
+	watchKind string
+	muted     map[ID]bool
 }
 
 // noticeAccounts lists every account the notices name.
@@ -131,6 +149,9 @@ func noticeAccounts(notices []postNotice) []ID {
 		add(n.quoted)
 		for _, m := range n.mentions {
 			add(m)
+		}
+		for _, w := range n.watchers {
+			add(w)
 		}
 	}
 	return out
@@ -179,7 +200,8 @@ func (s *Store) postNotifications(ctx context.Context, notices []postNotice, acc
 		}
 		done := make(map[ID]bool, 2)
 		add := func(recipient ID, kind string) {
-			if recipient == p.AuthorID || done[recipient] || n.notified[recipient] || !accounts[recipient].notifiable() {
+			if recipient == p.AuthorID || done[recipient] || n.notified[recipient] || n.muted[recipient] ||
+				!accounts[recipient].notifiable() {
 				return
 			}
 			done[recipient] = true
@@ -195,6 +217,9 @@ func (s *Store) postNotifications(ctx context.Context, notices []postNotice, acc
 		}
 		for _, m := range n.mentions {
 			add(m, NotifyMention)
+		}
+		for _, w := range n.watchers {
+			add(w, n.watchKind)
 		}
 	}
 	return out, nil

@@ -188,8 +188,12 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, hw *hotWrites, t *Thr
 		Summary:   summary,
 		Sensitive: np.Sensitive || summary != "",
 	}
-	// An opening post replies to nobody; it notifies those it mentions.
-	notices := []postNotice{{post: p, mentions: np.Mentions}}
+	// An opening post replies to nobody; it notifies those it mentions
+	// and those who watch its forum.
+	notices := []postNotice{{post: p, mentions: np.Mentions, newThreadIn: t.ForumID}}
+	if err := watchNotices(ctx, tx, notices); err != nil {
+		return nil, err
+	}
 	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
 	if err != nil {
 		return nil, err
@@ -285,14 +289,26 @@ func (s *Store) ThreadPage(ctx context.Context, threadID ID, page int64) ([]Post
 	return s.PostsInRange(ctx, threadID, from, from+PostsPerPage-1)
 }
 
-// RepliesTo pages the posts that reply to or quote a post, oldest first.
-func (s *Store) RepliesTo(ctx context.Context, postID ID, after ID, limit int) ([]Post, error) {
+// RepliesOf pages the live posts whose Note answers p (names it as
+// inReplyTo), in thread order: the posts that reply to it, those that
+// quote it without replying to anything, and, when p opens its thread,
+// every other post that does neither (their Notes answer the opening
+// post). Replies and quotes never leave their thread, so one index range
+// of the thread holds them all. after is a position; at most limit
+// posts come back, with ID, APID and Position set.
+func (s *Store) RepliesOf(ctx context.Context, p *Post, opensThread bool, after int64, limit int) ([]Post, error) {
 	var out []Post
-	err := s.r.NewSelect().Model(&out).Relation("Author").
-		Where("(post.reply_to_id = ? OR post.quote_id = ?) AND post.id > ? AND post.deleted_at IS NULL", postID, postID, after).
-		OrderExpr("post.id ASC").Limit(int64(limit)).Scan(ctx)
+	answers, args := "post.reply_to_id = ? OR (post.reply_to_id IS NULL AND post.quote_id = ?)", []any{p.ID, p.ID}
+	if opensThread {
+		answers += " OR (post.reply_to_id IS NULL AND post.quote_id IS NULL AND post.id <> ?)"
+		args = append(args, p.ID)
+	}
+	err := s.r.NewSelect().Model(&out).Column("id", "ap_id", "position").
+		Where("post.thread_id = ? AND post.position > ? AND post.deleted_at IS NULL", p.ThreadID, after).
+		Where("("+answers+")", args...).
+		OrderExpr("post.position ASC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("replies to %s: %w", postID, err)
+		return nil, fmt.Errorf("replies of %s: %w", p.ID, err)
 	}
 	return out, nil
 }
@@ -394,6 +410,11 @@ func (s *Store) updatePost(ctx context.Context, id ID, e PostEdit, keepWarning b
 		if err != nil {
 			return err
 		}
+		notices := []postNotice{n}
+		if err := watchNotices(ctx, tx, notices); err != nil {
+			return err
+		}
+		n = notices[0]
 		accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts([]postNotice{n}))
 		if err != nil {
 			return err

@@ -265,6 +265,9 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 
 	// Who the posts notify, and what of their HTML the forum view leaves
 	// out, from one read of the accounts they name.
+	if err := watchNotices(ctx, tx, notices); err != nil {
+		return err
+	}
 	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
 	if err != nil {
 		return err

@@ -72,3 +72,73 @@ func (s *Store) FollowedForums(ctx context.Context, accountID ID) ([]Forum, erro
 	}
 	return out, nil
 }
+
+// watchNotices fills in, for each notice, who watches what its post is
+// new in (the thread of a reply, the forum of a new thread) and who muted
+// its thread, with one query for each over the whole batch. Only members
+// are read: remote followers of a thread or forum hear of it by
+// federation.
+func watchNotices(ctx context.Context, tx bun.Tx, notices []postNotice) error {
+	var threads, forums []ID
+	for i := range notices {
+		n := &notices[i]
+		threads = append(threads, n.post.ThreadID)
+		if n.newThreadIn != 0 && !n.onlyMention {
+			forums = append(forums, n.newThreadIn)
+		}
+	}
+	type watch struct {
+		Follower ID     `bun:"follower_id"`
+		Kind     string `bun:"target_kind"`
+		Target   ID     `bun:"target_id"`
+	}
+	watchers := make(map[string]map[ID][]ID) // target kind, target, watchers
+	for _, q := range []struct {
+		kind string
+		ids  []ID
+	}{{FollowThread, threads}, {FollowForum, forums}} {
+		if len(q.ids) == 0 {
+			continue
+		}
+		var rows []watch
+		err := tx.NewRaw(`SELECT f.follower_id, f.target_kind, f.target_id FROM follows AS f
+			JOIN accounts AS a ON a.id = f.follower_id
+			WHERE f.target_kind = ? AND f.target_id IN (?) AND f.accepted = ? AND a.domain = ''
+			ORDER BY f.id`, q.kind, bun.In(q.ids), true).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("watchers of %ss: %w", q.kind, err)
+		}
+		byTarget := make(map[ID][]ID)
+		for _, r := range rows {
+			byTarget[r.Target] = append(byTarget[r.Target], r.Follower)
+		}
+		watchers[q.kind] = byTarget
+	}
+	var mutes []struct {
+		Account ID `bun:"account_id"`
+		Thread  ID `bun:"thread_id"`
+	}
+	if err := tx.NewRaw("SELECT account_id, thread_id FROM thread_mutes WHERE thread_id IN (?)", bun.In(threads)).
+		Scan(ctx, &mutes); err != nil {
+		return fmt.Errorf("thread mutes: %w", err)
+	}
+	muted := make(map[ID]map[ID]bool)
+	for _, m := range mutes {
+		if muted[m.Thread] == nil {
+			muted[m.Thread] = make(map[ID]bool)
+		}
+		muted[m.Thread][m.Account] = true
+	}
+	for i := range notices {
+		n := &notices[i]
+		n.muted = muted[n.post.ThreadID]
+		switch {
+		case n.onlyMention:
+		case n.newThreadIn != 0:
+			n.watchers, n.watchKind = watchers[FollowForum][n.newThreadIn], NotifyForumThread
+		default:
+			n.watchers, n.watchKind = watchers[FollowThread][n.post.ThreadID], NotifyThreadPost
+		}
+	}
+	return nil
+}

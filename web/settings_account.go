@@ -203,6 +203,6 @@ func (s *Server) unsubscribeToken(token string) (id storage.ID, scope, what stri
 	if id, scope, ok = s.mail.ParseUnsubscribe(token); !ok {
 		return 0, "", "", false
 	}
-	what, ok = storage.UnsubscribeScopes[scope]
+	what, ok = storage.DescribeUnsubscribe(scope)
 	return id, scope, what, ok
 }

@@ -100,6 +100,7 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 	if o.profile != "" {
 		prof = t.profile(ctx, o.profile, 5*time.Second)
 	}
+	cpu0 := t.CPU()
 	mu.Lock()
 	start = time.Now()
 	mu.Unlock()
@@ -115,6 +116,7 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 		return res, ctx.Err()
 	}
 	elapsed := time.Since(start)
+	cpu := t.CPU() - cpu0
 	if prof != nil {
 		if err := <-prof; err != nil {
 			fmt.Fprintln(log, "profile:", err)
@@ -128,6 +130,7 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 		sh.ok(d)
 	}
 	res = rec.result(res.Name, elapsed)
+	res.CPU = cpu // per host: each host is one signed POST
 	var rejected int64
 	var firstErr string
 	for _, h := range hosts {

@@ -9,12 +9,15 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/skein-forum/skein/storage"
 )
 
 func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
@@ -26,6 +29,8 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&io_.Threads, "reply-threads", 100, "threads the replies go to")
 	fs.IntVar(&io_.Presign, "presign", 0, "requests signed before the clock starts (default: 4,000 per second of --duration)")
 	fs.DurationVar(&io_.Settle, "settle", 2*time.Minute, "how long to wait for every accepted activity to become a post")
+	fs.IntVar(&io_.Watch, "watch-threads", 16, "threads polled for the 202-to-visible latency")
+	fs.DurationVar(&io_.WatchEvery, "watch-every", 100*time.Millisecond, "how often they are polled (the latency's resolution)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +56,8 @@ type ingestOptions struct {
 	Threads     int
 	Presign     int
 	Settle      time.Duration
+	Watch       int           // threads whose counts are polled for the 202-to-visible latency
+	WatchEvery  time.Duration // how often
 	profile     string
 }
 
@@ -102,43 +109,56 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		return nil, err
 	}
 	fmt.Fprintf(log, "signed in %.1fs\n", time.Since(signStart).Seconds())
-	warmRes := send(ctx, client, reqs[:actors], min(o.Concurrency, 8), time.Hour)
+	warmRes, _ := send(ctx, client, reqs[:actors], min(o.Concurrency, 8), time.Hour)
 	warmRes.Name = "ingest warm-up (actor fetches)"
+	// The clock starts with the warm-up applied, so the backlog at the
+	// start is zero and what is visible later is the timed load's.
+	warmAccepted := warmRes.Requests - warmRes.Errors
+	start, warmVisible, err := awaitVisible(ctx, client, t.Base, threads, before, warmAccepted, o.Settle)
+	if err != nil {
+		return nil, err
+	}
+	if warmVisible != warmAccepted {
+		warmRes.Errors += max(warmAccepted-warmVisible, warmVisible-warmAccepted)
+		warmRes.FirstErr = fmt.Sprintf("%d accepted, %d became posts", warmAccepted, warmVisible)
+	}
+	watch := watchVisible(ctx, client, t.Base, threads, start, o.Watch, o.WatchEvery)
 	var prof <-chan error
 	if o.profile != "" {
 		prof = t.profile(ctx, o.profile, o.Duration-time.Second)
 	}
-	res := send(ctx, client, reqs[actors:], o.Concurrency, o.Duration)
+	cpu0 := t.CPU()
+	res, acc := send(ctx, client, reqs[actors:], o.Concurrency, o.Duration)
+	cpuLoad := t.CPU() - cpu0
+	loadEnd := time.Now()
 	res.Name = "ingest"
+	res.CPU = cpuLoad
+	// What the load left behind: posts not visible yet, and inbox items
+	// not done, read at once before anything drains.
+	atEnd, err := postCounts(ctx, client, t.Base, threads)
+	if err != nil {
+		return nil, err
+	}
+	pending := inboxPending(ctx, t.DataDir)
 	if prof != nil {
 		if err := <-prof; err != nil {
 			fmt.Fprintln(log, "profile:", err)
 		}
 	}
-	accepted := warmRes.Requests - warmRes.Errors + res.Requests - res.Errors
+	accepted := int64(len(acc))
 	if int(res.Requests) == n {
 		res.Note = fmt.Sprintf("ran out of pre-signed requests after %.1fs: raise --presign", res.Elapsed.Seconds())
 	}
 	// Zero loss: every 202 must become a post.
-	settleStart := time.Now()
-	var created int64
-	for {
-		after, err := postCounts(ctx, client, t.Base, threads)
-		if err != nil {
-			return nil, err
-		}
-		created = 0
-		for i := range after {
-			created += after[i] - before[i]
-		}
-		if created >= accepted || time.Since(settleStart) > o.Settle {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
+	_, created, err := awaitVisible(ctx, client, t.Base, threads, start, accepted, o.Settle)
+	if err != nil {
+		return nil, err
 	}
+	drain := time.Since(loadEnd)
+	cpuAll := t.CPU() - cpu0
+	samples := watch()
 	lost := accepted - created
-	verdict := fmt.Sprintf("%d accepted, %d became posts (%.1fs after the load), %d lost", accepted, created,
-		time.Since(settleStart).Seconds(), lost)
+	verdict := fmt.Sprintf("%d accepted, %d became posts, %d lost", accepted, created, lost)
 	if res.Note != "" {
 		res.Note += "; "
 	}
@@ -149,7 +169,110 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		res.Errors += max(lost, -lost)
 		res.FirstErr = verdict
 	}
+	var visibleAtEnd int64
+	for i := range atEnd {
+		visibleAtEnd += atEnd[i] - start[i]
+	}
+	res.Lines = ingestFindings(ingestFigures{
+		Elapsed: res.Elapsed, Accepted: accepted, VisibleAtEnd: visibleAtEnd, Created: created,
+		Drain: drain, Pending: pending, CPULoad: cpuLoad, CPUAll: cpuAll,
+		Latency: visibleLatencies(acc, samples), Watched: len(samples),
+	})
 	return []result{warmRes, res}, nil
+}
+
+// awaitVisible polls the threads' post counts until want more posts than
+// base are visible or settle passes, and returns the last counts and
+// how many posts they hold beyond base.
+func awaitVisible(ctx context.Context, client *http.Client, base string, threads []ManifestThread, from []int64,
+	want int64, settle time.Duration) ([]int64, int64, error) {
+	deadline := time.Now().Add(settle)
+	for {
+		counts, err := postCounts(ctx, client, base, threads)
+		if err != nil {
+			return nil, 0, err
+		}
+		var n int64
+		for i := range counts {
+			n += counts[i] - from[i]
+		}
+		if n >= want || time.Now().After(deadline) {
+			return counts, n, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// inboxPending counts the node's inbox items not done yet, reading its
+// database beside it (SQLite in WAL mode has room for another reader);
+// -1 when there is no database to read.
+func inboxPending(ctx context.Context, dataDir string) int64 {
+	if dataDir == "" {
+		return -1
+	}
+	store, err := storage.Open(ctx, storage.Options{DataDir: dataDir})
+	if err != nil {
+		return -1
+	}
+	defer store.Close()
+	st, err := store.QueueStats(ctx, time.Now())
+	if err != nil {
+		return -1
+	}
+	return st.InboxPending
+}
+
+// ingestFigures are what an ingest run measured beyond its table row.
+type ingestFigures struct {
+	Elapsed      time.Duration   // the timed load
+	Accepted     int64           // 202s during it
+	VisibleAtEnd int64           // of them, posts visible when the load ended
+	Created      int64           // posts visible once drained
+	Drain        time.Duration   // from the end of the load until every accepted one was visible
+	Pending      int64           // inbox items not done at the end of the load; -1 unknown
+	CPULoad      time.Duration   // node CPU during the load
+	CPUAll       time.Duration   // node CPU during the load and the drain
+	Latency      []time.Duration // 202 to visible of the watched threads' activities, sorted
+	Watched      int             // threads watched for Latency
+}
+
+// ingestFindings words the figures: the rates a remote server and a
+// reader see, the delay between them, what was left to do, and the
+// node's CPU per activity.
+func ingestFindings(f ingestFigures) []string {
+	secs := f.Elapsed.Seconds()
+	var out []string
+	out = append(out, fmt.Sprintf("accepted %.0f/s; applied %.0f/s during the load (%d of %d visible when it ended); "+
+		"end to end %.0f/s (all %d visible %.1fs after the load)",
+		float64(f.Accepted)/secs, float64(f.VisibleAtEnd)/secs, f.VisibleAtEnd, f.Accepted,
+		float64(f.Created)/(secs+f.Drain.Seconds()), f.Created, f.Drain.Seconds()))
+	backlog := f.Accepted - f.VisibleAtEnd
+	rate := float64(f.VisibleAtEnd) / secs
+	work := "-"
+	if rate > 0 {
+		work = fmt.Sprintf("%.1fs", float64(backlog)/rate)
+	}
+	pending := "unknown"
+	if f.Pending >= 0 {
+		pending = strconv.FormatInt(f.Pending, 10)
+	}
+	out = append(out, fmt.Sprintf("backlog at the end of the load: %d accepted not visible, %s inbox items pending; "+
+		"%s of work at the load's applied rate, drained in %.1fs", backlog, pending, work, f.Drain.Seconds()))
+	if n := len(f.Latency); n > 0 {
+		out = append(out, fmt.Sprintf("202 to visible (%d activities on %d watched threads): p50 %s, p90 %s, p99 %s, max %s",
+			n, f.Watched, ms(percentile(f.Latency, 50)), ms(percentile(f.Latency, 90)), ms(percentile(f.Latency, 99)),
+			ms(f.Latency[n-1])))
+	}
+	if f.CPUAll > 0 && f.Created > 0 {
+		out = append(out, fmt.Sprintf("node CPU: %.0fµs per activity accepted and applied (%.1fs over the load and the drain); "+
+			"%.2f cores during the load", float64(f.CPUAll.Microseconds())/float64(f.Created), f.CPUAll.Seconds(),
+			f.CPULoad.Seconds()/secs))
+	}
+	return out
 }
 
 // postCounts reads each thread's totalItems from its posts collection.
@@ -222,13 +345,14 @@ func presign(ctx context.Context, base string, hosts []*fakeHost, threads []Mani
 // Requests in flight when d passes are finished and counted, not
 // cancelled: a cancelled POST may still have been accepted, and the loss
 // check must know every accepted activity.
-func send(ctx context.Context, client *http.Client, reqs []signedPost, conc int, d time.Duration) result {
+func send(ctx context.Context, client *http.Client, reqs []signedPost, conc int, d time.Duration) (result, []acceptance) {
 	var rec recorder
 	deadline := time.Now().Add(d)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	accepted := make([][]acceptance, conc)
 	start := time.Now()
-	for range conc {
+	for w := range conc {
 		sh := rec.shard()
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
@@ -256,11 +380,92 @@ func send(ctx context.Context, client *http.Client, reqs []signedPost, conc int,
 					continue
 				}
 				sh.ok(el)
+				accepted[w] = append(accepted[w], acceptance{thread: p.thread, at: t0.Add(el)})
 			}
 		})
 	}
 	wg.Wait()
-	return rec.result("", time.Since(start))
+	return rec.result("", time.Since(start)), slices.Concat(accepted...)
+}
+
+// acceptance is an activity the node answered 202, and when.
+type acceptance struct {
+	thread int
+	at     time.Time
+}
+
+// countSample is a thread's post count and when it was read.
+type countSample struct {
+	at time.Time
+	n  int64
+}
+
+// watchVisible polls the post counts of the first n threads every d (the
+// latency's resolution; a few threads keep the polling a small part of
+// the node's work) until the returned function is called, which returns
+// each watched thread's samples.
+func watchVisible(ctx context.Context, client *http.Client, base string, threads []ManifestThread,
+	start []int64, n int, d time.Duration) func() [][]countSample {
+	watched := threads[:min(n, len(threads))]
+	samples := make([][]countSample, len(watched))
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(d)
+		defer tick.Stop()
+		for {
+			counts, err := postCounts(ctx, client, base, watched)
+			if err == nil {
+				now := time.Now()
+				for i, c := range counts {
+					samples[i] = append(samples[i], countSample{at: now, n: c - start[i]})
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() [][]countSample {
+		cancel()
+		<-done
+		return samples
+	}
+}
+
+// visibleLatencies matches each watched thread's activities, in the order
+// they were accepted, with the reads of its count: the k-th accepted
+// became visible by the first read that showed k new posts. The figure
+// is an upper bound by up to the polling interval, and assumes a thread
+// applies its activities in the order it accepted them (the counts
+// cannot tell which post is which). The result is sorted.
+func visibleLatencies(acc []acceptance, samples [][]countSample) []time.Duration {
+	perThread := make([][]time.Time, len(samples))
+	for _, a := range acc {
+		if a.thread < len(samples) {
+			perThread[a.thread] = append(perThread[a.thread], a.at)
+		}
+	}
+	var out []time.Duration
+	for i, times := range perThread {
+		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+		s := samples[i]
+		j := 0
+		for k, at := range times {
+			for j < len(s) && s[j].n < int64(k+1) {
+				j++
+			}
+			if j == len(s) {
+				break // never seen: the loss check reports it
+			}
+			out = append(out, max(0, s[j].at.Sub(at)))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // createNote is a reply as Mastodon 4 sends it: the full JSON-LD context

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,11 +113,19 @@ func TestIngestSmoke(t *testing.T) {
 	tg, _ := startNode(t)
 	ctx := context.Background()
 	rows, err := runIngest(ctx, tg, ingestOptions{Duration: 2 * time.Second, Concurrency: 4, Hosts: 2, Actors: 3,
-		Threads: 4, Presign: 300, Settle: 30 * time.Second}, io.Discard)
+		Threads: 4, Presign: 300, Settle: 30 * time.Second, Watch: 2, WatchEvery: 50 * time.Millisecond}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkRows(t, rows)
+	// The run's findings: rates, the backlog, and the 202-to-visible
+	// latency of the watched threads.
+	got := strings.Join(rows[1].Lines, "\n")
+	for _, want := range []string{"accepted ", "backlog at the end of the load", "202 to visible"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ingest findings lack %q:\n%s", want, got)
+		}
+	}
 }
 
 func TestFanoutSmoke(t *testing.T) {

@@ -154,8 +154,10 @@ func runRead(ctx context.Context, t *target, o readOptions) ([]result, error) {
 		if o.profile != nil {
 			prof = t.profile(ctx, o.profile(phase), o.Duration-time.Second)
 		}
+		cpu0 := t.CPU()
 		res := hammer(ctx, client, o.Concurrency, o.Duration, len(m.Threads), next, okStatus(http.StatusOK, minBytes))
 		res.Name = phase
+		res.CPU = t.CPU() - cpu0
 		rows = append(rows, res)
 		if prof != nil {
 			if err := <-prof; err != nil {
@@ -208,6 +210,7 @@ func runScale(ctx context.Context, t *target, client *http.Client, o readOptions
 		{fmt.Sprintf("scale: collection from=%d", (last-1)*20+1), "/t/" + th.ID + "/posts?page=true&from=" + strconv.FormatInt((last-1)*20+1, 10), apAccept, ""},
 	} {
 		url := t.Base + c.url
+		cpu0 := t.CPU()
 		res := hammer(ctx, client, o.Concurrency, d, 1, func(*rand.Rand, *rand.Zipf) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			req.Header.Set("Accept", c.accept)
@@ -217,6 +220,7 @@ func runScale(ctx context.Context, t *target, client *http.Client, o readOptions
 			return req
 		}, okStatus(http.StatusOK, 1000))
 		res.Name = c.name
+		res.CPU = t.CPU() - cpu0
 		rows = append(rows, res)
 	}
 	for i := 0; i+1 < len(rows); i += 2 {

@@ -63,6 +63,19 @@ type result struct {
 	Max      time.Duration
 	FirstErr string
 	Note     string
+	// CPU is the node's CPU time (user and system) over the phase, when
+	// the node is a child process; zero when unknown.
+	CPU time.Duration
+	// Lines are further findings printed under the table.
+	Lines []string
+}
+
+// CPUPerRequest is the node's CPU time per request of the phase.
+func (r result) CPUPerRequest() time.Duration {
+	if r.CPU <= 0 || r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
 }
 
 func (r result) RPS() float64 {
@@ -118,10 +131,14 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func report(w io.Writer, title string, rows []result, mem memStats) {
 	fmt.Fprintf(w, "\n== %s\n", title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\trequests\terrors\tseconds\treq/s\tp50\tp90\tp99\tmax\t")
+	fmt.Fprintln(tw, "phase\trequests\terrors\tseconds\treq/s\tp50\tp90\tp99\tmax\tnode CPU/req\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Name, r.Requests, r.Errors, r.Elapsed.Seconds(),
-			r.RPS(), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
+		cpu := "-"
+		if r.CPU > 0 {
+			cpu = fmt.Sprintf("%.0fµs", float64(r.CPUPerRequest().Nanoseconds())/1000)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.Requests, r.Errors, r.Elapsed.Seconds(),
+			r.RPS(), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), cpu)
 	}
 	tw.Flush()
 	for _, r := range rows {
@@ -130,6 +147,9 @@ func report(w io.Writer, title string, rows []result, mem memStats) {
 		}
 		if r.Note != "" {
 			fmt.Fprintf(w, "  %s: %s\n", r.Name, r.Note)
+		}
+		for _, l := range r.Lines {
+			fmt.Fprintf(w, "    %s\n", l)
 		}
 	}
 	fmt.Fprintf(w, "  node memory: %s\n", mem)

@@ -16,9 +16,10 @@ type Collection struct {
 }
 
 // CollectionPage is one OrderedCollectionPage. OrderedItems is never nil.
+// Only a page embedded in another document may go without an id.
 type CollectionPage struct {
 	Context      json.RawMessage `json:"@context,omitempty"`
-	ID           string          `json:"id"`
+	ID           string          `json:"id,omitempty"`
 	Type         string          `json:"type"`
 	PartOf       string          `json:"partOf"`
 	TotalItems   *int64          `json:"totalItems,omitempty"`

@@ -47,12 +47,14 @@ type Tag struct {
 }
 
 // CollectionLink is a collection embedded by reference: its id, type, the
-// count when it is cheap, and where paging starts.
+// count when it is cheap, and where paging starts: First is the first
+// page's id or the page itself (a *CollectionPage), as Mastodon embeds
+// it in a Note's replies and GoToSocial walks only an embedded one.
 type CollectionLink struct {
 	ID         string `json:"id"`
 	Type       string `json:"type"`
 	TotalItems *int64 `json:"totalItems,omitempty"`
-	First      string `json:"first,omitempty"`
+	First      any    `json:"first,omitempty"`
 }
 
 // Tombstone stands in for something deleted.

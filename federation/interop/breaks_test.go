@@ -6,8 +6,6 @@ const (
 	breakFirstContact = "first contact: the node answers 401 to a GoToSocial user it has not stored yet: " +
 		"it fetches the key id /users/NAME/main-key as the actor and refuses the key stub found there for having no inbox " +
 		"(federation.Server.LookupKey), and GoToSocial never retries a 4xx"
-	breakRepliesNotEmbedded = "GoToSocial's context view lists no earlier reply: a Note's replies.first is a link, not an embedded page " +
-		"(GoToSocial walks only embedded pages), and the first post's replies omit the replies that have no reply_to"
 	breakNoNotifications = "a GoToSocial mention of a member outside a thread is dropped (\"belongs to no thread here\", inbox.Inbox.storeNote), " +
 		"so it never reaches /notifications"
 	breakReplyNoMention = "a member's reply to a GoToSocial post neither mentions nor addresses its author, so GoToSocial drops it " +

@@ -86,7 +86,6 @@ func TestContextShowsEarlierReplies(t *testing.T) {
 		j.reply(id, "Earlier reply "+w, "")
 	}
 	st := j.resolveStatus(j.node.postURL(first))
-	knownBreak(t, breakRepliesNotEmbedded)
 	eventually(t, "the context lists the earlier replies", func() error {
 		c, err := j.fedi.Context(j.ctx, st.ID)
 		if err != nil {

@@ -184,6 +184,11 @@ func (w *Worker) note(ctx context.Context, sc *scene) (*as.Note, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The same Note as /p/ID serves, replies included.
+	replies, err := w.Fed.RepliesPage(ctx, sc.post, sc.thread, 0)
+	if err != nil {
+		return nil, err
+	}
 	return federation.NoteFromPost(w.urls, federation.NoteParts{Post: sc.post, Thread: sc.thread, Forum: sc.forum, Refs: refs,
-		ThreadActor: sc.owner, Mentions: mentions}), nil
+		ThreadActor: sc.owner, Replies: replies, Mentions: mentions}), nil
 }

@@ -1,0 +1,1 @@
+DROP INDEX thread_mutes_thread;
