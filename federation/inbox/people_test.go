@@ -185,3 +185,32 @@ func TestInboxSummaries(t *testing.T) {
 		t.Errorf("article with an excerpt: summary %q html %s", p.Summary, p.HTML)
 	}
 }
+
+// A peer that answers an Announce with Reject (NodeBB, for a topic it has
+// already) stops its delivery there; the same activity still goes to
+// other servers.
+func TestInboxRejectOfAnnounceStopsDelivery(t *testing.T) {
+	n := testnode.NewInboxNode(t, nil)
+	ctx := context.Background()
+	rs := testnode.NewRemoteServer(t, "mastodon")
+	forum := rs.Actor("forum", "Group", 0)
+	announceID := n.URLs.Forum("kitchen") + "#announce-1"
+	err := n.Store.EnqueueActivities(ctx, []storage.NewActivity{{APID: announceID, ActorID: n.URLs.Forum("kitchen"),
+		KeyOwnerKind: storage.KeyOwnerForum, KeyOwnerID: n.Fx.Forum.ID, Body: []byte(`{}`),
+		Inboxes: []storage.Recipient{{Inbox: forum.Inbox()}, {Inbox: "https://other.example/inbox"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := n.Store.ActivityByAPID(ctx, announceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Deliver(t, forum, forum.Activity("Reject", announceID))
+	jobs, err := n.Store.PendingDeliveries(ctx, act.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].Inbox != "https://other.example/inbox" {
+		t.Fatalf("jobs left after the Reject: %+v", jobs)
+	}
+}
