@@ -130,7 +130,7 @@ func TestInboxMentionNotifiesMember(t *testing.T) {
 }
 
 // A reply to a member's post, a quote of it, a like and a boost of it
-// from elsewhere each notify the member.
+// from elsewhere, and a new follower, each notify the member.
 func TestInboxInteractionsNotifyMember(t *testing.T) {
 	n := testnode.NewInboxNode(t, nil)
 	rs := testnode.NewRemoteServer(t, "mastodon")
@@ -147,8 +147,9 @@ func TestInboxInteractionsNotifyMember(t *testing.T) {
 	}
 	n.Deliver(t, zed, zed.Activity("Like", url))
 	n.Deliver(t, zed, zed.Activity("Announce", url))
+	n.Deliver(t, zed, zed.Activity("Follow", n.URLs.Member("bob")))
 	got := strings.Join(notificationsOf(t, n, n.Fx.Bob.ID), ", ")
-	for _, want := range []string{"reply by zed", "quote by zed", "like by zed", "announce by zed"} {
+	for _, want := range []string{"reply by zed", "quote by zed", "like by zed", "announce by zed", "follow by zed"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("bob's notifications %q lack %q", got, want)
 		}

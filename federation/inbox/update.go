@@ -45,7 +45,11 @@ func (in *Inbox) applyUpdate(ctx context.Context, act *as.Incoming, signer *stor
 	if html == "" {
 		return ignore("update of %s leaves it empty", note.ID)
 	}
+	mentions, err := in.mentionedMembers(ctx, note)
+	if err != nil {
+		return err
+	}
 	_, err = in.store.UpdatePost(ctx, post.ID, storage.PostEdit{Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
-		Summary: noteWarning(note), Sensitive: note.Sensitive})
+		Summary: noteWarning(note), Sensitive: note.Sensitive, Mentions: mentions})
 	return err
 }
