@@ -79,16 +79,15 @@ func (in *Inbox) mirrorNote(ctx context.Context, note *as.RemoteNote, owner *sto
 	if err != nil {
 		return nil, err
 	}
-	group := owner.ActorType == "Group"
 	title := note.Name
-	if title == "" && group {
+	if title == "" && note.InReplyTo == "" {
 		// A Skein thread's opening post carries its title as a bold
 		// first paragraph rather than a name (see federation.TitleHTML).
 		if t, rest, ok := boldTitle(first.HTML); ok {
 			title, first.HTML = t, rest
 		}
 	}
-	if title == "" && note.Context != "" && group {
+	if title == "" && note.Context != "" && owner.ActorType == "Group" {
 		title = owner.DisplayName
 	}
 	if title == "" {
