@@ -76,13 +76,18 @@ func newTokens(doc string, pos int) *tokens {
 	return t
 }
 
-// reset starts reading again at document offset pos.
+// reset starts reading again at document offset pos. The tokenizer is
+// made when the next token is read: a tokenizer costs a 4 KB buffer, and
+// the walk often moves on again before it reads anything.
 func (t *tokens) reset(pos int) {
-	t.z = html.NewTokenizer(strings.NewReader(t.doc[pos:]))
+	t.z = nil
 	t.pos = pos
 }
 
 func (t *tokens) next() (html.TokenType, []html.Attribute) {
+	if t.z == nil {
+		t.z = html.NewTokenizer(strings.NewReader(t.doc[t.pos:]))
+	}
 	tt := t.z.Next()
 	t.raw = string(t.z.Raw())
 	t.pos += len(t.raw)

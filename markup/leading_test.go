@@ -73,3 +73,17 @@ func FuzzLeadingMentions(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkLeadingMentions reads the leading mentions of a reply as
+// Mastodon sends it to a thread: every remote post in a thread pays it.
+func BenchmarkLeadingMentions(b *testing.B) {
+	h := `<p><span class="h-card" translate="no"><a href="https://forum.example/t/abc" class="u-url mention">@<span>t.abc</span></a></span> ` +
+		`<span class="h-card" translate="no"><a href="https://forum.example/u/alice" class="u-url mention">@<span>alice</span></a></span> ` +
+		`I had exactly the same trouble last winter: the starter went flat after three days.</p><p>Feed it at a fixed time.</p>`
+	b.ReportAllocs()
+	for b.Loop() {
+		if from, to := LeadingMentions(h, hideAliceAndThread); to == 0 {
+			b.Fatal(from, to)
+		}
+	}
+}

@@ -28,6 +28,8 @@ func (n *Node) prepareMail(ctx context.Context) (*mail.Composer, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.Notices = &mail.NoticeWorker{Store: n.Store, Composer: composer, Off: !n.cfg.Mail.Enabled(),
+		Queued: n.notifyMail, Clock: n.cfg.Now, Log: n.log.With("worker", "notification-mail")}
 	if !n.cfg.Mail.Enabled() {
 		return composer, nil
 	}
@@ -35,7 +37,8 @@ func (n *Node) prepareMail(ctx context.Context) (*mail.Composer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
-	n.Mail = &mail.Worker{Store: n.Store, Config: cfg, Log: n.log.With("worker", "mail"), Observe: n.Metrics.MailAttempt}
+	n.Mail = &mail.Worker{Store: n.Store, Config: cfg, Log: n.log.With("worker", "mail"), Observe: n.Metrics.MailAttempt,
+		Clock: n.cfg.Now}
 	return composer, nil
 }
 
@@ -65,10 +68,13 @@ func (n *Node) notifyMail() {
 	}
 }
 
-// startMail runs the mail worker (when mail is on) and the sweeper of
-// expired tokens and rate-limit windows.
+// startMail runs the mail worker (when mail is on), the worker that
+// turns notifications into mail (always: with mail off it only marks
+// them looked at) and the sweeper of expired tokens and rate-limit
+// windows.
 func (n *Node) startMail(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { n.sweepAccountState(ctx) })
+	wg.Go(func() { n.Notices.Run(ctx) })
 	if n.Mail == nil {
 		return
 	}

@@ -45,8 +45,10 @@ type Config struct {
 	// PprofListen, when set, serves net/http/pprof on its own listener
 	// (loopback only in practice) for profiling runs; off by default.
 	PprofListen string
-	// Now is the clock federation checks signature dates against; nil is
-	// time.Now. Tests move it to replay requests after their window.
+	// Now is the clock federation checks signature dates against, and
+	// the mail workers' (when notifications are old enough to mail, when
+	// a digest is due); nil is time.Now. Tests move it to replay requests
+	// after their window, or to the hour of a digest.
 	Now func() time.Time
 	// Mail is the SMTP server the node's mail goes through; the zero
 	// value turns mail off (see MailOffNotice).
@@ -93,6 +95,8 @@ type Node struct {
 	InboxWorker *inbox.Worker
 	// Mail sends the mail queue; nil when mail is off.
 	Mail *mail.Worker
+	// Notices queues notification mail and digests; it runs from Start.
+	Notices *mail.NoticeWorker
 
 	classes *hostClasses // delivery metrics' host classes
 }

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -57,27 +59,58 @@ func (s *Store) EnqueueInbox(ctx context.Context, item NewInboxItem) (ID, error)
 	return it.ID, nil
 }
 
+// inboxClaimLock is the PostgreSQL advisory lock that serialises inbox
+// claims across processes (see ClaimInbox). An arbitrary constant.
+const inboxClaimLock = 0x736b65696e01
+
 // ClaimInbox leases up to limit pending items to owner until now+lease,
-// oldest first; see ClaimDeliveries for the locking.
+// oldest first, and returns them in the order they arrived.
+//
+// An actor's activities are applied in the order they arrived (a Create
+// before the Delete that follows it), and never two at once: a claim
+// takes no activity of an actor while another of that actor's is leased,
+// and takes all of an actor's due activities that fit in one batch (the
+// worker applies them one after the other). On PostgreSQL the claims of
+// all processes are serialised by a transaction-scoped advisory lock, so
+// each claim sees the leases of the one before; a claim is one short
+// statement, so they do not queue for long. The node's own jobs
+// (backfills, context walks) have no such order.
 func (s *Store) ClaimInbox(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]InboxItem, error) {
 	now = now.UTC()
 	until := now.Add(lease)
+	pg := s.Dialect() == dialect.PG
 	lock := ""
-	if s.Dialect() == dialect.PG {
+	if pg {
 		lock = "FOR UPDATE SKIP LOCKED"
 	}
 	var items []InboxItem
-	// "done_at IS NULL" in the subquery lets both databases use the
-	// partial index inbox_items_due.
-	err := s.w.NewRaw(`UPDATE inbox_items
-		SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ?
-			ORDER BY next_attempt_at LIMIT ? `+lock+`)
-		RETURNING id, received_at, kind, actor_id, key_id, body, attempts, next_attempt_at, lease_until, lease_owner, last_error`,
-		owner, until, until, now, limit).Scan(ctx, &items)
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if pg {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", inboxClaimLock); err != nil {
+				return err
+			}
+		}
+		// "done_at IS NULL" in the subqueries lets both databases use
+		// the partial indexes inbox_items_due and inbox_items_leased.
+		return tx.NewRaw(`UPDATE inbox_items
+			SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1
+			WHERE id IN (SELECT i.id FROM inbox_items i WHERE i.done_at IS NULL AND i.next_attempt_at <= ?
+				AND (i.kind <> ? OR NOT EXISTS (SELECT 1 FROM inbox_items b
+					WHERE b.actor_id = i.actor_id AND b.lease_until IS NOT NULL AND b.done_at IS NULL AND b.lease_until > ?))
+				ORDER BY i.next_attempt_at LIMIT ? `+lock+`)
+			RETURNING id, received_at, kind, actor_id, key_id, body, attempts, next_attempt_at, lease_until, lease_owner, last_error`,
+			owner, until, until, now, InboxActivity, now, limit).Scan(ctx, &items)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox items: %w", err)
 	}
+	// RETURNING keeps no order.
+	slices.SortFunc(items, func(a, b InboxItem) int {
+		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return items, nil
 }
 

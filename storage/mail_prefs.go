@@ -43,6 +43,19 @@ var KindNames = map[string]string{
 	NotifyForumThread: "new threads in forums you follow",
 }
 
+// KindVerbs says what each kind of notification tells of its actor, on
+// the notifications page and in mail: "Alice mentioned you in ...".
+var KindVerbs = map[string]string{
+	NotifyMention:     "mentioned you in",
+	NotifyReply:       "replied to your post in",
+	NotifyQuote:       "quoted your post in",
+	NotifyLike:        "liked your post in",
+	NotifyAnnounce:    "boosted your post in",
+	NotifyFollow:      "followed you",
+	NotifyThreadPost:  "posted in",
+	NotifyForumThread: "started a thread:",
+}
+
 // DescribeUnsubscribe says what the mail of scope is, for the
 // confirmation page; ok is false for a scope this node does not know.
 func DescribeUnsubscribe(scope string) (what string, ok bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -83,6 +84,15 @@ func (s *Store) MirrorThread(ctx context.Context, m NewMirror) (*Thread, error) 
 	t := &Thread{ID: s.NewID(), ForumID: forum.ID, AuthorID: m.First.AuthorID, Title: title,
 		LastPostAt: now, CreatedAt: now, APID: &apID, RemoteActorID: m.RemoteActorID}
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if a := m.First.APID; a != nil {
+			withdrawn, err := tombstonedPosts(ctx, tx, []string{*a})
+			if err != nil {
+				return err
+			}
+			if slices.Contains(withdrawn[*a], m.First.AuthorID) {
+				return fmt.Errorf("first post %s: %w", *a, ErrWithdrawn)
+			}
+		}
 		res, err := tx.NewInsert().Model(t).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("insert mirror: %w", err)
@@ -133,4 +143,15 @@ func (s *Store) MirrorsOwnedBy(ctx context.Context, actorID ID, limit int) ([]Th
 		return nil, fmt.Errorf("mirrors of %s: %w", actorID, err)
 	}
 	return out, nil
+}
+
+// HasPostIn reports whether an account has a live post in a thread: for a
+// mirror, someone its group let in before.
+func (s *Store) HasPostIn(ctx context.Context, threadID, authorID ID) (bool, error) {
+	n, err := s.r.NewSelect().Model((*Post)(nil)).
+		Where("thread_id = ? AND author_id = ? AND deleted_at IS NULL", threadID, authorID).Limit(1).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("posts of %s in thread %s: %w", authorID, threadID, err)
+	}
+	return n > 0, nil
 }

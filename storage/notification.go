@@ -50,6 +50,10 @@ type Notification struct {
 	ThreadID    ID         `bun:"thread_id"`
 	CreatedAt   time.Time  `bun:"created_at"`
 	ReadAt      *time.Time `bun:"read_at"`
+	// MailState is where the notification is on its way to mail: "" (not
+	// looked at yet), MailStateDigest or MailStateDone; see
+	// [Store.MailNotices].
+	MailState string `bun:"mail_state"`
 }
 
 // NotificationEntry is a notification with what its page shows: the
@@ -67,24 +71,34 @@ type NotificationEntry struct {
 // covers the moment between.
 func (s *Store) Notifications(ctx context.Context, recipientID, before ID, limit int) ([]NotificationEntry, error) {
 	var out []NotificationEntry
-	q := s.r.NewSelect().Model(&out).
-		ColumnExpr("n.*").ColumnExpr("COALESCE(t.title, '') AS thread_title").
-		Relation("Actor").Relation("Post").
-		Join("LEFT JOIN threads AS t ON t.id = n.thread_id").
-		Where("n.recipient_id = ?", recipientID).
-		Where("NOT actor.suspended")
+	q := entryQuery(s.r, &out).Where("n.recipient_id = ?", recipientID)
 	if before > 0 {
 		q = q.Where("n.id < ?", before)
 	}
 	if err := q.OrderExpr("n.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("notifications of %s: %w", recipientID, err)
 	}
+	fixEntries(out)
+	return out, nil
+}
+
+// entryQuery selects notification entries into out, leaving out what
+// suspended accounts did.
+func entryQuery(db bun.IDB, out *[]NotificationEntry) *bun.SelectQuery {
+	return db.NewSelect().Model(out).
+		ColumnExpr("n.*").ColumnExpr("COALESCE(t.title, '') AS thread_title").
+		Relation("Actor").Relation("Post").
+		Join("LEFT JOIN threads AS t ON t.id = n.thread_id").
+		Where("NOT actor.suspended")
+}
+
+// fixEntries drops the empty post a LEFT JOIN without a post gives.
+func fixEntries(out []NotificationEntry) {
 	for i := range out {
 		if out[i].Post != nil && out[i].Post.ID == 0 {
-			out[i].Post = nil // a LEFT JOIN without a post
+			out[i].Post = nil
 		}
 	}
-	return out, nil
 }
 
 // UnreadNotifications is how many unread notifications a member has; the

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // Reads and small writes of the outbox processor (federation/outbox*.go)
@@ -139,4 +141,40 @@ func (s *Store) DomainSoftware(ctx context.Context, domain string) (string, erro
 		return "", nil
 	}
 	return sw[0], nil
+}
+
+// ThreadsByID loads threads by id, keyed by id; ids not found are absent.
+func (s *Store) ThreadsByID(ctx context.Context, ids []ID) (map[ID]*Thread, error) {
+	out := make(map[ID]*Thread, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var threads []Thread
+	if err := s.r.NewSelect().Model(&threads).Where("thread.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("threads by id: %w", err)
+	}
+	for i := range threads {
+		out[threads[i].ID] = &threads[i]
+	}
+	return out, nil
+}
+
+// FollowedRemotely tells which of the targets of one kind have at least
+// one accepted remote follower: a pass over many events asks once, and
+// pages through [Store.RemoteFollowerInboxes] only for those.
+func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (map[ID]bool, error) {
+	out := make(map[ID]bool)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var found []ID
+	err := s.r.NewRaw(`SELECT DISTINCT f.target_id FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
+		WHERE f.target_kind = ? AND f.target_id IN (?) AND f.accepted = ? AND a.domain <> ''`, kind, bun.In(ids), true).Scan(ctx, &found)
+	if err != nil {
+		return nil, fmt.Errorf("remotely followed %ss: %w", kind, err)
+	}
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
 }

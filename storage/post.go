@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
+
+	"github.com/skein-forum/skein/markup"
 )
 
 // PostsPerPage is the thread page size of the web view; /p/ID uses it to
@@ -63,6 +65,16 @@ func (p *Post) Warning() string {
 		return SensitiveWarning
 	}
 	return ""
+}
+
+// Description is the post in at most n characters of plain text, for
+// page descriptions, notifications and mail: its content warning when it
+// has one, else the start of its text.
+func (p *Post) Description(n int) string {
+	if w := p.Warning(); w != "" {
+		return "Content warning: " + w
+	}
+	return markup.Excerpt(p.ViewHTML(), n)
 }
 
 // ViewHTML is the post's HTML as the forum view shows it: without the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -128,6 +129,25 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		}
 		fresh = append(fresh, i)
 	}
+
+	// Posts their authors deleted before they arrived (tombstone.go).
+	var freshAPIDs []string
+	for _, i := range fresh {
+		if a := nps[i].APID; a != nil {
+			freshAPIDs = append(freshAPIDs, *a)
+		}
+	}
+	withdrawn, err := tombstonedPosts(ctx, tx, freshAPIDs)
+	if err != nil {
+		return err
+	}
+	fresh = slices.DeleteFunc(fresh, func(i int) bool {
+		if a := nps[i].APID; a != nil && slices.Contains(withdrawn[*a], nps[i].AuthorID) {
+			res[i].Err = fmt.Errorf("create post %s: %w", *a, ErrWithdrawn)
+			return true
+		}
+		return false
+	})
 
 	// Threads, and the posts replied to or quoted.
 	threadIDs := make([]ID, 0, len(fresh))

@@ -37,18 +37,6 @@ type notificationView struct {
 	IsFollow  bool // a follow: the actor's name is the link that opens it
 }
 
-// verbs says what each kind of notification tells.
-var verbs = map[string]string{
-	storage.NotifyMention:     "mentioned you in",
-	storage.NotifyReply:       "replied to your post in",
-	storage.NotifyQuote:       "quoted your post in",
-	storage.NotifyLike:        "liked your post in",
-	storage.NotifyAnnounce:    "boosted your post in",
-	storage.NotifyFollow:      "followed you",
-	storage.NotifyThreadPost:  "posted in",
-	storage.NotifyForumThread: "started a thread:",
-}
-
 // notifications lists the signed-in member's notifications, newest first,
 // unread ones marked; ?before= pages on.
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +83,7 @@ func (s *Server) newNotificationView(e *storage.NotificationEntry) notificationV
 		ID:     e.ID.String(),
 		Unread: e.ReadAt == nil,
 		Open:   s.path("/notifications/" + e.ID.String()),
-		Verb:   verbs[e.Kind],
+		Verb:   storage.KindVerbs[e.Kind],
 		Title:  e.ThreadTitle,
 		When:   formatDate(e.CreatedAt),
 		At:     formatDateTime(e.CreatedAt),
@@ -110,7 +98,7 @@ func (s *Server) newNotificationView(e *storage.NotificationEntry) notificationV
 		v.Title, v.IsFollow = "", true
 	}
 	if e.Post != nil && !e.Post.IsDeleted() {
-		v.Excerpt = postDescription(e.Post, 160)
+		v.Excerpt = e.Post.Description(160)
 	}
 	return v
 }

@@ -32,6 +32,7 @@ import (
 //	/about/blocks           blocked servers and the public reasons
 //	/register /signin /signout /settings /settings/delete
 //	/settings/email|password|mail|watching|schedule  change the address (verified by mail), the password, mail settings
+//	/settings/notifications which kinds of notification come by mail, at once or in the daily digest
 //	/forgot-password        mails a reset link; /reset-password/{token} sets the new password
 //	/verify-email/{token}   confirms an address; /unsubscribe/{token} stops a kind of mail (no sign-in)
 //	/admin                  dashboard (admins)
@@ -110,6 +111,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST /settings/mail", s.saveMailSettings)
 	handle("POST /settings/watching", s.saveWatching)
 	handle("POST /settings/schedule", s.saveSchedule)
+	handle("GET /settings/notifications", s.notificationPrefs)
+	handle("POST /settings/notifications", s.saveNotificationPrefs)
 	handle("GET /forgot-password", s.forgotPasswordForm)
 	handle("POST /forgot-password", s.forgotPassword)
 	handle("GET /reset-password/{token}", s.resetPasswordPage)

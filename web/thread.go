@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -63,16 +62,6 @@ type postView struct {
 	CanReport bool   // signed in, not one's own
 	QuotePath string // set when the reader may quote it into the reply box
 	QuoteText string // where the script fetches the quotation without a reload
-}
-
-// postDescription is what a page's description and Open Graph tags say
-// of a post: its content warning, if it has one, else the start of its
-// text.
-func postDescription(p *storage.Post, n int) string {
-	if w := p.Warning(); w != "" {
-		return "Content warning: " + w
-	}
-	return markup.Excerpt(p.ViewHTML(), n)
 }
 
 func (s *Server) newPostView(p *storage.Post) postView {
@@ -287,7 +276,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		p.Title += " (page " + strconv.FormatInt(pageNum, 10) + ")"
 	}
 	if len(posts) > 0 && pageNum == 1 {
-		p.Description = postDescription(&posts[0], 200)
+		p.Description = posts[0].Description(200)
 	}
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -302,9 +303,23 @@ func postCounts(ctx context.Context, client *http.Client, base string, threads [
 	return out, g.Wait()
 }
 
-// presign builds and signs n Create{Note} requests on every core, actors
-// taking turns so the first len(actors) requests come from distinct ones.
+// presign builds and signs n Create{Note} requests for the shared inbox
+// of the node at base, each a reply in one of threads.
 func presign(ctx context.Context, base string, hosts []*fakeHost, threads []ManifestThread, n int) ([]signedPost, error) {
+	return presignNotes(ctx, hosts, n, func(r *rand.Rand) (noteTarget, int) {
+		ti := r.IntN(len(threads))
+		th := threads[ti]
+		threadActor := base + "/t/" + th.ID
+		return noteTarget{Inbox: base + "/inbox", InReplyTo: base + "/p/" + th.FirstPost, Context: threadActor + "/posts",
+			MentionID: threadActor, MentionName: "@t." + th.ID + "@" + hostOf(base)}, ti
+	})
+}
+
+// presignNotes builds and signs n Create{Note} requests on every core,
+// actors taking turns so the first len(actors) requests come from
+// distinct ones; pick says where each goes (and its thread, for the
+// counts).
+func presignNotes(ctx context.Context, hosts []*fakeHost, n int, pick func(*rand.Rand) (noteTarget, int)) ([]signedPost, error) {
 	type actorRef struct {
 		h    *fakeHost
 		name string
@@ -328,17 +343,24 @@ func presign(ctx context.Context, base string, hosts []*fakeHost, threads []Mani
 					return ctx.Err()
 				}
 				a := actors[i%len(actors)]
-				ti := r.IntN(len(threads))
-				body := createNote(a.h, a.name, runID+"-"+strconv.Itoa(i), base, threads[ti], r)
-				req, err := a.h.actor(a.name).NewPost(base+"/inbox", body)
+				to, thread := pick(r)
+				body := createNote(a.h, a.name, runID+"-"+strconv.Itoa(i), to, r)
+				req, err := a.h.actor(a.name).NewPost(to.Inbox, body)
 				if err != nil {
 					return err
 				}
-				out[i] = signedPost{url: req.URL.String(), body: body, header: req.Header, thread: ti}
+				out[i] = signedPost{url: req.URL.String(), body: body, header: req.Header, thread: thread}
 			}
 		})
 	}
 	return out, g.Wait()
+}
+
+// hostOf is the host (and port) of an http(s) base URL.
+func hostOf(base string) string {
+	_, rest, _ := strings.Cut(base, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	return host
 }
 
 // send POSTs reqs with conc workers until they run out or d passes.
@@ -468,18 +490,61 @@ func visibleLatencies(acc []acceptance, samples [][]countSample) []time.Duration
 	return out
 }
 
-// createNote is a reply as Mastodon 4 sends it: the full JSON-LD context
-// with its extensions, a Note with HTML content, a mention of the thread,
-// a hashtag and the usual unknown properties (about 2.5 KB).
-func createNote(h *fakeHost, name, seq, base string, th ManifestThread, r *rand.Rand) []byte {
+// noteTarget is where a Note goes and whom it addresses.
+type noteTarget struct {
+	Inbox       string // where it is POSTed
+	InReplyTo   string // the post it answers; "" for a post of its own
+	Context     string // its conversation's collection; "" for none
+	MentionID   string // the actor it mentions (and addresses in cc)
+	MentionName string // and its @name@host
+}
+
+// createNote is a Note as Mastodon 4 sends it: the full JSON-LD context
+// with its extensions, HTML content starting with a mention, a hashtag
+// and the usual unknown properties (about 2.5 KB).
+func createNote(h *fakeHost, name, seq string, to noteTarget, r *rand.Rand) []byte {
 	actor := h.ActorID(name)
 	noteID := actor + "/statuses/" + seq
-	threadActor := base + "/t/" + th.ID
 	now := time.Now().UTC().Format(time.RFC3339)
 	para := loremSentences[r.IntN(len(loremSentences))] + " " + loremSentences[r.IntN(len(loremSentences))]
-	content := `<p><span class="h-card" translate="no"><a href="` + threadActor + `" class="u-url mention">@<span>t.` + th.ID +
+	mention, _, _ := strings.Cut(strings.TrimPrefix(to.MentionName, "@"), "@")
+	content := `<p><span class="h-card" translate="no"><a href="` + to.MentionID + `" class="u-url mention">@<span>` + mention +
 		`</span></a></span> ` + para + `</p><p>` + loremSentences[r.IntN(len(loremSentences))] +
 		` <a href="` + h.Base + `/tags/sourdough" class="mention hashtag" rel="tag">#<span>sourdough</span></a></p>`
+	var inReplyTo any
+	if to.InReplyTo != "" {
+		inReplyTo = to.InReplyTo
+	}
+	note := map[string]any{
+		"id":               noteID,
+		"type":             "Note",
+		"summary":          nil,
+		"inReplyTo":        inReplyTo,
+		"published":        now,
+		"url":              h.Base + "/@" + name + "/" + seq,
+		"attributedTo":     actor,
+		"to":               []any{"https://www.w3.org/ns/activitystreams#Public"},
+		"cc":               []any{actor + "/followers", to.MentionID},
+		"sensitive":        false,
+		"atomUri":          noteID,
+		"inReplyToAtomUri": inReplyTo,
+		"conversation":     "tag:" + h.Base[7:] + "," + now[:10] + ":objectId=" + seq + ":objectType=Conversation",
+		"content":          content,
+		"contentMap":       map[string]any{"en": content},
+		"attachment":       []any{},
+		"tag": []any{
+			map[string]any{"type": "Mention", "href": to.MentionID, "name": to.MentionName},
+			map[string]any{"type": "Hashtag", "href": h.Base + "/tags/sourdough", "name": "#sourdough"},
+		},
+		"replies": map[string]any{"id": noteID + "/replies", "type": "Collection",
+			"first": map[string]any{"type": "CollectionPage", "next": noteID + "/replies?only_other_accounts=true&page=true",
+				"partOf": noteID + "/replies", "items": []any{}}},
+		"likes":  map[string]any{"id": noteID + "/likes", "type": "Collection", "totalItems": 0},
+		"shares": map[string]any{"id": noteID + "/shares", "type": "Collection", "totalItems": 0},
+	}
+	if to.Context != "" {
+		note["context"] = to.Context
+	}
 	doc := map[string]any{
 		"@context": []any{
 			"https://www.w3.org/ns/activitystreams",
@@ -496,35 +561,8 @@ func createNote(h *fakeHost, name, seq, base string, th ManifestThread, r *rand.
 		"actor":     actor,
 		"published": now,
 		"to":        []any{"https://www.w3.org/ns/activitystreams#Public"},
-		"cc":        []any{actor + "/followers", threadActor},
-		"object": map[string]any{
-			"id":               noteID,
-			"type":             "Note",
-			"summary":          nil,
-			"inReplyTo":        base + "/p/" + th.FirstPost,
-			"published":        now,
-			"url":              h.Base + "/@" + name + "/" + seq,
-			"attributedTo":     actor,
-			"to":               []any{"https://www.w3.org/ns/activitystreams#Public"},
-			"cc":               []any{actor + "/followers", threadActor},
-			"sensitive":        false,
-			"atomUri":          noteID,
-			"inReplyToAtomUri": base + "/p/" + th.FirstPost,
-			"conversation":     "tag:" + h.Base[7:] + "," + now[:10] + ":objectId=" + seq + ":objectType=Conversation",
-			"context":          threadActor + "/posts",
-			"content":          content,
-			"contentMap":       map[string]any{"en": content},
-			"attachment":       []any{},
-			"tag": []any{
-				map[string]any{"type": "Mention", "href": threadActor, "name": "@t." + th.ID + "@" + base[7:]},
-				map[string]any{"type": "Hashtag", "href": h.Base + "/tags/sourdough", "name": "#sourdough"},
-			},
-			"replies": map[string]any{"id": noteID + "/replies", "type": "Collection",
-				"first": map[string]any{"type": "CollectionPage", "next": noteID + "/replies?only_other_accounts=true&page=true",
-					"partOf": noteID + "/replies", "items": []any{}}},
-			"likes":  map[string]any{"id": noteID + "/likes", "type": "Collection", "totalItems": 0},
-			"shares": map[string]any{"id": noteID + "/shares", "type": "Collection", "totalItems": 0},
-		},
+		"cc":        []any{actor + "/followers", to.MentionID},
+		"object":    note,
 	}
 	b, _ := json.Marshal(doc)
 	return b

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +138,46 @@ func TestFanoutSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRows(t, []result{row})
+}
+
+// TestGTSSmoke runs the side-by-side scenario for a moment: the real
+// GoToSocial must show every Note it accepted, and so must Skein.
+func TestGTSSmoke(t *testing.T) {
+	peer := defaultPeer()
+	if _, err := os.Stat(filepath.Join(peer, "gotosocial")); err != nil {
+		t.Skipf("no GoToSocial peer at %s (set SKEIN_GOTOSOCIAL): %v", peer, err)
+	}
+	if testing.Short() {
+		t.Skip("starts GoToSocial (10-30 s); not in -short")
+	}
+	tg, _ := startNode(t)
+	ctx := context.Background()
+	hosts, err := startHosts(2, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopHosts(hosts)
+	g := gtsOptions{Peer: peer, Users: 2, Hosts: 2, Actors: 2, Threads: 4, Presign: 60, Duration: time.Second,
+		Concurrency: 4, Settle: time.Minute}
+	gts, err := runGTSSide(ctx, g, hosts, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := runSkeinSide(ctx, tg, g, hosts, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []sideResult{gts, sk} {
+		if r.Accepted == 0 || r.Row.Errors != 0 || r.Visible != r.Accepted {
+			t.Errorf("%s: %d accepted, %d visible, %d errors (%s)", r.Name, r.Accepted, r.Visible, r.Row.Errors, r.Row.FirstErr)
+		}
+	}
+	if gts.PeakRSS == 0 || gts.Notifications == 0 {
+		t.Errorf("gotosocial: peak RSS %d kB, %d notifications", gts.PeakRSS, gts.Notifications)
+	}
+	var out strings.Builder
+	reportSides(&out, g, []sideResult{gts, sk})
+	if !strings.Contains(out.String(), "skein / gotosocial") {
+		t.Errorf("no ratio in the report:\n%s", out.String())
+	}
 }

@@ -8,6 +8,7 @@
 //	skein-load read    GET thread pages, collection pages and actors
 //	skein-load ingest  remote actors POST signed Create{Note} replies
 //	skein-load fanout  one post to a thread with F followers on H hosts
+//	skein-load gts     the same Create{Note} traffic to GoToSocial and to Skein
 //
 // docs/benchmarks.md has the figures and the commands behind them.
 package main
@@ -48,6 +49,7 @@ Commands:
   read     concurrent GETs of thread pages, collection pages and actors
   ingest   remote actors POST signed Create{Note} replies as fast as accepted
   fanout   one new post to a thread followed from many remote hosts
+  gts      the same signed Create{Note} traffic to the real GoToSocial, then to Skein
 
 Run 'skein-load COMMAND --help' for the flags.
 `
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cmdIngest(ctx, args[1:], out)
 	case "fanout":
 		return cmdFanout(ctx, args[1:], out)
+	case "gts":
+		return cmdGTS(ctx, args[1:], out)
 	case "-h", "--help", "help":
 		fmt.Fprint(out, usage)
 		return nil

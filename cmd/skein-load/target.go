@@ -252,24 +252,8 @@ func (t *target) Mem() memStats {
 	if t.cmd == nil || t.cmd.Process == nil {
 		return memStats{}
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", t.cmd.Process.Pid))
-	if err != nil {
-		return memStats{}
-	}
-	m := memStats{Known: true, IdleRSS: t.idleRSS}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
-		switch name {
-		case "VmRSS":
-			m.RSS = kb
-		case "VmHWM":
-			m.PeakRSS = kb
-		}
-	}
+	m := procMem(t.cmd.Process.Pid)
+	m.IdleRSS = t.idleRSS
 	return m
 }
 

@@ -45,7 +45,7 @@ func (in *Inbox) applyAnnounce(ctx context.Context, act *as.Incoming, signer *st
 	if t, _, err := in.threadOfNote(ctx, note); err != nil {
 		return err
 	} else if t != nil {
-		_, err := in.storeNote(ctx, note, 0)
+		_, err := in.storeNote(ctx, note, 0, signer)
 		return err
 	}
 	followed, err := in.store.CountFollowers(ctx, storage.FollowAccount, signer.ID)

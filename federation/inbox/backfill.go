@@ -233,7 +233,7 @@ func (in *Inbox) backfillItem(ctx context.Context, job backfillJob, host string,
 		note, err = in.fetchNote(ctx, id)
 	}
 	if err == nil {
-		_, err = in.storeNote(ctx, note, job.Depth)
+		_, err = in.storeNote(ctx, note, job.Depth, nil)
 	}
 	if err != nil && !errors.Is(err, errStored) {
 		in.log.Debug("backfill item skipped", "collection", job.Collection, "err", err)

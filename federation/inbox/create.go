@@ -34,7 +34,7 @@ func (in *Inbox) applyCreate(ctx context.Context, act *as.Incoming, signer *stor
 	if err != nil {
 		return err
 	}
-	_, err = in.storeNote(ctx, note, 0)
+	_, err = in.storeNote(ctx, note, 0, signer)
 	return err
 }
 
@@ -95,8 +95,9 @@ func (in *Inbox) fetchNote(ctx context.Context, id string) (*as.RemoteNote, erro
 // and asks for its replies (backfill) when it is new. A Note tied to no
 // thread here starts one when a member is to see it (startThread).
 // Followers-only and direct Notes are not stored: every thread here can
-// be read by anyone.
-func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int) (*storage.Post, error) {
+// be read by anyone. via is the actor that sent it (the author of a
+// Create, the booster of an Announce), nil for a Note found by backfill.
+func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, via *storage.Account) (*storage.Post, error) {
 	if p, err := in.store.PostByAPID(ctx, note.ID); err == nil {
 		return p, nil
 	}
@@ -109,6 +110,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int) 
 	}
 	if t == nil {
 		return in.startThread(ctx, note)
+	}
+	if t.IsMirror() && via != nil {
+		if err := in.mirrorAdmits(ctx, t, note, via); err != nil {
+			return nil, err
+		}
 	}
 	np, err := in.placedPost(ctx, note, t, replyTo)
 	if err != nil {
@@ -270,4 +276,39 @@ func noteExcerpt(n *as.RemoteNote) string {
 		return ""
 	}
 	return ex
+}
+
+// mirrorAdmits decides whether a Note sent by via may join mirror t. A
+// mirror shows a remote group's thread as the group moderates it, so it
+// takes what the group announced (FEP-1b12), and a reply addressed to the
+// group from one of its members (someone the group let into this thread
+// before), which the group will announce anyway; anyone else's Create or
+// boost naming the thread would put words into it the group never
+// accepted.
+func (in *Inbox) mirrorAdmits(ctx context.Context, t *storage.Thread, note *as.RemoteNote, via *storage.Account) error {
+	if t.RemoteActorID == nil {
+		return ignore("mirror %s has no group to vouch for %s", t.ID, note.ID)
+	}
+	if via.ID == *t.RemoteActorID {
+		return nil
+	}
+	refused := ignore("note %s in mirror %s was not announced by its group", note.ID, t.ID)
+	if via.APID == nil || note.AttributedTo != *via.APID {
+		return refused
+	}
+	group, err := in.store.AccountByID(ctx, *t.RemoteActorID)
+	if err != nil {
+		return err
+	}
+	if group.APID == nil || (note.Audience != *group.APID && !slices.Contains(note.Recipients, *group.APID)) {
+		return refused
+	}
+	member, err := in.store.HasPostIn(ctx, t.ID, via.ID)
+	if err != nil {
+		return err
+	}
+	if !member {
+		return refused
+	}
+	return nil
 }

@@ -25,9 +25,21 @@ func (in *Inbox) applyDelete(ctx context.Context, act *as.Incoming, signer *stor
 	}
 	post, err := in.store.PostByAPID(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return ignore("delete of %s, which is not stored here", id)
-	}
-	if err != nil {
+		if !as.SameHost(id, signer.Domain) {
+			return ignore("delete of %s, which is not stored here and not the signer's", id)
+		}
+		// The Create may still be on its way: it is refused when it
+		// comes. Should another actor's Announce of the Note have stored
+		// it meanwhile, it goes now.
+		if err := in.store.AddTombstone(ctx, signer.ID, id); err != nil {
+			return err
+		}
+		if post, err = in.store.PostByAPID(ctx, id); errors.Is(err, storage.ErrNotFound) {
+			return ignore("delete of %s, which is not stored here: kept as a tombstone", id)
+		} else if err != nil {
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
 	if post.AuthorID != signer.ID {

@@ -77,6 +77,12 @@ func (in *Inbox) process(ctx context.Context, it *storage.InboxItem) error {
 	if apply == nil {
 		return ignore("%s is not handled", act.Type)
 	}
+	switch act.Type {
+	case "Follow", "Like", "Announce":
+		if err := in.withdrawn(ctx, act, signer); err != nil {
+			return err
+		}
+	}
 	return apply(in, ctx, act, signer)
 }
 

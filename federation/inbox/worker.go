@@ -19,9 +19,11 @@ import (
 // Fill the exported fields and call Run once; zero values get defaults.
 //
 // It claims items in batches and applies them with bounded concurrency.
-// The items of one actor in a batch are applied in the order they
-// arrived, one after the other, so a Create is stored before the Update or
-// Delete that follows it. An error that retrying cannot fix (a refused or
+// The items of one actor are applied in the order they arrived, one
+// after the other, by one process at a time ([storage.Store.ClaimInbox]
+// claims no actor's activity while another of theirs is leased), so a
+// Create is stored before the Update or Delete that follows it; a Delete
+// or Undo that still comes first leaves a tombstone (storage.Tombstone). An error that retrying cannot fix (a refused or
 // pointless activity) marks the item done with the reason; any other
 // (a remote server not answering, a busy database) is retried with
 // backoff, at most MaxAttempts times.
@@ -151,6 +153,9 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.Log.Warn("prune inbox", "err", err)
 			} else if n > 0 {
 				w.Log.Debug("pruned inbox items", "items", n)
+			}
+			if _, err := store.PruneTombstones(ctx, now.Add(-storage.TombstoneRetention)); err != nil && ctx.Err() == nil {
+				w.Log.Warn("prune tombstones", "err", err)
 			}
 		}
 		if !drained && int(maxHeld-w.held.Load()) >= min(w.Batch, int(maxHeld))/2 {

@@ -31,19 +31,27 @@ func (sc *scene) isFirst() bool {
 // load reads the event's post, thread and forum; nil when the post is
 // gone from the database (nothing can be said about it).
 func (w *Worker) load(ctx context.Context, ev storage.OutboxEvent) (*scene, error) {
-	p, err := w.store.PostByID(ctx, ev.PostID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+	ps := passOf(ctx)
+	p, ok := ps.post(ev.PostID)
+	if !ok {
+		var err error
+		p, err = w.store.PostByID(ctx, ev.PostID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if p.Author == nil {
 		return nil, fmt.Errorf("post %s has no author", p.ID)
 	}
-	t, err := w.store.ThreadByID(ctx, p.ThreadID)
-	if err != nil {
-		return nil, err
+	t, ok := ps.thread(p.ThreadID)
+	if !ok {
+		var err error
+		if t, err = w.store.ThreadByID(ctx, p.ThreadID); err != nil {
+			return nil, err
+		}
 	}
 	f, err := w.Fed.Forum(ctx, t.ForumID)
 	if err != nil {

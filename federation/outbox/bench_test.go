@@ -82,3 +82,56 @@ func BenchmarkOutboxFanout(b *testing.B) {
 	}
 	b.ReportMetric(float64(jobs)/float64(b.N), "recipients/op")
 }
+
+// BenchmarkOutboxRemoteReplies measures what ingest costs the outbox: a
+// pass over 100 post.create events of remote replies spread over 20
+// local threads that no remote server follows, so each event is loaded,
+// found to send nothing and completed. ns/event is the figure.
+func BenchmarkOutboxRemoteReplies(b *testing.B) {
+	ctx := context.Background()
+	n := testnode.New(b, nil)
+	w := &outbox.Worker{Fed: n.Fed, Batch: 100}
+	zed := n.AddRemoteAccount("zed", "bread.example")
+	threads := []storage.ID{n.Fx.Thread.ID}
+	for i := range 19 {
+		t, _, err := n.Store.CreateThread(ctx, storage.NewThread{ForumID: n.Fx.Forum.ID, AuthorID: n.Fx.Alice.ID,
+			Title: fmt.Sprintf("Thread %d", i), Source: "Opening", HTML: "<p>Opening</p>"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		threads = append(threads, t.ID)
+	}
+	for { // the fixtures' own events
+		if k, err := w.ProcessPending(ctx); err != nil || k == 0 {
+			break
+		}
+	}
+	seq := 0
+	b.ReportAllocs()
+	events := 0
+	for b.Loop() {
+		b.StopTimer()
+		nps := make([]storage.NewPost, 100)
+		for i := range nps {
+			seq++
+			apid := fmt.Sprintf("https://bread.example/users/zed/statuses/%d", seq)
+			nps[i] = storage.NewPost{ThreadID: threads[seq%len(threads)], AuthorID: zed.ID, APID: &apid,
+				Source: "A reply", HTML: "<p>A reply from afar, with a few words in it.</p>"}
+		}
+		if _, err := n.Store.CreatePosts(ctx, nps); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for {
+			k, err := w.ProcessPending(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			events += k
+			if k < 100 {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(events, 1)), "ns/event")
+}

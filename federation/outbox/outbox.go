@@ -117,6 +117,10 @@ func (w *Worker) ProcessPending(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	ctx, err = w.withPass(ctx, events)
+	if err != nil {
+		return 0, err
+	}
 	queued := false
 	now := time.Now()
 	var idle []storage.ID // events that send nothing, completed together

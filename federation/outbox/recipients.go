@@ -23,6 +23,9 @@ var groupSoftware = map[string]bool{"lemmy": true, "nodebb": true, "piefed": tru
 // peers); followers whose software is not yet known are treated as plain
 // and their hosts queued for a NodeInfo probe.
 func (w *Worker) followers(ctx context.Context, kind string, id storage.ID, splitGroups bool) (plain, groups []storage.Recipient, err error) {
+	if passOf(ctx).unfollowed(kind, id) {
+		return nil, nil, nil
+	}
 	var after storage.ID
 	for {
 		page, err := w.store.RemoteFollowerInboxes(ctx, kind, id, after, followersPage)

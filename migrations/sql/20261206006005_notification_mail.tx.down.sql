@@ -1,0 +1,3 @@
+DROP INDEX notifications_mail;
+--bun:split
+ALTER TABLE notifications DROP COLUMN mail_state;

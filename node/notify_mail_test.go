@@ -1,0 +1,213 @@
+package node_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skein-forum/skein/mail/mailtest"
+	"github.com/skein-forum/skein/node"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Notification mail through a real node: members post through the web
+// forms, the notification mail worker runs on a clock the test moves,
+// and the mail arrives at the SMTP sink.
+
+// testClock runs with the real clock, moved forward by what the test
+// sets: what the node stamps with the real time (a queued mail) stays in
+// its past.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Set moves the clock to t, from where it runs on.
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.offset = time.Until(t)
+	c.mu.Unlock()
+}
+
+// member registers handle with a confirmed address and returns its
+// signed-in browser.
+func mailMember(t *testing.T, n *testNode, sink *mailtest.Sink, handle string) *visitor {
+	t.Helper()
+	v := n.visitor()
+	if r := registerWithEmail(v, handle, handle+"@example.test"); r.status != http.StatusSeeOther {
+		t.Fatalf("register %s: %d %.300s", handle, r.status, r.body)
+	}
+	verifyAddress(t, n, sink, handle+"@example.test")
+	return v
+}
+
+// step runs the notification mail worker once at the clock's time and
+// waits until what it queued left the queue.
+func step(t *testing.T, n *testNode) int {
+	t.Helper()
+	k, err := n.Notices.Step(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the mail queue to empty", 10*time.Second, func() bool {
+		waiting, _, err := n.Store.CountQueuedMail(context.Background())
+		return err == nil && waiting == 0
+	})
+	return k
+}
+
+func oneClick(t *testing.T, link string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, link, strings.NewReader("List-Unsubscribe=One-Click"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("one-click unsubscribe: %d", resp.StatusCode)
+	}
+}
+
+// A reply and a watched thread's posts: the reply is mailed at once
+// (after the wait, and not when read on the web meanwhile), the
+// watched-thread posts wait for the watcher's digest at their hour in
+// their time zone and come in one mail; each mail's unsubscribe works
+// signed out, by one-click POST, and a GET of it changes nothing.
+func TestNotificationMailAndDigest(t *testing.T) {
+	clock := &testClock{}
+	n, sink := startMailNode(t, func(c *node.Config) { c.Now = clock.Now })
+	ctx := context.Background()
+	ann := mailMember(t, n, sink, "ann")
+	bo := mailMember(t, n, sink, "bo")
+	cy := mailMember(t, n, sink, "cy")
+
+	// Ann starts a thread (and so follows it); Cy follows it by replying
+	// and wants its news in a digest at 08:00 in Paris.
+	r := ann.post("/f/general/new", url.Values{"title": {"Whetstones"}, "body": {"Which grit first?"}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/t/") {
+		t.Fatalf("new thread: %d %q", r.status, r.location)
+	}
+	thread := strings.SplitN(r.location, "#", 2)[0]
+	cy.post(thread+"/reply", url.Values{"body": {"Start at 1000."}}).want(t, http.StatusSeeOther)
+	cy.get("/settings/notifications").want(t, http.StatusOK, "New posts in threads you follow", "In the daily digest")
+	cy.post("/settings/notifications", url.Values{storage.NotifyThreadPost: {storage.DeliverDigest}}).want(t, http.StatusSeeOther)
+	cy.post("/settings/schedule", url.Values{"time_zone": {"Europe/Paris"}, "digest_hour": {"8"}}).want(t, http.StatusSeeOther)
+	// Cy's reply told Ann, who wants replies by mail (the default): that
+	// mail is the first to go. Take it out of the way.
+	clock.Set(time.Now().Add(11 * time.Minute))
+	if k := step(t, n); k != 1 {
+		t.Fatalf("queued %d mails for Cy's reply, want 1 (to Ann)", k)
+	}
+	sink.WaitTo(t, "ann@example.test", "cy replied to your post in “Whetstones”", 10*time.Second)
+
+	// Bo replies. Nothing goes before the wait is over.
+	bo.post(thread+"/reply", url.Values{"body": {"Mind the angle."}}).want(t, http.StatusSeeOther)
+	clock.Set(time.Now().Add(5 * time.Minute))
+	if k := step(t, n); k != 0 {
+		t.Fatalf("queued %d mails before the wait was over", k)
+	}
+	clock.Set(time.Now().Add(11 * time.Minute))
+	if k := step(t, n); k != 1 {
+		t.Fatalf("queued %d mails, want 1 (to Ann; Cy's waits for the digest)", k)
+	}
+	reply := sink.WaitTo(t, "ann@example.test", "bo replied to your post in “Whetstones”", 10*time.Second)
+	if !strings.Contains(reply.Text, "Mind the angle.") || !strings.Contains(reply.HTML, "Mind the angle.") {
+		t.Errorf("the mail lacks the post:\n%s", reply.Text)
+	}
+	if len(sink.To("cy@example.test")) != 1 { // the address confirmation only
+		t.Fatalf("Cy got mail before the digest: %d", len(sink.To("cy@example.test")))
+	}
+
+	// Another reply, read on the web before the wait is over: no mail.
+	bo.post(thread+"/reply", url.Values{"body": {"And strop after."}}).want(t, http.StatusSeeOther)
+	page := ann.get("/notifications").want(t, http.StatusOK, "And strop after.")
+	newest := between(page.body, `name="up_to" value="`, `"`)
+	ann.post("/notifications/read", url.Values{"up_to": {newest}}).want(t, http.StatusSeeOther)
+	clock.Set(time.Now().Add(11 * time.Minute))
+	if k := step(t, n); k != 0 {
+		t.Fatalf("queued %d mails for a notification read on the web", k)
+	}
+
+	// Cy's digest is due at 08:00 in Paris, and not a minute before.
+	cyAcct, err := n.Store.MemberByHandle(ctx, "cy")
+	if err != nil || cyAcct.DigestDueAt == nil {
+		t.Fatalf("Cy's digest is not scheduled: %v", err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	due := *cyAcct.DigestDueAt
+	if local := due.In(paris); local.Hour() != 8 || local.Minute() != 0 || !due.After(clock.Now().Add(-11*time.Minute)) {
+		t.Fatalf("digest due %v (%v in Paris)", due, due.In(paris))
+	}
+	clock.Set(due.Add(-time.Minute))
+	if k := step(t, n); k != 0 {
+		t.Fatalf("queued %d mails before the digest hour", k)
+	}
+	clock.Set(due)
+	if k := step(t, n); k != 1 {
+		t.Fatalf("queued %d mails at the digest hour, want Cy's digest", k)
+	}
+	digest := sink.WaitTo(t, "cy@example.test", "Your day on", 10*time.Second)
+	if !strings.Contains(digest.Subject, "2 notifications") || !strings.Contains(digest.Text, "Mind the angle.") ||
+		!strings.Contains(digest.Text, "And strop after.") {
+		t.Errorf("digest %q:\n%s", digest.Subject, digest.Text)
+	}
+	// Sent once: the next day has nothing new, so no digest.
+	clock.Set(due.Add(24 * time.Hour))
+	if k := step(t, n); k != 0 {
+		t.Fatalf("queued %d mails a day later with nothing new", k)
+	}
+
+	// Unsubscribing, signed out: a GET shows the button and changes
+	// nothing; the one-click POST stops the digest.
+	unsub := strings.Trim(digest.Header.Get("List-Unsubscribe"), "<>")
+	if digest.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.Contains(digest.Text, unsub) {
+		t.Fatalf("digest unsubscribe headers: %q %q", unsub, digest.Header.Get("List-Unsubscribe-Post"))
+	}
+	n.visitor().get(unsub).want(t, http.StatusOK, "the daily digest", "Stop these mails")
+	if prefs, _ := n.Store.NotificationPrefs(ctx, cyAcct.ID); prefs[storage.NotifyThreadPost] != storage.DeliverDigest {
+		t.Fatal("a GET of the unsubscribe link unsubscribed")
+	}
+	oneClick(t, unsub)
+	// Ann stops reply mail from her mail's link and page, signed out.
+	annUnsub := strings.Trim(reply.Header.Get("List-Unsubscribe"), "<>")
+	n.visitor().get(annUnsub).want(t, http.StatusOK, "mail about replies to your posts")
+	n.visitor().post(annUnsub, url.Values{}).want(t, http.StatusOK, "Unsubscribed")
+	annAcct, _ := n.Store.MemberByHandle(ctx, "ann")
+	if prefs, _ := n.Store.NotificationPrefs(ctx, annAcct.ID); prefs[storage.NotifyReply] != storage.DeliverWeb ||
+		prefs[storage.NotifyMention] != storage.DeliverMail {
+		t.Errorf("Ann's preferences after unsubscribing from replies: %v", prefs)
+	}
+
+	// Bo replies again: it shows on the web, and nobody gets mail.
+	bo.post(thread+"/reply", url.Values{"body": {"Last word."}}).want(t, http.StatusSeeOther)
+	clock.Set(time.Now().Add(11 * time.Minute))
+	step(t, n)
+	clock.Set(due.Add(48 * time.Hour))
+	if k := step(t, n); k != 0 {
+		t.Fatalf("queued %d mails after unsubscribing", k)
+	}
+	ann.get("/notifications").want(t, http.StatusOK, "Last word.")
+	cy.get("/notifications").want(t, http.StatusOK, "Last word.")
+}
+
+// between is the text of s between the first from and the next to.
+func between(s, from, to string) string {
+	_, after, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, to)
+	return v
+}
