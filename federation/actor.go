@@ -79,9 +79,12 @@ func (s *Server) ThreadActor(ctx context.Context, t *storage.Thread, f *storage.
 // InstanceActor builds the node's Application actor (FEP-2677), which
 // signs fetches on the node's behalf.
 func (s *Server) InstanceActor(ctx context.Context) (*as.Actor, error) {
-	act := s.newActor(s.urls.InstanceActor(), "Application", site.InstanceActorName, s.urls.Host())
+	act := s.newActor(s.urls.InstanceActor(), "Application", site.InstanceActorName, s.siteName())
 	act.URL = s.urls.Base() + "/"
 	act.Summary = "<p>The Skein forum at " + html.EscapeString(s.urls.Host()) + ".</p>"
+	if desc := s.siteDescription(); desc != "" {
+		act.Summary = "<p>" + html.EscapeString(desc) + "</p>"
+	}
 	act.ManuallyApprovesFollowers = true
 	act.Discoverable, act.Indexable = false, false
 	var err error
@@ -188,7 +191,10 @@ func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveInstanceActor(w http.ResponseWriter, r *http.Request) {
-	s.serveActor(w, r, "instance", "", time.Time{}, func() (*as.Actor, error) {
+	// The site's name and description are the document's version: an
+	// admin's edit shows at once.
+	version := s.siteName() + "\x00" + s.siteDescription()
+	s.serveActor(w, r, "instance", version, time.Time{}, func() (*as.Actor, error) {
 		return s.InstanceActor(r.Context())
 	})
 }

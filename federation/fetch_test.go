@@ -209,6 +209,13 @@ func TestSSRFGuard(t *testing.T) {
 // signedGet sends a GET signed by the key under keyID.
 func signedGet(t *testing.T, url, keyID string, key *rsa.PrivateKey) int {
 	t.Helper()
+	code, _ := signedGetHeader(t, url, keyID, key)
+	return code
+}
+
+// signedGetHeader is signedGet with the answer's header.
+func signedGetHeader(t *testing.T, url, keyID string, key *rsa.PrivateKey) (int, http.Header) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Accept", testnode.APAccept)
 	if key != nil {
@@ -221,7 +228,31 @@ func signedGet(t *testing.T, url, keyID string, key *rsa.PrivateKey) int {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header
+}
+
+// Under authorized fetch, a GoToSocial-style stranger (a key stub at its
+// path-style key id) reads a thread on first contact; a stranger whose
+// server cannot serve its key right now is told to come back later, not
+// refused.
+func TestAuthorizedFetchStranger(t *testing.T) {
+	b := testnode.New(t, func(c *federation.Config) { c.AuthorizedFetch = true })
+	rs := testnode.NewRemoteServer(t, "gotosocial")
+	yan := rs.Actor("yan", "Person", 1)
+	thread := b.URLs.Thread(b.Fx.Thread.ID)
+	if got := signedGet(t, thread, yan.KeyID(), yan.Key); got != http.StatusOK {
+		t.Errorf("a stranger's signed GET: %d, want 200", got)
+	}
+	zoe := rs.Actor("zoe", "Person", 2)
+	rs.Fail("/users/zoe/main-key", http.StatusServiceUnavailable)
+	if got, h := signedGetHeader(t, thread, zoe.KeyID(), zoe.Key); got != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+		t.Errorf("a stranger whose key cannot be fetched: %d, Retry-After %q; want 503 with Retry-After", got, h.Get("Retry-After"))
+	}
+	ann := rs.Actor("ann", "Person", 3)
+	rs.Fail("/users/ann/main-key", http.StatusNotFound)
+	if got := signedGet(t, thread, ann.KeyID(), ann.Key); got != http.StatusUnauthorized {
+		t.Errorf("a stranger without a key: %d, want 401", got)
+	}
 }
 
 func TestAuthorizedFetch(t *testing.T) {
@@ -287,8 +318,8 @@ func TestAuthorizedFetch(t *testing.T) {
 		t.Fatalf("rotated key: %q, same key %v, %v", newKeyID, newKey.Equal(key), err)
 	}
 	// B fetched A's actor for the wrong key just above and will not fetch
-	// it again within a minute, or bad signatures could make it hammer
-	// anyone; once the minute has passed it does.
+	// it again within federation.KeyRefetchGap, or bad signatures could
+	// make it hammer anyone; once that has passed it does.
 	if got := signedGet(t, protected[0], keyID, newKey); got != http.StatusUnauthorized {
 		t.Errorf("rotated key right after a refetch: %d, want 401", got)
 	}

@@ -96,6 +96,11 @@ func (s *Server) nodeInfoDoc(ctx context.Context, version string) (*document, er
 	s.nodeInfoMu.Lock()
 	defer s.nodeInfoMu.Unlock()
 	now := s.cfg.Now()
+	// A renamed site shows at once; only the counts may be stale.
+	name := s.siteName() + "\x00" + s.siteDescription()
+	if name != s.nodeInfoName {
+		s.nodeInfo, s.nodeInfoName = nil, name
+	}
 	if doc := s.nodeInfo[version]; doc != nil && now.Sub(s.nodeInfoAt) < nodeInfoMaxAge {
 		return doc, nil
 	}
@@ -140,13 +145,34 @@ func (s *Server) NodeInfo(ctx context.Context, version string) (*NodeInfo, error
 		Services:          NodeInfoServices{Inbound: []string{}, Outbound: []string{}},
 		OpenRegistrations: s.cfg.OpenRegistrations != nil && s.cfg.OpenRegistrations(),
 		Usage:             NodeInfoUsage{Users: users, LocalPosts: posts},
-		Metadata:          map[string]any{"nodeName": s.urls.Host()},
+		Metadata:          map[string]any{"nodeName": s.siteName()},
+	}
+	if desc := s.siteDescription(); desc != "" {
+		ni.Metadata["nodeDescription"] = desc
 	}
 	if version == "2.1" {
 		ni.Software.Repository = "https://github.com/skein-forum/skein"
 		ni.Software.Homepage = "https://github.com/skein-forum/skein"
 	}
 	return ni, nil
+}
+
+// siteName is the site's name, its host's when none is given.
+func (s *Server) siteName() string {
+	if s.cfg.SiteName != nil {
+		if name := s.cfg.SiteName(); name != "" {
+			return name
+		}
+	}
+	return s.urls.Host()
+}
+
+// siteDescription is the site's one-line description, or "".
+func (s *Server) siteDescription() string {
+	if s.cfg.SiteDescription != nil {
+		return s.cfg.SiteDescription()
+	}
+	return ""
 }
 
 // serveHostMeta answers /.well-known/host-meta, which older servers read

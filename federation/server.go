@@ -57,6 +57,11 @@ type Config struct {
 
 	// Version is the software version NodeInfo reports.
 	Version string
+	// SiteName and SiteDescription give the site's name and description
+	// as its pages show them, for NodeInfo and the instance actor; nil
+	// names the site after its host and describes it as a Skein forum.
+	SiteName        func() string
+	SiteDescription func() string
 	// OpenRegistrations tells NodeInfo whether anyone may sign up; nil
 	// means closed.
 	OpenRegistrations func() bool
@@ -94,9 +99,10 @@ type Server struct {
 
 	documents http.Handler // built once by New
 
-	nodeInfoMu sync.Mutex
-	nodeInfo   map[string]*document
-	nodeInfoAt time.Time
+	nodeInfoMu   sync.Mutex
+	nodeInfo     map[string]*document
+	nodeInfoAt   time.Time
+	nodeInfoName string // the site name and description nodeInfo was made with
 }
 
 // New checks cfg and returns a Server.

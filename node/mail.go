@@ -42,8 +42,8 @@ func (n *Node) prepareMail(ctx context.Context) (*mail.Composer, error) {
 	return composer, nil
 }
 
-// siteName is the name mail signs with: the web view's, which follows
-// an admin's edit.
+// siteName is the name mail signs with, NodeInfo and the instance actor
+// give: the web view's, which follows an admin's edit.
 func (n *Node) siteName() string {
 	if n.Web != nil {
 		return n.Web.SiteName()
@@ -52,6 +52,14 @@ func (n *Node) siteName() string {
 		return n.cfg.SiteName
 	}
 	return n.URLs.Host()
+}
+
+// siteDescription is the site's description as its pages show it.
+func (n *Node) siteDescription() string {
+	if n.Web != nil {
+		return n.Web.SiteDescription()
+	}
+	return n.cfg.SiteDescription
 }
 
 // adminCommand is the command that creates the first admin.

@@ -157,6 +157,8 @@ func (n *Node) prepare(ctx context.Context) error {
 		AllowHTTP:            n.cfg.AllowHTTP,
 		AuthorizedFetch:      n.cfg.AuthorizedFetch,
 		Version:              n.cfg.Version,
+		SiteName:             n.siteName,
+		SiteDescription:      n.siteDescription,
 		Now:                  n.cfg.Now,
 		OpenRegistrations:    func() bool { return n.cfg.Registration == web.RegistrationOpen },
 		BlockedDomain:        n.blockedDomain,

@@ -102,7 +102,12 @@ func TestNotificationMailAndDigest(t *testing.T) {
 	thread := strings.SplitN(r.location, "#", 2)[0]
 	cy.post(thread+"/reply", url.Values{"body": {"Start at 1000."}}).want(t, http.StatusSeeOther)
 	cy.get("/settings/notifications").want(t, http.StatusOK, "New posts in threads you follow", "In the daily digest")
+	cy.post("/settings/notifications", url.Values{storage.NotifyMention: {"pigeon"}, storage.NotifyThreadPost: {storage.DeliverDigest}}).
+		want(t, http.StatusUnprocessableEntity, "nothing was changed")
 	cy.post("/settings/notifications", url.Values{storage.NotifyThreadPost: {storage.DeliverDigest}}).want(t, http.StatusSeeOther)
+	cy.get("/settings/notifications?done=1").want(t, http.StatusOK, "Saved.",
+		`name="thread.post" value="digest" checked`, `name="mention" value="mail" checked`)
+	n.visitor().get("/settings/notifications").want(t, http.StatusSeeOther)
 	cy.post("/settings/schedule", url.Values{"time_zone": {"Europe/Paris"}, "digest_hour": {"8"}}).want(t, http.StatusSeeOther)
 	// Cy's reply told Ann, who wants replies by mail (the default): that
 	// mail is the first to go. Take it out of the way.
@@ -112,32 +117,45 @@ func TestNotificationMailAndDigest(t *testing.T) {
 	}
 	sink.WaitTo(t, "ann@example.test", "cy replied to your post in “Whetstones”", 10*time.Second)
 
-	// Bo replies. Nothing goes before the wait is over.
+	// Bo replies twice. Nothing goes before the wait is over; then Ann
+	// gets one mail of both.
 	bo.post(thread+"/reply", url.Values{"body": {"Mind the angle."}}).want(t, http.StatusSeeOther)
+	bo.post(thread+"/reply", url.Values{"body": {"Use water, not oil."}}).want(t, http.StatusSeeOther)
 	clock.Set(time.Now().Add(5 * time.Minute))
 	if k := step(t, n); k != 0 {
 		t.Fatalf("queued %d mails before the wait was over", k)
 	}
 	clock.Set(time.Now().Add(11 * time.Minute))
 	if k := step(t, n); k != 1 {
-		t.Fatalf("queued %d mails, want 1 (to Ann; Cy's waits for the digest)", k)
+		t.Fatalf("queued %d mails, want 1 (to Ann; Cy's wait for the digest)", k)
 	}
-	reply := sink.WaitTo(t, "ann@example.test", "bo replied to your post in “Whetstones”", 10*time.Second)
-	if !strings.Contains(reply.Text, "Mind the angle.") || !strings.Contains(reply.HTML, "Mind the angle.") {
-		t.Errorf("the mail lacks the post:\n%s", reply.Text)
+	reply := sink.WaitTo(t, "ann@example.test", "2 new notifications", 10*time.Second)
+	for _, part := range []string{reply.Text, reply.HTML} {
+		if !strings.Contains(part, "Mind the angle.") || !strings.Contains(part, "Use water, not oil.") {
+			t.Errorf("the mail lacks a post:\n%s", part)
+		}
 	}
 	if len(sink.To("cy@example.test")) != 1 { // the address confirmation only
 		t.Fatalf("Cy got mail before the digest: %d", len(sink.To("cy@example.test")))
 	}
 
-	// Another reply, read on the web before the wait is over: no mail.
-	bo.post(thread+"/reply", url.Values{"body": {"And strop after."}}).want(t, http.StatusSeeOther)
-	page := ann.get("/notifications").want(t, http.StatusOK, "And strop after.")
+	// A reply that mentions Cy: Ann reads it on the web before the wait
+	// is over and gets no mail; Cy wants mentions by mail (the default)
+	// and gets this one at once, not in the digest.
+	bo.post(thread+"/reply", url.Values{"body": {"And strop after, @cy."}}).want(t, http.StatusSeeOther)
+	page := ann.get("/notifications").want(t, http.StatusOK, "And strop after")
 	newest := between(page.body, `name="up_to" value="`, `"`)
 	ann.post("/notifications/read", url.Values{"up_to": {newest}}).want(t, http.StatusSeeOther)
 	clock.Set(time.Now().Add(11 * time.Minute))
-	if k := step(t, n); k != 0 {
-		t.Fatalf("queued %d mails for a notification read on the web", k)
+	if k := step(t, n); k != 1 {
+		t.Fatalf("queued %d mails, want Cy's mention alone", k)
+	}
+	mention := sink.WaitTo(t, "cy@example.test", "bo mentioned you in “Whetstones”", 10*time.Second)
+	if len(sink.To("ann@example.test")) != 3 { // confirmation, Cy's reply, Bo's replies
+		t.Errorf("Ann got a mail for what she read on the web")
+	}
+	if !strings.Contains(mention.Text, "/settings/notifications") {
+		t.Errorf("the mail does not say where to change what comes:\n%s", mention.Text)
 	}
 
 	// Cy's digest is due at 08:00 in Paris, and not a minute before.
@@ -160,7 +178,7 @@ func TestNotificationMailAndDigest(t *testing.T) {
 	}
 	digest := sink.WaitTo(t, "cy@example.test", "Your day on", 10*time.Second)
 	if !strings.Contains(digest.Subject, "2 notifications") || !strings.Contains(digest.Text, "Mind the angle.") ||
-		!strings.Contains(digest.Text, "And strop after.") {
+		!strings.Contains(digest.Text, "Use water, not oil.") || strings.Contains(digest.Text, "And strop after") {
 		t.Errorf("digest %q:\n%s", digest.Subject, digest.Text)
 	}
 	// Sent once: the next day has nothing new, so no digest.
@@ -183,6 +201,10 @@ func TestNotificationMailAndDigest(t *testing.T) {
 	// Ann stops reply mail from her mail's link and page, signed out.
 	annUnsub := strings.Trim(reply.Header.Get("List-Unsubscribe"), "<>")
 	n.visitor().get(annUnsub).want(t, http.StatusOK, "mail about replies to your posts")
+	if prefs, _ := n.Store.NotificationPrefs(ctx, cyAcct.ID); prefs[storage.NotifyThreadPost] != storage.DeliverWeb ||
+		prefs[storage.NotifyMention] != storage.DeliverMail {
+		t.Errorf("Cy's preferences after stopping the digest: %v", prefs)
+	}
 	n.visitor().post(annUnsub, url.Values{}).want(t, http.StatusOK, "Unsubscribed")
 	annAcct, _ := n.Store.MemberByHandle(ctx, "ann")
 	if prefs, _ := n.Store.NotificationPrefs(ctx, annAcct.ID); prefs[storage.NotifyReply] != storage.DeliverWeb ||

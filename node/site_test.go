@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +20,7 @@ func TestSiteNameFlagThenAdminEdit(t *testing.T) {
 		c.SiteName, c.SiteDescription = "Kitchen Talk", "Recipes, knives and the odd fire."
 	})
 	guest := n.visitor()
+	guest.get("/nodeinfo/2.0").want(t, http.StatusOK, `"nodeName":"Kitchen Talk"`)
 	guest.get("/").want(t, http.StatusOK, "<title>Kitchen Talk</title>", ">Kitchen Talk</a>", "Recipes, knives and the odd fire.")
 	guest.get("/feed.atom").want(t, http.StatusOK, "<title>Kitchen Talk</title>", "Recipes, knives and the odd fire.")
 	guest.get("/register").want(t, http.StatusOK, "Register · Kitchen Talk")
@@ -42,6 +44,19 @@ func TestSiteNameFlagThenAdminEdit(t *testing.T) {
 	guest.get("/").want(t, http.StatusOK, "<title>The Scullery</title>", "Where dishes go.")
 	if v, ok, _ := n.Store.Setting(ctx, storage.SettingSiteName); !ok || v != "The Scullery" {
 		t.Errorf("stored name %q %v", v, ok)
+	}
+	// NodeInfo and the instance actor name the site too, the edit at once.
+	guest.get("/nodeinfo/2.1").want(t, http.StatusOK, `"nodeName":"The Scullery"`, `"nodeDescription":"Where dishes go."`)
+	req, _ := http.NewRequest(http.MethodGet, n.URLs.InstanceActor(), nil)
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"name":"The Scullery"`) || !strings.Contains(string(body), "Where dishes go.") {
+		t.Errorf("instance actor: %s", body)
 	}
 	// Mail signs with the new name.
 	registerWithEmail(n.visitor(), "oona", "oona@example.test")

@@ -16,16 +16,9 @@ import (
 // someone the node has never heard of follows a thread, gets its new
 // posts, likes one and replies, each as real software would send it.
 
-// keyStubBug is why the GoToSocial first-contact test is skipped until
-// the node's key lookup learns key stubs.
-const keyStubBug = "first contact with a key-stub signer is refused: key lookup must follow publicKey.owner"
-
 func TestFirstContactMastodon(t *testing.T) { testFirstContact(t, fedtest.Mastodon) }
 
-func TestFirstContactGoToSocial(t *testing.T) {
-	t.Skip(keyStubBug)
-	testFirstContact(t, fedtest.GoToSocial)
-}
+func TestFirstContactGoToSocial(t *testing.T) { testFirstContact(t, fedtest.GoToSocial) }
 
 func TestFirstContactLemmy(t *testing.T) { testFirstContact(t, fedtest.Lemmy) }
 

@@ -49,6 +49,7 @@ type hotReads struct {
 	accountByAPID   *sql.Stmt
 	postByAPID      *sql.Stmt
 	followerInboxes *sql.Stmt
+	likedOf         *sql.Stmt // likedBatch post ids
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -116,12 +117,15 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 			WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND f.id > ? AND a.domain <> ''
 			ORDER BY f.id ASC LIMIT ?`),
 		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
+		// What a member liked of a page of posts, which every thread page
+		// shows them.
+		prep(&h.likedOf, "SELECT post_id FROM likes WHERE account_id = ? AND post_id IN (?"+strings.Repeat(", ?", likedBatch-1)+")"),
 	)
 }
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes} {
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf} {
 		if *st != nil {
 			(*st).Close()
 			*st = nil

@@ -193,10 +193,12 @@ func (s *Store) releaseIDNode() {
 	<-done
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// Expired now, so it is free again, but after every number that has
-	// expired before: reused last.
+	// Expired a millisecond ago, so it is free again at once (a lease is
+	// taken only when expires_at < now, and the next open may come within
+	// the same millisecond), but after every number that has expired
+	// before: reused last.
 	_, _ = s.w.NewRaw("UPDATE id_nodes SET expires_at = ?, last_ms = ? WHERE node = ? AND holder = ?",
-		time.Now().UnixMilli(), s.ids.lastMillis(), node, l.holder).Exec(ctx)
+		time.Now().UnixMilli()-1, s.ids.lastMillis(), node, l.holder).Exec(ctx)
 }
 
 // hasTable reports whether the database has a table of that name.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -122,14 +123,43 @@ func (s *Store) LikedPosts(ctx context.Context, accountID ID, postIDs []ID) (map
 	if len(postIDs) == 0 {
 		return out, nil
 	}
-	var liked []ID
-	err := s.r.NewSelect().Model((*Like)(nil)).Column("post_id").
-		Where("account_id = ? AND post_id IN (?)", accountID, bun.In(postIDs)).Scan(ctx, &liked)
+	h, err := s.hotReads(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("liked posts: %w", err)
+		return nil, err
 	}
-	for _, id := range liked {
-		out[id] = true
+	args := make([]any, 1+likedBatch)
+	args[0] = accountID
+	for start := 0; start < len(postIDs); start += likedBatch {
+		chunk := postIDs[start:min(start+likedBatch, len(postIDs))]
+		for i := range likedBatch {
+			args[1+i] = ID(0) // no post has id 0
+			if i < len(chunk) {
+				args[1+i] = chunk[i]
+			}
+		}
+		if err := likedIn(ctx, h.likedOf, args, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// likedBatch is how many posts one prepared query of LikedPosts asks
+// about: a page of a thread.
+const likedBatch = 20
+
+func likedIn(ctx context.Context, st *sql.Stmt, args []any, out map[ID]bool) error {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("liked posts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id ID
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("liked posts: %w", err)
+		}
+		out[id] = true
+	}
+	return rows.Err()
 }

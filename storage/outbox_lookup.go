@@ -178,3 +178,23 @@ func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (ma
 	}
 	return out, nil
 }
+
+// PostsByIDWithoutText is [Store.PostsByID] without the posts' Markdown
+// and HTML (left empty): what the outbox needs of a remote post, whose
+// text it never sends, at a fraction of the bytes read.
+func (s *Store) PostsByIDWithoutText(ctx context.Context, ids []ID) (map[ID]*Post, error) {
+	out := make(map[ID]*Post, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var posts []Post
+	err := s.r.NewSelect().Model(&posts).ExcludeColumn("source", "html").Relation("Author").
+		Where("post.id IN (?)", bun.In(ids)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("posts by id: %w", err)
+	}
+	for i := range posts {
+		out[posts[i].ID] = &posts[i]
+	}
+	return out, nil
+}

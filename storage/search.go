@@ -26,6 +26,9 @@ const (
 	SearchPageSize = 20
 	MaxSearchPage  = 25
 	maxSearchTerms = 8
+	// searchWindow is how many of the newest matches a search ranks on
+	// SQLite: enough to fill every page a reader may open.
+	searchWindow = MaxSearchPage * SearchPageSize
 )
 
 var searchWord = regexp.MustCompile(`[\p{L}\p{N}]+`)
@@ -74,10 +77,13 @@ func (s *Store) Search(ctx context.Context, query string, page int) (hits []Sear
 	} else {
 		// Each term quoted: a phrase of one word, never an operator.
 		match := `"` + strings.Join(terms, `" "`) + `"`
-		q = q.Join("JOIN post_search AS ps ON ps.rowid = post.id").
-			Where("post_search MATCH ?", match).
-			// Title words weigh more than body words; bm25 is lower for better.
-			OrderExpr("bm25(post_search, 4.0, 1.0) ASC")
+		// Ranked among the newest searchWindow matches: the index walks
+		// its matches newest first and stops there, so a common word
+		// costs what a rare one does, however many posts hold it. Title
+		// words weigh more than body words; bm25 is lower for better.
+		q = q.Join(`JOIN (SELECT rowid, bm25(post_search, 4.0, 1.0) AS score FROM post_search
+				WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?) AS ps ON ps.rowid = post.id`, match, searchWindow).
+			OrderExpr("ps.score ASC")
 	}
 	err = q.OrderExpr("post.id DESC").
 		Limit(SearchPageSize + 1).Offset(int64(page-1) * SearchPageSize).Scan(ctx)

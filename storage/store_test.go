@@ -277,3 +277,32 @@ func TestImpossibleNamesAreMisses(t *testing.T) {
 		}
 	})
 }
+
+// LikedPosts asks about a page of posts at a time: more ids than a page
+// must still find every like, and no post another member liked.
+func TestLikedPostsBeyondOnePage(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		posts := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 45)
+		var ids []storage.ID
+		for _, p := range posts {
+			ids = append(ids, p.ID)
+		}
+		for _, i := range []int{0, 19, 20, 44} {
+			if _, err := s.LikePost(ctx, posts[i].ID, fx.Alice.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.LikePost(ctx, posts[5].ID, fx.Mod.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		liked, err := s.LikedPosts(ctx, fx.Alice.ID, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(liked) != 4 || !liked[posts[0].ID] || !liked[posts[19].ID] || !liked[posts[20].ID] || !liked[posts[44].ID] {
+			t.Fatalf("liked = %v", liked)
+		}
+	})
+}

@@ -88,6 +88,7 @@ func (s *Server) funcs() template.FuncMap {
 		"memberRow":  newMemberRow,
 		"initial":    initial,
 		"cwField":    func(id, value string) cwField { return cwField{ID: id, Value: value} },
+		"renderPost": s.renderPost,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,5 +140,42 @@ func TestAbandonedSessionLoadIsNotAnError(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
 		t.Fatalf("log:\n%s", logs.String())
+	}
+}
+
+// A rendered post is kept under its whole view: the same view gives the
+// same HTML from the cache, and any change to what the post shows (here
+// the member liked it) renders it again.
+func TestPostFragments(t *testing.T) {
+	if _, ok := appendViewKey(nil, reflect.ValueOf(postView{})); !ok {
+		t.Fatal("a postView field is of a kind the fragment key cannot write, so no post is cached " +
+			"and every member's thread page executes the post template for each post: teach appendViewKey that kind")
+	}
+	store := storagetest.Open(t, "sqlite")
+	storagetest.Seed(t, store)
+	s, err := New(Config{Store: store, URLs: site.MustNew("http://forum.example")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := postView{ID: "abc", Anchor: "pabc", Path: "/p/abc", Position: 3, HTML: "<p>Rye <em>works</em></p>",
+		AuthorName: "Bob", Likes: "1", LikeCount: 1, CanLike: true}
+	first, err := s.renderPost(v)
+	if err != nil || !strings.Contains(string(first), "<em>works</em>") || !strings.Contains(string(first), ">Like ") {
+		t.Fatalf("render: %v\n%s", err, first)
+	}
+	if n, _ := s.postFragments.Stats(); n != 1 {
+		t.Fatalf("%d fragments cached, want 1", n)
+	}
+	again, _ := s.renderPost(v)
+	if again != first {
+		t.Fatalf("the cached render differs:\n%s\n%s", first, again)
+	}
+	v.Liked = true
+	liked, _ := s.renderPost(v)
+	if !strings.Contains(string(liked), ">Liked ") {
+		t.Fatalf("a liked post renders as before:\n%s", liked)
+	}
+	if n, _ := s.postFragments.Stats(); n != 2 {
+		t.Fatalf("%d fragments cached, want 2", n)
 	}
 }

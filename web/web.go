@@ -111,6 +111,8 @@ type Server struct {
 	pages      map[string]*template.Template
 	static     *staticFiles
 	guestCache *httpcache.Cache[string]
+	// postFragments holds rendered posts (see renderPost).
+	postFragments *httpcache.Cache[string]
 	// ipLimit bounds the password hashing one client address can make
 	// this process do (registration, account deletion); sign-in's limits
 	// are in the database (storage.Store.BeginSignIn).
@@ -154,6 +156,7 @@ func New(cfg Config) (*Server, error) {
 		now:             cfg.Now,
 		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
 		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
+		postFragments:   newPostFragments(),
 		ipLimit:         newLimiterSet(signInRate, signInBurst, 10000),
 
 		followRemote:   cfg.FollowRemote,

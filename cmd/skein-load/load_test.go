@@ -69,7 +69,7 @@ func TestReadSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 8 { // four phases and four scale rows
+	if len(rows) != 9 { // five phases and four scale rows
 		t.Fatalf("%d rows: %+v", len(rows), rows)
 	}
 	checkRows(t, rows)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,12 @@ import (
 const apAccept = `application/activity+json`
 
 // readPhases are the read scenario's phases in the order they run.
-var readPhases = []string{"thread", "thread-member", "collection", "actor", "scale"}
+var readPhases = []string{"thread", "thread-member", "collection", "actor", "search", "scale"}
+
+// searchQueries are words of the seeded prose, alone and in pairs, as a
+// guest types them into the search box.
+var searchQueries = []string{"starter", "rye", "crumb", "oven", "hydration", "levain", "banneton", "autolyse",
+	"rye crumb", "starter jar", "steam oven", "cold retard", "bulk fold", "spelt loaf"}
 
 func cmdRead(ctx context.Context, args []string, out io.Writer) error {
 	var o options
@@ -136,6 +142,13 @@ func runRead(ctx context.Context, t *target, o readOptions) ([]result, error) {
 			}
 			next = func(r *rand.Rand, _ *rand.Zipf) *http.Request {
 				return get(urls[r.IntN(len(urls))], apAccept, "")
+			}
+		case "search":
+			// Full-text search as a guest (each query a page of 20
+			// hits with snippets): the index answers, no cache.
+			minBytes = 1000
+			next = func(r *rand.Rand, _ *rand.Zipf) *http.Request {
+				return get(t.Base+"/search?q="+url.QueryEscape(searchQueries[r.IntN(len(searchQueries))]), "text/html", "")
 			}
 		case "scale":
 			if len(m.LongThreads) == 0 {

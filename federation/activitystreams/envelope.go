@@ -25,6 +25,18 @@ type envelopeJSON struct {
 	Object json.RawMessage `json:"object"`
 }
 
+// envelopeWithObject is the envelope of an activity that embeds its
+// object (a Create, an Update): the object's id is read in the same pass
+// as the rest, which matters because the object is most of the body.
+type envelopeWithObject struct {
+	ID     string          `json:"id"`
+	Type   json.RawMessage `json:"type"`
+	Actor  json.RawMessage `json:"actor"`
+	Object struct {
+		ID string `json:"id"`
+	} `json:"object"`
+}
+
 // ReadEnvelope checks that body is UTF-8 JSON of bounded depth and reads
 // its envelope. Errors are short reasons, safe to send back.
 func ReadEnvelope(body []byte) (*Envelope, error) {
@@ -34,11 +46,19 @@ func ReadEnvelope(body []byte) (*Envelope, error) {
 	if err := checkDepth(body, MaxDepth); err != nil {
 		return nil, err
 	}
-	var raw envelopeJSON
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, errors.New("body is not a JSON object")
+	var env *Envelope
+	var fast envelopeWithObject
+	if err := json.Unmarshal(body, &fast); err == nil {
+		env = &Envelope{ID: fast.ID, Type: rawRef(fast.Type, false), Actor: rawRef(fast.Actor, true), Object: fast.Object.ID}
+	} else {
+		// The object is an IRI or an array (or the body is not what
+		// it should be): read it raw, which takes a second pass.
+		var raw envelopeJSON
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, errors.New("body is not a JSON object")
+		}
+		env = &Envelope{ID: raw.ID, Type: rawRef(raw.Type, false), Actor: rawRef(raw.Actor, true), Object: rawRef(raw.Object, true)}
 	}
-	env := &Envelope{ID: raw.ID, Type: rawRef(raw.Type, false), Actor: rawRef(raw.Actor, true), Object: rawRef(raw.Object, true)}
 	if env.Type == "" {
 		return nil, errors.New("activity has no type")
 	}

@@ -137,3 +137,16 @@ func BenchmarkParseCreate(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReadEnvelope is what the inbox reads of every POST before it
+// queues it: a Mastodon Create, whose embedded Note is most of the body.
+func BenchmarkReadEnvelope(b *testing.B) {
+	body := []byte(mastodonCreate)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if env, err := activitystreams.ReadEnvelope(body); err != nil || env.Object == "" {
+			b.Fatal(env, err)
+		}
+	}
+}

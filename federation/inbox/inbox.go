@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"time"
 
 	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -20,14 +19,14 @@ import (
 // MaxInboxBody is the largest activity an inbox accepts.
 const MaxInboxBody = 1 << 20
 
-// keyLookupTimeout bounds the fetch of an unknown signer's key on the
-// request path.
-const keyLookupTimeout = 5 * time.Second
-
 // errGoneActor means a Delete of an actor by itself came signed with a key
 // the node never saw: the actor is gone (its document answers 410), so
 // there is nothing to verify against and nothing of theirs to delete.
 var errGoneActor = errors.New("self-delete of an unknown actor")
+
+// errKeyElsewhere refuses a signature by a key on another host than the
+// activity's actor.
+var errKeyElsewhere = errors.New("signing key is on another host than the actor")
 
 // Config is what an Inbox needs beyond the federation server.
 type Config struct {
@@ -114,7 +113,7 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	owner, keyID, err := in.verifyInbox(r, body, env)
+	owner, keyID, err := in.verifyInbox(r, body, env, actorHost)
 	switch {
 	case errors.Is(err, errGoneActor):
 		// Mastodon sends this for every account it deletes, to every
@@ -131,6 +130,13 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		// Storing the signer's actor failed, not the signature: a 401
 		// would make the sender drop the activity instead of retrying.
 		in.inboxFailure(w, r, err)
+		return
+	case errors.Is(err, federation.ErrKeyUnavailable):
+		// The signer's server did not answer for its key this time; a
+		// 401 would make the sender drop the activity for good.
+		in.log.Info("inbox activity deferred: the signer's key cannot be fetched now", "actor", env.Actor, "err", err)
+		federation.RetryLater(w)
+		inboxError(w, http.StatusServiceUnavailable, "signing key not available yet, try again later")
 		return
 	case err != nil:
 		in.log.Debug("inbox signature refused", "actor", env.Actor, "err", err)
@@ -161,31 +167,36 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 }
 
 // verifyInbox checks the POST's signature and returns the key's owner and
-// id. A failing signature fetches the signer's actor once more, in case
-// it rotated its key, except for a self-delete (see errGoneActor).
-func (in *Inbox) verifyInbox(r *http.Request, body []byte, env *as.Envelope) (owner, keyID string, err error) {
-	selfDelete := env.Type == "Delete" && env.Object == env.Actor
-	lookup := func(refresh bool) signature.KeyLookup {
-		return func(ctx context.Context, keyID string) (*rsa.PublicKey, error) {
-			ctx, cancel := context.WithTimeout(ctx, keyLookupTimeout)
-			defer cancel()
-			var pub *rsa.PublicKey
-			var err error
-			if selfDelete {
-				pub, owner, err = in.fed.KnownKey(ctx, keyID)
-				if errors.Is(err, storage.ErrNotFound) {
-					err = errGoneActor
-				}
-			} else {
-				pub, owner, err = in.fed.LookupKey(ctx, keyID, refresh)
-			}
-			return pub, err
+// id. The key must be on the actor's host, which is checked before any
+// lookup: only the actor's own server can vouch for it, and a key named
+// anywhere else would make the node fetch from a third party for
+// nothing. A self-delete is checked against a key on file only (see
+// errGoneActor).
+func (in *Inbox) verifyInbox(r *http.Request, body []byte, env *as.Envelope, actorHost string) (owner, keyID string, err error) {
+	onActorHost := func(keyID string) error {
+		if !as.SameHost(keyID, actorHost) {
+			return errKeyElsewhere
 		}
+		return nil
 	}
-	v, err := signature.Verify(r, body, in.fed.Now(), lookup(false))
-	if errors.Is(err, signature.ErrBadSignature) && !selfDelete {
-		v, err = signature.Verify(r, body, in.fed.Now(), lookup(true))
+	if env.Type == "Delete" && env.Object == env.Actor {
+		v, err := signature.Verify(r, body, in.fed.Now(), func(ctx context.Context, keyID string) (*rsa.PublicKey, error) {
+			if err := onActorHost(keyID); err != nil {
+				return nil, err
+			}
+			pub, o, err := in.fed.KnownKey(ctx, keyID)
+			if errors.Is(err, storage.ErrNotFound) {
+				err = errGoneActor
+			}
+			owner = o
+			return pub, err
+		})
+		if err != nil {
+			return "", "", err
+		}
+		return owner, v.KeyID, nil
 	}
+	v, owner, err := in.fed.VerifySignature(r, body, onActorHost)
 	if err != nil {
 		return "", "", err
 	}

@@ -10,8 +10,6 @@ import (
 // notifications page, linking to the post.
 func TestMentionNotifiesMember(t *testing.T) {
 	j := begin(t, env.plain, "poster")
-	knownBreak(t, breakFirstContact)
-	knownBreak(t, breakNoNotifications)
 	text := word("mention")
 	if _, err := j.fedi.Post(j.ctx, NewStatus{Text: j.node.handleOf(j.handle) + " are you there? " + text}); err != nil {
 		t.Fatal(err)
@@ -34,7 +32,6 @@ func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
 	j := begin(t, env.plain, "replier")
 	id, first := j.thread("Answers "+word("t"), "Say something.")
 	st := j.resolveStatus(j.node.postURL(first))
-	knownBreak(t, breakFirstContact)
 	asked := word("question")
 	q, err := j.fedi.Post(j.ctx, replyTo(st, "A question: "+asked))
 	if err != nil {
@@ -43,7 +40,6 @@ func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
 	eventually(t, "the question shows in the thread", func() error { return j.threadShows(id, asked) })
 	posts := j.postIDs(id)
 	qPost := posts[len(posts)-1] // the question, the thread's last post
-	knownBreak(t, breakReplyNoMention)
 	answer := word("answer")
 	j.reply(id, "The answer: "+answer, qPost)
 	eventually(t, "the GoToSocial user is notified of the answer", func() error {
@@ -68,7 +64,6 @@ func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
 func TestAuthorizedFetchStranger(t *testing.T) {
 	j := begin(t, env.strict, "reader")
 	id, _ := j.thread("Strict "+word("t"), "Only signed fetches here.")
-	knownBreak(t, breakFirstContact)
 	a, err := j.fedi.ResolveAccount(j.ctx, j.node.threadURL(id))
 	if err != nil {
 		t.Fatalf("a stranger looks the thread up: %v", err)

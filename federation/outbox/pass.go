@@ -13,7 +13,7 @@ import (
 // and each one is an event. It is a snapshot taken as the pass starts,
 // as the loads of one event are a snapshot taken as it is built.
 type pass struct {
-	posts    map[storage.ID]*storage.Post
+	posts    map[storage.ID]*storage.Post // without their text: see post
 	threads  map[storage.ID]*storage.Thread
 	followed map[string]map[storage.ID]bool // by follow kind and target: whether anyone remote follows it
 }
@@ -34,7 +34,7 @@ func (w *Worker) withPass(ctx context.Context, events []storage.OutboxEvent) (co
 	}
 	p := &pass{followed: map[string]map[storage.ID]bool{}}
 	var err error
-	if p.posts, err = w.store.PostsByID(ctx, postIDs); err != nil {
+	if p.posts, err = w.store.PostsByIDWithoutText(ctx, postIDs); err != nil {
 		return ctx, err
 	}
 	var threadIDs []storage.ID
@@ -75,13 +75,18 @@ func passOf(ctx context.Context) *pass {
 	return p
 }
 
-// post is the event's post from the pass, if it loaded it.
+// post is the event's post from the pass, if it loaded it and the post
+// is a remote author's: the pass reads no text, and only a member's own
+// posts are sent with theirs (the worker loads those whole).
 func (p *pass) post(id storage.ID) (*storage.Post, bool) {
 	if p == nil {
 		return nil, false
 	}
 	post, ok := p.posts[id]
-	return post, ok
+	if !ok || post.Author == nil || post.Author.IsLocal() {
+		return nil, false
+	}
+	return post, true
 }
 
 // thread is a thread the pass loaded.

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"syscall"
 	"time"
 
@@ -251,4 +252,32 @@ func (c *Client) do(req *http.Request, onRedirect func(*http.Request) error) (*h
 		return nil, nil, fmt.Errorf("%s %s: %w: limit %d", req.Method, resp.Request.URL.Redacted(), ErrTooLarge, c.opts.MaxBody)
 	}
 	return resp, body, nil
+}
+
+// Transient reports whether a request failed for a reason that may pass
+// by itself, so that the same request is worth trying again later: a
+// timeout, a refused or reset connection, a DNS failure other than "no
+// such host", or a 5xx, 429 or 408 answer. A refused address, a 4xx, a
+// body too large or a redirect are the remote's settled answer.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, ErrBlockedAddress) || errors.Is(err, ErrInsecureScheme) ||
+		errors.Is(err, ErrTooLarge) || errors.Is(err, ErrRedirect) {
+		return false
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code >= 500 || se.Code == http.StatusTooManyRequests || se.Code == http.StatusRequestTimeout
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return !dns.IsNotFound
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

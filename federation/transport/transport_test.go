@@ -329,3 +329,49 @@ func TestInvalidURL(t *testing.T) {
 		}
 	}
 }
+
+// Transient tells a failure worth retrying from a settled answer, on real
+// failures: statuses, a port nobody listens on, a timeout, a refused
+// address.
+func TestTransient(t *testing.T) {
+	mux := http.NewServeMux()
+	for _, code := range []int{http.StatusNotFound, http.StatusGone, http.StatusUnauthorized, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable} {
+		mux.HandleFunc(fmt.Sprintf("/%d", code), func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) })
+	}
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	closed := httptest.NewServer(mux)
+	closed.Close()
+
+	c := loopbackClient(Options{Timeout: 200 * time.Millisecond})
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{srv.URL + "/404", false},
+		{srv.URL + "/410", false},
+		{srv.URL + "/401", false},
+		{srv.URL + "/429", true},
+		{srv.URL + "/500", true},
+		{srv.URL + "/502", true},
+		{srv.URL + "/503", true},
+		{srv.URL + "/slow", true},
+		{closed.URL + "/", true},
+	} {
+		_, _, err := c.Get(context.Background(), tc.url, "", nil)
+		if err == nil || Transient(err) != tc.want {
+			t.Errorf("GET %s: %v, transient %v, want %v", tc.url, err, Transient(err), tc.want)
+		}
+	}
+	guarded := New(Options{AllowHTTP: true})
+	if _, _, err := guarded.Get(context.Background(), srv.URL+"/503", "", nil); err == nil || Transient(err) {
+		t.Errorf("a refused address: %v, transient %v", err, Transient(err))
+	}
+}

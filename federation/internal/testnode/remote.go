@@ -61,6 +61,8 @@ type RemoteServer struct {
 	mu     sync.Mutex
 	actors map[string]*RemoteActor
 	docs   map[string]any // path -> document served as activity+json
+	fail   map[string]int // path -> status every GET of it gets
+	gets   map[string]int // path -> GETs received
 	got    []ReceivedPost
 	// VerifyKey finds the public key of a keyId that signed a POST here.
 	VerifyKey func(keyID string) (*rsa.PublicKey, error)
@@ -87,7 +89,8 @@ type ReceivedPost struct {
 // "gotosocial"; it stops when the test ends.
 func NewRemoteServer(t testing.TB, style string) *RemoteServer {
 	t.Helper()
-	rs := &RemoteServer{t: t, Style: style, actors: map[string]*RemoteActor{}, docs: map[string]any{}}
+	rs := &RemoteServer{t: t, Style: style, actors: map[string]*RemoteActor{}, docs: map[string]any{},
+		fail: map[string]int{}, gets: map[string]int{}}
 	rs.Srv = httptest.NewServer(http.HandlerFunc(rs.serve))
 	t.Cleanup(rs.Srv.Close)
 	return rs
@@ -122,6 +125,20 @@ func (rs *RemoteServer) Put(path string, doc any) {
 	rs.mu.Unlock()
 }
 
+// Fail makes every GET of path answer status; 0 serves it again.
+func (rs *RemoteServer) Fail(path string, status int) {
+	rs.mu.Lock()
+	rs.fail[path] = status
+	rs.mu.Unlock()
+}
+
+// Gets is how many GETs of path the server received.
+func (rs *RemoteServer) Gets(path string) int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.gets[path]
+}
+
 // Posts are the POSTs the server received so far.
 func (rs *RemoteServer) Posts() []ReceivedPost {
 	rs.mu.Lock()
@@ -147,13 +164,22 @@ func (rs *RemoteServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs.mu.Lock()
+	rs.gets[r.URL.Path]++
+	status := rs.fail[r.URL.Path]
 	doc, ok := rs.docs[r.URL.Path]
 	name, _ := strings.CutPrefix(r.URL.Path, "/users/")
-	name = strings.TrimSuffix(name, "/main-key")
+	name, keyPath := strings.CutSuffix(name, "/main-key")
 	a := rs.actors[name]
 	rs.mu.Unlock()
+	if status != 0 {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
 	if !ok && a != nil {
 		doc = a.Document()
+		if keyPath {
+			doc = a.KeyStub()
+		}
 		ok = true
 	}
 	if !ok {
@@ -190,6 +216,17 @@ func (a *RemoteActor) Document() map[string]any {
 	return doc
 }
 
+// KeyStub is what a GoToSocial-style server serves at a key id: the
+// owner's id, type and name and its key, but no inbox.
+func (a *RemoteActor) KeyStub() map[string]any {
+	doc := a.Document()
+	stub := map[string]any{}
+	for _, k := range []string{"@context", "id", "type", "preferredUsername", "publicKey"} {
+		stub[k] = doc[k]
+	}
+	return stub
+}
+
 // SendOpts changes how post signs and sends.
 type SendOpts struct {
 	ContentType string
@@ -202,6 +239,7 @@ type SendOpts struct {
 	Body        func(b []byte) []byte       // replaces the body after signing
 	RawBody     []byte                      // sent instead of the marshalled activity
 	Sign        func(r *http.Request) error // replaces signing altogether
+	Answer      *http.Header                // receives the answer's header
 }
 
 // post signs an activity as a and POSTs it to url; it returns the status
@@ -244,6 +282,9 @@ func (a *RemoteActor) Post(t testing.TB, url string, activity any, o SendOpts) (
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if o.Answer != nil {
+		*o.Answer = resp.Header
+	}
 	reason, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(reason))
 }
