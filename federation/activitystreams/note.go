@@ -20,8 +20,8 @@ type Note struct {
 	To         []string        `json:"to"`
 	Cc         []string        `json:"cc"`
 	InReplyTo  string          `json:"inReplyTo,omitempty"`
-	ContextID  string          `json:"context"`  // FEP-7888: the thread's posts collection
-	Audience   string          `json:"audience"` // FEP-1b12: the forum
+	ContextID  string          `json:"context"`            // FEP-7888: the thread's posts collection
+	Audience   string          `json:"audience,omitempty"` // FEP-1b12: the forum
 	Sensitive  bool            `json:"sensitive"`
 	Tag        []Tag           `json:"tag"`
 	Attachment []any           `json:"attachment"`

@@ -88,7 +88,7 @@ func TestInboxFollowedPersonPosts(t *testing.T) {
 	if m["inReplyTo"] != public["id"] || !strings.Contains(str(m, "tag"), ana.ID()) || !strings.Contains(str(m, "cc"), ana.ID()) {
 		t.Errorf("answer to ana: inReplyTo %v, tag %v, cc %v", m["inReplyTo"], m["tag"], m["cc"])
 	}
-	if m["audience"] != nil && m["audience"] != "" {
+	if _, ok := m["audience"]; ok {
 		t.Errorf("a person's thread has audience %v", m["audience"])
 	}
 }
