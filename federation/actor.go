@@ -27,6 +27,7 @@ func (s *Server) newActor(id, typ, username, name string) *as.Actor {
 		Outbox:            site.Outbox(id),
 		Followers:         site.Followers(id),
 		Following:         site.Following(id),
+		Featured:          site.Featured(id),
 		Endpoints:         as.Endpoints{SharedInbox: s.urls.SharedInbox()},
 		Discoverable:      true,
 		Indexable:         true,
@@ -130,6 +131,12 @@ func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if a.ApprovalPending {
+		// Not a member until approved: nothing to follow, nobody to
+		// verify a signature of.
+		s.fail(w, r, errNotFound)
+		return
+	}
 	if a.Suspended {
 		s.gone(w, r, s.urls.Member(a.Handle), "Person", time.Time{})
 		return
@@ -151,6 +158,12 @@ func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
+	if err == nil && f.Hidden {
+		// The hidden forum holds mirrors of remote threads, which
+		// their own servers announce: it has nothing to offer a
+		// follower, so it is no actor.
+		err = errNotFound
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

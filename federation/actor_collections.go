@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -25,6 +26,9 @@ func (s *Server) actorFromPath(ctx context.Context, r *http.Request) (*localActo
 	switch {
 	case r.PathValue("handle") != "":
 		a, err := s.store.MemberByHandle(ctx, r.PathValue("handle"))
+		if err == nil && a.ApprovalPending {
+			err = errNotFound
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -32,6 +36,9 @@ func (s *Server) actorFromPath(ctx context.Context, r *http.Request) (*localActo
 			follow: storage.FollowAccount, member: a}, nil
 	case r.PathValue("slug") != "":
 		f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
+		if err == nil && f.Hidden {
+			err = errNotFound
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -74,6 +81,22 @@ func (s *Server) serveFollowing(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// serveFeatured serves an actor's featured collection, empty: nothing is
+// pinned to a profile here (a thread's pinned status is the forum's
+// business, and its posts are not the thread actor's own).
+func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawQuery != "" {
+		writeError(w, http.StatusBadRequest, "bad page")
+		return
+	}
+	la, ok := s.localActorOrFail(w, r)
+	if !ok {
+		return
+	}
+	s.writeJSON(w, r, &as.ItemsCollection{Context: as.LDContext(), ID: site.Featured(la.id), Type: "OrderedCollection",
+		TotalItems: count(0), OrderedItems: []any{}}, time.Time{})
+}
+
 func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, idOf func(string) string,
 	countOf func(context.Context, *localActor) (int64, error)) {
 	if r.URL.RawQuery != "" {
@@ -105,22 +128,22 @@ func (s *Server) localActorOrFail(w http.ResponseWriter, r *http.Request) (*loca
 	return la, true
 }
 
-// serveOutbox serves an actor's outbox. A member's holds the Create of
-// each of their live posts, newest first, keyset-paged by post id
-// (before=ID). Groups and the instance actor publish nothing of their own
-// yet: their Announces come with delivery.
+// serveOutbox serves an actor's outbox, newest first. A member's holds
+// the Create of each of their live posts, keyset-paged by post id
+// (before=ID); a thread's and a forum's the Announce of each live post
+// they boosted ([Server.serveGroupOutbox]); the instance actor's is empty.
 func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	q, before, err := parseIDCursor(r.URL.RawQuery, "before")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
-	}
 	la, ok := s.localActorOrFail(w, r)
 	if !ok {
 		return
 	}
-	if canonical(w, r, q) {
+	if la.kind == storage.KeyOwnerThread || la.kind == storage.KeyOwnerForum {
+		s.serveGroupOutbox(w, r, la)
+		return
+	}
+	ctx := r.Context()
+	q, before, err := parseIDCursor(r.URL.RawQuery, "before")
+	if answeredQuery(w, r, q, err) {
 		return
 	}
 	id := site.Outbox(la.id)
@@ -129,8 +152,13 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !q.isPage {
+		total, err := s.store.CountPostsByAuthor(ctx, la.rowID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
-			TotalItems: count(la.member.PostCount), First: id + "?page=true"}, time.Time{})
+			TotalItems: &total, First: id + "?page=true"}, time.Time{})
 		return
 	}
 	posts, err := s.store.RecentPostsByAuthor(ctx, la.rowID, before, listPageSize+1)
@@ -181,6 +209,78 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 	}
 	if more {
 		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()
+	}
+	s.writeJSON(w, r, page, time.Time{})
+}
+
+// AnnounceID is the id of the Announce by a thread or forum actor of a
+// post (a thread announces every post, a forum its threads' opening
+// posts): the same in the delivered activity and in the actor's outbox.
+func AnnounceID(actorID string, postID storage.ID) string {
+	return actorID + "#announce-" + postID.String()
+}
+
+// serveGroupOutbox serves the outbox of a thread (the Announce of each of
+// its live posts, paged by position, before=POSITION) or of a forum (the
+// Announce of each of its threads' opening posts, paged by thread id,
+// before=ID), newest first. Each Announce names its post by id.
+func (s *Server) serveGroupOutbox(w http.ResponseWriter, r *http.Request, la *localActor) {
+	ctx := r.Context()
+	thread := la.kind == storage.KeyOwnerThread
+	var q pageQuery
+	var beforePos int64
+	var beforeID storage.ID
+	var err error
+	if thread {
+		q, beforePos, err = parsePositionCursor(r.URL.RawQuery, "before")
+	} else {
+		q, beforeID, err = parseIDCursor(r.URL.RawQuery, "before")
+	}
+	if answeredQuery(w, r, q, err) {
+		return
+	}
+	id := site.Outbox(la.id)
+	if !q.isPage {
+		var total int64
+		if thread {
+			total, err = s.store.CountThreadAnnounced(ctx, la.rowID)
+		} else {
+			total, err = s.store.CountForumAnnounced(ctx, la.rowID)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
+			TotalItems: &total, First: id + "?page=true"}, time.Time{})
+		return
+	}
+	var posts []storage.Post
+	if thread {
+		posts, err = s.store.ThreadAnnounced(ctx, la.rowID, beforePos, listPageSize+1)
+	} else {
+		posts, err = s.store.ForumAnnounced(ctx, la.rowID, beforeID, listPageSize+1)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
+		PartOf: id, OrderedItems: make([]any, 0, min(len(posts), listPageSize))}
+	if len(posts) > listPageSize {
+		posts = posts[:listPageSize]
+		last := &posts[len(posts)-1]
+		if thread {
+			page.Next = id + "?page=true&before=" + strconv.FormatInt(last.Position, 10)
+		} else {
+			page.Next = id + "?page=true&before=" + last.ThreadID.String()
+		}
+	}
+	for i := range posts {
+		p := &posts[i]
+		page.OrderedItems = append(page.OrderedItems, &as.Activity{ID: AnnounceID(la.id, p.ID), Type: "Announce", Actor: la.id,
+			Published: as.FormatTime(p.CreatedAt), To: []string{as.Public},
+			Cc: []string{site.Followers(la.id), AccountIRI(s.urls, p.Author)}, Object: postIRI(s.urls, p)})
 	}
 	s.writeJSON(w, r, page, time.Time{})
 }

@@ -175,6 +175,9 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
+	if err == nil && f.Hidden {
+		err = errNotFound // no actor; see [Server.serveForum]
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

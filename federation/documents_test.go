@@ -15,6 +15,7 @@ import (
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/internal/testnode"
+	"github.com/skein-forum/skein/markup"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -428,5 +429,28 @@ func TestNoteContentWarning(t *testing.T) {
 	m = n.Doc(n.URLs.Post(n.Fx.Posts[1].ID), http.StatusOK)
 	if _, ok := m["summary"]; ok || m["sensitive"] != false {
 		t.Errorf("a post without a warning: summary/sensitive = %v / %v", m["summary"], m["sensitive"])
+	}
+}
+
+// An ampersand a member typed is escaped once in the Note's content, and
+// the JSON keeps the HTML readable (no \u0026).
+func TestNoteContentEscapesAmpersand(t *testing.T) {
+	n := testnode.New(t, nil)
+	src := "Salt & pepper, AT&T, 1 < 2"
+	p, err := n.Store.CreatePost(context.Background(), storage.NewPost{ThreadID: n.Fx.Thread.ID, AuthorID: n.Fx.Bob.ID,
+		Source: src, HTML: markup.RenderMarkdown(src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<p>Salt &amp; pepper, AT&amp;T, 1 &lt; 2</p>"
+	url := n.URLs.Post(p.ID)
+	if m := n.Doc(url, http.StatusOK); strings.TrimSpace(str(m, "content")) != want || str(m, "source", "content") != src {
+		t.Errorf("content %q, source %q", m["content"], m["source"])
+	}
+	resp := n.Get(url, testnode.APAccept)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "Salt &amp; pepper") {
+		t.Errorf("the Note's JSON spells the content otherwise: %s", body)
 	}
 }

@@ -178,6 +178,7 @@ func TestCollectionQueriesInAnyOrder(t *testing.T) {
 		site.ThreadPostsPath(th.ID) + "?page=true&from=21",
 		site.PostRepliesPath(fx.Posts[0].ID) + "?page=true&after=22",
 		"/u/alice/outbox?page=true&before=" + fx.Posts[2].ID.String(),
+		site.ThreadPath(th.ID) + "/outbox?page=true&before=30",
 		"/f/kitchen/threads?page=true&after=" + th.ID.String(),
 	} {
 		req, _ := http.NewRequest(http.MethodGet, proxy.URL+path, nil)

@@ -219,6 +219,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 		signed("GET "+prefix+"/followers", s.serveFollowers)
 		signed("GET "+prefix+"/following", s.serveFollowing)
 		signed("GET "+prefix+"/outbox", s.serveOutbox)
+		signed("GET "+prefix+"/featured", s.serveFeatured)
 	}
 }
 

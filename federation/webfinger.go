@@ -81,8 +81,8 @@ func (s *Server) lookupName(ctx context.Context, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if t.DeletedAt != nil {
-			return "", errNotFound
+		if t.DeletedAt != nil || t.IsMirror() {
+			return "", errNotFound // a mirror's actor is on its own server
 		}
 		return s.urls.Thread(t.ID), nil
 	}
@@ -96,11 +96,20 @@ func (s *Server) lookupName(ctx context.Context, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if a.Suspended {
+		if a.Suspended || a.ApprovalPending {
+			// A registration that awaits approval does not exist to
+			// the fediverse yet.
 			return "", errNotFound
 		}
 		return s.urls.Member(a.Handle), nil
 	case "forum":
+		f, err := s.store.ForumBySlug(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if f.Hidden {
+			return "", errNotFound // see [Server.serveForum]
+		}
 		return s.urls.Forum(name), nil
 	}
 	return "", errNotFound

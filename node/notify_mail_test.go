@@ -80,8 +80,9 @@ func oneClick(t *testing.T, link string) {
 	}
 }
 
-// A reply and a watched thread's posts: the reply is mailed at once
-// (after the wait, and not when read on the web meanwhile), the
+// Replies and a watched thread's posts: replies are mailed at once
+// (after the wait, and not when read on the web meanwhile, on the
+// notifications page or in the thread), the
 // watched-thread posts wait for the watcher's digest at their hour in
 // their time zone and come in one mail; each mail's unsubscribe works
 // signed out, by one-click POST, and a GET of it changes nothing.
@@ -158,6 +159,15 @@ func TestNotificationMailAndDigest(t *testing.T) {
 		t.Errorf("the mail does not say where to change what comes:\n%s", mention.Text)
 	}
 
+	// Another reply, seen by Ann on the thread's page (not on her
+	// notifications page) before the wait is over: no mail either.
+	bo.post(thread+"/reply", url.Values{"body": {"Sharpen weekly."}}).want(t, http.StatusSeeOther)
+	ann.get(thread).want(t, http.StatusOK, "Sharpen weekly.")
+	clock.Set(time.Now().Add(11 * time.Minute))
+	if k := step(t, n); k != 0 {
+		t.Fatalf("queued %d mails for a post Ann saw in its thread", k)
+	}
+
 	// Cy's digest is due at 08:00 in Paris, and not a minute before.
 	cyAcct, err := n.Store.MemberByHandle(ctx, "cy")
 	if err != nil || cyAcct.DigestDueAt == nil {
@@ -177,8 +187,9 @@ func TestNotificationMailAndDigest(t *testing.T) {
 		t.Fatalf("queued %d mails at the digest hour, want Cy's digest", k)
 	}
 	digest := sink.WaitTo(t, "cy@example.test", "Your day on", 10*time.Second)
-	if !strings.Contains(digest.Subject, "2 notifications") || !strings.Contains(digest.Text, "Mind the angle.") ||
-		!strings.Contains(digest.Text, "Use water, not oil.") || strings.Contains(digest.Text, "And strop after") {
+	if !strings.Contains(digest.Subject, "3 notifications") || !strings.Contains(digest.Text, "Mind the angle.") ||
+		!strings.Contains(digest.Text, "Use water, not oil.") || !strings.Contains(digest.Text, "Sharpen weekly.") ||
+		strings.Contains(digest.Text, "And strop after") {
 		t.Errorf("digest %q:\n%s", digest.Subject, digest.Text)
 	}
 	// Sent once: the next day has nothing new, so no digest.

@@ -26,11 +26,13 @@ func Followers(actorID string) string { return actorID + "/followers" }
 // Following is an actor's following collection.
 func Following(actorID string) string { return actorID + "/following" }
 
+// Featured is an actor's collection of pinned posts.
+func Featured(actorID string) string { return actorID + "/featured" }
+
 // ForumThreadsPath is the collection of a forum's threads.
 func ForumThreadsPath(slug string) string { return ForumPath(slug) + "/threads" }
 
-// PostRepliesPath is the collection of the posts that reply to or quote a
-// post.
+// PostRepliesPath is the collection of the posts that answer a post.
 func PostRepliesPath(id storage.ID) string { return PostPath(id) + "/replies" }
 
 // PostLikesPath is the collection counting a post's likes.

@@ -50,6 +50,7 @@ type hotReads struct {
 	postByAPID      *sql.Stmt
 	followerInboxes *sql.Stmt
 	likedOf         *sql.Stmt // likedBatch post ids
+	livePostThread  *sql.Stmt
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -117,6 +118,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 			WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND f.id > ? AND a.domain <> ''
 			ORDER BY f.id ASC LIMIT ?`),
 		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
+		prep(&h.livePostThread, "SELECT thread_id FROM posts WHERE id = ? AND deleted_at IS NULL"),
 		// What a member liked of a page of posts, which every thread page
 		// shows them.
 		prep(&h.likedOf, "SELECT post_id FROM likes WHERE account_id = ? AND post_id IN (?"+strings.Repeat(", ?", likedBatch-1)+")"),
@@ -125,7 +127,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf} {
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread} {
 		if *st != nil {
 			(*st).Close()
 			*st = nil

@@ -23,3 +23,18 @@ func (s *Store) RecentInboxItems(ctx context.Context, actorID string, since, unt
 	}
 	return items, nil
 }
+
+// LivePostThread finds the thread of a live (not deleted) post: what the
+// inbox needs of the post a reply answers, without reading the post and
+// its author.
+func (s *Store) LivePostThread(ctx context.Context, id ID) (ID, error) {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var threadID ID
+	if err := h.livePostThread.QueryRowContext(ctx, id).Scan(&threadID); err != nil {
+		return 0, notFound(err, "post "+id.String())
+	}
+	return threadID, nil
+}

@@ -176,7 +176,8 @@ func (s *Store) MailDigest(ctx context.Context, accountID ID, now time.Time, com
 
 // mailableEntries reads, inside tx, the member and those of the claimed
 // notifications still unread, grouped by how the member now wants their
-// kind delivered; a member who cannot be mailed is nil.
+// kind delivered; a member who cannot be mailed is nil. A notification
+// about a post the member has seen in its thread counts as read.
 func mailableEntries(ctx context.Context, tx bun.Tx, accountID ID, claimed []ID) (*Account, map[string][]NotificationEntry, error) {
 	a := new(Account)
 	if err := tx.NewSelect().Model(a).Where("id = ?", accountID).Scan(ctx); err != nil {
@@ -195,8 +196,21 @@ func mailableEntries(ctx context.Context, tx bun.Tx, accountID ID, claimed []ID)
 	if err != nil {
 		return nil, nil, err
 	}
+	var threads []ID
+	for _, e := range entries {
+		if e.Post != nil {
+			threads = append(threads, e.Post.ThreadID)
+		}
+	}
+	seen, err := readPositions(ctx, tx, accountID, threads)
+	if err != nil {
+		return nil, nil, err
+	}
 	out := make(map[string][]NotificationEntry)
 	for _, e := range entries {
+		if e.Post != nil && e.Post.Position <= seen[e.Post.ThreadID] {
+			continue
+		}
 		out[prefs[e.Kind]] = append(out[prefs[e.Kind]], e)
 	}
 	return a, out, nil

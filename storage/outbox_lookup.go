@@ -150,7 +150,7 @@ func (s *Store) ThreadsByID(ctx context.Context, ids []ID) (map[ID]*Thread, erro
 		return out, nil
 	}
 	var threads []Thread
-	if err := s.r.NewSelect().Model(&threads).Where("thread.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := s.r.NewSelect().Model(&threads).Where("thread.id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("threads by id: %w", err)
 	}
 	for i := range threads {
@@ -169,7 +169,7 @@ func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (ma
 	}
 	var found []ID
 	err := s.r.NewRaw(`SELECT DISTINCT f.target_id FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
-		WHERE f.target_kind = ? AND f.target_id IN (?) AND f.accepted = ? AND a.domain <> ''`, kind, bun.In(ids), true).Scan(ctx, &found)
+		WHERE f.target_kind = ? AND f.target_id IN (?) AND f.accepted = ? AND a.domain <> ''`, kind, bun.List(ids), true).Scan(ctx, &found)
 	if err != nil {
 		return nil, fmt.Errorf("remotely followed %ss: %w", kind, err)
 	}
@@ -189,7 +189,7 @@ func (s *Store) PostsByIDWithoutText(ctx context.Context, ids []ID) (map[ID]*Pos
 	}
 	var posts []Post
 	err := s.r.NewSelect().Model(&posts).ExcludeColumn("source", "html").Relation("Author").
-		Where("post.id IN (?)", bun.In(ids)).Scan(ctx)
+		Where("post.id IN (?)", bun.List(ids)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("posts by id: %w", err)
 	}

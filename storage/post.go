@@ -342,6 +342,19 @@ func (s *Store) RecentPostsByAuthor(ctx context.Context, authorID ID, before ID,
 	return out, nil
 }
 
+// CountPostsByAuthor counts what RecentPostsByAuthor pages: an author's
+// live posts in live threads. (Account.PostCount keeps the posts of a
+// deleted thread.)
+func (s *Store) CountPostsByAuthor(ctx context.Context, authorID ID) (int64, error) {
+	n, err := s.r.NewSelect().Model((*Post)(nil)).
+		Join("JOIN threads AS t ON t.id = post.thread_id").
+		Where("post.author_id = ? AND post.deleted_at IS NULL AND t.deleted_at IS NULL", authorID).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count posts by %s: %w", authorID, err)
+	}
+	return int64(n), nil
+}
+
 // PostInThread is a post with its thread's title, for lists outside the
 // thread (profiles, search).
 type PostInThread struct {

@@ -30,6 +30,10 @@ ON CONFLICT (account_id, thread_id) DO UPDATE SET
 // ReadPositions returns the member's read position in each of the given
 // threads; a thread never opened is absent (position 0).
 func (s *Store) ReadPositions(ctx context.Context, accountID ID, threadIDs []ID) (map[ID]int64, error) {
+	return readPositions(ctx, s.r, accountID, threadIDs)
+}
+
+func readPositions(ctx context.Context, db bun.IDB, accountID ID, threadIDs []ID) (map[ID]int64, error) {
 	out := make(map[ID]int64, len(threadIDs))
 	if len(threadIDs) == 0 {
 		return out, nil
@@ -38,7 +42,7 @@ func (s *Store) ReadPositions(ctx context.Context, accountID ID, threadIDs []ID)
 		ThreadID     ID    `bun:"thread_id"`
 		LastPosition int64 `bun:"last_position"`
 	}
-	err := s.r.NewSelect().Table("thread_reads").Column("thread_id", "last_position").
+	err := db.NewSelect().Table("thread_reads").Column("thread_id", "last_position").
 		Where("account_id = ? AND thread_id IN (?)", accountID, bun.In(threadIDs)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("read positions: %w", err)

@@ -53,8 +53,11 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data := forumData{Forum: f, IsFirst: before == 0,
-		Follow: followBox{Handle: "@" + s.URLs.Handle(f.Slug), ActorURL: s.URLs.Forum(f.Slug)}}
+	data := forumData{Forum: f, IsFirst: before == 0}
+	if !f.Hidden {
+		// The hidden forum of mirrored threads has no fediverse actor.
+		data.Follow = followBox{Handle: "@" + s.URLs.Handle(f.Slug), ActorURL: s.URLs.Forum(f.Slug)}
+	}
 	if v := viewerFrom(r); v != nil {
 		_, ferr := s.Store.FollowOf(ctx, v.ID, storage.FollowForum, f.ID)
 		if ferr != nil && !errors.Is(ferr, storage.ErrNotFound) {

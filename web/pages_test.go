@@ -187,6 +187,13 @@ func TestRemoteFollow(t *testing.T) {
 		`action="/remote-follow"`, `name="uri" value="`+threadURL+`"`)
 	_ = page
 	b.get("/f/kitchen").wantContains(t, "@kitchen@"+ts.URLs.Host())
+	// The hidden forum of mirrored threads is no fediverse actor: it
+	// offers no handle to follow.
+	mirrors, err := ts.Store.MirrorForum(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.get("/f/"+mirrors.Slug).wantStatus(t, http.StatusOK).wantLacks(t, `id="follow-handle"`, "@"+mirrors.Slug+"@")
 
 	cases := []struct{ typed, host string }{
 		{"mastodon.social", "mastodon.social"},

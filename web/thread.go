@@ -211,12 +211,15 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		CanReply:     viewer != nil && !t.Locked,
 		IsModerator:  viewer != nil && viewer.IsModerator(),
 		Registration: s.AcceptsRegistrations(),
-		Follow:       followBox{Handle: "@" + s.URLs.Handle(storage.ThreadHandle(t.ID)), ActorURL: s.URLs.Thread(t.ID)},
 		Path:         site.ThreadPagePath(t.ID, pageNum),
 		FeedAtom:     s.path(site.ThreadPath(t.ID) + "/feed.atom"),
 		FeedRSS:      s.path(site.ThreadPath(t.ID) + "/feed.rss"),
 		Following:    following,
 		Muted:        muted,
+	}
+	if !t.IsMirror() {
+		// A mirror's actor is the remote thread's, on its own server.
+		data.Follow = followBox{Handle: "@" + s.URLs.Handle(storage.ThreadHandle(t.ID)), ActorURL: s.URLs.Thread(t.ID)}
 	}
 	if viewer != nil && lastRead > 0 && lastRead < t.PostCount {
 		data.UnreadPath = s.path(site.ThreadPath(t.ID) + "/unread")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -91,7 +92,8 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 			}
 		}
 	}
-	if err := seedFollowers(ctx, t.DataDir, threadID, hosts, o.Followers); err != nil {
+	place := dataPlace{t.DataDir, t.DatabaseURL}
+	if err := seedFollowers(ctx, place, threadID, hosts, o.Followers); err != nil {
 		return res, err
 	}
 	fmt.Fprintf(log, "%d followers on %d hosts follow thread %s\n", o.Followers, len(hosts), th.ID)
@@ -117,6 +119,11 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 	}
 	elapsed := time.Since(start)
 	cpu := t.CPU() - cpu0
+	// Every delivery counts, late ones too: wait until the node has
+	// nothing left to send before the duplicates are counted.
+	if err := awaitDrained(ctx, place, o.Timeout); err != nil {
+		fmt.Fprintln(log, "fanout:", err)
+	}
 	if prof != nil {
 		if err := <-prof; err != nil {
 			fmt.Fprintln(log, "profile:", err)
@@ -139,11 +146,12 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 			firstErr = h.FirstError()
 		}
 	}
+	dups, firstDup := duplicates(hosts)
 	res.Name = fmt.Sprintf("fanout: %d followers on %d hosts", o.Followers, len(hosts))
-	res.Errors = rejected + int64(len(hosts)-len(arrived))
+	res.Errors = rejected + int64(len(hosts)-len(arrived)) + dups
 	if res.Errors > 0 {
-		res.FirstErr = fmt.Sprintf("%d of %d hosts got the Announce, %d deliveries failed verification; first: %s",
-			len(arrived), len(hosts), rejected, firstErr)
+		res.FirstErr = fmt.Sprintf("%d of %d hosts got the Announce, %d deliveries failed verification, %d were duplicates; first: %s",
+			len(arrived), len(hosts), rejected, dups, cmp.Or(firstErr, firstDup))
 	}
 	if timedOut {
 		res.Note = fmt.Sprintf("timed out after %s (is the outbox worker in this build?)", o.Timeout)
@@ -155,8 +163,8 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 
 // seedFollowers writes the followers into the node's database; SQLite in
 // WAL mode takes a second writer process with a busy wait.
-func seedFollowers(ctx context.Context, dir string, threadID storage.ID, hosts []*fakeHost, n int) error {
-	store, err := storage.Open(ctx, storage.Options{DataDir: dir})
+func seedFollowers(ctx context.Context, place dataPlace, threadID storage.ID, hosts []*fakeHost, n int) error {
+	store, err := place.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -169,6 +177,38 @@ func seedFollowers(ctx context.Context, dir string, threadID storage.ID, hosts [
 			Inbox: a.Inbox(), SharedInbox: a.SharedInbox(), PublicKeyID: a.KeyID(), PublicKeyPEM: a.PublicKeyPEM()})
 	}
 	return store.SeedFollowers(ctx, storage.FollowThread, threadID, fs)
+}
+
+// awaitDrained waits until the node's outbox and delivery queues are
+// empty: after that nothing more will arrive anywhere.
+func awaitDrained(ctx context.Context, place dataPlace, timeout time.Duration) error {
+	store, err := place.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := store.QueueStats(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		events, err := store.PendingEvents(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if st.Deliveries == 0 && len(events) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d deliveries still queued after %s", st.Deliveries, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // postReply posts through the web form as the seeded member whose session

@@ -144,7 +144,10 @@ func loadSide(ctx context.Context, name string, reqs []signedPost, actors int, g
 	res := sideResult{Name: name}
 	client := newClient(g.Concurrency)
 	defer client.CloseIdleConnections()
-	v0, n0, err := count(ctx)
+	// n0, the notifications before the timed load, is read once the
+	// warm-up has shown.
+	var n0 int64
+	v0, _, err := count(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -322,7 +325,7 @@ func runSkeinSide(ctx context.Context, t *target, g gtsOptions, hosts []*fakeHos
 	if err != nil {
 		return sideResult{}, err
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: t.DataDir})
+	store, err := dataPlace{t.DataDir, t.DatabaseURL}.open(ctx)
 	if err != nil {
 		return sideResult{}, err
 	}

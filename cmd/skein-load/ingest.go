@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-
-	"github.com/skein-forum/skein/storage"
 )
 
 func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
@@ -140,7 +138,7 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	pending := inboxPending(ctx, t.DataDir)
+	pending := inboxPending(ctx, dataPlace{t.DataDir, t.DatabaseURL})
 	if prof != nil {
 		if err := <-prof; err != nil {
 			fmt.Fprintln(log, "profile:", err)
@@ -211,11 +209,11 @@ func awaitVisible(ctx context.Context, client *http.Client, base string, threads
 // inboxPending counts the node's inbox items not done yet, reading its
 // database beside it (SQLite in WAL mode has room for another reader);
 // -1 when there is no database to read.
-func inboxPending(ctx context.Context, dataDir string) int64 {
-	if dataDir == "" {
+func inboxPending(ctx context.Context, place dataPlace) int64 {
+	if place.Dir == "" && place.DatabaseURL == "" {
 		return -1
 	}
-	store, err := storage.Open(ctx, storage.Options{DataDir: dataDir})
+	store, err := place.open(ctx)
 	if err != nil {
 		return -1
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skein-forum/skein/node"
 	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
 )
 
 // The smoke tests run every scenario for a moment at small sizes against
@@ -22,11 +23,13 @@ import (
 
 var smallSeed = storage.SeedSpec{Forums: 2, ThreadsPerForum: 5, PostsPerThread: 12, LongThreads: 1, LongThreadPosts: 130, Members: 6}
 
-func startNode(t *testing.T) (*target, *node.Node) {
+// startNode starts a seeded node in this process, on SQLite in its data
+// directory or, with dbURL, on that PostgreSQL database.
+func startNode(t *testing.T, dbURL string) (*target, *node.Node) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
-	m, err := seedData(ctx, dir, smallSeed, io.Discard)
+	place := dataPlace{Dir: t.TempDir(), DatabaseURL: dbURL}
+	m, err := seedData(ctx, place, smallSeed, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +38,8 @@ func startNode(t *testing.T) (*target, *node.Node) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	n, err := node.New(ctx, node.Config{BaseURL: base, DataDir: dir, Registration: "open", AllowPrivateNetworks: true,
-		AllowHTTP: true, Version: "test", Log: slog.New(slog.DiscardHandler)})
+	n, err := node.New(ctx, node.Config{BaseURL: base, DataDir: place.Dir, DatabaseURL: dbURL, Registration: "open",
+		AllowPrivateNetworks: true, AllowHTTP: true, Version: "test", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +54,16 @@ func startNode(t *testing.T) (*target, *node.Node) {
 	if err := waitReady(ctx, base, 10*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
-	return &target{Base: base, DataDir: dir, Manifest: m, log: io.Discard}, n
+	return &target{Base: base, DataDir: place.Dir, DatabaseURL: dbURL, Manifest: m, log: io.Discard}, n
+}
+
+// forEachDatabase runs a scenario's smoke test on SQLite and, when
+// SKEIN_TEST_POSTGRES is set, on PostgreSQL (what --database-url runs).
+func forEachDatabase(t *testing.T, fn func(t *testing.T, dbURL string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	if dsn := os.Getenv(storagetest.PostgresEnv); dsn != "" {
+		t.Run("postgres", func(t *testing.T) { fn(t, storagetest.NewPostgresSchema(t, dsn)) })
+	}
 }
 
 func checkRows(t *testing.T, rows []result) {
@@ -64,22 +76,24 @@ func checkRows(t *testing.T, rows []result) {
 }
 
 func TestReadSmoke(t *testing.T) {
-	tg, _ := startNode(t)
-	rows, err := runRead(context.Background(), tg, readOptions{Duration: 700 * time.Millisecond, Concurrency: 4, Phases: readPhases})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 9 { // five phases and four scale rows
-		t.Fatalf("%d rows: %+v", len(rows), rows)
-	}
-	checkRows(t, rows)
+	forEachDatabase(t, func(t *testing.T, dbURL string) {
+		tg, _ := startNode(t, dbURL)
+		rows, err := runRead(context.Background(), tg, readOptions{Duration: 700 * time.Millisecond, Concurrency: 4, Phases: readPhases})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 9 { // five phases and four scale rows
+			t.Fatalf("%d rows: %+v", len(rows), rows)
+		}
+		checkRows(t, rows)
+	})
 }
 
 // TestFakeHostsVerifyNodeSignatures sends an activity from the node's
 // delivery worker to fake hosts, which must fetch the node's key and
 // verify every signature: the receiving side of the fanout scenario.
 func TestFakeHostsVerifyNodeSignatures(t *testing.T) {
-	tg, n := startNode(t)
+	tg, n := startNode(t, "")
 	ctx := context.Background()
 	hosts, err := startHosts(5, 2, 2)
 	if err != nil {
@@ -112,32 +126,73 @@ func TestFakeHostsVerifyNodeSignatures(t *testing.T) {
 }
 
 func TestIngestSmoke(t *testing.T) {
-	tg, _ := startNode(t)
-	ctx := context.Background()
-	rows, err := runIngest(ctx, tg, ingestOptions{Duration: 2 * time.Second, Concurrency: 4, Hosts: 2, Actors: 3,
-		Threads: 4, Presign: 300, Settle: 30 * time.Second, Watch: 2, WatchEvery: 50 * time.Millisecond}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRows(t, rows)
-	// The run's findings: rates, the backlog, and the 202-to-visible
-	// latency of the watched threads.
-	got := strings.Join(rows[1].Lines, "\n")
-	for _, want := range []string{"accepted ", "backlog at the end of the load", "202 to visible"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("ingest findings lack %q:\n%s", want, got)
+	forEachDatabase(t, func(t *testing.T, dbURL string) {
+		tg, _ := startNode(t, dbURL)
+		ctx := context.Background()
+		rows, err := runIngest(ctx, tg, ingestOptions{Duration: 2 * time.Second, Concurrency: 4, Hosts: 2, Actors: 3,
+			Threads: 4, Presign: 300, Settle: 30 * time.Second, Watch: 2, WatchEvery: 50 * time.Millisecond}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		checkRows(t, rows)
+		// The run's findings: rates, the backlog, and the 202-to-visible
+		// latency of the watched threads.
+		got := strings.Join(rows[1].Lines, "\n")
+		for _, want := range []string{"accepted ", "backlog at the end of the load", "202 to visible"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("ingest findings lack %q:\n%s", want, got)
+			}
+		}
+	})
 }
 
 func TestFanoutSmoke(t *testing.T) {
-	tg, _ := startNode(t)
+	forEachDatabase(t, func(t *testing.T, dbURL string) {
+		tg, _ := startNode(t, dbURL)
+		ctx := context.Background()
+		row, err := runFanout(ctx, tg, fanoutOptions{Followers: 40, Hosts: 8, Timeout: 5 * time.Second}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRows(t, []result{row})
+	})
+}
+
+// The fan-out's hosts count every delivery per activity id: an activity
+// the node delivers twice to one host is a duplicate, which fails the
+// run.
+func TestFanoutCountsDuplicates(t *testing.T) {
+	tg, n := startNode(t, "")
 	ctx := context.Background()
-	row, err := runFanout(ctx, tg, fanoutOptions{Followers: 40, Hosts: 8, Timeout: 5 * time.Second}, io.Discard)
+	hosts, err := startHosts(2, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRows(t, []result{row})
+	defer stopHosts(hosts)
+	th := tg.Manifest.Threads[0]
+	id, _ := storage.ParseID(th.ID)
+	actor := tg.Base + "/t/" + th.ID
+	body := []byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Announce","id":"` + actor + `#announce-twice","actor":"` + actor + `","object":"` + actor + `"}`)
+	send := func(key string, h *fakeHost) storage.NewActivity {
+		return storage.NewActivity{APID: actor + key, ActorID: actor, KeyOwnerKind: storage.KeyOwnerThread, KeyOwnerID: id, Body: body,
+			Inboxes: []storage.Recipient{{Inbox: h.ActorID("user1") + "/inbox", SharedInbox: h.SharedInbox()}}}
+	}
+	// The same activity to the first host twice (a node bug), once to the
+	// second.
+	if err := n.Store.EnqueueActivities(ctx, []storage.NewActivity{send("#a", hosts[0]), send("#b", hosts[0]), send("#c", hosts[1])}); err != nil {
+		t.Fatal(err)
+	}
+	n.Delivery.Notify()
+	if err := awaitDrained(ctx, dataPlace{tg.DataDir, ""}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := hosts[0].Received.Load() + hosts[1].Received.Load(); got != 3 {
+		t.Fatalf("%d deliveries verified, want 3 (%s %s)", got, hosts[0].FirstError(), hosts[1].FirstError())
+	}
+	dups, first := duplicates(hosts)
+	if dups != 1 || !strings.Contains(first, hosts[0].Host) {
+		t.Fatalf("duplicates = %d (%q), want 1 on %s", dups, first, hosts[0].Host)
+	}
 }
 
 // TestGTSSmoke runs the side-by-side scenario for a moment: the real
@@ -150,7 +205,7 @@ func TestGTSSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts GoToSocial (10-30 s); not in -short")
 	}
-	tg, _ := startNode(t)
+	tg, _ := startNode(t, "")
 	ctx := context.Background()
 	hosts, err := startHosts(2, 2, 2)
 	if err != nil {

@@ -82,6 +82,7 @@ type options struct {
 	Target      string
 	Skein       string
 	DataDir     string
+	DatabaseURL string
 	Profile     string
 	Duration    time.Duration
 	Concurrency int
@@ -96,6 +97,7 @@ func newFlags(name string, o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Target, "target", "", "URL of a running node to load (default: start one as a child process)")
 	fs.StringVar(&o.Skein, "skein", "", "skein binary to start (default: go build ./cmd/skein)")
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory of the node; seeded unless it has a skein-load.json (default: a temporary one)")
+	fs.StringVar(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...) the node stores its data in, seeded when the data directory has no skein-load.json; the database must be empty then (default: SQLite in the data directory)")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the child node (pprof)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.IntVar(&o.Concurrency, "concurrency", 32, "requests in flight (keep-alive connections)")
@@ -136,13 +138,13 @@ func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*ta
 			return nil, nil, err
 		}
 	}
-	m, err := prepareData(ctx, o.DataDir, o.Seed, o.Reseed, out)
+	m, err := prepareData(ctx, dataPlace{o.DataDir, o.DatabaseURL}, o.Seed, o.Reseed, out)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	if o.Target != "" {
-		return &target{Base: o.Target, DataDir: o.DataDir, Manifest: m, log: out}, cleanup, nil
+		return &target{Base: o.Target, DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Manifest: m, log: out}, cleanup, nil
 	}
 	bin := o.Skein
 	if bin == "" {
@@ -157,7 +159,8 @@ func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*ta
 			return nil, nil, err
 		}
 	}
-	t, err := spawn(ctx, spawnOptions{Skein: bin, DataDir: o.DataDir, LogLevel: o.LogLevel, Pprof: o.Profile != "", Extra: extra}, out)
+	t, err := spawn(ctx, spawnOptions{Skein: bin, DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, LogLevel: o.LogLevel,
+		Pprof: o.Profile != "", Extra: extra}, out)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -204,7 +207,7 @@ func cmdSeed(ctx context.Context, args []string, out io.Writer) error {
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 		return err
 	}
-	_, err := prepareData(ctx, o.DataDir, o.Seed, o.Reseed, out)
+	_, err := prepareData(ctx, dataPlace{o.DataDir, o.DatabaseURL}, o.Seed, o.Reseed, out)
 	return err
 }
 

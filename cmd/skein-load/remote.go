@@ -27,6 +27,7 @@ type fakeHost struct {
 	Rejected   atomic.Int64
 	errMu      sync.Mutex
 	firstErr   string
+	seen       map[string]int // verified deliveries per activity id (under errMu)
 }
 
 func (h *fakeHost) actor(name string) *fedtest.Actor { return h.Actor(name) }
@@ -75,6 +76,13 @@ func (h *fakeHost) count(d fedtest.Delivery) {
 		return
 	}
 	h.Received.Add(1)
+	id, _ := d.Activity["id"].(string)
+	h.errMu.Lock()
+	if h.seen == nil {
+		h.seen = make(map[string]int)
+	}
+	h.seen[id]++
+	h.errMu.Unlock()
 	if h.OnActivity != nil {
 		h.OnActivity(h, d)
 	}
@@ -117,4 +125,23 @@ func probeInbox(ctx context.Context, base string) error {
 		return fmt.Errorf("%w: POST /inbox answers %d", errNoEndpoint, resp.StatusCode)
 	}
 	return nil
+}
+
+// duplicates counts the deliveries beyond the first of one activity to
+// one host: each host has a shared inbox, so the node owes it every
+// activity exactly once. first describes one of them.
+func duplicates(hosts []*fakeHost) (n int64, first string) {
+	for _, h := range hosts {
+		h.errMu.Lock()
+		for id, times := range h.seen {
+			if times > 1 {
+				n += int64(times - 1)
+				if first == "" {
+					first = fmt.Sprintf("%s received %s %d times", h.Host, id, times)
+				}
+			}
+		}
+		h.errMu.Unlock()
+	}
+	return n, first
 }

@@ -23,15 +23,16 @@ import (
 // (then it knows the node's memory and can profile it) or any running
 // node given by URL.
 type target struct {
-	Base      string // http://localhost:PORT
-	DataDir   string // the node's data directory, when known
-	Manifest  *Manifest
-	cmd       *exec.Cmd
-	exited    chan struct{} // closed when the child has exited
-	waitErr   error
-	pprofAddr string
-	idleRSS   int64
-	log       io.Writer
+	Base        string // http://localhost:PORT
+	DataDir     string // the node's data directory, when known
+	DatabaseURL string // the node's PostgreSQL database; "" for SQLite in DataDir
+	Manifest    *Manifest
+	cmd         *exec.Cmd
+	exited      chan struct{} // closed when the child has exited
+	waitErr     error
+	pprofAddr   string
+	idleRSS     int64
+	log         io.Writer
 }
 
 // Manifest records what `skein-load seed` put in a data directory, so
@@ -71,27 +72,43 @@ func readManifest(dir string) (*Manifest, error) {
 	return m, nil
 }
 
-// prepareData seeds dir per spec unless it already holds a manifest (and
-// reseed is false).
-func prepareData(ctx context.Context, dir string, spec storage.SeedSpec, reseed bool, log io.Writer) (*Manifest, error) {
+// dataPlace is where a node keeps its data: the data directory (the
+// manifest, media, and the SQLite database unless DatabaseURL names a
+// PostgreSQL one).
+type dataPlace struct {
+	Dir         string
+	DatabaseURL string
+}
+
+// open opens the node's store.
+func (p dataPlace) open(ctx context.Context) (*storage.Store, error) {
+	return storage.Open(ctx, storage.Options{DataDir: p.Dir, DatabaseURL: p.DatabaseURL})
+}
+
+// prepareData seeds the place per spec unless its directory already
+// holds a manifest (and reseed is false).
+func prepareData(ctx context.Context, place dataPlace, spec storage.SeedSpec, reseed bool, log io.Writer) (*Manifest, error) {
 	if !reseed {
-		if m, err := readManifest(dir); err == nil {
-			fmt.Fprintf(log, "using the data seeded earlier in %s: %d threads, %d posts\n", dir, len(m.Threads), m.Posts)
+		if m, err := readManifest(place.Dir); err == nil {
+			fmt.Fprintf(log, "using the data seeded earlier in %s: %d threads, %d posts\n", place.Dir, len(m.Threads), m.Posts)
 			return m, nil
 		}
 	}
 	if reseed {
+		if place.DatabaseURL != "" {
+			return nil, errors.New("--reseed with --database-url: drop and create the database, then run without --reseed")
+		}
 		for _, name := range []string{"skein.db", "skein.db-wal", "skein.db-shm", manifestName} {
-			_ = os.Remove(filepath.Join(dir, name))
+			_ = os.Remove(filepath.Join(place.Dir, name))
 		}
 	}
-	return seedData(ctx, dir, spec, log)
+	return seedData(ctx, place, spec, log)
 }
 
-// seedData opens the store in dir, migrates it, seeds it and writes the
-// manifest.
-func seedData(ctx context.Context, dir string, spec storage.SeedSpec, log io.Writer) (*Manifest, error) {
-	store, err := storage.Open(ctx, storage.Options{DataDir: dir})
+// seedData opens the store, migrates it, seeds it and writes the
+// manifest into the data directory.
+func seedData(ctx context.Context, place dataPlace, spec storage.SeedSpec, log io.Writer) (*Manifest, error) {
+	store, err := place.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +164,7 @@ func seedData(ctx context.Context, dir string, spec storage.SeedSpec, log io.Wri
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, manifestName), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(place.Dir, manifestName), b, 0o600); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -155,11 +172,12 @@ func seedData(ctx context.Context, dir string, spec storage.SeedSpec, log io.Wri
 
 // spawnOptions start a child node.
 type spawnOptions struct {
-	Skein    string // path of the skein binary; empty builds one
-	DataDir  string
-	LogLevel string
-	Pprof    bool
-	Extra    []string // more `skein serve` flags
+	Skein       string // path of the skein binary; empty builds one
+	DataDir     string
+	DatabaseURL string // PostgreSQL; "" for SQLite in DataDir
+	LogLevel    string
+	Pprof       bool
+	Extra       []string // more `skein serve` flags
 }
 
 // buildSkein compiles cmd/skein into dir, for runs without --skein.
@@ -184,7 +202,10 @@ func spawn(ctx context.Context, opts spawnOptions, log io.Writer) (*target, erro
 	listen := "127.0.0.1:" + strconv.Itoa(port)
 	args := []string{"serve", "--listen", listen, "--data", opts.DataDir, "--log-level", opts.LogLevel,
 		"--allow-private-networks", "--allow-http"}
-	t := &target{Base: "http://localhost:" + strconv.Itoa(port), DataDir: opts.DataDir, log: log}
+	if opts.DatabaseURL != "" {
+		args = append(args, "--database-url", opts.DatabaseURL)
+	}
+	t := &target{Base: "http://localhost:" + strconv.Itoa(port), DataDir: opts.DataDir, DatabaseURL: opts.DatabaseURL, log: log}
 	if opts.Pprof {
 		pp, err := freePort()
 		if err != nil {

@@ -32,6 +32,7 @@ type cluster struct {
 	dsn   string
 	fx    *storagetest.Fixtures
 	hits  []atomic.Int64 // requests the proxy sent to each process
+	db    *storage.Store // the database, opened by the test (see store)
 }
 
 func startCluster(t *testing.T, n int) *cluster {
@@ -193,19 +194,10 @@ func TestTwoProcessesOnOnePostgres(t *testing.T) {
 	if code := c.post(alice, c.base, "/signin", url.Values{"handle": {"alice"}, "password": {storagetest.Password}}, ""); code != http.StatusSeeOther {
 		t.Fatalf("sign in: %d", code)
 	}
+	session := alice.Jar.Cookies(mustURL(c.base))
 	for i, p := range c.procs {
-		req, _ := http.NewRequest("GET", p+"/settings", nil)
-		req.Host = host
-		for _, ck := range alice.Jar.Cookies(mustURL(c.base)) {
-			req.AddCookie(ck)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("process %d does not know alice's session: %d", i, resp.StatusCode)
+		if code := c.settingsWith(session, p); code != http.StatusOK {
+			t.Fatalf("process %d does not know alice's session: %d", i, code)
 		}
 	}
 
@@ -219,7 +211,16 @@ func TestTwoProcessesOnOnePostgres(t *testing.T) {
 		}
 	}
 	remote.AwaitType(t, 30*time.Second, "", "Announce", 4)
-	time.Sleep(time.Second) // a duplicate would be on its way by now
+	c.awaitDrained()
+	if got := byID(remote, "Accept"); len(got) != 1 {
+		t.Errorf("accepts of zed's follow: %v, want one", got)
+	} else {
+		for id, n := range got {
+			if n != 1 {
+				t.Errorf("%s delivered %d times", id, n)
+			}
+		}
+	}
 	if got := byID(remote, "Announce"); len(got) != 4 {
 		t.Errorf("%d distinct announces, want 4: %v", len(got), got)
 	} else {
@@ -242,6 +243,14 @@ func TestTwoProcessesOnOnePostgres(t *testing.T) {
 		}
 		return true
 	})
+
+	// Signing out through one process ends the session on the other.
+	if code := c.post(alice, c.procs[0], "/signout", url.Values{}, ""); code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", code)
+	}
+	if code := c.settingsWith(session, c.procs[1]); code == http.StatusOK {
+		t.Error("the other process still takes alice's session after she signed out")
+	}
 
 	// Sign-in limits: failures sent to both processes count once.
 	guesser := c.browser()
@@ -271,6 +280,12 @@ func TestTwoProcessesOnOnePostgres(t *testing.T) {
 		eventually(t, "process refuses the suspended host", time.Second-time.Since(blocked), func() bool {
 			return sendVia(t, zed, p, c.base, zed.Like(c.base+"/p/"+c.fx.Posts[0].ID.String(), c.base+"/u/alice")) == http.StatusForbidden
 		})
+	}
+	// What the suspended host stored is gone, whichever process reads.
+	for i, p := range c.procs {
+		if strings.Contains(getHost(t, p+"/t/"+c.fx.Thread.ID.String(), host), "Greetings from the remote kitchen") {
+			t.Errorf("process %d still shows zed's reply after the suspend", i)
+		}
 	}
 	for i := range c.hits {
 		if c.hits[i].Load() == 0 {
@@ -307,22 +322,12 @@ func createThenDelete(t *testing.T, processes int) {
 	if code, body, err := zed.Post(ctx, c.base+"/inbox", zed.Create(zed.Note(threadURL, "This one stays."))); err != nil || code != http.StatusAccepted {
 		t.Fatalf("last reply: %d %s %v", code, body, err)
 	}
-	s := storagetest.OpenWith(t, storage.Options{DatabaseURL: c.dsn})
-	count := func(query string, args ...any) int {
-		var n int
-		if err := s.ReadDB().NewRaw(query, args...).Scan(ctx, &n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	eventually(t, "every process's inbox worker to drain the queue", 60*time.Second, func() bool {
-		return count("SELECT count(*) FROM inbox_items WHERE done_at IS NULL") == 0
-	})
-	zedAccount, err := s.AccountByAPID(ctx, zed.ID)
+	c.awaitDrained()
+	zedAccount, err := c.store().AccountByAPID(ctx, zed.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := count("SELECT count(*) FROM posts WHERE author_id = ? AND deleted_at IS NULL", zedAccount.ID); n != 1 {
+	if n := c.count("SELECT count(*) FROM posts WHERE author_id = ? AND deleted_at IS NULL", zedAccount.ID); n != 1 {
 		t.Errorf("zed has %d live posts, want 1 (%d of %d deleted notes visible)", n, n-1, pairs)
 	}
 	for i, p := range c.procs {
@@ -331,6 +336,55 @@ func createThenDelete(t *testing.T, processes int) {
 			t.Errorf("process %d shows a deleted note", i)
 		}
 	}
+}
+
+// settingsWith GETs /settings from one process with the given cookies
+// and returns the status: 200 when they hold a live session.
+func (c *cluster) settingsWith(cookies []*http.Cookie, process string) int {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", process+"/settings", nil)
+	req.Host = strings.TrimPrefix(c.base, "http://")
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// store opens the cluster's database, as one more process would.
+func (c *cluster) store() *storage.Store {
+	c.t.Helper()
+	if c.db == nil {
+		c.db = storagetest.OpenWith(c.t, storage.Options{DatabaseURL: c.dsn})
+	}
+	return c.db
+}
+
+// count runs a COUNT query on the cluster's database.
+func (c *cluster) count(query string, args ...any) int {
+	c.t.Helper()
+	var n int
+	if err := c.store().ReadDB().NewRaw(query, args...).Scan(context.Background(), &n); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+// awaitDrained waits until no process has anything left to apply or send:
+// every inbox item and outbox event processed, every delivery done.
+// After that nothing more arrives anywhere, so counts are final.
+func (c *cluster) awaitDrained() {
+	c.t.Helper()
+	eventually(c.t, "the queues to drain", 60*time.Second, func() bool {
+		return c.count(`SELECT (SELECT count(*) FROM inbox_items WHERE done_at IS NULL)
+			+ (SELECT count(*) FROM outbox_events WHERE processed_at IS NULL)
+			+ (SELECT count(*) FROM deliveries)`) == 0
+	})
 }
 
 func mustURL(s string) *url.URL {

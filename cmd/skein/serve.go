@@ -87,11 +87,13 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	cfg.Database = db.options()
 	cfg.Version = Version
 	cfg.Log = log
-	tuneGC()
 	n, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	// Start-up (migrations, templates) collects at Go's default pace, so
+	// the idle node keeps no more than it did.
+	tuneGC()
 	return n.Serve(ctx)
 }
 

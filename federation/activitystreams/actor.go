@@ -16,8 +16,11 @@ type Actor struct {
 	Outbox            string          `json:"outbox"`
 	Followers         string          `json:"followers"`
 	Following         string          `json:"following"`
-	Endpoints         Endpoints       `json:"endpoints"`
-	PublicKey         PublicKey       `json:"publicKey"`
+	// Featured is the pinned posts (Mastodon's toot:featured);
+	// GoToSocial logs an error for an actor without one.
+	Featured  string    `json:"featured"`
+	Endpoints Endpoints `json:"endpoints"`
+	PublicKey PublicKey `json:"publicKey"`
 	// Members and groups take followers without review; the instance
 	// actor is not meant to be followed, so it asks for review.
 	ManuallyApprovesFollowers bool   `json:"manuallyApprovesFollowers"`

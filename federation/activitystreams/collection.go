@@ -15,6 +15,16 @@ type Collection struct {
 	Last         string          `json:"last,omitempty"`
 }
 
+// ItemsCollection is an OrderedCollection that lists its few items
+// itself, without pages. OrderedItems is never nil.
+type ItemsCollection struct {
+	Context      json.RawMessage `json:"@context,omitempty"`
+	ID           string          `json:"id"`
+	Type         string          `json:"type"`
+	TotalItems   *int64          `json:"totalItems"`
+	OrderedItems []any           `json:"orderedItems"`
+}
+
 // CollectionPage is one OrderedCollectionPage. OrderedItems is never nil.
 // Only a page embedded in another document may go without an id.
 type CollectionPage struct {

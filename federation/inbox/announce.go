@@ -104,6 +104,9 @@ func (in *Inbox) mirrorNote(ctx context.Context, note *as.RemoteNote, owner *sto
 	if err != nil {
 		return nil, err
 	}
+	if err := in.lateDelete(ctx, p, note.ID); err != nil {
+		return nil, err
+	}
 	in.queueBackfill(ctx, t.ID, note, 1)
 	return p, nil
 }

@@ -281,6 +281,9 @@ func (in *Inbox) newContextPost(ctx context.Context, t *storage.Thread, host, id
 	if err != nil {
 		return nil, fmt.Errorf("store %s from context: %w", note.ID, err)
 	}
+	if err := in.lateDelete(ctx, p, note.ID); err != nil {
+		return nil, err
+	}
 	if !as.SameHost(note.ID, host) {
 		// A third server's reply may have replies the context's owner
 		// never saw: FEP-f228's replies walk covers them.

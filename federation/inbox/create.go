@@ -124,6 +124,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 	if err != nil {
 		return nil, err
 	}
+	if via == nil || via.APID == nil || *via.APID != note.AttributedTo {
+		if err := in.lateDelete(ctx, p, note.ID); err != nil {
+			return nil, err
+		}
+	}
 	in.queueBackfill(ctx, t.ID, note, depth+1)
 	return p, nil
 }
@@ -213,16 +218,16 @@ func noteWarning(n *as.RemoteNote) string {
 // that is in the thread.
 func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *storage.Thread, replyTo *storage.ID, err error) {
 	if note.InReplyTo != "" {
-		p, err := in.postByIRI(ctx, note.InReplyTo)
+		postID, threadID, ok, err := in.replyTarget(ctx, note.InReplyTo)
 		if err != nil {
 			return nil, nil, err
 		}
-		if p != nil {
-			t, err := in.store.ThreadByID(ctx, p.ThreadID)
+		if ok {
+			t, err := in.store.ThreadByID(ctx, threadID)
 			if err != nil {
 				return nil, nil, err
 			}
-			return t, &p.ID, nil
+			return t, &postID, nil
 		}
 	}
 	// A quote of a post here, answering nothing here, joins the quoted

@@ -47,3 +47,20 @@ func (in *Inbox) applyDelete(ctx context.Context, act *as.Incoming, signer *stor
 	}
 	return in.store.DeletePost(ctx, post.ID)
 }
+
+// lateDelete deletes a post just stored from someone other than its
+// author (a group's announce, a backfill) if the author's Delete overtook
+// it. Activities of different actors are applied concurrently: the
+// Delete may have found nothing and left its tombstone while the post was
+// being stored. Each side looks again after its own write (applyDelete
+// for the post, this for the tombstone), so one of them sees the other.
+func (in *Inbox) lateDelete(ctx context.Context, p *storage.Post, apID string) error {
+	gone, err := in.store.Tombstoned(ctx, p.AuthorID, apID)
+	if err != nil || !gone {
+		return err
+	}
+	if err := in.store.DeletePost(ctx, p.ID); err != nil {
+		return err
+	}
+	return ignore("note %s was deleted by its author while it was stored", apID)
+}

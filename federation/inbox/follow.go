@@ -12,13 +12,21 @@ import (
 
 // applyFollow accepts a follow of a member, forum or thread at once and
 // answers with a signed Accept; a silenced follower's waits for approval.
+// A Follow of a local actor that will not be honoured is answered with a
+// Reject, or the follower would show "requested" forever.
 func (in *Inbox) applyFollow(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
-	if act.ID == "" {
-		return ignore("follow without an id")
-	}
 	target, err := in.localFollowTarget(ctx, act.Object.ID)
 	if err != nil {
 		return err
+	}
+	if target.refusal == "" && act.ID == "" {
+		target.refusal = "the Follow has no id to undo it by"
+	}
+	if target.refusal != "" {
+		if err := in.answerFollow(ctx, "Reject", act, target, signer); err != nil {
+			return err
+		}
+		return ignore("follow of %s rejected: %s", target.actorID, target.refusal)
 	}
 	if held, err := in.holdFollow(ctx, act, signer, target); held || err != nil {
 		return err // silenced: waits for a moderator
@@ -34,17 +42,16 @@ func (in *Inbox) applyFollow(ctx context.Context, act *as.Incoming, signer *stor
 // embedded: Mastodon matches it by id, others by actor and object.
 func (in *Inbox) answerFollow(ctx context.Context, kind string, act *as.Incoming, target *followTarget, follower *storage.Account) error {
 	id := target.actorID + "#" + strings.ToLower(kind) + "s/" + in.store.NewID().String()
+	follow := map[string]any{"type": "Follow", "actor": *follower.APID, "object": target.actorID}
+	if act.ID != "" {
+		follow["id"] = act.ID
+	}
 	body, err := json.Marshal(map[string]any{
 		"@context": as.LDContext(),
 		"id":       id,
 		"type":     kind,
 		"actor":    target.actorID,
-		"object": map[string]any{
-			"id":     act.ID,
-			"type":   "Follow",
-			"actor":  *follower.APID,
-			"object": target.actorID,
-		},
+		"object":   follow,
 	})
 	if err != nil {
 		return err
@@ -122,15 +129,19 @@ func (in *Inbox) AnswerFollowRequest(ctx context.Context, followID storage.ID, a
 
 // followTarget is a local actor a remote actor may follow.
 type followTarget struct {
-	kind     string // storage.FollowAccount, FollowForum or FollowThread
+	kind     string // storage.FollowAccount, FollowForum or FollowThread; "" for the instance actor
 	id       storage.ID
 	actorID  string
 	keyKind  string // storage.KeyOwner*
 	keyOwner storage.ID
+	refusal  string // why a Follow of it is rejected; "" when it is followable
 }
 
-// localFollowTarget finds the member, forum or thread with ActivityPub id
-// iri.
+// localFollowTarget finds the member, forum, thread or instance actor
+// with ActivityPub id iri. A local actor nobody may follow comes back
+// with its refusal set, so that the Follow is rejected in its name; an
+// iri that names no local actor is an error (there is nobody to answer
+// for).
 func (in *Inbox) localFollowTarget(ctx context.Context, iri string) (*followTarget, error) {
 	prefix, name := localPath(in, iri)
 	switch prefix {
@@ -139,22 +150,49 @@ func (in *Inbox) localFollowTarget(ctx context.Context, iri string) (*followTarg
 		if err != nil {
 			return nil, err
 		}
-		return &followTarget{storage.FollowAccount, a.ID, in.urls.Member(a.Handle), storage.KeyOwnerMember, a.ID}, nil
+		ft := &followTarget{storage.FollowAccount, a.ID, in.urls.Member(a.Handle), storage.KeyOwnerMember, a.ID, ""}
+		switch {
+		case a.ApprovalPending:
+			// Not yet a member: unknown to the fediverse until approved.
+			ft.refusal = "the registration awaits approval"
+		case a.Suspended:
+			ft.refusal = "the member is suspended"
+		case a.DeletedAt != nil:
+			ft.refusal = "the member deleted their account"
+		}
+		return ft, nil
 	case "f":
 		f, err := in.store.ForumBySlug(ctx, name)
 		if err != nil {
 			return nil, err
 		}
+		ft := &followTarget{storage.FollowForum, f.ID, in.urls.Forum(f.Slug), storage.KeyOwnerForum, f.ID, ""}
 		if f.Hidden {
-			return nil, ignore("forum %s is not followable", f.Slug)
+			ft.refusal = "the forum of mirrored threads announces nothing"
 		}
-		return &followTarget{storage.FollowForum, f.ID, in.urls.Forum(f.Slug), storage.KeyOwnerForum, f.ID}, nil
+		return ft, nil
 	case "t":
-		t, err := in.localThread(ctx, name)
+		id, err := storage.ParseID(name)
+		if err != nil {
+			return nil, ignore("bad thread id %q", name)
+		}
+		t, err := in.store.ThreadByID(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		return &followTarget{storage.FollowThread, t.ID, in.urls.Thread(t.ID), storage.KeyOwnerThread, t.ID}, nil
+		if t.IsMirror() {
+			return nil, ignore("thread %s mirrors a remote one", id)
+		}
+		ft := &followTarget{storage.FollowThread, t.ID, in.urls.Thread(t.ID), storage.KeyOwnerThread, t.ID, ""}
+		if t.DeletedAt != nil {
+			ft.refusal = "the thread is deleted"
+		}
+		return ft, nil
+	case "actor":
+		if name == "" {
+			return &followTarget{"", 0, in.urls.InstanceActor(), storage.KeyOwnerInstance, 0,
+				"the instance actor takes no followers"}, nil
+		}
 	}
 	return nil, ignore("%s is not a followable local actor", iri)
 }
@@ -167,15 +205,15 @@ func (in *Inbox) followTargetByID(ctx context.Context, kind string, id storage.I
 		if err != nil {
 			return nil, err
 		}
-		return &followTarget{kind, id, in.urls.Member(a.Handle), storage.KeyOwnerMember, id}, nil
+		return &followTarget{kind, id, in.urls.Member(a.Handle), storage.KeyOwnerMember, id, ""}, nil
 	case storage.FollowForum:
 		f, err := in.fed.Forum(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		return &followTarget{kind, id, in.urls.Forum(f.Slug), storage.KeyOwnerForum, id}, nil
+		return &followTarget{kind, id, in.urls.Forum(f.Slug), storage.KeyOwnerForum, id, ""}, nil
 	case storage.FollowThread:
-		return &followTarget{kind, id, in.urls.Thread(id), storage.KeyOwnerThread, id}, nil
+		return &followTarget{kind, id, in.urls.Thread(id), storage.KeyOwnerThread, id, ""}, nil
 	}
 	return nil, storage.ErrInvalid
 }

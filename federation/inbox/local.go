@@ -75,6 +75,28 @@ func (in *Inbox) postByIRI(ctx context.Context, iri string) (*storage.Post, erro
 	return p, err
 }
 
+// replyTarget is what [Inbox.postByIRI] would find, reduced to the post's
+// id and thread: every reply asks, and for a local post the thread is all
+// it needs, so the post itself is not read.
+func (in *Inbox) replyTarget(ctx context.Context, iri string) (postID, threadID storage.ID, ok bool, err error) {
+	if prefix, name := localPath(in, iri); prefix != "" {
+		id, perr := storage.ParseID(name)
+		if prefix != "p" || perr != nil {
+			return 0, 0, false, nil
+		}
+		threadID, err = in.store.LivePostThread(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return 0, 0, false, nil
+		}
+		return id, threadID, err == nil, err
+	}
+	p, err := in.postByIRI(ctx, iri)
+	if err != nil || p == nil {
+		return 0, 0, false, err
+	}
+	return p.ID, p.ThreadID, true, nil
+}
+
 // threadByIRI finds a thread by a local thread URL (the Group or its posts
 // collection) or a mirror by its remote id; nil when there is none.
 func (in *Inbox) threadByIRI(ctx context.Context, iri string) (*storage.Thread, error) {

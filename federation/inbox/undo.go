@@ -28,6 +28,9 @@ func (in *Inbox) applyUndo(ctx context.Context, act *as.Incoming, signer *storag
 		if err != nil {
 			return err
 		}
+		if target.kind == "" {
+			return ignore("undo of a follow of %s, which nobody follows", target.actorID)
+		}
 		undone, err = in.store.RemoveFollow(ctx, signer.ID, target.kind, target.id)
 		if err != nil {
 			return err

@@ -287,6 +287,9 @@ func (w *Worker) finishLoop(ctx context.Context, results <-chan storage.InboxRes
 		for try := 1; ; try++ {
 			err := w.Inbox.store.FinishInbox(ctx, w.Owner, w.Clock(), batch)
 			if err == nil {
+				// The leases just ended may have held back later
+				// activities of the same actors: claim them now.
+				w.Inbox.Notify()
 				break
 			}
 			if try == 5 {

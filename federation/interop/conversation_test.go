@@ -2,8 +2,11 @@ package interop
 
 import (
 	"fmt"
+	"html"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A GoToSocial user follows a thread; a member's reply on the web shows
@@ -176,4 +179,28 @@ func (j *journey) sub(t *testing.T) *journey {
 func excerptAround(s string, at int) string {
 	from, to := max(0, at-400), min(len(s), at+200)
 	return s[from:to]
+}
+
+// An ampersand and a "<" a member types reach GoToSocial as typed: the
+// Note's content escapes them once, and GoToSocial shows them once.
+func TestAmpersandRoundTrips(t *testing.T) {
+	j := begin(t, env.plain, "reader")
+	id, _ := j.thread("Seasoning "+word("t"), "What goes on the fries?")
+	w := word("amp")
+	reply := j.reply(id, "Salt & pepper, AT&T, 1 < 2 "+w, "")
+	escaped := "Salt &amp; pepper, AT&amp;T, 1 &lt; 2 " + w
+
+	note, err := ActivityJSON(j.ctx, &http.Client{Timeout: 10 * time.Second}, j.node.postURL(reply))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if content, _ := note["content"].(string); !strings.Contains(content, escaped) {
+		t.Fatalf("Note content %q, want it to hold %q", content, escaped)
+	}
+	// GoToSocial re-serialises the HTML (it leaves an "&" before a
+	// space bare, which HTML allows): judge the text it shows.
+	st := j.resolveStatus(j.node.postURL(reply))
+	if text := html.UnescapeString(st.Content); !strings.Contains(text, "Salt & pepper, AT&T, 1 < 2 "+w) || strings.Contains(st.Content, "&amp;amp;") {
+		t.Errorf("GoToSocial shows %q", st.Content)
+	}
 }

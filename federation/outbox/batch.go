@@ -46,6 +46,9 @@ func (w *Worker) load(ctx context.Context, ev storage.OutboxEvent) (*scene, erro
 	if p.Author == nil {
 		return nil, fmt.Errorf("post %s has no author", p.ID)
 	}
+	if p.Author.ApprovalPending {
+		return nil, nil // not a member to the fediverse until approved
+	}
 	t, ok := ps.thread(p.ThreadID)
 	if !ok {
 		var err error

@@ -51,8 +51,10 @@
 //	NOTE#create                      Create{Note} (also in the member's outbox collection)
 //	NOTE#update-EVENT                Update{Note}
 //	NOTE#delete-EVENT                Delete{Tombstone}
-//	ACTOR#announce-EVENT             Announce by a thread or forum actor
-//	ACTOR#announce-EVENT-activity    FEP-1b12 Announce{activity} by a forum
+//	ACTOR#announce-POST              Announce of a new post by a thread or forum actor (also in their outbox collections)
+//	ACTOR#announce-POST-activity     FEP-1b12 Announce{Create} of a new post by a forum
+//	ACTOR#announce-EVENT             Announce of a remote author's Update or Delete, by a thread or forum actor
+//	ACTOR#announce-EVENT-activity    FEP-1b12 Announce{Update/Delete} by a forum
 //	MEMBER#like-EVENT                Like (EVENT is the like.create event)
 //	MEMBER#undo-EVENT                Undo{Like}
 //	INSTANCE#flag-EVENT              Flag of a report

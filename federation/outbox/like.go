@@ -17,7 +17,7 @@ func (w *Worker) likeChanged(ctx context.Context, ev storage.OutboxEvent) ([]sto
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil || !liker.IsLocal() {
+	if err != nil || !liker.IsLocal() || liker.ApprovalPending {
 		return nil, err
 	}
 	sc, err := w.load(ctx, ev)

@@ -53,8 +53,8 @@ func (w *Worker) accountDeleted(ctx context.Context, ev storage.OutboxEvent) ([]
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil || !a.IsLocal() {
-		return nil, err
+	if err != nil || !a.IsLocal() || a.ApprovalPending {
+		return nil, err // an unapproved registration was never announced
 	}
 	var to []storage.Recipient
 	after := ""

@@ -52,7 +52,7 @@ func (w *Worker) postCreated(ctx context.Context, ev storage.OutboxEvent) ([]sto
 		return nil, err
 	}
 	th := w.threadSender(sc.thread)
-	if err := b.add(th, announce(th, th.id+eventFragment("announce", ev), note, note.AttributedTo), threadFollowers); err != nil {
+	if err := b.add(th, announce(th, federation.AnnounceID(th.id, sc.post.ID), note, note.AttributedTo), threadFollowers); err != nil {
 		return nil, err
 	}
 	forumFollowers, groups, err := w.followers(ctx, storage.FollowForum, sc.forum.ID, true)
@@ -63,12 +63,12 @@ func (w *Worker) postCreated(ctx context.Context, ev storage.OutboxEvent) ([]sto
 	if sc.isFirst() {
 		// Only a new thread's first post: Mastodon's maintainers ask
 		// forums not to boost every comment.
-		if err := b.add(fo, announce(fo, fo.id+eventFragment("announce", ev), note, note.AttributedTo), forumFollowers); err != nil {
+		if err := b.add(fo, announce(fo, federation.AnnounceID(fo.id, sc.post.ID), note, note.AttributedTo), forumFollowers); err != nil {
 			return nil, err
 		}
 	}
 	// FEP-1b12: the group announces the activity itself, unchanged.
-	err = b.add(fo, announce(fo, fo.id+eventFragment("announce", ev)+"-activity", create, ""), groups)
+	err = b.add(fo, announce(fo, federation.AnnounceID(fo.id, sc.post.ID)+"-activity", create, ""), groups)
 	return b.acts, err
 }
 
@@ -84,7 +84,7 @@ func (w *Worker) announceRemotePost(ctx context.Context, sc *scene) ([]storage.N
 	threadFollowers = without(threadFollowers, sc.post.AuthorID)
 	var b batch
 	th := w.threadSender(sc.thread)
-	if err := b.add(th, announce(th, th.id+eventFragment("announce", sc.ev), noteID, author), threadFollowers); err != nil {
+	if err := b.add(th, announce(th, federation.AnnounceID(th.id, sc.post.ID), noteID, author), threadFollowers); err != nil {
 		return nil, err
 	}
 	_, groups, err := w.followers(ctx, storage.FollowForum, sc.forum.ID, true)
@@ -92,7 +92,7 @@ func (w *Worker) announceRemotePost(ctx context.Context, sc *scene) ([]storage.N
 		return nil, err
 	}
 	fo := w.forumSender(sc.forum)
-	err = b.add(fo, announce(fo, fo.id+eventFragment("announce", sc.ev), noteID, author), without(groups, sc.post.AuthorID))
+	err = b.add(fo, announce(fo, federation.AnnounceID(fo.id, sc.post.ID), noteID, author), without(groups, sc.post.AuthorID))
 	return b.acts, err
 }
 
