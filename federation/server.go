@@ -94,6 +94,8 @@ type Server struct {
 	remote  remoteKeys                   // parsed public keys of remote actors
 	fetches singleflight.Group           // one fetch per remote actor at a time
 
+	refusals *RefusalLog
+
 	forumsMu sync.RWMutex
 	forums   map[storage.ID]*storage.Forum // forums are few and rarely change
 
@@ -137,6 +139,8 @@ func New(cfg Config) (*Server, error) {
 		keys:   newLocalKeys(cfg.Store),
 		actors: httpcache.New[string](actorCacheBytes, 0),
 		forums: make(map[storage.ID]*storage.Forum),
+
+		refusals: NewRefusalLog(cfg.Log, cfg.Now),
 	}
 	switch {
 	case cfg.CollectionCacheBytes == 0:
@@ -155,6 +159,10 @@ func New(cfg Config) (*Server, error) {
 	s.documents = s.requireSignature(dropQuery(mux))
 	return s, nil
 }
+
+// Refusals is where refused requests and dropped activities are logged,
+// rate-limited per remote host and reason.
+func (s *Server) Refusals() *RefusalLog { return s.refusals }
 
 // Store is the node's store, which the inbox and outbox work on too.
 func (s *Server) Store() *storage.Store { return s.store }

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,10 +22,6 @@ import (
 // answer). Such a request is answered 503 with Retry-After, not 401:
 // senders take a 4xx as final and drop the activity for good.
 var ErrKeyUnavailable = errors.New("signing key temporarily unavailable")
-
-// errRefetchedRecently refuses a second refetch of a key inside
-// [KeyRefetchGap].
-var errRefetchedRecently = errors.New("signature fails with a key fetched moments ago")
 
 const (
 	// KeyRefetchGap is how often, at most, a remote key is fetched again
@@ -193,12 +190,17 @@ func (s *Server) RefreshKey(ctx context.Context, keyID string, failed *rsa.Publi
 			return nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("key %s: %w", keyID, errRefetchedRecently)
+			// Fetched moments ago: the key on file stands, and the
+			// signature fails with it as it did.
+			return acc, nil
 		}
 		return s.fetchKey(ctx, keyID)
 	})
 	if err != nil {
 		return nil, "", err
+	}
+	if v.(*storage.Account) == nil {
+		return nil, "", fmt.Errorf("key %s: %w", keyID, storage.ErrNotFound)
 	}
 	return s.rememberKey(keyID, v.(*storage.Account))
 }
@@ -381,12 +383,14 @@ func (s *Server) requireSignature(next http.Handler) http.Handler {
 		owner, err := s.VerifyFetch(r)
 		switch {
 		case errors.Is(err, ErrKeyUnavailable) || storage.Unavailable(err):
-			s.log.Info("signed fetch deferred: the signer's key cannot be fetched now", "path", r.URL.Path, "err", err)
+			s.refusals.Log(r.Context(), slog.LevelWarn, "signed fetch deferred", signerHost(r), "signing key not available yet",
+				slog.String("path", r.URL.Path), slog.Any("err", err))
 			RetryLater(w)
 			writeError(w, http.StatusServiceUnavailable, "signing key not available yet, try again later")
 			return
 		case err != nil:
-			s.log.Debug("unsigned or badly signed fetch refused", "path", r.URL.Path, "err", err)
+			s.refusals.Log(r.Context(), slog.LevelWarn, "signed fetch refused", signerHost(r), SignatureReason(err),
+				slog.String("path", r.URL.Path), slog.Any("err", err))
 			w.Header().Set("WWW-Authenticate", `Signature realm="skein", headers="(request-target) host date"`)
 			writeError(w, http.StatusUnauthorized, "a valid HTTP signature is required")
 			return
@@ -397,6 +401,30 @@ func (s *Server) requireSignature(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// signerHost is the host of the keyId a request's signature names, for
+// the log; "" when it names none.
+func signerHost(r *http.Request) string {
+	p, err := signature.ParseSignatureHeader(r.Header.Get("Signature"))
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(as.HostOf(p.KeyID))
+}
+
+// SignatureReason is the sentinel's text of a signature error: a short
+// fixed reason, safe to send back and to group log lines by, unlike the
+// wrapped detail, which may echo the request.
+func SignatureReason(err error) string {
+	for _, e := range []error{signature.ErrUnsigned, signature.ErrMalformed, signature.ErrAlgorithm,
+		signature.ErrHeadersNotCovered, signature.ErrStaleDate, signature.ErrBadDigest,
+		ErrKeyUnavailable, signature.ErrKeyLookup, signature.ErrBadSignature} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return "signature not accepted"
 }
 
 // RetryLater sets the Retry-After of an answer refusing a request only

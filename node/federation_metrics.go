@@ -27,6 +27,8 @@ func inboxReason(status int) (accepted bool, reason string) {
 		return false, RejectNoInbox
 	case status == http.StatusServiceUnavailable:
 		return false, RejectUnavailable
+	case status == http.StatusTooManyRequests:
+		return false, RejectRateLimited
 	default:
 		return false, RejectMalformed
 	}

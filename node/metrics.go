@@ -16,12 +16,13 @@ import (
 // skein_inbox_rejected_total. They follow the inbox's answer (see
 // inboxReason): a fixed word per status, never anything from the request.
 const (
-	RejectSignature   = "signature"   // 401: missing, malformed or not verifying
-	RejectBlocked     = "blocked"     // 403: the sender or its host is suspended, or not allowed
-	RejectNoInbox     = "no_inbox"    // 404: no such member, forum or thread
-	RejectUnavailable = "unavailable" // 503: the node could not store it; the sender retries
-	RejectMalformed   = "malformed"   // 400, 415: not an activity we can read
-	RejectTooLarge    = "too_large"   // 413
+	RejectSignature   = "signature"    // 401: missing, malformed or not verifying
+	RejectBlocked     = "blocked"      // 403: the sender or its host is suspended, or not allowed
+	RejectNoInbox     = "no_inbox"     // 404: no such member, forum or thread
+	RejectUnavailable = "unavailable"  // 503: the node could not store it; the sender retries
+	RejectMalformed   = "malformed"    // 400, 415: not an activity we can read
+	RejectTooLarge    = "too_large"    // 413
+	RejectRateLimited = "rate_limited" // 429: the host or actor sent more than its limit; the sender retries
 )
 
 // Host classes label deliveries (skein_deliveries_total): a small fixed
@@ -91,7 +92,7 @@ func NewMetrics(store *storage.Store) *Metrics {
 	// Every series exists from the start, at zero, so dashboards and
 	// alerts see the families before the first event.
 	for _, reason := range []string{RejectSignature, RejectBlocked, RejectNoInbox, RejectUnavailable,
-		RejectMalformed, RejectTooLarge} {
+		RejectMalformed, RejectTooLarge, RejectRateLimited} {
 		m.inboxNo.WithLabelValues(reason)
 	}
 	for _, result := range []string{"sent", "failed", "retrying"} {

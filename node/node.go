@@ -40,8 +40,13 @@ type Config struct {
 	AllowPrivateNetworks bool
 	AllowHTTP            bool
 	AuthorizedFetch      bool
-	Version              string
-	Log                  *slog.Logger
+	// InboxHostPerMinute and InboxActorPerMinute bound the inbox POSTs
+	// one remote host and one actor may send a minute (see
+	// [inbox.Config]); 0 is the default, negative turns a limit off.
+	InboxHostPerMinute  int
+	InboxActorPerMinute int
+	Version             string
+	Log                 *slog.Logger
 	// PprofListen, when set, serves net/http/pprof on its own listener
 	// (loopback only in practice) for profiling runs; off by default.
 	PprofListen string
@@ -171,7 +176,7 @@ func (n *Node) prepare(ctx context.Context) error {
 		if d := n.Delivery; d != nil {
 			d.Notify()
 		}
-	}})
+	}, HostPerMinute: n.cfg.InboxHostPerMinute, ActorPerMinute: n.cfg.InboxActorPerMinute})
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
 		Refused: n.deliveryRefused, Observe: n.observeDelivery, Log: n.log.With("worker", "delivery")}
 	n.Outbox = &outbox.Worker{Fed: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}

@@ -51,6 +51,7 @@ type hotReads struct {
 	followerInboxes *sql.Stmt
 	likedOf         *sql.Stmt // likedBatch post ids
 	livePostThread  *sql.Stmt
+	threadReader    *sql.Stmt
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -119,6 +120,10 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 			ORDER BY f.id ASC LIMIT ?`),
 		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
 		prep(&h.livePostThread, "SELECT thread_id FROM posts WHERE id = ? AND deleted_at IS NULL"),
+		prep(&h.threadReader, `SELECT
+			COALESCE((SELECT last_position FROM thread_reads WHERE account_id = ? AND thread_id = ?), 0),
+			(SELECT COUNT(*) FROM follows WHERE follower_id = ? AND target_kind = ? AND target_id = ?),
+			(SELECT COUNT(*) FROM thread_mutes WHERE account_id = ? AND thread_id = ?)`),
 		// What a member liked of a page of posts, which every thread page
 		// shows them.
 		prep(&h.likedOf, "SELECT post_id FROM likes WHERE account_id = ? AND post_id IN (?"+strings.Repeat(", ?", likedBatch-1)+")"),
@@ -127,7 +132,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread} {
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader} {
 		if *st != nil {
 			(*st).Close()
 			*st = nil

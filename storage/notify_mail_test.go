@@ -108,5 +108,14 @@ func TestMailNotices(t *testing.T) {
 		if ids, _ := s.DueDigests(ctx, due.Add(72*time.Hour), 10); len(ids) != 0 {
 			t.Fatalf("a digest is due again with nothing new: %v", ids)
 		}
+
+		// Mail off (no composer): notifications are looked at and left.
+		storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 1)
+		if queued, err := s.MailNotices(ctx, fx.Alice.ID, later, later, nil); err != nil || queued {
+			t.Fatalf("mail off: queued %v, %v", queued, err)
+		}
+		if ids, _ := s.NoticeRecipients(ctx, later, 10); len(ids) != 0 {
+			t.Fatalf("with mail off, notifications wait: %v", ids)
+		}
 	})
 }

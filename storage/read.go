@@ -75,18 +75,15 @@ type ThreadReader struct {
 // whether they follow it, in one query: the thread page asks on every
 // member's visit.
 func (s *Store) ThreadReaderState(ctx context.Context, accountID, threadID ID) (ThreadReader, error) {
-	var st struct {
-		LastPosition int64 `bun:"last_position"`
-		Following    int64 `bun:"following"`
-		Muted        int64 `bun:"muted"`
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return ThreadReader{}, err
 	}
-	err := s.r.NewRaw(`SELECT
-  COALESCE((SELECT last_position FROM thread_reads WHERE account_id = ? AND thread_id = ?), 0) AS last_position,
-  (SELECT COUNT(*) FROM follows WHERE follower_id = ? AND target_kind = ? AND target_id = ?) AS following,
-  (SELECT COUNT(*) FROM thread_mutes WHERE account_id = ? AND thread_id = ?) AS muted`,
-		accountID, threadID, accountID, FollowThread, threadID, accountID, threadID).Scan(ctx, &st)
+	var last, following, muted int64
+	err = h.threadReader.QueryRowContext(ctx, accountID, threadID, accountID, FollowThread, threadID, accountID, threadID).
+		Scan(&last, &following, &muted)
 	if err != nil {
 		return ThreadReader{}, fmt.Errorf("reader state of thread %s: %w", threadID, err)
 	}
-	return ThreadReader{LastPosition: st.LastPosition, Following: st.Following > 0, Muted: st.Muted > 0}, nil
+	return ThreadReader{LastPosition: last, Following: following > 0, Muted: muted > 0}, nil
 }

@@ -296,7 +296,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	bob.signIn("bob")
 	guest := ts.browser()
 	pages := []string{"/", "/f/kitchen", "/f/kitchen/new", "/t/" + ts.FX.Thread.ID.String(), "/u/alice", "/signin",
-		"/register", "/settings", "/p/" + ts.FX.Posts[1].ID.String() + "/edit", "/p/" + ts.FX.Posts[1].ID.String() + "/share",
+		"/register", "/settings", "/settings/notifications", "/notifications", "/p/" + ts.FX.Posts[1].ID.String() + "/edit", "/p/" + ts.FX.Posts[1].ID.String() + "/share",
 		"/no/such/page", "/t/zzzzzzzzzzzzzzzzzz", "/static/skein.css"}
 	for _, p := range pages {
 		for _, b := range []*browser{guest, bob} {

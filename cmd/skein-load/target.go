@@ -200,8 +200,11 @@ func spawn(ctx context.Context, opts spawnOptions, log io.Writer) (*target, erro
 		return nil, err
 	}
 	listen := "127.0.0.1:" + strconv.Itoa(port)
+	// The load's one remote host stands for the whole fediverse, so the
+	// inbox limits per host and per actor are off: they would measure
+	// themselves instead of the node.
 	args := []string{"serve", "--listen", listen, "--data", opts.DataDir, "--log-level", opts.LogLevel,
-		"--allow-private-networks", "--allow-http"}
+		"--allow-private-networks", "--allow-http", "--inbox-host-rate", "-1", "--inbox-actor-rate", "-1"}
 	if opts.DatabaseURL != "" {
 		args = append(args, "--database-url", opts.DatabaseURL)
 	}

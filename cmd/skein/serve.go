@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/node"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/web"
@@ -32,6 +33,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.Bool(&cfg.AllowPrivateNetworks, "allow-private-networks", false, "let federation reach private and loopback addresses (tests, LANs)")
 	f.Bool(&cfg.AllowHTTP, "allow-http", false, "let federation talk to plain-HTTP peers")
 	f.Bool(&cfg.AuthorizedFetch, "authorized-fetch", false, "require a valid HTTP signature on every ActivityPub GET (Mastodon's secure mode)")
+	f.Int(&cfg.InboxHostPerMinute, "inbox-host-rate", inbox.DefaultHostPerMinute, "inbox POSTs one remote host may send a minute (bursts of as many), beyond which it gets 429; -1: no limit")
+	f.Int(&cfg.InboxActorPerMinute, "inbox-actor-rate", inbox.DefaultActorPerMinute, "inbox POSTs one remote actor may send a minute (bursts of as many), beyond which it gets 429; -1: no limit")
 	f.String(&cfg.PprofListen, "pprof-listen", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	f.String(&cfg.SiteName, "site-name", "", "the site's name in page headers, titles, feeds, mail, NodeInfo and the instance actor (default: the host name); an edit on /admin/site wins")
 	f.String(&cfg.SiteDescription, "site-description", "", "one sentence on what the site is about; an edit on /admin/site wins")
@@ -53,6 +56,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	}
 	if cfg.Federation != storage.FederationOpen && cfg.Federation != storage.FederationAllowlist {
 		return fmt.Errorf("%w: --federation must be open or allowlist, not %q", errUsage, cfg.Federation)
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"--inbox-host-rate", cfg.InboxHostPerMinute}, {"--inbox-actor-rate", cfg.InboxActorPerMinute}} {
+		if l.v == 0 || l.v < -1 {
+			return fmt.Errorf("%w: %s must be at least 1, or -1 for no limit", errUsage, l.name)
+		}
 	}
 	var err error
 	if cfg.TrustedProxies, err = web.ParseTrustedProxies(trustedProxies); err != nil {

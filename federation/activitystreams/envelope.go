@@ -37,13 +37,14 @@ type envelopeWithObject struct {
 	} `json:"object"`
 }
 
-// ReadEnvelope checks that body is UTF-8 JSON of bounded depth and reads
-// its envelope. Errors are short reasons, safe to send back.
+// ReadEnvelope checks that body is UTF-8 JSON of bounded depth with no
+// key twice in an object (see checkShape) and reads its envelope. Errors
+// are short reasons, safe to send back.
 func ReadEnvelope(body []byte) (*Envelope, error) {
 	if !utf8.Valid(body) {
 		return nil, errors.New("body is not valid UTF-8")
 	}
-	if err := checkDepth(body, MaxDepth); err != nil {
+	if err := checkShape(body, MaxDepth); err != nil {
 		return nil, err
 	}
 	var env *Envelope

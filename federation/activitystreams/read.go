@@ -46,9 +46,10 @@ const (
 )
 
 // Decode reads a document body into its JSON map, refusing nesting
-// deeper than MaxDepth before anything is allocated for it.
+// deeper than MaxDepth and duplicate keys (see checkShape) before
+// anything is allocated for it.
 func Decode(body []byte) (map[string]any, error) {
-	if err := checkDepth(body, MaxDepth); err != nil {
+	if err := checkShape(body, MaxDepth); err != nil {
 		return nil, invalid("%v", err)
 	}
 	var m map[string]any
@@ -59,37 +60,6 @@ func Decode(body []byte) (map[string]any, error) {
 		return nil, invalid("not a JSON object")
 	}
 	return m, nil
-}
-
-// checkDepth refuses JSON nested deeper than max, scanning bytes without
-// decoding. Syntax is left to the decoder that follows.
-func checkDepth(b []byte, max int) error {
-	depth := 0
-	inString := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > max {
-				return fmt.Errorf("JSON nested deeper than %d levels", max)
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
 }
 
 // ID reads a reference from a decoded JSON value: an IRI, an embedded

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -27,6 +28,19 @@ func TestReadEnvelope(t *testing.T) {
 		{body: `[]`, fail: "not a JSON object"},
 		{body: "{\"type\":\"Create\",\"actor\":\"https://a.example/\xff\"}", fail: "UTF-8"},
 		{body: `{"type":"Create","actor":"x","object":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, fail: "nested deeper"},
+		// One key twice, in any spelling encoding/json would match: the
+		// envelope and the worker's map would read different values.
+		{body: `{"id":"https://victim.example/1","ID":"https://a.example/1","type":"Like","actor":"https://a.example/u","object":"x"}`, fail: "key twice"},
+		{body: `{"id":"https://victim.example/1","type":"Like","actor":"https://a.example/u","object":"x","id":"https://a.example/1"}`, fail: "key twice"},
+		{body: `{"id":"https://a.example/1","type":"Like","actor":"https://a.example/u","object":"x","\u0069D":"https://v.example/"}`, fail: "key twice"},
+		{body: `{"type":"Like","actor":"https://a.example/u","object":"x","summary":"a","ſummary":"b"}`, fail: "key twice"},
+		{body: `{"type":"Create","actor":"https://a.example/u","object":{"id":"https://a.example/n","Id":"https://v.example/n"}}`, fail: "key twice"},
+		{body: `{"type":"Create","actor":"https://a.example/u","object":{` + manyKeys(40) + `,"k7":{` + manyKeys(20) + `},"K39":1}}`, fail: "key twice"},
+		{body: `{"type":"Create","actor":"https://a.example/u","object":{` + manyKeys(40) + `,"in":[{` + manyKeys(20) + `},{` + manyKeys(20) + `}]}}`,
+			typ: "Create", actor: "https://a.example/u"},
+		// Values may repeat, and the same key in sibling objects is fine.
+		{body: `{"id":"id","type":"Create","actor":"https://a.example/u","object":{"id":"https://a.example/n","tag":[{"id":"t"},{"id":"t"}]},"to":["id","id"]}`,
+			typ: "Create", actor: "https://a.example/u", object: "https://a.example/n"},
 	} {
 		env, err := as.ReadEnvelope([]byte(tc.body))
 		if tc.fail != "" {
@@ -187,4 +201,16 @@ func TestIsActivityPubAccept(t *testing.T) {
 			t.Errorf("IsActivityPubAccept(%q) = %v, want %v", accept, got, want)
 		}
 	}
+}
+
+// manyKeys is n distinct members "k0":0 ... of a JSON object.
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, i, i)
+	}
+	return b.String()
 }

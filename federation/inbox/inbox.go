@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -34,6 +37,13 @@ type Config struct {
 	// (the Accept of a Follow), to wake the delivery worker; nil leaves
 	// them to its next poll.
 	DeliveryQueued func()
+	// HostPerMinute and ActorPerMinute bound the inbox POSTs one remote
+	// host and one actor may send a minute (bursts of as many at once);
+	// more are answered 429 with Retry-After. 0 means the defaults,
+	// [DefaultHostPerMinute] and [DefaultActorPerMinute]; a negative
+	// value turns the limit off.
+	HostPerMinute  int
+	ActorPerMinute int
 }
 
 // Inbox receives and applies activities. It is safe for concurrent use;
@@ -45,6 +55,9 @@ type Inbox struct {
 	log            *slog.Logger
 	deliveryQueued func()
 
+	hosts  *limiterSet // inbox POSTs per remote host
+	actors *limiterSet // and per actor
+
 	wake     chan struct{} // work was queued: wake the Worker
 	commit   inboxCommit   // accepted POSTs, committed in groups
 	posts    postCommit    // posts the worker stores, committed in groups
@@ -53,7 +66,14 @@ type Inbox struct {
 
 // New returns the inbox of the node fed serves.
 func New(fed *federation.Server, cfg Config) *Inbox {
+	if cfg.HostPerMinute == 0 {
+		cfg.HostPerMinute = DefaultHostPerMinute
+	}
+	if cfg.ActorPerMinute == 0 {
+		cfg.ActorPerMinute = DefaultActorPerMinute
+	}
 	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
+		hosts: newLimiterSet(cfg.HostPerMinute), actors: newLimiterSet(cfg.ActorPerMinute),
 		wake: make(chan struct{}, 1)}
 }
 
@@ -92,24 +112,35 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	env, err := as.ReadEnvelope(body)
 	if err != nil {
-		inboxError(w, http.StatusBadRequest, err.Error())
+		in.refuse(w, r, http.StatusBadRequest, err.Error(), nil, "", nil)
 		return
 	}
 	if handlers[env.Type] == nil {
+		// Answered 202: the sender has nothing to fix or retry.
+		in.fed.Refusals().Log(r.Context(), slog.LevelInfo, "inbox activity dropped", strings.ToLower(as.HostOf(env.Actor)),
+			"type not handled", slog.String("actor", env.Actor), slog.String("type", env.Type))
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	actorHost, err := in.fed.CheckRemote(env.Actor)
 	switch {
 	case errors.Is(err, federation.ErrBlocked):
-		inboxError(w, http.StatusForbidden, "domain is blocked")
+		in.refuse(w, r, http.StatusForbidden, "domain is blocked", env, strings.ToLower(as.HostOf(env.Actor)), nil)
 		return
 	case err != nil:
-		inboxError(w, http.StatusBadRequest, "actor is not a remote http(s) URL")
+		in.refuse(w, r, http.StatusBadRequest, "actor is not a remote http(s) URL", env, "", nil)
 		return
 	}
-	if env.ID != "" && !as.SameHost(env.ID, actorHost) {
-		inboxError(w, http.StatusBadRequest, "activity id is on another host than its actor")
+	// Every activity taken changes something here. Without an id it
+	// could not be told from a replay of itself: anyone holding a copy of
+	// the signed request could send it again within the Date window (an
+	// old Update reverting a post).
+	if env.ID == "" {
+		in.refuse(w, r, http.StatusBadRequest, "activity has no id", env, actorHost, nil)
+		return
+	}
+	if !as.SameHost(env.ID, actorHost) {
+		in.refuse(w, r, http.StatusBadRequest, "activity id is on another host than its actor", env, actorHost, nil)
 		return
 	}
 
@@ -121,10 +152,10 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	case errors.Is(err, federation.ErrBlocked):
-		inboxError(w, http.StatusForbidden, "domain is blocked")
+		in.refuse(w, r, http.StatusForbidden, "domain is blocked", env, actorHost, err)
 		return
 	case errors.Is(err, signature.ErrMalformed):
-		inboxError(w, http.StatusBadRequest, reasonOf(err))
+		in.refuse(w, r, http.StatusBadRequest, federation.SignatureReason(err), env, actorHost, err)
 		return
 	case storage.Unavailable(err):
 		// Storing the signer's actor failed, not the signature: a 401
@@ -134,25 +165,36 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, federation.ErrKeyUnavailable):
 		// The signer's server did not answer for its key this time; a
 		// 401 would make the sender drop the activity for good.
-		in.log.Info("inbox activity deferred: the signer's key cannot be fetched now", "actor", env.Actor, "err", err)
 		federation.RetryLater(w)
-		inboxError(w, http.StatusServiceUnavailable, "signing key not available yet, try again later")
+		in.refuse(w, r, http.StatusServiceUnavailable, "signing key not available yet, try again later", env, actorHost, err)
 		return
 	case err != nil:
-		in.log.Debug("inbox signature refused", "actor", env.Actor, "err", err)
 		w.Header().Set("WWW-Authenticate", `Signature realm="skein", headers="(request-target) host date digest"`)
-		inboxError(w, http.StatusUnauthorized, reasonOf(err))
+		in.refuse(w, r, http.StatusUnauthorized, federation.SignatureReason(err), env, actorHost, err)
 		return
 	}
 	if owner != env.Actor {
-		inboxError(w, http.StatusUnauthorized, "signing key does not belong to the activity's actor")
+		in.refuse(w, r, http.StatusUnauthorized, "signing key does not belong to the activity's actor", env, actorHost, nil)
 		return
+	}
+	// Counted once the sender is known: a forger cannot spend a real
+	// server's allowance.
+	now := in.fed.Now()
+	for _, l := range []struct {
+		set      *limiterSet
+		key, who string
+	}{{in.actors, env.Actor, "actor"}, {in.hosts, actorHost, "host"}} {
+		if ok, wait := l.set.allow(l.key, now); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait/time.Second))))
+			in.refuse(w, r, http.StatusTooManyRequests, "too many activities from this "+l.who+", try again later", env, actorHost, nil)
+			return
+		}
 	}
 	if refused, err := in.store.ActorSuspended(r.Context(), owner); err != nil {
 		in.inboxFailure(w, r, err)
 		return
 	} else if refused {
-		inboxError(w, http.StatusForbidden, "actor is suspended")
+		in.refuse(w, r, http.StatusForbidden, "actor is suspended", env, actorHost, nil)
 		return
 	}
 	stored, err := in.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
@@ -250,25 +292,32 @@ func (in *Inbox) inboxFailure(w http.ResponseWriter, r *http.Request, err error)
 	inboxError(w, http.StatusServiceUnavailable, "try again later")
 }
 
+// refuse answers a refused POST with status and reason, a short fixed
+// phrase, and logs it at most once a minute per host and reason (see
+// [federation.RefusalLog]): refusals a sender will retry, or whose sender
+// cannot be verified, at WARN; bad or unwelcome input at INFO.
+func (in *Inbox) refuse(w http.ResponseWriter, r *http.Request, status int, reason string, env *as.Envelope, host string, err error) {
+	level := slog.LevelInfo
+	if status == http.StatusUnauthorized || status == http.StatusTooManyRequests || status >= 500 {
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{slog.Int("status", status), slog.String("path", r.URL.Path)}
+	if env != nil {
+		attrs = append(attrs, slog.String("actor", env.Actor), slog.String("type", env.Type))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.Any("err", err))
+	}
+	in.fed.Refusals().Log(r.Context(), level, "inbox activity refused", host, reason, attrs...)
+	inboxError(w, status, reason)
+}
+
 // inboxError answers a short plain-text reason.
 func inboxError(w http.ResponseWriter, status int, reason string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, reason+"\n")
-}
-
-// reasonOf is the sentinel's text of a signature error: safe to send,
-// unlike the wrapped detail, which may echo the request.
-func reasonOf(err error) string {
-	for _, e := range []error{signature.ErrUnsigned, signature.ErrMalformed, signature.ErrAlgorithm,
-		signature.ErrHeadersNotCovered, signature.ErrStaleDate, signature.ErrBadDigest,
-		signature.ErrKeyLookup, signature.ErrBadSignature} {
-		if errors.Is(err, e) {
-			return e.Error()
-		}
-	}
-	return "signature not accepted"
 }
 
 // isActivityContentType accepts the two ActivityPub media types, and

@@ -1,10 +1,15 @@
 package inbox_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/skein-forum/skein/federation"
+	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/federation/signature"
 )
@@ -203,4 +208,131 @@ func TestInboxKeyRotation(t *testing.T) {
 	if got := rs.Gets("/users/zed") - before; got != 0 {
 		t.Errorf("fetched the actor %d times, want none", got)
 	}
+}
+
+// Inbox POSTs are limited per remote host and per actor, answered 429
+// with Retry-After beyond the limit; requests that fail their signature
+// spend nothing of the host's allowance, and other hosts are not
+// affected.
+func TestInboxRateLimits(t *testing.T) {
+	n := testnode.New(t, nil)
+	n.InboxCfg = inbox.Config{HostPerMinute: 5, ActorPerMinute: 3}
+	n.Restart()
+	rs := testnode.NewRemoteServer(t, "mastodon")
+	zed, amy := rs.Actor("zed", "Person", 0), rs.Actor("amy", "Person", 1)
+	yan := testnode.NewRemoteServer(t, "gotosocial").Actor("yan", "Person", 2)
+	reply := n.URLs.Post(n.Fx.Posts[0].ID)
+	send := func(a *testnode.RemoteActor, o testnode.SendOpts) (int, string) {
+		var answer http.Header
+		o.Answer = &answer
+		code, _ := a.Post(t, n.URLs.SharedInbox(), a.Activity("Like", reply), o)
+		return code, answer.Get("Retry-After")
+	}
+	for range 6 {
+		if code, _ := send(zed, testnode.SendOpts{Key: testnode.TestKey(t, 3)}); code != http.StatusUnauthorized {
+			t.Fatalf("forged: status %d, want 401", code)
+		}
+	}
+	for i, c := range []struct {
+		who  *testnode.RemoteActor
+		want int
+	}{
+		{zed, 202}, {zed, 202}, {zed, 202}, {zed, 429}, // zed's 3
+		{amy, 202}, {amy, 202}, {amy, 429}, // the host's 5
+		{yan, 202}, // another host
+	} {
+		code, retry := send(c.who, testnode.SendOpts{})
+		if code != c.want {
+			t.Fatalf("POST %d by %s: status %d, want %d", i, c.who.Name, code, c.want)
+		}
+		if secs, err := strconv.Atoi(retry); (code == http.StatusTooManyRequests) != (err == nil && secs >= 1) {
+			t.Errorf("POST %d: status %d with Retry-After %q", i, code, retry)
+		}
+	}
+}
+
+// A refused signature reaches the operator's log at WARN with the actor,
+// its host and the reason, once a minute per host and reason however
+// many arrive.
+func TestInboxRefusalsLogged(t *testing.T) {
+	var c logCapture
+	n := testnode.New(t, func(cfg *federation.Config) { cfg.Log = slog.New(&c) })
+	zed := testnode.NewRemoteServer(t, "mastodon").Actor("zed", "Person", 0)
+	for range 3 {
+		code, _ := zed.Post(t, n.URLs.SharedInbox(), zed.Activity("Like", n.URLs.Post(n.Fx.Posts[0].ID)), testnode.SendOpts{Key: testnode.TestKey(t, 3)})
+		if code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", code)
+		}
+	}
+	lines := c.find("inbox activity refused")
+	if len(lines) != 1 {
+		t.Fatalf("%d lines for 3 refusals, want 1: %v", len(lines), lines)
+	}
+	got := lines[0]
+	if got.level != slog.LevelWarn || got.attrs["actor"] != zed.ID() || got.attrs["host"] != zed.Srv.Host() ||
+		got.attrs["reason"] != "signature does not verify" {
+		t.Errorf("logged %s %v", got.level, got.attrs)
+	}
+}
+
+// An activity accepted and then not applied is logged at INFO with its
+// host and why, once a minute per host and reason.
+func TestInboxDropsLogged(t *testing.T) {
+	var c logCapture
+	n := testnode.NewInboxNode(t, func(cfg *federation.Config) { cfg.Log = slog.New(&c) })
+	zed := testnode.NewRemoteServer(t, "mastodon").Actor("zed", "Person", 0)
+	for i := range 3 {
+		note := zed.Note("https://elsewhere.example/notes/1", "<p>Not about anything here.</p>")
+		if code, reason := zed.Post(t, n.URLs.SharedInbox(), zed.Create(note), testnode.SendOpts{}); code != http.StatusAccepted {
+			t.Fatalf("POST %d: status %d (%s)", i, code, reason)
+		}
+	}
+	n.Settle(t)
+	lines := c.find("inbox activity not applied")
+	if len(lines) != 1 {
+		t.Fatalf("%d lines for 3 dropped notes, want 1: %v", len(lines), lines)
+	}
+	if l := lines[0]; l.level != slog.LevelInfo || l.attrs["host"] != zed.Srv.Host() || l.attrs["actor"] != zed.ID() ||
+		l.attrs["reason"] != "note … belongs to no thread here" {
+		t.Errorf("logged %s %v", l.level, l.attrs)
+	}
+}
+
+// logCapture is a slog handler keeping every record.
+type logCapture struct {
+	mu    sync.Mutex
+	lines []logLine
+}
+
+type logLine struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
+}
+
+func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
+	l := logLine{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+	r.Attrs(func(a slog.Attr) bool {
+		l.attrs[a.Key] = a.Value.String()
+		return true
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, l)
+	return nil
+}
+func (c *logCapture) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *logCapture) WithGroup(string) slog.Handler      { return c }
+
+func (c *logCapture) find(msg string) []logLine {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []logLine
+	for _, l := range c.lines {
+		if l.msg == msg {
+			out = append(out, l)
+		}
+	}
+	return out
 }

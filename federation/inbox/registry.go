@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -42,8 +43,33 @@ var handlers = map[string]handler{
 // it is marked done with the reason and never retried.
 var errIgnored = errors.New("ignored")
 
+// ignore is errIgnored with why. Its format, with the values left out,
+// is the reason the refusal log groups it by.
 func ignore(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errIgnored, fmt.Sprintf(format, args...))
+	return &ignoredError{format: format, detail: fmt.Sprintf(format, args...)}
+}
+
+type ignoredError struct{ format, detail string }
+
+func (e *ignoredError) Error() string        { return errIgnored.Error() + ": " + e.detail }
+func (e *ignoredError) Is(target error) bool { return target == errIgnored }
+
+// verbs are the formats ignore's callers use, blanked out of reasons.
+var verbs = strings.NewReplacer("%s", "…", "%v", "…", "%q", "…", "%d", "…")
+
+// dropReason is a short fixed reason for an activity not applied, for
+// the refusal log: the same for every activity dropped for the same
+// cause, whatever it named.
+func dropReason(err error) string {
+	var ig *ignoredError
+	switch {
+	case errors.As(err, &ig):
+		return verbs.Replace(ig.format)
+	case errors.Is(err, errIgnored):
+		_, why, _ := strings.Cut(err.Error(), ": ")
+		return why
+	}
+	return "not applicable"
 }
 
 // process applies one queued item: an activity, or a job of the

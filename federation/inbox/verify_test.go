@@ -104,7 +104,11 @@ func TestInboxRefuses(t *testing.T) {
 		{"missing actor", zed, shared, map[string]any{"id": zed.ID() + "#x", "type": "Like", "object": reply}, testnode.SendOpts{}, http.StatusBadRequest},
 		{"activity id on another host", zed, shared, map[string]any{"id": "https://elsewhere.example/like/1", "type": "Like",
 			"actor": zed.ID(), "object": reply}, testnode.SendOpts{}, http.StatusBadRequest},
-		{"local actor claimed", zed, shared, map[string]any{"type": "Like", "actor": n.URLs.Member("bob"), "object": reply}, testnode.SendOpts{}, http.StatusBadRequest},
+		{"local actor claimed", zed, shared, map[string]any{"id": zed.ID() + "#l", "type": "Like", "actor": n.URLs.Member("bob"), "object": reply}, testnode.SendOpts{}, http.StatusBadRequest},
+		// Signed, but replayable: nothing tells a second copy from the first.
+		{"no id", zed, shared, map[string]any{"type": "Like", "actor": zed.ID(), "object": reply}, testnode.SendOpts{}, http.StatusBadRequest},
+		{"a second id in upper case", zed, shared, nil, testnode.SendOpts{RawBody: []byte(`{"id":"https://elsewhere.example/like/1","type":"Like",` +
+			`"actor":"` + zed.ID() + `","object":"` + reply + `","ID":"` + zed.ID() + `#like-2"}`)}, http.StatusBadRequest},
 		{"inbox of a missing member", zed, n.URLs.Member("nobody") + "/inbox", create(), testnode.SendOpts{}, http.StatusNotFound},
 		{"inbox of a missing thread", zed, n.URLs.Abs("/t/zzzz/inbox"), create(), testnode.SendOpts{}, http.StatusNotFound},
 		// Not refusals: answered 202, but dropped without being stored.

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/delivery"
 	"github.com/skein-forum/skein/storage"
 )
@@ -251,7 +253,9 @@ func (w *Worker) result(it *storage.InboxItem, err error) storage.InboxResult {
 		return storage.InboxResult{ID: it.ID, Done: true}
 	case isPermanent(err):
 		w.counters.done.Add(1)
-		w.Log.Debug("inbox activity not applied", "actor", it.ActorID, "item", it.ID, "err", err)
+		w.Inbox.fed.Refusals().Log(context.Background(), slog.LevelInfo, "inbox activity not applied",
+			strings.ToLower(as.HostOf(it.ActorID)), dropReason(err),
+			slog.String("actor", it.ActorID), slog.String("item", it.ID.String()), slog.Any("err", err))
 		return storage.InboxResult{ID: it.ID, Done: true, Error: err.Error()}
 	case it.Attempts >= w.MaxAttempts:
 		w.counters.failed.Add(1)

@@ -34,11 +34,12 @@ type Mastodon struct {
 // Account, Status, Relationship, Notification and Context are the parts
 // of the Mastodon API's entities the tests read.
 type Account struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Acct     string `json:"acct"`
-	URL      string `json:"url"`
-	URI      string `json:"uri"`
+	ID            string `json:"id"`
+	Username      string `json:"username"`
+	Acct          string `json:"acct"`
+	URL           string `json:"url"`
+	URI           string `json:"uri"`
+	StatusesCount int    `json:"statuses_count"`
 }
 
 type Status struct {

@@ -266,8 +266,11 @@ func startNode(bin, dir string, flags ...string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The journeys' users all live on one GoToSocial and post a few
+	// dozen activities in a run: limits well above that, but on.
 	args := append([]string{"serve", "--listen", host, "--base-url", n.Base, "--data", n.data,
-		"--allow-http", "--allow-private-networks", "--log-level", "debug"}, flags...)
+		"--allow-http", "--allow-private-networks", "--log-level", "debug",
+		"--inbox-host-rate", "3000", "--inbox-actor-rate", "600"}, flags...)
 	n.cmd = exec.Command(bin, args...)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	if err := n.cmd.Start(); err != nil {

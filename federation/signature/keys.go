@@ -41,25 +41,36 @@ func EncodePublicKeyPEM(pub *rsa.PublicKey) (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
 }
 
-// ParsePublicKeyPEM parses the first PEM block of s as an RSA public key.
-// Both PKIX ("PUBLIC KEY") and PKCS #1 ("RSA PUBLIC KEY") are accepted, in
-// either label, because remote servers do not always label their keys
-// correctly.
+// MaxKeyBits is the largest remote RSA key accepted. Verifying costs
+// grow with the key: a 46,000-bit key takes about 35 ms of CPU per
+// signature, so anyone could make each request expensive. Mastodon and
+// GoToSocial use 2048 bits, a few servers 4096.
+const MaxKeyBits = 4096
+
+// ErrKeyTooLarge refuses a public key larger than [MaxKeyBits].
+var ErrKeyTooLarge = fmt.Errorf("RSA key larger than %d bits", MaxKeyBits)
+
+// ParsePublicKeyPEM parses the first PEM block of s as an RSA public key
+// of at most [MaxKeyBits]. Both PKIX ("PUBLIC KEY") and PKCS #1 ("RSA
+// PUBLIC KEY") are accepted, in either label, because remote servers do
+// not always label their keys correctly.
 func ParsePublicKeyPEM(s string) (*rsa.PublicKey, error) {
 	block, _ := pem.Decode([]byte(s))
 	if block == nil {
 		return nil, errors.New("parse public key: no PEM block")
 	}
-	if pub, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {
-		rsaPub, ok := pub.(*rsa.PublicKey)
+	var pub *rsa.PublicKey
+	if k, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {
+		rsaPub, ok := k.(*rsa.PublicKey)
 		if !ok {
-			return nil, fmt.Errorf("parse public key: %T is not an RSA key", pub)
+			return nil, fmt.Errorf("parse public key: %T is not an RSA key", k)
 		}
-		return rsaPub, nil
-	}
-	pub, err := x509.ParsePKCS1PublicKey(block.Bytes)
-	if err != nil {
+		pub = rsaPub
+	} else if pub, err = x509.ParsePKCS1PublicKey(block.Bytes); err != nil {
 		return nil, fmt.Errorf("parse public key (%s block): %w", block.Type, err)
+	}
+	if n := pub.N.BitLen(); n > MaxKeyBits {
+		return nil, fmt.Errorf("parse public key: %w: %d bits", ErrKeyTooLarge, n)
 	}
 	return pub, nil
 }

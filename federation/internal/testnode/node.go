@@ -40,6 +40,8 @@ type Node struct {
 	Store *storage.Store
 	URLs  *site.URLs
 	Fx    *storagetest.Fixtures
+	// InboxCfg configures the inbox that New and Restart make.
+	InboxCfg inbox.Config
 }
 
 // New starts a node. edit may change the config before New.
@@ -83,7 +85,7 @@ func (n *Node) Restart() {
 		mux.Handle(p, docs)
 	}
 	fed.Register(mux)
-	in := inbox.New(fed, inbox.Config{})
+	in := inbox.New(fed, n.InboxCfg)
 	in.Register(mux)
 	n.Fed, n.Inbox, n.Mux = fed, in, mux
 	n.live.Store(mux)
