@@ -1,7 +1,6 @@
 package activitystreams
 
 import (
-	"net/url"
 	"time"
 )
 
@@ -15,7 +14,9 @@ type RemoteNote struct {
 	// Summary is a content warning on a Note (Mastodon's meaning) and an
 	// excerpt of the content on an Article or a Page (NodeBB, Lemmy,
 	// blogs): see [RemoteNote.Warning]. Unsanitized.
-	Summary     string
+	Summary string
+	// Sensitive marks the media (Mastodon: and the text, with a summary)
+	// as not to be shown until the reader asks.
 	Sensitive   bool
 	Source      string // Markdown, when the sender gave text/markdown source
 	Name        string
@@ -27,7 +28,7 @@ type RemoteNote struct {
 	Published   time.Time
 	Recipients  []string // to and cc
 	Mentions    []string // hrefs of Mention tags
-	Attachments []string // links to media, already checked to be http(s)
+	Attachments []RemoteAttachment
 	Replies     Object
 }
 
@@ -90,7 +91,6 @@ func ReadNote(m map[string]any) (*RemoteNote, error) {
 		note.Content = langString(m["contentMap"])
 	}
 	note.Summary = String(m, "summary")
-	note.Sensitive, _ = m["sensitive"].(bool)
 	note.Name = String(m, "name")
 	if src, ok := m["source"].(map[string]any); ok && String(src, "mediaType") == "text/markdown" {
 		note.Source = String(src, "content")
@@ -103,6 +103,7 @@ func ReadNote(m map[string]any) (*RemoteNote, error) {
 	}
 	note.Mentions = mentionsOf(m["tag"])
 	note.Attachments = attachmentsOf(m["attachment"])
+	note.Sensitive, _ = m["sensitive"].(bool)
 	if r := ObjectOf(m["replies"]); r.Raw != nil || r.ID != "" {
 		note.Replies = r
 	}
@@ -150,26 +151,6 @@ func mentionsOf(v any) []string {
 			if href := String(m, "href"); href != "" {
 				out = append(out, href)
 			}
-		}
-	}
-	return out
-}
-
-// attachmentsOf lists the http(s) URLs of attached media.
-func attachmentsOf(v any) []string {
-	list, _ := v.([]any)
-	if m, ok := v.(map[string]any); ok {
-		list = []any{m}
-	}
-	var out []string
-	for _, a := range list {
-		if len(out) == MaxAttachments {
-			break
-		}
-		m, _ := a.(map[string]any)
-		u := String(m, "url")
-		if p, err := url.Parse(u); err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" {
-			out = append(out, u)
 		}
 	}
 	return out

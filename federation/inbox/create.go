@@ -169,7 +169,7 @@ func (in *Inbox) newRemotePost(ctx context.Context, note *as.RemoteNote) (storag
 	apID := note.ID
 	return storage.NewPost{AuthorID: author.ID, Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
 		APID: &apID, URL: link, CreatedAt: note.Published, Summary: noteWarning(note), Sensitive: note.Sensitive,
-		Mentions: mentions}, nil
+		Mentions: mentions, RemoteMedia: remoteImages(note)}, nil
 }
 
 // maxMentionedMembers bounds the members one Note notifies.
@@ -210,6 +210,25 @@ func noteWarning(n *as.RemoteNote) string {
 	}
 	// Mastodon sends plain text, others HTML: the text of either.
 	return as.ClipText(markup.Excerpt(w, storage.MaxSummaryLen/4), storage.MaxSummaryLen)
+}
+
+// remoteImages are the images a Note carries, as the post records them:
+// shown in the thread with their alt text, blurred when the Note is
+// sensitive.
+func remoteImages(note *as.RemoteNote) []storage.RemoteAttachment {
+	var out []storage.RemoteAttachment
+	for _, a := range note.Attachments {
+		if !a.IsImage() {
+			continue
+		}
+		ct := a.MediaType
+		if ct == "image/*" {
+			ct = ""
+		}
+		out = append(out, storage.RemoteAttachment{URL: a.URL, ContentType: ct, Description: a.Name, Blurhash: a.Blurhash,
+			Sensitive: note.Sensitive, Width: a.Width, Height: a.Height})
+	}
+	return out
 }
 
 // threadOfNote finds the thread a Note belongs to: the thread of the post
@@ -254,7 +273,8 @@ func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *stor
 
 // noteHTML is what a remote Note shows as, before sanitizing: its content,
 // the excerpt an Article or a Page carries above it unless the content
-// starts with the same words, and links to its media below. A Note's
+// starts with the same words, and links to its media below, save its
+// images, which the post shows itself (see remoteImages). A Note's
 // summary is its content warning, stored apart (noteWarning).
 func noteHTML(n *as.RemoteNote) string {
 	var b strings.Builder
@@ -263,7 +283,9 @@ func noteHTML(n *as.RemoteNote) string {
 	}
 	b.WriteString(n.Content)
 	for _, a := range n.Attachments {
-		fmt.Fprintf(&b, `<p><a href="%s">%s</a></p>`, html.EscapeString(a), "Attachment")
+		if !a.IsImage() { // images are shown from the post's media; others are linked
+			fmt.Fprintf(&b, `<p><a href="%s">%s</a></p>`, html.EscapeString(a.URL), "Attachment")
+		}
 	}
 	return strings.ReplaceAll(b.String(), "\x00", "")
 }
