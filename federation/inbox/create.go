@@ -168,7 +168,7 @@ func (in *Inbox) newRemotePost(ctx context.Context, note *as.RemoteNote) (storag
 	}
 	apID := note.ID
 	return storage.NewPost{AuthorID: author.ID, Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
-		APID: &apID, URL: link, CreatedAt: note.Published, Summary: noteWarning(note), Sensitive: note.Sensitive,
+		APID: &apID, URL: link, CreatedAt: note.Published, Summary: noteWarning(note),
 		Mentions: mentions, RemoteMedia: remoteImages(note)}, nil
 }
 
@@ -202,7 +202,8 @@ func (in *Inbox) mentionedMembers(ctx context.Context, note *as.RemoteNote) ([]s
 }
 
 // noteWarning is the content warning of a remote Note, as plain text
-// short enough to store.
+// short enough to store. The text is folded behind it; sensitive without
+// a summary hides only the media, as Mastodon and GoToSocial show it.
 func noteWarning(n *as.RemoteNote) string {
 	w := n.Warning()
 	if w == "" {

@@ -172,6 +172,13 @@ func TestInboxSummaries(t *testing.T) {
 	if p.Summary != "Spoilers" || !p.Sensitive || strings.Contains(p.HTML, "Spoilers") {
 		t.Errorf("warned note: summary %q sensitive %v html %s", p.Summary, p.Sensitive, p.HTML)
 	}
+	// Sensitive without a summary hides the media only: the text shows.
+	media := zed.Note(url, "<p>Look at the crumb.</p>")
+	media["sensitive"] = true
+	n.Deliver(t, zed, zed.Create(media))
+	if p := n.StoredPost(t, media["id"].(string)); p.Summary != "" || p.Sensitive {
+		t.Errorf("sensitive note without a summary: summary %q sensitive %v", p.Summary, p.Sensitive)
+	}
 
 	repeat := zed.Note(url, "<p>Hydration matters more than flour. Here is why.</p>")
 	repeat["type"], repeat["summary"] = "Article", "<p>Hydration matters more than flour.</p>"

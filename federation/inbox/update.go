@@ -50,6 +50,6 @@ func (in *Inbox) applyUpdate(ctx context.Context, act *as.Incoming, signer *stor
 		return err
 	}
 	_, err = in.store.UpdatePost(ctx, post.ID, storage.PostEdit{Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
-		Summary: noteWarning(note), Sensitive: note.Sensitive, Mentions: mentions})
+		Summary: noteWarning(note), Mentions: mentions})
 	return err
 }
