@@ -70,8 +70,7 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 			// the newest.
 			threads, err := s.Store.MirrorsOwnedBy(r.Context(), f.ID, personPostsShown)
 			if err != nil {
-				s.serverError(w, r, err)
-				return
+				return err
 			}
 			for _, t := range threads {
 				v.Posts = append(v.Posts, mirrorLink{Title: t.Title, Path: s.path(site.ThreadPath(t.ID))})
