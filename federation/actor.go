@@ -40,11 +40,25 @@ func (s *Server) MemberActor(ctx context.Context, a *storage.Account) (*as.Actor
 	act.Summary = a.Bio
 	act.Published = as.FormatTime(a.CreatedAt)
 	if a.AvatarURL != "" {
-		act.Icon = &as.Image{Type: "Image", URL: a.AvatarURL}
+		act.Icon = &as.Image{Type: "Image", URL: a.AvatarURL, MediaType: avatarType(a.AvatarURL)}
 	}
 	var err error
 	act.PublicKey, err = s.publicKey(ctx, act.ID, storage.KeyOwnerMember, a.ID)
 	return act, err
+}
+
+// avatarType is the type of a member's picture from its file name: the
+// media library names every file by the type it wrote.
+func avatarType(u string) string {
+	switch {
+	case strings.HasSuffix(u, ".png"):
+		return "image/png"
+	case strings.HasSuffix(u, ".jpg"):
+		return "image/jpeg"
+	case strings.HasSuffix(u, ".gif"):
+		return "image/gif"
+	}
+	return ""
 }
 
 // ForumActor builds a forum's Group (FEP-1b12).

@@ -194,7 +194,12 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs})))
+		media, err := s.PostMedia(ctx, p)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Media: media[p.ID]})))
 	}
 	if more {
 		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()

@@ -38,32 +38,44 @@ func BenchmarkNoteJSON(b *testing.B) {
 // real SQLite database, through the handler: from the page cache
 // (cached: one version read) and built every time (uncached).
 func BenchmarkCollectionPage(b *testing.B) {
+	benchCaches(b, func(n *testnode.Node) string {
+		storagetest.Replies(b, n.Store, n.Fx.Thread.ID, n.Fx.Bob.ID, 40)
+		return n.URLs.ThreadPosts(n.Fx.Thread.ID) + "?page=true&from=21"
+	})
+}
+
+// BenchmarkNoteDocument serves the Note of an early reply in a thread of
+// 2,000 posts, whose replies page scans the thread after it: from the
+// Note cache (two primary-key reads) and built every time.
+func BenchmarkNoteDocument(b *testing.B) {
+	benchCaches(b, func(n *testnode.Node) string {
+		storagetest.Replies(b, n.Store, n.Fx.Thread.ID, n.Fx.Bob.ID, 2000)
+		return n.URLs.Post(n.Fx.Posts[1].ID)
+	})
+}
+
+// BenchmarkActorDocument serves a member's Person from the document cache.
+func BenchmarkActorDocument(b *testing.B) {
+	n := testnode.New(b, nil)
+	serveLoop(b, n, n.URLs.Member("alice"))
+}
+
+// benchCaches serves the document setup returns on a node with the
+// collection and Note caches (cached) and on one without (uncached).
+func benchCaches(b *testing.B, setup func(n *testnode.Node) string) {
 	for _, bc := range []struct {
 		name  string
 		bytes int64
 	}{{"cached", 0}, {"uncached", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
 			n := testnode.New(b, func(c *federation.Config) { c.CollectionCacheBytes = bc.bytes })
-			storagetest.Replies(b, n.Store, n.Fx.Thread.ID, n.Fx.Bob.ID, 40)
-			url := n.URLs.ThreadPosts(n.Fx.Thread.ID) + "?page=true&from=21"
-			b.ReportAllocs()
-			for b.Loop() {
-				req := httptest.NewRequest(http.MethodGet, url, nil)
-				req.Header.Set("Accept", testnode.APAccept)
-				rec := httptest.NewRecorder()
-				n.Mux.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d", rec.Code)
-				}
-			}
+			serveLoop(b, n, setup(n))
 		})
 	}
 }
 
-// BenchmarkActorDocument serves a member's Person from the document cache.
-func BenchmarkActorDocument(b *testing.B) {
-	n := testnode.New(b, nil)
-	url := n.URLs.Member("alice")
+// serveLoop serves url through n's handler, as ActivityPub, b.N times.
+func serveLoop(b *testing.B, n *testnode.Node, url string) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodGet, url, nil)

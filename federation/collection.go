@@ -86,6 +86,15 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	ptrs := make([]*storage.Post, len(posts))
+	for i := range posts {
+		ptrs[i] = &posts[i]
+	}
+	media, err := s.PostMedia(ctx, ptrs...)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	page := &as.CollectionPage{
 		Context:      as.LDContext(),
 		ID:           pageURL(from),
@@ -110,7 +119,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		case p.APID != nil:
 			page.OrderedItems = append(page.OrderedItems, *p.APID)
 		default:
-			page.OrderedItems = append(page.OrderedItems, NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs}))
+			page.OrderedItems = append(page.OrderedItems, NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Media: media[p.ID]}))
 		}
 		if m := postModified(p); m.After(modified) {
 			modified = m

@@ -27,6 +27,8 @@ type NoteParts struct {
 	// ([Server.RepliesFirstPage]); nil embeds an empty page that links
 	// the first one as its next.
 	Replies *as.CollectionPage
+	// Media are the post's images, in order (see Server.PostMedia).
+	Media []storage.Media
 }
 
 // NoteFromPost builds the Note of a local, live post. In a mirror thread
@@ -72,7 +74,7 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 			Href: threadID,
 			Name: threadHandle,
 		}},
-		Attachment: []any{},
+		Attachment: attachments(u, np.Media),
 		Replies:    repliesOf(u, p.ID, np.Replies),
 		Likes:      &as.CollectionLink{ID: u.PostLikes(p.ID), Type: "Collection", TotalItems: &p.LikeCount},
 	}
@@ -107,6 +109,35 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 		n.Quote, n.QuoteURL, n.MisskeyQuote = q, q, q
 	}
 	return n
+}
+
+// attachments are a post's images as Documents, the alt text as name:
+// what Mastodon shows under a status.
+func attachments(u *site.URLs, media []storage.Media) []any {
+	out := make([]any, 0, len(media))
+	for _, m := range media {
+		if !m.Stored() {
+			continue
+		}
+		out = append(out, as.Document{Type: "Document", MediaType: m.ContentType, URL: u.Media(m.FileKey),
+			Name: m.Description, Blurhash: m.Blurhash, Width: m.Width, Height: m.Height})
+	}
+	return out
+}
+
+// PostMedia loads the images of the posts that have some, by post, in
+// one query; posts without images cost nothing.
+func (s *Server) PostMedia(ctx context.Context, posts ...*storage.Post) (map[storage.ID][]storage.Media, error) {
+	var ids []storage.ID
+	for _, p := range posts {
+		if p.MediaCount > 0 && !p.IsDeleted() {
+			ids = append(ids, p.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.store.MediaOfPosts(ctx, ids)
 }
 
 // TombstoneFor is what a deleted post answers.
@@ -177,7 +208,12 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts
 	if err != nil {
 		return nil, nil, err
 	}
-	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Replies: replies}), nil, nil
+	media, err := s.PostMedia(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Replies: replies,
+		Media: media[p.ID]}), nil, nil
 }
 
 // MirrorOwner is the remote actor that owns a mirror thread; nil for a

@@ -9,6 +9,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode"
 
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -152,11 +153,27 @@ func quoted(s string) string {
 	return "“" + s + "”"
 }
 
+// maxSubject bounds a subject, in characters: a remote account's name
+// can be long.
+const maxSubject = 150
+
+// subjectLine makes s one line of at most maxSubject characters: names
+// and titles in it come from other servers, and a line break there would
+// make the mail unsendable.
+func subjectLine(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }), " ")
+	if r := []rune(s); len(r) > maxSubject {
+		s = strings.TrimSpace(string(r[:maxSubject-1])) + "…"
+	}
+	return s
+}
+
 // compose renders the templates of kind into a message to to; the
 // message's own kind, for the queue and the logs, is mailKind when
 // given, else kind.
 func (c *Composer) compose(kind string, accountID storage.ID, to string, d data, valid time.Duration, mailKind ...string) (storage.NewMail, error) {
 	d.Site, d.SiteURL = c.siteName(), c.urls.Abs("/")
+	d.Subject = subjectLine(d.Subject)
 	var text, html bytes.Buffer
 	t, h := c.text[kind], c.html[kind]
 	if t == nil || h == nil {

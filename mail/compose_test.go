@@ -64,3 +64,17 @@ func TestNotificationMail(t *testing.T) {
 		t.Error("an empty digest was composed")
 	}
 }
+
+// A name from another server cannot break the subject line.
+func TestSubjectIsOneLine(t *testing.T) {
+	c := newComposer(t)
+	a := &storage.Account{ID: 42, Handle: "ann", Email: "ann@example.test"}
+	m, err := c.Notifications(a, []mail.NoticeItem{{Actor: "Mallory\r\nBcc: victim@example.test", What: "mentioned you in",
+		Thread: strings.Repeat("long ", 100)}}, false, "mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(m.Subject, "\r\n") || len([]rune(m.Subject)) > 150 || !strings.HasPrefix(m.Subject, "Mallory Bcc:") {
+		t.Errorf("subject %q", m.Subject)
+	}
+}

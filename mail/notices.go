@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -95,9 +96,15 @@ func (w *NoticeWorker) Step(ctx context.Context) (int, error) {
 	// A member whose mail fails (the database, a template) is logged and
 	// left for the next step; the others go on.
 	failed := false
-	each := func(ids []storage.ID, what string, do func(storage.ID) (bool, error)) {
+	each := func(ids []storage.ID, what string, do func(storage.ID, storage.NoticeMail) (bool, error)) {
 		for _, id := range ids {
-			ok, err := do(id)
+			ok, err := do(id, compose)
+			if errors.Is(err, storage.ErrInvalid) {
+				// A mail that can never be made: drop it, not the
+				// member's later ones.
+				w.Log.Error(what+" dropped", "account", id, "err", err)
+				ok, err = do(id, nil)
+			}
 			if err != nil {
 				failed = true
 				if ctx.Err() == nil {
@@ -115,7 +122,7 @@ func (w *NoticeWorker) Step(ctx context.Context) (int, error) {
 		if err != nil {
 			return queued, err
 		}
-		each(ids, "notification mail", func(id storage.ID) (bool, error) {
+		each(ids, "notification mail", func(id storage.ID, compose storage.NoticeMail) (bool, error) {
 			return w.Store.MailNotices(ctx, id, cutoff, now, compose)
 		})
 		if len(ids) < noticeMembers {
@@ -129,7 +136,7 @@ func (w *NoticeWorker) Step(ctx context.Context) (int, error) {
 		if err != nil {
 			return queued, err
 		}
-		each(ids, "digest", func(id storage.ID) (bool, error) {
+		each(ids, "digest", func(id storage.ID, compose storage.NoticeMail) (bool, error) {
 			return w.Store.MailDigest(ctx, id, now, compose)
 		})
 		if len(ids) < noticeMembers {

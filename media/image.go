@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/buckket/go-blurhash"
 	"github.com/disintegration/imaging"
 	_ "golang.org/x/image/webp" // registers the WebP decoder with image.Decode
 )
@@ -96,6 +97,19 @@ func (e *Encoded) Ext() string {
 type Processed struct {
 	Image Encoded // at most MaxSide on its longest side; a GIF keeps its frames
 	Thumb Encoded // fits ThumbSide; a GIF's first frame
+	// Blurhash is the few bytes Mastodon and others draw as a blurred
+	// stand-in until the image arrives (or while it is sensitive).
+	Blurhash string
+}
+
+// blurhashOf computes a blurhash from a 32-pixel copy of img: the hash
+// keeps 4×3 colours, so a larger source only costs time.
+func blurhashOf(img image.Image) string {
+	h, err := blurhash.Encode(4, 3, imaging.Fit(img, 32, 32, imaging.Box))
+	if err != nil {
+		return ""
+	}
+	return h
 }
 
 // Process checks and re-encodes an uploaded image. It reads at most
@@ -126,6 +140,7 @@ func Process(r io.Reader) (*Processed, error) {
 	if out.Thumb, err = encodeStill(imaging.Fit(img, ThumbSide, ThumbSide, imaging.Lanczos), false); err != nil {
 		return nil, err
 	}
+	out.Blurhash = blurhashOf(img)
 	return out, nil
 }
 
@@ -189,9 +204,11 @@ func processGIF(data []byte) (*Processed, error) {
 		return nil, fmt.Errorf("encode gif: %w", err)
 	}
 	out := &Processed{Image: Encoded{Data: buf.Bytes(), ContentType: "image/gif", Width: g.Config.Width, Height: g.Config.Height}}
-	if out.Thumb, err = encodeStill(imaging.Fit(firstFrame(g), ThumbSide, ThumbSide, imaging.Lanczos), false); err != nil {
+	first := firstFrame(g)
+	if out.Thumb, err = encodeStill(imaging.Fit(first, ThumbSide, ThumbSide, imaging.Lanczos), false); err != nil {
 		return nil, err
 	}
+	out.Blurhash = blurhashOf(first)
 	return out, nil
 }
 

@@ -286,3 +286,15 @@ func TestProcessRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Every processed image gets a blurhash: 4×3 components, so 28
+// characters, the first of which says so.
+func TestProcessGivesBlurhash(t *testing.T) {
+	p, err := Process(bytes.NewReader(encodePNG(t, gradient(300, 200))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Blurhash) != 28 || p.Blurhash[0] != 'L' {
+		t.Errorf("blurhash %q", p.Blurhash)
+	}
+}

@@ -71,7 +71,8 @@ func newFiles(p *Processed) storage.StoredFiles {
 	stem := newStem()
 	return storage.StoredFiles{ContentType: p.Image.ContentType, FileKey: stem + p.Image.Ext(),
 		Width: p.Image.Width, Height: p.Image.Height, ThumbKey: stem + "-t" + p.Thumb.Ext(),
-		ThumbWidth: p.Thumb.Width, ThumbHeight: p.Thumb.Height, Size: int64(len(p.Image.Data) + len(p.Thumb.Data))}
+		ThumbWidth: p.Thumb.Width, ThumbHeight: p.Thumb.Height, Size: int64(len(p.Image.Data) + len(p.Thumb.Data)),
+		Blurhash: p.Blurhash}
 }
 
 func (l *Library) acquire(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/skein-forum/skein/federation/outbox"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/mail"
+	"github.com/skein-forum/skein/media"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/web"
@@ -76,6 +78,14 @@ type Config struct {
 	Database storage.Options
 }
 
+// MediaDir is where, under the data directory, images are kept; several
+// processes serving one database share it.
+const MediaDir = "media"
+
+// mediaSweepInterval is how often the media sweeper runs when nothing
+// wakes it.
+const mediaSweepInterval = 10 * time.Minute
+
 // Node is a running forum.
 type Node struct {
 	cfg   Config
@@ -95,6 +105,10 @@ type Node struct {
 	// delivery figures through its methods.
 	Metrics *Metrics
 	handler http.Handler
+
+	// Media keeps uploaded images and copies of remote ones in
+	// DataDir/media; nil when the node has no data directory.
+	Media *media.Library
 
 	// InboxWorker applies received activities; nil until Start.
 	InboxWorker *inbox.Worker
@@ -184,12 +198,19 @@ func (n *Node) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if n.cfg.DataDir != "" {
+		dir, err := media.NewDir(filepath.Join(n.cfg.DataDir, MediaDir))
+		if err != nil {
+			return err
+		}
+		n.Media = media.NewLibrary(n.Store, dir, n.URLs, n.log.With("worker", "media"))
+	}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
 		Mail: composer, SendMail: n.Mail != nil, MailQueued: n.notifyMail, RequireEmail: n.cfg.RequireEmail,
 		SiteName: n.cfg.SiteName, SiteDescription: n.cfg.SiteDescription,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
 		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
-		AnswerFollowRequest: n.Inbox.AnswerFollowRequest})
+		AnswerFollowRequest: n.Inbox.AnswerFollowRequest, Media: n.Media})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -237,6 +258,11 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
+	if n.Media != nil {
+		// Deleted posts' and accounts' files, uploads never posted,
+		// the remote cache's cap.
+		wg.Go(func() { n.Media.Run(ctx, mediaSweepInterval) })
+	}
 	n.startMail(ctx, &wg)
 	// Blocks made by other processes (or the shell) take effect here
 	// within storage.PolicyRecheck, and what slipped through meanwhile

@@ -72,7 +72,7 @@ func TestWatchingByPostingMutingAndForums(t *testing.T) {
 	if _, err := n.Store.FollowOf(ctx, cleo.account().ID, storage.FollowForum, n.forumID()); err != nil {
 		t.Fatalf("forum not followed: %v", err)
 	}
-	if page := cleo.get("/followed"); !strings.Contains(page, `Forums you follow`) || !strings.Contains(page, ">General</a>") {
+	if page := cleo.get("/followed"); !strings.Contains(page, `Forums you follow`) || !strings.Contains(page, ">General</bdi></a>") {
 		t.Error("/followed does not list the followed forum")
 	}
 	cleo.post("/f/general/follow", url.Values{"on": {"0"}})

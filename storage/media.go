@@ -97,11 +97,17 @@ type StoredFiles struct {
 	ThumbKey                string
 	ThumbWidth, ThumbHeight int
 	Size                    int64
+	// Blurhash is kept only where none was known: a remote image keeps
+	// the one its Note gave.
+	Blurhash string
 }
 
 func (f *StoredFiles) apply(m *Media) {
 	m.ContentType, m.FileKey, m.Width, m.Height = f.ContentType, f.FileKey, f.Width, f.Height
 	m.ThumbKey, m.ThumbWidth, m.ThumbHeight, m.Size = f.ThumbKey, f.ThumbWidth, f.ThumbHeight, f.Size
+	if m.Blurhash == "" {
+		m.Blurhash = f.Blurhash
+	}
 }
 
 func validateDescription(d string) error {

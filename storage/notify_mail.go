@@ -45,7 +45,10 @@ func (s *Store) NoticeRecipients(ctx context.Context, cutoff time.Time, limit in
 }
 
 // NoticeMail makes a member's mail from their notifications, oldest
-// first; digest says which of the two mails it is.
+// first; digest says which of the two mails it is. A mail that cannot be
+// made, or that the queue refuses, fails the step with ErrInvalid: the
+// caller may look at the notifications again without mail, so one bad
+// message does not hold up the member's later ones.
 type NoticeMail func(a *Account, entries []NotificationEntry, digest bool) (NewMail, error)
 
 // MailNotices looks at a member's notifications made at or before cutoff
@@ -99,7 +102,7 @@ func (s *Store) MailNotices(ctx context.Context, accountID ID, cutoff, now time.
 		}
 		m, err := compose(a, mail, false)
 		if err != nil {
-			return fmt.Errorf("compose notification mail: %w", err)
+			return fmt.Errorf("%w: compose notification mail: %w", ErrInvalid, err)
 		}
 		queued = true
 		return s.enqueueMail(ctx, tx, now, []NewMail{m})
@@ -163,7 +166,7 @@ func (s *Store) MailDigest(ctx context.Context, accountID ID, now time.Time, com
 		}
 		m, err := compose(a, mail, true)
 		if err != nil {
-			return fmt.Errorf("compose digest: %w", err)
+			return fmt.Errorf("%w: compose digest: %w", ErrInvalid, err)
 		}
 		queued = true
 		return s.enqueueMail(ctx, tx, now, []NewMail{m})

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -107,6 +108,25 @@ func TestMailNotices(t *testing.T) {
 		}
 		if ids, _ := s.DueDigests(ctx, due.Add(72*time.Hour), 10); len(ids) != 0 {
 			t.Fatalf("a digest is due again with nothing new: %v", ids)
+		}
+
+		// A mail that cannot be made fails with ErrInvalid and changes
+		// nothing; looked at again without mail, it is dropped.
+		storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 1)
+		if err := s.SetNotificationPref(ctx, fx.Alice.ID, storage.NotifyReply, storage.DeliverMail); err != nil {
+			t.Fatal(err)
+		}
+		bad := func(*storage.Account, []storage.NotificationEntry, bool) (storage.NewMail, error) {
+			return storage.NewMail{To: "not an address"}, nil
+		}
+		if _, err := s.MailNotices(ctx, fx.Alice.ID, later, later, bad); !errors.Is(err, storage.ErrInvalid) {
+			t.Fatalf("a bad mail: %v", err)
+		}
+		if ids, _ := s.NoticeRecipients(ctx, later, 10); len(ids) != 1 {
+			t.Fatalf("a failed step took the notifications: %v", ids)
+		}
+		if _, err := s.MailNotices(ctx, fx.Alice.ID, later, later, nil); err != nil {
+			t.Fatal(err)
 		}
 
 		// Mail off (no composer): notifications are looked at and left.

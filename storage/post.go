@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -114,7 +115,7 @@ type NewPost struct {
 	// NewFormToken).
 	FormToken string
 	// Summary is a content warning (plain text, at most MaxSummaryLen
-	// bytes); Sensitive collapses the post even without one.
+	// characters); Sensitive collapses the post even without one.
 	Summary   string
 	Sensitive bool
 	// Mentions are the accounts the post mentions, as its writer's form
@@ -124,7 +125,7 @@ type NewPost struct {
 	Mentions []ID
 }
 
-// MaxSummaryLen bounds a content warning, in bytes.
+// MaxSummaryLen bounds a content warning, in characters.
 const MaxSummaryLen = 500
 
 // cleanSummary checks a content warning and trims it; line breaks become
@@ -132,8 +133,9 @@ const MaxSummaryLen = 500
 func cleanSummary(summary string) (string, error) {
 	summary = strings.Join(strings.Fields(summary), " ")
 	switch {
-	case len(summary) > MaxSummaryLen:
-		return "", fmt.Errorf("%w: the content warning is longer than %d characters", ErrInvalid, MaxSummaryLen)
+	case utf8.RuneCountInString(summary) > MaxSummaryLen:
+		return "", fmt.Errorf("%w: the content warning is %s characters long; the limit is %s",
+			ErrInvalid, grouped(utf8.RuneCountInString(summary)), grouped(MaxSummaryLen))
 	case !utf8.ValidString(summary):
 		return "", fmt.Errorf("%w: the content warning is not valid text", ErrInvalid)
 	case strings.IndexByte(summary, 0) >= 0:
@@ -146,8 +148,10 @@ func validateBody(source, html string) error {
 	if strings.TrimSpace(source) == "" && strings.TrimSpace(html) == "" {
 		return fmt.Errorf("%w: the post is empty", ErrInvalid)
 	}
-	if len(source) > MaxBodyLen || len(html) > 4*MaxBodyLen {
-		return fmt.Errorf("%w: the post is longer than %d characters", ErrInvalid, MaxBodyLen)
+	// Characters, not bytes: a post in Greek or Hindi holds as much as
+	// one in English. The rendered HTML is bounded in bytes, generously.
+	if n := utf8.RuneCountInString(source); n > MaxBodyLen || len(html) > 16*MaxBodyLen {
+		return fmt.Errorf("%w: the post is %s characters long; the limit is %s", ErrInvalid, grouped(max(n, MaxBodyLen+1)), grouped(MaxBodyLen))
 	}
 	if !utf8.ValidString(source) || !utf8.ValidString(html) {
 		return fmt.Errorf("%w: the post is not valid text", ErrInvalid)
@@ -599,4 +603,14 @@ func (s *Store) RemotePostIDs(ctx context.Context, ids []ID) (map[ID]string, err
 		out[r.ID] = r.APID
 	}
 	return out, nil
+}
+
+// grouped writes n with thousands separators ("65,536"), as the limits
+// in refusal messages are read.
+func grouped(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

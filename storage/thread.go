@@ -61,8 +61,8 @@ func ParseThreadHandle(name string) (ID, bool) {
 
 // Limits on what members type; remote input is held to the same.
 const (
-	MaxTitleLen = 200   // bytes
-	MaxBodyLen  = 65536 // bytes of Markdown source
+	MaxTitleLen = 200   // characters
+	MaxBodyLen  = 65536 // characters of Markdown source
 )
 
 // ValidateTitle checks a thread title.
@@ -71,8 +71,9 @@ func ValidateTitle(title string) (string, error) {
 	switch {
 	case title == "":
 		return "", fmt.Errorf("%w: the title is empty", ErrInvalid)
-	case len(title) > MaxTitleLen:
-		return "", fmt.Errorf("%w: the title is longer than %d characters", ErrInvalid, MaxTitleLen)
+	case utf8.RuneCountInString(title) > MaxTitleLen:
+		return "", fmt.Errorf("%w: the title is %s characters long; the limit is %s",
+			ErrInvalid, grouped(utf8.RuneCountInString(title)), grouped(MaxTitleLen))
 	case !utf8.ValidString(title):
 		return "", fmt.Errorf("%w: the title is not valid text", ErrInvalid)
 	}

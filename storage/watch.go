@@ -79,6 +79,9 @@ func (s *Store) FollowedForums(ctx context.Context, accountID ID) ([]Forum, erro
 // are read: remote followers of a thread or forum hear of it by
 // federation.
 func watchNotices(ctx context.Context, tx bun.Tx, notices []postNotice) error {
+	if len(notices) == 0 {
+		return nil
+	}
 	var threads, forums []ID
 	for i := range notices {
 		n := &notices[i]

@@ -29,6 +29,7 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.mediaRemoved()
 	s.clearSessionCookie(w)
 	r = r.WithContext(context.WithValue(r.Context(), viewerKey{}, (*storage.Account)(nil))) // signed out now
 	s.notice(w, r, http.StatusOK, "Account deleted",

@@ -264,7 +264,7 @@ func TestModeratorMovesThread(t *testing.T) {
 	mod.get(threadPath).wantContains(t, threadPath+`/move"`, `<option value="garden">The Garden</option>`)
 	mod.post(threadPath+"/move", url.Values{"forum": {"nowhere"}}).wantStatus(t, http.StatusBadRequest)
 	mod.post(threadPath+"/move", url.Values{"forum": {"garden"}}).wantStatus(t, http.StatusSeeOther)
-	ts.browser().get(threadPath).wantContains(t, `<a href="/f/garden">The Garden</a>`)
+	ts.browser().get(threadPath).wantContains(t, `<a href="/f/garden"><bdi>The Garden</bdi></a>`)
 	ts.browser().get("/f/garden").wantContains(t, "Sourdough starter keeps dying")
 	ts.browser().get("/f/kitchen").wantLacks(t, "Sourdough starter keeps dying")
 	// The moderator's pin and lock are audited too.

@@ -80,6 +80,8 @@ func newTab(t *testing.T, ts *testSite) *tab {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Remote images in the tests come from loopback TLS servers.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
@@ -155,6 +157,9 @@ func (b *tab) waitFor(what, cond string) {
 func (b *tab) open(path string) {
 	b.t.Helper()
 	b.do("open "+path, chromedp.Navigate(b.site.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
+	// The script rewrites times once the page has loaded, which moves
+	// what follows them: steps start on a page that has settled.
+	b.waitFor("loaded "+path, `document.readyState === "complete"`)
 }
 
 func (b *tab) colorScheme(scheme string) {
@@ -189,7 +194,7 @@ func TestBrowserVisit(t *testing.T) {
 	b.do("next page", chromedp.Click(chromedp.CSS(`.pager a[rel="next"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#p`+bobPost), chromedp.NodeNotPresent))
 	b.waitFor("page 2", `location.search === "?page=2"`)
-	b.waitFor("page 2 posts", `document.querySelectorAll("article.post").length === 8`)
+	b.waitFor("page 2 posts", `document.querySelectorAll("article.post").length === 8 && document.readyState === "complete"`)
 	b.shot("guest-thread-page-2")
 
 	// Registers (from the header), signs out and in again.
@@ -350,6 +355,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"profile", "/u/bob"},
 		{"sign-in", "/signin"},
 		{"search", "/search?q=rye"},
+		{"latest", "/latest"},
 	}
 	check := func(who, scheme string) {
 		b.colorScheme(scheme)
@@ -409,7 +415,9 @@ func TestBrowserAccessibility(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#password`), storagetest.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`header.site a[href="/u/alice"]`)))
-	pages = append(pages[2:3], struct{ name, path string }{"notifications", "/notifications"})
+	pages = append(pages[2:3], struct{ name, path string }{"notifications", "/notifications"},
+		struct{ name, path string }{"new thread", "/f/kitchen/new"},
+		struct{ name, path string }{"delete", "/p/" + ts.FX.Posts[0].ID.String() + "/delete"})
 	check("member", "light")
 	check("member", "dark")
 	b.shot("member-thread")

@@ -20,7 +20,7 @@ import (
 // It also returns the members the text mentions, whom the store
 // notifies.
 func (s *Server) postHTML(ctx context.Context, src string, quoted *storage.Post) (string, []storage.ID) {
-	if len(src) > storage.MaxBodyLen {
+	if len(src) > 4*storage.MaxBodyLen {
 		return "", nil // refused by the store anyway; do not spend time rendering it
 	}
 	var mentioned []storage.ID

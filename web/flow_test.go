@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -51,7 +52,7 @@ func TestMemberFlow(t *testing.T) {
 	r.wantStatus(t, http.StatusSeeOther)
 	threadPath := r.location(t)
 	page := carol.get(threadPath).wantStatus(t, http.StatusOK)
-	page.wantContains(t, "<h1>Crumb too dense</h1>", "Carol Baker", "@carol@"+ts.URLs.Host(), "heavy", `<time datetime="`, "Posted ")
+	page.wantContains(t, "<h1><bdi>Crumb too dense</bdi></h1>", "Carol Baker", "@carol@"+ts.URLs.Host(), "heavy", `<time datetime="`, "Posted ")
 	page.wantContains(t, `id="reply-body"`) // members get a reply box
 
 	// Bob replies.
@@ -205,14 +206,15 @@ func TestThreadPaging(t *testing.T) {
 	if n := len(post.FindAllString(p1.Body, -1)); n != 20 {
 		t.Fatalf("page 1 has %d posts, want 20", n)
 	}
-	p1.wantContains(t, `<link rel="next" href="`+threadPath+`?page=2">`, "Page 1 of 3", `href="`+threadPath+`?page=3">Last`)
+	p1.wantContains(t, `<link rel="next" href="`+threadPath+`?page=2">`, `aria-current="page"><span class="sr-only">Page </span>1</a>`,
+		`href="`+threadPath+`?page=3"><span class="sr-only">Page </span>3</a>`, `max="3" value="1"`)
 	p1.wantLacks(t, `rel="prev"`)
 
 	p3 := guest.get(threadPath+"?page=3").wantStatus(t, http.StatusOK)
 	if n := len(post.FindAllString(p3.Body, -1)); n != 5 {
 		t.Fatalf("page 3 has %d posts, want 5", n)
 	}
-	p3.wantContains(t, `<link rel="prev" href="`+threadPath+`?page=2">`, "Page 3 of 3", `href="`+threadPath+`">First`,
+	p3.wantContains(t, `<link rel="prev" href="`+threadPath+`?page=2">`, `aria-current="page"><span class="sr-only">Page </span>3</a>`, `href="`+threadPath+`"><span class="sr-only">Page </span>1</a>`,
 		"Reply number 42,", `<link rel="canonical" href="`+ts.URL+threadPath+`?page=3">`)
 	p3.wantLacks(t, `rel="next"`, "Reply number 37,")
 
@@ -240,4 +242,69 @@ func TestThreadPaging(t *testing.T) {
 	for _, q := range []string{"?page=4", "?page=0", "?page=-1", "?page=abc", "?page=99999999999999999999"} {
 		guest.get(threadPath+q).wantStatus(t, http.StatusNotFound)
 	}
+}
+
+func TestPageLinksNumberAWindow(t *testing.T) {
+	ts := newSite(t)
+	storagetest.Replies(t, ts.Store, ts.FX.Thread.ID, ts.FX.Bob.ID, 9*storage.PostsPerPage)
+	threadPath := "/t/" + ts.FX.Thread.ID.String()
+	page := ts.browser().get(threadPath+"?page=5").wantStatus(t, http.StatusOK)
+	pager := regexp.MustCompile(`(?s)<ol class="pages">.*?</ol>`).FindString(page.Body)
+	nums := regexp.MustCompile(`</span>(\d+)</a>|(…)`).FindAllStringSubmatch(pager, -1)
+	var got []string
+	for _, m := range nums {
+		got = append(got, m[1]+m[2])
+	}
+	if want := "1 … 3 4 5 6 7 … 10"; strings.Join(got, " ") != want {
+		t.Errorf("page 5 of 10 numbers %q, want %q", strings.Join(got, " "), want)
+	}
+	// Jump to page: the form asks for ?page=N of the thread.
+	page.wantContains(t, `<form method="get" action="`+threadPath+`" class="jump">`)
+	ts.browser().get(threadPath+"?page=10").wantStatus(t, http.StatusOK)
+}
+
+func TestLatestAcrossForums(t *testing.T) {
+	ts := newSite(t)
+	ctx := context.Background()
+	garden, err := ts.Store.CreateForum(ctx, storage.NewForum{Slug: "garden", Title: "The Garden"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ts.Store.CreateThread(ctx, storage.NewThread{ForumID: garden.ID, AuthorID: ts.FX.Bob.ID,
+		Title: "Tomatoes in December", Source: "x", HTML: "<p>x</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	alice := ts.browser()
+	alice.signIn("alice")
+	alice.get("/t/" + ts.FX.Thread.ID.String()) // read to the end
+	if _, err := ts.Store.CreatePost(ctx, storage.NewPost{ThreadID: ts.FX.Thread.ID, AuthorID: ts.FX.Bob.ID,
+		Source: "y", HTML: "<p>y</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	page := alice.get("/latest").wantStatus(t, http.StatusOK)
+	page.wantContains(t, "Tomatoes in December", `In <a href="/f/garden"><bdi>The Garden</bdi></a>`,
+		ts.FX.Thread.Title, `In <a href="/f/kitchen">`, `1 new</a>`)
+	// Latest activity first: the thread Bob just answered leads.
+	if strings.Index(page.Body, ts.FX.Thread.Title) > strings.Index(page.Body, "Tomatoes in December") {
+		t.Error("Latest is not in order of latest activity")
+	}
+	ts.browser().get("/latest").wantStatus(t, http.StatusOK).wantLacks(t, "new</a>")
+}
+
+func TestForumPageNumbers(t *testing.T) {
+	ts := newSite(t)
+	ctx := context.Background()
+	for i := range 64 {
+		if _, _, err := ts.Store.CreateThread(ctx, storage.NewThread{ForumID: ts.FX.Forum.ID, AuthorID: ts.FX.Bob.ID,
+			Title: fmt.Sprintf("Topic %02d", i), Source: "x", HTML: "<p>x</p>"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guest := ts.browser()
+	p1 := guest.get("/f/kitchen").wantStatus(t, http.StatusOK)
+	p1.wantContains(t, `href="/f/kitchen?page=3"><span class="sr-only">Page </span>3</a>`, `rel="next"`, "Topic 63")
+	p3 := guest.get("/f/kitchen?page=3").wantStatus(t, http.StatusOK)
+	p3.wantContains(t, `aria-current="page"><span class="sr-only">Page </span>3</a>`, "Topic 00", ts.FX.Thread.Title,
+		`<link rel="canonical" href="`+ts.URL+`/f/kitchen?page=3">`).wantLacks(t, "Topic 63", `rel="next"`)
+	guest.get("/f/kitchen?page=0").wantStatus(t, http.StatusNotFound)
 }

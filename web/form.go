@@ -9,9 +9,9 @@ import (
 )
 
 // maxFormBytes bounds every form body: the longest post a member may
-// write (storage.MaxBodyLen), percent-encoded (up to three bytes each),
-// plus room for the other fields.
-const maxFormBytes = 3*storage.MaxBodyLen + 16<<10
+// write (storage.MaxBodyLen characters of up to four bytes, each byte
+// percent-encoded in three), plus room for the other fields.
+const maxFormBytes = 12*storage.MaxBodyLen + 64<<10
 
 // parseForm reads a bounded form body. On failure it has answered (413
 // for an oversized body, 400 otherwise) and returns false.

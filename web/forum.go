@@ -2,7 +2,10 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/skein-forum/skein/site"
@@ -17,7 +20,12 @@ type forumData struct {
 	Threads []threadRow
 	Next    string // path of the next (older) page, "" on the last
 	IsFirst bool
-	Follow  followBox
+	// The numbered pager (see pageLinks); empty on ?before= pages.
+	Page, LastPage int64
+	Prev           string
+	Pages          []pageLink
+	PagePath       string
+	Follow         followBox
 	// Following: the signed-in member follows the forum here, and hears
 	// of its new threads.
 	Following bool
@@ -30,7 +38,8 @@ type followBox struct {
 }
 
 // forum lists a forum's threads: pinned first (on the first page), then
-// by latest activity, keyset-paged with ?before=.
+// by latest activity, in numbered pages (?page=N); ?before= (keyset) pages
+// of older links still work.
 func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	if s.serveActivityPub(w, r) {
 		return
@@ -53,7 +62,14 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data := forumData{Forum: f, IsFirst: before == 0}
+	pageNum := int64(1)
+	if v := r.URL.Query().Get("page"); v != "" && before == 0 {
+		if pageNum, err = strconv.ParseInt(v, 10, 64); err != nil || pageNum < 1 || pageNum > 100_000 {
+			s.notFound(w, r)
+			return
+		}
+	}
+	data := forumData{Forum: f, IsFirst: before == 0 && pageNum == 1}
 	if !f.Hidden {
 		// The hidden forum of mirrored threads has no fediverse actor.
 		data.Follow = followBox{Handle: "@" + s.URLs.Handle(f.Slug), ActorURL: s.URLs.Forum(f.Slug)}
@@ -67,13 +83,18 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		data.Following = ferr == nil
 	}
 	var pinned, threads []storage.Thread
-	if before == 0 {
+	if data.IsFirst {
 		if pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 	}
-	if threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1); err != nil {
+	if before != 0 {
+		threads, err = s.Store.ListThreads(ctx, f.ID, before, threadsPerPage+1)
+	} else {
+		threads, err = s.Store.ListThreadsPage(ctx, f.ID, int((pageNum-1)*threadsPerPage), threadsPerPage+1)
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -94,15 +115,39 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		Feeds:       s.feedLinks(f.Title, site.ForumPath(f.Slug)+"/feed.atom"),
 		Viewer:      viewerFrom(r),
 	}
-	if len(data.Threads) > threadsPerPage {
+	more := len(data.Threads) > threadsPerPage
+	if more {
 		data.Threads = data.Threads[:threadsPerPage]
-		data.Next = s.path(site.ForumPath(f.Slug) + "?before=" + data.Threads[threadsPerPage-1].LastPostID.String())
-		p.Next = data.Next
 	}
-	if before != 0 {
+	forumPage := func(n int64) string {
+		if n == 1 {
+			return s.path(site.ForumPath(f.Slug))
+		}
+		return s.path(site.ForumPath(f.Slug) + "?page=" + strconv.FormatInt(n, 10))
+	}
+	switch {
+	case before != 0:
+		if more {
+			data.Next = s.path(site.ForumPath(f.Slug) + "?before=" + data.Threads[threadsPerPage-1].LastPostID.String())
+		}
 		p.Canonical += "?before=" + before.String()
 		p.Prev = s.path(site.ForumPath(f.Slug))
+	default:
+		// The thread count bounds the pages: silenced authors' threads,
+		// left out of the list, may leave the last page short.
+		data.Page, data.LastPage = pageNum, max(1, (f.ThreadCount+threadsPerPage-1)/threadsPerPage)
+		if more {
+			data.LastPage = max(data.LastPage, pageNum+1)
+			data.Next = forumPage(pageNum + 1)
+		}
+		if pageNum > 1 {
+			data.Prev, p.Prev = forumPage(pageNum-1), forumPage(pageNum-1)
+			p.Canonical += "?page=" + strconv.FormatInt(pageNum, 10)
+		}
+		data.Pages = pageLinks(pageNum, data.LastPage, forumPage)
+		data.PagePath = s.path(site.ForumPath(f.Slug))
 	}
+	p.Next = data.Next
 	if p.Description == "" {
 		p.Description = "Threads in " + f.Title + " on " + s.SiteName() + "."
 	}
@@ -119,9 +164,17 @@ type threadForm struct {
 	Title, Body string
 	Summary     string // the content warning
 	Error       string
+	Token       string        // as in replyForm
+	Preview     template.HTML // the rendered opening post, after Preview
+	Media       []attachmentField
 }
 
-// newThreadForm shows the "start a thread" form to members.
+func threadFormFrom(f *storage.Forum, v url.Values) threadForm {
+	return threadForm{Forum: f, Title: v.Get("title"), Body: v.Get("body"), Summary: v.Get("summary"), Token: v.Get("form_token")}
+}
+
+// newThreadForm shows the "start a thread" form to members, with the
+// text of a form that could not be posted when ?draft= names it.
 func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
@@ -131,10 +184,21 @@ func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
 	if s.requireMember(w, r, site.ForumPath(f.Slug)+"/new") == nil {
 		return
 	}
-	s.renderThreadForm(w, r, http.StatusOK, threadForm{Forum: f})
+	form := threadForm{Forum: f}
+	token, fields, msg, done := s.keptForm(w, r, site.ForumPath(f.Slug)+"/new")
+	if done {
+		return
+	}
+	if token != "" {
+		form = threadFormFrom(f, fields)
+		form.Token, form.Error = token, msg
+		form.Media, _ = s.composerMedia(r, viewerFrom(r), fields, nil)
+	}
+	s.renderThreadForm(w, r, http.StatusOK, form)
 }
 
 func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status int, form threadForm) {
+	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "newthread", &page{
 		Title:       "Start a thread in " + form.Forum.Title,
 		Description: "Start a thread in " + form.Forum.Title + ".",
@@ -145,26 +209,44 @@ func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status
 	})
 }
 
-// createThread starts a thread; a refused form comes back with the typed
-// text.
+// createThread starts a thread. As with replies, a form that cannot be
+// posted is kept and shown again, after signing in if need be.
 func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	viewer := s.requireMember(w, r, site.ForumPath(f.Slug)+"/new")
-	if viewer == nil || !s.parseForm(w, r) {
+	if !s.parseComposerForm(w, r) {
 		return
 	}
-	form := threadForm{Forum: f, Title: r.PostForm.Get("title"), Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
+	viewer := viewerFrom(r)
+	formPage := site.ForumPath(f.Slug) + "/new"
+	if viewer == nil {
+		msg := "You were signed out before your thread was posted. Here it is: send it again."
+		if !s.keepForm(w, r, nil, withoutButtons(r.PostForm), formPage, "compose", msg+imagesAgain(r)) {
+			s.requireMember(w, r, formPage)
+		}
+		return
+	}
+	form := threadFormFrom(f, r.PostForm)
+	var kept url.Values
+	var again bool
+	if form.Media, kept, again, form.Error = s.composerImages(r, viewer); again {
+		form.Preview = s.previewHTML(r, form.Body)
+		s.renderThreadForm(w, r, http.StatusOK, form)
+		return
+	}
 	html, mentions := s.postHTML(r.Context(), form.Body, nil)
 	t, _, err := s.Store.CreateThread(r.Context(), storage.NewThread{
 		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: html,
-		Summary: form.Summary, Mentions: mentions,
+		Summary: form.Summary, Mentions: mentions, Media: attachItems(form.Media), FormToken: form.Token,
 	})
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
+		if s.keepForm(w, r, viewer, kept, formPage, "compose", formError(err)) {
+			return
+		}
 		form.Error = formError(err)
 		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
 		return

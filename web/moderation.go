@@ -69,6 +69,7 @@ func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	s.mediaRemoved()
 	s.redirect(w, r, site.ForumPath(t.ForumSlug))
 }
 

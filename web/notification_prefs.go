@@ -54,7 +54,7 @@ func (s *Server) renderPrefs(w http.ResponseWriter, r *http.Request, status int,
 		Saved: r.URL.Query().Get("done") == "1" && msg == "", Error: msg, Choices: deliveryChoices}
 	for _, k := range storage.NotificationKinds {
 		name := storage.KindNames[k]
-		d.Kinds = append(d.Kinds, prefRow{Kind: k, Name: capitalize(name), Delivery: prefs[k]})
+		d.Kinds = append(d.Kinds, prefRow{Kind: k, Name: upperFirst(name), Delivery: prefs[k]})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "notification_prefs", &page{
@@ -95,11 +95,4 @@ func (s *Server) saveNotificationPrefs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.redirect(w, r, "/settings/notifications?done=1")
-}
-
-func capitalize(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
 }

@@ -60,12 +60,12 @@ func TestNotificationsPage(t *testing.T) {
 	if n := unreadCount(t, page); n != "3" {
 		t.Fatalf("alice's header says %s unread, want 3", n)
 	}
-	page.wantContains(t, "<h1>Notifications</h1>", "Bob Marsh</a> liked your post in", "Bob Marsh</a> replied to your post in",
+	page.wantContains(t, "<h1>Notifications</h1>", "Bob Marsh</bdi></a> liked your post in", "Bob Marsh</bdi></a> replied to your post in",
 		"Sourdough starter keeps dying", "Agreed, @morgan and @Alice: rye.", `<span class="badge">New</span>`, "Mark all read")
 	if got := page.Header.Get("Cache-Control"); got != "private, no-store" {
 		t.Fatalf("Cache-Control %q", got)
 	}
-	morgan.get("/notifications").wantContains(t, "Bob Marsh</a> mentioned you in")
+	morgan.get("/notifications").wantContains(t, "Bob Marsh</bdi></a> mentioned you in")
 	if n := unreadCount(t, bob.get("/")); n != "1" { // Alice's quote in the seed
 		t.Fatalf("bob's header says %s unread, want 1", n)
 	}
@@ -106,7 +106,7 @@ func TestNotificationsPage(t *testing.T) {
 	// more than a reply to her thread).
 	morgan.post(threadPath+"/reply", url.Values{"body": {"> Flour or water?\n\nFlour."}, "quote_id": {fx.Posts[0].ID.String()}}).
 		wantStatus(t, http.StatusSeeOther)
-	alice.get("/notifications").wantContains(t, "Morgan the Moderator</a> quoted your post in")
+	alice.get("/notifications").wantContains(t, "Morgan the Moderator</bdi></a> quoted your post in")
 }
 
 // A remote follower's notification opens their profile; a remote
@@ -127,7 +127,7 @@ func TestRemoteNotificationsAndMentionNoise(t *testing.T) {
 	}
 	bob := ts.browser()
 	bob.signIn("bob")
-	bob.get("/notifications").wantContains(t, "Carol Remote</a> followed you")
+	bob.get("/notifications").wantContains(t, "Carol Remote</bdi></a> followed you")
 	entries, _ := ts.Store.Notifications(ctx, fx.Bob.ID, 0, 1)
 	if loc := bob.get("/notifications/" + entries[0].ID.String()).location(t); loc != "https://social.example/@carol" {
 		t.Fatalf("a follow opens %q", loc)
@@ -146,7 +146,7 @@ func TestRemoteNotificationsAndMentionNoise(t *testing.T) {
 	}
 	th := bob.get(site.PostPermalinkPath(res[0].Post)).wantStatus(t, http.StatusOK)
 	th.wantContains(t, "<p>Rye it is.</p>").wantLacks(t, "@<span>"+storage.ThreadHandle(fx.Thread.ID))
-	bob.get("/notifications").wantContains(t, "Carol Remote</a> replied to your post in", "Rye it is.")
+	bob.get("/notifications").wantContains(t, "Carol Remote</bdi></a> replied to your post in", "Rye it is.")
 }
 
 // Content warnings: set in the composer, shown folded (without the
@@ -204,7 +204,7 @@ func TestContentWarningsOnTheWeb(t *testing.T) {
 
 	// A warning too long is refused beside the form, the text kept.
 	r = bob.post(site.ThreadPath(fx.Thread.ID)+"/reply", url.Values{"body": {"kept text"}, "summary": {strings.Repeat("w", 501)}})
-	r.wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "content warning is longer", "kept text")
+	r.wantStatus(t, http.StatusUnprocessableEntity).wantContains(t, "content warning is 501 characters long; the limit is 500", "kept text")
 }
 
 // A typed @name@host:port links, dotless hosts included; a member's full

@@ -351,7 +351,7 @@ func TestNoServerErrorForTypedInput(t *testing.T) {
 		}
 	}
 	// A body far past any post's size is cut off with a clear page.
-	r := b.post(threadPath+"/reply", url.Values{"body": {strings.Repeat("x", 4*storage.MaxBodyLen)}})
+	r := b.post(threadPath+"/reply", url.Values{"body": {strings.Repeat("x", 13*storage.MaxBodyLen)}})
 	r.wantStatus(t, http.StatusRequestEntityTooLarge).wantContains(t, "more text than a post can hold")
 	b.post("/signin", url.Values{"handle": {strings.Repeat("h", 5000)}, "password": {"x"}}).wantStatus(t, http.StatusUnauthorized)
 }
@@ -385,7 +385,7 @@ func TestProfileAndSettings(t *testing.T) {
 	alice.post("/settings", url.Values{"display_name": {"Alice L."}, "bio": {"Baker <3\nof bread.\n\nSecond para."}}).
 		wantStatus(t, http.StatusSeeOther)
 	r := ts.browser().get("/u/alice").wantStatus(t, http.StatusOK)
-	r.wantContains(t, "<h1>Alice L.</h1>", "Reputation", "Joined", "<p>Baker &lt;3<br>of bread.</p><p>Second para.</p>",
+	r.wantContains(t, "<h1><bdi>Alice L.</bdi></h1>", "Reputation", "Joined", "<p>Baker &lt;3<br>of bread.</p><p>Second para.</p>",
 		"Sourdough starter keeps dying", "@alice@"+ts.URLs.Host())
 	alice.get("/settings").wantContains(t, "Baker &lt;3\nof bread.\n\nSecond para.</textarea>")
 	ts.browser().get("/settings").wantStatus(t, http.StatusSeeOther)

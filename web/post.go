@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 
@@ -44,6 +45,8 @@ type editForm struct {
 	Body    string
 	Summary string // the content warning
 	Error   string
+	Media   []attachmentField
+	Preview template.HTML
 }
 
 // editPostForm shows a member's own post for editing.
@@ -56,7 +59,16 @@ func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) {
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) {
 		return
 	}
-	s.renderEditForm(w, r, http.StatusOK, editForm{Post: p, Body: p.Source, Summary: p.Summary})
+	form := editForm{Post: p, Body: p.Source, Summary: p.Summary}
+	current, err := s.Store.MediaOfPosts(r.Context(), []storage.ID{p.ID})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	for _, m := range current[p.ID] {
+		form.Media = append(form.Media, s.attachmentField(m, m.Description))
+	}
+	s.renderEditForm(w, r, http.StatusOK, form)
 }
 
 // mayEdit allows members to edit only their own, live posts.
@@ -89,14 +101,33 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
-	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseForm(w, r) {
+	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseComposerForm(w, r) {
 		return
 	}
 	form := editForm{Post: p, Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
+	// The form lists the post's images (the media_shown marker says it
+	// did): those left ticked stay, new ones are added.
+	var edit []storage.AttachMedia
+	if r.PostForm.Get("media_shown") != "" {
+		current, err := s.Store.MediaOfPosts(r.Context(), []storage.ID{p.ID})
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		var problems []string
+		form.Media, problems = s.composerMedia(r, viewer, r.PostForm, current[p.ID])
+		if wantsPreview(r) || len(problems) > 0 {
+			form.Preview = s.previewHTML(r, form.Body)
+			form.Error = joinProblems(problems)
+			s.renderEditForm(w, r, http.StatusOK, form)
+			return
+		}
+		edit = attachItems(form.Media)
+	}
 	quoted := s.quotedPost(r.Context(), p.QuoteID, p.ThreadID)
 	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
 	edited, err := s.Store.UpdatePost(r.Context(), p.ID, storage.PostEdit{Source: form.Body, HTML: html,
-		Summary: quotedWarning(form.Summary, html, quoted), Mentions: mentions})
+		Summary: quotedWarning(form.Summary, html, quoted), Mentions: mentions, Media: edit})
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
 		form.Error = formError(err)
@@ -111,6 +142,9 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.storeError(w, r, err)
 		return
+	}
+	if edit != nil {
+		s.mediaRemoved() // images taken off the post
 	}
 	s.redirect(w, r, site.PostPermalinkPath(edited))
 }
@@ -138,6 +172,7 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
+	s.mediaRemoved()
 	if p.Position == 1 {
 		t, err := s.Store.ThreadWithForum(r.Context(), p.ThreadID)
 		if err != nil {

@@ -80,6 +80,7 @@ func (s *Server) funcs() template.FuncMap {
 		"authorLink": s.authorLink,
 		"handleOf":   s.fediverseHandle,
 		"date":       formatDate,
+		"when":       formatWhen,
 		"datetime":   formatDateTime,
 		"num":        thousands,
 		"trusted":    func(html string) template.HTML { return template.HTML(html) }, // sanitized when written
@@ -88,8 +89,21 @@ func (s *Server) funcs() template.FuncMap {
 		"memberRow":  newMemberRow,
 		"initial":    initial,
 		"cwField":    func(id, value string) cwField { return cwField{ID: id, Value: value} },
+		"formToken":  tokenOr,
+		"attachFields": func(prefix string, media []attachmentField) attachFields {
+			return attachFields{Prefix: prefix, Media: media, On: s.media != nil, Max: storage.MaxAttachments}
+		},
 		"renderPost": s.renderPost,
 	}
+}
+
+// attachFields is a composer's images: those attached so far and the
+// file picker, when the node takes images (On).
+type attachFields struct {
+	Prefix string // of the element ids
+	Media  []attachmentField
+	On     bool
+	Max    int
 }
 
 // cwField is the content warning input of a composer.
@@ -135,6 +149,11 @@ func initial(name string) string {
 
 // formatDate is how pages show a day: "26 November 2026".
 func formatDate(t time.Time) string { return t.UTC().Format("2 January 2006") }
+
+// formatWhen is a moment as pages print it: the day and the time, in UTC
+// so a page cached for guests is right for everyone; the script rewrites
+// it in the reader's time zone, and recent ones as "5 minutes ago".
+func formatWhen(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
 
 // formatDateTime is the machine-readable form for <time datetime>.
 func formatDateTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -245,6 +264,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, name string, p 
 }
 
 func writeHTML(w http.ResponseWriter, status int, body []byte) {
+	body = fillFormTokens(body)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -11,9 +11,10 @@ import (
 //	/f/{slug}/new           start a thread
 //	/t/{id}                 a thread (?page=N, ?quote=POST opens the reply box quoting)
 //	/t/{id}/reply           reply
-//	/t/{id}/pin|lock|delete|move moderation
+//	/t/{id}/pin|lock|delete|move moderation (GET delete asks first)
+//	/preview                the composer script's live preview
 //	/p/{id}                 a post's permalink: redirects to its page and anchor
-//	/p/{id}/edit|delete     the author edits or deletes
+//	/p/{id}/edit|delete     the author edits or deletes (GET delete asks first)
 //	/p/{id}/like            like or unlike
 //	/p/{id}/report          report a post to the moderators
 //	/p/{id}/share           a post's link to copy or share from one's server
@@ -24,6 +25,7 @@ import (
 //	/notifications          a member's notifications (?before= pages on); /read marks all read
 //	/notifications/{id}     marks one read and goes to its post; /read marks it read
 //	/search                 full-text search (?q=, ?page=)
+//	/latest                 recent threads of every forum, with unread counts (?before= pages on)
 //	/feed.atom|rss, /f/{slug}/feed.atom|rss, /t/{id}/feed.atom|rss  feeds
 //	/p/{id}/quote           a post's quotation as Markdown, for the script
 //	/u/{handle}             a member's profile
@@ -42,6 +44,9 @@ import (
 //	/admin/forums           create, edit, order forums (admins)
 //	/admin/audit            the audit log (moderators)
 //	/admin/site             the site's name and description (admins)
+//	/admin/media            every image, to remove one (admins)
+//	/settings/avatar        upload or remove one's picture
+//	/media/{key}            uploaded images and cached remote ones
 //	/static/                stylesheet and the optional script
 //
 // Forums, threads, posts and members are also ActivityPub documents at the
@@ -54,6 +59,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	handle("GET /{$}", s.home)
 	handle("GET /search", s.search)
+	handle("GET /latest", s.latest)
 	handle("GET /followed", s.followed)
 	handle("GET /notifications", s.notifications)
 	handle("POST /notifications/read", s.readAllNotifications)
@@ -77,6 +83,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	handle("GET /t/{id}", s.thread)
 	handle("POST /t/{id}/reply", s.reply)
+	handle("GET /t/{id}/reply", s.replyAgain)
+	handle("POST /preview", s.preview)
+	handle("GET /t/{id}/delete", s.confirmDeleteThread)
 	handle("POST /t/{id}/pin", s.pinThread)
 	handle("POST /t/{id}/lock", s.lockThread)
 	handle("POST /t/{id}/delete", s.deleteThread)
@@ -85,6 +94,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /p/{id}", s.permalink)
 	handle("GET /p/{id}/edit", s.editPostForm)
 	handle("POST /p/{id}/edit", s.editPost)
+	handle("GET /p/{id}/delete", s.confirmDeletePost)
 	handle("POST /p/{id}/delete", s.deletePost)
 	handle("POST /p/{id}/like", s.likePost)
 	handle("GET /p/{id}/share", s.sharePost)
@@ -106,6 +116,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /settings", s.settingsForm)
 	handle("POST /settings", s.saveSettings)
 	handle("POST /settings/delete", s.deleteAccount)
+	handle("POST /settings/avatar", s.saveAvatar)
 	handle("POST /settings/email", s.changeEmail)
 	handle("POST /settings/password", s.changePassword)
 	handle("POST /settings/mail", s.saveMailSettings)
@@ -136,8 +147,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET /admin/audit", s.adminAudit)
 	handle("GET /admin/site", s.adminSite)
 	handle("POST /admin/site", s.saveSite)
+	handle("GET /admin/media", s.adminMedia)
+	handle("POST /admin/media/{id}/remove", s.removeMedia)
 
 	mux.HandleFunc("GET /static/{file}", s.serveStatic) // no session needed
+	mux.HandleFunc("GET /media/{key}", s.serveMedia)
 
 	// Anything else is a friendly 404 rather than the mux's plain text.
 	handle("/", s.notFoundHandler)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/skein-forum/skein/site"
@@ -17,6 +18,8 @@ type threadData struct {
 	LastPage int64
 	// Paths of the page links; empty where there is no such page.
 	First, Prev, Next, Last string
+	Pages                   []pageLink // numbered: the first, a window around this one, the last
+	PagePath                string     // where "jump to page" sends its number
 	Reply                   replyForm
 	CanReply                bool // a signed-in member and an open thread
 	IsModerator             bool
@@ -43,7 +46,7 @@ type postView struct {
 	Deleted          bool
 	HTML             template.HTML // sanitized when it was written or received
 	Warning          string        // the content warning it is collapsed behind, if any
-	Posted, PostedAt string        // "26 November 2026", RFC 3339
+	Posted, PostedAt string        // "26 November 2026, 14:05 UTC", RFC 3339
 	Edited, EditedAt string        // empty when never edited
 	LikeCount        int64
 	Likes            string // "1,307"
@@ -52,8 +55,12 @@ type postView struct {
 	AuthorName, AuthorLink, AuthorHandle, AuthorRep string
 	AuthorAvatar                                    string
 	AuthorSince                                     string // "Joined 2 May 2025" or "From social.example"
+	AuthorRole                                      string // "Admin", "Moderator" or empty
+	ByOP                                            bool   // the thread's starter wrote it
 
 	FirstUnread bool // the first post the member has not seen: a marker goes before it
+
+	Media []mediaView // its images
 
 	Liked     bool
 	CanLike   bool   // signed in, not one's own, not deleted
@@ -71,7 +78,7 @@ func (s *Server) newPostView(p *storage.Post) postView {
 		Deleted:   p.IsDeleted(),
 		HTML:      template.HTML(p.ViewHTML()),
 		Warning:   p.Warning(),
-		Posted:    formatDate(p.CreatedAt),
+		Posted:    formatWhen(p.CreatedAt),
 		PostedAt:  formatDateTime(p.CreatedAt),
 		LikeCount: p.LikeCount,
 		Likes:     thousands(p.LikeCount),
@@ -79,7 +86,7 @@ func (s *Server) newPostView(p *storage.Post) postView {
 	v.Anchor = "p" + v.ID
 	v.Path = s.path("/p/" + v.ID)
 	if p.EditedAt != nil {
-		v.Edited, v.EditedAt = formatDate(*p.EditedAt), formatDateTime(*p.EditedAt)
+		v.Edited, v.EditedAt = formatWhen(*p.EditedAt), formatDateTime(*p.EditedAt)
 	}
 	if a := p.Author; a != nil {
 		v.AuthorName = a.Name()
@@ -87,6 +94,12 @@ func (s *Server) newPostView(p *storage.Post) postView {
 		v.AuthorHandle = s.fediverseHandle(a)
 		v.AuthorRep = thousands(a.Reputation)
 		v.AuthorAvatar = a.AvatarURL
+		switch {
+		case a.IsLocal() && a.IsAdmin():
+			v.AuthorRole = "Admin"
+		case a.IsLocal() && a.IsModerator():
+			v.AuthorRole = "Moderator"
+		}
 		if a.IsLocal() {
 			v.AuthorSince = "Joined " + formatDate(a.CreatedAt)
 		} else {
@@ -107,6 +120,11 @@ type replyForm struct {
 	QuoteID string
 	ReplyTo string
 	Error   string
+	// Token is the form's one-time token when the form is shown again
+	// (kept, or previewed); empty gives the page a fresh one.
+	Token   string
+	Preview template.HTML // the rendered post, after Preview
+	Media   []attachmentField
 }
 
 // thread shows one page of a thread, oldest post first.
@@ -137,6 +155,16 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query().Get("quote"); q != "" && viewerFrom(r) != nil {
 		form = s.quoteForm(r, id, q)
 	}
+	if token, fields, msg, done := s.keptForm(w, r, site.ThreadPath(id)+"/reply"); done {
+		return
+	} else if token != "" {
+		form = replyFormFrom(fields)
+		form.Token, form.Error = token, msg
+		form.Media, _ = s.composerMedia(r, viewerFrom(r), fields, nil)
+		if r.URL.Query().Get("page") == "" {
+			pageNum = 0
+		}
+	}
 	s.showThread(w, r, id, pageNum, form, http.StatusOK)
 }
 
@@ -154,20 +182,18 @@ func (s *Server) quoteForm(r *http.Request, threadID storage.ID, q string) reply
 	return replyForm{Body: quoteSource(p), QuoteID: p.ID.String(), Summary: p.Warning()}
 }
 
-// showThread renders a page of a thread with the given reply box; a plain
-// visit (no quote, no error) may answer 304.
+// showThread renders a page of a thread with the given reply box (page 0
+// is the last); a plain visit (no quote, no error) may answer 304.
 func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.ID, pageNum int64, form replyForm, status int) {
 	ctx := r.Context()
-	t, err := s.Store.ThreadWithForum(ctx, id)
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	if t.DeletedAt != nil {
-		s.errorPage(w, r, http.StatusGone, "This thread was deleted.")
+	t := s.liveThread(w, r, id)
+	if t == nil {
 		return
 	}
 	lastPage := max(1, (t.PostCount+storage.PostsPerPage-1)/storage.PostsPerPage)
+	if pageNum == 0 {
+		pageNum = lastPage
+	}
 	if pageNum > lastPage {
 		s.notFound(w, r)
 		return
@@ -233,10 +259,17 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if t.IsMirror() {
 		data.Origin, data.OriginHost = s.mirrorOrigin(r, &t.Thread)
 	}
+	attachments, err := s.postMedia(r, posts)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	modified := t.LastPostAt
 	for i := range posts {
 		p := &posts[i]
 		v := s.newPostView(p)
+		v.Media = attachments[p.ID]
+		v.ByOP = p.AuthorID == t.AuthorID
 		v.Liked = liked[p.ID]
 		v.FirstUnread = viewer != nil && lastRead > 0 && p.Position == lastRead+1
 		if viewer != nil && !p.IsDeleted() {
@@ -264,6 +297,8 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		data.Next = s.path(site.ThreadPagePath(id, pageNum+1))
 		data.Last = s.path(site.ThreadPagePath(id, lastPage))
 	}
+	data.Pages = pageLinks(pageNum, lastPage, func(n int64) string { return s.path(site.ThreadPagePath(id, n)) })
+	data.PagePath = s.path(site.ThreadPath(id))
 	p := &page{
 		Title:     t.Title,
 		Canonical: s.URLs.Abs(site.ThreadPagePath(id, pageNum)),
@@ -284,7 +319,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}
-	if status == http.StatusOK && form == (replyForm{}) {
+	if status == http.StatusOK && form.Body == "" && form.Token == "" && form.Error == "" && form.QuoteID == "" && len(form.Media) == 0 {
 		s.renderCached(w, r, "thread", p, modified, t.Version)
 		return
 	}
@@ -292,20 +327,103 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	s.render(w, r, status, "thread", p)
 }
 
-// reply adds a post to a thread. Guests are sent to sign in and nothing is
-// stored; a refused reply shows the last page again with the typed text.
+// pageLink is one numbered link of a pager; Gap stands for pages left
+// out between two links.
+type pageLink struct {
+	Num     int64
+	Path    string
+	Current bool
+	Gap     bool
+}
+
+// pagerWindow is how many pages either side of the current one are
+// linked by number.
+const pagerWindow = 2
+
+// pageLinks numbers a pager: the first page, a window around page, the
+// last, with gaps marked where pages are left out.
+func pageLinks(page, last int64, path func(int64) string) []pageLink {
+	if last < 2 {
+		return nil
+	}
+	var out []pageLink
+	add := func(n int64) {
+		if k := len(out); k > 0 && out[k-1].Num < n-1 {
+			out = append(out, pageLink{Gap: true, Num: n - 1})
+		}
+		out = append(out, pageLink{Num: n, Path: path(n), Current: n == page})
+	}
+	add(1)
+	for n := max(2, page-pagerWindow); n <= min(last-1, page+pagerWindow); n++ {
+		add(n)
+	}
+	add(last)
+	return out
+}
+
+// liveThread loads thread id with its forum; for a thread that is not
+// there or was deleted it has answered and returns nil.
+func (s *Server) liveThread(w http.ResponseWriter, r *http.Request, id storage.ID) *storage.ThreadInForum {
+	t, err := s.Store.ThreadWithForum(r.Context(), id)
+	if err != nil {
+		s.storeError(w, r, err)
+		return nil
+	}
+	if t.DeletedAt != nil {
+		s.errorPage(w, r, http.StatusGone, "This thread was deleted.")
+		return nil
+	}
+	return t
+}
+
+// replyFormFrom reads a reply box's fields.
+func replyFormFrom(f url.Values) replyForm {
+	return replyForm{Body: f.Get("body"), Summary: f.Get("summary"), QuoteID: f.Get("quote_id"),
+		ReplyTo: f.Get("reply_to"), Token: f.Get("form_token")}
+}
+
+// replyAgain redirects a GET of the reply form's address (a reload after
+// an error answered in place) to the thread's reply box.
+func (s *Server) replyAgain(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	http.Redirect(w, r, s.path(site.ThreadPath(id))+"#reply", http.StatusSeeOther)
+}
+
+// reply adds a post to a thread. A reply that cannot be posted (the
+// session ended, the thread was locked meanwhile, the text was refused)
+// is kept, and the member lands on the thread's reply box with it, after
+// signing in if need be.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
 	}
-	viewer := s.requireMember(w, r, site.ThreadPath(id))
-	if viewer == nil || !s.parseForm(w, r) {
+	if !s.parseComposerForm(w, r) {
 		return
 	}
-	form := replyForm{Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary"),
-		QuoteID: r.PostForm.Get("quote_id"), ReplyTo: r.PostForm.Get("reply_to")}
+	viewer := viewerFrom(r)
+	threadPage := site.ThreadPath(id)
+	if viewer == nil {
+		msg := "You were signed out before your reply was posted. Here it is: send it again."
+		if !s.keepForm(w, r, nil, withoutButtons(r.PostForm), threadPage, "reply", msg+imagesAgain(r)) {
+			s.requireMember(w, r, threadPage)
+		}
+		return
+	}
+	form := replyFormFrom(r.PostForm)
+	var kept url.Values
+	var again bool
+	if form.Media, kept, again, form.Error = s.composerImages(r, viewer); again {
+		form.Preview = s.previewHTML(r, form.Body)
+		w.Header().Set("Cache-Control", "no-store")
+		s.showThread(w, r, id, 0, form, http.StatusOK)
+		return
+	}
 	quoted := s.quotedPost(r.Context(), optionalID(form.QuoteID), id)
 	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
 	p, err := s.Store.CreatePost(r.Context(), storage.NewPost{
@@ -317,34 +435,37 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		QuoteID:   optionalID(form.QuoteID),
 		Summary:   quotedWarning(form.Summary, html, quoted),
 		Mentions:  mentions,
+		Media:     attachItems(form.Media),
+		FormToken: form.Token,
 	})
+	status := http.StatusUnprocessableEntity
 	switch {
 	case errors.Is(err, storage.ErrLocked):
-		s.forbidden(w, r, "This thread is locked: it takes no more replies.")
-		return
+		if s.keepForm(w, r, viewer, kept, threadPage, "reply", lockedMessage) {
+			return
+		}
+		form.Error, status = lockedMessage, http.StatusForbidden
 	case errors.Is(err, storage.ErrNotFound):
 		s.notFound(w, r)
 		return
-	case errors.Is(err, storage.ErrInvalid), storage.Unavailable(err):
-		status := http.StatusUnprocessableEntity
-		if storage.Unavailable(err) {
-			s.Log.Warn("reply not saved", "thread", id, "err", err)
-			form.Error, status = unavailableMessage, http.StatusServiceUnavailable
-			retryLater(w)
-		} else {
-			form.Error = formError(err)
-		}
-		t, terr := s.Store.ThreadByID(r.Context(), id)
-		if terr != nil {
-			s.storeError(w, r, terr)
+	case errors.Is(err, storage.ErrInvalid):
+		if s.keepForm(w, r, viewer, kept, threadPage, "reply", formError(err)) {
 			return
 		}
-		last := max(1, (t.PostCount+storage.PostsPerPage-1)/storage.PostsPerPage)
-		s.showThread(w, r, id, last, form, status)
-		return
+		form.Error = formError(err)
+	case storage.Unavailable(err):
+		s.Log.Warn("reply not saved", "thread", id, "err", err)
+		form.Error, status = unavailableMessage, http.StatusServiceUnavailable
+		retryLater(w)
 	case err != nil:
 		s.serverError(w, r, err)
 		return
+	default:
+		s.redirect(w, r, site.PostPermalinkPath(p))
+		return
 	}
-	s.redirect(w, r, site.PostPermalinkPath(p))
+	s.showThread(w, r, id, 0, form, status)
 }
+
+// lockedMessage explains a reply kept because its thread was locked.
+const lockedMessage = "This thread was locked while you were writing, so your reply was not posted. Your text is below to copy."

@@ -19,6 +19,7 @@ import (
 
 	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/mail"
+	"github.com/skein-forum/skein/media"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -79,6 +80,9 @@ type Config struct {
 	// SignInLimits slow password guessing (storage.Store.BeginSignIn);
 	// the zero value takes the defaults.
 	SignInLimits storage.SignInLimits
+	// Media stores the images members upload and serves them at
+	// /media/; nil turns uploads and avatars off.
+	Media *media.Library
 	// Now is the clock of the sign-in limits; nil is time.Now. Tests
 	// move it instead of sleeping.
 	Now func() time.Time
@@ -100,6 +104,8 @@ type Server struct {
 	followRemote   func(ctx context.Context, member *storage.Account, query string) (*storage.Account, error)
 	unfollowRemote func(ctx context.Context, member *storage.Account, remoteID storage.ID) error
 	answerFollow   func(ctx context.Context, followID storage.ID, approve bool) error
+
+	media *media.Library
 
 	identity     *siteIdentity
 	mail         *mail.Composer
@@ -162,6 +168,8 @@ func New(cfg Config) (*Server, error) {
 		followRemote:   cfg.FollowRemote,
 		unfollowRemote: cfg.UnfollowRemote,
 		answerFollow:   cfg.AnswerFollowRequest,
+
+		media: cfg.Media,
 
 		identity:     &siteIdentity{store: cfg.Store, defaultName: cfg.SiteName, defaultDesc: cfg.SiteDescription},
 		mail:         cfg.Mail,

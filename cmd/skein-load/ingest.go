@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 )
 
 func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
@@ -28,6 +29,7 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&io_.Threads, "reply-threads", 100, "threads the replies go to")
 	fs.IntVar(&io_.Presign, "presign", 0, "requests signed before the clock starts (default: 4,000 per second of --duration)")
 	fs.DurationVar(&io_.Settle, "settle", 2*time.Minute, "how long to wait for every accepted activity to become a post")
+	fs.Float64Var(&io_.Rate, "rate", 0, "requests a second to offer (0: as fast as the node accepts them, which saturates it); latency targets are read at a rate")
 	fs.IntVar(&io_.Watch, "watch-threads", 16, "threads polled for the 202-to-visible latency")
 	fs.DurationVar(&io_.WatchEvery, "watch-every", 100*time.Millisecond, "how often they are polled (the latency's resolution)")
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +57,7 @@ type ingestOptions struct {
 	Threads     int
 	Presign     int
 	Settle      time.Duration
+	Rate        float64       // requests a second offered in all; 0: as fast as accepted
 	Watch       int           // threads whose counts are polled for the 202-to-visible latency
 	WatchEvery  time.Duration // how often
 	profile     string
@@ -95,7 +98,11 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		return nil, err
 	}
 	n := o.Presign
-	if n <= 0 {
+	switch {
+	case n > 0:
+	case o.Rate > 0:
+		n = int(o.Rate*o.Duration.Seconds()*1.05) + o.Concurrency
+	default:
 		n = int(o.Duration.Seconds() * 4000)
 	}
 	// One warm-up request per actor, so the node has fetched every actor
@@ -127,7 +134,7 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		prof = t.profile(ctx, o.profile, o.Duration-time.Second)
 	}
 	cpu0 := t.CPU()
-	res, acc := send(ctx, client, reqs[actors:], o.Concurrency, o.Duration)
+	res, acc := sendAt(ctx, client, reqs[actors:], o.Concurrency, o.Duration, o.Rate)
 	cpuLoad := t.CPU() - cpu0
 	loadEnd := time.Now()
 	res.Name = "ingest"
@@ -366,16 +373,30 @@ func hostOf(base string) string {
 // cancelled: a cancelled POST may still have been accepted, and the loss
 // check must know every accepted activity.
 func send(ctx context.Context, client *http.Client, reqs []signedPost, conc int, d time.Duration) (result, []acceptance) {
+	return sendAt(ctx, client, reqs, conc, d, 0)
+}
+
+// sendAt is send at most perSecond requests a second in all (0: as fast
+// as the node answers), so that latency can be read at a given load
+// rather than at saturation.
+func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc int, d time.Duration, perSecond float64) (result, []acceptance) {
 	var rec recorder
 	deadline := time.Now().Add(d)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	accepted := make([][]acceptance, conc)
+	limit := rate.NewLimiter(rate.Inf, 0)
+	if perSecond > 0 {
+		limit = rate.NewLimiter(rate.Limit(perSecond), 1)
+	}
 	start := time.Now()
 	for w := range conc {
 		sh := rec.shard()
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
+				if limit.Wait(ctx) != nil {
+					return
+				}
 				i := int(next.Add(1) - 1)
 				if i >= len(reqs) {
 					return

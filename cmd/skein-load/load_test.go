@@ -130,7 +130,7 @@ func TestIngestSmoke(t *testing.T) {
 		tg, _ := startNode(t, dbURL)
 		ctx := context.Background()
 		rows, err := runIngest(ctx, tg, ingestOptions{Duration: 2 * time.Second, Concurrency: 4, Hosts: 2, Actors: 3,
-			Threads: 4, Presign: 300, Settle: 30 * time.Second, Watch: 2, WatchEvery: 50 * time.Millisecond}, io.Discard)
+			Threads: 4, Presign: 300, Rate: 100, Settle: 30 * time.Second, Watch: 2, WatchEvery: 50 * time.Millisecond}, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/skein-forum/skein/media"
+	"github.com/skein-forum/skein/node"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -334,8 +336,9 @@ func runForum(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 func runBackup(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
 	var db dbFlags
 	f := newFlagSet("backup", "skein backup FILE [--data DIR]\n"+
-		"Copies the SQLite database while the node runs (VACUUM INTO). To restore, stop the node\n"+
-		"and put the copy in place of DIR/skein.db. For PostgreSQL use pg_dump.", stdout)
+		"Copies the SQLite database while the node runs (VACUUM INTO), and the images it names\n"+
+		"into the directory FILE-media. To restore, stop the node and put the copies in place of\n"+
+		"DIR/skein.db and DIR/media. For PostgreSQL use pg_dump.", stdout)
 	db.registerAdmin(f)
 	if err := f.parse(args); err != nil {
 		return err
@@ -352,6 +355,37 @@ func runBackup(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 		return err
 	}
 	fmt.Fprintln(stdout, "backed up to", f.Args()[0])
+	return backupMedia(ctx, s, filepath.Join(db.dataDir, node.MediaDir), f.Args()[0]+"-media", stdout)
+}
+
+// backupMedia copies the image files the database names from the node's
+// media directory into dst. It runs after the database's copy, so every
+// file that copy names is there unless it was deleted meanwhile (counted
+// as missing: its post went after the copy was taken).
+func backupMedia(ctx context.Context, s *storage.Store, src, dst string, stdout io.Writer) error {
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil // the node never stored an image
+	}
+	from, err := media.NewDir(src)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("backup: %s already exists", dst)
+	}
+	to, err := media.NewDir(dst)
+	if err != nil {
+		return err
+	}
+	copied, missing, err := media.NewLibrary(s, from, nil, nil).CopyFiles(ctx, to)
+	if err != nil {
+		return fmt.Errorf("back up images: %w", err)
+	}
+	fmt.Fprintf(stdout, "copied %d image files to %s", copied, dst)
+	if missing > 0 {
+		fmt.Fprintf(stdout, " (%d deleted meanwhile)", missing)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

@@ -50,6 +50,7 @@ type PublicKey struct {
 
 // Image is an avatar.
 type Image struct {
-	Type string `json:"type"`
-	URL  string `json:"url"`
+	Type      string `json:"type"`
+	MediaType string `json:"mediaType,omitempty"`
+	URL       string `json:"url"`
 }

@@ -1,7 +1,6 @@
 package activitystreams
 
 import (
-	"net/url"
 	"time"
 )
 
@@ -22,8 +21,11 @@ type RemoteNote struct {
 	Published    time.Time
 	Recipients   []string // to and cc
 	Mentions     []string // hrefs of Mention tags
-	Attachments  []string // links to media, already checked to be http(s)
-	Replies      Object
+	Attachments  []RemoteAttachment
+	// Sensitive marks the media (Mastodon: and the text, with a summary)
+	// as not to be shown until the reader asks.
+	Sensitive bool
+	Replies   Object
 }
 
 // IsNoteType reports whether a type is one Skein stores as a post. Lemmy
@@ -75,6 +77,7 @@ func ReadNote(m map[string]any) (*RemoteNote, error) {
 	}
 	note.Mentions = mentionsOf(m["tag"])
 	note.Attachments = attachmentsOf(m["attachment"])
+	note.Sensitive, _ = m["sensitive"].(bool)
 	if r := ObjectOf(m["replies"]); r.Raw != nil || r.ID != "" {
 		note.Replies = r
 	}
@@ -122,26 +125,6 @@ func mentionsOf(v any) []string {
 			if href := String(m, "href"); href != "" {
 				out = append(out, href)
 			}
-		}
-	}
-	return out
-}
-
-// attachmentsOf lists the http(s) URLs of attached media.
-func attachmentsOf(v any) []string {
-	list, _ := v.([]any)
-	if m, ok := v.(map[string]any); ok {
-		list = []any{m}
-	}
-	var out []string
-	for _, a := range list {
-		if len(out) == MaxAttachments {
-			break
-		}
-		m, _ := a.(map[string]any)
-		u := String(m, "url")
-		if p, err := url.Parse(u); err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" {
-			out = append(out, u)
 		}
 	}
 	return out

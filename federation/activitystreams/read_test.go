@@ -104,7 +104,10 @@ func TestReadNote(t *testing.T) {
 		t.Errorf("mentions %q", n.Mentions)
 	}
 	if len(n.Attachments) != 1 || n.Replies.ID != "https://bread.example/users/maren/statuses/113525871234567890/replies" || n.Replies.Raw == nil {
-		t.Errorf("attachments %q, replies %+v", n.Attachments, n.Replies)
+		t.Errorf("attachments %+v, replies %+v", n.Attachments, n.Replies)
+	} else if a := n.Attachments[0]; !a.IsImage() || a.MediaType != "image/jpeg" || a.Width != 1600 || a.Height != 1200 ||
+		a.Blurhash != "UBL_:rOpGG-;~qRjWBay00xu%MM{IUWBt7of" || !strings.HasPrefix(a.Name, "A glass jar of rye starter") {
+		t.Errorf("attachment read as %+v", a)
 	}
 
 	// Text stays text, other shapes of url and to, Markdown source, quotes.

@@ -158,7 +158,26 @@ func (in *Inbox) newRemotePost(ctx context.Context, note *as.RemoteNote) (storag
 	}
 	apID := note.ID
 	return storage.NewPost{AuthorID: author.ID, Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
-		APID: &apID, URL: link, CreatedAt: note.Published}, nil
+		APID: &apID, URL: link, CreatedAt: note.Published, RemoteMedia: remoteImages(note)}, nil
+}
+
+// remoteImages are the images a Note carries, as the post records them:
+// shown in the thread with their alt text, blurred when the Note is
+// sensitive.
+func remoteImages(note *as.RemoteNote) []storage.RemoteAttachment {
+	var out []storage.RemoteAttachment
+	for _, a := range note.Attachments {
+		if !a.IsImage() {
+			continue
+		}
+		ct := a.MediaType
+		if ct == "image/*" {
+			ct = ""
+		}
+		out = append(out, storage.RemoteAttachment{URL: a.URL, ContentType: ct, Description: a.Name, Blurhash: a.Blurhash,
+			Sensitive: note.Sensitive, Width: a.Width, Height: a.Height})
+	}
+	return out
 }
 
 // threadOfNote finds the thread a Note belongs to: the thread of the post
@@ -193,7 +212,8 @@ func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *stor
 }
 
 // noteHTML is what a remote Note shows as, before sanitizing: its content,
-// its content warning above it and links to its media below.
+// its content warning above it and links to its media below, save its
+// images, which the post shows itself (see remoteImages).
 func noteHTML(n *as.RemoteNote) string {
 	var b strings.Builder
 	if n.Summary != "" {
@@ -201,7 +221,9 @@ func noteHTML(n *as.RemoteNote) string {
 	}
 	b.WriteString(n.Content)
 	for _, a := range n.Attachments {
-		fmt.Fprintf(&b, `<p><a href="%s">%s</a></p>`, html.EscapeString(a), "Attachment")
+		if !a.IsImage() { // images are shown from the post's media; others are linked
+			fmt.Fprintf(&b, `<p><a href="%s">%s</a></p>`, html.EscapeString(a.URL), "Attachment")
+		}
 	}
 	return strings.ReplaceAll(b.String(), "\x00", "")
 }

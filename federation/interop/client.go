@@ -8,10 +8,12 @@
 package interop
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -34,11 +36,12 @@ type Mastodon struct {
 // Account, Status, Relationship, Notification and Context are the parts
 // of the Mastodon API's entities the tests read.
 type Account struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Acct     string `json:"acct"`
-	URL      string `json:"url"`
-	URI      string `json:"uri"`
+	ID            string `json:"id"`
+	Username      string `json:"username"`
+	Acct          string `json:"acct"`
+	URL           string `json:"url"`
+	URI           string `json:"uri"`
+	StatusesCount int    `json:"statuses_count"`
 }
 
 type Status struct {
@@ -53,6 +56,16 @@ type Status struct {
 	Account     Account  `json:"account"`
 	Reblog      *Status  `json:"reblog"`
 	Mentions    []Member `json:"mentions"`
+	Media       []Media  `json:"media_attachments"`
+}
+
+// Media is an attachment of a status, or an upload.
+type Media struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"` // image, or unknown when the server could not fetch it
+	URL         string `json:"url"`
+	RemoteURL   string `json:"remote_url"`
+	Description string `json:"description"`
 }
 
 // Member is a mention in a status.
@@ -142,7 +155,8 @@ type NewStatus struct {
 	Text        string
 	InReplyToID string
 	SpoilerText string
-	Visibility  string // public when empty
+	Visibility  string   // public when empty
+	MediaIDs    []string // uploads (Mastodon.Upload) the status shows
 }
 
 func (n NewStatus) form() url.Values {
@@ -157,7 +171,47 @@ func (n NewStatus) form() url.Values {
 		v.Set("spoiler_text", n.SpoilerText)
 		v.Set("sensitive", "true")
 	}
+	for _, id := range n.MediaIDs {
+		v.Add("media_ids[]", id)
+	}
 	return v
+}
+
+// Upload sends an image with its alt text, for a status to show.
+func (m *Mastodon) Upload(ctx context.Context, name string, data []byte, description string) (*Media, error) {
+	body, ctype := multipartBody(url.Values{"description": {description}}, "file", name, data)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Base+"/api/v2/media", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+m.Token)
+	req.Header.Set("Content-Type", ctype)
+	resp, err := m.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("upload media: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("upload media: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	var md Media
+	return &md, json.Unmarshal(b, &md)
+}
+
+// multipartBody is a multipart form with fields and one file.
+func multipartBody(fields url.Values, fileField, name string, data []byte) (io.Reader, string) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, vs := range fields {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile(fileField, name)
+	fw.Write(data)
+	mw.Close()
+	return &b, mw.FormDataContentType()
 }
 
 func (m *Mastodon) Post(ctx context.Context, n NewStatus) (*Status, error) {
@@ -333,7 +387,8 @@ func hiddenFields(page, action string) (url.Values, error) {
 	}
 	var form *html.Node
 	for n := range doc.Descendants() {
-		if n.Type == html.ElementNode && n.DataAtom == atom.Form && attr(n, "action") == action {
+		// A form may name the place its answer opens at (action#reply).
+		if a, _, _ := strings.Cut(attr(n, "action"), "#"); n.Type == html.ElementNode && n.DataAtom == atom.Form && a == action {
 			form = n
 			break
 		}
@@ -390,6 +445,52 @@ func (b *Browser) Reply(ctx context.Context, threadID, body, replyTo string, ext
 	_, anchor, ok := strings.Cut(loc, "#p")
 	if !ok || anchor == "" {
 		return "", fmt.Errorf("reply redirected to %q, which names no post", loc)
+	}
+	return anchor, nil
+}
+
+// ReplyWithImage replies with an image as a person without script does:
+// Attach sends the file, the page comes back with a field for its alt
+// text, and Post reply sends the text with the image named and described.
+// It returns the new post's id.
+func (b *Browser) ReplyWithImage(ctx context.Context, threadID, body, alt string, image []byte) (string, error) {
+	page, err := b.Get(ctx, "/t/"+threadID)
+	if err != nil {
+		return "", err
+	}
+	form, err := hiddenFields(page.Body, "/t/"+threadID+"/reply")
+	if err != nil {
+		return "", err
+	}
+	form.Set("body", body)
+	form.Set("upload", "1")
+	mb, ctype := multipartBody(form, "images", "image.png", image)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.Base+"/t/"+threadID+"/reply", mb)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Origin", b.Base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	p, err := b.do(req)
+	if err != nil {
+		return "", err
+	}
+	_, rest, ok := strings.Cut(p.Body, `name="alt-`)
+	id, _, _ := strings.Cut(rest, `"`)
+	if p.Status != http.StatusOK || !ok || id == "" {
+		return "", fmt.Errorf("attach an image: %d, no image to describe; page says: %s", p.Status, formError(p.Body))
+	}
+	form.Del("upload")
+	form.Set("media", id)
+	form.Set("alt-"+id, alt)
+	p, err = b.Submit(ctx, "/t/"+threadID+"/reply", form)
+	if err != nil {
+		return "", err
+	}
+	_, anchor, ok := strings.Cut(p.Location, "#p")
+	if p.Status != http.StatusSeeOther || !ok {
+		return "", fmt.Errorf("reply with an image: %d %q; page says: %s", p.Status, p.Location, formError(p.Body))
 	}
 	return anchor, nil
 }

@@ -164,3 +164,34 @@ func (j *journey) memberSees(text string) error {
 	}
 	return fmt.Errorf("neither /followed, /follow-remote nor the %d threads they link show %q", len(threads), text)
 }
+
+// A thread's, a member's and a forum's profiles in GoToSocial count the
+// posts their outboxes hold, not zero.
+func TestProfilesCountPosts(t *testing.T) {
+	j := begin(t, env.plain, "reader")
+	n := j.node
+	id, _ := j.thread("Counted "+word("t"), "One.")
+	j.reply(id, "Two.", "")
+	j.reply(id, "Three.", "")
+	for _, c := range []struct {
+		name, q string
+		atLeast int
+	}{
+		{"thread", n.threadURL(id), 3},
+		{"member", n.memberURL(j.handle), 3},
+		{"forum", n.forumURL("general"), 1},
+	} {
+		// GoToSocial reads the count from the outbox after it answers
+		// the search.
+		eventually(t, c.name+" counts its posts", func() error {
+			a, err := j.fedi.ResolveAccount(j.ctx, c.q)
+			if err != nil {
+				return err
+			}
+			if a.StatusesCount < c.atLeast || (c.name == "thread" && a.StatusesCount != 3) {
+				return fmt.Errorf("%s shows %d posts, want %d", c.name, a.StatusesCount, c.atLeast)
+			}
+			return nil
+		})
+	}
+}

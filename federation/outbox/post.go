@@ -185,6 +185,10 @@ func (w *Worker) note(ctx context.Context, sc *scene) (*as.Note, error) {
 	if err != nil {
 		return nil, err
 	}
+	media, err := w.Fed.PostMedia(ctx, sc.post)
+	if err != nil {
+		return nil, err
+	}
 	return federation.NoteFromPost(w.urls, federation.NoteParts{Post: sc.post, Thread: sc.thread, Forum: sc.forum, Refs: refs,
-		ThreadActor: sc.owner, Replies: replies}), nil
+		ThreadActor: sc.owner, Replies: replies, Media: media[sc.post.ID]}), nil
 }

@@ -1,0 +1,84 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/skein-forum/skein/site"
+)
+
+const mediaPerPage = 50
+
+type adminMediaRow struct {
+	ID, ThumbURL, Alt, Owner, Purpose string
+	ThreadPath, ThreadTitle           string
+	RemoteURL                         string
+	Size                              string
+	When                              string
+}
+
+type adminMediaData struct {
+	Rows []adminMediaRow
+	Next string
+}
+
+// adminMedia lists every image, newest first, for admins to remove one.
+func (s *Server) adminMedia(w http.ResponseWriter, r *http.Request) {
+	if s.requireAdmin(w, r) == nil {
+		return
+	}
+	before, ok := beforeParam(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	list, err := s.Store.ListMedia(r.Context(), before, mediaPerPage+1)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var data adminMediaData
+	if len(list) > mediaPerPage {
+		list = list[:mediaPerPage]
+		data.Next = s.path("/admin/media?before=" + list[mediaPerPage-1].ID.String())
+	}
+	for _, m := range list {
+		row := adminMediaRow{ID: m.ID.String(), ThumbURL: s.newMediaView(&m.Media).ThumbURL, Alt: m.Description,
+			Owner: "@" + m.Handle, Purpose: m.Purpose, RemoteURL: m.RemoteURL, Size: thousands(m.Size/1024 + 1),
+			When: formatDateTime(m.CreatedAt)}
+		if m.Domain != "" {
+			row.Owner += "@" + m.Domain
+		}
+		if m.ThreadID != nil {
+			row.ThreadPath, row.ThreadTitle = s.path(site.ThreadPath(*m.ThreadID)), m.ThreadTitle
+		}
+		data.Rows = append(data.Rows, row)
+	}
+	s.adminPage(w, r, http.StatusOK, "admin_media", "Images", "media", data)
+}
+
+// removeMedia is an admin removing one image: its file goes, the post
+// shows it no more, the audit log says who did it.
+func (s *Server) removeMedia(w http.ResponseWriter, r *http.Request) {
+	admin := s.requireAdmin(w, r)
+	if admin == nil || !s.parseForm(w, r) {
+		return
+	}
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if err := s.Store.RemoveMedia(r.Context(), admin.ID, id); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.mediaRemoved()
+	s.redirect(w, r, "/admin/media")
+}
+
+// mediaRemoved asks the media sweeper to delete trashed files soon.
+func (s *Server) mediaRemoved() {
+	if s.media != nil {
+		s.media.Notify()
+	}
+}

@@ -1,0 +1,63 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
+)
+
+type latestData struct {
+	Threads []threadRow
+	Next    string // the next (older) page; "" on the last
+	IsFirst bool
+}
+
+// latest lists recent threads across every forum, with the member's
+// unread counts, newest activity first.
+func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
+	before, ok := beforeParam(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	threads, err := s.Store.ListLatestThreads(ctx, before, threadsPerPage+1)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	forums, err := s.Store.ListForums(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	byID := make(map[storage.ID]*storage.Forum, len(forums))
+	for i := range forums {
+		byID[forums[i].ID] = &forums[i]
+	}
+	data := latestData{IsFirst: before == 0}
+	p := &page{Title: "Latest", Description: "The latest threads in every forum of " + s.SiteName() + ".",
+		Canonical: s.URLs.Abs("/latest"), OGType: "website", Viewer: viewerFrom(r)}
+	if len(threads) > threadsPerPage {
+		threads = threads[:threadsPerPage]
+		data.Next = s.path("/latest?before=" + threads[threadsPerPage-1].LastPostID.String())
+		p.Next = data.Next
+	}
+	if before != 0 {
+		p.Canonical += "?before=" + before.String()
+		p.Prev = s.path("/latest")
+	}
+	if data.Threads, err = s.threadRows(r, threads); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	for i := range data.Threads {
+		if f := byID[data.Threads[i].ForumID]; f != nil {
+			data.Threads[i].ForumTitle, data.Threads[i].ForumLink = f.Title, s.path(site.ForumPath(f.Slug))
+		}
+	}
+	p.Data = data
+	w.Header().Set("Cache-Control", "private, no-cache")
+	s.render(w, r, http.StatusOK, "latest", p)
+}
