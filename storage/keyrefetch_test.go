@@ -42,6 +42,17 @@ func TestClaimKeyRefetch(t *testing.T) {
 				t.Fatalf("%s: claimed %v, %v; want %v", c.name, got, err, c.want)
 			}
 		}
+		// Claims past their interval are pruned; a pruned key may be
+		// claimed at once, a recent one still may not.
+		if n, err := s.PruneKeyRefetches(ctx, now.Add(gap)); err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v; want the other key's claim", n, err)
+		}
+		if ok, err := s.ClaimKeyRefetch(ctx, key+"2", now.Add(gap+2*time.Second), gap); err != nil || !ok {
+			t.Errorf("pruned key: claimed %v, %v", ok, err)
+		}
+		if ok, err := s.ClaimKeyRefetch(ctx, key, now.Add(gap+2*time.Second), gap); err != nil || ok {
+			t.Errorf("recent claim after the prune: claimed %v, %v", ok, err)
+		}
 
 		var won atomic.Int32
 		var wg sync.WaitGroup
