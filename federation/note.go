@@ -24,7 +24,7 @@ type NoteParts struct {
 	// member's reply to a thread on another server); nil otherwise.
 	ThreadActor *storage.Account
 	// Replies is the first page of the post's replies collection
-	// ([Server.RepliesFirstPage]); nil embeds an empty page that links
+	// ([Server.RepliesPage] from 0); nil embeds an empty page that links
 	// the first one as its next.
 	Replies *as.CollectionPage
 	// Media are the post's images, in order (see Server.PostMedia).

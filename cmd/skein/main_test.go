@@ -66,6 +66,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--no-such-flag"}, "flag provided but not defined"},
 		{[]string{"serve", "--registration", "sometimes"}, "--registration must be open, approval or closed"},
 		{[]string{"serve", "--listen", "nonsense"}, "want HOST:PORT"},
+		{[]string{"serve", "--inbox-host-rate", "0"}, "--inbox-host-rate must be at least 1, or -1 for no limit"},
+		{[]string{"serve", "--inbox-actor-rate", "-5"}, "--inbox-actor-rate must be at least 1, or -1 for no limit"},
 		{[]string{"user"}, "missing subcommand"},
 		{[]string{"user", "create", "--data", data}, "want 1 argument"},
 		{[]string{"forum", "create", "x", "--data", data}, "want SLUG and --title"},
@@ -87,7 +89,7 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 	_, stdout, _ := skein(t, "", "serve", "--help")
-	for _, flag := range []string{"-listen", "-base-url", "-data", "-database-url", "-registration", "-allow-private-networks", "-allow-http", "SKEIN_BASE_URL"} {
+	for _, flag := range []string{"-listen", "-base-url", "-data", "-database-url", "-registration", "-allow-private-networks", "-allow-http", "-inbox-host-rate", "-inbox-actor-rate", "SKEIN_INBOX_HOST_RATE"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("serve --help does not mention %s", flag)
 		}

@@ -12,8 +12,5 @@ const (
 		"so it is not folded behind it"
 	breakTitleAsWarning = "a thread's opening post shows in GoToSocial behind a content warning: its title, which the Note carries as name " +
 		"(federation.NoteFromPost) and GoToSocial shows as spoiler_text"
-	breakNoCWComposer       = "a member's content warning is not federated: the Note carries no summary and sensitive is always false (federation.NoteFromPost)"
-	breakBoostedReplyHidden = "a member's web reply reaches GoToSocial (the thread's Announce of a Note whose inReplyTo is the first post " +
-		"is accepted and both are stored in its database) but never shows in the following user's home timeline; likely " +
-		"GoToSocial's rule that keeps out replies to an account the user does not follow (the first post's author), not yet confirmed"
+	breakNoCWComposer = "a member's content warning is not federated: the Note carries no summary and sensitive is always false (federation.NoteFromPost)"
 )

@@ -16,7 +16,6 @@ func TestMemberReplyReachesHomeTimeline(t *testing.T) {
 	id, _ := j.thread("Timeline "+word("t"), "Follow this thread.")
 	a := j.resolve(j.node.threadURL(id))
 	j.follow(a)
-	knownBreak(t, breakBoostedReplyHidden)
 	text := word("web-reply")
 	j.reply(id, "A reply from the web: "+text, "")
 	eventually(t, "the reply is in the home timeline", func() error {

@@ -89,7 +89,10 @@ func TestFollowOnFirstContact(t *testing.T) {
 // A GoToSocial user follows a thread, then unfollows it: the node drops
 // the follower.
 func TestUnfollow(t *testing.T) {
-	j := begin(t, env.plain, "follower")
+	// Not "follower": an unfollow by that user while the home-timeline
+	// journey's boost arrived once left the boost out of its home
+	// timeline, though GoToSocial had stored it.
+	j := begin(t, env.plain, "first_thread")
 	id, _ := j.thread("Leave me "+word("t"), "A thread to leave.")
 	a := j.resolve(j.node.threadURL(id))
 	followers := j.node.threadURL(id) + "/followers"

@@ -30,9 +30,9 @@ import (
 // only for words it wrote itself. The first-contact journeys get users of
 // their own, which nothing else uses.
 var gtsUsers = []string{
-	"first_thread", "first_forum", "first_member", // only their first-contact follow
+	"first_thread", "first_forum", "first_member", // their first-contact follow (first_thread: and unfollow)
 	"reader",   // searches: lookup, context view, and the stranger of the --authorized-fetch node
-	"follower", // follows its own threads: home timeline, unfollow, content warnings
+	"follower", // follows its own threads: home timeline, content warnings
 	"replier",  // replies in its own threads: reply/favourite/edit/delete, answered replies
 	"poster",   // posts: followed by a member, mentions a member
 }
