@@ -194,12 +194,23 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
+		mentions, err := s.NoteMentions(ctx, p, t, refs)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		media, err := s.PostMedia(ctx, p)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Media: media[p.ID]})))
+		owner, err := s.MirrorOwner(ctx, t)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls,
+			NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Mentions: mentions, ThreadActor: owner, Media: media[p.ID]})))
 	}
 	if more {
 		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()

@@ -119,7 +119,12 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		case p.APID != nil:
 			page.OrderedItems = append(page.OrderedItems, *p.APID)
 		default:
-			page.OrderedItems = append(page.OrderedItems, NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Media: media[p.ID]}))
+			mentions, err := s.NoteMentions(ctx, p, t, refs)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			page.OrderedItems = append(page.OrderedItems, NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Mentions: mentions, Media: media[p.ID]}))
 		}
 		if m := postModified(p); m.After(modified) {
 			modified = m

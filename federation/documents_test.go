@@ -191,6 +191,9 @@ func TestNoteDocuments(t *testing.T) {
 			t.Errorf("%s to = %v", url, to)
 		}
 		cc := m["cc"].([]any)
+		if cc[0] != n.URLs.Forum("kitchen") { // FEP-1b12: NodeBB files a post under the first group
+			t.Errorf("%s cc = %v: the forum is not the first group addressed", url, cc)
+		}
 		for _, want := range []string{n.URLs.Member(author.Handle) + "/followers", n.URLs.Thread(th.ID) + "/followers"} {
 			if !slices.Contains(cc, any(want)) {
 				t.Errorf("%s cc = %v, missing %s", url, cc, want)
@@ -221,16 +224,18 @@ func TestNoteDocuments(t *testing.T) {
 		}
 	}
 
-	// The opening post names the thread (Lemmy and NodeBB take it as the
-	// title) and replies to nothing.
+	// The opening post's content opens with the thread's title, in bold
+	// (Lemmy and NodeBB take a nameless post's first line as its title),
+	// and it has no name (GoToSocial would show it as a content warning);
+	// it replies to nothing.
 	m := n.Doc(n.URLs.Post(first.ID), http.StatusOK)
-	if m["name"] != th.Title || m["inReplyTo"] != nil {
-		t.Errorf("first post name/inReplyTo = %v / %v", m["name"], m["inReplyTo"])
+	if m["name"] != nil || m["summary"] != nil || m["sensitive"] != false || m["inReplyTo"] != nil {
+		t.Errorf("first post name/summary/sensitive/inReplyTo = %v / %v / %v / %v", m["name"], m["summary"], m["sensitive"], m["inReplyTo"])
 	}
 	if m["likes"].(map[string]any)["totalItems"] != float64(1) {
 		t.Errorf("likes = %v", m["likes"])
 	}
-	if m["content"] != "<p>Mine goes flat after <strong>three days</strong>. Flour or water?</p>" {
+	if m["content"] != "<p><strong>"+th.Title+"</strong></p><p>Mine goes flat after <strong>three days</strong>. Flour or water?</p>" {
 		t.Errorf("content = %v", m["content"])
 	}
 	// A reply answers the post it replies to, has no title, and shows
@@ -272,6 +277,11 @@ func TestNoteRepliesToRemotePost(t *testing.T) {
 	m := n.Doc(n.URLs.Post(local.ID), http.StatusOK)
 	if m["inReplyTo"] != apid {
 		t.Errorf("inReplyTo = %v, want %s", m["inReplyTo"], apid)
+	}
+	// It mentions and addresses the author it answers, as Mastodon-family
+	// servers expect, in the document served as in the one delivered.
+	if !hasMention(m, *remote.APID, "@zed@remote.example") || !slices.Contains(m["cc"].([]any), any(*remote.APID)) {
+		t.Errorf("reply to zed: tag %v, cc %v", m["tag"], m["cc"])
 	}
 	// The node does not speak for the remote post.
 	if resp := n.Get(n.URLs.Post(rp.ID), testnode.APAccept); resp.StatusCode != http.StatusNotFound {
@@ -387,6 +397,38 @@ func TestDocumentQueriesRedirect(t *testing.T) {
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
 			t.Errorf("GET %s: %d to %q, want %q", u, resp.StatusCode, resp.Header.Get("Location"), want)
 		}
+	}
+}
+
+// hasMention reports whether a Note tags href as a Mention named name.
+func hasMention(m map[string]any, href, name string) bool {
+	tags, _ := m["tag"].([]any)
+	for _, t := range tags {
+		tag, _ := t.(map[string]any)
+		if tag["type"] == "Mention" && tag["href"] == href && tag["name"] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// A content warning federates as summary with sensitive set; a post
+// without one has neither.
+func TestNoteContentWarning(t *testing.T) {
+	n := testnode.New(t, nil)
+	ctx := context.Background()
+	p, err := n.Store.CreatePost(ctx, storage.NewPost{ThreadID: n.Fx.Thread.ID, AuthorID: n.Fx.Bob.ID, Source: "The ending",
+		HTML: "<p>The ending</p>", Summary: "Spoilers for the book"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := n.Doc(n.URLs.Post(p.ID), http.StatusOK)
+	if m["summary"] != "Spoilers for the book" || m["sensitive"] != true {
+		t.Errorf("summary/sensitive = %v / %v", m["summary"], m["sensitive"])
+	}
+	m = n.Doc(n.URLs.Post(n.Fx.Posts[1].ID), http.StatusOK)
+	if _, ok := m["summary"]; ok || m["sensitive"] != false {
+		t.Errorf("a post without a warning: summary/sensitive = %v / %v", m["summary"], m["sensitive"])
 	}
 }
 

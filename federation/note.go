@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"time"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -23,6 +24,9 @@ type NoteParts struct {
 	// ThreadActor is the remote actor that owns a mirror thread (a local
 	// member's reply to a thread on another server); nil otherwise.
 	ThreadActor *storage.Account
+	// Mentions are the remote accounts the post mentions, tagged and
+	// addressed ([Server.NoteMentions]).
+	Mentions []*storage.Account
 	// Replies is the first page of the post's replies collection
 	// ([Server.RepliesPage] from 0); nil embeds an empty page that links
 	// the first one as its next.
@@ -61,6 +65,8 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 		Type:         "Note",
 		AttributedTo: author,
 		Content:      p.HTML,
+		Summary:      p.Summary,
+		Sensitive:    p.Sensitive || p.Summary != "",
 		Published:    as.FormatTime(p.CreatedAt),
 		URL:          u.PostPermalink(p),
 		To:           []string{as.Public},
@@ -86,9 +92,18 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 	}
 	switch {
 	case t.IsMirror():
-		n.Audience = threadID
+		if a := np.ThreadActor; a == nil || a.ActorType != "Person" {
+			n.Audience = threadID
+		}
 	case np.Forum != nil:
+		// FEP-1b12: the forum is the audience and the first group
+		// addressed; NodeBB files a post under the first group it finds.
 		n.Audience = u.Forum(np.Forum.Slug)
+		n.Cc = append([]string{n.Audience}, n.Cc...)
+	}
+	for _, a := range np.Mentions {
+		n.Tag = append(n.Tag, as.Tag{Type: "Mention", Href: *a.APID, Name: "@" + a.Acct()})
+		n.Cc = append(n.Cc, *a.APID)
 	}
 	if p.EditedAt != nil {
 		n.Updated = as.FormatTime(*p.EditedAt)
@@ -102,13 +117,23 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 		n.InReplyTo = ref(*t.FirstPostID)
 	}
 	if !t.IsMirror() && (p.Position == 1 || (t.FirstPostID != nil && *t.FirstPostID == p.ID)) {
-		n.Name = t.Title
+		// The title opens the content, not the Note's name: GoToSocial
+		// shows a name as the content warning when there is no summary,
+		// while Lemmy and NodeBB take a nameless post's first line as
+		// its title.
+		n.Content = TitleHTML(t.Title) + n.Content
 	}
 	if p.QuoteID != nil {
 		q := ref(*p.QuoteID)
 		n.Quote, n.QuoteURL, n.MisskeyQuote = q, q, q
 	}
 	return n
+}
+
+// TitleHTML is how a thread's title opens the content of its first
+// post's Note: a paragraph in bold.
+func TitleHTML(title string) string {
+	return "<p><strong>" + html.EscapeString(title) + "</strong></p>"
 }
 
 // attachments are a post's images as Documents, the alt text as name:
@@ -204,6 +229,10 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts
 	if err != nil {
 		return nil, nil, err
 	}
+	mentions, err := s.NoteMentions(ctx, p, t, refs)
+	if err != nil {
+		return nil, nil, err
+	}
 	replies, err := s.RepliesPage(ctx, p, t, 0)
 	if err != nil {
 		return nil, nil, err
@@ -213,7 +242,7 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts
 		return nil, nil, err
 	}
 	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Replies: replies,
-		Media: media[p.ID]}), nil, nil
+		Media: media[p.ID], Mentions: mentions}), nil, nil
 }
 
 // MirrorOwner is the remote actor that owns a mirror thread; nil for a

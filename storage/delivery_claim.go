@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -271,4 +272,16 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// DropDeliveries deletes the jobs of one activity to one host, leased or
+// not, and returns how many went: what a peer's Reject of the activity
+// asks for. A leased job's result then finds nothing to finish.
+func (s *Store) DropDeliveries(ctx context.Context, activityID ID, host string) (int64, error) {
+	res, err := s.w.NewRaw("DELETE FROM deliveries WHERE host = ? AND activity_id = ?", strings.ToLower(host), activityID).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("drop deliveries of %s to %s: %w", activityID, host, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }

@@ -27,3 +27,14 @@ func (s *Store) ClaimKeyRefetch(ctx context.Context, keyID string, now time.Time
 	}
 	return n == 1, nil
 }
+
+// PruneKeyRefetches forgets refetch claims made before before: past
+// their interval they bound nothing, and a node sees many keys.
+func (s *Store) PruneKeyRefetches(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.w.NewRaw("DELETE FROM key_refetches WHERE claimed_at < ?", before.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune key refetches: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

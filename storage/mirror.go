@@ -131,6 +131,20 @@ func (s *Store) ThreadByAPID(ctx context.Context, apID string) (*Thread, error) 
 	return t, nil
 }
 
+// MirrorsOwnedBy lists the live mirror threads a remote actor owns (the
+// threads its own posts opened here, or those of a group it runs), newest
+// first, at most limit.
+func (s *Store) MirrorsOwnedBy(ctx context.Context, actorID ID, limit int) ([]Thread, error) {
+	var out []Thread
+	err := s.r.NewSelect().Model(&out).
+		Where("remote_actor_id = ? AND deleted_at IS NULL", actorID).
+		OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mirrors of %s: %w", actorID, err)
+	}
+	return out, nil
+}
+
 // HasPostIn reports whether an account has a live post in a thread: for a
 // mirror, someone its group let in before.
 func (s *Store) HasPostIn(ctx context.Context, threadID, authorID ID) (bool, error) {

@@ -70,3 +70,49 @@ func TestSignInThrottleIsShared(t *testing.T) {
 		}
 	})
 }
+
+// Guessing one account from one address is slowed more with every
+// failure past the free ones (5 s, 10 s, 20 s, ... up to the cap), and is
+// never turned into a lockout: the owner, from their own address, signs
+// in at once however long the guesser has been at it.
+func TestSignInDelayGrows(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		lim := storage.SignInLimits{FreePerAccount: 2, FreePerAddress: 1000, MaxDelay: 40 * time.Second}
+		now := time.Now()
+		guess := func() time.Duration {
+			t.Helper()
+			wait, err := s.BeginSignIn(ctx, lim, "203.0.113.66", "alice", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return wait
+		}
+		for i := range 2 {
+			if wait := guess(); wait != 0 {
+				t.Fatalf("free failure %d waits %v", i, wait)
+			}
+		}
+		for _, want := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 40 * time.Second} {
+			if wait := guess(); wait != want {
+				t.Fatalf("next guess waits %v, want %v", wait, want)
+			}
+			// Guesses within the wait are refused and not counted.
+			now = now.Add(want - time.Millisecond)
+			if wait := guess(); wait != time.Millisecond {
+				t.Fatalf("a guess just before the wait ends waits %v", wait)
+			}
+			now = now.Add(time.Millisecond)
+			if wait := guess(); wait != 0 {
+				t.Fatalf("the guess after the wait of %v was held up %v", want, wait)
+			}
+		}
+		// The owner, from home, meanwhile.
+		if wait, err := s.BeginSignIn(ctx, lim, "192.0.2.10", "alice", now); err != nil || wait != 0 {
+			t.Fatalf("the owner waits %v (%v)", wait, err)
+		}
+		if err := s.SignInSucceeded(ctx, lim, "192.0.2.10", "alice"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -160,6 +160,40 @@ func TestReportFlow(t *testing.T) {
 	}
 }
 
+// A moderator resolving reports acts only on members below them: a
+// report about the only admin, or about an admin's post, cannot suspend
+// the admin or remove the post through the reports queue.
+func TestModeratorCannotActOnAdminThroughReports(t *testing.T) {
+	ts := newSite(t)
+	ctx := context.Background()
+	ada := addAdmin(t, ts)
+	_, adaPost, err := ts.Store.CreateThread(ctx, storage.NewThread{ForumID: ts.FX.Forum.ID, AuthorID: ada.ID,
+		Title: "House rules", Source: "Be kind.", HTML: "<p>Be kind.</p>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	about, _ := ts.Store.CreateReport(ctx, storage.NewReport{ReporterID: ts.FX.Alice.ID, AccountID: ada.ID, Reason: "bossy"})
+	onPost, _ := ts.Store.CreateReport(ctx, storage.NewReport{ReporterID: ts.FX.Alice.ID, PostID: &adaPost.ID, Reason: "bossy"})
+	adaBrowser := ts.browser()
+	adaBrowser.signIn("ada")
+
+	mod := ts.browser()
+	mod.signIn("morgan")
+	mod.post("/admin/reports/"+about.ID.String(), url.Values{"action": {"suspend"}}).wantStatus(t, http.StatusForbidden)
+	mod.post("/admin/reports/"+onPost.ID.String(), url.Values{"action": {"suspend"}}).wantStatus(t, http.StatusForbidden)
+	mod.post("/admin/reports/"+onPost.ID.String(), url.Values{"action": {"delete"}}).wantStatus(t, http.StatusForbidden)
+	if a := ts.account(ada.ID); a.Suspended || a.Role != storage.RoleAdmin {
+		t.Fatalf("the moderator changed the admin: %+v", a)
+	}
+	if p, _ := ts.Store.PostByID(ctx, adaPost.ID); p.IsDeleted() {
+		t.Fatal("the moderator removed the admin's post")
+	}
+	adaBrowser.get("/").wantContains(t, "Sign out")
+	if open, _ := ts.Store.ListReports(ctx, storage.ReportOpen, 0, 10); len(open) != 2 {
+		t.Fatalf("%d reports open, want both still open", len(open))
+	}
+}
+
 func TestAdminManagesDomainsMembersAndForums(t *testing.T) {
 	ts := newSiteWith(t, func(c *web.Config) { c.Registration = web.RegistrationApproval })
 	addAdmin(t, ts)

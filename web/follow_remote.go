@@ -12,7 +12,8 @@ import (
 // A member follows a thread, forum or person on another server from here:
 // the node resolves the address, sends a Follow and, once the remote
 // server accepts, mirrors what arrives into threads that read and answer
-// like local ones.
+// like local ones. Each public post of a followed person opens a thread of
+// its own; this page lists the newest under the person.
 
 type followRemoteData struct {
 	Query     string
@@ -24,7 +25,17 @@ type followedRemoteView struct {
 	ID, Name, Handle, URL string
 	Pending               bool
 	MirrorPath            string // the mirror thread here, when one exists
+	// Posts are the newest threads a followed person's posts opened here.
+	Posts []mirrorLink
 }
+
+type mirrorLink struct {
+	Title, Path string
+}
+
+// personPostsShown is how many of a followed person's threads the page
+// lists.
+const personPostsShown = 5
 
 // followRemoteForm shows the form and what the member follows elsewhere.
 func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +62,19 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 		if v.URL == "" && f.APID != nil {
 			v.URL = *f.APID
 		}
-		if f.MirrorID != 0 {
+		switch {
+		case f.ActorType == "Person" && f.Accepted:
+			// Each post of a person opens a thread of its own: list
+			// the newest.
+			threads, err := s.Store.MirrorsOwnedBy(r.Context(), f.ID, personPostsShown)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			for _, t := range threads {
+				v.Posts = append(v.Posts, mirrorLink{Title: t.Title, Path: s.path(site.ThreadPath(t.ID))})
+			}
+		case f.MirrorID != 0:
 			v.MirrorPath = s.path(site.ThreadPath(f.MirrorID))
 		}
 		data.Following = append(data.Following, v)

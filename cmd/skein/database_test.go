@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/skein-forum/skein/media"
+	"github.com/skein-forum/skein/node"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -75,22 +79,47 @@ func TestDBCopyCommand(t *testing.T) {
 	if code, _, stderr := skein(t, "", "forum", "create", "bakery", "--title", "Bakery", "--data", data); code != 0 {
 		t.Fatalf("forum create: %s", stderr)
 	}
-	media := filepath.Join("media", "ab", "abcdef.webp")
-	if err := os.MkdirAll(filepath.Join(data, filepath.Dir(media)), 0o750); err != nil {
+	// An image in the node's blob store, as an upload leaves it.
+	const image = "abcdef0123456789.webp"
+	blobs, err := media.NewDir(filepath.Join(data, node.MediaDir))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(data, media), []byte("an image"), 0o640); err != nil {
+	if err := blobs.Put(context.Background(), image, strings.NewReader("an image")); err != nil {
 		t.Fatal(err)
+	}
+	stored := func(dataDir string) string {
+		t.Helper()
+		b, err := media.NewDir(filepath.Join(dataDir, node.MediaDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := b.Open(context.Background(), image)
+		if err != nil {
+			t.Fatalf("the image in %s: %v", dataDir, err)
+		}
+		defer f.Close()
+		content, _ := io.ReadAll(f)
+		return string(content)
 	}
 
+	// A data directory that holds another node's files is refused before
+	// anything is written, so the database stays empty for a real copy.
 	pg := storagetest.NewPostgresSchema(t, dsn)
+	occupied := t.TempDir()
+	if err := os.WriteFile(filepath.Join(occupied, "other-node.txt"), []byte("x"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := skein(t, "", "db", "copy", "--from", data, "--to", pg, "--to-data", occupied); code != 1 || !strings.Contains(stderr, "already holds files") {
+		t.Fatalf("copy into a data directory with files: exit %d, %s", code, stderr)
+	}
 	pgData := t.TempDir()
 	code, stdout, stderr := skein(t, "", "db", "copy", "--from", data, "--to", pg, "--to-data", pgData)
 	if code != 0 || !strings.Contains(stdout, "counts checked") || !strings.Contains(stdout, "accounts") || !strings.Contains(stdout, "1 files") {
 		t.Fatalf("db copy to PostgreSQL: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if b, err := os.ReadFile(filepath.Join(pgData, media)); err != nil || string(b) != "an image" {
-		t.Fatalf("media file after the copy: %q, %v", b, err)
+	if got := stored(pgData); got != "an image" {
+		t.Fatalf("the image after the copy: %q", got)
 	}
 	if code, out, stderr := skein(t, "", "user", "list", "--database-url", pg, "--data", pgData); code != 0 || !strings.Contains(out, "ada") {
 		t.Fatalf("user list on PostgreSQL: %s %s", out, stderr)
@@ -115,8 +144,8 @@ func TestDBCopyCommand(t *testing.T) {
 	if code, out, _ := skein(t, "", "user", "list", "--data", back); code != 0 || !strings.Contains(out, "ada") {
 		t.Fatalf("user list on the SQLite copy: %s", out)
 	}
-	if _, err := os.Stat(filepath.Join(back, media)); err != nil {
-		t.Fatalf("media file in the SQLite copy: %v", err)
+	if got := stored(back); got != "an image" {
+		t.Fatalf("the image in the SQLite copy: %q", got)
 	}
 	if code, _, _ := skein(t, "", "db", "copy", "--from", filepath.Join(t.TempDir(), "nothing"), "--to", storagetest.NewPostgresSchema(t, dsn)); code != 1 {
 		t.Fatalf("copy from a directory without a node: exit %d", code)

@@ -57,6 +57,11 @@ func runDB(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) er
 	if srcOpts == dstOpts {
 		return fmt.Errorf("%w: --from and --to are the same database", errUsage)
 	}
+	// Checked before the database is written: a copy that could not
+	// place its files would leave a half-moved node behind.
+	if err := refuseFilesAt(srcDir, dstDir); err != nil {
+		return err
+	}
 	src, err := storage.Open(ctx, srcOpts)
 	if err != nil {
 		return err
@@ -139,6 +144,40 @@ func copyDataFiles(from, to string) (files int, size int64, err error) {
 		return err
 	})
 	return files, size, err
+}
+
+// refuseFilesAt refuses a target data directory that already holds
+// files besides a SQLite database (another node's media, say), when the
+// copy is to put the source's files there.
+func refuseFilesAt(from, to string) error {
+	if from == "" || to == "" || from == to {
+		return nil
+	}
+	found := ""
+	err := filepath.WalkDir(to, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(to, path)
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !strings.HasPrefix(rel, storage.SQLiteFile) {
+			found = rel
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("target data directory: %w", err)
+	}
+	if found != "" {
+		return fmt.Errorf("%w: %s already holds files (%s); copy into a new, empty data directory", storage.ErrTargetNotEmpty, to, found)
+	}
+	return nil
 }
 
 func copyFile(from, to string) (int64, error) {

@@ -9,11 +9,10 @@ type Note struct {
 	ID           string          `json:"id"`
 	Type         string          `json:"type"`
 	AttributedTo string          `json:"attributedTo"`
-	// Name carries the thread title on a thread's first post only: Lemmy
-	// and NodeBB read it as the title of a new topic, Mastodon ignores it
-	// on a Note. Replies leave it out so nobody shows a title per reply.
-	Name       string          `json:"name,omitempty"`
-	Content    string          `json:"content"`
+	Content      string          `json:"content"`
+	// Summary is the post's content warning (Mastodon's meaning on a
+	// Note); Sensitive is set with it.
+	Summary    string          `json:"summary,omitempty"`
 	Source     *Source         `json:"source,omitempty"`
 	Published  string          `json:"published"`
 	Updated    string          `json:"updated,omitempty"`
@@ -21,8 +20,8 @@ type Note struct {
 	To         []string        `json:"to"`
 	Cc         []string        `json:"cc"`
 	InReplyTo  string          `json:"inReplyTo,omitempty"`
-	ContextID  string          `json:"context"`  // FEP-7888: the thread's posts collection
-	Audience   string          `json:"audience"` // FEP-1b12: the forum
+	ContextID  string          `json:"context"`            // FEP-7888: the thread's posts collection
+	Audience   string          `json:"audience,omitempty"` // FEP-1b12: the forum
 	Sensitive  bool            `json:"sensitive"`
 	Tag        []Tag           `json:"tag"`
 	Attachment []any           `json:"attachment"`

@@ -8,24 +8,49 @@ import (
 // its text not yet sanitized.
 type RemoteNote struct {
 	ID           string
+	Type         string // Note, Article or Page
 	AttributedTo string
 	Content      string // remote HTML, unsanitized
-	Summary      string // content warning
-	Source       string // Markdown, when the sender gave text/markdown source
-	Name         string
-	URL          string
-	InReplyTo    string
-	Context      string
-	Audience     string
-	Quote        string
-	Published    time.Time
-	Recipients   []string // to and cc
-	Mentions     []string // hrefs of Mention tags
-	Attachments  []RemoteAttachment
+	// Summary is a content warning on a Note (Mastodon's meaning) and an
+	// excerpt of the content on an Article or a Page (NodeBB, Lemmy,
+	// blogs): see [RemoteNote.Warning]. Unsanitized.
+	Summary string
 	// Sensitive marks the media (Mastodon: and the text, with a summary)
 	// as not to be shown until the reader asks.
-	Sensitive bool
-	Replies   Object
+	Sensitive   bool
+	Source      string // Markdown, when the sender gave text/markdown source
+	Name        string
+	URL         string
+	InReplyTo   string
+	Context     string
+	Audience    string
+	Quote       string
+	Published   time.Time
+	Recipients  []string // to and cc
+	Mentions    []string // hrefs of Mention tags
+	Attachments []RemoteAttachment
+	Replies     Object
+}
+
+// Warning is the content warning the Note carries: its summary on a
+// Note. On an Article or a Page the summary is an excerpt, never a
+// warning.
+func (n *RemoteNote) Warning() string {
+	if n.Type == "Note" {
+		return n.Summary
+	}
+	return ""
+}
+
+// Public reports whether the Note addresses everyone, in to (public) or
+// cc (unlisted); followers-only and direct Notes do not.
+func (n *RemoteNote) Public() bool {
+	for _, r := range n.Recipients {
+		if r == Public || r == "as:Public" || r == "Public" {
+			return true
+		}
+	}
+	return false
 }
 
 // IsNoteType reports whether a type is one Skein stores as a post. Lemmy
@@ -43,6 +68,7 @@ func ReadNote(m map[string]any) (*RemoteNote, error) {
 	}
 	note := &RemoteNote{
 		ID:           String(m, "id"),
+		Type:         String(m, "type"),
 		AttributedTo: ID(m["attributedTo"]),
 		InReplyTo:    ID(m["inReplyTo"]),
 		Context:      ID(m["context"]),

@@ -127,3 +127,39 @@ func TestMisbehavingHostsAreRetriedWithoutHoldingOthers(t *testing.T) {
 		}
 	})
 }
+
+// A server that holds every POST open and never answers (NodeBB does so
+// with an Announce it will Reject) keeps a delivery slot no longer than
+// the POST timeout: with one slot for the host, every job of it is
+// still attempted in turn, and each is kept for a retry.
+func TestHeldPostsFreeTheirSlot(t *testing.T) {
+	s := storagetest.Open(t, "sqlite")
+	ctx := context.Background()
+	fx := storagetest.Seed(t, s)
+	held := newInbox(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	held.Respond(fedtest.Hold(release))
+	var acts []storage.NewActivity
+	for i := range 3 {
+		acts = append(acts, activity(fx, i, personal(held, "/inbox")))
+	}
+	if err := s.EnqueueActivities(ctx, acts); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorker(s)
+	w.PerHost = 1
+	w.Timeout = 200 * time.Millisecond
+	w.Client = transport.New(transport.Options{AllowPrivateNetworks: true, AllowHTTP: true, Timeout: 200 * time.Millisecond})
+	w.RetryBase, w.RetryMax = time.Hour, time.Hour
+	start(t, w)
+	w.Notify()
+	eventually(t, "every held job to be attempted and kept for a retry", func() bool {
+		n, _, _ := held.stats()
+		var retried int
+		if err := s.DB().NewRaw("SELECT count(*) FROM deliveries WHERE attempts > 0").Scan(ctx, &retried); err != nil {
+			t.Fatal(err)
+		}
+		return n >= len(acts) && retried == len(acts)
+	})
+}

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
@@ -34,6 +35,9 @@ func (in *Inbox) answered(ctx context.Context, act *as.Incoming, signer *storage
 			}
 		}
 	}
+	if f == nil && !accepted {
+		return in.rejectedActivity(ctx, act, signer)
+	}
 	if f == nil {
 		return ignore("%s of no follow we sent", act.Type)
 	}
@@ -45,4 +49,28 @@ func (in *Inbox) answered(ctx context.Context, act *as.Incoming, signer *storage
 	}
 	_, err := in.store.RemoveFollow(ctx, f.FollowerID, f.TargetKind, f.TargetID)
 	return err
+}
+
+// rejectedActivity stops the delivery of an activity of ours that a peer
+// refused with a Reject: NodeBB answers so an Announce of a topic it has
+// already (and holds the POST open meanwhile), and retrying it for days
+// would change nothing. The jobs for the signer's server go.
+func (in *Inbox) rejectedActivity(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
+	id := act.Object.ID
+	if prefix, _ := localPath(in, id); prefix == "" {
+		return ignore("reject of %s, which is neither a follow we sent nor an activity of ours", id)
+	}
+	a, err := in.store.ActivityByAPID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ignore("reject of %s, which is not queued here", id)
+	}
+	if err != nil {
+		return err
+	}
+	n, err := in.store.DropDeliveries(ctx, a.ID, signer.Domain)
+	if err != nil {
+		return err
+	}
+	in.log.Info("delivery rejected by peer", "activity", id, "actor", *signer.APID, "host", signer.Domain, "jobs_dropped", n)
+	return nil
 }

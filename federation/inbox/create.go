@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net/url"
@@ -91,19 +92,24 @@ func (in *Inbox) fetchNote(ctx context.Context, id string) (*as.RemoteNote, erro
 }
 
 // storeNote adds a Note to the thread it belongs to, here or in a mirror,
-// and asks for its replies (backfill) when it is new. A Note tied to
-// nothing here is ignored. via is the actor that sent it (the author of a
+// and asks for its replies (backfill) when it is new. A Note tied to no
+// thread here starts one when a member is to see it (startThread).
+// Followers-only and direct Notes are not stored: every thread here can
+// be read by anyone. via is the actor that sent it (the author of a
 // Create, the booster of an Announce), nil for a Note found by backfill.
 func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, via *storage.Account) (*storage.Post, error) {
 	if p, err := in.store.PostByAPID(ctx, note.ID); err == nil {
 		return p, nil
+	}
+	if !note.Public() {
+		return nil, ignore("note %s is followers-only or direct: only public and unlisted posts are shown here", note.ID)
 	}
 	t, replyTo, err := in.threadOfNote(ctx, note)
 	if err != nil {
 		return nil, err
 	}
 	if t == nil {
-		return nil, ignore("note %s belongs to no thread here", note.ID)
+		return in.startThread(ctx, note)
 	}
 	if t.IsMirror() && via != nil {
 		if err := in.mirrorAdmits(ctx, t, note, via); err != nil {
@@ -156,9 +162,55 @@ func (in *Inbox) newRemotePost(ctx context.Context, note *as.RemoteNote) (storag
 	if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		link = note.ID
 	}
+	mentions, err := in.mentionedMembers(ctx, note)
+	if err != nil {
+		return storage.NewPost{}, err
+	}
 	apID := note.ID
 	return storage.NewPost{AuthorID: author.ID, Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
-		APID: &apID, URL: link, CreatedAt: note.Published, RemoteMedia: remoteImages(note)}, nil
+		APID: &apID, URL: link, CreatedAt: note.Published, Summary: noteWarning(note),
+		Mentions: mentions, RemoteMedia: remoteImages(note)}, nil
+}
+
+// maxMentionedMembers bounds the members one Note notifies.
+const maxMentionedMembers = 20
+
+// mentionedMembers are the members a Note's Mention tags name, whom
+// storing it notifies.
+func (in *Inbox) mentionedMembers(ctx context.Context, note *as.RemoteNote) ([]storage.ID, error) {
+	var out []storage.ID
+	for _, href := range note.Mentions {
+		if len(out) == maxMentionedMembers {
+			break
+		}
+		prefix, handle := localPath(in, href)
+		if prefix != "u" {
+			continue
+		}
+		m, err := in.store.MemberByHandle(ctx, handle)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, m.ID) {
+			out = append(out, m.ID)
+		}
+	}
+	return out, nil
+}
+
+// noteWarning is the content warning of a remote Note, as plain text
+// short enough to store. The text is folded behind it; sensitive without
+// a summary hides only the media, as Mastodon and GoToSocial show it.
+func noteWarning(n *as.RemoteNote) string {
+	w := n.Warning()
+	if w == "" {
+		return ""
+	}
+	// Mastodon sends plain text, others HTML: the text of either.
+	return as.ClipText(markup.Excerpt(w, storage.MaxSummaryLen/4), storage.MaxSummaryLen)
 }
 
 // remoteImages are the images a Note carries, as the post records them:
@@ -198,6 +250,15 @@ func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *stor
 			return t, &postID, nil
 		}
 	}
+	// A quote of a post here, answering nothing here, joins the quoted
+	// post's thread as a post quoting it.
+	if q, err := in.postByIRI(ctx, note.Quote); err != nil || q != nil {
+		if err != nil {
+			return nil, nil, err
+		}
+		t, err := in.store.ThreadByID(ctx, q.ThreadID)
+		return t, nil, err
+	}
 	// inReplyTo may name a thread rather than a post.
 	for _, iri := range append([]string{note.InReplyTo, note.Context, note.Audience}, append(note.Recipients, note.Mentions...)...) {
 		if iri == "" || iri == as.Public {
@@ -212,12 +273,14 @@ func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *stor
 }
 
 // noteHTML is what a remote Note shows as, before sanitizing: its content,
-// its content warning above it and links to its media below, save its
-// images, which the post shows itself (see remoteImages).
+// the excerpt an Article or a Page carries above it unless the content
+// starts with the same words, and links to its media below, save its
+// images, which the post shows itself (see remoteImages). A Note's
+// summary is its content warning, stored apart (noteWarning).
 func noteHTML(n *as.RemoteNote) string {
 	var b strings.Builder
-	if n.Summary != "" {
-		fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(as.ClipText(n.Summary, as.MaxNameLen)))
+	if ex := noteExcerpt(n); ex != "" {
+		fmt.Fprintf(&b, "<p>%s</p>", html.EscapeString(ex))
 	}
 	b.WriteString(n.Content)
 	for _, a := range n.Attachments {
@@ -226,6 +289,21 @@ func noteHTML(n *as.RemoteNote) string {
 		}
 	}
 	return strings.ReplaceAll(b.String(), "\x00", "")
+}
+
+// noteExcerpt is the summary of an Article or a Page as plain text, or ""
+// when there is none or the content begins with it: NodeBB sends a
+// topic's opening post with an excerpt of that same post.
+func noteExcerpt(n *as.RemoteNote) string {
+	if n.Type == "Note" || n.Summary == "" {
+		return ""
+	}
+	ex := markup.Excerpt(n.Summary, as.MaxNameLen)
+	start := strings.TrimSuffix(strings.TrimSpace(ex), "…")
+	if start == "" || strings.HasPrefix(strings.ToLower(markup.Excerpt(n.Content, 4*as.MaxNameLen)), strings.ToLower(start)) {
+		return ""
+	}
+	return ex
 }
 
 // mirrorAdmits decides whether a Note sent by via may join mirror t. A

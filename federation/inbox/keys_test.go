@@ -293,7 +293,7 @@ func TestInboxDropsLogged(t *testing.T) {
 		t.Fatalf("%d lines for 3 dropped notes, want 1: %v", len(lines), lines)
 	}
 	if l := lines[0]; l.level != slog.LevelInfo || l.attrs["host"] != zed.Srv.Host() || l.attrs["actor"] != zed.ID() ||
-		l.attrs["reason"] != "note … belongs to no thread here" {
+		l.attrs["reason"] != "note … answers a note not stored here and mentions no member" {
 		t.Errorf("logged %s %v", l.level, l.attrs)
 	}
 }

@@ -45,6 +45,11 @@ func (in *Inbox) applyUpdate(ctx context.Context, act *as.Incoming, signer *stor
 	if html == "" {
 		return ignore("update of %s leaves it empty", note.ID)
 	}
-	_, err = in.store.EditPost(ctx, post.ID, as.ClipText(note.Source, storage.MaxBodyLen), html)
+	mentions, err := in.mentionedMembers(ctx, note)
+	if err != nil {
+		return err
+	}
+	_, err = in.store.UpdatePost(ctx, post.ID, storage.PostEdit{Source: as.ClipText(note.Source, storage.MaxBodyLen), HTML: html,
+		Summary: noteWarning(note), Mentions: mentions})
 	return err
 }

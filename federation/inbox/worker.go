@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/delivery"
 	"github.com/skein-forum/skein/storage"
@@ -158,6 +159,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			if _, err := store.PruneTombstones(ctx, now.Add(-storage.TombstoneRetention)); err != nil && ctx.Err() == nil {
 				w.Log.Warn("prune tombstones", "err", err)
+			}
+			if _, err := store.PruneKeyRefetches(ctx, now.Add(-federation.KeyRefetchGap)); err != nil && ctx.Err() == nil {
+				w.Log.Warn("prune key refetches", "err", err)
 			}
 		}
 		if !drained && int(maxHeld-w.held.Load()) >= min(w.Batch, int(maxHeld))/2 {

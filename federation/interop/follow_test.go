@@ -137,7 +137,6 @@ func TestMemberFollowsGoToSocialUser(t *testing.T) {
 		}
 		return nil
 	})
-	knownBreak(t, breakPersonPostsDropped)
 	text := word("fedi-post")
 	if _, err := j.fedi.Post(j.ctx, NewStatus{Text: "Hello from GoToSocial " + text}); err != nil {
 		t.Fatal(err)

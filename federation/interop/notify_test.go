@@ -10,7 +10,6 @@ import (
 // notifications page, linking to the post.
 func TestMentionNotifiesMember(t *testing.T) {
 	j := begin(t, env.plain, "poster")
-	knownBreak(t, breakNoNotifications)
 	text := word("mention")
 	if _, err := j.fedi.Post(j.ctx, NewStatus{Text: j.node.handleOf(j.handle) + " are you there? " + text}); err != nil {
 		t.Fatal(err)
@@ -41,7 +40,6 @@ func TestMemberReplyNotifiesGoToSocialUser(t *testing.T) {
 	eventually(t, "the question shows in the thread", func() error { return j.threadShows(id, asked) })
 	posts := j.postIDs(id)
 	qPost := posts[len(posts)-1] // the question, the thread's last post
-	knownBreak(t, breakReplyNoMention)
 	answer := word("answer")
 	j.reply(id, "The answer: "+answer, qPost)
 	eventually(t, "the GoToSocial user is notified of the answer", func() error {

@@ -35,7 +35,7 @@ func (w *Worker) postCreated(ctx context.Context, ev storage.OutboxEvent) ([]sto
 	if err != nil {
 		return nil, err
 	}
-	direct, err := w.directAudience(ctx, sc, note)
+	direct, err := w.directAudience(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (w *Worker) postUpdated(ctx context.Context, ev storage.OutboxEvent) ([]sto
 	}
 	update := &as.Activity{ID: note.ID + eventFragment("update", ev), Type: "Update", Actor: note.AttributedTo,
 		Published: published, To: note.To, Cc: note.Cc, Object: note}
-	return w.sendToAudience(ctx, sc, note, update)
+	return w.sendToAudience(ctx, sc, update)
 }
 
 // postDeleted: Delete{Tombstone} from the member to everyone who was sent
@@ -138,14 +138,14 @@ func (w *Worker) deleteNote(ctx context.Context, sc *scene, deleted *time.Time) 
 	actor := federation.AccountIRI(w.urls, sc.post.Author)
 	del := &as.Activity{ID: ts.ID + eventFragment("delete", sc.ev), Type: "Delete", Actor: actor,
 		Published: as.FormatTime(time.Now()), To: []string{as.Public}, Cc: []string{site.Followers(actor)}, Object: ts}
-	return w.sendToAudience(ctx, sc, nil, del)
+	return w.sendToAudience(ctx, sc, del)
 }
 
 // sendToAudience sends a member's Update or Delete to the direct
 // audience, the thread's followers and (for a first post) the forum's,
 // and has the forum announce it to group peers.
-func (w *Worker) sendToAudience(ctx context.Context, sc *scene, note *as.Note, act *as.Activity) ([]storage.NewActivity, error) {
-	to, err := w.directAudience(ctx, sc, note)
+func (w *Worker) sendToAudience(ctx context.Context, sc *scene, act *as.Activity) ([]storage.NewActivity, error) {
+	to, err := w.directAudience(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +180,10 @@ func (w *Worker) note(ctx context.Context, sc *scene) (*as.Note, error) {
 	if err != nil {
 		return nil, err
 	}
+	mentions, err := w.Fed.NoteMentions(ctx, sc.post, sc.thread, refs)
+	if err != nil {
+		return nil, err
+	}
 	// The same Note as /p/ID serves, replies included.
 	replies, err := w.Fed.RepliesPage(ctx, sc.post, sc.thread, 0)
 	if err != nil {
@@ -190,5 +194,5 @@ func (w *Worker) note(ctx context.Context, sc *scene) (*as.Note, error) {
 		return nil, err
 	}
 	return federation.NoteFromPost(w.urls, federation.NoteParts{Post: sc.post, Thread: sc.thread, Forum: sc.forum, Refs: refs,
-		ThreadActor: sc.owner, Replies: replies, Media: media[sc.post.ID]}), nil
+		ThreadActor: sc.owner, Replies: replies, Media: media[sc.post.ID], Mentions: mentions}), nil
 }

@@ -2,11 +2,8 @@ package outbox
 
 import (
 	"context"
-	"errors"
-	"regexp"
 	"strings"
 
-	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -89,76 +86,24 @@ func (w *Worker) appendActor(rs []storage.Recipient, a *storage.Account, followe
 }
 
 // directAudience is who a member's own activity about a post goes to: the
-// member's remote followers, the remote authors the post replies to or
-// quotes, the known remote actors it mentions, and the owner of a mirror
-// thread. With a note, mentions are added to its tags and cc.
-func (w *Worker) directAudience(ctx context.Context, sc *scene, note *as.Note) ([]storage.Recipient, error) {
+// member's remote followers, the remote accounts the post mentions (the
+// author it answers among them, see [federation.Server.NoteMentions]) and
+// the owner of a mirror thread.
+func (w *Worker) directAudience(ctx context.Context, sc *scene) ([]storage.Recipient, error) {
 	to, _, err := w.followers(ctx, storage.FollowAccount, sc.post.AuthorID, false)
 	if err != nil {
 		return nil, err
 	}
-	targets := []*storage.ID{sc.post.ReplyToID, sc.post.QuoteID}
-	if sc.post.ReplyToID == nil && sc.post.QuoteID == nil && !sc.isFirst() {
-		targets = append(targets, sc.thread.FirstPostID) // federation.NoteFromPost's default inReplyTo
+	refs, err := w.Fed.RemoteRefs(ctx, []storage.Post{*sc.post}, sc.thread)
+	if err != nil {
+		return nil, err
 	}
-	for _, id := range targets {
-		if id == nil {
-			continue
-		}
-		p, err := w.store.PostByID(ctx, *id)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		to = w.appendActor(to, p.Author, false)
-	}
-	to = w.appendActor(to, sc.owner, false)
-	if note == nil {
-		return to, nil
-	}
-	mentioned, err := w.mentions(ctx, sc.post.Source)
+	mentioned, err := w.Fed.NoteMentions(ctx, sc.post, sc.thread, refs)
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range mentioned {
 		to = w.appendActor(to, a, false)
-		note.Tag = append(note.Tag, as.Tag{Type: "Mention", Href: *a.APID, Name: "@" + a.Acct()})
-		note.Cc = append(note.Cc, *a.APID)
 	}
-	return to, nil
-}
-
-// mentionPattern finds @name@host in Markdown. Only actors the node
-// already knows are mentioned: resolving unknown ones would put remote
-// fetches on the outbox's path.
-var mentionPattern = regexp.MustCompile(`(?:^|[^\w@/])@([A-Za-z0-9_.\-]{1,64})@([A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?)`)
-
-const maxMentions = 10
-
-func (w *Worker) mentions(ctx context.Context, source string) ([]*storage.Account, error) {
-	if !strings.Contains(source, "@") {
-		return nil, nil
-	}
-	seen := map[string]bool{}
-	var out []*storage.Account
-	for _, m := range mentionPattern.FindAllStringSubmatch(source, -1) {
-		acct := strings.ToLower(m[1] + "@" + m[2])
-		if seen[acct] || len(seen) >= maxMentions {
-			continue
-		}
-		seen[acct] = true
-		a, err := w.store.RemoteAccountByAcct(ctx, m[1], m[2])
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !a.IsLocal() && a.APID != nil {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return w.appendActor(to, sc.owner, false), nil
 }
