@@ -30,6 +30,8 @@ func (s *Server) saveAvatar(w http.ResponseWriter, r *http.Request) error {
 	var fail string
 	if r.MultipartForm == nil || len(r.MultipartForm.File["avatar"]) == 0 || r.MultipartForm.File["avatar"][0].Filename == "" {
 		fail = "Choose an image first."
+	} else if !s.uploadLimit.allow(viewer.ID.String()) {
+		fail = tooManyUploads.Message
 	} else {
 		f, err := r.MultipartForm.File["avatar"][0].Open()
 		if err == nil {
