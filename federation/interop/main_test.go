@@ -370,7 +370,15 @@ func knownBreak(t *testing.T, what string) {
 // up seeing is judged, never how fast.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	const deadline = 30 * time.Second
+	eventuallyWithin(t, 30*time.Second, what, check)
+}
+
+// eventuallyWithin is eventually with its own deadline, for what the
+// peer does slowly the first time (GoToSocial starts its media pipeline,
+// ffmpeg compiled to WebAssembly, on the first image it processes, which
+// on a busy machine takes longer than the usual deadline).
+func eventuallyWithin(t *testing.T, deadline time.Duration, what string, check func() error) {
+	t.Helper()
 	var err error
 	for end := time.Now().Add(deadline); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
 		if err = check(); err == nil {

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testPNG is a small picture to send both ways.
@@ -32,7 +33,7 @@ func TestMemberImageReachesGoToSocial(t *testing.T) {
 	if _, err := j.member.ReplyWithImage(j.ctx, id, "My loaf: "+text, "A loaf "+alt, testPNG()); err != nil {
 		t.Fatalf("member replies with an image: %v", err)
 	}
-	eventually(t, "the image and its alt text are in the home timeline", func() error {
+	eventuallyWithin(t, 90*time.Second, "the image and its alt text are in the home timeline", func() error {
 		st, err := j.homeShows(text)
 		if err != nil {
 			return err
@@ -60,7 +61,7 @@ func TestGoToSocialImageShowsInThread(t *testing.T) {
 	if _, err := j.fedi.Post(j.ctx, reply); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the image shows in the thread", func() error {
+	eventuallyWithin(t, 90*time.Second, "the image shows in the thread", func() error {
 		p := j.page("/t/" + id)
 		_, img, ok := strings.Cut(p.Body, `alt="A crumb `+alt+`"`)
 		if !ok {
