@@ -43,7 +43,7 @@ func (s *Server) FetchObject(ctx context.Context, rawURL string) (map[string]any
 func (s *Server) CheckRemote(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return "", fmt.Errorf("%w: not an http(s) URL: %q", storage.ErrInvalid, raw)
+		return "", &storage.Invalid{Field: "url", Msg: fmt.Sprintf("not an http(s) URL: %q", raw)}
 	}
 	if _, local := s.urls.Path(raw); local {
 		return "", fmt.Errorf("%w: %s", ErrLocal, raw)
@@ -143,7 +143,7 @@ func (s *Server) ResolveHandle(ctx context.Context, handle string) (*storage.Acc
 	acct := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(handle), "acct:"), "@")
 	name, host, ok := strings.Cut(acct, "@")
 	if !ok || name == "" || host == "" || strings.ContainsAny(host, "/?#@") {
-		return nil, fmt.Errorf("%w: %q is not name@host", storage.ErrInvalid, handle)
+		return nil, &storage.Invalid{Field: "handle", Msg: fmt.Sprintf("%q is not name@host", handle)}
 	}
 	if strings.EqualFold(host, s.urls.Host()) {
 		return nil, fmt.Errorf("%w: %s", ErrLocal, handle)

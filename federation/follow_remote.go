@@ -3,7 +3,6 @@ package federation
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -29,7 +28,7 @@ var ErrNotFollowing = errors.New("not following")
 // waits for its Accept, and does nothing once accepted.
 func (s *Server) FollowRemote(ctx context.Context, member *storage.Account, query string) (*storage.Account, error) {
 	if member == nil || !member.IsLocal() {
-		return nil, fmt.Errorf("%w: only members follow", storage.ErrInvalid)
+		return nil, &storage.Invalid{Msg: "only members follow"}
 	}
 	q := strings.TrimSpace(query)
 	// The member waits on the page: WebFinger (over https, then http when
@@ -45,13 +44,13 @@ func (s *Server) FollowRemote(ctx context.Context, member *storage.Account, quer
 	case strings.Count(q, "@") >= 1 && !strings.ContainsAny(q, "/ "):
 		target, err = s.ResolveHandle(rctx, q)
 	default:
-		return nil, fmt.Errorf("%w: type an address like https://forum.example/t/abc or @name@server.example", storage.ErrInvalid)
+		return nil, &storage.Invalid{Field: "q", Msg: "type an address like https://forum.example/t/abc or @name@server.example"}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if target.Inbox == "" {
-		return nil, fmt.Errorf("%w: %s has no inbox", storage.ErrInvalid, target.Acct())
+		return nil, &storage.Invalid{Field: "q", Msg: target.Acct() + " has no inbox"}
 	}
 	existing, err := s.store.FollowOf(ctx, member.ID, storage.FollowAccount, target.ID)
 	switch {

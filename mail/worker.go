@@ -2,12 +2,9 @@ package mail
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
@@ -58,7 +55,7 @@ func (w *Worker) setup() {
 			w.Log = slog.Default()
 		}
 		if w.Owner == "" {
-			w.Owner = defaultOwner()
+			w.Owner = storage.LeaseOwner("")
 		}
 		w.Batch = positive(w.Batch, defaultMailBatch)
 		w.Lease = positive(w.Lease, defaultMailLease)
@@ -202,11 +199,4 @@ func positive[T ~int | ~int64](v, def T) T {
 		return v
 	}
 	return def
-}
-
-func defaultOwner() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = crand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }

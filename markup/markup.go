@@ -34,8 +34,8 @@ var (
 // newMarkdown is CommonMark (headings, rules, images) with linkify,
 // ~~strikethrough~~ and GitHub's tables. Raw HTML is left at goldmark's
 // default, which omits it; it is never enabled because the sanitizer
-// should be a second line of defence, not the only one. postShape (see
-// images.go) demotes headings and keeps images to this node's uploads.
+// should be a second line of defence, not the only one. [postShape]
+// demotes headings and keeps images to this node's uploads.
 func newMarkdown() goldmark.Markdown {
 	return goldmark.New(
 		goldmark.WithExtensions(extension.Linkify, extension.Strikethrough,

@@ -13,7 +13,7 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Issue 4's backfill and forwarding across servers: a mirror on node B
+// Backfill and forwarding across servers: a mirror on node B
 // fills in what its remote thread said before anyone here followed it
 // (the thread's context, FEP-7888, walked as FEP-f228 suggests), replies
 // from third servers included; and a remote author's edit and deletion
@@ -64,7 +64,7 @@ func (n *testNode) threadIDs(thread storage.ID) []string {
 	return out
 }
 
-// Issue 4 tests (a) and (b): node A's thread has 30 posts, one of them a
+// Backfill of a mirrored thread: node A's thread has 30 posts, one of them a
 // reply from a third server, before bob on node B follows it. The first
 // post announced to B starts B's mirror; B then walks the thread's
 // context and ends up with every post in A's order, the third server's
@@ -144,7 +144,7 @@ func TestMirrorBackfillsThreadContext(t *testing.T) {
 	})
 }
 
-// Issue 4 test (c): a remote author edits and deletes its reply in A's
+// Forwarding a remote author's changes: a remote author edits and deletes its reply in A's
 // thread; A's thread announces the Update and the Delete, as received, to
 // the thread's followers. A moderator's removal of another of its
 // replies is not the author's: nothing is forwarded for it.

@@ -15,7 +15,7 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Issue 6, faults: the real skein binary killed and stopped mid-work.
+// Process faults: the real skein binary killed and stopped mid-work.
 
 // freeAddr is a loopback address nothing listens on yet.
 func freeAddr(t *testing.T) string {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,7 +18,7 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Issue 4 test (6): kill -9 the real skein binary in the middle of a
+// Crash during fan-out: kill -9 the real skein binary in the middle of a
 // fan-out to 200 inboxes, restart it on the same data directory, and
 // every inbox ends up with the activity at least once.
 
@@ -39,9 +38,12 @@ func skeinBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "skein")
+		// The go command running this test put its own directory first
+		// in PATH, so this finds the same toolchain.
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = err
+			return
 		}
 		out, err := exec.Command(goTool, "build", "-o", binPath, "github.com/skein-forum/skein/cmd/skein").CombinedOutput()
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 )
 
-// Issue 6, faults: when the database refuses a write (busy past its
+// Database faults: when the database refuses a write (busy past its
 // timeout, or the disk full), an inbox answers 503 with Retry-After so
 // the sender retries, a member's form comes back with a clear error and
 // their text, and nothing is half-written. Once the database recovers,
@@ -180,17 +179,6 @@ func tableCounts(t *testing.T, n *testNode) [4]int {
 // Retry-After.
 func formPage(t *testing.T, m *member, path string, form url.Values) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, m.n.Base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", m.n.Base)
-	resp, err := m.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), resp.Header.Get("Retry-After")
+	resp, body := m.send(path, form)
+	return resp.StatusCode, body, resp.Header.Get("Retry-After")
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Multi-node tests of issue 4's delivery: real nodes and fake remote
+// Multi-node tests of delivery: real nodes and fake remote
 // servers on loopback, real signatures, real SQLite files. The tests of
 // the outbound half seed remote follows as the inbox would record them;
 // the round trips between two nodes need the inbox too and skip until it
@@ -21,7 +21,7 @@ import (
 
 const waitLong = 15 * time.Second
 
-// Issue 4 test (2): forum followers get new threads' first posts only;
+// Fan-out by follow kind: forum followers get new threads' first posts only;
 // member followers get everything the member posts.
 func TestForumFollowersGetFirstPostsMemberFollowersEverything(t *testing.T) {
 	a := startNode(t)
@@ -73,7 +73,7 @@ func TestForumFollowersGetFirstPostsMemberFollowersEverything(t *testing.T) {
 	}
 }
 
-// The outbound half of issue 4 test (3): a member's edit and deletion
+// The outbound half of [TestLikeUpdateDeleteRoundTrip]: a member's edit and deletion
 // reach the member's followers, and a like of a remote post (and its
 // undo) reaches the post's author.
 func TestUpdateDeleteAndLikeAreDelivered(t *testing.T) {
@@ -127,7 +127,7 @@ func TestUpdateDeleteAndLikeAreDelivered(t *testing.T) {
 	}
 }
 
-// The outbound half of issue 4 test (4): a member follows a remote actor
+// The outbound half of [TestUndoFollowStopsDelivery]: a member follows a remote actor
 // (a signed Follow) and unfollows it (Undo{Follow} of the same Follow).
 func TestFollowRemoteAndUndo(t *testing.T) {
 	a := startNode(t)
@@ -160,7 +160,7 @@ func TestFollowRemoteAndUndo(t *testing.T) {
 	}
 }
 
-// Issue 4 test (5): a host that fails with 500 for a while gets
+// Retry per host: a host that fails with 500 for a while gets
 // everything once it recovers, while another host gets everything
 // meanwhile.
 func TestFailingHostRecoversOthersUnaffected(t *testing.T) {
@@ -198,7 +198,7 @@ func TestFailingHostRecoversOthersUnaffected(t *testing.T) {
 	}
 }
 
-// Issue 4 test (1): a member of node B follows a thread on node A; a post
+// Following a remote thread: a member of node B follows a thread on node A; a post
 // on A arrives at B; B's member replies and the reply appears in A's
 // thread page and collection.
 func TestFollowThreadAcrossNodes(t *testing.T) {
@@ -258,7 +258,7 @@ func TestFollowThreadAcrossNodes(t *testing.T) {
 	}
 }
 
-// Issue 4 test (3): Like, Update and Delete round-trip between nodes.
+// Like, Update and Delete round-trip between nodes.
 func TestLikeUpdateDeleteRoundTrip(t *testing.T) {
 	a, b := startNode(t), startNode(t)
 	alice, bob := a.register("alice"), b.register("bob")
@@ -315,7 +315,7 @@ func TestLikeUpdateDeleteRoundTrip(t *testing.T) {
 	})
 }
 
-// Issue 4 test (4): Undo{Follow} stops delivery.
+// Undo{Follow} stops delivery.
 func TestUndoFollowStopsDelivery(t *testing.T) {
 	a := startNode(t)
 	remote := newFakeRemote(t, false)

@@ -15,7 +15,7 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Issue 6, hostile remote servers: key ids that point inside the node's
+// Hostile remote servers: key ids that point inside the node's
 // network (SSRF), and servers that accept a connection and never answer,
 // for WebFinger, actor documents and NodeInfo. Every request to the node
 // must still be answered within 10 s.

@@ -19,7 +19,7 @@ import (
 	"github.com/skein-forum/skein/node"
 )
 
-// The rig of issue 6's hostile-input suite: one running node whose clock
+// The rig of the hostile-input suite ([TestHostileInput]): one running node whose clock
 // the test can move, remote hosts that serve whatever documents a case
 // needs (huge, lying, redirecting, hanging), raw signed requests with
 // every knob a forger has, and a scan of the content tables for a case's

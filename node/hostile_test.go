@@ -15,7 +15,7 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Issue 6, hostile input: one running node, attacked through its member,
+// Hostile input: one running node, attacked through its member,
 // forum, thread and shared inboxes and its web forms. Every case carries
 // a marker of its own; whatever the node answers, it must be a 4xx (or
 // 202 where ignoring is right), never a 5xx, within 10 seconds, the
@@ -444,7 +444,7 @@ func TestHostileInput(t *testing.T) {
 		}},
 	}
 	if len(cases) < 40 {
-		t.Fatalf("%d cases, issue 6 asks for at least 40", len(cases))
+		t.Fatalf("%d cases, the suite promises at least 40", len(cases))
 	}
 
 	var markers []string

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,10 +14,10 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
-// Issue 7's federation tests: reports from members and remote Flags, each
+// Moderation across servers: reports from members and remote Flags, each
 // domain block severity in both directions, a suspended actor, and
 // moderators' actions federating. Real nodes and fake remote servers on
-// loopback, as in federation_test.go.
+// loopback, as in [TestFollowThreadAcrossNodes].
 
 // Reports from a member (the web form) and from a remote Flag land in one
 // queue; a Flag delivered twice files nothing new; a report about a
@@ -440,19 +439,8 @@ func (m *member) promote(role string) {
 // submit sends a form and returns the status and body, whatever they are.
 func (m *member) submit(path string, form url.Values) (int, string) {
 	m.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, m.n.Base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", m.n.Base)
-	resp, err := m.c.Do(req)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	resp, body := m.send(path, form)
+	return resp.StatusCode, body
 }
 
 // reports is every report on the node, oldest first.

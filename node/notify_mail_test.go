@@ -244,3 +244,57 @@ func between(s, from, to string) string {
 	v, _, _ := strings.Cut(after, to)
 	return v
 }
+
+// A reply from a member of another node is mailed to the member whose
+// thread it answers, as a local reply is, naming its writer with their
+// address.
+func TestRemoteReplyIsMailed(t *testing.T) {
+	clock := &testClock{}
+	a, sink := startMailNode(t, func(c *node.Config) { c.Now = clock.Now })
+	b := startNode(t)
+	ann := mailMember(t, a, sink, "ann")
+	r := ann.post("/f/general/new", url.Values{"title": {"Levain ratios"}, "body": {"1:5:5 or 1:2:2?"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("new thread: %d", r.status)
+	}
+	path := strings.SplitN(r.location, "#", 2)[0]
+	thread, err := storage.ParseID(strings.TrimPrefix(path, "/t/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	bo := b.register("bo")
+	bo.post("/follow-remote", url.Values{"q": {a.URLs.Thread(thread)}})
+	waitFor(t, "A to accept bo's follow", waitLong, func() bool {
+		acc, err := b.Store.AccountByAPID(context.Background(), a.URLs.Thread(thread))
+		if err != nil {
+			return false
+		}
+		f, err := b.Store.FollowOf(context.Background(), bo.account().ID, storage.FollowAccount, acc.ID)
+		return err == nil && f.Accepted
+	})
+	// B mirrors the thread when a post of it arrives.
+	ann.post(path+"/reply", url.Values{"body": {"Summer: 1:5:5."}}).want(t, http.StatusSeeOther)
+	var mirror storage.ID
+	waitFor(t, "ann's thread to reach B", waitLong, func() bool {
+		fs, err := b.Store.RemoteFollowing(context.Background(), bo.account().ID, 10)
+		if err != nil || len(fs) == 0 || fs[0].MirrorID == 0 {
+			return false
+		}
+		mirror = fs[0].MirrorID
+		return true
+	})
+	bo.reply(mirror, "1:2:2 in winter.")
+	waitFor(t, "bo's reply on A", waitLong, func() bool {
+		return strings.Contains(ann.get("/notifications").body, "1:2:2 in winter.")
+	})
+
+	clock.Set(time.Now().Add(11 * time.Minute))
+	if k := step(t, a); k != 1 {
+		t.Fatalf("queued %d mails for a remote reply, want 1", k)
+	}
+	msg := sink.WaitTo(t, "ann@example.test", "bo@"+b.URLs.Host(), 10*time.Second)
+	if !strings.Contains(msg.Subject, "replied to your post in “Levain ratios”") || !strings.Contains(msg.Text, "1:2:2 in winter.") {
+		t.Errorf("mail %q:\n%s", msg.Subject, msg.Text)
+	}
+}

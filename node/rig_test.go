@@ -140,6 +140,17 @@ func (m *member) account() *storage.Account {
 // post sends a form and expects a 303; it returns the Location.
 func (m *member) post(path string, form url.Values) string {
 	m.t.Helper()
+	resp, body := m.send(path, form)
+	if resp.StatusCode != http.StatusSeeOther {
+		m.t.Fatalf("POST %s: status %d, want 303: %.500s", path, resp.StatusCode, body)
+	}
+	return resp.Header.Get("Location")
+}
+
+// send sends a form as the member, as a browser on the node's page does,
+// and returns the answer with its body read.
+func (m *member) send(path string, form url.Values) (*http.Response, string) {
+	m.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, m.n.Base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		m.t.Fatal(err)
@@ -150,12 +161,9 @@ func (m *member) post(path string, form url.Values) string {
 	if err != nil {
 		m.t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		m.t.Fatalf("POST %s: status %d, want 303: %.500s", path, resp.StatusCode, body)
-	}
-	return resp.Header.Get("Location")
+	return resp, string(body)
 }
 
 // get fetches a page as the member and returns its body.

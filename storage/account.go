@@ -67,7 +67,7 @@ type Account struct {
 	Software     string     `bun:"software"`
 	FetchedAt    *time.Time `bun:"fetched_at"`
 	// UnreadNotifications counts a member's unread notifications, kept in
-	// the transaction that adds or reads one (notification.go); the page
+	// the transaction that adds or reads one (see [Store.ReadNotification]); the page
 	// header shows it from the session's account, at no cost.
 	UnreadNotifications int64 `bun:"unread_notifications"`
 }
@@ -113,7 +113,7 @@ var reservedNames = map[string]bool{
 // ValidateHandle checks a member handle: 1-30 of [a-z0-9_], not reserved.
 func ValidateHandle(h string) error {
 	if !memberHandle.MatchString(h) {
-		return fmt.Errorf("%w: a handle is 1 to 30 lower-case letters, digits or underscores", ErrInvalid)
+		return invalid("handle", "a handle is 1 to 30 lower-case letters, digits or underscores")
 	}
 	if reservedNames[h] {
 		return fmt.Errorf("%w: %q", ErrReserved, h)
@@ -154,7 +154,7 @@ func (s *Store) CreateMember(ctx context.Context, m NewMember) (*Account, error)
 		m.Role = RoleMember
 	}
 	if m.Role != RoleMember && m.Role != RoleModerator && m.Role != RoleAdmin {
-		return nil, fmt.Errorf("%w: unknown role %q", ErrInvalid, m.Role)
+		return nil, invalid("role", "unknown role %q", m.Role)
 	}
 	if m.DisplayName == "" {
 		m.DisplayName = m.Handle
@@ -263,11 +263,7 @@ func (s *Store) MemberByHandle(ctx context.Context, handle string) (*Account, er
 
 // AccountByID finds any account.
 func (s *Store) AccountByID(ctx context.Context, id ID) (*Account, error) {
-	a := new(Account)
-	if err := s.r.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "account "+id.String())
-	}
-	return a, nil
+	return selectOne[Account](ctx, s.r, "account "+id.String(), "id = ?", id)
 }
 
 // AccountByAPID finds a remote actor by its ActivityPub id.
@@ -285,11 +281,7 @@ func (s *Store) AccountByAPID(ctx context.Context, apID string) (*Account, error
 
 // AccountByKeyID finds a remote actor by the id of its public key.
 func (s *Store) AccountByKeyID(ctx context.Context, keyID string) (*Account, error) {
-	a := new(Account)
-	if err := s.r.NewSelect().Model(a).Where("public_key_id = ?", canonicalIRI(keyID)).Scan(ctx); err != nil {
-		return nil, notFound(err, "key "+keyID)
-	}
-	return a, nil
+	return selectOne[Account](ctx, s.r, "key "+keyID, "public_key_id = ?", canonicalIRI(keyID))
 }
 
 // ListMembers pages local members by id (keyset: after is the last id of
@@ -365,7 +357,7 @@ func (s *Store) UpdateProfile(ctx context.Context, id ID, displayName, bio strin
 // SetRole changes a member's role.
 func (s *Store) SetRole(ctx context.Context, id ID, role string) error {
 	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
-		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+		return invalid("role", "unknown role %q", role)
 	}
 	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("role = ?", role).
 		Where("id = ? AND domain = ''", id).Exec(ctx)
@@ -379,7 +371,7 @@ func (s *Store) SetRole(ctx context.Context, id ID, role string) error {
 // refreshing what its document says. It returns the stored row.
 func (s *Store) UpsertRemoteAccount(ctx context.Context, a *Account) (*Account, error) {
 	if a.APID == nil || *a.APID == "" || a.Domain == "" {
-		return nil, fmt.Errorf("%w: a remote actor needs an id and a domain", ErrInvalid)
+		return nil, invalid("", "a remote actor needs an id and a domain")
 	}
 	a.APID = canonicalIRIPtr(a.APID)
 	a.Domain = canonicalHost(a.Domain, "")

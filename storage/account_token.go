@@ -87,7 +87,7 @@ func (s *Store) issueToken(ctx context.Context, tx bun.IDB, now time.Time, accou
 // address the link verifies.
 func (s *Store) IssueToken(ctx context.Context, accountID ID, purpose, email string, ttl time.Duration, mail MailFunc) error {
 	if purpose != TokenVerifyEmail && purpose != TokenResetPassword {
-		return fmt.Errorf("%w: token purpose %q", ErrInvalid, purpose)
+		return invalid("purpose", "token purpose %q", purpose)
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		return s.issueToken(ctx, tx, time.Now().UTC(), accountID, purpose, email, ttl, mail)

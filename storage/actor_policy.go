@@ -7,7 +7,7 @@ import (
 
 // Suspended remote actors, for the paths that must refuse them cheaply:
 // every inbox POST, every fan-out, every delivery. They ride in the same
-// in-memory snapshot as the domain lists (domain.go): reloaded at once
+// in-memory snapshot as the domain lists ([Store.DomainPolicy]): reloaded at once
 // after SuspendAccount or a report's suspend action through this store,
 // and within PolicyRecheck after one by another process. Suspensions are rare, so the set
 // stays small.

@@ -11,7 +11,7 @@ import (
 // Announce whose object is the post). Nothing of a boost is stored today
 // but what it tells the post's author: a notification, once per booster
 // however often the boost is repeated, under the same rules as every
-// notification (notify.go). A deleted post is ErrNotFound.
+// notification ([Store.postNotifications]). A deleted post is ErrNotFound.
 func (s *Store) AnnouncePost(ctx context.Context, postID, actorID ID) error {
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		p := new(Post)

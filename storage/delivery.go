@@ -19,8 +19,9 @@ import (
 // thousands of jobs written with a few multi-row INSERTs and claimed and
 // completed in batches.
 //
-// This file writes the queue; delivery_claim.go leases and completes jobs;
-// remote_host.go keeps hosts' health.
+// This file writes the queue; [Store.ClaimDeliveries] and
+// [Store.FinishDeliveries] lease and complete jobs; [RemoteHost] keeps
+// hosts' health.
 
 // ErrEventProcessed means CompleteEvent found the event already done,
 // usually by another process sharing the database: nothing was written.
@@ -115,7 +116,7 @@ func (s *Store) CompleteEvents(ctx context.Context, eventIDs []ID) error {
 		return nil
 	}
 	_, err := s.w.NewUpdate().Model((*OutboxEvent)(nil)).Set("processed_at = ?", time.Now().UTC()).
-		Where("id IN (?) AND processed_at IS NULL", bun.In(eventIDs)).Exec(ctx)
+		Where("id IN (?) AND processed_at IS NULL", bun.List(eventIDs)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("complete %d events: %w", len(eventIDs), err)
 	}
@@ -147,10 +148,10 @@ func (s *Store) insertActivities(ctx context.Context, tx bun.Tx, now time.Time, 
 	hosts := map[string]bool{}
 	for _, a := range acts {
 		if a.APID == "" || a.ActorID == "" || a.KeyOwnerKind == "" {
-			return fmt.Errorf("%w: activity needs an id, an actor and a key owner", ErrInvalid)
+			return invalid("", "activity needs an id, an actor and a key owner")
 		}
 		if !json.Valid(a.Body) {
-			return fmt.Errorf("%w: activity %s: body is not JSON", ErrInvalid, a.APID)
+			return invalid("body", "activity %s: body is not JSON", a.APID)
 		}
 		act := Activity{ID: s.NewID(), APID: a.APID, ActorID: a.ActorID, KeyOwnerKind: a.KeyOwnerKind,
 			KeyOwnerID: a.KeyOwnerID, Body: string(a.Body), CreatedAt: now}

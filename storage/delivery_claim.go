@@ -91,7 +91,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	skip, args := "", []any{owner, until, until, now}
 	if len(busy) > 0 {
 		skip = "AND host NOT IN (?)"
-		args = append(args, bun.In(busy))
+		args = append(args, bun.List(busy))
 	}
 	args = append(args, limit)
 	var rows []Delivery
@@ -113,7 +113,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 		ids[r.ActivityID] = true
 	}
 	var acts []Activity
-	err = s.r.NewSelect().Model(&acts).Where("id IN (?)", bun.In(slices.Collect(maps.Keys(ids)))).Scan(ctx)
+	err = s.r.NewSelect().Model(&acts).Where("id IN (?)", bun.List(slices.Collect(maps.Keys(ids)))).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load claimed activities: %w", err)
 	}
@@ -193,13 +193,13 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, now time.Tim
 
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if len(done) > 0 {
-			_, err := tx.NewRaw("DELETE FROM deliveries WHERE id IN (?) AND lease_owner = ?", bun.In(done), owner).Exec(ctx)
+			_, err := tx.NewRaw("DELETE FROM deliveries WHERE id IN (?) AND lease_owner = ?", bun.List(done), owner).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("delete finished deliveries: %w", err)
 			}
 		}
 		if len(gone) > 0 {
-			if _, err := tx.NewRaw("DELETE FROM follows WHERE follower_id IN (?)", bun.In(gone)).Exec(ctx); err != nil {
+			if _, err := tx.NewRaw("DELETE FROM follows WHERE follower_id IN (?)", bun.List(gone)).Exec(ctx); err != nil {
 				return fmt.Errorf("remove gone followers: %w", err)
 			}
 		}
@@ -229,14 +229,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, now time.Tim
 // finishing what it sent, so the jobs it never started go to the next
 // worker without waiting for the lease to run out.
 func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE deliveries
+	return s.execCount(ctx, fmt.Sprintf("release deliveries of %s", owner), `UPDATE deliveries
 		SET lease_until = NULL, lease_owner = '', next_attempt_at = ?, attempts = attempts - 1
-		WHERE lease_owner = ? AND lease_until IS NOT NULL`, now.UTC(), owner).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release deliveries of %s: %w", owner, err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+		WHERE lease_owner = ? AND lease_until IS NOT NULL`, now.UTC(), owner)
 }
 
 // PendingDeliveries lists queued jobs of one activity, for tests and
@@ -252,11 +247,7 @@ func (s *Store) PendingDeliveries(ctx context.Context, activityID ID) ([]Deliver
 
 // ActivityByAPID returns a queued or sent activity by its id.
 func (s *Store) ActivityByAPID(ctx context.Context, apID string) (*Activity, error) {
-	a := new(Activity)
-	if err := s.r.NewSelect().Model(a).Where("ap_id = ?", apID).Scan(ctx); err != nil {
-		return nil, notFound(err, "activity "+apID)
-	}
-	return a, nil
+	return selectOne[Activity](ctx, s.r, "activity "+apID, "ap_id = ?", apID)
 }
 
 func sortedKeys(m map[string]bool) []string {

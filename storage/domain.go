@@ -81,7 +81,7 @@ func NormalizeHost(typed string) (string, error) {
 	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
 	h = strings.TrimSuffix(strings.TrimSuffix(h, "/"), ".")
 	if !hostShape.MatchString(h) || strings.Contains(h, "..") {
-		return "", fmt.Errorf("%w: %q is not a host name", ErrInvalid, typed)
+		return "", invalid("domain", "%q is not a host name", typed)
 	}
 	return h, nil
 }
@@ -97,19 +97,16 @@ func (s *Store) BlockDomain(ctx context.Context, by ID, b DomainBlock) error {
 		return err
 	}
 	if b.Severity != SeveritySilence && b.Severity != SeveritySuspend {
-		return fmt.Errorf("%w: severity %q: want silence or suspend", ErrInvalid, b.Severity)
+		return invalid("severity", "severity %q: want silence or suspend", b.Severity)
 	}
 	b.Host = host
 	b.PublicReason = strings.TrimSpace(b.PublicReason)
 	b.PrivateNote = strings.TrimSpace(b.PrivateNote)
 	if len(b.PublicReason) > 1000 || len(b.PrivateNote) > 1000 {
-		return fmt.Errorf("%w: reasons are at most 1000 characters", ErrInvalid)
+		return invalid("reason", "reasons are at most 1000 characters")
 	}
 	b.CreatedAt = time.Now().UTC()
-	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := bumpPolicy(ctx, tx); err != nil {
-			return err
-		}
+	return s.changePolicy(ctx, "block", host, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewInsert().Model(&b).On("CONFLICT (host) DO UPDATE").
 			Set("severity = EXCLUDED.severity").Set("public_reason = EXCLUDED.public_reason").
 			Set("private_note = EXCLUDED.private_note").Exec(ctx)
@@ -123,11 +120,36 @@ func (s *Store) BlockDomain(ctx context.Context, by ID, b DomainBlock) error {
 		}
 		return s.audit(ctx, tx, by, AuditDomainBlock, TargetDomain, host, b.Severity+": "+b.PublicReason)
 	})
+}
+
+// changePolicy runs change in a transaction that moves the policy
+// version, so every process rereads the lists, and drops this process's
+// copy whatever happened.
+func (s *Store) changePolicy(ctx context.Context, verb, host string, change func(ctx context.Context, tx bun.Tx) error) error {
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := bumpPolicy(ctx, tx); err != nil {
+			return err
+		}
+		return change(ctx, tx)
+	})
 	s.policy.invalidate()
 	if err != nil {
-		return fmt.Errorf("block %s: %w", host, err)
+		return fmt.Errorf("%s %s: %w", verb, host, err)
 	}
 	return nil
+}
+
+// deletePolicyRow deletes host's row of a domain list and audits it;
+// ErrNotFound, saying missing, when there was none.
+func (s *Store) deletePolicyRow(ctx context.Context, tx bun.Tx, model any, host, missing string, by ID, action string) error {
+	res, err := tx.NewDelete().Model(model).Where("host = ?", host).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", missing, ErrNotFound)
+	}
+	return s.audit(ctx, tx, by, action, TargetDomain, host, "")
 }
 
 // domainAccounts is a subquery of the ids of accounts on host or its
@@ -175,24 +197,9 @@ func (s *Store) UnblockDomain(ctx context.Context, by ID, host string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := bumpPolicy(ctx, tx); err != nil {
-			return err
-		}
-		res, err := tx.NewDelete().Model((*DomainBlock)(nil)).Where("host = ?", host).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("no block on %s: %w", host, ErrNotFound)
-		}
-		return s.audit(ctx, tx, by, AuditDomainUnblock, TargetDomain, host, "")
+	return s.changePolicy(ctx, "unblock", host, func(ctx context.Context, tx bun.Tx) error {
+		return s.deletePolicyRow(ctx, tx, (*DomainBlock)(nil), host, "no block on "+host, by, AuditDomainUnblock)
 	})
-	s.policy.invalidate()
-	if err != nil {
-		return fmt.Errorf("unblock %s: %w", host, err)
-	}
-	return nil
 }
 
 // ListDomainBlocks returns every block, by host.
@@ -210,21 +217,13 @@ func (s *Store) AllowDomain(ctx context.Context, by ID, host string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := bumpPolicy(ctx, tx); err != nil {
-			return err
-		}
+	return s.changePolicy(ctx, "allow", host, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewInsert().Model(&DomainAllow{Host: host, CreatedAt: time.Now().UTC()}).On("CONFLICT (host) DO NOTHING").Exec(ctx)
 		if err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, by, AuditDomainAllow, TargetDomain, host, "")
 	})
-	s.policy.invalidate()
-	if err != nil {
-		return fmt.Errorf("allow %s: %w", host, err)
-	}
-	return nil
 }
 
 // DisallowDomain takes a host off the allow list.
@@ -233,24 +232,9 @@ func (s *Store) DisallowDomain(ctx context.Context, by ID, host string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := bumpPolicy(ctx, tx); err != nil {
-			return err
-		}
-		res, err := tx.NewDelete().Model((*DomainAllow)(nil)).Where("host = ?", host).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s is not on the allow list: %w", host, ErrNotFound)
-		}
-		return s.audit(ctx, tx, by, AuditDomainDisallow, TargetDomain, host, "")
+	return s.changePolicy(ctx, "disallow", host, func(ctx context.Context, tx bun.Tx) error {
+		return s.deletePolicyRow(ctx, tx, (*DomainAllow)(nil), host, host+" is not on the allow list", by, AuditDomainDisallow)
 	})
-	s.policy.invalidate()
-	if err != nil {
-		return fmt.Errorf("disallow %s: %w", host, err)
-	}
-	return nil
 }
 
 // ListDomainAllows returns the allow list, by host.
@@ -327,7 +311,7 @@ type domainPolicy struct {
 type policySnapshot struct {
 	blocks    map[string]string
 	allows    map[string]bool
-	actors    *suspendedActors // actor_policy.go
+	actors    *suspendedActors // see [Store.ActorSuspended]
 	version   int64
 	confirmed atomic.Int64 // Unix nanoseconds when version was last read equal
 }

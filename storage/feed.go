@@ -34,7 +34,7 @@ func (s *Store) PostsByID(ctx context.Context, ids []ID) (map[ID]*Post, error) {
 		return out, nil
 	}
 	var posts []Post
-	if err := s.r.NewSelect().Model(&posts).Relation("Author").Where("post.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := s.r.NewSelect().Model(&posts).Relation("Author").Where("post.id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("posts by id: %w", err)
 	}
 	for i := range posts {

@@ -39,7 +39,7 @@ func (s *Store) AddFollow(ctx context.Context, followerID ID, kind string, targe
 	switch kind {
 	case FollowAccount, FollowForum, FollowThread:
 	default:
-		return nil, fmt.Errorf("%w: unknown follow target %q", ErrInvalid, kind)
+		return nil, invalid("kind", "unknown follow target %q", kind)
 	}
 	f := &Follow{ID: s.NewID(), FollowerID: followerID, TargetKind: kind, TargetID: targetID, APID: apID,
 		Accepted: accepted, CreatedAt: time.Now().UTC()}

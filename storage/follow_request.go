@@ -11,11 +11,7 @@ import (
 
 // FollowByID finds a follow by its row id.
 func (s *Store) FollowByID(ctx context.Context, id ID) (*Follow, error) {
-	f := new(Follow)
-	if err := s.r.NewSelect().Model(f).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "follow "+id.String())
-	}
-	return f, nil
+	return selectOne[Follow](ctx, s.r, "follow "+id.String(), "id = ?", id)
 }
 
 // FollowRequest is a held follow with its follower.

@@ -126,10 +126,10 @@ type KeptForm struct {
 // it then takes it. A token that already made a post keeps nothing.
 func (s *Store) KeepForm(ctx context.Context, token string, accountID ID, kf KeptForm) error {
 	if !validFormToken(token) {
-		return fmt.Errorf("%w: a form without a valid token", ErrInvalid)
+		return invalid("", "a form without a valid token")
 	}
 	if len(kf.Fields) > maxKeptFields || len(kf.Action) > 500 || len(kf.Message) > 2000 {
-		return fmt.Errorf("%w: the form is too large to keep", ErrInvalid)
+		return invalid("", "the form is too large to keep")
 	}
 	now := time.Now().UTC()
 	_, err := s.w.NewRaw(`INSERT INTO form_tokens (token_hash, account_id, action, fields, message, created_at, expires_at)

@@ -50,10 +50,10 @@ func (s *Store) CreateForum(ctx context.Context, nf NewForum) (*Forum, error) {
 	nf.Slug = strings.ToLower(strings.TrimSpace(nf.Slug))
 	nf.Title = strings.TrimSpace(nf.Title)
 	if !forumSlug.MatchString(nf.Slug) {
-		return nil, fmt.Errorf("%w: a forum slug is 1 to 40 lower-case letters, digits, '_' or '-'", ErrInvalid)
+		return nil, invalid("slug", "a forum slug is 1 to 40 lower-case letters, digits, '_' or '-'")
 	}
 	if nf.Title == "" || len(nf.Title) > 200 {
-		return nil, fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
+		return nil, invalid("title", "a forum needs a title of at most 200 bytes")
 	}
 	f := &Forum{
 		ID:          s.NewID(),
@@ -90,11 +90,7 @@ func (s *Store) ForumBySlug(ctx context.Context, slug string) (*Forum, error) {
 	if !plausibleName(slug) {
 		return nil, fmt.Errorf("forum: %w", ErrNotFound)
 	}
-	f := new(Forum)
-	if err := s.r.NewSelect().Model(f).Where("slug = ?", slug).Scan(ctx); err != nil {
-		return nil, notFound(err, "forum "+slug)
-	}
-	return f, nil
+	return selectOne[Forum](ctx, s.r, "forum "+slug, "slug = ?", slug)
 }
 
 // ForumVersion reads a forum's version by slug, for the guest page cache.
@@ -108,11 +104,7 @@ func (s *Store) ForumVersion(ctx context.Context, slug string) (int64, error) {
 
 // ForumByID finds a forum.
 func (s *Store) ForumByID(ctx context.Context, id ID) (*Forum, error) {
-	f := new(Forum)
-	if err := s.r.NewSelect().Model(f).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "forum "+id.String())
-	}
-	return f, nil
+	return selectOne[Forum](ctx, s.r, "forum "+id.String(), "id = ?", id)
 }
 
 // ListForums returns every listed forum in display order.
@@ -130,7 +122,7 @@ func (s *Store) ListForums(ctx context.Context) ([]Forum, error) {
 func (s *Store) UpdateForum(ctx context.Context, by, id ID, title, description string, position int) error {
 	title = strings.TrimSpace(title)
 	if title == "" || len(title) > 200 {
-		return fmt.Errorf("%w: a forum needs a title of at most 200 bytes", ErrInvalid)
+		return invalid("title", "a forum needs a title of at most 200 bytes")
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		f := new(Forum)

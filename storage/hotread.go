@@ -251,20 +251,9 @@ func (h *hotReads) queryPosts(ctx context.Context, st *sql.Stmt, args ...any) ([
 // queryThread runs a statement whose one row is thread columns, extra
 // columns, then author columns.
 func (h *hotReads) queryThread(ctx context.Context, st *sql.Stmt, extra []any, args ...any) (*Thread, error) {
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, sql.ErrNoRows
-	}
 	nt := len(h.thread.Fields)
-	rv := newRowValues(nt + len(extra) + len(h.account.Fields))
-	if err := rv.scan(rows); err != nil {
+	rv, err := queryOne(ctx, st, nt+len(extra)+len(h.account.Fields), args...)
+	if err != nil {
 		return nil, err
 	}
 	t := new(Thread)
@@ -281,11 +270,25 @@ func (h *hotReads) queryThread(ctx context.Context, st *sql.Stmt, extra []any, a
 	if t.Author, err = h.scanAuthor(rv.vals[nt+len(extra):]); err != nil {
 		return nil, err
 	}
-	return t, rows.Err()
+	return t, nil
 }
 
 // queryAccount runs a statement whose one row is account columns.
 func (h *hotReads) queryAccount(ctx context.Context, st *sql.Stmt, args ...any) (*Account, error) {
+	rv, err := queryOne(ctx, st, len(h.account.Fields), args...)
+	if err != nil {
+		return nil, err
+	}
+	a := new(Account)
+	if err := scanFields(h.account, a, rv.vals); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// queryOne runs a statement that returns at most one row of n columns
+// and reads it; sql.ErrNoRows when there is none.
+func queryOne(ctx context.Context, st *sql.Stmt, n int, args ...any) (*rowValues, error) {
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
@@ -297,13 +300,9 @@ func (h *hotReads) queryAccount(ctx context.Context, st *sql.Stmt, args ...any) 
 		}
 		return nil, sql.ErrNoRows
 	}
-	rv := newRowValues(len(h.account.Fields))
+	rv := newRowValues(n)
 	if err := rv.scan(rows); err != nil {
 		return nil, err
 	}
-	a := new(Account)
-	if err := scanFields(h.account, a, rv.vals); err != nil {
-		return nil, err
-	}
-	return a, rows.Err()
+	return rv, rows.Err()
 }

@@ -149,7 +149,7 @@ func (s *Store) rowArgs(t *schema.Table, strct any) ([]any, error) {
 			out[i] = fv.Int()
 		case reflect.String:
 			if strings.IndexByte(fv.String(), 0) >= 0 {
-				return nil, fmt.Errorf("%s.%s: %w: text contains NUL", t.Name, f.Name, ErrInvalid)
+				return nil, fmt.Errorf("%s.%s: %w", t.Name, f.Name, invalid(f.Name, "text contains NUL"))
 			}
 			out[i] = fv.String()
 		case reflect.Bool:

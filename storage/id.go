@@ -15,7 +15,7 @@ import (
 //
 // Layout: 41 bits of milliseconds since 2024-01-01 (about 69 years), 10
 // bits of node number, 12 bits of sequence. Every process sharing a
-// database leases its own node number from it (see idlease.go), so ids
+// database leases its own node number from it (see [Store.leaseIDNode]), so ids
 // made by several processes at once never coincide.
 type ID int64
 

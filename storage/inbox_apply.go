@@ -8,7 +8,7 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// What the inbox needs beyond the queue itself (inbox_queue.go): storing
+// What the inbox needs beyond the queue itself ([Store.ClaimInbox]): storing
 // an accepted activity once, and the few writes a remote actor's
 // activities make that no web form does.
 
@@ -56,7 +56,7 @@ func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (sto
 		if len(ids) > 0 {
 			// "<> ''" lets SQLite use the partial unique index.
 			var existing []string
-			if err := tx.NewRaw("SELECT activity_id FROM inbox_items WHERE activity_id <> '' AND activity_id IN (?)", bun.In(ids)).
+			if err := tx.NewRaw("SELECT activity_id FROM inbox_items WHERE activity_id <> '' AND activity_id IN (?)", bun.List(ids)).
 				Scan(ctx, &existing); err != nil {
 				return fmt.Errorf("look up activity ids: %w", err)
 			}
@@ -65,7 +65,7 @@ func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (sto
 			}
 		}
 		// One prepared insert per item: the bodies are bound, not parsed
-		// as SQL text (hotwrite.go).
+		// as SQL text ([hotWrites]).
 		for i, it := range items {
 			if it.ActivityID != "" && seen[it.ActivityID] {
 				continue

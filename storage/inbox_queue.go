@@ -15,7 +15,7 @@ import (
 // answered 202; workers process it afterwards. Nothing a remote server
 // sends is lost to a crash or a restart, and a slow remote fetch during
 // processing never holds a remote server's request open. Leases work as
-// in the delivery queue (delivery_claim.go): a claim moves next_attempt_at
+// in the delivery queue ([Store.ClaimDeliveries]): a claim moves next_attempt_at
 // to the lease's end, so a crashed worker's items come back by themselves.
 
 // InboxItem is one accepted inbox POST.
@@ -147,7 +147,7 @@ func (s *Store) FinishInbox(ctx context.Context, owner string, now time.Time, re
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if len(ok) > 0 {
 			_, err := tx.NewRaw(`UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = ''
-				WHERE id IN (?) AND lease_owner = ?`, now, bun.In(ok), owner).Exec(ctx)
+				WHERE id IN (?) AND lease_owner = ?`, now, bun.List(ok), owner).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("mark inbox items done: %w", err)
 			}
@@ -183,33 +183,19 @@ func (s *Store) FinishInbox(ctx context.Context, owner string, now time.Time, re
 // ReleaseInbox gives back every item owner still leases, due now and with
 // the claim's attempt uncounted; for a graceful shutdown.
 func (s *Store) ReleaseInbox(ctx context.Context, owner string, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE inbox_items
+	return s.execCount(ctx, fmt.Sprintf("release inbox items of %s", owner), `UPDATE inbox_items
 		SET lease_until = NULL, lease_owner = '', next_attempt_at = ?, attempts = attempts - 1
-		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release inbox items of %s: %w", owner, err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner)
 }
 
 // PruneInbox deletes items done before the given time.
 func (s *Store) PruneInbox(ctx context.Context, doneBefore time.Time) (int, error) {
-	res, err := s.w.NewRaw("DELETE FROM inbox_items WHERE done_at IS NOT NULL AND done_at < ?", doneBefore.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("prune inbox: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return s.execCount(ctx, "prune inbox", "DELETE FROM inbox_items WHERE done_at IS NOT NULL AND done_at < ?", doneBefore.UTC())
 }
 
 // InboxItemByID returns one item, done or not.
 func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
-	it := new(InboxItem)
-	if err := s.r.NewSelect().Model(it).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "inbox item "+id.String())
-	}
-	return it, nil
+	return selectOne[InboxItem](ctx, s.r, "inbox item "+id.String(), "id = ?", id)
 }
 
 // ReleaseAllInbox returns every leased inbox item to the queue, due now,
@@ -217,13 +203,8 @@ func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
 // item's fault). Like ReleaseAllDeliveries it is for SQLite's start-up,
 // where any lease left is from a process that died.
 func (s *Store) ReleaseAllInbox(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE inbox_items SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
-		WHERE lease_until IS NOT NULL AND done_at IS NULL`, now.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release orphaned inbox items: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return s.execCount(ctx, "release orphaned inbox items", `UPDATE inbox_items SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
+		WHERE lease_until IS NOT NULL AND done_at IS NULL`, now.UTC())
 }
 
 func kindOr(kind string) string {

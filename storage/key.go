@@ -30,11 +30,7 @@ type ActorKey struct {
 // ActorKey returns the key pair of a local actor, or ErrNotFound when it
 // has none yet.
 func (s *Store) ActorKey(ctx context.Context, kind string, id ID) (*ActorKey, error) {
-	k := new(ActorKey)
-	if err := s.r.NewSelect().Model(k).Where("owner_kind = ? AND owner_id = ?", kind, id).Scan(ctx); err != nil {
-		return nil, notFound(err, "key of "+kind+" "+id.String())
-	}
-	return k, nil
+	return selectOne[ActorKey](ctx, s.r, "key of "+kind+" "+id.String(), "owner_kind = ? AND owner_id = ?", kind, id)
 }
 
 // SaveActorKey stores a key pair unless the actor already has one, and

@@ -36,7 +36,7 @@ func (s *Store) LikePost(ctx context.Context, postID, accountID ID, apID *string
 			return fmt.Errorf("post %s: %w", postID, ErrNotFound)
 		}
 		if p.AuthorID == accountID {
-			return fmt.Errorf("%w: you cannot like your own post", ErrInvalid)
+			return invalid("", "you cannot like your own post")
 		}
 		res, err := tx.NewInsert().Model(&Like{PostID: postID, AccountID: accountID, APID: apID, CreatedAt: time.Now().UTC()}).
 			On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
@@ -99,7 +99,7 @@ func (s *Store) UnlikeByAPID(ctx context.Context, apID string, actorID ID) (bool
 		return false, notFound(err, "like "+apID)
 	}
 	if l.AccountID != actorID {
-		return false, fmt.Errorf("%w: the like belongs to another actor", ErrInvalid)
+		return false, invalid("", "the like belongs to another actor")
 	}
 	return s.UnlikePost(ctx, l.PostID, l.AccountID)
 }

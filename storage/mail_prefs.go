@@ -78,7 +78,7 @@ func DescribeUnsubscribe(scope string) (what string, ok bool) {
 // notifications page shows the member's choice.
 func (s *Store) Unsubscribe(ctx context.Context, accountID ID, scope string) error {
 	if _, ok := DescribeUnsubscribe(scope); !ok {
-		return fmt.Errorf("%w: unknown mail scope %q", ErrInvalid, scope)
+		return invalid("scope", "unknown mail scope %q", scope)
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if scope == UnsubscribeApplications {

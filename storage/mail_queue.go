@@ -90,13 +90,13 @@ func (s *Store) enqueueMail(ctx context.Context, tx bun.IDB, now time.Time, mail
 	for _, m := range mails {
 		addr, err := mail.ParseAddress(m.To)
 		if err != nil || addr.Address != m.To {
-			return fmt.Errorf("%w: %q is not a mail address", ErrInvalid, m.To)
+			return invalid("to", "%q is not a mail address", m.To)
 		}
 		if m.Subject == "" || m.Text == "" || m.HTML == "" || m.Kind == "" {
-			return fmt.Errorf("%w: a mail needs a subject, a text and an HTML body, and a kind", ErrInvalid)
+			return invalid("", "a mail needs a subject, a text and an HTML body, and a kind")
 		}
 		if strings.ContainsAny(m.Subject, "\r\n") {
-			return fmt.Errorf("%w: a mail subject is one line", ErrInvalid)
+			return invalid("subject", "a mail subject is one line")
 		}
 		valid := m.ValidFor
 		if valid <= 0 {
@@ -191,7 +191,7 @@ func (s *Store) FinishMail(ctx context.Context, owner string, results []MailResu
 		if len(done) == 0 {
 			return nil
 		}
-		_, err := tx.NewRaw("DELETE FROM mail_queue WHERE id IN (?) AND lease_owner = ?", bun.In(done), owner).Exec(ctx)
+		_, err := tx.NewRaw("DELETE FROM mail_queue WHERE id IN (?) AND lease_owner = ?", bun.List(done), owner).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("delete finished mail: %w", err)
 		}
@@ -207,26 +207,16 @@ func (s *Store) FinishMail(ctx context.Context, owner string, results []MailResu
 // the attempt uncounted: a worker stopping hands over what it never
 // started.
 func (s *Store) ReleaseMail(ctx context.Context, owner string, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE mail_queue SET lease_until = NULL, lease_owner = '', next_attempt_at = ?,
-		attempts = attempts - 1 WHERE lease_owner = ? AND lease_until IS NOT NULL`, now.UTC(), owner).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release mail of %s: %w", owner, err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return s.execCount(ctx, fmt.Sprintf("release mail of %s", owner), `UPDATE mail_queue SET lease_until = NULL, lease_owner = '', next_attempt_at = ?,
+		attempts = attempts - 1 WHERE lease_owner = ? AND lease_until IS NOT NULL`, now.UTC(), owner)
 }
 
 // ReleaseAllMail makes every leased message due now. On SQLite one
 // process owns the queue, so leases found at start are from a process
 // that died; what it had claimed goes at once instead of after the lease.
 func (s *Store) ReleaseAllMail(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE mail_queue SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
-		WHERE lease_until IS NOT NULL`, now.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release orphaned mail: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return s.execCount(ctx, "release orphaned mail", `UPDATE mail_queue SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
+		WHERE lease_until IS NOT NULL`, now.UTC())
 }
 
 // QueuedMail lists the whole queue, oldest first, for tests and the admin

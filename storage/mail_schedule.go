@@ -31,10 +31,10 @@ func NextDigest(loc *time.Location, hour int, after time.Time) time.Time {
 func (s *Store) SetMailSchedule(ctx context.Context, accountID ID, zone string, hour int) error {
 	loc, err := time.LoadLocation(zone)
 	if err != nil || zone == "" || zone == "Local" {
-		return fmt.Errorf("%w: unknown time zone %q", ErrInvalid, zone)
+		return invalid("zone", "unknown time zone %q", zone)
 	}
 	if hour < 0 || hour > 23 {
-		return fmt.Errorf("%w: an hour is 0 to 23", ErrInvalid)
+		return invalid("hour", "an hour is 0 to 23")
 	}
 	due := NextDigest(loc, hour, time.Now())
 	_, err = s.w.NewUpdate().Model((*Account)(nil)).Set("time_zone = ?", zone).Set("digest_hour = ?", hour).

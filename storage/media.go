@@ -112,17 +112,17 @@ func (f *StoredFiles) apply(m *Media) {
 
 func validateDescription(d string) error {
 	if !utf8.ValidString(d) {
-		return fmt.Errorf("%w: an image description is not valid text", ErrInvalid)
+		return invalid("description", "an image description is not valid text")
 	}
 	if n := utf8.RuneCountInString(d); n > MaxDescriptionLen {
-		return fmt.Errorf("%w: an image description is %d characters long; the limit is %d", ErrInvalid, n, MaxDescriptionLen)
+		return invalid("description", "an image description is %d characters long; the limit is %d", n, MaxDescriptionLen)
 	}
 	return nil
 }
 
 func validateAttachments(items []AttachMedia) error {
 	if len(items) > MaxAttachments {
-		return fmt.Errorf("%w: a post carries at most %d images", ErrInvalid, MaxAttachments)
+		return invalid("media", "a post carries at most %d images", MaxAttachments)
 	}
 	for _, it := range items {
 		if err := validateDescription(it.Description); err != nil {
@@ -161,11 +161,7 @@ func (s *Store) DropMedia(ctx context.Context, id ID) error {
 
 // MediaByID finds an image.
 func (s *Store) MediaByID(ctx context.Context, id ID) (*Media, error) {
-	m := new(Media)
-	if err := s.r.NewSelect().Model(m).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "media "+id.String())
-	}
-	return m, nil
+	return selectOne[Media](ctx, s.r, "media "+id.String(), "id = ?", id)
 }
 
 // PendingUploads returns those of ids that are the member's attachment
@@ -177,7 +173,7 @@ func (s *Store) PendingUploads(ctx context.Context, accountID ID, ids []ID) ([]M
 	}
 	var rows []Media
 	err := s.r.NewSelect().Model(&rows).
-		Where("id IN (?) AND account_id = ? AND purpose = ? AND attached = ?", bun.In(ids), accountID, MediaAttachment, false).
+		Where("id IN (?) AND account_id = ? AND purpose = ? AND attached = ?", bun.List(ids), accountID, MediaAttachment, false).
 		Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pending uploads: %w", err)
@@ -210,7 +206,7 @@ func (s *Store) MediaOfPosts(ctx context.Context, postIDs []ID) (map[ID][]Media,
 		return out, nil
 	}
 	var rows []Media
-	err := s.r.NewSelect().Model(&rows).Where("post_id IN (?)", bun.In(postIDs)).
+	err := s.r.NewSelect().Model(&rows).Where("post_id IN (?)", bun.List(postIDs)).
 		OrderExpr("post_id, position").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("media of posts: %w", err)
@@ -317,7 +313,7 @@ func replaceAttachments(ctx context.Context, tx bun.Tx, p *Post, items []AttachM
 		}
 	}
 	if len(drop) > 0 {
-		if err := trashMedia(ctx, tx, "id IN (?)", bun.In(drop)); err != nil {
+		if err := trashMedia(ctx, tx, "id IN (?)", bun.List(drop)); err != nil {
 			return err
 		}
 	}
@@ -492,7 +488,7 @@ func (s *Store) ForgetTrashedFiles(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if _, err := s.w.NewDelete().Table("media_trash").Where("file_key IN (?)", bun.In(keys)).Exec(ctx); err != nil {
+	if _, err := s.w.NewDelete().Table("media_trash").Where("file_key IN (?)", bun.List(keys)).Exec(ctx); err != nil {
 		return fmt.Errorf("forget trashed files: %w", err)
 	}
 	return nil
@@ -508,7 +504,7 @@ func (s *Store) TrashStaleUploads(ctx context.Context, cutoff time.Time) (int, e
 		return 0, err
 	}
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return trashMedia(ctx, tx, "id IN (?) AND attached = ?", bun.In(ids), false)
+		return trashMedia(ctx, tx, "id IN (?) AND attached = ?", bun.List(ids), false)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("trash stale uploads: %w", err)
@@ -646,18 +642,18 @@ func (s *Store) EvictRemoteMedia(ctx context.Context, ids []ID) error {
 		for _, col := range []string{"file_key", "thumb_key"} {
 			q := "INSERT INTO media_trash (file_key, trashed_at) SELECT " + col + ", " + trashTime + " FROM media WHERE " +
 				col + " <> '' AND remote_url <> '' AND id IN (?) ON CONFLICT (file_key) DO NOTHING"
-			if _, err := tx.NewRaw(q, bun.In(ids)).Exec(ctx); err != nil {
+			if _, err := tx.NewRaw(q, bun.List(ids)).Exec(ctx); err != nil {
 				return fmt.Errorf("trash evicted files: %w", err)
 			}
 		}
 		_, err := tx.NewRaw(`UPDATE threads SET version = version + 1 WHERE id IN
 			(SELECT p.thread_id FROM posts AS p JOIN media AS m ON m.post_id = p.id WHERE m.id IN (?) AND m.remote_url <> '')`,
-			bun.In(ids)).Exec(ctx)
+			bun.List(ids)).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("bump threads of evicted media: %w", err)
 		}
 		_, err = tx.NewRaw("UPDATE media SET file_key = '', thumb_key = '', size = 0 WHERE remote_url <> '' AND id IN (?)",
-			bun.In(ids)).Exec(ctx)
+			bun.List(ids)).Exec(ctx)
 		return err
 	})
 	if err != nil {

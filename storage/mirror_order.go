@@ -62,7 +62,7 @@ func (s *Store) OrderMirror(ctx context.Context, threadID ID, listed []ID) error
 		}
 		// (thread_id, position) is unique and checked row by row on
 		// PostgreSQL: move the posts out of the way first.
-		if _, err := tx.NewRaw("UPDATE posts SET position = -position WHERE id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+		if _, err := tx.NewRaw("UPDATE posts SET position = -position WHERE id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
 			return fmt.Errorf("renumber mirror %s: %w", threadID, err)
 		}
 		if _, err := tx.NewUpdate().With("_r", tx.NewValues(&moved)).

@@ -12,12 +12,7 @@ func TestMirrorThread(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
-		apID := "https://remote.example/actors/carol"
-		carol, err := s.UpsertRemoteAccount(ctx, &storage.Account{Handle: "carol", Domain: "remote.example", APID: &apID,
-			Inbox: apID + "/inbox", ActorType: "Person"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		carol := storagetest.RemoteActor(t, s, "carol", "remote.example")
 		noteID := "https://remote.example/notes/1"
 		m := storage.NewMirror{APID: "https://remote.example/threads/9", Title: "Bread on the other side",
 			First: storage.NewPost{AuthorID: carol.ID, Source: "", HTML: "<p>Hello from afar</p>", APID: &noteID}}

@@ -59,22 +59,23 @@ func (s *Store) RemoveThread(ctx context.Context, by, threadID ID) error {
 
 // PinThread pins or unpins a thread.
 func (s *Store) PinThread(ctx context.Context, by, threadID ID, pinned bool) error {
-	action := AuditThreadPin
-	if !pinned {
-		action = AuditThreadUnpin
-	}
-	return s.setThreadFlagAudited(ctx, by, threadID, "pinned", pinned, action)
+	return s.setThreadFlagAudited(ctx, by, threadID, "pinned", pinned, either(pinned, AuditThreadPin, AuditThreadUnpin))
 }
 
 // LockThread locks or unlocks a thread: a locked thread refuses replies,
 // local ones and remote ones (CreatePost answers ErrLocked; the inbox
 // rejects the Create).
 func (s *Store) LockThread(ctx context.Context, by, threadID ID, locked bool) error {
-	action := AuditThreadLock
-	if !locked {
-		action = AuditThreadUnlock
+	return s.setThreadFlagAudited(ctx, by, threadID, "locked", locked, either(locked, AuditThreadLock, AuditThreadUnlock))
+}
+
+// either is yes when on holds, no otherwise: the audit action of a
+// switch turned on or off.
+func either(on bool, yes, no string) string {
+	if on {
+		return yes
 	}
-	return s.setThreadFlagAudited(ctx, by, threadID, "locked", locked, action)
+	return no
 }
 
 func (s *Store) setThreadFlagAudited(ctx context.Context, by, id ID, column string, v bool, action string) error {
@@ -159,21 +160,13 @@ func refreshForumLatest(ctx context.Context, tx bun.Tx, forumIDs ...ID) error {
 // suspended remote actor's inbox requests are refused and nothing is
 // delivered to them (federation checks ActorPolicy).
 func (s *Store) SuspendAccount(ctx context.Context, by, accountID ID, suspended bool) error {
-	action := AuditAccountSuspend
-	if !suspended {
-		action = AuditAccountRestore
-	}
-	return s.setAccountFlag(ctx, by, accountID, "suspended", suspended, action)
+	return s.setAccountFlag(ctx, by, accountID, "suspended", suspended, either(suspended, AuditAccountSuspend, AuditAccountRestore))
 }
 
 // SilenceAccount silences or unsilences an account: its threads stay out
 // of forum lists, and federation holds its follows for approval.
 func (s *Store) SilenceAccount(ctx context.Context, by, accountID ID, silenced bool) error {
-	action := AuditAccountSilence
-	if !silenced {
-		action = AuditAccountUnsilence
-	}
-	return s.setAccountFlag(ctx, by, accountID, "silenced", silenced, action)
+	return s.setAccountFlag(ctx, by, accountID, "silenced", silenced, either(silenced, AuditAccountSilence, AuditAccountUnsilence))
 }
 
 func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v bool, action string) error {
@@ -212,7 +205,7 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 // ChangeRole gives a member another role (member, moderator, admin).
 func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) error {
 	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
-		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
+		return invalid("role", "unknown role %q", role)
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		a := new(Account)
@@ -430,7 +423,7 @@ func (s *Store) tombstonePosts(ctx context.Context, tx bun.Tx, now time.Time, wh
 		threads[r.ThreadID] = true
 		ids[i] = r.ID
 	}
-	if err := forgetNotifications(ctx, tx, "n.post_id IN (?)", bun.In(ids)); err != nil {
+	if err := forgetNotifications(ctx, tx, "n.post_id IN (?)", bun.List(ids)); err != nil {
 		return err
 	}
 	for id := range threads {

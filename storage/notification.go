@@ -9,7 +9,7 @@ import (
 )
 
 // Kinds of notification. Each is written by the storage method that makes
-// the change it reports, in the same transaction (see notify.go), so the
+// the change it reports, in the same transaction (see [Store.postNotifications]), so the
 // web forms and the inbox produce the same notifications.
 const (
 	// NotifyMention: a post mentions the recipient.
@@ -234,7 +234,7 @@ func notificationPrefs(ctx context.Context, db bun.IDB, accountID ID) (map[strin
 func (s *Store) SetNotificationPrefs(ctx context.Context, accountID ID, prefs map[string]string) error {
 	for kind := range prefs {
 		if KindNames[kind] == "" {
-			return fmt.Errorf("%w: unknown notification kind %q", ErrInvalid, kind)
+			return invalid("kind", "unknown notification kind %q", kind)
 		}
 	}
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -256,10 +256,10 @@ func (s *Store) SetNotificationPref(ctx context.Context, accountID ID, kind, del
 
 func setNotificationPref(ctx context.Context, db bun.IDB, accountID ID, kind, delivery string) error {
 	if KindNames[kind] == "" {
-		return fmt.Errorf("%w: unknown notification kind %q", ErrInvalid, kind)
+		return invalid("kind", "unknown notification kind %q", kind)
 	}
 	if delivery != DeliverWeb && delivery != DeliverMail && delivery != DeliverDigest {
-		return fmt.Errorf("%w: delivery %q: want web, mail or digest", ErrInvalid, delivery)
+		return invalid("delivery", "delivery %q: want web, mail or digest", delivery)
 	}
 	_, err := db.NewInsert().Model(&NotificationPref{AccountID: accountID, Kind: kind, Delivery: delivery}).
 		On("CONFLICT (account_id, kind) DO UPDATE").Set("delivery = EXCLUDED.delivery").Exec(ctx)

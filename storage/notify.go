@@ -50,7 +50,7 @@ func loadNotifyAccounts(ctx context.Context, tx bun.Tx, ids []ID) (map[ID]*notif
 	}
 	var rows []notifyAccount
 	err := tx.NewRaw("SELECT id, handle, domain, suspended, silenced, approval_pending, deleted_at FROM accounts WHERE id IN (?)",
-		bun.In(ids)).Scan(ctx, &rows)
+		bun.List(ids)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("accounts to notify: %w", err)
 	}
@@ -276,7 +276,7 @@ func forgetNotifications(ctx context.Context, tx bun.Tx, where string, args ...a
 		return fmt.Errorf("forget notifications: %w", err)
 	}
 	_, err = tx.NewRaw(`UPDATE accounts SET unread_notifications = (SELECT COUNT(*) FROM notifications AS u
-			WHERE u.recipient_id = accounts.id AND u.read_at IS NULL) WHERE id IN (?)`, bun.In(recipients)).Exec(ctx)
+			WHERE u.recipient_id = accounts.id AND u.read_at IS NULL) WHERE id IN (?)`, bun.List(recipients)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("recount unread notifications: %w", err)
 	}

@@ -88,7 +88,7 @@ func (s *Store) MailNotices(ctx context.Context, accountID ID, cutoff, now time.
 		}
 		if len(digest) > 0 {
 			if _, err := tx.NewRaw("UPDATE notifications SET mail_state = ? WHERE id IN (?)",
-				MailStateDigest, bun.In(digest)).Exec(ctx); err != nil {
+				MailStateDigest, bun.List(digest)).Exec(ctx); err != nil {
 				return fmt.Errorf("keep notifications for the digest: %w", err)
 			}
 			next := NextDigest(a.Location(), a.DigestHour, now)
@@ -190,7 +190,7 @@ func mailableEntries(ctx context.Context, tx bun.Tx, accountID ID, claimed []ID)
 		return nil, nil, nil
 	}
 	var entries []NotificationEntry
-	if err := entryQuery(tx, &entries).Where("n.id IN (?) AND n.read_at IS NULL", bun.In(claimed)).
+	if err := entryQuery(tx, &entries).Where("n.id IN (?) AND n.read_at IS NULL", bun.List(claimed)).
 		OrderExpr("n.id ASC").Limit(noticeBatch).Scan(ctx); err != nil {
 		return nil, nil, fmt.Errorf("notifications to mail: %w", err)
 	}

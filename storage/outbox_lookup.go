@@ -120,13 +120,8 @@ func (s *Store) RemoteFollowing(ctx context.Context, followerID ID, limit int) (
 // would wait for their leases to run out. Never call it where several
 // processes share the queue (PostgreSQL).
 func (s *Store) ReleaseAllDeliveries(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.w.NewRaw(`UPDATE deliveries SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
-		WHERE lease_until IS NOT NULL`, now.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("release orphaned deliveries: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return s.execCount(ctx, "release orphaned deliveries", `UPDATE deliveries SET lease_until = NULL, lease_owner = '', next_attempt_at = ?
+		WHERE lease_until IS NOT NULL`, now.UTC())
 }
 
 // DomainSoftware returns the server software recorded for a host (by

@@ -134,27 +134,27 @@ func cleanSummary(summary string) (string, error) {
 	summary = strings.Join(strings.Fields(summary), " ")
 	switch {
 	case utf8.RuneCountInString(summary) > MaxSummaryLen:
-		return "", fmt.Errorf("%w: the content warning is %s characters long; the limit is %s",
-			ErrInvalid, grouped(utf8.RuneCountInString(summary)), grouped(MaxSummaryLen))
+		return "", invalid("summary", "the content warning is %s characters long; the limit is %s",
+			grouped(utf8.RuneCountInString(summary)), grouped(MaxSummaryLen))
 	case !utf8.ValidString(summary):
-		return "", fmt.Errorf("%w: the content warning is not valid text", ErrInvalid)
+		return "", invalid("summary", "the content warning is not valid text")
 	case strings.IndexByte(summary, 0) >= 0:
-		return "", fmt.Errorf("%w: the content warning is not valid text", ErrInvalid)
+		return "", invalid("summary", "the content warning is not valid text")
 	}
 	return summary, nil
 }
 
 func validateBody(source, html string) error {
 	if strings.TrimSpace(source) == "" && strings.TrimSpace(html) == "" {
-		return fmt.Errorf("%w: the post is empty", ErrInvalid)
+		return invalid("body", "the post is empty")
 	}
 	// Characters, not bytes: a post in Greek or Hindi holds as much as
 	// one in English. The rendered HTML is bounded in bytes, generously.
 	if n := utf8.RuneCountInString(source); n > MaxBodyLen || len(html) > 16*MaxBodyLen {
-		return fmt.Errorf("%w: the post is %s characters long; the limit is %s", ErrInvalid, grouped(max(n, MaxBodyLen+1)), grouped(MaxBodyLen))
+		return invalid("body", "the post is %s characters long; the limit is %s", grouped(max(n, MaxBodyLen+1)), grouped(MaxBodyLen))
 	}
 	if !utf8.ValidString(source) || !utf8.ValidString(html) {
-		return fmt.Errorf("%w: the post is not valid text", ErrInvalid)
+		return invalid("body", "the post is not valid text")
 	}
 	return nil
 }
@@ -175,74 +175,20 @@ func (s *Store) CreatePost(ctx context.Context, np NewPost) (*Post, error) {
 	return res[0].Post, nil
 }
 
-// insertPost appends the opening post of thread t inside tx (CreateThread,
-// MirrorThread; replies go through CreatePosts). The position comes from
-// the thread row's counter, updated first: on PostgreSQL that row lock
-// serialises concurrent writers to one thread, and SQLite has one writer
-// anyway. Its notifications are recorded with hw, which the caller got
-// before the transaction began.
+// insertPost stores the opening post of thread t inside tx (CreateThread,
+// MirrorThread), through the same [Store.appendPosts] as every reply,
+// with no outbox event of its own. Its notifications are recorded with
+// hw, which the caller got before the transaction began.
 func (s *Store) insertPost(ctx context.Context, tx bun.Tx, hw *hotWrites, t *Thread, np NewPost, now time.Time) (*Post, error) {
 	summary, err := cleanSummary(np.Summary)
 	if err != nil {
 		return nil, err
 	}
-	created := np.CreatedAt
-	if created.IsZero() || created.After(now) {
-		created = now
-	}
-	p := &Post{
-		ID:        s.NewID(),
-		ThreadID:  t.ID,
-		AuthorID:  np.AuthorID,
-		Source:    np.Source,
-		HTML:      np.HTML,
-		ReplyToID: np.ReplyToID,
-		QuoteID:   np.QuoteID,
-		CreatedAt: created.UTC(),
-		APID:      np.APID,
-		URL:       np.URL,
-		Summary:   summary,
-		Sensitive: np.Sensitive || summary != "",
-	}
+	p := s.newPostRow(t, &np, summary, now)
 	// An opening post replies to nobody; it notifies those it mentions
 	// and those who watch its forum.
-	notices := []postNotice{{post: p, mentions: np.Mentions, newThreadIn: t.ForumID}}
-	if err := watchNotices(ctx, tx, notices); err != nil {
-		return nil, err
-	}
-	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
-	if err != nil {
-		return nil, err
-	}
-	err = tx.NewRaw("UPDATE threads SET post_count = post_count + 1, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count",
-		p.ID, now, t.ID).Scan(ctx, &p.Position)
-	if err != nil {
-		return nil, fmt.Errorf("bump thread: %w", err)
-	}
-	if _, err := tx.NewInsert().Model(p).Returning("NULL").Exec(ctx); err != nil {
-		return nil, fmt.Errorf("insert post: %w", err)
-	}
-	if _, err := tx.NewUpdate().Model((*Forum)(nil)).
-		Set("post_count = post_count + 1").Set("last_post_id = ?", p.ID).Set("last_post_at = ?", now).Set("version = version + 1").
-		Where("id = ?", t.ForumID).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("count forum post: %w", err)
-	}
-	if _, err := tx.NewUpdate().Model((*Account)(nil)).Set("post_count = post_count + 1").
-		Where("id = ?", p.AuthorID).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("count author post: %w", err)
-	}
-	title := ""
-	if p.Position == 1 {
-		title = t.Title
-	}
-	if err := s.indexPost(ctx, tx, p, title); err != nil {
-		return nil, err
-	}
-	ns, err := s.postNotifications(ctx, notices, accounts, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.recordNotifications(ctx, tx, hw, ns); err != nil {
+	pp := placedPost{post: p, thread: t, np: &np, notice: postNotice{post: p, mentions: np.Mentions, newThreadIn: t.ForumID}}
+	if err := s.appendPosts(ctx, tx, hw, []placedPost{pp}, false, now); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -595,7 +541,7 @@ func (s *Store) RemotePostIDs(ctx context.Context, ids []ID) (map[ID]string, err
 		APID string `bun:"ap_id"`
 	}
 	err := s.r.NewSelect().Model((*Post)(nil)).Column("id", "ap_id").
-		Where("id IN (?) AND ap_id IS NOT NULL", bun.In(ids)).Scan(ctx, &rows)
+		Where("id IN (?) AND ap_id IS NOT NULL", bun.List(ids)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("remote post ids: %w", err)
 	}

@@ -94,7 +94,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	stored := make(map[string]*Post)
 	if len(apids) > 0 {
 		var existing []Post
-		if err := tx.NewSelect().Model(&existing).Where("ap_id IN (?)", bun.In(apids)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&existing).Where("ap_id IN (?)", bun.List(apids)).Scan(ctx); err != nil {
 			return fmt.Errorf("look up post ids: %w", err)
 		}
 		for i := range existing {
@@ -163,7 +163,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	threads := make(map[ID]*Thread)
 	if len(threadIDs) > 0 {
 		var ts []Thread
-		if err := tx.NewSelect().Model(&ts).Where("id IN (?)", bun.In(threadIDs)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&ts).Where("id IN (?)", bun.List(threadIDs)).Scan(ctx); err != nil {
 			return fmt.Errorf("look up threads: %w", err)
 		}
 		for i := range ts {
@@ -179,7 +179,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			AuthorID ID `bun:"author_id"`
 		}
 		if err := tx.NewSelect().Model((*Post)(nil)).Column("id", "thread_id", "author_id").
-			Where("id IN (?)", bun.In(targetIDs)).Scan(ctx, &rows); err != nil {
+			Where("id IN (?)", bun.List(targetIDs)).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("check quoted posts: %w", err)
 		}
 		for _, r := range rows {
@@ -189,17 +189,9 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 	}
 
 	// Place each post: ids in order, positions from the thread counters.
-	type threadGroup struct {
-		t     *Thread
-		posts []*Post
-	}
-	var groups []*threadGroup
-	byThread := make(map[ID]*threadGroup)
-	var posts []*Post
-	var notices []postNotice
-	var postNP []int // the index in nps of each of posts
+	var placed []placedPost
 	for _, i := range fresh {
-		np := nps[i]
+		np := &nps[i]
 		t := threads[np.ThreadID]
 		switch {
 		case t == nil || t.DeletedAt != nil:
@@ -216,122 +208,35 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 		if bad {
-			res[i].Err = fmt.Errorf("create post: %w: the quoted post is not in this thread", ErrInvalid)
+			res[i].Err = fmt.Errorf("create post: %w", invalid("quote", "the quoted post is not in this thread"))
 			continue
 		}
-		created := np.CreatedAt
-		if created.IsZero() || created.After(now) {
-			created = now
-		}
-		p := &Post{ID: s.NewID(), ThreadID: t.ID, AuthorID: np.AuthorID, Source: np.Source, HTML: np.HTML,
-			ReplyToID: np.ReplyToID, QuoteID: np.QuoteID, CreatedAt: created.UTC(), APID: np.APID, URL: np.URL,
-			Summary: summaries[i], Sensitive: np.Sensitive || summaries[i] != ""}
+		p := s.newPostRow(t, np, summaries[i], now)
 		res[i].Post, res[i].Created = p, true
-		posts = append(posts, p)
-		notices = append(notices, newPostNotice(p, t, targetAuthor, np.Mentions))
-		postNP = append(postNP, i)
-		g := byThread[t.ID]
-		if g == nil {
-			g = &threadGroup{t: t}
-			byThread[t.ID] = g
-			groups = append(groups, g)
-		}
-		g.posts = append(g.posts, p)
+		placed = append(placed, placedPost{post: p, thread: t, np: np,
+			notice: newPostNotice(p, t, targetAuthor, np.Mentions)})
 	}
 	for _, i := range repeats {
 		first := res[firstOf[*nps[i].APID]]
 		res[i].Post, res[i].Err = first.Post, first.Err
 	}
-	if len(posts) == 0 {
+	if len(placed) == 0 {
 		return nil
 	}
+	return s.appendPosts(ctx, tx, hw, placed, true, now)
+}
 
-	bumpTx := hw.stmt(ctx, tx, sqlBumpThread)
-	type forumCount struct {
-		n    int64
-		last ID
+// newPostRow is the row of np in thread t, with a new id; its position
+// comes when it is stored. A remote post keeps the time it claims unless
+// that is in the future.
+func (s *Store) newPostRow(t *Thread, np *NewPost, summary string, now time.Time) *Post {
+	created := np.CreatedAt
+	if created.IsZero() || created.After(now) {
+		created = now
 	}
-	forums := make(map[ID]*forumCount)
-	var forumOrder []ID
-	authors := make(map[ID]int64)
-	var authorOrder []ID
-	for _, g := range groups {
-		k := int64(len(g.posts))
-		last := g.posts[k-1].ID
-		var count int64
-		if err := bumpTx.QueryRowContext(ctx, k, last, s.timeArg(now), g.t.ID).Scan(&count); err != nil {
-			return fmt.Errorf("bump thread: %w", notFoundRow(err))
-		}
-		for j, p := range g.posts {
-			p.Position = count - k + 1 + int64(j)
-		}
-		fc := forums[g.t.ForumID]
-		if fc == nil {
-			fc = &forumCount{}
-			forums[g.t.ForumID] = fc
-			forumOrder = append(forumOrder, g.t.ForumID)
-		}
-		fc.n += k
-		if last > fc.last {
-			fc.last = last
-		}
-		for _, p := range g.posts {
-			if _, ok := authors[p.AuthorID]; !ok {
-				authorOrder = append(authorOrder, p.AuthorID)
-			}
-			authors[p.AuthorID]++
-		}
-	}
-
-	// Who the posts notify, and what of their HTML the forum view leaves
-	// out, from one read of the accounts they name.
-	if err := watchNotices(ctx, tx, notices); err != nil {
-		return err
-	}
-	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
-	if err != nil {
-		return err
-	}
-	for i := range notices {
-		leadingMentions(&notices[i], accounts)
-	}
-	for k, p := range posts {
-		if err := s.insertRow(ctx, tx, hw, hw.post, hw.insertPost, p); err != nil {
-			return fmt.Errorf("insert post: %w", err)
-		}
-		if err := s.attachPostExtras(ctx, tx, p, &nps[postNP[k]], now); err != nil {
-			return err
-		}
-		title := ""
-		if p.Position == 1 {
-			title = threads[p.ThreadID].Title
-		}
-		if err := hw.exec(ctx, tx, hw.index, p.ID, title, searchText(p)); err != nil {
-			return fmt.Errorf("index post: %w", err)
-		}
-		ev := &OutboxEvent{ID: s.NewID(), Kind: EventPostCreate, AccountID: p.AuthorID, PostID: p.ID,
-			ThreadID: p.ThreadID, ForumID: threads[p.ThreadID].ForumID, CreatedAt: now}
-		if err := s.insertRow(ctx, tx, hw, hw.event, hw.insertEvent, ev); err != nil {
-			return fmt.Errorf("record %s event: %w", ev.Kind, err)
-		}
-	}
-	for _, id := range forumOrder {
-		fc := forums[id]
-		if err := hw.exec(ctx, tx, sqlCountForum,
-			fc.n, fc.last, s.timeArg(now), id); err != nil {
-			return fmt.Errorf("count forum posts: %w", err)
-		}
-	}
-	for _, id := range authorOrder {
-		if err := hw.exec(ctx, tx, sqlCountAuthor, authors[id], id); err != nil {
-			return fmt.Errorf("count author posts: %w", err)
-		}
-	}
-	ns, err := s.postNotifications(ctx, notices, accounts, now)
-	if err != nil {
-		return err
-	}
-	return s.recordNotifications(ctx, tx, hw, ns)
+	return &Post{ID: s.NewID(), ThreadID: t.ID, AuthorID: np.AuthorID, Source: np.Source, HTML: np.HTML,
+		ReplyToID: np.ReplyToID, QuoteID: np.QuoteID, CreatedAt: created.UTC(), APID: np.APID, URL: np.URL,
+		Summary: summary, Sensitive: np.Sensitive || summary != ""}
 }
 
 // newPostNotice is what post p in thread t may tell members: a reply to

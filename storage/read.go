@@ -43,7 +43,7 @@ func readPositions(ctx context.Context, db bun.IDB, accountID ID, threadIDs []ID
 		LastPosition int64 `bun:"last_position"`
 	}
 	err := db.NewSelect().Table("thread_reads").Column("thread_id", "last_position").
-		Where("account_id = ? AND thread_id IN (?)", accountID, bun.In(threadIDs)).Scan(ctx, &rows)
+		Where("account_id = ? AND thread_id IN (?)", accountID, bun.List(threadIDs)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("read positions: %w", err)
 	}

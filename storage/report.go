@@ -70,7 +70,7 @@ type NewReport struct {
 func (s *Store) CreateReport(ctx context.Context, nr NewReport) (*Report, error) {
 	nr.Reason = strings.TrimSpace(nr.Reason)
 	if len(nr.Reason) > MaxReportReason || !utf8.ValidString(nr.Reason) {
-		return nil, fmt.Errorf("%w: a reason is at most %d characters of text", ErrInvalid, MaxReportReason)
+		return nil, invalid("reason", "a reason is at most %d characters of text", MaxReportReason)
 	}
 	var r *Report
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -81,7 +81,7 @@ func (s *Store) CreateReport(ctx context.Context, nr NewReport) (*Report, error)
 			}
 			nr.AccountID = p.AuthorID
 		} else if nr.AccountID == 0 {
-			return fmt.Errorf("%w: a report needs a post or an account", ErrInvalid)
+			return invalid("", "a report needs a post or an account")
 		}
 		existing := new(Report)
 		q := tx.NewSelect().Model(existing).Where("account_id = ?", nr.AccountID)
@@ -161,7 +161,7 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 			return notFound(err, "report "+reportID.String())
 		}
 		if r.Status != ReportOpen {
-			return fmt.Errorf("%w: the report is %s already", ErrInvalid, r.Status)
+			return invalid("", "the report is %s already", r.Status)
 		}
 		now := time.Now().UTC()
 		closeReports := func(status string) *bun.UpdateQuery {
@@ -178,7 +178,7 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 			return s.audit(ctx, tx, by, AuditReportDismiss, TargetReport, r.ID.String(), "")
 		case ReportActionDeletePost:
 			if r.PostID == nil {
-				return fmt.Errorf("%w: this report is about an account, not a post", ErrInvalid)
+				return invalid("action", "this report is about an account, not a post")
 			}
 			if err := mayRemovePost(ctx, tx, by, *r.PostID); err != nil {
 				return err
@@ -215,7 +215,7 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 				return err
 			}
 		default:
-			return fmt.Errorf("%w: unknown report action %q", ErrInvalid, action)
+			return invalid("action", "unknown report action %q", action)
 		}
 		return s.audit(ctx, tx, by, AuditReportResolve, TargetReport, r.ID.String(), action)
 	})
@@ -239,7 +239,7 @@ func (s *Store) ForwardReport(ctx context.Context, by, reportID ID) error {
 			return notFound(err, "report "+reportID.String())
 		}
 		if r.Account == nil || r.Account.IsLocal() {
-			return fmt.Errorf("%w: only reports about remote accounts can be forwarded", ErrInvalid)
+			return invalid("", "only reports about remote accounts can be forwarded")
 		}
 		if r.Forwarded {
 			return nil

@@ -80,12 +80,19 @@ func (s *Store) Seed(ctx context.Context, spec SeedSpec) (*SeedResult, error) {
 		spec.Prefix = "seed"
 	}
 	if spec.ThreadsPerForum < 0 || spec.PostsPerThread < 0 || spec.LongThreads < 0 || spec.LongThreadPosts < 0 {
-		return nil, fmt.Errorf("%w: negative seed size", ErrInvalid)
+		return nil, invalid("size", "negative seed size")
 	}
 	if spec.ThreadsPerForum > 0 && spec.PostsPerThread < 1 {
 		spec.PostsPerThread = 1
 	}
-	sd := &seeder{s: s, spec: spec, rnd: rand.New(rand.NewPCG(uint64(spec.Seed), 0x5eed)), res: &SeedResult{}}
+	// The counters' prepared statements, before a transaction holds
+	// SQLite's one write connection.
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	sd := &seeder{s: s, spec: spec, rnd: rand.New(rand.NewPCG(uint64(spec.Seed), 0x5eed)), res: &SeedResult{},
+		hw: hw, tally: newPostTally()}
 	if err := sd.run(ctx); err != nil {
 		if sd.tx != nil {
 			_ = sd.tx.Rollback()
@@ -107,21 +114,16 @@ type seeder struct {
 	posts   []Post
 	search  []any // rowid/post_id, title, text: the search documents of posts
 
-	forumCount  []forumCounters
-	memberPosts []int64
+	hw *hotWrites
+	// tally counts the posts written, as every other writer of posts
+	// counts them; forumThreads the threads each forum gained.
+	tally        *postTally
+	forumThreads []forumThreads
 }
 
-type forumCounters struct {
-	ID          ID        `bun:"id"`
-	ThreadCount int64     `bun:"thread_count"`
-	PostCount   int64     `bun:"post_count"`
-	LastPostID  ID        `bun:"last_post_id"`
-	LastPostAt  time.Time `bun:"last_post_at"`
-}
-
-type memberCount struct {
-	ID        ID    `bun:"id"`
-	PostCount int64 `bun:"post_count"`
+type forumThreads struct {
+	ID          ID    `bun:"id"`
+	ThreadCount int64 `bun:"thread_count"`
 }
 
 func (sd *seeder) run(ctx context.Context) error {
@@ -221,7 +223,6 @@ func (sd *seeder) members(ctx context.Context) error {
 			}
 		}
 	}
-	sd.memberPosts = make([]int64, sd.spec.Members)
 	return write()
 }
 
@@ -250,7 +251,7 @@ func (sd *seeder) forums(ctx context.Context) error {
 		names = append(names, localName{Name: slug, Kind: "forum", RefID: f.ID})
 		sd.res.ForumIDs = append(sd.res.ForumIDs, f.ID)
 		sd.res.ForumSlugs = append(sd.res.ForumSlugs, slug)
-		sd.forumCount = append(sd.forumCount, forumCounters{ID: f.ID})
+		sd.forumThreads = append(sd.forumThreads, forumThreads{ID: f.ID})
 	}
 	for chunk := range chunks(len(forums), sd.spec.Batch) {
 		ns, fs := names[chunk[0]:chunk[1]], forums[chunk[0]:chunk[1]]
@@ -276,12 +277,12 @@ func chunks(n, size int) func(yield func([2]int) bool) {
 }
 
 // thread generates a thread of n posts in forum f and queues its rows.
-// Its post ids are made up front, so the thread row carries its final
-// counters and goes out before any of its posts (foreign keys are checked
-// per statement).
+// Its post ids are made up front, so the thread row names its first post
+// and goes out before any of its posts (foreign keys are checked per
+// statement); its counters start at zero and follow the tally.
 func (sd *seeder) thread(ctx context.Context, f, n int, title string) (ID, error) {
 	n = max(1, n)
-	t := Thread{ID: sd.s.NewID(), ForumID: sd.res.ForumIDs[f], Title: title, PostCount: int64(n)}
+	t := Thread{ID: sd.s.NewID(), ForumID: sd.res.ForumIDs[f], Title: title}
 	ids := make([]ID, n)
 	for i := range ids {
 		ids[i] = sd.s.NewID()
@@ -290,7 +291,7 @@ func (sd *seeder) thread(ctx context.Context, f, n int, title string) (ID, error
 	t.AuthorID = sd.res.MemberIDs[opener]
 	t.FirstPostID = &ids[0]
 	t.CreatedAt = ids[0].Time()
-	t.LastPostID, t.LastPostAt = ids[n-1], ids[n-1].Time()
+	t.LastPostAt = t.CreatedAt
 	sd.threads = append(sd.threads, t)
 	for i, id := range ids {
 		author := opener
@@ -305,23 +306,16 @@ func (sd *seeder) thread(ctx context.Context, f, n int, title string) (ID, error
 			// the reply form's reply_to does.
 			p.ReplyToID = &ids[sd.rnd.IntN(i)]
 		}
-		sd.memberPosts[author]++
+		sd.tally.count(p.ID, p.AuthorID, &t, p.CreatedAt)
 		sd.posts = append(sd.posts, p)
-		title := ""
-		if i == 0 {
-			title = t.Title
-		}
-		sd.search = append(sd.search, p.ID, title, PlainText(p.HTML))
+		sd.search = append(sd.search, p.ID, searchTitle(&p, &t), searchText(&p))
 		if len(sd.posts) >= sd.spec.Batch {
 			if err := sd.flush(ctx); err != nil {
 				return 0, err
 			}
 		}
 	}
-	fc := &sd.forumCount[f]
-	fc.ThreadCount++
-	fc.PostCount += int64(n)
-	fc.LastPostID, fc.LastPostAt = t.LastPostID, t.LastPostAt
+	sd.forumThreads[f].ThreadCount++
 	sd.res.ThreadIDs = append(sd.res.ThreadIDs, t.ID)
 	sd.res.Posts += int64(n)
 	return t.ID, nil
@@ -342,7 +336,7 @@ func (sd *seeder) flush(ctx context.Context) error {
 			return fmt.Errorf("insert posts: %w", err)
 		}
 	}
-	// The search index, as CreatePost's indexPost keeps it.
+	// The search index, with the documents appendPosts writes.
 	cols := "(rowid, title, body)"
 	if sd.s.Dialect() == dialect.PG {
 		cols = "(post_id, title, body)"
@@ -361,35 +355,24 @@ func (sd *seeder) flush(ctx context.Context) error {
 	return nil
 }
 
-// counters writes the forum and member counters gathered while
-// generating, with one UPDATE ... FROM (VALUES ...) per batch.
+// counters applies the tally of the posts written, as appendPosts does
+// for its own, and the forums' thread counts with one UPDATE ... FROM
+// (VALUES ...) per batch.
 func (sd *seeder) counters(ctx context.Context) error {
-	for c := range chunks(len(sd.forumCount), sd.spec.Batch) {
-		rows := sd.forumCount[c[0]:c[1]]
+	if err := sd.s.countThreads(ctx, *sd.tx, sd.hw, sd.tally); err != nil {
+		return err
+	}
+	if err := sd.s.countForumsAndAuthors(ctx, *sd.tx, sd.hw, sd.tally); err != nil {
+		return err
+	}
+	for c := range chunks(len(sd.forumThreads), sd.spec.Batch) {
+		rows := sd.forumThreads[c[0]:c[1]]
 		_, err := sd.tx.NewUpdate().With("_c", sd.tx.NewValues(&rows)).
 			Table("forums").TableExpr("_c").
 			Set("thread_count = forums.thread_count + _c.thread_count").
-			Set("post_count = forums.post_count + _c.post_count").
-			Set("last_post_id = _c.last_post_id").Set("last_post_at = _c.last_post_at").
 			Where("forums.id = _c.id AND _c.thread_count > 0").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("forum counters: %w", err)
-		}
-	}
-	var members []memberCount
-	for i, n := range sd.memberPosts {
-		if n > 0 {
-			members = append(members, memberCount{ID: sd.res.MemberIDs[i], PostCount: n})
-		}
-	}
-	for c := range chunks(len(members), sd.spec.Batch) {
-		rows := members[c[0]:c[1]]
-		_, err := sd.tx.NewUpdate().With("_c", sd.tx.NewValues(&rows)).
-			Table("accounts").TableExpr("_c").
-			Set("post_count = accounts.post_count + _c.post_count").
-			Where("accounts.id = _c.id").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("member counters: %w", err)
+			return fmt.Errorf("forum thread counts: %w", err)
 		}
 	}
 	return nil
@@ -419,21 +402,11 @@ func (sd *seeder) displayName(i int) string {
 }
 
 func (sd *seeder) title() string {
-	n := 3 + sd.rnd.IntN(6)
-	var b strings.Builder
-	for i := range n {
-		w := words[sd.rnd.IntN(len(words))]
-		if i == 0 {
-			w = strings.ToUpper(w[:1]) + w[1:]
-		} else {
-			b.WriteByte(' ')
-		}
-		b.WriteString(w)
-	}
+	t := sd.words(3 + sd.rnd.IntN(6))
 	if sd.rnd.IntN(3) == 0 {
-		b.WriteByte('?')
+		t += "?"
 	}
-	return b.String()
+	return t
 }
 
 // body returns a post's Markdown source and its HTML.
@@ -475,7 +448,10 @@ func (sd *seeder) body() (source, html string) {
 	return src.String(), h.String()
 }
 
-func (sd *seeder) sentence(n int) string {
+func (sd *seeder) sentence(n int) string { return sd.words(n) + "." }
+
+// words is n random words, the first capitalised.
+func (sd *seeder) words(n int) string {
 	var b strings.Builder
 	for i := range n {
 		w := words[sd.rnd.IntN(len(words))]
@@ -486,7 +462,6 @@ func (sd *seeder) sentence(n int) string {
 		}
 		b.WriteString(w)
 	}
-	b.WriteByte('.')
 	return b.String()
 }
 

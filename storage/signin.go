@@ -151,7 +151,7 @@ func (s *Store) lockThrottle(ctx context.Context, tx bun.Tx, keys ...string) ([]
 		return nil, fmt.Errorf("sign-in throttle: %w", err)
 	}
 	rows = rows[:0]
-	q := tx.NewSelect().Model(&rows).Where("key IN (?)", bun.In(keys)).OrderExpr("key")
+	q := tx.NewSelect().Model(&rows).Where("key IN (?)", bun.List(keys)).OrderExpr("key")
 	if s.Dialect() == dialect.PG {
 		q = q.For("UPDATE")
 	}

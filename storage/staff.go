@@ -28,7 +28,7 @@ func roleRank(role string) int {
 }
 
 // mayActOn returns nil when by may moderate the account target, and an
-// ErrForbidden error saying why not otherwise. ownContent allows staff
+// [Forbidden] error saying why not otherwise. ownContent allows staff
 // to remove their own posts and threads (not to suspend themselves).
 func mayActOn(ctx context.Context, db bun.IDB, by, target ID, ownContent bool) error {
 	if by == Operator || (ownContent && by == target) {
@@ -56,13 +56,13 @@ func mayActOn(ctx context.Context, db bun.IDB, by, target ID, ownContent bool) e
 		}
 	}
 	if byRank < 1 {
-		return fmt.Errorf("%w: only moderators and administrators can do that", ErrForbidden)
+		return &Forbidden{Msg: "only moderators and administrators can do that"}
 	}
 	if by == target {
-		return fmt.Errorf("%w: staff cannot act on their own account; ask another administrator, or use the skein command", ErrForbidden)
+		return &Forbidden{Msg: "staff cannot act on their own account; ask another administrator, or use the skein command"}
 	}
 	if targetRank >= byRank {
-		return fmt.Errorf("%w: staff act only on accounts below their own role; ask an administrator, or use the skein command", ErrForbidden)
+		return &Forbidden{Msg: "staff act only on accounts below their own role; ask an administrator, or use the skein command"}
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func mayGrant(ctx context.Context, db bun.IDB, by ID, role string) error {
 		return notFound(err, "account "+by.String())
 	}
 	if roleRank(role) > roleRank(own) {
-		return fmt.Errorf("%w: nobody can give a role above their own", ErrForbidden)
+		return &Forbidden{Msg: "nobody can give a role above their own"}
 	}
 	return nil
 }

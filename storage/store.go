@@ -8,7 +8,9 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -27,26 +29,6 @@ import (
 	"github.com/skein-forum/skein/migrations"
 )
 
-// Errors callers branch on. Wrapped errors keep them reachable with errors.Is.
-var (
-	ErrNotFound  = errors.New("not found")
-	ErrNameTaken = errors.New("name already taken")
-	ErrLocked    = errors.New("thread is locked")
-	ErrInvalid   = errors.New("invalid input")
-	// ErrReserved is a name no member or forum may take (a path, a role
-	// word); it is also an ErrNameTaken, for callers that need not tell
-	// the two apart.
-	ErrReserved error = reservedError{}
-	// ErrForbidden: the one acting may not do this (a moderator acting on
-	// an administrator); the message says why and is fit to show them.
-	ErrForbidden = errors.New("not allowed")
-)
-
-type reservedError struct{}
-
-func (reservedError) Error() string        { return "that name is reserved" }
-func (reservedError) Is(target error) bool { return target == ErrNameTaken }
-
 // Store is the database. On SQLite it keeps two handles on the one file:
 // a write handle of exactly one connection, and a read handle whose pool
 // Options.Pool sizes. SQLite allows one writer at a time, and a single
@@ -59,10 +41,10 @@ type Store struct {
 	w      *bun.DB
 	r      *bun.DB
 	ids    *IDGenerator
-	lease  *idLease // the ids' node number, see idlease.go
+	lease  *idLease // the ids' node number, see [Store.leaseIDNode]
 	policy *domainPolicy
-	hot    hotReads  // prepared read statements, see hotread.go
-	hotw   hotWrites // prepared write statements, see hotwrite.go
+	hot    hotReads  // prepared read statements, see [hotReads]
+	hotw   hotWrites // prepared write statements, see [hotWrites]
 }
 
 // Options selects and tunes the database.
@@ -141,12 +123,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 				return nil, err
 			}
 		}
-		s.policy.allowlist = opts.Federation == FederationAllowlist
-		if err := s.leaseIDNode(ctx); err != nil {
-			s.Close()
-			return nil, err
-		}
-		return s, nil
+		return s.ready(ctx, opts)
 	}
 	if opts.DatabaseURL != "" {
 		return nil, fmt.Errorf("database url %q: only postgres:// URLs are supported (leave it empty for SQLite)", redact(opts.DatabaseURL))
@@ -155,6 +132,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.ready(ctx, opts)
+}
+
+// ready finishes opening s, on either database: the federation mode, and
+// the lease of a node number for ids.
+func (s *Store) ready(ctx context.Context, opts Options) (*Store, error) {
 	s.policy.allowlist = opts.Federation == FederationAllowlist
 	if err := s.leaseIDNode(ctx); err != nil {
 		s.Close()
@@ -253,6 +236,27 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return applied, s.leaseIDNode(ctx)
 }
 
+// selectOne reads the one T that where matches, or fails with
+// ErrNotFound naming what.
+func selectOne[T any](ctx context.Context, db bun.IDB, what, where string, args ...any) (*T, error) {
+	v := new(T)
+	if err := db.NewSelect().Model(v).Where(where, args...).Scan(ctx); err != nil {
+		return nil, notFound(err, what)
+	}
+	return v, nil
+}
+
+// execCount runs a write on the write handle and returns how many rows
+// it changed; what says what it did, for the error.
+func (s *Store) execCount(ctx context.Context, what, query string, args ...any) (int, error) {
+	res, err := s.w.NewRaw(query, args...).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // DB is the write handle, for migrations tooling and tests.
 func (s *Store) DB() *bun.DB { return s.w }
 
@@ -297,4 +301,18 @@ func notFound(err error, what string) error {
 // PendingMigrations counts migrations not yet applied.
 func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
 	return migrations.Pending(ctx, s.w)
+}
+
+// LeaseOwner names a worker for the leases it takes on a queue: the
+// host, the process and a random part, so two workers never share a name
+// even in one process; kind ("inbox", "", ...) tells the reader of the
+// table which queue's worker it was.
+func LeaseOwner(kind string) string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	if kind != "" {
+		kind += "-"
+	}
+	return fmt.Sprintf("%s-%d-%s%s", host, os.Getpid(), kind, hex.EncodeToString(b[:]))
 }

@@ -28,7 +28,7 @@ type Thread struct {
 	Locked      bool       `bun:"locked"`
 	CreatedAt   time.Time  `bun:"created_at"`
 	DeletedAt   *time.Time `bun:"deleted_at"`
-	// APID is set on mirrors of remote threads (see mirror.go); local
+	// APID is set on mirrors of remote threads (see [Store.MirrorThread]); local
 	// threads have none, their id is built from the base URL.
 	APID          *string `bun:"ap_id"`
 	RemoteActorID *ID     `bun:"remote_actor_id"`
@@ -70,12 +70,12 @@ func ValidateTitle(title string) (string, error) {
 	title = strings.TrimSpace(title)
 	switch {
 	case title == "":
-		return "", fmt.Errorf("%w: the title is empty", ErrInvalid)
+		return "", invalid("title", "the title is empty")
 	case utf8.RuneCountInString(title) > MaxTitleLen:
-		return "", fmt.Errorf("%w: the title is %s characters long; the limit is %s",
-			ErrInvalid, grouped(utf8.RuneCountInString(title)), grouped(MaxTitleLen))
+		return "", invalid("title", "the title is %s characters long; the limit is %s",
+			grouped(utf8.RuneCountInString(title)), grouped(MaxTitleLen))
 	case !utf8.ValidString(title):
-		return "", fmt.Errorf("%w: the title is not valid text", ErrInvalid)
+		return "", invalid("title", "the title is not valid text")
 	}
 	return title, nil
 }
@@ -151,9 +151,6 @@ func (s *Store) CreateThread(ctx context.Context, nt NewThread) (*Thread, *Post,
 			Summary: nt.Summary, Sensitive: nt.Sensitive, Mentions: nt.Mentions}
 		p, err = s.insertPost(ctx, tx, hw, t, np, now)
 		if err != nil {
-			return err
-		}
-		if err := s.attachPostExtras(ctx, tx, p, &np, now); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model(t).Set("first_post_id = ?", p.ID).WherePK().Exec(ctx); err != nil {

@@ -96,7 +96,7 @@ func tombstonedPosts(ctx context.Context, tx bun.Tx, apids []string) (map[string
 		return out, nil
 	}
 	var rows []Tombstone
-	if err := tx.NewSelect().Model(&rows).Where("object_id IN (?)", bun.In(apids)).Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(&rows).Where("object_id IN (?)", bun.List(apids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("look up tombstones: %w", err)
 	}
 	for _, r := range rows {

@@ -107,7 +107,7 @@ func watchNotices(ctx context.Context, tx bun.Tx, notices []postNotice) error {
 		err := tx.NewRaw(`SELECT f.follower_id, f.target_kind, f.target_id FROM follows AS f
 			JOIN accounts AS a ON a.id = f.follower_id
 			WHERE f.target_kind = ? AND f.target_id IN (?) AND f.accepted = ? AND a.domain = ''
-			ORDER BY f.id`, q.kind, bun.In(q.ids), true).Scan(ctx, &rows)
+			ORDER BY f.id`, q.kind, bun.List(q.ids), true).Scan(ctx, &rows)
 		if err != nil {
 			return fmt.Errorf("watchers of %ss: %w", q.kind, err)
 		}
@@ -121,7 +121,7 @@ func watchNotices(ctx context.Context, tx bun.Tx, notices []postNotice) error {
 		Account ID `bun:"account_id"`
 		Thread  ID `bun:"thread_id"`
 	}
-	if err := tx.NewRaw("SELECT account_id, thread_id FROM thread_mutes WHERE thread_id IN (?)", bun.In(threads)).
+	if err := tx.NewRaw("SELECT account_id, thread_id FROM thread_mutes WHERE thread_id IN (?)", bun.List(threads)).
 		Scan(ctx, &mutes); err != nil {
 		return fmt.Errorf("thread mutes: %w", err)
 	}

@@ -117,12 +117,12 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error, a
 }
 
 // verifyEmailPage shows the button that confirms an address.
-func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	t, a, err := s.Store.CheckToken(r.Context(), storage.TokenVerifyEmail, token)
 	if err != nil {
 		s.tokenError(w, r, err, "Ask for a new link in your settings.")
-		return
+		return nil
 	}
 	s.renderToken(w, r, http.StatusOK, tokenPage{
 		Action:  mail.VerifyPath + token,
@@ -130,21 +130,22 @@ func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
 		Message: "Confirm " + t.Email + " as the address of " + a.Handle + ".",
 		Button:  "Confirm my address",
 	})
+	return nil
 }
 
 // verifyEmail confirms the address.
-func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.Store.VerifyEmail(r.Context(), r.PathValue("token"), func(a *storage.Account, old string) (storage.NewMail, error) {
 		return s.mail.EmailChanged(a, old)
 	})
 	if errors.Is(err, storage.ErrAddressTaken) {
 		s.renderToken(w, r, http.StatusConflict, tokenPage{Heading: "Address in use",
 			Message: "That address is already the address of another account here. Use another one, or sign in to that account."})
-		return
+		return nil
 	}
 	if err != nil {
 		s.tokenError(w, r, err, "Ask for a new link in your settings.")
-		return
+		return nil
 	}
 	s.mailQueued()
 	next := "You can sign in now."
@@ -152,6 +153,7 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
 		next = "Thank you."
 	}
 	s.notice(w, r, http.StatusOK, "Address confirmed", a.Email+" is confirmed as your address. "+next)
+	return nil
 }
 
 type forgotForm struct {
@@ -160,8 +162,9 @@ type forgotForm struct {
 	Mailed bool
 }
 
-func (s *Server) forgotPasswordForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) forgotPasswordForm(w http.ResponseWriter, r *http.Request) error {
 	s.renderForgot(w, r, http.StatusOK, forgotForm{})
+	return nil
 }
 
 func (s *Server) renderForgot(w http.ResponseWriter, r *http.Request, status int, form forgotForm) {
@@ -171,35 +174,29 @@ func (s *Server) renderForgot(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "forgot", &page{
-		Title:     "Forgot your password?",
-		Canonical: s.URLs.Abs("/forgot-password"),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "forgot", "Forgot your password?", s.URLs.Abs("/forgot-password"), form)
 }
 
 // forgotPassword mails a reset link to the member whose verified address
 // (or handle) was typed. The answer is the same whether or not there is
 // such a member, so the form tells nobody who is one.
-func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 	if !s.sendMail {
 		s.renderForgot(w, r, http.StatusNotFound, forgotForm{})
-		return
+		return nil
 	}
 	if !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	form := forgotForm{Email: strings.TrimSpace(r.PostForm.Get("email"))}
 	if form.Email == "" || len(form.Email) > maxEmailLen || !utf8.ValidString(form.Email) {
 		form.Error = "Type the address of your account, or your handle."
 		s.renderForgot(w, r, http.StatusUnprocessableEntity, form)
-		return
+		return nil
 	}
 	if !s.allowMail(r, "reset-client:"+s.clientIP(r), resetPerClient) {
 		s.errorPage(w, r, http.StatusTooManyRequests, "Too many password reset requests from here. Wait an hour, then try again.")
-		return
+		return nil
 	}
 	var m *storage.Account
 	var err error
@@ -212,68 +209,68 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if m != nil && !m.Suspended && s.allowMail(r, "reset-address:"+strings.ToLower(m.Email), resetPerAddress) {
 		err := s.Store.IssueToken(r.Context(), m.ID, storage.TokenResetPassword, "", mail.ResetLinkTTL,
 			func(token string) (storage.NewMail, error) { return s.mail.ResetPassword(m, token) })
 		if err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 		s.mailQueued()
 	}
 	s.renderForgot(w, r, http.StatusOK, forgotForm{Mailed: true, Email: form.Email})
+	return nil
 }
 
 // resetPasswordPage asks for the new password, if the link works.
-func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	_, a, err := s.Store.CheckToken(r.Context(), storage.TokenResetPassword, token)
 	if err != nil {
 		s.tokenError(w, r, err, `Ask for a new one on the "Forgot your password?" page.`)
-		return
+		return nil
 	}
 	s.renderToken(w, r, http.StatusOK, tokenPage{Action: mail.ResetPath + token, Heading: "Choose a new password",
 		Message: "Choose the new password of " + a.Handle + ". Every other browser signed in as " + a.Handle + " is signed out.",
 		Button:  "Set the new password", Reset: true})
+	return nil
 }
 
 // resetPassword sets the new password, ends every session of the member
 // and signs this browser in.
-func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	if !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	password := r.PostForm.Get("password")
 	if msg := passwordError(password, r.PostForm.Get("password2")); msg != "" {
 		_, a, err := s.Store.CheckToken(r.Context(), storage.TokenResetPassword, token)
 		if err != nil {
 			s.tokenError(w, r, err, `Ask for a new one on the "Forgot your password?" page.`)
-			return
+			return nil
 		}
 		s.renderToken(w, r, http.StatusUnprocessableEntity, tokenPage{Action: mail.ResetPath + token,
 			Heading: "Choose a new password", Message: "Choose the new password of " + a.Handle + ".",
 			Button: "Set the new password", Reset: true, Errors: map[string]string{"password": msg}})
-		return
+		return nil
 	}
 	hash, err := storage.HashPassword(password)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	m, err := s.Store.ResetPassword(r.Context(), token, hash)
 	if err != nil {
 		s.tokenError(w, r, err, `Ask for a new one on the "Forgot your password?" page.`)
-		return
+		return nil
 	}
 	if m.Suspended || m.ApprovalPending {
 		s.notice(w, r, http.StatusOK, "Password changed", "Your password is changed.")
-		return
+		return nil
 	}
 	s.startSession(w, r, m, "/settings?done=password")
+	return nil
 }
 
 // passwordError checks a new password and its repetition; it returns

@@ -11,28 +11,22 @@ import (
 // The admin area: /admin and the pages under it. Administrators see it
 // all; moderators see the reports queue (and act on it) and read the
 // audit log. Everyone else, guests included, gets 403: the pages are not
-// a secret, but nothing about them is for the public.
+// a secret, but nothing about them is for the public. [Server.Register]
+// wraps each of them in [Server.adminOnly] or [Server.staffOnly], so the
+// handlers here may take viewerFrom(r) as the staff member acting.
 
-// requireStaff returns the signed-in moderator or admin, or answers 403.
-func (s *Server) requireStaff(w http.ResponseWriter, r *http.Request) *storage.Account {
-	v := viewerFrom(r)
-	if v == nil || !v.IsModerator() {
-		s.forbidden(w, r, "This page is for the forum's moderators. Sign in with a moderator's account to see it.")
-		return nil
+// actionOn reads the form of a staff action on the {id} of the path: the
+// one acting and the id. viewer is nil when it has answered, or with
+// ErrNotFound for an id that is none.
+func (s *Server) actionOn(w http.ResponseWriter, r *http.Request) (viewer *storage.Account, id storage.ID, err error) {
+	if !s.parseForm(w, r) {
+		return nil, 0, nil
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	return v
-}
-
-// requireAdmin returns the signed-in admin, or answers 403.
-func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) *storage.Account {
-	v := viewerFrom(r)
-	if v == nil || !v.IsAdmin() {
-		s.forbidden(w, r, "This page is for the forum's administrators.")
-		return nil
+	id, ok := parseIDParam(r, "id")
+	if !ok {
+		return nil, 0, storage.ErrNotFound
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	return v
+	return viewerFrom(r), id, nil
 }
 
 // adminPage renders one page of the admin area; section names the tab.
@@ -82,10 +76,7 @@ type dashboardData struct {
 }
 
 // dashboard shows the node at a glance.
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	if s.requireAdmin(w, r) == nil {
-		return
-	}
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	var d dashboardData
 	var err error
@@ -109,8 +100,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.PendingMembers = int64(len(pending))
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	d.FederationMode = s.Store.FederationMode()
 	if s.FederationStats != nil {
@@ -122,4 +112,5 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.Federation = st
 	}
 	s.adminPage(w, r, http.StatusOK, "admin_dashboard", "Administration", "dashboard", d)
+	return nil
 }

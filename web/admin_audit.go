@@ -14,19 +14,14 @@ type auditData struct {
 }
 
 // adminAudit pages the audit log, newest first; moderators may read it.
-func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) {
-	if s.requireStaff(w, r) == nil {
-		return
-	}
+func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
 	before, ok := beforeParam(r)
 	if !ok {
-		s.notFound(w, r)
-		return
+		return storage.ErrNotFound
 	}
 	entries, err := s.Store.ListAudit(r.Context(), before, auditPerPage+1)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	data := auditData{Entries: entries}
 	if len(entries) > auditPerPage {
@@ -34,4 +29,5 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) {
 		data.Next = s.path("/admin/audit?before=" + data.Entries[auditPerPage-1].ID.String())
 	}
 	s.adminPage(w, r, http.StatusOK, "admin_audit", "Audit log", "audit", data)
+	return nil
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/skein-forum/skein/storage"
@@ -17,34 +16,30 @@ type domainsData struct {
 
 // adminDomains lists domain blocks (and the allow list) with the forms
 // that change them.
-func (s *Server) adminDomains(w http.ResponseWriter, r *http.Request) {
-	if s.requireAdmin(w, r) == nil {
-		return
-	}
-	s.renderDomains(w, r, http.StatusOK, domainsData{Form: storage.DomainBlock{Severity: storage.SeveritySilence}})
+func (s *Server) adminDomains(w http.ResponseWriter, r *http.Request) error {
+	return s.renderDomains(w, r, http.StatusOK, domainsData{Form: storage.DomainBlock{Severity: storage.SeveritySilence}})
 }
 
-func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, status int, data domainsData) {
+func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, status int, data domainsData) error {
 	var err error
 	if data.Blocks, err = s.Store.ListDomainBlocks(r.Context()); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if data.Allows, err = s.Store.ListDomainAllows(r.Context()); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	data.Mode = s.Store.FederationMode()
 	s.adminPage(w, r, status, "admin_domains", "Domain blocks", "domains", data)
+	return nil
 }
 
 // changeDomain blocks (action=block, the default), unblocks, allows or
 // disallows the host in the form.
-func (s *Server) changeDomain(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireAdmin(w, r)
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) changeDomain(w http.ResponseWriter, r *http.Request) error {
+	if !s.parseForm(w, r) {
+		return nil
 	}
+	viewer := viewerFrom(r)
 	f := r.PostForm
 	host := f.Get("host")
 	ctx := r.Context()
@@ -61,15 +56,13 @@ func (s *Server) changeDomain(w http.ResponseWriter, r *http.Request) {
 		err = s.Store.DisallowDomain(ctx, viewer.ID, host)
 	default:
 		s.errorPage(w, r, http.StatusBadRequest, "Unknown action.")
-		return
+		return nil
 	}
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		s.renderDomains(w, r, http.StatusUnprocessableEntity, domainsData{Error: formError(err), Form: form})
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err != nil {
+		return withForm(err, func(status int, msg string) error {
+			return s.renderDomains(w, r, status, domainsData{Error: msg, Form: form})
+		})
 	}
 	s.redirect(w, r, "/admin/domains")
+	return nil
 }

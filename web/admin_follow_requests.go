@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/skein-forum/skein/site"
@@ -57,24 +56,17 @@ func (s *Server) followRequests(ctx context.Context) ([]followRequestView, error
 }
 
 // answerFollowRequest approves (action=approve) or refuses a held follow.
-func (s *Server) answerFollowRequest(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireAdmin(w, r)
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) answerFollowRequest(w http.ResponseWriter, r *http.Request) error {
+	if !s.parseForm(w, r) {
+		return nil
 	}
 	id, ok := parseIDParam(r, "id")
 	if !ok || s.answerFollow == nil {
-		s.notFound(w, r)
-		return
+		return storage.ErrNotFound
 	}
-	err := s.answerFollow(r.Context(), id, r.PostForm.Get("action") == "approve")
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		s.errorPage(w, r, http.StatusBadRequest, formError(err))
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err := s.answerFollow(r.Context(), id, r.PostForm.Get("action") == "approve"); err != nil {
+		return err
 	}
 	s.redirect(w, r, "/admin/members")
+	return nil
 }

@@ -22,19 +22,15 @@ type adminMediaData struct {
 }
 
 // adminMedia lists every image, newest first, for admins to remove one.
-func (s *Server) adminMedia(w http.ResponseWriter, r *http.Request) {
-	if s.requireAdmin(w, r) == nil {
-		return
-	}
+func (s *Server) adminMedia(w http.ResponseWriter, r *http.Request) error {
 	before, ok := beforeParam(r)
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	list, err := s.Store.ListMedia(r.Context(), before, mediaPerPage+1)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	var data adminMediaData
 	if len(list) > mediaPerPage {
@@ -54,26 +50,27 @@ func (s *Server) adminMedia(w http.ResponseWriter, r *http.Request) {
 		data.Rows = append(data.Rows, row)
 	}
 	s.adminPage(w, r, http.StatusOK, "admin_media", "Images", "media", data)
+	return nil
 }
 
 // removeMedia is an admin removing one image: its file goes, the post
 // shows it no more, the audit log says who did it.
-func (s *Server) removeMedia(w http.ResponseWriter, r *http.Request) {
-	admin := s.requireAdmin(w, r)
-	if admin == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) removeMedia(w http.ResponseWriter, r *http.Request) error {
+	if !s.parseForm(w, r) {
+		return nil
 	}
+	admin := viewerFrom(r)
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	if err := s.Store.RemoveMedia(r.Context(), admin.ID, id); err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	s.mediaRemoved()
 	s.redirect(w, r, "/admin/media")
+	return nil
 }
 
 // mediaRemoved asks the media sweeper to delete trashed files soon.

@@ -12,7 +12,7 @@ const membersPerPage = 50
 
 type membersData struct {
 	Pending        []storage.Account
-	FollowRequests []followRequestView // admin_follow_requests.go
+	FollowRequests []followRequestView // see [Server.followRequests]
 	Members        []storage.Account
 	Found          *storage.Account // the account looked up with ?acct=
 	Acct           string
@@ -22,10 +22,7 @@ type membersData struct {
 
 // adminMembers lists registrations waiting for approval, then members by
 // age; ?acct=name or name@host finds one account, a remote actor too.
-func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) {
-	if s.requireAdmin(w, r) == nil {
-		return
-	}
+func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	data := membersData{Acct: strings.TrimSpace(q.Get("acct")),
@@ -34,57 +31,47 @@ func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) {
 	if data.Acct != "" {
 		data.Found, err = s.Store.AccountByAcct(ctx, data.Acct)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	var after storage.ID
 	if v := q.Get("after"); v != "" {
 		if after, err = storage.ParseID(v); err != nil {
-			s.notFound(w, r)
-			return
+			return storage.ErrNotFound
 		}
 	}
 	if after == 0 {
 		if data.Pending, err = s.Store.ListPendingMembers(ctx, 200); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 		if data.FollowRequests, err = s.followRequests(ctx); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	if data.Members, err = s.Store.ListMembers(ctx, after, membersPerPage+1); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if len(data.Members) > membersPerPage {
 		data.Members = data.Members[:membersPerPage]
 		data.Next = s.path("/admin/members?after=" + data.Members[membersPerPage-1].ID.String())
 	}
 	s.adminPage(w, r, http.StatusOK, "admin_members", "Members", "members", data)
+	return nil
 }
 
 // changeMember suspends, unsuspends, silences, unsilences, approves,
 // rejects or changes the role of an account (role=...). Admins cannot
 // act on themselves, so nobody locks the last admin out by a slip.
-func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireAdmin(w, r)
-	if viewer == nil || !s.parseForm(w, r) {
-		return
-	}
-	id, ok := parseIDParam(r, "id")
-	if !ok {
-		s.notFound(w, r)
-		return
+func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) error {
+	viewer, id, err := s.actionOn(w, r)
+	if viewer == nil {
+		return err
 	}
 	if id == viewer.ID {
 		s.errorPage(w, r, http.StatusBadRequest, "You cannot change your own account here; ask another administrator, or use the skein command.")
-		return
+		return nil
 	}
 	ctx := r.Context()
-	var err error
 	switch r.PostForm.Get("action") {
 	case "suspend":
 		err = s.Store.SuspendAccount(ctx, viewer.ID, id, true)
@@ -107,21 +94,17 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) {
 		err = s.Store.ChangeRole(ctx, viewer.ID, id, r.PostForm.Get("role"))
 	default:
 		s.errorPage(w, r, http.StatusBadRequest, "Unknown action.")
-		return
+		return nil
 	}
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		s.errorPage(w, r, http.StatusBadRequest, formError(err))
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err != nil {
+		return err
 	}
 	back := localPath(r.PostForm.Get("back"))
 	if !strings.HasPrefix(back, "/admin/members") {
 		back = "/admin/members"
 	}
 	s.redirect(w, r, back)
+	return nil
 }
 
 // memberRowData is one row of the members table.

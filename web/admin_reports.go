@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/skein-forum/skein/storage"
@@ -26,10 +25,7 @@ type reportView struct {
 }
 
 // adminReports is the moderators' queue of reports, oldest first.
-func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) {
-	if s.requireStaff(w, r) == nil {
-		return
-	}
+func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	data := reportsData{Status: q.Get("status")}
@@ -38,22 +34,19 @@ func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) {
 		data.Status = storage.ReportOpen
 	case storage.ReportOpen, storage.ReportDismissed, storage.ReportResolved:
 	default:
-		s.notFound(w, r)
-		return
+		return storage.ErrNotFound
 	}
 	var after storage.ID
 	if v := q.Get("after"); v != "" {
 		id, err := storage.ParseID(v)
 		if err != nil {
-			s.notFound(w, r)
-			return
+			return storage.ErrNotFound
 		}
 		after = id
 	}
 	reports, err := s.Store.ListReports(ctx, data.Status, after, reportsPerPage+1)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if len(reports) > reportsPerPage {
 		reports = reports[:reportsPerPage]
@@ -64,14 +57,12 @@ func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) {
 		v.CanForward = rep.Status == storage.ReportOpen && rep.Account != nil && !rep.Account.IsLocal() && !rep.Forwarded
 		if rep.Post != nil {
 			if v.Thread, err = s.Store.ThreadWithForum(ctx, rep.Post.ThreadID); err != nil {
-				s.serverError(w, r, err)
-				return
+				return err
 			}
 			if rep.Post.Position > 1 {
 				prev, err := s.Store.PostsInRange(ctx, rep.Post.ThreadID, rep.Post.Position-1, rep.Post.Position-1)
 				if err != nil {
-					s.serverError(w, r, err)
-					return
+					return err
 				}
 				if len(prev) == 1 {
 					v.Previous = &prev[0]
@@ -85,36 +76,27 @@ func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) {
 		data.Reports = append(data.Reports, v)
 	}
 	s.adminPage(w, r, http.StatusOK, "admin_reports", "Reports", "reports", data)
+	return nil
 }
 
 // resolveReport acts on a report: dismiss, delete (the post), suspend
 // (its author) or forward (to the author's server, as a Flag).
-func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireStaff(w, r)
-	if viewer == nil || !s.parseForm(w, r) {
-		return
-	}
-	id, ok := parseIDParam(r, "id")
-	if !ok {
-		s.notFound(w, r)
-		return
+func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) error {
+	viewer, id, err := s.actionOn(w, r)
+	if viewer == nil {
+		return err
 	}
 	action := r.PostForm.Get("action")
-	var err error
 	if action == "forward" {
 		err = s.Store.ForwardReport(r.Context(), viewer.ID, id)
 	} else {
 		err = s.Store.ResolveReport(r.Context(), viewer.ID, id, action)
 	}
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		s.errorPage(w, r, http.StatusBadRequest, formError(err))
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err != nil {
+		return err
 	}
 	s.redirect(w, r, "/admin/reports")
+	return nil
 }
 
 type reportForm struct {
@@ -124,52 +106,39 @@ type reportForm struct {
 }
 
 // reportPostForm asks a member why they report a post.
-func (s *Server) reportPostForm(w http.ResponseWriter, r *http.Request) {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return
-	}
-	if s.requireMember(w, r, "/p/"+p.ID.String()+"/report") == nil {
-		return
+func (s *Server) reportPostForm(w http.ResponseWriter, r *http.Request) error {
+	p, viewer := s.memberPost(w, r, "/report")
+	if viewer == nil {
+		return nil
 	}
 	s.renderReportForm(w, r, http.StatusOK, reportForm{Post: p})
+	return nil
 }
 
 func (s *Server) renderReportForm(w http.ResponseWriter, r *http.Request, status int, form reportForm) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "report", &page{
-		Title:     "Report a post",
-		Canonical: s.URLs.Post(form.Post.ID) + "/report",
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "report", "Report a post", s.URLs.Post(form.Post.ID)+"/report", form)
 }
 
 // reportPost files a member's report for the moderators.
-func (s *Server) reportPost(w http.ResponseWriter, r *http.Request) {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return
-	}
-	viewer := s.requireMember(w, r, "/p/"+p.ID.String()+"/report")
+func (s *Server) reportPost(w http.ResponseWriter, r *http.Request) error {
+	p, viewer := s.memberPost(w, r, "/report")
 	if viewer == nil || !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	if p.IsDeleted() {
 		s.errorPage(w, r, http.StatusGone, "This post was deleted already.")
-		return
+		return nil
 	}
 	form := reportForm{Post: p, Reason: r.PostForm.Get("reason")}
 	_, err := s.Store.CreateReport(r.Context(), storage.NewReport{ReporterID: viewer.ID, PostID: &p.ID, Reason: form.Reason})
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		form.Error = formError(err)
-		s.renderReportForm(w, r, http.StatusUnprocessableEntity, form)
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err != nil {
+		return withForm(err, func(status int, msg string) error {
+			form.Error = msg
+			s.renderReportForm(w, r, status, form)
+			return nil
+		})
 	}
 	s.notice(w, r, http.StatusOK, "Report sent", "Thank you. The moderators will look at the post.")
+	return nil
 }

@@ -21,19 +21,17 @@ type siteForm struct {
 }
 
 // adminSite shows the site's name and description for an admin to edit.
-func (s *Server) adminSite(w http.ResponseWriter, r *http.Request) {
-	if s.requireAdmin(w, r) == nil {
-		return
-	}
+func (s *Server) adminSite(w http.ResponseWriter, r *http.Request) error {
 	s.adminPage(w, r, http.StatusOK, "admin_site", "Site", "site", siteForm{Name: s.SiteName(),
 		Description: s.SiteDescription(), Saved: r.URL.Query().Get("saved") == "1"})
+	return nil
 }
 
 // saveSite stores the admin's edit; it wins over the values the node was
 // started with from now on, in every process.
-func (s *Server) saveSite(w http.ResponseWriter, r *http.Request) {
-	if s.requireAdmin(w, r) == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) saveSite(w http.ResponseWriter, r *http.Request) error {
+	if !s.parseForm(w, r) {
+		return nil
 	}
 	form := siteForm{Name: strings.TrimSpace(r.PostForm.Get("name")),
 		Description: strings.TrimSpace(r.PostForm.Get("description")), Errors: map[string]string{}}
@@ -46,16 +44,16 @@ func (s *Server) saveSite(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(form.Errors) > 0 {
 		s.adminPage(w, r, http.StatusUnprocessableEntity, "admin_site", "Site", "site", form)
-		return
+		return nil
 	}
 	for name, v := range map[string]string{storage.SettingSiteName: form.Name, storage.SettingSiteDescription: form.Description} {
 		if err := s.Store.SetSetting(r.Context(), name, v); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	// Guests' cached thread and forum pages show the old name until
 	// they expire (guestCacheTTL); every other page shows the new one.
 	s.identity.forget()
 	s.redirect(w, r, "/admin/site?saved=1")
+	return nil
 }

@@ -30,12 +30,13 @@ type registerForm struct {
 	Errors       map[string]string // field name → message
 }
 
-func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) error {
 	if !s.AcceptsRegistrations() {
 		s.forbidden(w, r, "Registration on this forum is closed.")
-		return
+		return nil
 	}
 	s.renderRegister(w, r, http.StatusOK, registerForm{Next: localPath(r.URL.Query().Get("next"))})
+	return nil
 }
 
 func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status int, form registerForm) {
@@ -52,19 +53,19 @@ func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status i
 }
 
 // register creates a member and signs them in.
-func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if !s.AcceptsRegistrations() {
 		s.forbidden(w, r, "Registration on this forum is closed.")
-		return
+		return nil
 	}
 	if !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	// Hashing a password is deliberately slow; a client gets as many tries
 	// here as at signing in.
 	if !s.ipLimit.allow(s.clientIP(r)) {
 		s.tooManyAttempts(w, r)
-		return
+		return nil
 	}
 	f := r.PostForm
 	form := registerForm{
@@ -94,12 +95,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(form.Errors) > 0 {
 		s.renderRegister(w, r, http.StatusUnprocessableEntity, form)
-		return
+		return nil
 	}
 	hash, err := storage.HashPassword(password)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	approval := s.Registration == RegistrationApproval
 	nm := storage.NewMember{Handle: form.Handle, DisplayName: form.DisplayName, Email: form.Email,
@@ -109,11 +109,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, storage.ErrNameTaken) || errors.Is(err, storage.ErrInvalid) {
 		form.Errors["handle"] = handleError(err)
 		s.renderRegister(w, r, http.StatusUnprocessableEntity, form)
-		return
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.mailQueued()
 	sent := ""
@@ -123,14 +122,15 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if approval {
 		s.notice(w, r, http.StatusOK, "Registration received",
 			"Thank you, "+m.Name()+". An administrator will look at your registration; once it is approved you can sign in as "+m.Handle+"."+sent)
-		return
+		return nil
 	}
 	if s.requireEmail {
 		s.notice(w, r, http.StatusOK, "Confirm your address",
 			"Thank you, "+m.Name()+"."+sent+" Follow it, then sign in as "+m.Handle+".")
-		return
+		return nil
 	}
 	s.startSession(w, r, m, form.Next)
+	return nil
 }
 
 func handleError(err error) string {
@@ -153,8 +153,9 @@ type signInForm struct {
 	Unverified   bool // offer a new verification link
 }
 
-func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) error {
 	s.renderSignIn(w, r, http.StatusOK, signInForm{Next: localPath(r.URL.Query().Get("next"))})
+	return nil
 }
 
 func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, form signInForm) {
@@ -182,9 +183,9 @@ var dummyHash = sync.OnceValue(func() string {
 // address that makes them, per account and overall (see
 // storage.Store.BeginSignIn); the owner's own address is never refused
 // because of another's guesses.
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) error {
 	if !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	form := signInForm{
 		Handle: strings.ToLower(strings.TrimSpace(r.PostForm.Get("handle"))),
@@ -197,47 +198,45 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	addr := s.clientIP(r)
 	wait, err := s.Store.BeginSignIn(r.Context(), s.SignInLimits, addr, form.Handle, s.now())
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if wait > 0 {
 		s.signInDelayed(w, r, wait)
-		return
+		return nil
 	}
 	m, err := s.Store.MemberByHandle(r.Context(), form.Handle)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		_ = storage.CheckPassword(dummyHash(), password)
 	case err != nil:
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if m == nil || len(password) > 4*maxPasswordLen || storage.CheckPassword(m.PasswordHash, password) != nil {
 		form.Error = "That handle and password do not match."
 		s.renderSignIn(w, r, http.StatusUnauthorized, form)
-		return
+		return nil
 	}
 	if err := s.Store.SignInSucceeded(r.Context(), s.SignInLimits, addr, form.Handle); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if m.Suspended {
 		form.Error = "This account is suspended."
 		s.renderSignIn(w, r, http.StatusForbidden, form)
-		return
+		return nil
 	}
 	if m.ApprovalPending {
 		form.Error = "Your registration is waiting for an administrator's approval."
 		s.renderSignIn(w, r, http.StatusForbidden, form)
-		return
+		return nil
 	}
 	if s.requireEmail && m.EmailVerifiedAt == nil && !m.IsAdmin() {
 		form.Error = "Confirm your address first: follow the link we sent you. No mail? Ask for a new link below."
 		form.Unverified = true
 		s.renderSignIn(w, r, http.StatusForbidden, form)
-		return
+		return nil
 	}
 	s.startSession(w, r, m, form.Next)
+	return nil
 }
 
 // signInDelayed answers an attempt made before the address's wait is
@@ -269,13 +268,13 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, m *storage
 }
 
 // signOut ends this browser's session.
-func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		if err := s.Store.DeleteSession(r.Context(), c.Value); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	s.clearSessionCookie(w)
 	s.redirect(w, r, "/")
+	return nil
 }

@@ -9,11 +9,10 @@ import (
 // publicBlocks lists the servers this node blocks, with the public
 // reason of each (never the private note), as communities expect to be
 // able to check.
-func (s *Server) publicBlocks(w http.ResponseWriter, r *http.Request) {
+func (s *Server) publicBlocks(w http.ResponseWriter, r *http.Request) error {
 	blocks, err := s.Store.ListDomainBlocks(r.Context())
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	public := make([]storage.DomainBlock, len(blocks))
 	for i, b := range blocks {
@@ -27,4 +26,5 @@ func (s *Server) publicBlocks(w http.ResponseWriter, r *http.Request) {
 		Viewer:      viewerFrom(r),
 		Data:        public,
 	})
+	return nil
 }

@@ -126,16 +126,13 @@ func quoteSource(p *storage.Post) string {
 
 // quoteText answers the script that quotes without reloading: the
 // Markdown quotation of a post, as text.
-func (s *Server) quoteText(w http.ResponseWriter, r *http.Request) {
-	p := s.loadPost(w, r)
+func (s *Server) quoteText(w http.ResponseWriter, r *http.Request) error {
+	p := s.livePost(w, r)
 	if p == nil {
-		return
-	}
-	if p.IsDeleted() {
-		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte(quoteSource(p)))
+	return nil
 }

@@ -176,15 +176,16 @@ func (s *Server) previewHTML(r *http.Request, src string) template.HTML {
 
 // preview answers the composer script's live preview: the post's HTML as
 // it would be stored. Only members may have the server render for them.
-func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
 	if viewerFrom(r) == nil {
 		s.forbidden(w, r, "Sign in to preview a post.")
-		return
+		return nil
 	}
 	if !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte(s.previewHTML(r, r.PostForm.Get("body"))))
+	return nil
 }

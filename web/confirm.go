@@ -29,22 +29,22 @@ func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, c confirm
 
 // confirmDeletePost asks the author (or a moderator) whether to delete a
 // post; the first post's deletion takes the thread with it.
-func (s *Server) confirmDeletePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) confirmDeletePost(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/delete")
 	if viewer == nil {
-		return
+		return nil
 	}
 	if p.IsDeleted() {
 		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
-		return
+		return nil
 	}
 	if p.AuthorID != viewer.ID && !viewer.IsModerator() {
 		s.forbidden(w, r, "You can only delete your own posts.")
-		return
+		return nil
 	}
 	c := confirmData{Heading: "Delete this post?", Action: s.path(site.PostPath(p.ID) + "/delete"),
 		Button: "Delete the post", Cancel: s.path(site.PostPermalinkPath(p)),
@@ -54,28 +54,30 @@ func (s *Server) confirmDeletePost(w http.ResponseWriter, r *http.Request) {
 		c.Message = "This is the thread's first post: deleting it deletes the whole thread, every reply and image in it."
 	}
 	s.renderConfirm(w, r, c)
+	return nil
 }
 
 // confirmDeleteThread asks a moderator whether to delete a thread.
-func (s *Server) confirmDeleteThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) confirmDeleteThread(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, site.ThreadPath(id)+"/delete")
 	if viewer == nil {
-		return
+		return nil
 	}
 	if !viewer.IsModerator() {
 		s.forbidden(w, r, "Only moderators can do that.")
-		return
+		return nil
 	}
 	t := s.liveThread(w, r, id)
 	if t == nil {
-		return
+		return nil
 	}
 	s.renderConfirm(w, r, confirmData{Heading: "Delete the thread “" + t.Title + "”?",
 		Action: s.path(site.ThreadPath(id) + "/delete"), Button: "Delete the thread", Cancel: s.path(site.ThreadPath(id)),
 		Message: "Every post in it (" + thousands(t.PostCount) + ") and its images are deleted; the deletion is in the audit log."})
+	return nil
 }

@@ -57,11 +57,10 @@ func (s *Server) feedLinks(title, atomPath string) []feedLink {
 	}
 }
 
-func (s *Server) nodeFeed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nodeFeed(w http.ResponseWriter, r *http.Request) error {
 	threads, err := s.Store.NewestThreads(r.Context(), 0, feedEntries)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	subtitle := s.SiteDescription()
 	if subtitle == "" {
@@ -70,18 +69,17 @@ func (s *Server) nodeFeed(w http.ResponseWriter, r *http.Request) {
 	f := feed{Title: s.SiteName(), Subtitle: subtitle, PageURL: s.URLs.Abs("/"),
 		AtomURL: s.URLs.Abs("/feed.atom"), RSSURL: s.URLs.Abs("/feed.rss")}
 	s.threadEntries(w, r, &f, threads)
+	return nil
 }
 
-func (s *Server) forumFeed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) forumFeed(w http.ResponseWriter, r *http.Request) error {
 	fo, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	threads, err := s.Store.NewestThreads(r.Context(), fo.ID, feedEntries)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	p := site.ForumPath(fo.Slug)
 	f := feed{Title: fo.Title + " · " + s.SiteName(), Subtitle: fo.Description, PageURL: s.URLs.Abs(p),
@@ -90,6 +88,7 @@ func (s *Server) forumFeed(w http.ResponseWriter, r *http.Request) {
 		f.Subtitle = "New threads in " + fo.Title
 	}
 	s.threadEntries(w, r, &f, threads)
+	return nil
 }
 
 // threadEntries fills a feed with threads, each shown by its first post.
@@ -119,21 +118,19 @@ func (s *Server) threadEntries(w http.ResponseWriter, r *http.Request, f *feed, 
 	s.writeFeed(w, r, f)
 }
 
-func (s *Server) threadFeed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) threadFeed(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	t, err := s.Store.ThreadWithForum(r.Context(), id)
 	if err != nil || t.DeletedAt != nil {
-		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
-		return
+		return errorOr(err, storage.ErrNotFound)
 	}
 	posts, err := s.Store.LatestPosts(r.Context(), id, feedEntries)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	p := site.ThreadPath(id)
 	f := feed{Title: t.Title + " · " + s.SiteName(), Subtitle: "A thread in " + t.ForumTitle,
@@ -148,6 +145,7 @@ func (s *Server) threadFeed(w http.ResponseWriter, r *http.Request) {
 		f.Updated = later(f.Updated, e.Updated)
 	}
 	s.writeFeed(w, r, &f)
+	return nil
 }
 
 // postEntry is a post as a feed entry. A post behind a content warning

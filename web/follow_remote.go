@@ -38,24 +38,26 @@ type mirrorLink struct {
 const personPostsShown = 5
 
 // followRemoteForm shows the form and what the member follows elsewhere.
-func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) error {
 	if s.followRemote == nil {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, "/follow-remote")
 	if viewer == nil {
-		return
+		return nil
 	}
-	s.renderFollowRemote(w, r, http.StatusOK, followRemoteData{Query: r.URL.Query().Get("q")})
+	if err := s.renderFollowRemote(w, r, http.StatusOK, followRemoteData{Query: r.URL.Query().Get("q")}); err != nil {
+		s.serverError(w, r, err)
+	}
+	return nil
 }
 
-func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, status int, data followRemoteData) {
+func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, status int, data followRemoteData) error {
 	viewer := viewerFrom(r)
 	followed, err := s.Store.RemoteFollowing(r.Context(), viewer.ID, 200)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	for _, f := range followed {
 		v := followedRemoteView{ID: f.ID.String(), Name: f.Name(), Handle: "@" + f.Acct(), URL: f.URL, Pending: !f.Accepted}
@@ -68,8 +70,7 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 			// the newest.
 			threads, err := s.Store.MirrorsOwnedBy(r.Context(), f.ID, personPostsShown)
 			if err != nil {
-				s.serverError(w, r, err)
-				return
+				return err
 			}
 			for _, t := range threads {
 				v.Posts = append(v.Posts, mirrorLink{Title: t.Title, Path: s.path(site.ThreadPath(t.ID))})
@@ -87,47 +88,51 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 		Viewer:    viewer,
 		Data:      data,
 	})
+	return nil
 }
 
 // followRemotePost follows what the member typed.
-func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error {
 	if s.followRemote == nil {
-		s.notFound(w, r)
-		return
+		return storage.ErrNotFound
 	}
-	viewer := s.requireMember(w, r, "/follow-remote")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+	viewer := s.memberForm(w, r, "/follow-remote")
+	if viewer == nil {
+		return nil
 	}
 	data := followRemoteData{Query: r.PostForm.Get("q")}
 	_, err := s.followRemote(r.Context(), viewer, data.Query)
 	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		data.Error = formError(err)
-	case err != nil:
+	case err == nil:
+		s.redirect(w, r, "/follow-remote")
+		return nil
+	case !errors.Is(err, storage.ErrInvalid):
+		// Whatever the remote side did wrong, the member can only check
+		// the address.
 		s.Log.Info("follow remote", "member", viewer.Handle, "query", data.Query, "err", err)
 		data.Error = "Nothing to follow was found at that address. Check it, or try the @name@server form."
-	default:
-		s.redirect(w, r, "/follow-remote")
-		return
+		return s.renderFollowRemote(w, r, http.StatusUnprocessableEntity, data)
 	}
-	s.renderFollowRemote(w, r, http.StatusUnprocessableEntity, data)
+	return withForm(err, func(status int, msg string) error {
+		data.Error = msg
+		return s.renderFollowRemote(w, r, status, data)
+	})
 }
 
 // unfollowRemotePost stops following a remote actor.
-func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) error {
 	if s.unfollowRemote == nil {
 		s.notFound(w, r)
-		return
+		return nil
 	}
-	viewer := s.requireMember(w, r, "/follow-remote")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+	viewer := s.memberForm(w, r, "/follow-remote")
+	if viewer == nil {
+		return nil
 	}
 	id, err := storage.ParseID(r.PostForm.Get("id"))
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
-		return
+		return nil
 	}
 	if err := s.unfollowRemote(r.Context(), viewer, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		s.Log.Info("unfollow remote", "member", viewer.Handle, "err", err)
@@ -137,6 +142,7 @@ func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) {
 		next = "/follow-remote"
 	}
 	s.redirect(w, r, next)
+	return nil
 }
 
 // mirrorOrigin is where a mirror thread lives: the page of the remote

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/skein-forum/skein/storage"
 )
@@ -39,33 +38,6 @@ const unavailableMessage = "The forum could not save this just now: its database
 // write for the moment.
 func retryLater(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "30")
-}
-
-// formError is the message shown beside a form when the store refused
-// the input: the store's own explanation for ErrInvalid, without the
-// "invalid input: " prefix.
-func formError(err error) string {
-	if msg, ok := storeReason(err, storage.ErrInvalid); ok {
-		return msg
-	}
-	return "That did not work: " + err.Error()
-}
-
-// storeReason is the store's explanation after sentinel's text in err
-// ("invalid input: a reason is ..."), as a sentence.
-func storeReason(err, sentinel error) (string, bool) {
-	msg := err.Error()
-	if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
-		return upperFirst(msg[i+len(sentinel.Error())+2:]) + ".", true
-	}
-	return "", false
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // parseIDParam reads an id from the URL path; a malformed one is a 404.

@@ -40,33 +40,32 @@ type followBox struct {
 // forum lists a forum's threads: pinned first (on the first page), then
 // by latest activity, in numbered pages (?page=N); ?before= (keyset) pages
 // of older links still work.
-func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
+func (s *Server) forum(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
-		return
+		return nil
 	}
 	ctx := r.Context()
 	if viewerFrom(r) == nil {
 		if v, err := s.Store.ForumVersion(ctx, r.PathValue("slug")); err == nil && s.serveCachedGuestPage(w, r, v) {
-			return
+			return nil
 		}
 	}
 	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	var before storage.ID
 	if v := r.URL.Query().Get("before"); v != "" {
 		if before, err = storage.ParseID(v); err != nil {
 			s.notFound(w, r)
-			return
+			return nil
 		}
 	}
 	pageNum := int64(1)
 	if v := r.URL.Query().Get("page"); v != "" && before == 0 {
 		if pageNum, err = strconv.ParseInt(v, 10, 64); err != nil || pageNum < 1 || pageNum > 100_000 {
 			s.notFound(w, r)
-			return
+			return nil
 		}
 	}
 	data := forumData{Forum: f, IsFirst: before == 0 && pageNum == 1}
@@ -77,16 +76,14 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 	if v := viewerFrom(r); v != nil {
 		_, ferr := s.Store.FollowOf(ctx, v.ID, storage.FollowForum, f.ID)
 		if ferr != nil && !errors.Is(ferr, storage.ErrNotFound) {
-			s.serverError(w, r, ferr)
-			return
+			return ferr
 		}
 		data.Following = ferr == nil
 	}
 	var pinned, threads []storage.Thread
 	if data.IsFirst {
 		if pinned, err = s.Store.ListPinnedThreads(ctx, f.ID); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	if before != 0 {
@@ -95,16 +92,13 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		threads, err = s.Store.ListThreadsPage(ctx, f.ID, int((pageNum-1)*threadsPerPage), threadsPerPage+1)
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if data.Pinned, err = s.threadRows(r, pinned); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if data.Threads, err = s.threadRows(r, threads); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	p := &page{
 		Title:       f.Title,
@@ -157,6 +151,7 @@ func (s *Server) forum(w http.ResponseWriter, r *http.Request) {
 		modified = *f.LastPostAt
 	}
 	s.renderCached(w, r, "forum", p, modified, f.Version)
+	return nil
 }
 
 type threadForm struct {
@@ -175,19 +170,18 @@ func threadFormFrom(f *storage.Forum, v url.Values) threadForm {
 
 // newThreadForm shows the "start a thread" form to members, with the
 // text of a form that could not be posted when ?draft= names it.
-func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	if s.requireMember(w, r, site.ForumPath(f.Slug)+"/new") == nil {
-		return
+		return nil
 	}
 	form := threadForm{Forum: f}
 	token, fields, msg, done := s.keptForm(w, r, site.ForumPath(f.Slug)+"/new")
 	if done {
-		return
+		return nil
 	}
 	if token != "" {
 		form = threadFormFrom(f, fields)
@@ -195,6 +189,7 @@ func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) {
 		form.Media, _ = s.composerMedia(r, viewerFrom(r), fields, nil)
 	}
 	s.renderThreadForm(w, r, http.StatusOK, form)
+	return nil
 }
 
 func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status int, form threadForm) {
@@ -211,14 +206,13 @@ func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status
 
 // createThread starts a thread. As with replies, a form that cannot be
 // posted is kept and shown again, after signing in if need be.
-func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.Store.ForumBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	if !s.parseComposerForm(w, r) {
-		return
+		return nil
 	}
 	viewer := viewerFrom(r)
 	formPage := site.ForumPath(f.Slug) + "/new"
@@ -227,7 +221,7 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 		if !s.keepForm(w, r, nil, withoutButtons(r.PostForm), formPage, "compose", msg+imagesAgain(r)) {
 			s.requireMember(w, r, formPage)
 		}
-		return
+		return nil
 	}
 	form := threadFormFrom(f, r.PostForm)
 	var kept url.Values
@@ -235,7 +229,7 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 	if form.Media, kept, again, form.Error = s.composerImages(r, viewer); again {
 		form.Preview = s.previewHTML(r, form.Body)
 		s.renderThreadForm(w, r, http.StatusOK, form)
-		return
+		return nil
 	}
 	html, mentions := s.postHTML(r.Context(), form.Body, nil)
 	t, _, err := s.Store.CreateThread(r.Context(), storage.NewThread{
@@ -245,20 +239,20 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, storage.ErrInvalid):
 		if s.keepForm(w, r, viewer, kept, formPage, "compose", formError(err)) {
-			return
+			return nil
 		}
 		form.Error = formError(err)
 		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
-		return
+		return nil
 	case storage.Unavailable(err):
 		s.Log.Warn("thread not saved", "forum", f.Slug, "err", err)
 		form.Error = unavailableMessage
 		retryLater(w)
 		s.renderThreadForm(w, r, http.StatusServiceUnavailable, form)
-		return
+		return nil
 	case err != nil:
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, site.ThreadPath(t.ID))
+	return nil
 }

@@ -13,11 +13,10 @@ type homeData struct {
 }
 
 // home lists the forums with their counts and latest activity.
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	forums, err := s.Store.ListForums(r.Context())
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	name, desc := s.SiteName(), s.SiteDescription()
 	metaDesc := desc
@@ -33,4 +32,5 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		Viewer:      viewerFrom(r),
 		Data:        homeData{Forums: forums, Registration: s.AcceptsRegistrations(), Description: desc},
 	})
+	return nil
 }

@@ -15,22 +15,20 @@ type latestData struct {
 
 // latest lists recent threads across every forum, with the member's
 // unread counts, newest activity first.
-func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
 	before, ok := beforeParam(r)
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	ctx := r.Context()
 	threads, err := s.Store.ListLatestThreads(ctx, before, threadsPerPage+1)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	forums, err := s.Store.ListForums(ctx)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	byID := make(map[storage.ID]*storage.Forum, len(forums))
 	for i := range forums {
@@ -49,8 +47,7 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
 		p.Prev = s.path("/latest")
 	}
 	if data.Threads, err = s.threadRows(r, threads); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	for i := range data.Threads {
 		if f := byID[data.Threads[i].ForumID]; f != nil {
@@ -60,4 +57,5 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) {
 	p.Data = data
 	w.Header().Set("Cache-Control", "private, no-cache")
 	s.render(w, r, http.StatusOK, "latest", p)
+	return nil
 }

@@ -22,6 +22,17 @@ import (
 // as a post carries.
 const maxComposerBytes = maxFormBytes + storage.MaxAttachments*(media.MaxFileBytes+4<<10)
 
+// A member may store uploadBurst images at once, then one every 20
+// seconds: a forum's busiest posters stay far below, a script filling
+// the disk is slowed.
+const (
+	uploadRate  = 1.0 / 20
+	uploadBurst = 40
+)
+
+// tooManyUploads is the refusal past the upload limit.
+var tooManyUploads = &media.Refusal{Message: "You have sent many images in a short time. Wait a few minutes, then attach the rest."}
+
 // parseComposerForm reads a composer's body, a plain form or, when it
 // carries files, multipart. On failure it has answered.
 func (s *Server) parseComposerForm(w http.ResponseWriter, r *http.Request) bool {
@@ -144,6 +155,9 @@ func attachItems(fields []attachmentField) []storage.AttachMedia {
 }
 
 func (s *Server) upload(r *http.Request, viewer *storage.Account, fh *multipart.FileHeader) (*storage.Media, error) {
+	if !s.uploadLimit.allow(viewer.ID.String()) {
+		return nil, tooManyUploads
+	}
 	f, err := fh.Open()
 	if err != nil {
 		return nil, err

@@ -226,3 +226,22 @@ func TestEditPostImages(t *testing.T) {
 	bob.post(edit, url.Values{"body": {"One view, again"}}).wantStatus(t, http.StatusSeeOther)
 	ts.browser().get(threadPath).wantContains(t, `alt="From the side"`)
 }
+
+// A member sending image after image is slowed down, with a message.
+func TestUploadLimit(t *testing.T) {
+	ts, _ := mediaSite(t)
+	bob := ts.browser()
+	bob.signIn("bob")
+	img := pngImage(t, 8, 8)
+	four := map[string][]byte{"a.png": img, "b.png": img, "c.png": img, "d.png": img}
+	path := site.ThreadPath(ts.FX.Thread.ID) + "/reply"
+	for range 10 {
+		bob.postFiles(path, url.Values{"upload": {"1"}}, "images", four).wantStatus(t, http.StatusOK).wantLacks(t, "many images")
+	}
+	bob.postFiles(path, url.Values{"upload": {"1"}}, "images", map[string][]byte{"e.png": img}).
+		wantContains(t, "e.png: You have sent many images in a short time.")
+	// Others are not held up.
+	alice := ts.browser()
+	alice.signIn("alice")
+	alice.postFiles(path, url.Values{"upload": {"1"}}, "images", map[string][]byte{"f.png": img}).wantLacks(t, "many images")
+}

@@ -17,37 +17,35 @@ var handleShape = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
 
 // member shows a member's profile: name, bio, reputation, join date and
 // recent posts.
-func (s *Server) member(w http.ResponseWriter, r *http.Request) {
+func (s *Server) member(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
-		return
+		return nil
 	}
 	handle := r.PathValue("handle")
 	if !handleShape.MatchString(handle) {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	ctx := r.Context()
 	m, err := s.Store.MemberByHandle(ctx, handle)
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	if m.DeletedAt != nil {
 		s.errorPage(w, r, http.StatusGone, "This account was deleted.")
-		return
+		return nil
 	}
 	if m.ApprovalPending {
 		s.notFound(w, r) // not a member yet
-		return
+		return nil
 	}
 	if m.Suspended {
 		s.errorPage(w, r, http.StatusGone, "This account is suspended.")
-		return
+		return nil
 	}
 	posts, err := s.Store.RecentPostsByAuthor(ctx, m.ID, 0, 20)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	p := &page{
 		Title:       m.Name() + " (@" + m.Handle + ")",
@@ -66,4 +64,5 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) {
 	// Profiles change with every like a member's posts get, anywhere:
 	// they are rendered for each reader and only validated with ETags.
 	s.renderCached(w, r, "member", p, modified, -1)
+	return nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -29,68 +30,64 @@ func (s *Server) requireModerator(w http.ResponseWriter, r *http.Request) (stora
 }
 
 // pinThread pins (on=1) or unpins (on=0) a thread.
-func (s *Server) pinThread(w http.ResponseWriter, r *http.Request) {
-	id, mod, ok := s.requireModerator(w, r)
-	if !ok {
-		return
-	}
-	if err := s.Store.PinThread(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	s.redirect(w, r, site.ThreadPath(id))
+func (s *Server) pinThread(w http.ResponseWriter, r *http.Request) error {
+	return s.switchThread(w, r, s.Store.PinThread)
 }
 
 // lockThread locks (on=1) or unlocks (on=0) a thread.
-func (s *Server) lockThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) lockThread(w http.ResponseWriter, r *http.Request) error {
+	return s.switchThread(w, r, s.Store.LockThread)
+}
+
+// switchThread turns one of a thread's switches on (on=1) or off, as the
+// moderator asked, and goes back to the thread.
+func (s *Server) switchThread(w http.ResponseWriter, r *http.Request, set func(ctx context.Context, by, id storage.ID, on bool) error) error {
 	id, mod, ok := s.requireModerator(w, r)
 	if !ok {
-		return
+		return nil
 	}
-	if err := s.Store.LockThread(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
-		s.storeError(w, r, err)
-		return
+	if err := set(r.Context(), mod.ID, id, r.PostForm.Get("on") == "1"); err != nil {
+		return err
 	}
 	s.redirect(w, r, site.ThreadPath(id))
+	return nil
 }
 
 // deleteThread removes a thread and goes back to its forum.
-func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) error {
 	id, mod, ok := s.requireModerator(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	t, err := s.Store.ThreadWithForum(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Store.RemoveThread(r.Context(), mod.ID, id); err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	s.mediaRemoved()
 	s.redirect(w, r, site.ForumPath(t.ForumSlug))
+	return nil
 }
 
 // moveThread moves a thread to the forum named by the form's slug.
-func (s *Server) moveThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) moveThread(w http.ResponseWriter, r *http.Request) error {
 	id, mod, ok := s.requireModerator(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	f, err := s.Store.ForumBySlug(r.Context(), r.PostForm.Get("forum"))
 	if errors.Is(err, storage.ErrNotFound) {
 		s.errorPage(w, r, http.StatusBadRequest, "There is no such forum.")
-		return
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Store.MoveThread(r.Context(), mod.ID, id, f.ID); err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, site.ThreadPath(id))
+	return nil
 }

@@ -36,17 +36,17 @@ var deliveryChoices = []deliveryChoice{
 	{storage.DeliverDigest, "In the daily digest"},
 }
 
-func (s *Server) notificationPrefs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) notificationPrefs(w http.ResponseWriter, r *http.Request) error {
 	viewer := s.requireMember(w, r, "/settings/notifications")
 	if viewer == nil {
-		return
+		return nil
 	}
 	prefs, err := s.Store.NotificationPrefs(r.Context(), viewer.ID)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.renderPrefs(w, r, http.StatusOK, viewer, prefs, "")
+	return nil
 }
 
 func (s *Server) renderPrefs(w http.ResponseWriter, r *http.Request, status int, viewer *storage.Account, prefs map[string]string, msg string) {
@@ -68,10 +68,10 @@ func (s *Server) renderPrefs(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // saveNotificationPrefs stores every row of the form at once.
-func (s *Server) saveNotificationPrefs(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings/notifications")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) saveNotificationPrefs(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.memberForm(w, r, "/settings/notifications")
+	if viewer == nil {
+		return nil
 	}
 	prefs := make(map[string]string, len(storage.NotificationKinds))
 	for _, k := range storage.NotificationKinds {
@@ -84,15 +84,14 @@ func (s *Server) saveNotificationPrefs(w http.ResponseWriter, r *http.Request) {
 		// Only a hand-made form gets here; show what it asked for.
 		current, lerr := s.Store.NotificationPrefs(r.Context(), viewer.ID)
 		if lerr != nil {
-			s.serverError(w, r, lerr)
-			return
+			return lerr
 		}
 		s.renderPrefs(w, r, http.StatusUnprocessableEntity, viewer, current, "Pick one of the three choices for each kind; nothing was changed.")
-		return
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings/notifications?done=1")
+	return nil
 }

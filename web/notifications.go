@@ -39,20 +39,19 @@ type notificationView struct {
 
 // notifications lists the signed-in member's notifications, newest first,
 // unread ones marked; ?before= pages on.
-func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	viewer := s.requireMember(w, r, "/notifications")
 	if viewer == nil {
-		return
+		return nil
 	}
 	before, ok := beforeParam(r)
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	entries, err := s.Store.Notifications(r.Context(), viewer.ID, before, notificationsPerPage+1)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	data := notificationsData{Unread: viewer.UnreadNotifications > 0}
 	if len(entries) > notificationsPerPage {
@@ -76,6 +75,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 		Viewer:      viewer,
 		Data:        data,
 	})
+	return nil
 }
 
 func (s *Server) newNotificationView(e *storage.NotificationEntry) notificationView {
@@ -105,79 +105,77 @@ func (s *Server) newNotificationView(e *storage.NotificationEntry) notificationV
 
 // openNotification marks a notification read and sends the member to
 // what it is about.
-func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, "/notifications/"+id.String())
 	if viewer == nil {
-		return
+		return nil
 	}
 	ctx := r.Context()
 	n, err := s.Store.ReadNotification(ctx, viewer.ID, id)
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	if n.PostID != 0 {
 		p, err := s.Store.PostByID(ctx, n.PostID)
 		if err == nil && !p.IsDeleted() {
 			s.redirect(w, r, site.PostPermalinkPath(p))
-			return
+			return nil
 		}
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 		s.redirect(w, r, "/notifications")
-		return
+		return nil
 	}
 	a, err := s.Store.AccountByID(ctx, n.ActorID)
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	if link := s.authorLink(a); link != "" {
 		http.Redirect(w, r, link, http.StatusSeeOther)
-		return
+		return nil
 	}
 	s.redirect(w, r, "/notifications")
+	return nil
 }
 
 // readNotification marks one notification read from its button.
-func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, "/notifications")
 	if viewer == nil {
-		return
+		return nil
 	}
 	if _, err := s.Store.ReadNotification(r.Context(), viewer.ID, id); err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/notifications")
+	return nil
 }
 
 // readAllNotifications marks every notification read, up to the newest
 // the page showed.
-func (s *Server) readAllNotifications(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/notifications")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) readAllNotifications(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.memberForm(w, r, "/notifications")
+	if viewer == nil {
+		return nil
 	}
 	upTo := optionalID(r.PostForm.Get("up_to"))
 	if upTo == nil {
 		upTo = new(storage.ID)
 	}
 	if _, err := s.Store.ReadAllNotifications(r.Context(), viewer.ID, *upTo); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/notifications")
+	return nil
 }

@@ -21,7 +21,33 @@ func (s *Server) loadPost(w http.ResponseWriter, r *http.Request) *storage.Post 
 	}
 	p, err := s.Store.PostByID(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
+		return nil
+	}
+	return p
+}
+
+// memberPost is loadPost for a signed-in member: a guest is sent to sign
+// in and come back to the post's page (page "") or to its page below
+// /p/ID (page "/edit"). viewer is nil when it has answered.
+func (s *Server) memberPost(w http.ResponseWriter, r *http.Request, page string) (p *storage.Post, viewer *storage.Account) {
+	p = s.loadPost(w, r)
+	if p == nil {
+		return nil, nil
+	}
+	back := site.PostPermalinkPath(p)
+	if page != "" {
+		back = site.PostPath(p.ID) + page
+	}
+	return p, s.requireMember(w, r, back)
+}
+
+// livePost is loadPost for a post that must not be deleted: a deleted
+// one is answered 410.
+func (s *Server) livePost(w http.ResponseWriter, r *http.Request) *storage.Post {
+	p := s.loadPost(w, r)
+	if p != nil && p.IsDeleted() {
+		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
 		return nil
 	}
 	return p
@@ -29,15 +55,16 @@ func (s *Server) loadPost(w http.ResponseWriter, r *http.Request) *storage.Post 
 
 // permalink sends a browser to the page and anchor where the post is
 // shown; positions are fixed, so the page never changes.
-func (s *Server) permalink(w http.ResponseWriter, r *http.Request) {
+func (s *Server) permalink(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
-		return
+		return nil
 	}
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	http.Redirect(w, r, s.path(site.PostPermalinkPath(p)), http.StatusFound)
+	return nil
 }
 
 type editForm struct {
@@ -50,25 +77,21 @@ type editForm struct {
 }
 
 // editPostForm shows a member's own post for editing.
-func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return
-	}
-	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
+func (s *Server) editPostForm(w http.ResponseWriter, r *http.Request) error {
+	p, viewer := s.memberPost(w, r, "/edit")
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) {
-		return
+		return nil
 	}
 	form := editForm{Post: p, Body: p.Source, Summary: p.Summary}
 	current, err := s.Store.MediaOfPosts(r.Context(), []storage.ID{p.ID})
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	for _, m := range current[p.ID] {
 		form.Media = append(form.Media, s.attachmentField(m, m.Description))
 	}
 	s.renderEditForm(w, r, http.StatusOK, form)
+	return nil
 }
 
 // mayEdit allows members to edit only their own, live posts.
@@ -85,24 +108,18 @@ func (s *Server) mayEdit(w http.ResponseWriter, r *http.Request, viewer *storage
 }
 
 func (s *Server) renderEditForm(w http.ResponseWriter, r *http.Request, status int, form editForm) {
-	s.render(w, r, status, "edit", &page{
-		Title:     "Edit your post",
-		Canonical: s.URLs.Post(form.Post.ID) + "/edit",
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "edit", "Edit your post", s.URLs.Post(form.Post.ID)+"/edit", form)
 }
 
 // editPost saves an edited post; it is then marked edited.
-func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) editPost(w http.ResponseWriter, r *http.Request) error {
 	p := s.loadPost(w, r)
 	if p == nil {
-		return
+		return nil
 	}
 	viewer := s.requireMember(w, r, site.PostPath(p.ID)+"/edit")
 	if viewer == nil || !s.mayEdit(w, r, viewer, p) || !s.parseComposerForm(w, r) {
-		return
+		return nil
 	}
 	form := editForm{Post: p, Body: r.PostForm.Get("body"), Summary: r.PostForm.Get("summary")}
 	// The form lists the post's images (the media_shown marker says it
@@ -111,8 +128,7 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("media_shown") != "" {
 		current, err := s.Store.MediaOfPosts(r.Context(), []storage.ID{p.ID})
 		if err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 		var problems []string
 		form.Media, problems = s.composerMedia(r, viewer, r.PostForm, current[p.ID])
@@ -120,7 +136,7 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 			form.Preview = s.previewHTML(r, form.Body)
 			form.Error = joinProblems(problems)
 			s.renderEditForm(w, r, http.StatusOK, form)
-			return
+			return nil
 		}
 		edit = attachItems(form.Media)
 	}
@@ -132,90 +148,76 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, storage.ErrInvalid):
 		form.Error = formError(err)
 		s.renderEditForm(w, r, http.StatusUnprocessableEntity, form)
-		return
+		return nil
 	case storage.Unavailable(err):
 		s.Log.Warn("edit not saved", "post", p.ID, "err", err)
 		form.Error = unavailableMessage
 		retryLater(w)
 		s.renderEditForm(w, r, http.StatusServiceUnavailable, form)
-		return
+		return nil
 	case err != nil:
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	if edit != nil {
 		s.mediaRemoved() // images taken off the post
 	}
 	s.redirect(w, r, site.PostPermalinkPath(edited))
+	return nil
 }
 
 // deletePost deletes one's own post, or any post for a moderator.
 // Deleting a thread's first post deletes the thread.
-func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return
-	}
-	viewer := s.requireMember(w, r, site.PostPermalinkPath(p))
+func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) error {
+	p, viewer := s.memberPost(w, r, "")
 	if viewer == nil {
-		return
+		return nil
 	}
 	if p.AuthorID != viewer.ID && !viewer.IsModerator() {
 		s.forbidden(w, r, "You can only delete your own posts.")
-		return
+		return nil
 	}
 	del := s.Store.DeletePost
 	if p.AuthorID != viewer.ID { // a moderator's removal: audited
 		del = func(ctx context.Context, id storage.ID) error { return s.Store.RemovePost(ctx, viewer.ID, id) }
 	}
 	if err := del(r.Context(), p.ID); err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	s.mediaRemoved()
 	if p.Position == 1 {
 		t, err := s.Store.ThreadWithForum(r.Context(), p.ThreadID)
 		if err != nil {
-			s.storeError(w, r, err)
-			return
+			return err
 		}
 		s.redirect(w, r, site.ForumPath(t.ForumSlug))
-		return
+		return nil
 	}
 	s.redirect(w, r, site.PostPermalinkPath(p))
+	return nil
 }
 
 // likePost likes a post, or takes the like back when the member already
 // liked it. The author's reputation follows.
-func (s *Server) likePost(w http.ResponseWriter, r *http.Request) {
-	p := s.loadPost(w, r)
-	if p == nil {
-		return
-	}
-	viewer := s.requireMember(w, r, site.PostPermalinkPath(p))
+func (s *Server) likePost(w http.ResponseWriter, r *http.Request) error {
+	p, viewer := s.memberPost(w, r, "")
 	if viewer == nil {
-		return
+		return nil
 	}
 	ctx := r.Context()
 	liked, err := s.Store.LikedPosts(ctx, viewer.ID, []storage.ID{p.ID})
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if liked[p.ID] {
 		_, err = s.Store.UnlikePost(ctx, p.ID, viewer.ID)
 	} else {
 		_, err = s.Store.LikePost(ctx, p.ID, viewer.ID, nil)
 	}
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		s.errorPage(w, r, http.StatusBadRequest, formError(err))
-		return
-	case err != nil:
-		s.storeError(w, r, err)
-		return
+	if err != nil {
+		return err
 	}
 	s.redirect(w, r, site.PostPermalinkPath(p))
+	return nil
 }
 
 type shareData struct {
@@ -227,25 +229,15 @@ type shareData struct {
 
 // sharePost shows a post's link to copy, and sends a reader who names
 // their server to its share page (Mastodon's /share?text=).
-func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) {
-	p := s.loadPost(w, r)
+func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) error {
+	p := s.livePost(w, r)
 	if p == nil {
-		return
-	}
-	if p.IsDeleted() {
-		s.errorPage(w, r, http.StatusGone, "This post was deleted.")
-		return
+		return nil
 	}
 	data := shareData{Post: p, URL: s.URLs.Post(p.ID), Server: r.URL.Query().Get("server")}
-	status := http.StatusOK
-	if data.Server != "" {
-		host, err := remoteServer(data.Server)
-		if err == nil {
-			http.Redirect(w, r, "https://"+host+"/share?text="+url.QueryEscape(data.URL), http.StatusSeeOther)
-			return
-		}
-		data.Error = err.Error()
-		status = http.StatusUnprocessableEntity
+	status, sent := toRemoteServer(w, r, data.Server, "/share?text="+url.QueryEscape(data.URL), &data.Error)
+	if sent {
+		return nil
 	}
 	s.render(w, r, status, "share", &page{
 		Title:       "Share a post",
@@ -255,4 +247,5 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) {
 		Viewer:      viewerFrom(r),
 		Data:        data,
 	})
+	return nil
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"html/template"
@@ -296,27 +295,20 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "60")
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "error", &page{
-		Title:     heading,
-		Canonical: s.URLs.Abs(r.URL.Path),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      errorData{Status: status, Heading: heading, Message: message},
-	})
+	s.notice(w, r, status, heading, message)
+}
+
+// renderPage renders a page of the site's own ("website" to Open Graph)
+// with no description of its own: forms, admin and message pages.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title, canonical string, data any) {
+	s.render(w, r, status, name, &page{Title: title, Canonical: canonical, OGType: "website", Viewer: viewerFrom(r), Data: data})
 }
 
 // notice shows a short message page, such as the answer to a form that
 // has nothing else to show.
 func (s *Server) notice(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "error", &page{
-		Title:     heading,
-		Canonical: s.URLs.Abs(r.URL.Path),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      errorData{Status: status, Heading: heading, Message: message},
-	})
+	s.renderPage(w, r, status, "error", heading, s.URLs.Abs(r.URL.Path), errorData{Status: status, Heading: heading, Message: message})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
@@ -345,24 +337,6 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	s.Log.Error("web request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	s.errorPage(w, r, http.StatusInternalServerError, "The forum could not answer this request. Please try again in a moment.")
-}
-
-// storeError answers a store error: not found becomes 404, anything else
-// is a server fault.
-func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, storage.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if errors.Is(err, storage.ErrForbidden) {
-		msg, ok := storeReason(err, storage.ErrForbidden)
-		if !ok {
-			msg = "You may not do that."
-		}
-		s.forbidden(w, r, msg)
-		return
-	}
-	s.serverError(w, r, err)
 }
 
 // redirect answers a form with 303 See Other to a site path.

@@ -35,14 +35,14 @@ type searchResult struct {
 
 // search finds posts and thread titles holding every word of ?q=, best
 // match first, paged with ?page=.
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	data := searchData{Query: strings.TrimSpace(q.Get("q")), Page: 1}
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > storage.MaxSearchPage {
 			s.notFound(w, r)
-			return
+			return nil
 		}
 		data.Page = n
 	}
@@ -52,8 +52,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if data.Searched {
 		hits, more, err := s.Store.Search(r.Context(), data.Query, data.Page)
 		if err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 		for i := range hits {
 			h := &hits[i]
@@ -101,6 +100,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		Data:        data,
 		NoIndex:     true,
 	})
+	return nil
 }
 
 var wordRE = regexp.MustCompile(`[\p{L}\p{N}]+`)

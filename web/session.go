@@ -85,6 +85,31 @@ func (s *Server) requireMember(w http.ResponseWriter, r *http.Request, back stri
 	return nil
 }
 
+// memberForm is requireMember for a form: the signed-in member, once the
+// form is read; nil when it has answered (sign-in redirect, 400, 413).
+func (s *Server) memberForm(w http.ResponseWriter, r *http.Request, back string) *storage.Account {
+	viewer := s.requireMember(w, r, back)
+	if viewer == nil || !s.parseForm(w, r) {
+		return nil
+	}
+	return viewer
+}
+
+// passwordForm is memberForm for the settings forms that check the
+// member's password: their client's address gets as many tries as at
+// signing in.
+func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) *storage.Account {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
+		return nil
+	}
+	if !s.ipLimit.allow(s.clientIP(r)) {
+		s.tooManyAttempts(w, r)
+		return nil
+	}
+	return viewer
+}
+
 // localPath accepts a "next" parameter only when it is a path on this
 // site, so sign-in can never bounce a member to another site. It judges
 // the path as a browser will read it: browsers drop tabs and newlines

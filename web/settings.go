@@ -19,12 +19,13 @@ type settingsForm struct {
 }
 
 // settingsForm lets a member change their display name and bio.
-func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request) error {
 	viewer := s.requireMember(w, r, "/settings")
 	if viewer == nil {
-		return
+		return nil
 	}
 	s.renderSettings(w, r, http.StatusOK, settingsForm{DisplayName: viewer.DisplayName, Bio: bioText(viewer.Bio)})
+	return nil
 }
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, form settingsForm) {
@@ -32,19 +33,13 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		form.Account = s.accountSettingsOf(r, v)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "settings", &page{
-		Title:     "Your profile",
-		Canonical: s.URLs.Abs("/settings"),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      form,
-	})
+	s.renderPage(w, r, status, "settings", "Your profile", s.URLs.Abs("/settings"), form)
 }
 
-func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
+		return nil
 	}
 	form := settingsForm{
 		DisplayName: strings.TrimSpace(r.PostForm.Get("display_name")),
@@ -59,16 +54,16 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(form.Errors) > 0 {
 		s.renderSettings(w, r, http.StatusUnprocessableEntity, form)
-		return
+		return nil
 	}
 	if form.DisplayName == "" {
 		form.DisplayName = viewer.Handle
 	}
 	if err := s.Store.UpdateProfile(r.Context(), viewer.ID, form.DisplayName, bioHTML(form.Bio)); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, site.MemberPath(viewer.Handle))
+	return nil
 }
 
 // A member's bio is plain text kept as simple HTML (the form federation

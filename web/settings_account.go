@@ -51,93 +51,88 @@ func (s *Server) accountSettingsOf(r *http.Request, viewer *storage.Account) acc
 // changeEmail sends a verification link to a new address; the address
 // changes when the link is followed. Sent again for the same address, it
 // is the "send me a new link" button.
-func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
+		return nil
 	}
 	if !s.sendMail {
 		s.notice(w, r, http.StatusNotFound, "No mail here", "This forum sends no mail, so it cannot confirm an address.")
-		return
+		return nil
 	}
 	addr := strings.TrimSpace(r.PostForm.Get("email"))
 	if msg := s.checkEmail(addr, true); msg != "" {
 		s.renderSettingsError(w, r, viewer, "email", msg)
-		return
+		return nil
 	}
 	if viewer.EmailVerifiedAt != nil && strings.EqualFold(addr, viewer.Email) {
 		s.renderSettingsError(w, r, viewer, "email", "That is your address already.")
-		return
+		return nil
 	}
 	if !s.allowMail(r, "verify-member:"+viewer.ID.String(), verifyPerAccount) {
 		s.renderSettingsError(w, r, viewer, "email", "We sent several links within the hour already. Wait a while, then ask again.")
-		return
+		return nil
 	}
 	err := s.Store.IssueToken(r.Context(), viewer.ID, storage.TokenVerifyEmail, addr, mail.VerifyLinkTTL,
 		func(token string) (storage.NewMail, error) { return s.mail.VerifyEmail(viewer, addr, token) })
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.mailQueued()
 	s.redirect(w, r, "/settings?done=email")
+	return nil
 }
 
 // changePassword replaces the password when the current one is right,
 // and ends every other session of the member.
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
-	}
-	if !s.ipLimit.allow(s.clientIP(r)) {
-		s.tooManyAttempts(w, r)
-		return
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.passwordForm(w, r)
+	if viewer == nil {
+		return nil
 	}
 	current := r.PostForm.Get("current_password")
 	if len(current) > 4*maxPasswordLen || storage.CheckPassword(viewer.PasswordHash, current) != nil {
 		s.renderSettingsError(w, r, viewer, "current_password", "That is not your current password; nothing was changed.")
-		return
+		return nil
 	}
 	password := r.PostForm.Get("password")
 	if msg := passwordError(password, r.PostForm.Get("password2")); msg != "" {
 		s.renderSettingsError(w, r, viewer, "password", msg)
-		return
+		return nil
 	}
 	hash, err := storage.HashPassword(password)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	keep := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		keep = c.Value
 	}
 	if err := s.Store.ChangePassword(r.Context(), viewer.ID, hash, keep); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings?done=password")
+	return nil
 }
 
 // saveMailSettings turns an admin's mail about registrations on or off.
-func (s *Server) saveMailSettings(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) saveMailSettings(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
+		return nil
 	}
 	if err := s.Store.SetMailApplications(r.Context(), viewer.ID, r.PostForm.Get("applications") == "on"); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings?done=mail")
+	return nil
 }
 
 // saveSchedule stores the member's time zone and digest hour.
-func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
+		return nil
 	}
 	hour, err := strconv.Atoi(r.PostForm.Get("digest_hour"))
 	if err != nil {
@@ -146,13 +141,13 @@ func (s *Server) saveSchedule(w http.ResponseWriter, r *http.Request) {
 	err = s.Store.SetMailSchedule(r.Context(), viewer.ID, strings.TrimSpace(r.PostForm.Get("time_zone")), hour)
 	if errors.Is(err, storage.ErrInvalid) {
 		s.renderSettingsError(w, r, viewer, "time_zone", "Type a time zone such as Europe/Paris or America/New_York, and pick an hour.")
-		return
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings?done=schedule")
+	return nil
 }
 
 // renderSettingsError shows the settings page again with one message
@@ -165,34 +160,35 @@ func (s *Server) renderSettingsError(w http.ResponseWriter, r *http.Request, vie
 // unsubscribePage shows what an unsubscribe link stops, with the button
 // that does it: mail scanners open links, and must not unsubscribe
 // anyone by doing so.
-func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	_, _, what, ok := s.unsubscribeToken(token)
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	s.renderToken(w, r, http.StatusOK, tokenPage{Action: mail.UnsubscribePath + token, Heading: "Stop these mails?",
 		Message: "Stop " + what + ". You can turn it on again in your settings.", Button: "Stop these mails"})
+	return nil
 }
 
 // unsubscribe stops the mail: from the page's button, or from a mail
 // client's one-click POST (RFC 8058), which comes without a session.
-func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	if !s.parseForm(w, r) {
-		return
+		return nil
 	}
 	id, scope, what, ok := s.unsubscribeToken(token)
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	if err := s.Store.Unsubscribe(r.Context(), id, scope); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.notice(w, r, http.StatusOK, "Unsubscribed", "Done: no more "+what+". You can turn it on again in your settings.")
+	return nil
 }
 
 // unsubscribeToken checks a token and says whom and what it stops.

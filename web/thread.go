@@ -128,18 +128,18 @@ type replyForm struct {
 }
 
 // thread shows one page of a thread, oldest post first.
-func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
-		return
+		return nil
 	}
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	if viewerFrom(r) == nil {
 		if v, err := s.Store.ThreadVersion(r.Context(), id); err == nil && s.serveCachedGuestPage(w, r, v) {
-			return
+			return nil
 		}
 	}
 	pageNum := int64(1)
@@ -147,7 +147,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			s.notFound(w, r)
-			return
+			return nil
 		}
 		pageNum = n
 	}
@@ -156,7 +156,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 		form = s.quoteForm(r, id, q)
 	}
 	if token, fields, msg, done := s.keptForm(w, r, site.ThreadPath(id)+"/reply"); done {
-		return
+		return nil
 	} else if token != "" {
 		form = replyFormFrom(fields)
 		form.Token, form.Error = token, msg
@@ -166,6 +166,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.showThread(w, r, id, pageNum, form, http.StatusOK)
+	return nil
 }
 
 // quoteForm pre-fills the reply box with a quotation of post q of thread
@@ -366,7 +367,7 @@ func pageLinks(page, last int64, path func(int64) string) []pageLink {
 func (s *Server) liveThread(w http.ResponseWriter, r *http.Request, id storage.ID) *storage.ThreadInForum {
 	t, err := s.Store.ThreadWithForum(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.answer(w, r, err)
 		return nil
 	}
 	if t.DeletedAt != nil {
@@ -384,27 +385,27 @@ func replyFormFrom(f url.Values) replyForm {
 
 // replyAgain redirects a GET of the reply form's address (a reload after
 // an error answered in place) to the thread's reply box.
-func (s *Server) replyAgain(w http.ResponseWriter, r *http.Request) {
+func (s *Server) replyAgain(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	http.Redirect(w, r, s.path(site.ThreadPath(id))+"#reply", http.StatusSeeOther)
+	return nil
 }
 
 // reply adds a post to a thread. A reply that cannot be posted (the
 // session ended, the thread was locked meanwhile, the text was refused)
 // is kept, and the member lands on the thread's reply box with it, after
 // signing in if need be.
-func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
+func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return
+		return storage.ErrNotFound
 	}
 	if !s.parseComposerForm(w, r) {
-		return
+		return nil
 	}
 	viewer := viewerFrom(r)
 	threadPage := site.ThreadPath(id)
@@ -413,7 +414,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		if !s.keepForm(w, r, nil, withoutButtons(r.PostForm), threadPage, "reply", msg+imagesAgain(r)) {
 			s.requireMember(w, r, threadPage)
 		}
-		return
+		return nil
 	}
 	form := replyFormFrom(r.PostForm)
 	var kept url.Values
@@ -422,7 +423,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		form.Preview = s.previewHTML(r, form.Body)
 		w.Header().Set("Cache-Control", "no-store")
 		s.showThread(w, r, id, 0, form, http.StatusOK)
-		return
+		return nil
 	}
 	quoted := s.quotedPost(r.Context(), optionalID(form.QuoteID), id)
 	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
@@ -442,15 +443,15 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, storage.ErrLocked):
 		if s.keepForm(w, r, viewer, kept, threadPage, "reply", lockedMessage) {
-			return
+			return nil
 		}
 		form.Error, status = lockedMessage, http.StatusForbidden
 	case errors.Is(err, storage.ErrNotFound):
 		s.notFound(w, r)
-		return
+		return nil
 	case errors.Is(err, storage.ErrInvalid):
 		if s.keepForm(w, r, viewer, kept, threadPage, "reply", formError(err)) {
-			return
+			return nil
 		}
 		form.Error = formError(err)
 	case storage.Unavailable(err):
@@ -458,13 +459,13 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		form.Error, status = unavailableMessage, http.StatusServiceUnavailable
 		retryLater(w)
 	case err != nil:
-		s.serverError(w, r, err)
-		return
+		return err
 	default:
 		s.redirect(w, r, site.PostPermalinkPath(p))
-		return
+		return nil
 	}
 	s.showThread(w, r, id, 0, form, status)
+	return nil
 }
 
 // lockedMessage explains a reply kept because its thread was locked.

@@ -53,41 +53,39 @@ func (s *Server) threadRows(r *http.Request, threads []storage.Thread) ([]thread
 // unread sends a member to the first post of the thread they have not
 // read: the page and the anchor. A thread never opened starts at the top;
 // one read to the end goes to its last post. Guests go to the thread.
-func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) unread(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
 		s.notFound(w, r)
-		return
+		return nil
 	}
 	ctx := r.Context()
 	t, err := s.Store.ThreadByID(ctx, id)
 	if err != nil || t.DeletedAt != nil {
-		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
-		return
+		return errorOr(err, storage.ErrNotFound)
 	}
 	viewer := viewerFrom(r)
 	if viewer == nil {
 		http.Redirect(w, r, s.path(site.ThreadPath(id)), http.StatusFound)
-		return
+		return nil
 	}
 	read, err := s.Store.ReadPositions(ctx, viewer.ID, []storage.ID{id})
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	pos := min(read[id]+1, t.PostCount)
 	p, err := s.Store.PostAtPosition(ctx, id, max(pos, 1))
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.path(site.PostPermalinkPath(p)), http.StatusFound)
+	return nil
 }
 
 // followThread follows (on=1) or stops following (on=0) a thread on this
 // node: followed threads are listed, with what is new, at /followed.
-func (s *Server) followThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followThread(w http.ResponseWriter, r *http.Request) error {
 	s.toggleThread(w, r, func(ctx context.Context, member, thread storage.ID, on bool) error {
 		if !on {
 			_, err := s.Store.RemoveFollow(ctx, member, storage.FollowThread, thread)
@@ -100,6 +98,7 @@ func (s *Server) followThread(w http.ResponseWriter, r *http.Request) {
 		_, err := s.Store.AddFollow(ctx, member, storage.FollowThread, thread, nil, true)
 		return err
 	})
+	return nil
 }
 
 // toggleThread answers a thread's on/off buttons (follow, mute): it
@@ -111,14 +110,14 @@ func (s *Server) toggleThread(w http.ResponseWriter, r *http.Request, apply func
 		s.notFound(w, r)
 		return
 	}
-	viewer := s.requireMember(w, r, site.ThreadPath(id))
-	if viewer == nil || !s.parseForm(w, r) {
+	viewer := s.memberForm(w, r, site.ThreadPath(id))
+	if viewer == nil {
 		return
 	}
 	ctx := r.Context()
 	t, err := s.Store.ThreadByID(ctx, id)
 	if err != nil || t.DeletedAt != nil {
-		s.storeError(w, r, errorOr(err, storage.ErrNotFound))
+		s.answer(w, r, errorOr(err, storage.ErrNotFound))
 		return
 	}
 	if err := apply(ctx, viewer.ID, id, r.PostForm.Get("on") == "1"); err != nil {
@@ -141,25 +140,22 @@ const followedListLen = 100
 
 // followed lists the threads the member follows, latest activity first,
 // with what is new in each.
-func (s *Server) followed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followed(w http.ResponseWriter, r *http.Request) error {
 	viewer := s.requireMember(w, r, "/followed")
 	if viewer == nil {
-		return
+		return nil
 	}
 	threads, err := s.Store.FollowedThreads(r.Context(), viewer.ID, followedListLen)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	rows, err := s.threadRows(r, threads)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	forums, err := s.Store.FollowedForums(r.Context(), viewer.ID)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "followed", &page{
@@ -170,4 +166,5 @@ func (s *Server) followed(w http.ResponseWriter, r *http.Request) {
 		Viewer:      viewer,
 		Data:        followedData{Forums: forums, Threads: rows},
 	})
+	return nil
 }

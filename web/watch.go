@@ -11,16 +11,15 @@ import (
 // setting that follows the threads a member posts in.
 
 // followForum follows (on=1) or unfollows a forum for the member.
-func (s *Server) followForum(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followForum(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	f, err := s.Store.ForumBySlug(ctx, r.PathValue("slug"))
 	if err != nil {
-		s.storeError(w, r, err)
-		return
+		return err
 	}
-	viewer := s.requireMember(w, r, site.ForumPath(f.Slug))
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+	viewer := s.memberForm(w, r, site.ForumPath(f.Slug))
+	if viewer == nil {
+		return nil
 	}
 	if r.PostForm.Get("on") == "1" {
 		_, err = s.Store.AddFollow(ctx, viewer.ID, storage.FollowForum, f.ID, nil, true)
@@ -28,26 +27,27 @@ func (s *Server) followForum(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Store.RemoveFollow(ctx, viewer.ID, storage.FollowForum, f.ID)
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, site.ForumPath(f.Slug))
+	return nil
 }
 
 // muteThread mutes (on=1) or unmutes a thread for the member.
-func (s *Server) muteThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) muteThread(w http.ResponseWriter, r *http.Request) error {
 	s.toggleThread(w, r, s.Store.MuteThread)
+	return nil
 }
 
 // saveWatching turns following the threads one posts in on or off.
-func (s *Server) saveWatching(w http.ResponseWriter, r *http.Request) {
-	viewer := s.requireMember(w, r, "/settings")
-	if viewer == nil || !s.parseForm(w, r) {
-		return
+func (s *Server) saveWatching(w http.ResponseWriter, r *http.Request) error {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
+		return nil
 	}
 	if err := s.Store.SetAutoWatch(r.Context(), viewer.ID, r.PostForm.Get("auto_watch") == "on"); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings?done=watching")
+	return nil
 }

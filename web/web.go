@@ -123,6 +123,9 @@ type Server struct {
 	// this process do (registration, account deletion); sign-in's limits
 	// are in the database (storage.Store.BeginSignIn).
 	ipLimit *limiterSet
+	// uploadLimit bounds the images one member stores through this
+	// process (decoding and re-encoding each costs a second of a core).
+	uploadLimit *limiterSet
 }
 
 // New prepares the web view: it parses every template once.
@@ -164,6 +167,7 @@ func New(cfg Config) (*Server, error) {
 		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
 		postFragments:   newPostFragments(),
 		ipLimit:         newLimiterSet(signInRate, signInBurst, 10000),
+		uploadLimit:     newLimiterSet(uploadRate, uploadBurst, 10000),
 
 		followRemote:   cfg.FollowRemote,
 		unfollowRemote: cfg.UnfollowRemote,

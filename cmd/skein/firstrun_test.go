@@ -65,14 +65,8 @@ func TestFirstRunCommandWorksAsPrinted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "serve", "--listen", addr, "--data", data, "--site-name", "The Kitchen")
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	waitReady(t, "http://"+addr+"/readyz", done, &logs)
+	done, logs := startServe(t, cmd)
+	waitReady(t, "http://"+addr+"/readyz", done, logs)
 	home := get(t, http.DefaultClient, "http://"+addr+"/")
 	if !strings.Contains(home, "<title>The Kitchen</title>") || !strings.Contains(home, `class="brand" href="/">The Kitchen</a>`) {
 		t.Errorf("--site-name is not the home page's title and brand")

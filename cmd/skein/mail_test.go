@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -48,15 +47,9 @@ func TestServeSendsMailConfiguredByEnvironment(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "serve", "--listen", addr, "--data", t.TempDir())
 	cmd.Env = append(os.Environ(), "SKEIN_SMTP_URL="+sink.URL(), "SKEIN_SMTP_FROM=Forum <forum@forum.test>")
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, logs := startServe(t, cmd)
 	base := "http://" + addr
-	waitReady(t, base+"/readyz", done, &logs)
+	waitReady(t, base+"/readyz", done, logs)
 	form := url.Values{"handle": {"nia"}, "email": {"nia@example.test"}, "password": {"a long enough password"},
 		"password2": {"a long enough password"}}
 	req, _ := http.NewRequest(http.MethodPost, base+"/register", strings.NewReader(form.Encode()))

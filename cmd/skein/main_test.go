@@ -146,15 +146,9 @@ func TestAdminScriptsAndServe(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--base-url", base, "--data", data)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, logs := startServe(t, cmd)
 	t.Cleanup(func() { cmd.Process.Kill() })
-	waitReady(t, base+"/readyz", done, &logs)
+	waitReady(t, base+"/readyz", done, logs)
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
@@ -208,14 +202,8 @@ func TestServeOnFreshDirectory(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "serve", "--listen", addr, "--data", data)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	waitReady(t, "http://"+addr+"/readyz", done, &logs)
+	done, logs := startServe(t, cmd)
+	waitReady(t, "http://"+addr+"/readyz", done, logs)
 	home := get(t, http.DefaultClient, "http://"+addr+"/")
 	if !strings.Contains(home, "General") {
 		t.Fatalf("no first forum on the home page:\n%s", home)
@@ -244,6 +232,20 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// startServe starts cmd, a skein serve, with its log kept; done reports
+// its exit.
+func startServe(t *testing.T, cmd *exec.Cmd) (done <-chan error, logs *bytes.Buffer) {
+	t.Helper()
+	logs = new(bytes.Buffer)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return exited, logs
 }
 
 func waitReady(t *testing.T, url string, done <-chan error, logs *bytes.Buffer) {
@@ -291,15 +293,9 @@ func TestBackupCommand(t *testing.T) {
 	skein(t, "", "forum", "create", "attic", "--title", "The Attic", "--data", data)
 	addr := freeAddr(t)
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--data", data)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, logs := startServe(t, cmd)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); <-done }()
-	waitReady(t, "http://"+addr+"/readyz", done, &logs)
+	waitReady(t, "http://"+addr+"/readyz", done, logs)
 
 	copyFile := filepath.Join(t.TempDir(), "copy.db")
 	if code, out, errs := skein(t, "", "backup", copyFile, "--data", data); code != 0 || !strings.Contains(out, "backed up") {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"os/exec"
@@ -160,15 +159,9 @@ func TestServeMetricsListener(t *testing.T) {
 	addr, maddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--metrics-listen", maddr, "--data", t.TempDir(),
 		"--trusted-proxy", "127.0.0.1", "--registration", "approval", "--federation", "allowlist", "--log-format", "json")
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, logs := startServe(t, cmd)
 	t.Cleanup(func() { cmd.Process.Kill() })
-	waitReady(t, "http://"+addr+"/readyz", done, &logs)
+	waitReady(t, "http://"+addr+"/readyz", done, logs)
 	// Twice on one connection: the server counts the first request
 	// before it reads the second, so the first is counted by now.
 	get(t, http.DefaultClient, "http://"+addr+"/")

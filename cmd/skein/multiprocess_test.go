@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -64,13 +63,7 @@ func startCluster(t *testing.T, n int) *cluster {
 		cmd := exec.Command(binary, "serve", "--listen", addr, "--base-url", c.base, "--database-url", c.dsn,
 			"--data", t.TempDir(), "--allow-private-networks", "--allow-http", "--trusted-proxy", "127.0.0.1",
 			"--log-level", "warn", "--db-max-open", "4")
-		var logs bytes.Buffer
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		done, logs := startServe(t, cmd)
 		t.Cleanup(func() {
 			cmd.Process.Signal(os.Interrupt)
 			select {
@@ -82,7 +75,7 @@ func startCluster(t *testing.T, n int) *cluster {
 				t.Logf("process %d logs:\n%s", i, logs.String())
 			}
 		})
-		waitReady(t, "http://"+addr+"/readyz", done, &logs)
+		waitReady(t, "http://"+addr+"/readyz", done, logs)
 	}
 	var next atomic.Int64
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {

@@ -8,13 +8,10 @@ package delivery
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,7 +110,7 @@ func (w *Worker) setup() {
 			w.Log = slog.Default()
 		}
 		if w.Owner == "" {
-			w.Owner = defaultOwner()
+			w.Owner = storage.LeaseOwner("")
 		}
 		w.Concurrency = positive(w.Concurrency, defaultConcurrency)
 		w.PerHost = positive(w.PerHost, defaultPerHost)
@@ -395,13 +392,6 @@ type counters struct {
 func (w *Worker) Counters() Counters {
 	return Counters{Sent: w.counters.sent.Load(), Retried: w.counters.retried.Load(),
 		Failed: w.counters.failed.Load(), Released: w.counters.released.Load()}
-}
-
-func defaultOwner() string {
-	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 func positive[T int | time.Duration](v, def T) T {

@@ -20,7 +20,6 @@ func TestInboxFollowThread(t *testing.T) {
 	n := testnode.NewInboxNode(t, nil)
 	testnode.StartDelivery(t, n.Node)
 	rs := testnode.NewRemoteServer(t, "mastodon")
-	rs.VerifyKey = testnode.NodeKeyLookup
 	zed := rs.Actor("zed", "Person", 0)
 	thread := n.URLs.Thread(n.Fx.Thread.ID)
 	follow := zed.Activity("Follow", thread)
@@ -214,7 +213,7 @@ func TestInboxCreateFromAnotherHost(t *testing.T) {
 
 	// Attributed to amy on another host, carried by liar with false text.
 	real := amy.Note(replyTo, "<p>What amy really wrote.</p>")
-	origin.Put(strings.TrimPrefix(real["id"].(string), origin.Srv.URL), real)
+	origin.Serve(real)
 	fake := copyMap(real)
 	fake["content"] = "<p>Words put in amy's mouth.</p>"
 	carried := liar.Create(fake)
@@ -316,23 +315,31 @@ func TestInboxAnnounceFromFollowedGroup(t *testing.T) {
 	}
 }
 
-// FEP-f228 style backfill: a reply's replies collection is fetched and
-// the replies from a third server land in the thread too.
-func TestInboxBackfillsReplies(t *testing.T) {
-	n := testnode.NewInboxNode(t, nil)
+// repliesRig is a reply by zed (a Mastodon user) to the thread's first
+// post whose replies collection lists answer, by yan on a GoToSocial
+// server; edit changes the reply before its collection is served.
+func repliesRig(t *testing.T, edit func(note map[string]any)) (n *testnode.InboxNode, zed *testnode.RemoteActor, note, answer map[string]any) {
+	n = testnode.NewInboxNode(t, nil)
 	rs := testnode.NewRemoteServer(t, "mastodon")
-	zed := rs.Actor("zed", "Person", 0)
+	zed = rs.Actor("zed", "Person", 0)
 	third := testnode.NewRemoteServer(t, "gotosocial")
 	yan := third.Actor("yan", "Person", 1)
-
-	note := zed.Note(n.URLs.Post(n.Fx.Posts[0].ID), "<p>Try a warmer spot.</p>")
-	answer := yan.Note(note["id"].(string), "<p>The oven with the light on works.</p>")
-	third.Put(strings.TrimPrefix(answer["id"].(string), third.Srv.URL), answer)
+	note = zed.Note(n.URLs.Post(n.Fx.Posts[0].ID), "<p>Try a warmer spot.</p>")
+	edit(note)
+	answer = yan.Note(note["id"].(string), "<p>The oven with the light on works.</p>")
+	third.Serve(answer)
 	replies := note["replies"].(map[string]any)
-	rs.Put(strings.TrimPrefix(replies["id"].(string), rs.Srv.URL), map[string]any{
+	rs.Serve(map[string]any{
 		"@context": "https://www.w3.org/ns/activitystreams", "id": replies["id"], "type": "Collection",
 		"first": map[string]any{"type": "CollectionPage", "partOf": replies["id"], "items": []any{answer["id"]}},
 	})
+	return n, zed, note, answer
+}
+
+// FEP-f228 style backfill: a reply's replies collection is fetched and
+// the replies from a third server land in the thread too.
+func TestInboxBackfillsReplies(t *testing.T) {
+	n, zed, note, answer := repliesRig(t, func(map[string]any) {})
 	n.Deliver(t, zed, zed.Create(note))
 	n.Settle(t) // the backfill job queued by the Create
 	p := n.StoredPost(t, answer["id"].(string))
@@ -345,20 +352,8 @@ func TestInboxBackfillsReplies(t *testing.T) {
 // fetch of its replies collection (it has none yet; see freshNote), while
 // an older one is backfilled (TestInboxBackfillsReplies).
 func TestInboxFreshNoteIsNotBackfilled(t *testing.T) {
-	n := testnode.NewInboxNode(t, nil)
-	rs := testnode.NewRemoteServer(t, "mastodon")
-	zed := rs.Actor("zed", "Person", 0)
-	third := testnode.NewRemoteServer(t, "gotosocial")
-	yan := third.Actor("yan", "Person", 1)
-
-	note := zed.Note(n.URLs.Post(n.Fx.Posts[0].ID), "<p>Try a warmer spot.</p>")
-	note["published"] = time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
-	answer := yan.Note(note["id"].(string), "<p>The oven with the light on works.</p>")
-	third.Put(strings.TrimPrefix(answer["id"].(string), third.Srv.URL), answer)
-	replies := note["replies"].(map[string]any)
-	rs.Put(strings.TrimPrefix(replies["id"].(string), rs.Srv.URL), map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams", "id": replies["id"], "type": "Collection",
-		"first": map[string]any{"type": "CollectionPage", "partOf": replies["id"], "items": []any{answer["id"]}},
+	n, zed, note, answer := repliesRig(t, func(note map[string]any) {
+		note["published"] = time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	})
 	n.Deliver(t, zed, zed.Create(note))
 	n.Settle(t)
@@ -380,7 +375,6 @@ func TestInboxWalksMirrorContext(t *testing.T) {
 	yan := third.Actor("yan", "Person", 2)
 	ctx := context.Background()
 	n.Follow(t, n.Fx.Bob, group)
-	path := func(rs *testnode.RemoteServer, id string) string { return strings.TrimPrefix(id, rs.Srv.URL) }
 	thread := rs.Srv.URL + "/c/42"
 	inThread := func(note map[string]any) map[string]any {
 		note["context"] = thread
@@ -390,14 +384,14 @@ func TestInboxWalksMirrorContext(t *testing.T) {
 	first := inThread(amy.Note("", "<p>Show us your loaves.</p>"))
 	first["name"] = "Loaf pictures"
 	second := inThread(amy.Note(first["id"].(string), "<p>Mine rose well.</p>"))
-	rs.Put(path(rs, second["id"].(string)), second)
+	rs.Serve(second)
 	answer := yan.Note(first["id"].(string), "<p>Genuine words of yan.</p>")
 	delete(answer, "replies")
-	third.Put(path(third, answer["id"].(string)), answer)
+	third.Serve(answer)
 	forged := copyMap(answer)
 	forged["content"] = "<p>Words put in yan's mouth.</p>"
 	latest := inThread(amy.Note(second["id"].(string), "<p>Latest.</p>"))
-	rs.Put(path(rs, latest["id"].(string)), latest)
+	rs.Serve(latest)
 	rs.Put("/c/42", map[string]any{
 		"@context": "https://www.w3.org/ns/activitystreams", "id": thread, "type": "OrderedCollection",
 		"first": map[string]any{"type": "OrderedCollectionPage", "partOf": thread, "orderedItems": []any{
@@ -451,7 +445,7 @@ func TestInboxMirrorContextOnAnotherHostNotWalked(t *testing.T) {
 	note := amy.Note("", "<p>Hello.</p>")
 	note["context"] = elsewhere
 	delete(note, "replies")
-	rs.Put(strings.TrimPrefix(note["id"].(string), rs.Srv.URL), note)
+	rs.Serve(note)
 	n.Deliver(t, group, group.Activity("Announce", note["id"]))
 	n.Settle(t)
 	if _, err := n.Store.ThreadByAPID(ctx, elsewhere); err != nil {

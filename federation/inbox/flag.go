@@ -21,13 +21,6 @@ import (
 // maxFlagObjects bounds how many objects of one Flag are looked at.
 const maxFlagObjects = 20
 
-// actorRefused reports whether the inbox must refuse a POST signed by
-// actorID: the actor itself is suspended. (Its domain is checked before
-// the signature is.)
-func (in *Inbox) actorRefused(ctx context.Context, actorID string) (bool, error) {
-	return in.store.ActorSuspended(ctx, actorID)
-}
-
 // applyFlag files a remote server's report. Mastodon's shape: the actor
 // is the reporting server's instance actor, object an array of the
 // reported account and any of its statuses, content the comment. Each

@@ -97,14 +97,14 @@ func (in *Inbox) AnswerFollowRequest(ctx context.Context, followID storage.ID, a
 		return err
 	}
 	if f.Accepted || f.APID == nil {
-		return fmt.Errorf("%w: follow %s waits for no approval", storage.ErrInvalid, followID)
+		return &storage.Invalid{Msg: fmt.Sprintf("follow %s waits for no approval", followID)}
 	}
 	follower, err := in.store.AccountByID(ctx, f.FollowerID)
 	if err != nil {
 		return err
 	}
 	if follower.IsLocal() || follower.APID == nil {
-		return fmt.Errorf("%w: follow %s is not a remote actor's", storage.ErrInvalid, followID)
+		return &storage.Invalid{Msg: fmt.Sprintf("follow %s is not a remote actor's", followID)}
 	}
 	target, err := in.followTargetByID(ctx, f.TargetKind, f.TargetID)
 	if err != nil {

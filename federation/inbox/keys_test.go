@@ -2,11 +2,16 @@ package inbox_test
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/inbox"
@@ -335,4 +340,34 @@ func (c *logCapture) find(msg string) []logLine {
 		}
 	}
 	return out
+}
+
+// A signer whose actor publishes an RSA key above MaxKeyBits (here
+// 46,000 bits: each verification would cost tens of milliseconds) is
+// refused like a signer without a key, and nothing it sent is stored.
+func TestInboxRefusesOversizedKey(t *testing.T) {
+	n := testnode.New(t, nil)
+	rs := testnode.NewRemoteServer(t, "mastodon")
+	huge := rs.Actor("huge", "Person", 0)
+	modulus := new(big.Int).Lsh(big.NewInt(1), 46000-1)
+	modulus.SetBit(modulus, 0, 1)
+	der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: modulus, E: 65537})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := huge.Document()
+	doc["publicKey"].(map[string]any)["publicKeyPem"] = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	rs.Put("/users/huge", doc)
+	start := time.Now().Add(-time.Second)
+	for range 3 {
+		code, reason := huge.Post(t, n.URLs.SharedInbox(), huge.Activity("Like", n.URLs.Post(n.Fx.Posts[0].ID)), testnode.SendOpts{})
+		// Refused when its actor is read, before any verification: a
+		// key of an allowed size would say "signature does not verify".
+		if code != http.StatusUnauthorized || reason != "signing key not available" {
+			t.Fatalf("status %d (%s), want 401 for an unusable key", code, reason)
+		}
+	}
+	if got, err := n.Store.InboxReceivedSince(context.Background(), start); err != nil || got != 0 {
+		t.Fatalf("%d activities stored from the refused signer (%v)", got, err)
+	}
 }

@@ -2,11 +2,8 @@ package inbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,10 +77,7 @@ func (w *Worker) setup() {
 			w.Log = slog.New(slog.DiscardHandler)
 		}
 		if w.Owner == "" {
-			host, _ := os.Hostname()
-			var b [4]byte
-			_, _ = rand.Read(b[:])
-			w.Owner = fmt.Sprintf("%s-%d-inbox-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+			w.Owner = storage.LeaseOwner("inbox")
 		}
 		w.Concurrency = orDefault(w.Concurrency, 8)
 		w.BusyConcurrency = orDefault(w.BusyConcurrency, 1)

@@ -143,7 +143,6 @@ func (n *node) memberURL(h string) string    { return n.Base + "/u/" + h }
 func (n *node) forumURL(slug string) string  { return n.Base + "/f/" + slug }
 func (n *node) handleOf(name string) string  { return "@" + name + "@" + n.Host }
 func (j *journey) fediHandle() string        { return "@" + j.user + "@" + env.gtsHost }
-func (j *journey) fediActorURL() string      { return env.gtsBase + "/users/" + j.user }
 func (j *journey) resolve(q string) *Account { return j.must(j.fedi.ResolveAccount(j.ctx, q)) }
 
 func (j *journey) must(a *Account, err error) *Account {

@@ -217,3 +217,16 @@ func Replies(t testing.TB, s *storage.Store, threadID, authorID storage.ID, n in
 	}
 	return out
 }
+
+// RemoteActor stores a remote Person handle@domain whose id is
+// https://domain/actors/handle, with its inbox below it.
+func RemoteActor(t testing.TB, s *storage.Store, handle, domain string) *storage.Account {
+	t.Helper()
+	apID := "https://" + domain + "/actors/" + handle
+	a, err := s.UpsertRemoteAccount(context.Background(), &storage.Account{Handle: handle, Domain: domain, APID: &apID,
+		Inbox: apID + "/inbox", ActorType: "Person"})
+	if err != nil {
+		t.Fatalf("remote actor %s@%s: %v", handle, domain, err)
+	}
+	return a
+}

@@ -3,15 +3,11 @@ package testnode
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -21,64 +17,44 @@ import (
 
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/federation/delivery"
+	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/federation/transport"
 	"github.com/skein-forum/skein/storage"
 )
 
-// The inbox rig: remote servers played by httptest servers that serve
-// Mastodon- or GoToSocial-shaped actor documents, sign what they post to
-// the node with real keys, and record (and verify) what the node posts to
-// them.
+// The inbox rig: remote servers are [fedtest] servers in Mastodon's or
+// GoToSocial's style, serving their actors' documents, verifying what the
+// node posts to them as real inboxes do and recording it. On top, a test
+// may serve any document at any path, give an actor a key of its own,
+// and post activities signed with every knob a forger has.
 
-var (
-	testKeysOnce sync.Once
-	testKeys     []*rsa.PrivateKey
-)
-
-// TestKey returns one of a few RSA keys made once per test binary:
-// generating a key per actor would cost most of the suite's time.
+// TestKey returns one of the keys of fedtest's pool, made once per test
+// binary: generating a key per actor would cost most of the suite's time.
 func TestKey(t testing.TB, i int) *rsa.PrivateKey {
 	t.Helper()
-	testKeysOnce.Do(func() {
-		for range 4 {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			testKeys = append(testKeys, k)
-		}
-	})
-	return testKeys[i%len(testKeys)]
+	return fedtest.Key(i)
 }
 
 // RemoteServer is a foreign server.
 type RemoteServer struct {
-	t      testing.TB
-	Srv    *httptest.Server
-	Style  string // "mastodon" or "gotosocial"
-	mu     sync.Mutex
-	actors map[string]*RemoteActor
-	docs   map[string]any // path -> document served as activity+json
-	fail   map[string]int // path -> status every GET of it gets
-	gets   map[string]int // path -> GETs received
-	got    []ReceivedPost
-	// VerifyKey finds the public key of a keyId that signed a POST here.
-	VerifyKey func(keyID string) (*rsa.PublicKey, error)
+	t     testing.TB
+	Srv   *fedtest.Server
+	Style string // "mastodon" or "gotosocial"
+	mu    sync.Mutex
+	docs  map[string]any // what Put serves, by path
 }
 
-// RemoteActor is an actor of a RemoteServer, signing with Key.
+// RemoteActor is an actor of a RemoteServer, signing with its Key.
 type RemoteActor struct {
-	Name  string
-	Type  string
-	Key   *rsa.PrivateKey
+	*fedtest.Actor
 	Srv   *RemoteServer
-	Title string // display name
+	Title string // display name, as its document shows it
 }
 
 // ReceivedPost is one POST a RemoteServer received, with the outcome of
-// verifying its signature when VerifyKey is set.
+// verifying its signature (nil when it verified).
 type ReceivedPost struct {
 	Path     string
 	Body     map[string]any
@@ -89,142 +65,84 @@ type ReceivedPost struct {
 // "gotosocial"; it stops when the test ends.
 func NewRemoteServer(t testing.TB, style string) *RemoteServer {
 	t.Helper()
-	rs := &RemoteServer{t: t, Style: style, actors: map[string]*RemoteActor{}, docs: map[string]any{},
-		fail: map[string]int{}, gets: map[string]int{}}
-	rs.Srv = httptest.NewServer(http.HandlerFunc(rs.serve))
-	t.Cleanup(rs.Srv.Close)
-	return rs
+	st := fedtest.Mastodon
+	if style == "gotosocial" {
+		st = fedtest.GoToSocial
+	}
+	return &RemoteServer{t: t, Srv: fedtest.New(t, st), Style: style, docs: map[string]any{}}
 }
 
 // Host is the server's host and port.
-func (rs *RemoteServer) Host() string { return strings.TrimPrefix(rs.Srv.URL, "http://") }
+func (rs *RemoteServer) Host() string { return rs.Srv.Host }
 
-// actor adds an actor of type typ ("Person", "Group") signing with key i.
+// Actor adds an actor of type typ ("Person", "Group") signing with key i
+// of the pool.
 func (rs *RemoteServer) Actor(name, typ string, key int) *RemoteActor {
-	a := &RemoteActor{Name: name, Type: typ, Key: TestKey(rs.t, key), Srv: rs, Title: strings.ToUpper(name[:1]) + name[1:] + ": a remote " + strings.ToLower(typ)}
-	rs.mu.Lock()
-	rs.actors[name] = a
-	rs.mu.Unlock()
-	return a
-}
-
-// ID is the actor's id; Inbox and KeyID follow from it.
-func (a *RemoteActor) ID() string    { return a.Srv.Srv.URL + "/users/" + a.Name }
-func (a *RemoteActor) Inbox() string { return a.ID() + "/inbox" }
-func (a *RemoteActor) KeyID() string {
-	if a.Srv.Style == "gotosocial" {
-		return a.ID() + "/main-key"
+	fa := rs.Srv.Actor(name)
+	if typ == "Group" {
+		fa = rs.Srv.Group(name)
 	}
-	return a.ID() + "#main-key"
+	fa.Key = TestKey(rs.t, key)
+	title, _ := fa.Document()["name"].(string)
+	return &RemoteActor{Actor: fa, Srv: rs, Title: title}
 }
 
-// put serves doc at path.
-func (rs *RemoteServer) Put(path string, doc any) {
-	rs.mu.Lock()
-	rs.docs[path] = doc
-	rs.mu.Unlock()
-}
-
-// Fail makes every GET of path answer status; 0 serves it again.
-func (rs *RemoteServer) Fail(path string, status int) {
-	rs.mu.Lock()
-	rs.fail[path] = status
-	rs.mu.Unlock()
-}
-
-// Gets is how many GETs of path the server received.
-func (rs *RemoteServer) Gets(path string) int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.gets[path]
-}
-
-// Posts are the POSTs the server received so far.
-func (rs *RemoteServer) Posts() []ReceivedPost {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return append([]ReceivedPost(nil), rs.got...)
-}
-
-func (rs *RemoteServer) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost {
-		body, _ := io.ReadAll(r.Body)
-		var m map[string]any
-		_ = json.Unmarshal(body, &m)
-		var verr error
-		if rs.VerifyKey != nil {
-			_, verr = signature.Verify(r, body, time.Now(), func(_ context.Context, keyID string) (*rsa.PublicKey, error) {
-				return rs.VerifyKey(keyID)
-			})
-		}
-		rs.mu.Lock()
-		rs.got = append(rs.got, ReceivedPost{Path: r.URL.Path, Body: m, Verified: verr})
-		rs.mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-		return
-	}
-	rs.mu.Lock()
-	rs.gets[r.URL.Path]++
-	status := rs.fail[r.URL.Path]
-	doc, ok := rs.docs[r.URL.Path]
-	name, _ := strings.CutPrefix(r.URL.Path, "/users/")
-	name, keyPath := strings.CutSuffix(name, "/main-key")
-	a := rs.actors[name]
-	rs.mu.Unlock()
-	if status != 0 {
-		http.Error(w, http.StatusText(status), status)
-		return
-	}
-	if !ok && a != nil {
-		doc = a.Document()
-		if keyPath {
-			doc = a.KeyStub()
-		}
-		ok = true
-	}
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
+func writeDocument(w http.ResponseWriter, doc any) {
 	w.Header().Set("Content-Type", `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`)
 	_ = json.NewEncoder(w).Encode(doc)
 }
 
-// document is the actor as its server shows it: Mastodon's context
-// with inline terms, or GoToSocial's plain one and a path key id.
-func (a *RemoteActor) Document() map[string]any {
-	der, _ := x509.MarshalPKIXPublicKey(&a.Key.PublicKey)
-	id := a.ID()
-	doc := map[string]any{
-		"@context": []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1",
-			map[string]any{"manuallyApprovesFollowers": "as:manuallyApprovesFollowers", "toot": "http://joinmastodon.org/ns#",
-				"featured": map[string]any{"@id": "toot:featured", "@type": "@id"}, "discoverable": "toot:discoverable",
-				"PropertyValue": "schema:PropertyValue", "schema": "http://schema.org#", "value": "schema:value"}},
-		"id": id, "type": a.Type, "preferredUsername": a.Name, "name": a.Title,
-		"summary": "<p>Bakes bread.</p>", "url": a.Srv.Srv.URL + "/@" + a.Name,
-		"inbox": a.Inbox(), "outbox": id + "/outbox", "followers": id + "/followers", "following": id + "/following",
-		"manuallyApprovesFollowers": false, "discoverable": true, "published": "2023-04-01T00:00:00Z",
-		"attachment": []any{map[string]any{"type": "PropertyValue", "name": "Site", "value": "<a href=\"https://example.com\">example.com</a>"}},
-		"endpoints":  map[string]any{"sharedInbox": a.Srv.Srv.URL + "/inbox"},
-		"publicKey": map[string]any{"id": a.KeyID(), "owner": id,
-			"publicKeyPem": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
-	}
-	if a.Srv.Style == "gotosocial" {
-		doc["@context"] = []any{"https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"}
-		delete(doc, "attachment")
-	}
-	return doc
+// ID is the actor's id.
+func (a *RemoteActor) ID() string { return a.Actor.ID }
+
+// Put serves doc at path, to signed and unsigned GETs alike.
+func (rs *RemoteServer) Put(path string, doc any) {
+	rs.mu.Lock()
+	rs.docs[path] = doc
+	rs.mu.Unlock()
+	rs.Srv.Handle(path, func(w http.ResponseWriter, r *http.Request) { writeDocument(w, doc) })
 }
 
-// KeyStub is what a GoToSocial-style server serves at a key id: the
-// owner's id, type and name and its key, but no inbox.
-func (a *RemoteActor) KeyStub() map[string]any {
-	doc := a.Document()
-	stub := map[string]any{}
-	for _, k := range []string{"@context", "id", "type", "preferredUsername", "publicKey"} {
-		stub[k] = doc[k]
+// Fail makes every request for path answer status; 0 serves it again.
+func (rs *RemoteServer) Fail(path string, status int) {
+	if status != 0 {
+		rs.Srv.Handle(path, func(w http.ResponseWriter, r *http.Request) { http.Error(w, http.StatusText(status), status) })
+		return
 	}
-	return stub
+	rs.mu.Lock()
+	doc, put := rs.docs[path]
+	rs.mu.Unlock()
+	if put {
+		rs.Put(path, doc)
+		return
+	}
+	rs.Srv.Handle(path, nil)
+}
+
+// Gets is how many GETs of path the server received.
+func (rs *RemoteServer) Gets(path string) int {
+	n := 0
+	for _, r := range rs.Srv.Requests() {
+		if r.Method == http.MethodGet && r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// Serve serves doc at the path of its id, which is on this server.
+func (rs *RemoteServer) Serve(doc map[string]any) {
+	id, _ := doc["id"].(string)
+	rs.Put(strings.TrimPrefix(id, rs.Srv.URL), doc)
+}
+
+// Posts are the POSTs the server's inboxes received so far.
+func (rs *RemoteServer) Posts() []ReceivedPost {
+	var out []ReceivedPost
+	for _, d := range rs.Srv.Deliveries() {
+		out = append(out, ReceivedPost{Path: d.Inbox, Body: d.Activity, Verified: d.Err})
+	}
+	return out
 }
 
 // SendOpts changes how post signs and sends.
@@ -242,7 +160,7 @@ type SendOpts struct {
 	Answer      *http.Header                // receives the answer's header
 }
 
-// post signs an activity as a and POSTs it to url; it returns the status
+// Post signs an activity as a and POSTs it to url; it returns the status
 // and the reason the node gave.
 func (a *RemoteActor) Post(t testing.TB, url string, activity any, o SendOpts) (int, string) {
 	t.Helper()
@@ -289,37 +207,23 @@ func (a *RemoteActor) Post(t testing.TB, url string, activity any, o SendOpts) (
 	return resp.StatusCode, strings.TrimSpace(string(reason))
 }
 
-// sign signs like Mastodon: hs2019 over (request-target) host date
-// digest, unless o asks otherwise.
+// sign signs as go-fed does (hs2019 over (request-target) host date
+// digest), with what o changes.
 func (a *RemoteActor) sign(r *http.Request, body []byte, o SendOpts) error {
 	if o.Sign != nil {
 		return o.Sign(r)
 	}
-	keyID, key := a.KeyID(), a.Key
+	sg := fedtest.Signing{KeyID: a.KeyID(), Key: a.Key, Headers: o.Headers, Date: o.Date}
 	if o.KeyID != "" {
-		keyID = o.KeyID
+		sg.KeyID = o.KeyID
 	}
 	if o.Key != nil {
-		key = o.Key
+		sg.Key = o.Key
 	}
-	if o.Headers == nil && o.Date.IsZero() {
-		return signature.SignRequest(r, body, keyID, key)
+	if sg.Headers == nil {
+		sg.Headers = []string{httpsig.RequestTarget, "host", "date", "digest"}
 	}
-	headers := o.Headers
-	if headers == nil {
-		headers = []string{httpsig.RequestTarget, "host", "date", "digest"}
-	}
-	date := o.Date
-	if date.IsZero() {
-		date = time.Now()
-	}
-	signer, _, err := httpsig.NewSigner([]httpsig.Algorithm{httpsig.RSA_SHA256}, httpsig.DigestSha256, headers, httpsig.Signature, 0)
-	if err != nil {
-		return err
-	}
-	r.Header.Set("Host", r.URL.Host)
-	r.Header.Set("Date", date.UTC().Format(http.TimeFormat))
-	return signer.SignRequest(key, keyID, r, body)
+	return fedtest.Sign(r, body, sg)
 }
 
 // InboxNode is a test node with its inbox worker running.
