@@ -142,8 +142,6 @@ func TestContentWarningBothWays(t *testing.T) {
 
 	t.Run("from a member", func(t *testing.T) {
 		j := j.sub(t)
-		a := j.resolve(j.node.threadURL(id))
-		j.follow(a)
 		warning, hidden := word("cw-member"), word("cw-member-hidden")
 		post, err := j.member.Reply(j.ctx, id, "Behind my warning: "+hidden, "", map[string][]string{"summary": {warning}})
 		if err != nil {
@@ -162,6 +160,12 @@ func TestContentWarningBothWays(t *testing.T) {
 			return nil
 		})
 		knownBreak(t, breakCWReplyNotInHome)
+		j.follow(j.resolve(j.node.threadURL(id)))
+		more := word("cw-member-more")
+		if _, err := j.member.Reply(j.ctx, id, "Behind my warning: "+more, "", map[string][]string{"summary": {warning}}); err != nil {
+			t.Fatal(err)
+		}
+		hidden = more
 		eventually(t, "the reply reaches the home timeline behind its warning", func() error {
 			s, err := j.homeShows(hidden)
 			if err != nil {
