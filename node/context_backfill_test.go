@@ -155,6 +155,9 @@ func TestRemoteEditAndDeleteForwardedToThreadFollowers(t *testing.T) {
 	alice, mod := a.register("alice"), a.register("moira")
 	thread := alice.newThread("Scoring", "One slash or three?")
 	threadActor := a.URLs.Thread(thread)
+	// The fan follows once the thread's own first post went out, so the
+	// only Announce it gets is of carol's reply.
+	waitFor(t, "the new thread's events to be processed", waitLong, a.drained)
 	a.remoteFollow(fan, storage.FollowThread, thread)
 	ctx := context.Background()
 

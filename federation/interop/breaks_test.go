@@ -3,8 +3,8 @@ package interop
 // What breaks today, one line each, for knownBreak. A fix deletes the
 // line and the compiler then shows every journey it unblocks.
 const (
-	breakCWReplyNotInHome = "a member's reply behind a content warning reaches GoToSocial (the thread's Announce and the Note, " +
-		"summary and sensitive included, are stored in its database) but is not in the home timeline of the user following " +
-		"the thread, who had replied in that thread before; a plain reply in a thread the user never answered shows " +
-		"(TestMemberReplyReachesHomeTimeline); cause not confirmed"
+	breakCWReplyNotInHome = "a member's reply behind a content warning federates with summary and sensitive (GoToSocial, " +
+		"looking the reply up by its address, shows it behind the warning; federation.TestNoteContentWarning) but its boost by " +
+		"the thread is not in the home timeline of the GoToSocial user following the thread, while the same reply without a " +
+		"warning is; running this half alongside the other journeys of the same user also kept their boosts out; cause not confirmed"
 )
