@@ -35,6 +35,7 @@ var gtsUsers = []string{
 	"follower", // follows its own threads: home timeline, content warnings
 	"replier",  // replies in its own threads: reply/favourite/edit/delete, answered replies
 	"poster",   // posts: followed by a member, mentions a member
+	"imager",   // follows one thread and looks for a member's image in its home timeline, apart from follower's boosts
 }
 
 // rig is what TestMain started.

@@ -25,7 +25,7 @@ func testPNG() []byte {
 // A member's reply with an image shows in a GoToSocial user's home
 // timeline with the image and its alt text.
 func TestMemberImageReachesGoToSocial(t *testing.T) {
-	j := begin(t, env.plain, "follower")
+	j := begin(t, env.plain, "imager")
 	id, _ := j.thread("Pictures "+word("t"), "Show your loaf.")
 	a := j.resolve(j.node.threadURL(id))
 	j.follow(a)
