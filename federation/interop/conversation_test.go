@@ -142,11 +142,23 @@ func TestContentWarningBothWays(t *testing.T) {
 
 	t.Run("from a member", func(t *testing.T) {
 		j := j.sub(t)
-		knownBreak(t, breakCWReplyNotInHome)
-		j.follow(j.resolve(j.node.threadURL(id)))
+		// Opened in GoToSocial by its address, a member's reply shows
+		// behind its warning.
 		warning, hidden := word("cw-member"), word("cw-member-hidden")
 		post, err := j.member.Reply(j.ctx, id, "Behind my warning: "+hidden, "", map[string][]string{"summary": {warning}})
 		if err != nil {
+			t.Fatal(err)
+		}
+		if s := j.resolveStatus(j.node.postURL(post)); s.SpoilerText != warning || !s.Sensitive || !strings.Contains(s.Content, hidden) {
+			t.Errorf("the reply opened in GoToSocial: spoiler_text %q sensitive %v content %q", s.SpoilerText, s.Sensitive, s.Content)
+		}
+
+		// Pushed to a follower of the thread, it should reach their home
+		// timeline behind the warning too.
+		knownBreak(t, breakCWReplyNotInHome)
+		j.follow(j.resolve(j.node.threadURL(id)))
+		warning, hidden = word("cw-member"), word("cw-member-hidden")
+		if _, err := j.member.Reply(j.ctx, id, "Behind my warning: "+hidden, "", map[string][]string{"summary": {warning}}); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "the reply reaches the home timeline behind its warning", func() error {
@@ -159,10 +171,6 @@ func TestContentWarningBothWays(t *testing.T) {
 			}
 			return nil
 		})
-		// Opened by its address, it shows behind its warning too.
-		if s := j.resolveStatus(j.node.postURL(post)); s.SpoilerText != warning || !s.Sensitive {
-			t.Errorf("the reply opened in GoToSocial: spoiler_text %q sensitive %v", s.SpoilerText, s.Sensitive)
-		}
 	})
 }
 
