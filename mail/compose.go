@@ -85,6 +85,7 @@ type data struct {
 	Valid       string // how long Link works, in words
 	Applicant   string
 	Unsubscribe string
+	AccountMail bool         // Unsubscribe stops notification mail, not this kind
 	Intro       string       // notification mail: the sentence before the list
 	Items       []NoticeItem // notification mail: what happened
 	More        int          // notification mail: how many more are on the page
@@ -174,6 +175,13 @@ func subjectLine(s string) string {
 func (c *Composer) compose(kind string, accountID storage.ID, to string, d data, valid time.Duration, mailKind ...string) (storage.NewMail, error) {
 	d.Site, d.SiteURL = c.siteName(), c.urls.Abs("/")
 	d.Subject = subjectLine(d.Subject)
+	if d.Unsubscribe == "" && accountID != 0 {
+		// Account mail (a link the member asked for, a notice about their
+		// account) cannot be turned off, but every mail still carries a
+		// one-click unsubscribe: it stops the notification mail, the only
+		// mail that comes unasked.
+		d.Unsubscribe, d.AccountMail = c.UnsubscribeURL(accountID, storage.UnsubscribeMail), true
+	}
 	var text, html bytes.Buffer
 	t, h := c.text[kind], c.html[kind]
 	if t == nil || h == nil {
@@ -182,7 +190,10 @@ func (c *Composer) compose(kind string, accountID storage.ID, to string, d data,
 	if err := t.Execute(&text, d); err != nil {
 		return storage.NewMail{}, fmt.Errorf("mail %s text: %w", kind, err)
 	}
-	if d.Unsubscribe != "" {
+	switch {
+	case d.AccountMail:
+		fmt.Fprintf(&text, "\nTo stop notification mail from %s: %s\n", d.Site, d.Unsubscribe)
+	case d.Unsubscribe != "":
 		fmt.Fprintf(&text, "\nTo stop these mails: %s\n", d.Unsubscribe)
 	}
 	fmt.Fprintf(&text, "\n-- \n%s\n%s\n", d.Site, d.SiteURL)

@@ -78,3 +78,40 @@ func TestSubjectIsOneLine(t *testing.T) {
 		t.Errorf("subject %q", m.Subject)
 	}
 }
+
+// Account mail cannot be turned off, but it too carries a one-click
+// unsubscribe, which stops the notification mail.
+func TestAccountMailCarriesUnsubscribe(t *testing.T) {
+	c := newComposer(t)
+	a := &storage.Account{ID: 42, Handle: "ann", Email: "ann@example.test"}
+	reset, err := c.ResetPassword(a, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify, err := c.VerifyEmail(a, "new@example.test", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved, err := c.Approved(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := c.EmailChanged(a, "old@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []storage.NewMail{reset, verify, approved, changed} {
+		token, ok := strings.CutPrefix(m.UnsubscribeURL, "https://forum.example"+mail.UnsubscribePath)
+		if !ok {
+			t.Errorf("%s: unsubscribe %q", m.Kind, m.UnsubscribeURL)
+			continue
+		}
+		if id, scope, ok := c.ParseUnsubscribe(token); !ok || id != 42 || scope != storage.UnsubscribeMail {
+			t.Errorf("%s: unsubscribe token reads %v %q %v", m.Kind, id, scope, ok)
+		}
+		if !strings.Contains(m.Text, "To stop notification mail from Kitchen Talk: "+m.UnsubscribeURL) ||
+			!strings.Contains(m.HTML, "Stop notification mail") {
+			t.Errorf("%s: the parts do not say what the link stops:\n%s", m.Kind, m.Text)
+		}
+	}
+}
