@@ -63,7 +63,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Hashing a password is deliberately slow; a client gets as many tries
 	// here as at signing in.
-	if !s.ipLimit.allow(s.clientIP(r)) {
+	if !allow(s.ipLimit, s.clientIP(r)) {
 		s.tooManyAttempts(w, r)
 		return nil
 	}

@@ -30,7 +30,7 @@ func (s *Server) saveAvatar(w http.ResponseWriter, r *http.Request) error {
 	var fail string
 	if r.MultipartForm == nil || len(r.MultipartForm.File["avatar"]) == 0 || r.MultipartForm.File["avatar"][0].Filename == "" {
 		fail = "Choose an image first."
-	} else if !s.uploadLimit.allow(viewer.ID.String()) {
+	} else if !allow(s.uploadLimit, viewer.ID.String()) {
 		fail = tooManyUploads.Message
 	} else {
 		f, err := r.MultipartForm.File["avatar"][0].Open()

@@ -155,7 +155,7 @@ func attachItems(fields []attachmentField) []storage.AttachMedia {
 }
 
 func (s *Server) upload(r *http.Request, viewer *storage.Account, fh *multipart.FileHeader) (*storage.Media, error) {
-	if !s.uploadLimit.allow(viewer.ID.String()) {
+	if !allow(s.uploadLimit, viewer.ID.String()) {
 		return nil, tooManyUploads
 	}
 	f, err := fh.Open()

@@ -103,7 +103,7 @@ func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) *storage.A
 	if viewer == nil {
 		return nil
 	}
-	if !s.ipLimit.allow(s.clientIP(r)) {
+	if !allow(s.ipLimit, s.clientIP(r)) {
 		s.tooManyAttempts(w, r)
 		return nil
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/mail"
 	"github.com/skein-forum/skein/media"
+	"github.com/skein-forum/skein/ratelimit"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -122,10 +123,10 @@ type Server struct {
 	// ipLimit bounds the password hashing one client address can make
 	// this process do (registration, account deletion); sign-in's limits
 	// are in the database (storage.Store.BeginSignIn).
-	ipLimit *limiterSet
+	ipLimit *ratelimit.Set
 	// uploadLimit bounds the images one member stores through this
 	// process (decoding and re-encoding each costs a second of a core).
-	uploadLimit *limiterSet
+	uploadLimit *ratelimit.Set
 }
 
 // New prepares the web view: it parses every template once.
@@ -166,8 +167,8 @@ func New(cfg Config) (*Server, error) {
 		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
 		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
 		postFragments:   newPostFragments(),
-		ipLimit:         newLimiterSet(signInRate, signInBurst, 10000),
-		uploadLimit:     newLimiterSet(uploadRate, uploadBurst, 10000),
+		ipLimit:         ratelimit.New(signInRate, signInBurst, limitSize),
+		uploadLimit:     ratelimit.New(uploadRate, uploadBurst, limitSize),
 
 		followRemote:   cfg.FollowRemote,
 		unfollowRemote: cfg.UnfollowRemote,

@@ -15,6 +15,7 @@ import (
 	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/signature"
+	"github.com/skein-forum/skein/ratelimit"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -55,8 +56,8 @@ type Inbox struct {
 	log            *slog.Logger
 	deliveryQueued func()
 
-	hosts  *limiterSet // inbox POSTs per remote host
-	actors *limiterSet // and per actor
+	hosts  *ratelimit.Set // inbox POSTs per remote host
+	actors *ratelimit.Set // and per actor
 
 	wake     chan struct{} // work was queued: wake the Worker
 	commit   inboxCommit   // accepted POSTs, committed in groups
@@ -181,10 +182,10 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 	// server's allowance.
 	now := in.fed.Now()
 	for _, l := range []struct {
-		set      *limiterSet
+		set      *ratelimit.Set
 		key, who string
 	}{{in.actors, env.Actor, "actor"}, {in.hosts, actorHost, "host"}} {
-		if ok, wait := l.set.allow(l.key, now); !ok {
+		if ok, wait := l.set.Allow(l.key, now); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait/time.Second))))
 			in.refuse(w, r, http.StatusTooManyRequests, "too many activities from this "+l.who+", try again later", env, actorHost, nil)
 			return
