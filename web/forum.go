@@ -236,22 +236,15 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: html,
 		Summary: form.Summary, Mentions: mentions, Media: attachItems(form.Media), FormToken: form.Token,
 	})
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		if s.keepForm(w, r, viewer, kept, formPage, "compose", formError(err)) {
+	if err != nil {
+		return withForm(err, func(status int, msg string) error {
+			if status == http.StatusUnprocessableEntity && s.keepForm(w, r, viewer, kept, formPage, "compose", msg) {
+				return nil
+			}
+			form.Error = msg
+			s.renderThreadForm(w, r, status, form)
 			return nil
-		}
-		form.Error = formError(err)
-		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
-		return nil
-	case storage.Unavailable(err):
-		s.Log.Warn("thread not saved", "forum", f.Slug, "err", err)
-		form.Error = unavailableMessage
-		retryLater(w)
-		s.renderThreadForm(w, r, http.StatusServiceUnavailable, form)
-		return nil
-	case err != nil:
-		return err
+		})
 	}
 	s.redirect(w, r, site.ThreadPath(t.ID))
 	return nil
