@@ -54,21 +54,40 @@ func Loop(ctx context.Context, every time.Duration, wake <-chan struct{}, pass f
 func Batches[T any](results <-chan T, delay time.Duration, limit int, flush func([]T)) {
 	var batch []T
 	for r := range results {
-		batch = append(batch[:0], r)
 		timer := time.NewTimer(delay)
-	gather:
-		for len(batch) < limit {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			case <-timer.C:
-				break gather
-			}
-		}
+		batch = Gather(append(batch[:0], r), results, limit, timer.C)
 		timer.Stop()
 		flush(batch)
 	}
+}
+
+// Gather adds what waits on ch to batch, up to limit items. With
+// lingered set it also waits for more until lingered fires; without, a
+// lone item on an idle node goes at once. It returns early when ch is
+// closed.
+func Gather[T any](batch []T, ch <-chan T, limit int, lingered <-chan time.Time) []T {
+	for len(batch) < limit {
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if lingered == nil {
+			return batch
+		}
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		case <-lingered:
+			return batch
+		}
+	}
+	return batch
 }

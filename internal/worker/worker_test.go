@@ -57,3 +57,20 @@ func TestBatchesGroupsUpToTheLimitAndFlushesTheRestOnClose(t *testing.T) {
 		t.Fatalf("batches = %v, want %v", got, want)
 	}
 }
+
+func TestGatherWithoutLingerTakesOnlyWhatWaits(t *testing.T) {
+	ch := make(chan int, 4)
+	ch <- 1
+	ch <- 2
+	// Nothing else arrives: without a linger Gather must not wait for
+	// the channel's other two places.
+	if got := Gather([]int{0}, ch, 10, nil); !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("gathered %v, want [0 1 2]", got)
+	}
+	ch <- 3
+	ch <- 4
+	ch <- 5
+	if got := Gather(nil, ch, 2, nil); !slices.Equal(got, []int{3, 4}) {
+		t.Fatalf("gathered %v, want the first two, [3 4]", got)
+	}
+}
