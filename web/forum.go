@@ -194,14 +194,8 @@ func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status int, form threadForm) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "newthread", &page{
-		Title:       "Start a thread in " + form.Forum.Title,
-		Description: "Start a thread in " + form.Forum.Title + ".",
-		Canonical:   s.URLs.Forum(form.Forum.Slug) + "/new",
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        form,
-	})
+	s.render(w, r, status, "newthread", sitePage(r, "Start a thread in "+form.Forum.Title,
+		"Start a thread in "+form.Forum.Title+".", s.URLs.Forum(form.Forum.Slug)+"/new", form))
 }
 
 // createThread starts a thread. As with replies, a form that cannot be

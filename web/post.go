@@ -231,13 +231,6 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) error {
 	if sent {
 		return nil
 	}
-	s.render(w, r, status, "share", &page{
-		Title:       "Share a post",
-		Description: "Share a post from " + s.SiteName() + ".",
-		Canonical:   data.URL + "/share",
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        data,
-	})
+	s.render(w, r, status, "share", sitePage(r, "Share a post", "Share a post from "+s.SiteName()+".", data.URL+"/share", data))
 	return nil
 }
