@@ -370,11 +370,7 @@ func (n *testNode) remoteFollowers(kind string, id storage.ID) int {
 // knowRemote stores a remote actor, as a fetch or an inbox would have.
 func (n *testNode) knowRemote(actor *fakeActor) *storage.Account {
 	n.t.Helper()
-	acc, err := n.Store.UpsertRemoteAccount(context.Background(), actor.account())
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return acc
+	return storeActor(n.t, n.Store, actor)
 }
 
 // getAP fetches an ActivityPub document unsigned and returns its body.

@@ -189,9 +189,7 @@ func TestRegisterVerifyEmail(t *testing.T) {
 // session, and a link that works once and not after it expired.
 func TestForgotPasswordReset(t *testing.T) {
 	n, sink := startMailNode(t, nil)
-	v := n.visitor()
-	registerWithEmail(v, "fran", "fran@example.test")
-	verifyAddress(t, n, sink, "fran@example.test")
+	mailMember(t, n, sink, "fran")
 	laptop, phone := n.visitor(), n.visitor()
 	laptop.signIn("fran", testPassword)
 	phone.signIn("fran", testPassword)
@@ -276,9 +274,7 @@ func TestForgotPasswordReset(t *testing.T) {
 // the same and no more mail goes.
 func TestForgotPasswordLimitedPerAddress(t *testing.T) {
 	n, sink := startMailNode(t, nil)
-	v := n.visitor()
-	registerWithEmail(v, "gus", "gus@example.test")
-	verifyAddress(t, n, sink, "gus@example.test")
+	mailMember(t, n, sink, "gus")
 	for range 5 {
 		n.visitor().post("/forgot-password", url.Values{"email": {"gus@example.test"}}).want(t, http.StatusOK, "on its way")
 	}

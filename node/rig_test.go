@@ -214,13 +214,9 @@ func postIDFrom(t testing.TB, loc string) storage.ID {
 // outbound half use it so they do not depend on the inbound half.
 func (n *testNode) remoteFollow(actor *fakeActor, kind string, target storage.ID) *storage.Account {
 	n.t.Helper()
-	ctx := context.Background()
-	acc, err := n.Store.UpsertRemoteAccount(ctx, actor.account())
-	if err != nil {
-		n.t.Fatal(err)
-	}
+	acc := n.knowRemote(actor)
 	followID := actor.ID + "#follow-" + target.String()
-	if _, err := n.Store.AddFollow(ctx, acc.ID, kind, target, &followID, true); err != nil {
+	if _, err := n.Store.AddFollow(context.Background(), acc.ID, kind, target, &followID, true); err != nil {
 		n.t.Fatal(err)
 	}
 	return acc
