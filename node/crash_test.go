@@ -3,17 +3,15 @@ package node_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/cmd/skein/skeintest"
 	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 )
@@ -22,45 +20,19 @@ import (
 // fan-out to 200 inboxes, restart it on the same data directory, and
 // every inbox ends up with the activity at least once.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// skeinBinary builds cmd/skein once per test run.
+// skeinBinary is the skein command, built once per test run.
 func skeinBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "skein-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "skein")
-		// The go command running this test put its own directory first
-		// in PATH, so this finds the same toolchain.
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		out, err := exec.Command(goTool, "build", "-o", binPath, "github.com/skein-forum/skein/cmd/skein").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := skeintest.Binary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	skeintest.Cleanup()
 	os.Exit(code)
 }
 
@@ -122,19 +94,8 @@ type binNode struct {
 	base                 string // http://listen
 }
 
-// freeAddr is a loopback address nothing listens on yet.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func newBinNode(t *testing.T) *binNode {
-	listen := freeAddr(t)
+	listen := skeintest.FreeAddr(t)
 	return &binNode{bin: skeinBinary(t), dataDir: t.TempDir(), listen: listen, base: "http://" + listen}
 }
 
