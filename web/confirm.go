@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
 )
 
 // Deleting asks first, without a script: the Delete links open a page
@@ -57,8 +58,7 @@ func (s *Server) confirmDeletePost(w http.ResponseWriter, r *http.Request) error
 func (s *Server) confirmDeleteThread(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, site.ThreadPath(id)+"/delete")
 	if viewer == nil {

@@ -40,8 +40,7 @@ const personPostsShown = 5
 // followRemoteForm shows the form and what the member follows elsewhere.
 func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) error {
 	if s.followRemote == nil {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, "/follow-remote")
 	if viewer == nil {
@@ -116,8 +115,7 @@ func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error 
 // unfollowRemotePost stops following a remote actor.
 func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) error {
 	if s.unfollowRemote == nil {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.memberForm(w, r, "/follow-remote")
 	if viewer == nil {

@@ -18,8 +18,7 @@ type latestData struct {
 func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
 	before, ok := beforeParam(r)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	ctx := r.Context()
 	threads, err := s.Store.ListLatestThreads(ctx, before, threadsPerPage+1)

@@ -46,8 +46,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	}
 	before, ok := beforeParam(r)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	entries, err := s.Store.Notifications(r.Context(), viewer.ID, before, notificationsPerPage+1)
 	if err != nil {
@@ -101,8 +100,7 @@ func (s *Server) newNotificationView(e *storage.NotificationEntry) notificationV
 func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, "/notifications/"+id.String())
 	if viewer == nil {
@@ -141,8 +139,7 @@ func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, "/notifications")
 	if viewer == nil {

@@ -183,8 +183,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	_, _, what, ok := s.unsubscribeToken(token)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	s.renderToken(w, r, http.StatusOK, tokenPage{Action: mail.UnsubscribePath + token, Heading: "Stop these mails?",
 		Message: "Stop " + what + ". You can turn it on again in your settings.", Button: "Stop these mails"})
@@ -200,8 +199,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, scope, what, ok := s.unsubscribeToken(token)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	if err := s.Store.Unsubscribe(r.Context(), id, scope); err != nil {
 		return err

@@ -134,8 +134,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	if viewerFrom(r) == nil {
 		if v, err := s.Store.ThreadVersion(r.Context(), id); err == nil && s.serveCachedGuestPage(w, r, v) {
@@ -388,8 +387,7 @@ func replyFormFrom(f url.Values) replyForm {
 func (s *Server) replyAgain(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	http.Redirect(w, r, s.path(site.ThreadPath(id))+"#reply", http.StatusSeeOther)
 	return nil

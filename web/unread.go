@@ -56,8 +56,7 @@ func (s *Server) threadRows(r *http.Request, threads []storage.Thread) ([]thread
 func (s *Server) unread(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	ctx := r.Context()
 	t, err := s.Store.ThreadByID(ctx, id)
