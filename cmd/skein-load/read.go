@@ -32,10 +32,11 @@ func cmdRead(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs := newFlags("read", &o, out)
 	phases := fs.String("phases", strings.Join(readPhases, ","), "phases to run: "+strings.Join(readPhases, ","))
+	nodeFlags := fs.String("node-flags", "", "more `skein serve` flags for the child node, space-separated (--search-cache=0 measures search uncached)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	t, cleanup, err := setup(ctx, &o, out)
+	t, cleanup, err := setup(ctx, &o, out, strings.Fields(*nodeFlags)...)
 	if err != nil {
 		return err
 	}
