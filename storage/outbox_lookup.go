@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -127,15 +129,18 @@ func (s *Store) ReleaseAllDeliveries(ctx context.Context, now time.Time) (int, e
 // DomainSoftware returns the server software recorded for a host (by
 // SetDomainSoftware), or "" when none is known.
 func (s *Store) DomainSoftware(ctx context.Context, domain string) (string, error) {
-	var sw []string
-	err := s.r.NewRaw("SELECT software FROM accounts WHERE domain = ? AND software <> '' LIMIT 1", domain).Scan(ctx, &sw)
+	h, err := s.hotReads(ctx)
 	if err != nil {
+		return "", err
+	}
+	var sw string
+	switch err := h.domainSoftware.QueryRowContext(ctx, domain).Scan(&sw); {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
 		return "", fmt.Errorf("software of %s: %w", domain, err)
 	}
-	if len(sw) == 0 {
-		return "", nil
-	}
-	return sw[0], nil
+	return sw, nil
 }
 
 // ThreadsByID loads threads by id, keyed by id; ids not found are absent.

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/uptrace/bun/dialect"
 )
 
 // Search on SQLite. FTS5's bm25 weighs each term by how many posts hold
@@ -129,6 +133,28 @@ func (s *Store) searchIDs(ctx context.Context, h *hotReads, terms []string) ([]I
 		s.results.put(match, version, ids)
 	}
 	return ids, nil
+}
+
+// SearchVersion is a number that changes whenever what a search may find
+// changes (a post written, edited or deleted, a thread deleted): a hash
+// of the index's structure record, one primary-key read. It is -1 when
+// there is none to go by (PostgreSQL, or a store without a search
+// cache), and then nothing a search shows may be cached.
+func (s *Store) SearchVersion(ctx context.Context) (int64, error) {
+	if s.Dialect() == dialect.PG || s.results.limit <= 0 {
+		return -1, nil
+	}
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var version []byte
+	if err := h.searchVersion.QueryRowContext(ctx).Scan(&version); err != nil {
+		return 0, fmt.Errorf("search version: %w", err)
+	}
+	f := fnv.New64a()
+	f.Write(version)
+	return int64(f.Sum64() >> 1), nil
 }
 
 // rankIDs asks the index for searchIDs.

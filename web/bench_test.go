@@ -50,36 +50,49 @@ func BenchmarkThreadPage(b *testing.B) {
 	b.Run("guest", func(b *testing.B) { run(b, "") })
 }
 
-// BenchmarkSearch serves a guest's search (a page of 20 hits with their
+// BenchmarkSearch serves a search (a page of 20 hits with their
 // snippets) through the whole handler over 18,000 seeded posts of the
 // load tool's prose, where every query word is common: "rye" alone, and
-// two words that must both match. "cached" repeats the query, as a
-// forum's readers do, and gets its ranked ids from the store's cache;
-// "uncached" is a store without that cache. cpu-ns/op is the process's
-// CPU time per search, which a busy machine inflates less than ns/op.
+// two words that must both match. The query repeats, as a forum's readers
+// repeat theirs: "guest" gets the page from the guest page cache,
+// "member" has it rendered from ranked ids the store keeps, "uncached" is
+// a guest on a store that keeps nothing (--search-cache=0). cpu-ns/op is
+// the process's CPU time per search, which a busy machine inflates less
+// than ns/op.
 func BenchmarkSearch(b *testing.B) {
+	ctx := context.Background()
 	opts := storagetest.Options(b, "sqlite")
 	store := storagetest.OpenWith(b, opts)
-	if _, err := store.Migrate(context.Background()); err != nil {
+	if _, err := store.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := store.Seed(context.Background(), storage.SeedSpec{Forums: 4, ThreadsPerForum: 50, PostsPerThread: 40,
-		LongThreads: 1, LongThreadPosts: 10000, Members: 200}); err != nil {
+	seeded, err := store.Seed(ctx, storage.SeedSpec{Forums: 4, ThreadsPerForum: 50, PostsPerThread: 40,
+		LongThreads: 1, LongThreadPosts: 10000, Members: 200})
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, err := store.CreateSession(ctx, seeded.MemberIDs[0], time.Hour)
+	if err != nil {
 		b.Fatal(err)
 	}
 	opts.SearchCache = -1
+	cached, uncached := benchHandler(b, store), benchHandler(b, storagetest.OpenWith(b, opts))
 	for _, c := range []struct {
-		name  string
-		store *storage.Store
-	}{{"cached", store}, {"uncached", storagetest.OpenWith(b, opts)}} {
-		h := benchHandler(b, c.store)
+		name   string
+		h      http.Handler
+		cookie string
+	}{{"guest", cached, ""}, {"member", cached, token}, {"uncached", uncached, ""}} {
 		for _, q := range []string{"rye", "steam+oven"} {
 			b.Run(c.name+"/"+q, func(b *testing.B) {
 				b.ReportAllocs()
 				cpu0 := processCPU()
 				for b.Loop() {
 					w := httptest.NewRecorder()
-					h.ServeHTTP(w, httptest.NewRequest("GET", "/search?q="+q, nil))
+					req := httptest.NewRequest("GET", "/search?q="+q, nil)
+					if c.cookie != "" {
+						req.AddCookie(&http.Cookie{Name: "skein_session", Value: c.cookie})
+					}
+					c.h.ServeHTTP(w, req)
 					if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "<mark>") {
 						b.Fatalf("status %d, %d bytes without a match", w.Code, w.Body.Len())
 					}
