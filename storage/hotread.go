@@ -52,7 +52,6 @@ type hotReads struct {
 	likedOf         *sql.Stmt // likedBatch post ids
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
-	domainSoftware  *sql.Stmt // the delivery metrics', once per host
 	// SQLite's search, see [Store.searchSQLite].
 	searchVersion, searchRanked, searchNewest, searchInRange, searchCountTo, searchByID *sql.Stmt
 }
@@ -134,7 +133,6 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 			WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND f.id > ? AND a.domain <> ''
 			ORDER BY f.id ASC LIMIT ?`),
 		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
-		prep(&h.domainSoftware, "SELECT software FROM accounts WHERE domain = ? AND software <> '' LIMIT 1"),
 		prep(&h.livePostThread, "SELECT thread_id FROM posts WHERE id = ? AND deleted_at IS NULL"),
 		prep(&h.threadReader, `SELECT
 			COALESCE((SELECT last_position FROM thread_reads WHERE account_id = ? AND thread_id = ?), 0),
@@ -148,7 +146,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader, &h.domainSoftware,
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader,
 		&h.searchVersion, &h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()

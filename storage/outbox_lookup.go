@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -126,21 +124,25 @@ func (s *Store) ReleaseAllDeliveries(ctx context.Context, now time.Time) (int, e
 		WHERE lease_until IS NOT NULL`, now.UTC())
 }
 
-// DomainSoftware returns the server software recorded for a host (by
-// SetDomainSoftware), or "" when none is known.
-func (s *Store) DomainSoftware(ctx context.Context, domain string) (string, error) {
-	h, err := s.hotReads(ctx)
+// DomainsSoftware returns the server software recorded for each of
+// domains that has one (by SetDomainSoftware), keyed by domain.
+func (s *Store) DomainsSoftware(ctx context.Context, domains []string) (map[string]string, error) {
+	out := make(map[string]string, len(domains))
+	if len(domains) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Domain   string `bun:"domain"`
+		Software string `bun:"software"`
+	}
+	err := s.r.NewRaw("SELECT DISTINCT domain, software FROM accounts WHERE domain IN (?) AND software <> ''", bun.List(domains)).Scan(ctx, &rows)
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("software of %d hosts: %w", len(domains), err)
 	}
-	var sw string
-	switch err := h.domainSoftware.QueryRowContext(ctx, domain).Scan(&sw); {
-	case errors.Is(err, sql.ErrNoRows):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("software of %s: %w", domain, err)
+	for _, r := range rows {
+		out[r.Domain] = r.Software
 	}
-	return sw, nil
+	return out, nil
 }
 
 // ThreadsByID loads threads by id, keyed by id; ids not found are absent.
