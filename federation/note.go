@@ -96,7 +96,10 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 			n.Audience = threadID
 		}
 	case np.Forum != nil:
+		// FEP-1b12: the forum is the audience and the first group
+		// addressed; NodeBB files a post under the first group it finds.
 		n.Audience = u.Forum(np.Forum.Slug)
+		n.Cc = append([]string{n.Audience}, n.Cc...)
 	}
 	for _, a := range np.Mentions {
 		n.Tag = append(n.Tag, as.Tag{Type: "Mention", Href: *a.APID, Name: "@" + a.Acct()})

@@ -124,6 +124,13 @@ func (s *Store) ReleaseAllDeliveries(ctx context.Context, now time.Time) (int, e
 		WHERE lease_until IS NOT NULL`, now.UTC())
 }
 
+// DomainSoftware returns the server software recorded for a host (by
+// SetDomainSoftware), or "" when none is known.
+func (s *Store) DomainSoftware(ctx context.Context, domain string) (string, error) {
+	sw, err := s.DomainsSoftware(ctx, []string{domain})
+	return sw[domain], err
+}
+
 // DomainsSoftware returns the server software recorded for each of
 // domains that has one (by SetDomainSoftware), keyed by domain.
 func (s *Store) DomainsSoftware(ctx context.Context, domains []string) (map[string]string, error) {

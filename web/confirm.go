@@ -18,13 +18,9 @@ type confirmData struct {
 
 func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, c confirmData) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, http.StatusOK, "confirm", &page{
-		Title:   c.Heading,
-		OGType:  "website",
-		NoIndex: true,
-		Viewer:  viewerFrom(r),
-		Data:    c,
-	})
+	p := sitePage(r, c.Heading, "", "", c)
+	p.NoIndex = true
+	s.render(w, r, http.StatusOK, "confirm", p)
 }
 
 // confirmDeletePost asks the author (or a moderator) whether to delete a

@@ -81,13 +81,7 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 		data.Following = append(data.Following, v)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "followremote", &page{
-		Title:     "Follow from elsewhere",
-		Canonical: s.URLs.Abs("/follow-remote"),
-		OGType:    "website",
-		Viewer:    viewer,
-		Data:      data,
-	})
+	s.renderPage(w, r, status, "followremote", "Follow from elsewhere", s.URLs.Abs("/follow-remote"), data)
 	return nil
 }
 

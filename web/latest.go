@@ -35,8 +35,7 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
 		byID[forums[i].ID] = &forums[i]
 	}
 	data := latestData{IsFirst: before == 0}
-	p := &page{Title: "Latest", Description: "The latest threads in every forum of " + s.SiteName() + ".",
-		Canonical: s.URLs.Abs("/latest"), OGType: "website", Viewer: viewerFrom(r)}
+	p := sitePage(r, "Latest", "The latest threads in every forum of "+s.SiteName()+".", s.URLs.Abs("/latest"), nil)
 	if len(threads) > threadsPerPage {
 		threads = threads[:threadsPerPage]
 		data.Next = s.path("/latest?before=" + threads[threadsPerPage-1].LastPostID.String())

@@ -65,16 +65,9 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 		data.Entries = append(data.Entries, s.newNotificationView(&entries[i]))
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	s.render(w, r, http.StatusOK, "notifications", &page{
-		Title:       "Notifications",
-		Description: "Your notifications on " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/notifications"),
-		OGType:      "website",
-		NoIndex:     true,
-		Next:        data.Older,
-		Viewer:      viewer,
-		Data:        data,
-	})
+	p := sitePage(r, "Notifications", "Your notifications on "+s.SiteName()+".", s.URLs.Abs("/notifications"), data)
+	p.NoIndex, p.Next = true, data.Older
+	s.render(w, r, http.StatusOK, "notifications", p)
 	return nil
 }
 

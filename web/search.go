@@ -100,17 +100,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if data.Query != "" {
 		title = "Search: " + data.Query
 	}
-	s.renderCached(w, r, "search", &page{
-		Title:       title,
-		Description: "Search the threads and posts of " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/search"),
-		OGType:      "website",
-		Prev:        data.Prev,
-		Next:        data.Next,
-		Viewer:      viewerFrom(r),
-		Data:        data,
-		NoIndex:     true,
-	}, time.Time{}, version)
+	p := sitePage(r, title, "Search the threads and posts of "+s.SiteName()+".", s.URLs.Abs("/search"), data)
+	p.Prev, p.Next, p.NoIndex = data.Prev, data.Next, true
+	s.renderCached(w, r, "search", p, time.Time{}, version)
 	return nil
 }
 

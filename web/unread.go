@@ -158,13 +158,7 @@ func (s *Server) followed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	s.render(w, r, http.StatusOK, "followed", &page{
-		Title:       "Threads you follow",
-		Description: "The threads you follow on " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/followed"),
-		OGType:      "website",
-		Viewer:      viewer,
-		Data:        followedData{Forums: forums, Threads: rows},
-	})
+	s.render(w, r, http.StatusOK, "followed", sitePage(r, "Threads you follow", "The threads you follow on "+s.SiteName()+".",
+		s.URLs.Abs("/followed"), followedData{Forums: forums, Threads: rows}))
 	return nil
 }

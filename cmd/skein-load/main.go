@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -88,6 +89,7 @@ type options struct {
 	Concurrency int
 	LogLevel    string
 	Reseed      bool
+	NodeFlags   string
 	Seed        storage.SeedSpec
 }
 
@@ -102,6 +104,7 @@ func newFlags(name string, o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.IntVar(&o.Concurrency, "concurrency", 32, "requests in flight (keep-alive connections)")
 	fs.StringVar(&o.LogLevel, "node-log-level", "warn", "log level of the child node (info logs every request)")
+	fs.StringVar(&o.NodeFlags, "node-flags", "", "more `skein serve` flags for the child node, space-separated (--search-cache=0 measures search uncached)")
 	fs.BoolVar(&o.Reseed, "reseed", false, "seed again even if the data directory has a skein-load.json")
 	fs.IntVar(&o.Seed.Forums, "forums", 4, "seed: forums")
 	fs.IntVar(&o.Seed.ThreadsPerForum, "threads", 50, "seed: threads per forum")
@@ -160,7 +163,7 @@ func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*ta
 		}
 	}
 	t, err := spawn(ctx, spawnOptions{Skein: bin, DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, LogLevel: o.LogLevel,
-		Pprof: o.Profile != "", Extra: extra}, out)
+		Pprof: o.Profile != "", Extra: append(extra, strings.Fields(o.NodeFlags)...)}, out)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -173,6 +176,26 @@ func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*ta
 	})
 	fmt.Fprintf(out, "node idle: %s\n", t.Mem())
 	return t, cleanup, nil
+}
+
+// runScenario parses a scenario's flags, sets up the node it runs
+// against, runs it and reports its rows through [finish]; the node and
+// the temporary data are gone when it returns.
+func runScenario(ctx context.Context, name string, fs *flag.FlagSet, args []string, o *options, out io.Writer,
+	run func(t *target) ([]result, error)) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, cleanup, err := setup(ctx, o, out)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	rows, err := run(t)
+	if err != nil {
+		return err
+	}
+	return finish(ctx, out, t, o, name, rows)
 }
 
 // finish prints a scenario's table, saves the heap profile when profiling

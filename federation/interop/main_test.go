@@ -253,7 +253,24 @@ type node struct {
 	done chan struct{}
 }
 
+// errPortTaken is a start that lost its port to another process between
+// [freePort] closing it and the node binding it.
+var errPortTaken = errors.New("port taken")
+
+// startNode starts a node on a free port, and on another one when the
+// first is taken meanwhile (GoToSocial and the other node pick theirs at
+// the same time).
 func startNode(bin, dir string, flags ...string) (*node, error) {
+	for range 3 {
+		n, err := startNodeOnce(bin, dir, flags...)
+		if !errors.Is(err, errPortTaken) {
+			return n, err
+		}
+	}
+	return nil, fmt.Errorf("skein serve in %s: no free port after 3 tries", dir)
+}
+
+func startNodeOnce(bin, dir string, flags ...string) (*node, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -283,6 +300,9 @@ func startNode(bin, dir string, flags ...string) (*node, error) {
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		select {
 		case <-n.done:
+			if b, _ := os.ReadFile(n.log); strings.Contains(string(b), "address already in use") {
+				return nil, errPortTaken
+			}
 			return nil, fmt.Errorf("skein serve exited at start; see %s", n.log)
 		default:
 		}
