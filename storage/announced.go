@@ -18,10 +18,7 @@ func (s *Store) ThreadAnnounced(ctx context.Context, threadID ID, before int64, 
 	var out []Post
 	q := s.r.NewSelect().Model(&out).Relation("Author").
 		Where("post.thread_id = ? AND post.deleted_at IS NULL", threadID)
-	if before > 0 {
-		q = q.Where("post.position < ?", before)
-	}
-	if err := q.OrderExpr("post.position DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "post.position", before, limit); err != nil {
 		return nil, fmt.Errorf("posts announced by thread %s: %w", threadID, err)
 	}
 	return out, nil
@@ -50,10 +47,7 @@ func forumAnnounced(q *bun.SelectQuery, forumID ID) *bun.SelectQuery {
 func (s *Store) ForumAnnounced(ctx context.Context, forumID, before ID, limit int) ([]Post, error) {
 	var out []Post
 	q := forumAnnounced(s.r.NewSelect().Model(&out).Relation("Author"), forumID)
-	if before > 0 {
-		q = q.Where("t.id < ?", before)
-	}
-	if err := q.OrderExpr("t.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "t.id", before, limit); err != nil {
 		return nil, fmt.Errorf("posts announced by forum %s: %w", forumID, err)
 	}
 	return out, nil

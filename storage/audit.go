@@ -94,10 +94,7 @@ func (s *Store) audit(ctx context.Context, tx bun.Tx, by ID, action, kind, targe
 func (s *Store) ListAudit(ctx context.Context, before ID, limit int) ([]AuditEntry, error) {
 	var out []AuditEntry
 	q := s.r.NewSelect().Model(&out).Relation("Actor")
-	if before > 0 {
-		q = q.Where("audit.id < ?", before)
-	}
-	if err := q.OrderExpr("audit.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "audit.id", before, limit); err != nil {
 		return nil, fmt.Errorf("list audit log: %w", err)
 	}
 	return out, nil

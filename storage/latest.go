@@ -13,10 +13,7 @@ func (s *Store) ListLatestThreads(ctx context.Context, before ID, limit int) ([]
 	q := s.r.NewSelect().Model(&out).Relation("Author").
 		Where("thread.deleted_at IS NULL").Where(listedAuthor).
 		Where("thread.forum_id NOT IN (SELECT id FROM forums WHERE hidden)")
-	if before > 0 {
-		q = q.Where("thread.last_post_id < ?", before)
-	}
-	if err := q.OrderExpr("thread.last_post_id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "thread.last_post_id", before, limit); err != nil {
 		return nil, fmt.Errorf("list latest threads: %w", err)
 	}
 	return out, nil

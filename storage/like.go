@@ -43,19 +43,11 @@ func (s *Store) LikePost(ctx context.Context, postID, accountID ID, apID *string
 		if err != nil {
 			return fmt.Errorf("insert like: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		created = true
-		if err := bumpLikes(ctx, tx, p, +1); err != nil {
+		if created, err = s.likeChanged(ctx, tx, res, p, accountID, EventLikeCreate); err != nil || !created {
 			return err
 		}
-		if err := s.notifyOne(ctx, tx, Notification{RecipientID: p.AuthorID, Kind: NotifyLike, ActorID: accountID,
-			PostID: p.ID, ThreadID: p.ThreadID}); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventLikeCreate, AccountID: accountID,
-			PostID: postID, ThreadID: p.ThreadID})
+		return s.notifyOne(ctx, tx, Notification{RecipientID: p.AuthorID, Kind: NotifyLike, ActorID: accountID,
+			PostID: p.ID, ThreadID: p.ThreadID})
 	})
 	if err != nil {
 		return false, fmt.Errorf("like post: %w", err)
@@ -75,15 +67,8 @@ func (s *Store) UnlikePost(ctx context.Context, postID, accountID ID) (bool, err
 		if err != nil {
 			return fmt.Errorf("delete like: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		removed = true
-		if err := bumpLikes(ctx, tx, p, -1); err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventLikeDelete, AccountID: accountID,
-			PostID: postID, ThreadID: p.ThreadID})
+		removed, err = s.likeChanged(ctx, tx, res, p, accountID, EventLikeDelete)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("unlike post: %w", err)
@@ -102,6 +87,25 @@ func (s *Store) UnlikeByAPID(ctx context.Context, apID string, actorID ID) (bool
 		return false, invalid("", "the like belongs to another actor")
 	}
 	return s.UnlikePost(ctx, l.PostID, l.AccountID)
+}
+
+// likeChanged follows the insert or delete of accountID's like of p that
+// res reports: when a row changed, the post's likes and its author's
+// reputation move and the event of kind (a like made or taken back) goes
+// out. It reports whether a row changed.
+func (s *Store) likeChanged(ctx context.Context, tx bun.Tx, res sql.Result, p *Post, accountID ID, kind string) (bool, error) {
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	delta := 1
+	if kind == EventLikeDelete {
+		delta = -1
+	}
+	if err := bumpLikes(ctx, tx, p, delta); err != nil {
+		return false, err
+	}
+	return true, addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: kind, AccountID: accountID,
+		PostID: p.ID, ThreadID: p.ThreadID})
 }
 
 func bumpLikes(ctx context.Context, tx bun.Tx, p *Post, delta int) error {

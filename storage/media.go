@@ -464,10 +464,7 @@ func (s *Store) ListMedia(ctx context.Context, before ID, limit int) ([]MediaLis
 		Join("JOIN accounts AS a ON a.id = media.account_id").
 		Join("LEFT JOIN posts AS p ON p.id = media.post_id").
 		Join("LEFT JOIN threads AS t ON t.id = p.thread_id")
-	if before > 0 {
-		q = q.Where("media.id < ?", before)
-	}
-	if err := q.OrderExpr("media.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "media.id", before, limit); err != nil {
 		return nil, fmt.Errorf("list media: %w", err)
 	}
 	return out, nil

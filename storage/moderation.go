@@ -171,11 +171,8 @@ func (s *Store) SilenceAccount(ctx context.Context, by, accountID ID, silenced b
 
 func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v bool, action string) error {
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		a := new(Account)
-		if err := tx.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
-			return notFound(err, "account "+id.String())
-		}
-		if err := mayActOn(ctx, tx, by, id, false); err != nil {
+		a, err := accountToModerate(ctx, tx, by, id, false)
+		if err != nil {
 			return err
 		}
 		if err := bumpPolicy(ctx, tx); err != nil {
@@ -202,17 +199,32 @@ func (s *Store) setAccountFlag(ctx context.Context, by, id ID, column string, v 
 	return nil
 }
 
+// accountToModerate loads account id (a member of this node only, when
+// member) inside tx, once [mayActOn] says by may act on it.
+func accountToModerate(ctx context.Context, tx bun.Tx, by, id ID, member bool) (*Account, error) {
+	a := new(Account)
+	q := tx.NewSelect().Model(a).Where("id = ?", id)
+	what := "account "
+	if member {
+		q, what = q.Where("domain = ''"), "member "
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, notFound(err, what+id.String())
+	}
+	if err := mayActOn(ctx, tx, by, id, false); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 // ChangeRole gives a member another role (member, moderator, admin).
 func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) error {
 	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
 		return invalid("role", "unknown role %q", role)
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		a := new(Account)
-		if err := tx.NewSelect().Model(a).Where("id = ? AND domain = ''", accountID).Scan(ctx); err != nil {
-			return notFound(err, "member "+accountID.String())
-		}
-		if err := mayActOn(ctx, tx, by, accountID, false); err != nil {
+		a, err := accountToModerate(ctx, tx, by, accountID, true)
+		if err != nil {
 			return err
 		}
 		if err := mayGrant(ctx, tx, by, role); err != nil {

@@ -72,10 +72,7 @@ type NotificationEntry struct {
 func (s *Store) Notifications(ctx context.Context, recipientID, before ID, limit int) ([]NotificationEntry, error) {
 	var out []NotificationEntry
 	q := entryQuery(s.r, &out).Where("n.recipient_id = ?", recipientID)
-	if before > 0 {
-		q = q.Where("n.id < ?", before)
-	}
-	if err := q.OrderExpr("n.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "n.id", before, limit); err != nil {
 		return nil, fmt.Errorf("notifications of %s: %w", recipientID, err)
 	}
 	fixEntries(out)

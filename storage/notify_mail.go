@@ -97,15 +97,8 @@ func (s *Store) MailNotices(ctx context.Context, accountID ID, cutoff, now time.
 				return fmt.Errorf("schedule digest: %w", err)
 			}
 		}
-		if len(mail) == 0 {
-			return nil
-		}
-		m, err := compose(a, mail, false)
-		if err != nil {
-			return fmt.Errorf("%w: compose notification mail: %w", ErrInvalid, err)
-		}
-		queued = true
-		return s.enqueueMail(ctx, tx, now, []NewMail{m})
+		queued, err = s.queueNoticeMail(ctx, tx, now, compose, a, mail, false)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("mail notifications of %s: %w", accountID, err)
@@ -160,21 +153,32 @@ func (s *Store) MailDigest(ctx context.Context, accountID ID, now time.Time, com
 		if err != nil || a == nil {
 			return err
 		}
-		mail := byDelivery[DeliverDigest]
-		if len(mail) == 0 {
-			return nil
-		}
-		m, err := compose(a, mail, true)
-		if err != nil {
-			return fmt.Errorf("%w: compose digest: %w", ErrInvalid, err)
-		}
-		queued = true
-		return s.enqueueMail(ctx, tx, now, []NewMail{m})
+		queued, err = s.queueNoticeMail(ctx, tx, now, compose, a, byDelivery[DeliverDigest], true)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("digest of %s: %w", accountID, err)
 	}
 	return queued, nil
+}
+
+// queueNoticeMail makes the mail of entries with compose, the digest or
+// not, and queues it in tx; with no entries there is no mail. It reports
+// whether it queued one.
+func (s *Store) queueNoticeMail(ctx context.Context, tx bun.Tx, now time.Time, compose NoticeMail, a *Account,
+	entries []NotificationEntry, digest bool) (bool, error) {
+	if len(entries) == 0 {
+		return false, nil
+	}
+	m, err := compose(a, entries, digest)
+	if err != nil {
+		what := "notification mail"
+		if digest {
+			what = "digest"
+		}
+		return false, fmt.Errorf("%w: compose %s: %w", ErrInvalid, what, err)
+	}
+	return true, s.enqueueMail(ctx, tx, now, []NewMail{m})
 }
 
 // mailableEntries reads, inside tx, the member and those of the claimed

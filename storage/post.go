@@ -283,10 +283,7 @@ func (s *Store) RecentPostsByAuthor(ctx context.Context, authorID ID, before ID,
 		ColumnExpr("post.*").ColumnExpr("t.title AS thread_title").
 		Join("JOIN threads AS t ON t.id = post.thread_id").
 		Where("post.author_id = ? AND post.deleted_at IS NULL AND t.deleted_at IS NULL", authorID)
-	if before > 0 {
-		q = q.Where("post.id < ?", before)
-	}
-	if err := q.OrderExpr("post.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "post.id", before, limit); err != nil {
 		return nil, fmt.Errorf("posts by %s: %w", authorID, err)
 	}
 	return out, nil

@@ -121,11 +121,7 @@ func (s *Store) indexPost(ctx context.Context, tx bun.Tx, p *Post, title string)
 
 // reindexPostBody replaces an edited post's text in its search document.
 func (s *Store) reindexPostBody(ctx context.Context, tx bun.Tx, p *Post) error {
-	q := "UPDATE post_search SET body = ? WHERE rowid = ?"
-	if s.Dialect() == dialect.PG {
-		q = "UPDATE post_search SET body = ? WHERE post_id = ?"
-	}
-	if _, err := tx.NewRaw(q, searchText(p), p.ID).Exec(ctx); err != nil {
+	if _, err := tx.NewRaw("UPDATE post_search SET body = ? WHERE "+s.searchKey()+" = ?", searchText(p), p.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("reindex post: %w", err)
 	}
 	return nil
@@ -133,11 +129,7 @@ func (s *Store) reindexPostBody(ctx context.Context, tx bun.Tx, p *Post) error {
 
 // unindexPost drops a deleted post's search document.
 func (s *Store) unindexPost(ctx context.Context, tx bun.Tx, id ID) error {
-	q := "DELETE FROM post_search WHERE rowid = ?"
-	if s.Dialect() == dialect.PG {
-		q = "DELETE FROM post_search WHERE post_id = ?"
-	}
-	if _, err := tx.NewRaw(q, id).Exec(ctx); err != nil {
+	if _, err := tx.NewRaw("DELETE FROM post_search WHERE "+s.searchKey()+" = ?", id).Exec(ctx); err != nil {
 		return fmt.Errorf("unindex post: %w", err)
 	}
 	return nil
@@ -147,14 +139,20 @@ func (s *Store) unindexPost(ctx context.Context, tx bun.Tx, id ID) error {
 // the index holds what a search may find, so a search need not look up
 // each match's thread.
 func (s *Store) unindexThread(ctx context.Context, tx bun.Tx, threadID ID) error {
-	q := "DELETE FROM post_search WHERE rowid IN (SELECT id FROM posts WHERE thread_id = ?)"
-	if s.Dialect() == dialect.PG {
-		q = "DELETE FROM post_search WHERE post_id IN (SELECT id FROM posts WHERE thread_id = ?)"
-	}
+	q := "DELETE FROM post_search WHERE " + s.searchKey() + " IN (SELECT id FROM posts WHERE thread_id = ?)"
 	if _, err := tx.NewRaw(q, threadID).Exec(ctx); err != nil {
 		return fmt.Errorf("unindex thread: %w", err)
 	}
 	return nil
+}
+
+// searchKey is the column of post_search that holds a post's id: SQLite's
+// FTS5 table keys its rows by rowid, PostgreSQL's table has post_id.
+func (s *Store) searchKey() string {
+	if s.Dialect() == dialect.PG {
+		return "post_id"
+	}
+	return "rowid"
 }
 
 // PlainText is the text of sanitized post HTML: block tags become spaces,

@@ -215,10 +215,7 @@ func (s *Store) ListThreads(ctx context.Context, forumID ID, before ID, limit in
 	q := s.r.NewSelect().Model(&out).Relation("Author").
 		Where("thread.forum_id = ? AND thread.pinned = ? AND thread.deleted_at IS NULL", forumID, false).
 		Where(listedAuthor)
-	if before > 0 {
-		q = q.Where("thread.last_post_id < ?", before)
-	}
-	if err := q.OrderExpr("thread.last_post_id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := scanNewest(ctx, q, "thread.last_post_id", before, limit); err != nil {
 		return nil, fmt.Errorf("list threads: %w", err)
 	}
 	return out, nil
@@ -228,10 +225,16 @@ func (s *Store) ListThreads(ctx context.Context, forumID ID, before ID, limit in
 // the order of the forum's ActivityPub collection, which must not shift
 // when a thread gets a reply.
 func (s *Store) ListThreadsByID(ctx context.Context, forumID ID, after ID, limit int) ([]Thread, error) {
+	return s.threadsByID(ctx, forumID, "thread.id > ?", after, "thread.id ASC", limit)
+}
+
+// threadsByID pages the live threads of a forum by id, beyond cursor as
+// the condition cmp says, in order.
+func (s *Store) threadsByID(ctx context.Context, forumID ID, cmp string, cursor ID, order string, limit int) ([]Thread, error) {
 	var out []Thread
 	err := s.r.NewSelect().Model(&out).Relation("Author").
-		Where("thread.forum_id = ? AND thread.deleted_at IS NULL AND thread.id > ?", forumID, after).
-		OrderExpr("thread.id ASC").Limit(int64(limit)).Scan(ctx)
+		Where("thread.forum_id = ? AND thread.deleted_at IS NULL", forumID).Where(cmp, cursor).
+		OrderExpr(order).Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list threads: %w", err)
 	}
@@ -360,13 +363,7 @@ func (s *Store) CountThreads(ctx context.Context) (int64, error) {
 // threads of a forum with ids below before, the nearest limit of them,
 // returned oldest first.
 func (s *Store) ListThreadsByIDBefore(ctx context.Context, forumID ID, before ID, limit int) ([]Thread, error) {
-	var out []Thread
-	err := s.r.NewSelect().Model(&out).Relation("Author").
-		Where("thread.forum_id = ? AND thread.deleted_at IS NULL AND thread.id < ?", forumID, before).
-		OrderExpr("thread.id DESC").Limit(int64(limit)).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list threads: %w", err)
-	}
+	out, err := s.threadsByID(ctx, forumID, "thread.id < ?", before, "thread.id DESC", limit)
 	slices.Reverse(out)
-	return out, nil
+	return out, err
 }
