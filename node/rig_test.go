@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/internal/poll"
 	"github.com/skein-forum/skein/node"
 	"github.com/skein-forum/skein/storage"
 )
@@ -94,16 +95,7 @@ func (n *testNode) drained() bool {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+var waitFor = poll.Until
 
 // member is a visitor signed in to a node, whose forms must succeed.
 type member struct {

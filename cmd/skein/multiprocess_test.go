@@ -18,6 +18,7 @@ import (
 
 	"github.com/skein-forum/skein/cmd/skein/skeintest"
 	"github.com/skein-forum/skein/federation/fedtest"
+	"github.com/skein-forum/skein/internal/poll"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -152,16 +153,8 @@ func byID(remote *fedtest.Server, typ string) map[string]int {
 	return out
 }
 
-func eventually(t *testing.T, what string, within time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// eventually polls ok until it holds or within has passed.
+var eventually = poll.Until
 
 // Two processes on one PostgreSQL behind a round-robin proxy behave as
 // one forum: federation in and out, each activity delivered once, one

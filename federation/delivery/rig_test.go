@@ -15,6 +15,7 @@ import (
 	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/internal/poll"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -149,13 +150,7 @@ func start(t testing.TB, w *delivery.Worker) (stop func()) {
 // into a failure, it asserts nothing about speed.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, what, 30*time.Second, cond)
 }
 
 // activity makes an activity from the test actor to the recipients.

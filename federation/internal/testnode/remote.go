@@ -21,6 +21,7 @@ import (
 	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/signature"
 	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/internal/poll"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -329,13 +330,7 @@ func NodeKeyLookup(keyID string) (*rsa.PublicKey, error) {
 // WaitFor polls cond for up to 15 s.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, what, 15*time.Second, cond)
 }
 
 // Deliver posts act as a to the node's shared inbox, expects 202 and
