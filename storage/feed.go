@@ -3,8 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-
-	"github.com/uptrace/bun"
 )
 
 // NewestThreads lists the newest live threads of a forum (or of the whole
@@ -29,16 +27,9 @@ func (s *Store) NewestThreads(ctx context.Context, forumID ID, limit int) ([]Thr
 
 // PostsByID loads posts by id with their authors, keyed by id.
 func (s *Store) PostsByID(ctx context.Context, ids []ID) (map[ID]*Post, error) {
-	out := make(map[ID]*Post, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var posts []Post
-	if err := s.r.NewSelect().Model(&posts).Relation("Author").Where("post.id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+	out, err := rowsIn(ctx, s.r, "post.id", ids, postKey, withAuthor)
+	if err != nil {
 		return nil, fmt.Errorf("posts by id: %w", err)
-	}
-	for i := range posts {
-		out[posts[i].ID] = &posts[i]
 	}
 	return out, nil
 }

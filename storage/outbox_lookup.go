@@ -154,16 +154,9 @@ func (s *Store) DomainsSoftware(ctx context.Context, domains []string) (map[stri
 
 // ThreadsByID loads threads by id, keyed by id; ids not found are absent.
 func (s *Store) ThreadsByID(ctx context.Context, ids []ID) (map[ID]*Thread, error) {
-	out := make(map[ID]*Thread, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var threads []Thread
-	if err := s.r.NewSelect().Model(&threads).Where("thread.id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+	out, err := rowsIn(ctx, s.r, "thread.id", ids, threadKey, nil)
+	if err != nil {
 		return nil, fmt.Errorf("threads by id: %w", err)
-	}
-	for i := range threads {
-		out[threads[i].ID] = &threads[i]
 	}
 	return out, nil
 }
@@ -192,18 +185,11 @@ func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (ma
 // and HTML (left empty): what the outbox needs of a remote post, whose
 // text it never sends, at a fraction of the bytes read.
 func (s *Store) PostsByIDWithoutText(ctx context.Context, ids []ID) (map[ID]*Post, error) {
-	out := make(map[ID]*Post, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var posts []Post
-	err := s.r.NewSelect().Model(&posts).ExcludeColumn("source", "html").Relation("Author").
-		Where("post.id IN (?)", bun.List(ids)).Scan(ctx)
+	out, err := rowsIn(ctx, s.r, "post.id", ids, postKey, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return withAuthor(q.ExcludeColumn("source", "html"))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("posts by id: %w", err)
-	}
-	for i := range posts {
-		out[posts[i].ID] = &posts[i]
 	}
 	return out, nil
 }

@@ -91,15 +91,9 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 	}
-	stored := make(map[string]*Post)
-	if len(apids) > 0 {
-		var existing []Post
-		if err := tx.NewSelect().Model(&existing).Where("ap_id IN (?)", bun.List(apids)).Scan(ctx); err != nil {
-			return fmt.Errorf("look up post ids: %w", err)
-		}
-		for i := range existing {
-			stored[*existing[i].APID] = &existing[i]
-		}
+	stored, err := rowsIn(ctx, tx, "ap_id", apids, func(p *Post) string { return *p.APID }, nil)
+	if err != nil {
+		return fmt.Errorf("look up post ids: %w", err)
 	}
 	var fresh, repeats []int
 	for _, i := range todo {
@@ -160,15 +154,9 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 	}
-	threads := make(map[ID]*Thread)
-	if len(threadIDs) > 0 {
-		var ts []Thread
-		if err := tx.NewSelect().Model(&ts).Where("id IN (?)", bun.List(threadIDs)).Scan(ctx); err != nil {
-			return fmt.Errorf("look up threads: %w", err)
-		}
-		for i := range ts {
-			threads[ts[i].ID] = &ts[i]
-		}
+	threads, err := rowsIn(ctx, tx, "id", threadIDs, threadKey, nil)
+	if err != nil {
+		return fmt.Errorf("look up threads: %w", err)
 	}
 	targetThread := make(map[ID]ID)
 	targetAuthor := make(map[ID]ID)

@@ -37,11 +37,20 @@ type mirrorLink struct {
 // lists.
 const personPostsShown = 5
 
+// withFederation answers not found, in place of h, on a node whose
+// federation side did not give [Config.FollowRemote] and
+// [Config.UnfollowRemote] (they come together).
+func (s *Server) withFederation(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.followRemote == nil || s.unfollowRemote == nil {
+			return storage.ErrNotFound
+		}
+		return h(w, r)
+	}
+}
+
 // followRemoteForm shows the form and what the member follows elsewhere.
 func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) error {
-	if s.followRemote == nil {
-		return storage.ErrNotFound
-	}
 	viewer := s.requireMember(w, r, "/follow-remote")
 	if viewer == nil {
 		return nil
@@ -86,9 +95,6 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 
 // followRemotePost follows what the member typed.
 func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error {
-	if s.followRemote == nil {
-		return storage.ErrNotFound
-	}
 	viewer := s.memberForm(w, r, "/follow-remote")
 	if viewer == nil {
 		return nil
@@ -114,9 +120,6 @@ func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error 
 
 // unfollowRemotePost stops following a remote actor.
 func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) error {
-	if s.unfollowRemote == nil {
-		return storage.ErrNotFound
-	}
 	viewer := s.memberForm(w, r, "/follow-remote")
 	if viewer == nil {
 		return nil

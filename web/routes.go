@@ -106,9 +106,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	page("GET /u/{handle}", s.member)
 	page("GET /remote-follow", s.remoteFollow)
 	page("GET /about/blocks", s.publicBlocks)
-	page("GET /follow-remote", s.followRemoteForm)
-	page("POST /follow-remote", s.followRemotePost)
-	page("POST /follow-remote/undo", s.unfollowRemotePost)
+	page("GET /follow-remote", s.withFederation(s.followRemoteForm))
+	page("POST /follow-remote", s.withFederation(s.followRemotePost))
+	page("POST /follow-remote/undo", s.withFederation(s.unfollowRemotePost))
 
 	page("GET /register", s.registerForm)
 	page("POST /register", s.register)
