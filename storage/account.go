@@ -287,11 +287,17 @@ func (s *Store) AccountByKeyID(ctx context.Context, keyID string) (*Account, err
 // ListMembers pages local members by id (keyset: after is the last id of
 // the previous page, 0 for the first).
 func (s *Store) ListMembers(ctx context.Context, after ID, limit int) ([]Account, error) {
+	return s.localAccounts(ctx, "list members", limit, "id > ?", after)
+}
+
+// localAccounts lists up to limit local accounts that match where, oldest
+// first; what says what it lists, for the error.
+func (s *Store) localAccounts(ctx context.Context, what string, limit int, where string, args ...any) ([]Account, error) {
 	var out []Account
-	err := s.r.NewSelect().Model(&out).Where("domain = '' AND id > ?", after).
+	err := s.r.NewSelect().Model(&out).Where("domain = ''").Where(where, args...).
 		OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
@@ -445,11 +451,5 @@ func (s *Store) AccountByAcct(ctx context.Context, acct string) (*Account, error
 // ListPendingMembers returns registrations waiting for approval, oldest
 // first.
 func (s *Store) ListPendingMembers(ctx context.Context, limit int) ([]Account, error) {
-	var out []Account
-	err := s.r.NewSelect().Model(&out).Where("domain = '' AND approval_pending = ?", true).
-		OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list pending members: %w", err)
-	}
-	return out, nil
+	return s.localAccounts(ctx, "list pending members", limit, "approval_pending = ?", true)
 }
