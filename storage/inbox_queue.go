@@ -188,6 +188,21 @@ func (s *Store) ReleaseInbox(ctx context.Context, owner string, now time.Time) (
 		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner)
 }
 
+// InboxWaiting counts the items a worker has to do now: due, or leased
+// by a worker. Items waiting for a retry later are left out. Both counts
+// are read from partial indexes (inbox_items_due, inbox_items_leased).
+func (s *Store) InboxWaiting(ctx context.Context, now time.Time) (int64, error) {
+	var due, leased int64
+	err := s.r.NewRaw(`SELECT
+		(SELECT COUNT(*) FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ?),
+		(SELECT COUNT(*) FROM inbox_items WHERE lease_until IS NOT NULL AND done_at IS NULL)`, now.UTC()).
+		Scan(ctx, &due, &leased)
+	if err != nil {
+		return 0, fmt.Errorf("count waiting inbox items: %w", err)
+	}
+	return due + leased, nil
+}
+
 // PruneInbox deletes items done before the given time.
 func (s *Store) PruneInbox(ctx context.Context, doneBefore time.Time) (int, error) {
 	return s.execCount(ctx, "prune inbox", "DELETE FROM inbox_items WHERE done_at IS NOT NULL AND done_at < ?", doneBefore.UTC())

@@ -126,6 +126,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		close(flushed)
 	}()
 	workCtx := context.WithoutCancel(ctx)
+	var syncing sync.WaitGroup
+	syncing.Go(func() { w.syncBacklog(ctx) })
+	defer syncing.Wait()
 	sem := make(chan struct{}, w.Concurrency)
 	var inflight sync.WaitGroup
 	tick := time.NewTicker(w.PollInterval)
@@ -179,6 +182,26 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// syncBacklog measures the worker's rate and reads the queue's length
+// for the inbox's backpressure (see backlog.go) until ctx ends.
+func (w *Worker) syncBacklog(ctx context.Context) {
+	tick := time.NewTicker(backlogSync)
+	defer tick.Stop()
+	for {
+		if n, err := w.Inbox.store.InboxWaiting(ctx, w.Clock()); err == nil {
+			// The backlog's windows are real time, whatever Clock says.
+			w.Inbox.backlog.sync(time.Now(), n)
+		} else if ctx.Err() == nil {
+			w.Log.Warn("count waiting inbox items", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // dispatch starts one goroutine per actor in the batch; each applies its
 // actor's items in order, taking a slot of sem for each. Items not yet
 // started when ctx ends go back to the queue unattempted.
@@ -199,6 +222,9 @@ func (w *Worker) dispatch(ctx, workCtx context.Context, items []storage.InboxIte
 		inflight.Go(func() {
 			for _, it := range group {
 				if r, ok := w.applyOne(ctx, workCtx, sem, it); ok {
+					if r.Done && it.Kind == storage.InboxActivity {
+						w.Inbox.backlog.finished(1)
+					}
 					results <- r
 				}
 				w.held.Add(-1)
