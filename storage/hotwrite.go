@@ -36,7 +36,12 @@ type hotWrites struct {
 // the first transaction that uses it begins: the handle has a single
 // connection on SQLite, which a transaction holds.
 const (
-	sqlBumpThread  = "UPDATE threads SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count"
+	// No RETURNING: SQLite runs it as a trigger, which makes the update
+	// keep a statement journal, and modernc's allocator maps and unmaps
+	// 64 KiB for each one (a fifth of the cost of storing a batch of
+	// replies over many threads). The count is read back instead.
+	sqlBumpThread  = "UPDATE threads SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ?"
+	sqlThreadCount = "SELECT post_count FROM threads WHERE id = ?"
 	sqlCountForum  = "UPDATE forums SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ?"
 	sqlCountAuthor = "UPDATE accounts SET post_count = post_count + ? WHERE id = ?"
 	sqlCountUnread = "UPDATE accounts SET unread_notifications = unread_notifications + ? WHERE id = ?"
@@ -68,7 +73,7 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
-	for _, q := range []string{sqlBumpThread, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index,
+	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index,
 		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
 		if h.stmts[q] != nil {
 			continue

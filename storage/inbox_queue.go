@@ -188,19 +188,15 @@ func (s *Store) ReleaseInbox(ctx context.Context, owner string, now time.Time) (
 		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner)
 }
 
-// InboxWaiting counts the items a worker has to do now: due, or leased
-// by a worker. Items waiting for a retry later are left out. Both counts
-// are read from partial indexes (inbox_items_due, inbox_items_leased).
-func (s *Store) InboxWaiting(ctx context.Context, now time.Time) (int64, error) {
-	var due, leased int64
-	err := s.r.NewRaw(`SELECT
-		(SELECT COUNT(*) FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ?),
-		(SELECT COUNT(*) FROM inbox_items WHERE lease_until IS NOT NULL AND done_at IS NULL)`, now.UTC()).
-		Scan(ctx, &due, &leased)
+// InboxDue counts the items due now (the partial index inbox_items_due);
+// items leased by a worker or waiting for a retry later are left out.
+func (s *Store) InboxDue(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.r.NewRaw(`SELECT COUNT(*) FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ?`, now.UTC()).Scan(ctx, &n)
 	if err != nil {
-		return 0, fmt.Errorf("count waiting inbox items: %w", err)
+		return 0, fmt.Errorf("count due inbox items: %w", err)
 	}
-	return due + leased, nil
+	return n, nil
 }
 
 // PruneInbox deletes items done before the given time.

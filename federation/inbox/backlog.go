@@ -33,9 +33,13 @@ const DefaultMaxBacklog = 500 * time.Millisecond
 // first few hundred.
 const minBacklog = 256
 
-// backlogSync is how often the worker measures its rate and reads the
-// queue's length from the database.
-const backlogSync = 500 * time.Millisecond
+// backlogSync is how often the worker measures its rate; every
+// backlogCount of those it also reads the queue's length from the
+// database (a count that reads every waiting item's row).
+const (
+	backlogSync  = 500 * time.Millisecond
+	backlogCount = 10
+)
 
 type backlog struct {
 	max     time.Duration // DefaultMaxBacklog, or Config.MaxBacklog
@@ -74,7 +78,8 @@ func (b *backlog) full(now time.Time) bool {
 }
 
 // sync closes a measuring window at now: queued is the number of
-// activities waiting in the database. The rate is what the worker
+// activities waiting in the database, or -1 to keep the count the inbox
+// and the worker keep between reads. The rate is what the worker
 // applied in the window when it never ran out of work (then it is what
 // the worker can do), and at least that otherwise.
 func (b *backlog) sync(now time.Time, queued int64) {
@@ -89,8 +94,10 @@ func (b *backlog) sync(now time.Time, queued int64) {
 		}
 	}
 	b.began, b.applied = now, 0
-	b.pending.Store(queued)
-	b.low = queued
+	if queued >= 0 {
+		b.pending.Store(queued)
+	}
+	b.low = b.pending.Load()
 	if b.max > 0 {
 		b.limit.Store(max(minBacklog, int64(math.Round(b.rate*b.max.Seconds()))))
 	}

@@ -187,12 +187,14 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) syncBacklog(ctx context.Context) {
 	tick := time.NewTicker(backlogSync)
 	defer tick.Stop()
-	for {
-		if n, err := w.Inbox.store.InboxWaiting(ctx, w.Clock()); err == nil {
-			// The backlog's windows are real time, whatever Clock says.
-			w.Inbox.backlog.sync(time.Now(), n)
+	for i := 0; ; i++ {
+		// The backlog's windows are real time, whatever Clock says.
+		if i%backlogCount != 0 {
+			w.Inbox.backlog.sync(time.Now(), -1)
+		} else if n, err := w.Inbox.store.InboxDue(ctx, w.Clock()); err == nil {
+			w.Inbox.backlog.sync(time.Now(), n+w.held.Load())
 		} else if ctx.Err() == nil {
-			w.Log.Warn("count waiting inbox items", "err", err)
+			w.Log.Warn("count due inbox items", "err", err)
 		}
 		select {
 		case <-ctx.Done():
