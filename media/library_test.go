@@ -65,6 +65,24 @@ func (r *rig) files(t *testing.T) map[string]bool {
 	return out
 }
 
+// forEachRig runs fn with a rig on a seeded store of each dialect.
+func forEachRig(t *testing.T, fn func(t *testing.T, s *storage.Store, r *rig)) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		fn(t, s, newRig(t, s))
+	})
+}
+
+// add stores the test photo for the member through one of the library's
+// ways in ([media.Library.Upload], [media.Library.SetAvatar]).
+func (r *rig) add(t *testing.T, way func(context.Context, storage.ID, io.Reader) (*storage.Media, error), member storage.ID) *storage.Media {
+	t.Helper()
+	m, err := way(context.Background(), member, bytes.NewReader(photo(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func (r *rig) sweep(t *testing.T) media.SweepResult {
 	t.Helper()
 	res, err := r.lib.Sweep(context.Background())
@@ -77,13 +95,9 @@ func (r *rig) sweep(t *testing.T) media.SweepResult {
 // An upload is stored with its thumbnail; once its post is deleted, the
 // sweep deletes both files.
 func TestUploadThenDeletePostRemovesFiles(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	forEachRig(t, func(t *testing.T, s *storage.Store, r *rig) {
 		ctx := context.Background()
-		r := newRig(t, s)
-		m, err := r.lib.Upload(ctx, r.fx.Bob.ID, bytes.NewReader(photo(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := r.add(t, r.lib.Upload, r.fx.Bob.ID)
 		if m.ContentType != "image/jpeg" || m.Width != 640 || m.ThumbWidth != media.ThumbSide || m.Attached {
 			t.Fatalf("upload %+v", m)
 		}
@@ -121,8 +135,7 @@ func TestUploadThenDeletePostRemovesFiles(t *testing.T) {
 
 // A refused file leaves nothing behind.
 func TestRefusedUploadStoresNothing(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
-		r := newRig(t, s)
+	forEachRig(t, func(t *testing.T, s *storage.Store, r *rig) {
 		_, err := r.lib.Upload(context.Background(), r.fx.Bob.ID, bytes.NewReader([]byte("<svg onload=alert(1)>")))
 		var refusal *media.Refusal
 		if !errors.As(err, &refusal) {
@@ -140,20 +153,13 @@ func TestRefusedUploadStoresNothing(t *testing.T) {
 // A new avatar replaces the old one, file and all; deleting the account
 // removes it.
 func TestAvatar(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	forEachRig(t, func(t *testing.T, s *storage.Store, r *rig) {
 		ctx := context.Background()
-		r := newRig(t, s)
-		first, err := r.lib.SetAvatar(ctx, r.fx.Bob.ID, bytes.NewReader(photo(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		first := r.add(t, r.lib.SetAvatar, r.fx.Bob.ID)
 		if first.Width != media.AvatarSide || first.Height != media.AvatarSide {
 			t.Fatalf("avatar %dx%d", first.Width, first.Height)
 		}
-		second, err := r.lib.SetAvatar(ctx, r.fx.Bob.ID, bytes.NewReader(photo(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		second := r.add(t, r.lib.SetAvatar, r.fx.Bob.ID)
 		bob, _ := s.AccountByID(ctx, r.fx.Bob.ID)
 		if bob.AvatarURL != "https://forum.example/media/"+second.FileKey {
 			t.Fatalf("avatar url %q", bob.AvatarURL)
@@ -175,14 +181,9 @@ func TestAvatar(t *testing.T) {
 // Copies of remote attachments are kept up to the cap: the sweep evicts
 // the oldest, and the post links the original again.
 func TestRemoteCopiesAreCapped(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	forEachRig(t, func(t *testing.T, s *storage.Store, r *rig) {
 		ctx := context.Background()
-		r := newRig(t, s)
-		zed, err := s.UpsertRemoteAccount(ctx, &storage.Account{Handle: "zed", Domain: "social.example",
-			APID: ptr("https://social.example/users/zed"), Inbox: "https://social.example/inbox"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		zed := storagetest.RemoteActor(t, s, "zed", "social.example")
 		for _, n := range []string{"a", "b"} {
 			_, err := s.CreatePost(ctx, storage.NewPost{ThreadID: r.fx.Thread.ID, AuthorID: zed.ID, HTML: "<p>" + n + "</p>",
 				APID:        ptr("https://social.example/notes/" + n),
@@ -219,17 +220,10 @@ func TestRemoteCopiesAreCapped(t *testing.T) {
 
 // A backup copies every file the rows name into another store.
 func TestCopyFiles(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	forEachRig(t, func(t *testing.T, s *storage.Store, r *rig) {
 		ctx := context.Background()
-		r := newRig(t, s)
-		m, err := r.lib.Upload(ctx, r.fx.Bob.ID, bytes.NewReader(photo(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		av, err := r.lib.SetAvatar(ctx, r.fx.Alice.ID, bytes.NewReader(photo(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := r.add(t, r.lib.Upload, r.fx.Bob.ID)
+		av := r.add(t, r.lib.SetAvatar, r.fx.Alice.ID)
 		dstDir := t.TempDir()
 		dst, _ := media.NewDir(dstDir)
 		copied, missing, err := r.lib.CopyFiles(ctx, dst)

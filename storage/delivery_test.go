@@ -305,57 +305,50 @@ func TestUnavailableHostIsProbed(t *testing.T) {
 // PostgreSQL each Store is its own connection pool, as separate processes
 // would be.
 func TestConcurrentClaimsAreDisjoint(t *testing.T) {
-	for _, d := range storagetest.Dialects() {
-		t.Run(d, func(t *testing.T) {
-			ctx := context.Background()
-			opts := storagetest.Options(t, d)
-			first := storagetest.OpenWith(t, opts)
-			if _, err := first.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			fx := storagetest.Seed(t, first)
-			const total = 600
-			now := enqueue(t, first, fx, "https://forum.example/a/1", "many.example", total)
+	storagetest.ForEachDialectShared(t, func(t *testing.T, first *storage.Store, opts storage.Options) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, first)
+		const total = 600
+		now := enqueue(t, first, fx, "https://forum.example/a/1", "many.example", total)
 
-			stores := []*storage.Store{first}
-			if d == "postgres" {
-				stores = append(stores, storagetest.OpenWith(t, opts), storagetest.OpenWith(t, opts))
-			}
-			var mu sync.Mutex
-			seen := map[storage.ID]int{}
-			var wg sync.WaitGroup
-			for w := range 6 {
-				s := stores[w%len(stores)]
-				wg.Go(func() {
-					owner := fmt.Sprintf("w%d", w)
-					for {
-						jobs, err := s.ClaimDeliveries(ctx, owner, now, 25, time.Minute, nil)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if len(jobs) == 0 {
-							return
-						}
-						mu.Lock()
-						for _, j := range jobs {
-							seen[j.ID]++
-						}
-						mu.Unlock()
+		stores := []*storage.Store{first}
+		if storagetest.Postgres(opts) {
+			stores = append(stores, storagetest.OpenWith(t, opts), storagetest.OpenWith(t, opts))
+		}
+		var mu sync.Mutex
+		seen := map[storage.ID]int{}
+		var wg sync.WaitGroup
+		for w := range 6 {
+			s := stores[w%len(stores)]
+			wg.Go(func() {
+				owner := fmt.Sprintf("w%d", w)
+				for {
+					jobs, err := s.ClaimDeliveries(ctx, owner, now, 25, time.Minute, nil)
+					if err != nil {
+						t.Error(err)
+						return
 					}
-				})
-			}
-			wg.Wait()
-			if len(seen) != total {
-				t.Fatalf("claimed %d distinct jobs, want %d", len(seen), total)
-			}
-			for id, n := range seen {
-				if n != 1 {
-					t.Fatalf("job %s claimed %d times", id, n)
+					if len(jobs) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, j := range jobs {
+						seen[j.ID]++
+					}
+					mu.Unlock()
 				}
+			})
+		}
+		wg.Wait()
+		if len(seen) != total {
+			t.Fatalf("claimed %d distinct jobs, want %d", len(seen), total)
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("job %s claimed %d times", id, n)
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestInboxQueueRoundTrip(t *testing.T) {

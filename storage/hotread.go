@@ -52,6 +52,7 @@ type hotReads struct {
 	likedOf         *sql.Stmt // likedBatch post ids
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
+	searchPage      *sql.Stmt // SQLite only: see [Store.Search]
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -100,6 +101,11 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		return nil
 	}
 	postCols, accountCols, threadCols := columns(h.post, "p"), columns(h.account, "a"), columns(h.thread, "t")
+	if !pg {
+		if err := prep(&h.searchPage, "SELECT "+postCols+", t.title, "+accountCols+sqliteSearchPage); err != nil {
+			return err
+		}
+	}
 	return errors.Join(
 		prep(&h.postsInRange, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id "+
 			"WHERE p.thread_id = ? AND p.position BETWEEN ? AND ? ORDER BY p.position"),
@@ -132,7 +138,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader} {
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader, &h.searchPage} {
 		if *st != nil {
 			(*st).Close()
 			*st = nil

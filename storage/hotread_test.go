@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -12,18 +13,11 @@ import (
 // missing for a while) is prepared again once the database is fit, and
 // Ready reports the failure while it lasts instead of claiming health.
 func TestHotReadsRecoverFromAFailedPrepare(t *testing.T) {
-	for _, dialect := range storagetest.Dialects() {
-		t.Run(dialect, func(t *testing.T) { testHotReadsRecover(t, dialect) })
-	}
+	storagetest.ForEachDialectShared(t, testHotReadsRecover)
 }
 
-func testHotReadsRecover(t *testing.T, dialect string) {
+func testHotReadsRecover(t *testing.T, s *storage.Store, opts storage.Options) {
 	ctx := context.Background()
-	opts := storagetest.Options(t, dialect)
-	s := storagetest.OpenWith(t, opts)
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	fx := storagetest.Seed(t, s)
 	token, err := s.CreateSession(ctx, fx.Alice.ID, time.Hour)
 	if err != nil {

@@ -15,46 +15,39 @@ import (
 // process to start, and N processes of a churning pool exhaust
 // max_connections).
 func TestPoolKeepsItsConnections(t *testing.T) {
-	for _, dialect := range storagetest.Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			ctx := context.Background()
-			opts := storagetest.Options(t, dialect)
-			s := storagetest.OpenWith(t, opts)
-			if _, err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			fx := storagetest.Seed(t, s)
-			want := storage.DefaultMaxOpen
-			if dialect == "sqlite" {
-				want = s.ReadDB().DB.Stats().MaxOpenConnections
-			} else if got := s.ReadDB().DB.Stats().MaxOpenConnections; got != want {
-				t.Fatalf("default pool size %d, want %d", got, want)
-			}
-			for burst := range 3 {
-				var wg sync.WaitGroup
-				for range 4 * want {
-					wg.Go(func() {
-						for range 10 {
-							if _, err := s.PostsInRange(ctx, fx.Thread.ID, 1, 3); err != nil {
-								t.Error(err)
-								return
-							}
+	storagetest.ForEachDialectShared(t, func(t *testing.T, s *storage.Store, opts storage.Options) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		want := storage.DefaultMaxOpen
+		if !storagetest.Postgres(opts) {
+			want = s.ReadDB().DB.Stats().MaxOpenConnections
+		} else if got := s.ReadDB().DB.Stats().MaxOpenConnections; got != want {
+			t.Fatalf("default pool size %d, want %d", got, want)
+		}
+		for burst := range 3 {
+			var wg sync.WaitGroup
+			for range 4 * want {
+				wg.Go(func() {
+					for range 10 {
+						if _, err := s.PostsInRange(ctx, fx.Thread.ID, 1, 3); err != nil {
+							t.Error(err)
+							return
 						}
-					})
-				}
-				wg.Wait()
-				st := s.ReadDB().DB.Stats()
-				if st.OpenConnections > want || st.MaxIdleClosed != 0 {
-					t.Fatalf("burst %d: %d connections open (pool of %d), %d closed for want of an idle slot", burst, st.OpenConnections, want, st.MaxIdleClosed)
-				}
+					}
+				})
 			}
+			wg.Wait()
+			st := s.ReadDB().DB.Stats()
+			if st.OpenConnections > want || st.MaxIdleClosed != 0 {
+				t.Fatalf("burst %d: %d connections open (pool of %d), %d closed for want of an idle slot", burst, st.OpenConnections, want, st.MaxIdleClosed)
+			}
+		}
 
-			// The flags' sizes are what the pool gets.
-			opts.Pool = storage.Pool{MaxOpen: 3, MaxIdle: 2}
-			small := storagetest.OpenWith(t, opts)
-			if st := small.ReadDB().DB.Stats(); st.MaxOpenConnections != 3 {
-				t.Fatalf("--db-max-open 3 gave a pool of %d", st.MaxOpenConnections)
-			}
-		})
-	}
+		// The flags' sizes are what the pool gets.
+		opts.Pool = storage.Pool{MaxOpen: 3, MaxIdle: 2}
+		small := storagetest.OpenWith(t, opts)
+		if st := small.ReadDB().DB.Stats(); st.MaxOpenConnections != 3 {
+			t.Fatalf("--db-max-open 3 gave a pool of %d", st.MaxOpenConnections)
+		}
+	})
 }

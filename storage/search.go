@@ -65,28 +65,11 @@ func (s *Store) Search(ctx context.Context, query string, page int) (hits []Sear
 	if len(terms) == 0 || page < 1 || page > MaxSearchPage {
 		return nil, false, nil
 	}
-	q := s.r.NewSelect().Model(&hits).
-		ColumnExpr("post.*").ColumnExpr("t.title AS thread_title").
-		Relation("Author").
-		Join("JOIN threads AS t ON t.id = post.thread_id").
-		Where("post.deleted_at IS NULL AND t.deleted_at IS NULL")
 	if s.Dialect() == dialect.PG {
-		q = q.Join("JOIN post_search AS ps ON ps.post_id = post.id").
-			Where("ps.document @@ plainto_tsquery('english', ?)", strings.Join(terms, " ")).
-			OrderExpr("ts_rank(ps.document, plainto_tsquery('english', ?)) DESC", strings.Join(terms, " "))
+		hits, err = s.searchPG(ctx, terms, page)
 	} else {
-		// Each term quoted: a phrase of one word, never an operator.
-		match := `"` + strings.Join(terms, `" "`) + `"`
-		// Ranked among the newest searchWindow matches: the index walks
-		// its matches newest first and stops there, so a common word
-		// costs what a rare one does, however many posts hold it. Title
-		// words weigh more than body words; bm25 is lower for better.
-		q = q.Join(`JOIN (SELECT rowid, bm25(post_search, 4.0, 1.0) AS score FROM post_search
-				WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?) AS ps ON ps.rowid = post.id`, match, searchWindow).
-			OrderExpr("ps.score ASC")
+		hits, err = s.searchSQLite(ctx, terms, page)
 	}
-	err = q.OrderExpr("post.id DESC").
-		Limit(SearchPageSize + 1).Offset(int64(page-1) * SearchPageSize).Scan(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("search %q: %w", query, err)
 	}
@@ -94,6 +77,81 @@ func (s *Store) Search(ctx context.Context, query string, page int) (hits []Sear
 		hits, more = hits[:SearchPageSize], page < MaxSearchPage
 	}
 	return hits, more, nil
+}
+
+func (s *Store) searchPG(ctx context.Context, terms []string, page int) (hits []SearchHit, err error) {
+	words := strings.Join(terms, " ")
+	err = s.r.NewSelect().Model(&hits).
+		ColumnExpr("post.*").ColumnExpr("t.title AS thread_title").
+		Relation("Author").
+		Join("JOIN threads AS t ON t.id = post.thread_id").
+		Join("JOIN post_search AS ps ON ps.post_id = post.id").
+		Where("post.deleted_at IS NULL AND t.deleted_at IS NULL").
+		Where("ps.document @@ plainto_tsquery('english', ?)", words).
+		OrderExpr("ts_rank(ps.document, plainto_tsquery('english', ?)) DESC", words).
+		OrderExpr("post.id DESC").
+		Limit(SearchPageSize + 1).Offset(int64(page-1) * SearchPageSize).Scan(ctx)
+	return hits, err
+}
+
+// sqliteSearchPage is the body of the prepared search on SQLite, after
+// its column list; its parameters are the FTS5 query, the window, and
+// the page's limit and offset. The inner query ranks the newest
+// searchWindow matches (the index walks its matches newest first and
+// stops there, so a common word costs what a rare one does) and keeps
+// the page's ids, reading no more of each candidate than its thread's
+// deletion: the posts' wide rows are read for the page alone. Title
+// words weigh more than body words; bm25 is lower for better. A deleted
+// post has no search document; the outer condition is a safety net.
+const sqliteSearchPage = `
+	FROM (SELECT ps.rowid AS id, ps.score AS score
+		FROM (SELECT rowid, bm25(post_search, 4.0, 1.0) AS score FROM post_search
+			WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?) AS ps
+		JOIN posts AS p0 ON p0.id = ps.rowid
+		JOIN threads AS t0 ON t0.id = p0.thread_id
+		WHERE t0.deleted_at IS NULL
+		ORDER BY ps.score, ps.rowid DESC LIMIT ? OFFSET ?) AS hit
+	JOIN posts AS p ON p.id = hit.id
+	JOIN threads AS t ON t.id = p.thread_id
+	LEFT JOIN accounts AS a ON a.id = p.author_id
+	WHERE p.deleted_at IS NULL
+	ORDER BY hit.score, hit.id DESC`
+
+func (s *Store) searchSQLite(ctx context.Context, terms []string, page int) ([]SearchHit, error) {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Each term quoted: a phrase of one word, never an operator.
+	match := `"` + strings.Join(terms, `" "`) + `"`
+	rows, err := h.searchPage.QueryContext(ctx, match, searchWindow, SearchPageSize+1, (page-1)*SearchPageSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	np := len(h.post.Fields)
+	rv := newRowValues(np + 1 + len(h.account.Fields))
+	var out []SearchHit
+	for rows.Next() {
+		if err := rv.scan(rows); err != nil {
+			return nil, err
+		}
+		out = append(out, SearchHit{})
+		hit := &out[len(out)-1]
+		if err := scanFields(h.post, &hit.Post, rv.vals[:np]); err != nil {
+			return nil, err
+		}
+		switch t := rv.vals[np].(type) {
+		case string:
+			hit.ThreadTitle = t
+		case []byte:
+			hit.ThreadTitle = string(t)
+		}
+		if hit.Author, err = h.scanAuthor(rv.vals[np+1:]); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
 }
 
 // searchText is the body of a post's search document: its content

@@ -5,9 +5,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -103,7 +103,32 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var wordRE = regexp.MustCompile(`[\p{L}\p{N}]+`)
+// words yields the [start, end) byte offsets of each run of letters and
+// digits in text: the words the search terms are made of, as
+// `[\p{L}\p{N}]+` finds them, without a regular expression (every hit
+// of every search is scanned twice).
+func words(text string) func(yield func(start, end int) bool) {
+	return func(yield func(start, end int) bool) {
+		start := -1
+		for i, r := range text {
+			if unicode.IsLetter(r) || unicode.IsNumber(r) {
+				if start < 0 {
+					start = i
+				}
+				continue
+			}
+			if start >= 0 {
+				if !yield(start, i) {
+					return
+				}
+				start = -1
+			}
+		}
+		if start >= 0 {
+			yield(start, len(text))
+		}
+	}
+}
 
 // stem cuts the common English endings off a search term, so highlighting
 // marks roughly what the stemming databases matched: "baking" marks
@@ -141,13 +166,13 @@ func highlight(text string, terms []string) template.HTML {
 	st := stems(terms)
 	var b strings.Builder
 	last := 0
-	for _, loc := range wordRE.FindAllStringIndex(text, -1) {
-		if !matchesTerm(text[loc[0]:loc[1]], st) {
+	for from, to := range words(text) {
+		if !matchesTerm(text[from:to], st) {
 			continue
 		}
-		b.WriteString(html.EscapeString(text[last:loc[0]]))
-		b.WriteString("<mark>" + html.EscapeString(text[loc[0]:loc[1]]) + "</mark>")
-		last = loc[1]
+		b.WriteString(html.EscapeString(text[last:from]))
+		b.WriteString("<mark>" + html.EscapeString(text[from:to]) + "</mark>")
+		last = to
 	}
 	b.WriteString(html.EscapeString(text[last:]))
 	return template.HTML(b.String())
@@ -161,9 +186,9 @@ func snippet(text string, terms []string, n int) string {
 	}
 	st := stems(terms)
 	start := 0
-	for _, loc := range wordRE.FindAllStringIndex(text, -1) {
-		if matchesTerm(text[loc[0]:loc[1]], st) {
-			start = max(0, loc[0]-n/3)
+	for from, to := range words(text) {
+		if matchesTerm(text[from:to], st) {
+			start = max(0, from-n/3)
 			break
 		}
 	}

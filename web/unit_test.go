@@ -160,3 +160,27 @@ func TestPostFragments(t *testing.T) {
 		t.Fatalf("%d fragments cached, want 2", n)
 	}
 }
+
+// TestSearchExcerpts pins what a search result shows: every word whose
+// stem a term starts marked (any case, letters beyond ASCII and digits
+// as word characters), the rest escaped, and an excerpt cut on spaces
+// around the first match.
+func TestSearchExcerpts(t *testing.T) {
+	terms := []string{"baking", "2024"}
+	got := string(highlight(`Baked <b>Brot</b> in 2024, baker's café-bakes; prebake`, terms))
+	want := `<mark>Baked</mark> &lt;b&gt;Brot&lt;/b&gt; in <mark>2024</mark>, <mark>baker</mark>&#39;s café-<mark>bakes</mark>; prebake`
+	if got != want {
+		t.Errorf("highlight:\n got %s\nwant %s", got, want)
+	}
+	if got := string(highlight("Ünïcode ünïcodes", []string{"ünïcode"})); got != "<mark>Ünïcode</mark> <mark>ünïcodes</mark>" {
+		t.Errorf("highlight beyond ASCII: %s", got)
+	}
+	text := strings.Repeat("flour water salt ", 20) + "the levain rose " + strings.Repeat("crumb crust oven ", 20)
+	s := snippet(text, []string{"levain"}, 60)
+	if !strings.HasPrefix(s, "…") || !strings.HasSuffix(s, "…") || !strings.Contains(s, "the levain rose") || len(s) > 60+2*len("…") {
+		t.Errorf("snippet: %q", s)
+	}
+	if s := snippet("short text", []string{"levain"}, 60); s != "short text" {
+		t.Errorf("short snippet: %q", s)
+	}
+}

@@ -20,9 +20,8 @@ import (
 // well-behaved host
 // gets everything; once they recover, they get everything too.
 func TestMisbehavingHostsAreRetriedWithoutHoldingOthers(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		ctx := context.Background()
-		fx := storagetest.Seed(t, s)
 		var recovered atomic.Bool
 		faults := map[string]func(w http.ResponseWriter, r *http.Request){
 			"reset": func(w http.ResponseWriter, r *http.Request) {
@@ -71,9 +70,7 @@ func TestMisbehavingHostsAreRetriedWithoutHoldingOthers(t *testing.T) {
 			acts = append(acts, activity(fx, i, personal(bad["reset"], "/inbox"), personal(bad["timeout"], "/inbox"),
 				personal(bad["trickle"], "/inbox"), personal(steady, "/inbox")))
 		}
-		if err := s.EnqueueActivities(ctx, acts); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, s, acts...)
 		w := newWorker(s)
 		w.Timeout = 300 * time.Millisecond
 		w.Client = transport.New(transport.Options{AllowPrivateNetworks: true, AllowHTTP: true, Timeout: 300 * time.Millisecond})
@@ -144,9 +141,7 @@ func TestHeldPostsFreeTheirSlot(t *testing.T) {
 	for i := range 3 {
 		acts = append(acts, activity(fx, i, personal(held, "/inbox")))
 	}
-	if err := s.EnqueueActivities(ctx, acts); err != nil {
-		t.Fatal(err)
-	}
+	enqueue(t, s, acts...)
 	w := newWorker(s)
 	w.PerHost = 1
 	w.Timeout = 200 * time.Millisecond

@@ -166,6 +166,14 @@ func activity(fx *storagetest.Fixtures, n int, to ...storage.Recipient) storage.
 		Inboxes: to}
 }
 
+// enqueue queues the activities' deliveries.
+func enqueue(t testing.TB, s *storage.Store, acts ...storage.NewActivity) {
+	t.Helper()
+	if err := s.EnqueueActivities(context.Background(), acts); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func personal(in *inbox, path string) storage.Recipient {
 	return storage.Recipient{Inbox: in.url(path)}
 }

@@ -18,9 +18,7 @@ import (
 // shared inbox once per activity for all its followers, personal inboxes
 // one by one.
 func TestWorkerDeliversSignedPosts(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
-		ctx := context.Background()
-		fx := storagetest.Seed(t, s)
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		big, small := newInbox(t), newInbox(t)
 		var to []storage.Recipient
 		for _, name := range []string{"ann", "ben", "cat"} {
@@ -28,9 +26,7 @@ func TestWorkerDeliversSignedPosts(t *testing.T) {
 		}
 		to = append(to, personal(small, "/users/dan/inbox"), personal(small, "/users/eve/inbox"))
 		acts := []storage.NewActivity{activity(fx, 1, to...), activity(fx, 2, to...)}
-		if err := s.EnqueueActivities(ctx, acts); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, s, acts...)
 		w := newWorker(s)
 		start(t, w)
 		w.Notify()
@@ -58,9 +54,8 @@ func TestWorkerDeliversSignedPosts(t *testing.T) {
 // A host that answers 500 gets everything once it recovers, and another
 // host is served in full while it is still failing.
 func TestFailingHostRecoversWithoutHoldingOthers(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		ctx := context.Background()
-		fx := storagetest.Seed(t, s)
 		flaky, steady := newInbox(t), newInbox(t)
 		var mu sync.Mutex
 		recovered := false
@@ -76,9 +71,7 @@ func TestFailingHostRecoversWithoutHoldingOthers(t *testing.T) {
 		for i := range 3 {
 			acts = append(acts, activity(fx, i, personal(flaky, "/inbox"), personal(steady, "/inbox")))
 		}
-		if err := s.EnqueueActivities(ctx, acts); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, s, acts...)
 		w := newWorker(s)
 		start(t, w)
 		w.Notify()
@@ -123,9 +116,8 @@ func TestFailingHostRecoversWithoutHoldingOthers(t *testing.T) {
 // 4xx answers are final except 408 and 429; 410 from a personal inbox
 // removes the follower behind it.
 func TestClientErrors(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		ctx := context.Background()
-		fx := storagetest.Seed(t, s)
 		statuses := map[string]int{"forbidden": 403, "gone": 410, "limited": 429, "timeout": 408}
 		inboxes := map[string]*inbox{}
 		for name, code := range statuses {
@@ -152,9 +144,7 @@ func TestClientErrors(t *testing.T) {
 			personal(inboxes["forbidden"], "/inbox"),
 			personal(inboxes["limited"], "/inbox"),
 			personal(inboxes["timeout"], "/inbox"))
-		if err := s.EnqueueActivities(ctx, []storage.NewActivity{act}); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, s, act)
 		w := newWorker(s)
 		start(t, w)
 		w.Notify()
@@ -179,9 +169,7 @@ func TestClientErrors(t *testing.T) {
 // gets everything while it hangs, and it never sees more than PerHost
 // requests at once.
 func TestSlowHostDoesNotStallOthers(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
-		ctx := context.Background()
-		fx := storagetest.Seed(t, s)
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		slow := newInbox(t)
 		release := make(chan struct{})
 		slow.Respond(fedtest.Hold(release))
@@ -197,9 +185,7 @@ func TestSlowHostDoesNotStallOthers(t *testing.T) {
 			}
 			acts = append(acts, activity(fx, n, to...))
 		}
-		if err := s.EnqueueActivities(ctx, acts); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, s, acts...)
 		w := newWorker(s)
 		w.Concurrency, w.PerHost = 4, 2
 		start(t, w)
@@ -230,14 +216,11 @@ func TestSlowHostDoesNotStallOthers(t *testing.T) {
 
 // Jobs claimed by a process that died come back when the lease runs out.
 func TestCrashedOwnersJobsAreDelivered(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		ctx := context.Background()
-		fx := storagetest.Seed(t, s)
 		in := newInbox(t)
 		act := activity(fx, 1, personal(in, "/users/a/inbox"), personal(in, "/users/b/inbox"))
-		if err := s.EnqueueActivities(ctx, []storage.NewActivity{act}); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, s, act)
 		claimed, err := s.ClaimDeliveries(ctx, "crashed", time.Now(), 10, 200*time.Millisecond, nil)
 		if err != nil || len(claimed) != 2 {
 			t.Fatalf("claim: %d, %v", len(claimed), err)
@@ -254,68 +237,57 @@ func TestCrashedOwnersJobsAreDelivered(t *testing.T) {
 // Two workers, on PostgreSQL two processes' worth of connections, share
 // the queue: every job is sent exactly once.
 func TestTwoWorkersNeverSendTwice(t *testing.T) {
-	for _, d := range storagetest.Dialects() {
-		t.Run(d, func(t *testing.T) {
-			ctx := context.Background()
-			opts := storagetest.Options(t, d)
-			s1 := storagetest.OpenWith(t, opts)
-			if _, err := s1.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			s2 := s1
-			if d == "postgres" {
-				s2 = storagetest.OpenWith(t, opts)
-			}
-			fx := storagetest.Seed(t, s1)
-			hosts := make([]*inbox, 10)
-			for i := range hosts {
-				hosts[i] = newInbox(t)
-			}
-			var acts []storage.NewActivity
-			for n := range 10 {
-				var to []storage.Recipient
-				for _, in := range hosts {
-					for u := range 4 {
-						to = append(to, personal(in, fmt.Sprintf("/users/u%d/inbox", u)))
-					}
-				}
-				acts = append(acts, activity(fx, n, to...))
-			}
-			if err := s1.EnqueueActivities(ctx, acts); err != nil {
-				t.Fatal(err)
-			}
-			w1, w2 := newWorker(s1), newWorker(s2)
-			w1.Owner, w2.Owner = "one", "two"
-			w1.Batch, w2.Batch = 16, 16
-			start(t, w1)
-			start(t, w2)
-			eventually(t, "queue to empty", queueEmpty(t, s1))
-			total := 0
+	storagetest.ForEachDialectShared(t, func(t *testing.T, s1 *storage.Store, opts storage.Options) {
+		s2 := s1
+		if storagetest.Postgres(opts) {
+			s2 = storagetest.OpenWith(t, opts)
+		}
+		fx := storagetest.Seed(t, s1)
+		hosts := make([]*inbox, 10)
+		for i := range hosts {
+			hosts[i] = newInbox(t)
+		}
+		var acts []storage.NewActivity
+		for n := range 10 {
+			var to []storage.Recipient
 			for _, in := range hosts {
-				reqs, got, _ := in.stats()
-				total += reqs
-				for k, n := range got {
-					if n != 1 {
-						t.Errorf("%s received %d times", k, n)
-					}
-				}
-				if len(got) != 40 {
-					t.Errorf("host got %d distinct deliveries, want 40", len(got))
+				for u := range 4 {
+					to = append(to, personal(in, fmt.Sprintf("/users/u%d/inbox", u)))
 				}
 			}
-			if c1, c2 := w1.Counters(), w2.Counters(); c1.Sent+c2.Sent != 400 || total != 400 {
-				t.Errorf("sent %d + %d, received %d, want 400", c1.Sent, c2.Sent, total)
+			acts = append(acts, activity(fx, n, to...))
+		}
+		enqueue(t, s1, acts...)
+		w1, w2 := newWorker(s1), newWorker(s2)
+		w1.Owner, w2.Owner = "one", "two"
+		w1.Batch, w2.Batch = 16, 16
+		start(t, w1)
+		start(t, w2)
+		eventually(t, "queue to empty", queueEmpty(t, s1))
+		total := 0
+		for _, in := range hosts {
+			reqs, got, _ := in.stats()
+			total += reqs
+			for k, n := range got {
+				if n != 1 {
+					t.Errorf("%s received %d times", k, n)
+				}
 			}
-		})
-	}
+			if len(got) != 40 {
+				t.Errorf("host got %d distinct deliveries, want 40", len(got))
+			}
+		}
+		if c1, c2 := w1.Counters(), w2.Counters(); c1.Sent+c2.Sent != 400 || total != 400 {
+			t.Errorf("sent %d + %d, received %d, want 400", c1.Sent, c2.Sent, total)
+		}
+	})
 }
 
 // On shutdown the worker waits briefly for POSTs in flight and gives
 // every job it holds back to the queue.
 func TestShutdownReleasesLeases(t *testing.T) {
-	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		ctx := context.Background()
-		fx := storagetest.Seed(t, s)
 		hung := newInbox(t)
 		release := make(chan struct{})
 		hung.Respond(fedtest.Hold(release))
@@ -324,9 +296,7 @@ func TestShutdownReleasesLeases(t *testing.T) {
 		for n := range 5 {
 			acts = append(acts, activity(fx, n, personal(hung, "/inbox")))
 		}
-		if err := s.EnqueueActivities(ctx, acts); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, s, acts...)
 		w := newWorker(s)
 		w.PerHost, w.ShutdownGrace, w.RetryBase, w.RetryMax = 1, 50*time.Millisecond, time.Hour, time.Hour
 		stop := start(t, w)

@@ -41,6 +41,13 @@ func ForEachDialect(t *testing.T, fn func(t *testing.T, s *storage.Store)) {
 	}
 }
 
+// ForEachSeeded is ForEachDialect with the fixtures of [Seed] made in
+// each store, the start most tests of stored data share.
+func ForEachSeeded(t *testing.T, fn func(t *testing.T, s *storage.Store, fx *Fixtures)) {
+	t.Helper()
+	ForEachDialect(t, func(t *testing.T, s *storage.Store) { fn(t, s, Seed(t, s)) })
+}
+
 // ForEachDialectShared is ForEachDialect that also passes the options of
 // the database, so the test can open more stores on it: several
 // processes sharing one database.
@@ -85,6 +92,10 @@ func OpenWith(t testing.TB, opts storage.Options) *storage.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// Postgres reports whether opts (from [Options]) open PostgreSQL, where
+// each store is a pool of its own, as a separate process's would be.
+func Postgres(opts storage.Options) bool { return opts.DatabaseURL != "" }
 
 var schemaSeq atomic.Int64
 
