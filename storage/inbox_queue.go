@@ -92,14 +92,24 @@ func (s *Store) ClaimInbox(ctx context.Context, owner string, now time.Time, lim
 		}
 		// "done_at IS NULL" in the subqueries lets both databases use
 		// the partial indexes inbox_items_due and inbox_items_leased.
-		return tx.NewRaw(`UPDATE inbox_items
+		// Only the ids are returned: SQLite keeps what RETURNING gives
+		// in a temporary table, and with the bodies that table's pages
+		// cost more than reading the claimed rows again.
+		var ids []ID
+		err := tx.NewRaw(`UPDATE inbox_items
 			SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1
 			WHERE id IN (SELECT i.id FROM inbox_items i WHERE i.done_at IS NULL AND i.next_attempt_at <= ?
 				AND (i.kind <> ? OR NOT EXISTS (SELECT 1 FROM inbox_items b
 					WHERE b.actor_id = i.actor_id AND b.lease_until IS NOT NULL AND b.done_at IS NULL AND b.lease_until > ?))
 				ORDER BY i.next_attempt_at LIMIT ? `+lock+`)
-			RETURNING id, received_at, kind, actor_id, key_id, body, attempts, next_attempt_at, lease_until, lease_owner, last_error`,
-			owner, until, until, now, InboxActivity, now, limit).Scan(ctx, &items)
+			RETURNING id`,
+			owner, until, until, now, InboxActivity, now, limit).Scan(ctx, &ids)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		return tx.NewSelect().Model(&items).
+			Column("id", "received_at", "kind", "actor_id", "key_id", "body", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error").
+			Where("id IN (?)", bun.List(ids)).Scan(ctx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox items: %w", err)

@@ -424,9 +424,12 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 				el := time.Since(t0)
 				if wait, ok := retryAfter(resp); ok {
 					// What a real sender does with a busy server: the
-					// same activity again, later. Not accepted if the
-					// load ends first, so not counted either way.
+					// same activity again, later, each sender after a
+					// wait of its own (a herd coming back at once
+					// would find the queue full again). Not accepted
+					// if the load ends first, so not counted either way.
 					sh.deferred++
+					wait += rand.N(max(wait, time.Second))
 					if time.Now().Add(wait).After(deadline) {
 						return
 					}
