@@ -46,6 +46,10 @@ const (
 	sqlCountAuthor = "UPDATE accounts SET post_count = post_count + ? WHERE id = ?"
 	sqlCountUnread = "UPDATE accounts SET unread_notifications = unread_notifications + ? WHERE id = ?"
 	sqlIndexSQLite = "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
+	// The inbox queue's lease and its end, one row at a time on SQLite
+	// (see ClaimInbox).
+	sqlLeaseInbox = "UPDATE inbox_items SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?"
+	sqlDoneInbox  = "UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = '' WHERE id = ? AND lease_owner = ?"
 	sqlIndexPG     = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
 )
 
@@ -73,7 +77,7 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
-	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index,
+	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox,
 		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
 		if h.stmts[q] != nil {
 			continue
