@@ -50,7 +50,7 @@ const (
 	// (see ClaimInbox).
 	sqlLeaseInbox = "UPDATE inbox_items SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?"
 	sqlDoneInbox  = "UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = '' WHERE id = ? AND lease_owner = ?"
-	sqlIndexPG     = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
+	sqlIndexPG    = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
 )
 
 // hotWrites prepares the hot write statements the first time; call it
