@@ -47,6 +47,10 @@ type Worker struct {
 	RetryMax        time.Duration    // longest retry delay; default 1 h
 	KeepDone        time.Duration    // how long done items are kept; default 24 h
 	Clock           func() time.Time // default time.Now
+	// Applied, if set, is called after each batch of results is
+	// recorded: what the activities wrote (outbox events, notifications)
+	// waits for the workers it wakes.
+	Applied func()
 
 	setupOnce sync.Once
 	room      chan struct{}
@@ -320,6 +324,9 @@ func (w *Worker) finishLoop(ctx context.Context, results <-chan storage.InboxRes
 				// The leases just ended may have held back later
 				// activities of the same actors: claim them now.
 				w.Inbox.Notify()
+				if w.Applied != nil {
+					w.Applied()
+				}
 				break
 			}
 			if try == 5 {
