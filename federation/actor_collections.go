@@ -189,28 +189,17 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		refs, err := s.RemoteRefs(ctx, []storage.Post{*p}, t)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		mentions, err := s.NoteMentions(ctx, p, t, refs)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		media, err := s.PostMedia(ctx, p)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		owner, err := s.MirrorOwner(ctx, t)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(NoteFromPost(s.urls,
-			NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Mentions: mentions, ThreadActor: owner, Media: media[p.ID]})))
+		note, err := s.PostNote(ctx, p, t, f, owner, false)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(note))
 	}
 	if more {
 		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()

@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -260,18 +261,24 @@ func (s *Server) servePostLikes(w http.ResponseWriter, r *http.Request) {
 		TotalItems: count(p.LikeCount)}, time.Time{})
 }
 
-// localPostFromPath loads the live local post named by {id}, answering
-// 404 or 410 itself when there is none.
-func (s *Server) localPostFromPath(w http.ResponseWriter, r *http.Request) (*storage.Post, bool) {
-	id, err := storage.ParseID(r.PathValue("id"))
+// localPost loads the local post, deleted or not, whose public id is
+// name; errNotFound for a remote post, which lives at its own id.
+func (s *Server) localPost(ctx context.Context, name string) (*storage.Post, error) {
+	id, err := storage.ParseID(name)
 	if err != nil {
-		s.fail(w, r, errNotFound)
-		return nil, false
+		return nil, errNotFound
 	}
-	p, err := s.store.PostByID(r.Context(), id)
+	p, err := s.store.PostByID(ctx, id)
 	if err == nil && p.APID != nil {
 		err = errNotFound
 	}
+	return p, err
+}
+
+// localPostFromPath loads the live local post named by {id}, answering
+// 404 or 410 itself when there is none.
+func (s *Server) localPostFromPath(w http.ResponseWriter, r *http.Request) (*storage.Post, bool) {
+	p, err := s.localPost(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, false

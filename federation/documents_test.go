@@ -191,6 +191,9 @@ func TestNoteDocuments(t *testing.T) {
 			t.Errorf("%s to = %v", url, to)
 		}
 		cc := m["cc"].([]any)
+		if cc[0] != n.URLs.Forum("kitchen") { // FEP-1b12: NodeBB files a post under the first group
+			t.Errorf("%s cc = %v: the forum is not the first group addressed", url, cc)
+		}
 		for _, want := range []string{n.URLs.Member(author.Handle) + "/followers", n.URLs.Thread(th.ID) + "/followers"} {
 			if !slices.Contains(cc, any(want)) {
 				t.Errorf("%s cc = %v, missing %s", url, cc, want)

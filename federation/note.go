@@ -96,7 +96,10 @@ func NoteFromPost(u *site.URLs, np NoteParts) *as.Note {
 			n.Audience = threadID
 		}
 	case np.Forum != nil:
+		// FEP-1b12: the forum is the audience and the first group
+		// addressed; NodeBB files a post under the first group it finds.
 		n.Audience = u.Forum(np.Forum.Slug)
+		n.Cc = append([]string{n.Audience}, n.Cc...)
 	}
 	for _, a := range np.Mentions {
 		n.Tag = append(n.Tag, as.Tag{Type: "Mention", Href: *a.APID, Name: "@" + a.Acct()})
@@ -218,28 +221,40 @@ func (s *Server) NoteByID(ctx context.Context, id storage.ID) (note *as.Note, ts
 	if err != nil {
 		return nil, nil, err
 	}
-	refs, err := s.RemoteRefs(ctx, []storage.Post{*p}, t)
-	if err != nil {
-		return nil, nil, err
-	}
 	owner, err := s.MirrorOwner(ctx, t)
 	if err != nil {
 		return nil, nil, err
 	}
-	mentions, err := s.NoteMentions(ctx, p, t, refs)
+	note, err = s.PostNote(ctx, p, t, f, owner, true)
+	return note, nil, err
+}
+
+// PostNote builds the Note of the live local post p in thread t of forum
+// f, whose remote owner is owner when t mirrors a remote thread
+// ([Server.MirrorOwner]): it reads the post's remote references,
+// mentions and images, and with replies embeds the first page of its
+// replies, as /p/{id} serves it.
+func (s *Server) PostNote(ctx context.Context, p *storage.Post, t *storage.Thread, f *storage.Forum, owner *storage.Account,
+	replies bool) (*as.Note, error) {
+	refs, err := s.RemoteRefs(ctx, []storage.Post{*p}, t)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	replies, err := s.RepliesPage(ctx, p, t, 0)
-	if err != nil {
-		return nil, nil, err
+	parts := NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner}
+	if parts.Mentions, err = s.NoteMentions(ctx, p, t, refs); err != nil {
+		return nil, err
+	}
+	if replies {
+		if parts.Replies, err = s.RepliesPage(ctx, p, t, 0); err != nil {
+			return nil, err
+		}
 	}
 	media, err := s.PostMedia(ctx, p)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, ThreadActor: owner, Replies: replies,
-		Media: media[p.ID], Mentions: mentions}), nil, nil
+	parts.Media = media[p.ID]
+	return NoteFromPost(s.urls, parts), nil
 }
 
 // MirrorOwner is the remote actor that owns a mirror thread; nil for a

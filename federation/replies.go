@@ -104,19 +104,12 @@ func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
 // version of the thread it is in, which is always the post's own.
 func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id, err := storage.ParseID(r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, errNotFound)
-		return
-	}
-	p, err := s.store.PostByID(ctx, id)
-	if err == nil && p.APID != nil {
-		err = errNotFound // a remote post lives at its own id
-	}
+	p, err := s.localPost(ctx, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	id := p.ID
 	// The version is read before NoteByID reads the post again, so a
 	// change committed meanwhile makes the cached Note newer than its
 	// version, never older.

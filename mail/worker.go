@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skein-forum/skein/internal/worker"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -38,7 +39,7 @@ type Worker struct {
 	setupOnce sync.Once
 	sender    *sender
 	setupErr  error
-	wake      chan struct{}
+	wake      worker.Signal
 }
 
 const (
@@ -65,7 +66,7 @@ func (w *Worker) setup() {
 		if w.Clock == nil {
 			w.Clock = time.Now
 		}
-		w.wake = make(chan struct{}, 1)
+		w.wake = worker.NewSignal()
 		w.sender, w.setupErr = newSender(w.Config)
 	})
 }
@@ -74,10 +75,7 @@ func (w *Worker) setup() {
 // form queued a message. It never blocks.
 func (w *Worker) Notify() {
 	w.setup()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.wake.Notify()
 }
 
 // Run claims and sends until ctx ends, then gives back what it claimed
@@ -97,25 +95,17 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.Log.Info("released unsent mail for the next run", "messages", n)
 		}
 	}()
-	tick := time.NewTicker(w.PollInterval)
-	defer tick.Stop()
-	for ctx.Err() == nil {
+	worker.Loop(ctx, w.PollInterval, w.wake, func(ctx context.Context) bool {
 		mails, err := w.Store.ClaimMail(ctx, w.Owner, w.Clock(), w.Batch, w.Lease)
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("claim mail", "err", err)
 		}
-		if len(mails) > 0 {
-			w.sendBatch(ctx, mails)
-			if len(mails) == w.Batch {
-				continue // more may be due
-			}
+		if len(mails) == 0 {
+			return false
 		}
-		select {
-		case <-ctx.Done():
-		case <-w.wake:
-		case <-tick.C:
-		}
-	}
+		w.sendBatch(ctx, mails)
+		return len(mails) == w.Batch // more may be due
+	})
 	return nil
 }
 

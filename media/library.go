@@ -75,26 +75,25 @@ func newFiles(p *Processed) storage.StoredFiles {
 		Blurhash: p.Blurhash}
 }
 
-func (l *Library) acquire(ctx context.Context) error {
+// inSlot runs process (Process or ProcessAvatar) on r in one of the
+// library's decoding slots, waiting for one until ctx ends, so only so
+// many images are decoded at once.
+func inSlot[T any](ctx context.Context, l *Library, process func(io.Reader) (T, error), r io.Reader) (T, error) {
 	select {
 	case l.busy <- struct{}{}:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		var none T
+		return none, ctx.Err()
 	}
+	defer func() { <-l.busy }()
+	return process(r)
 }
-
-func (l *Library) release() { <-l.busy }
 
 // Upload checks and re-encodes an image member uploaded for a post and
 // stores it with its thumbnail. It waits for the post for
 // storage.UploadTTL. A *Refusal error says why the file was not taken.
 func (l *Library) Upload(ctx context.Context, member storage.ID, r io.Reader) (*storage.Media, error) {
-	if err := l.acquire(ctx); err != nil {
-		return nil, err
-	}
-	p, err := Process(r)
-	l.release()
+	p, err := inSlot(ctx, l, Process, r)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +110,7 @@ func (l *Library) Upload(ctx context.Context, member storage.ID, r io.Reader) (*
 
 // SetAvatar makes an uploaded image, cut to a square, member's avatar.
 func (l *Library) SetAvatar(ctx context.Context, member storage.ID, r io.Reader) (*storage.Media, error) {
-	if err := l.acquire(ctx); err != nil {
-		return nil, err
-	}
-	e, err := ProcessAvatar(r)
-	l.release()
+	e, err := inSlot(ctx, l, ProcessAvatar, r)
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +147,7 @@ func (l *Library) put(ctx context.Context, m *storage.Media, files map[string][]
 // attachment id, so its post shows the copy instead of linking the
 // original. The remote cache's cap is kept by the next Sweep.
 func (l *Library) StoreRemote(ctx context.Context, id storage.ID, r io.Reader) error {
-	if err := l.acquire(ctx); err != nil {
-		return err
-	}
-	p, err := Process(r)
-	l.release()
+	p, err := inSlot(ctx, l, Process, r)
 	if err != nil {
 		return err
 	}

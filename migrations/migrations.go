@@ -34,48 +34,37 @@ func newMigrator(db *bun.DB) (*migrate.Migrator, error) {
 
 // Up applies every migration not yet applied and returns their names.
 func Up(ctx context.Context, db *bun.DB) ([]string, error) {
-	m, err := newMigrator(db)
-	if err != nil {
-		return nil, err
-	}
-	var applied []string
-	err = withLock(ctx, db, func() error {
-		if err := m.Init(ctx); err != nil {
-			return fmt.Errorf("init migration tables: %w", err)
-		}
-		group, err := m.Migrate(ctx)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		for _, mig := range group.Migrations {
-			applied = append(applied, mig.Name+"_"+mig.Comment)
-		}
-		return nil
-	})
-	return applied, err
+	return step(ctx, db, "migrate", (*migrate.Migrator).Migrate)
 }
 
 // Down rolls back the last group of applied migrations.
 func Down(ctx context.Context, db *bun.DB) ([]string, error) {
+	return step(ctx, db, "rollback", (*migrate.Migrator).Rollback)
+}
+
+// step runs one move of the migrator (Migrate or Rollback) under the
+// migration lock and returns the names of the migrations it moved.
+func step(ctx context.Context, db *bun.DB, what string,
+	move func(*migrate.Migrator, context.Context, ...migrate.MigrationOption) (*migrate.MigrationGroup, error)) ([]string, error) {
 	m, err := newMigrator(db)
 	if err != nil {
 		return nil, err
 	}
-	var rolled []string
+	var names []string
 	err = withLock(ctx, db, func() error {
 		if err := m.Init(ctx); err != nil {
 			return fmt.Errorf("init migration tables: %w", err)
 		}
-		group, err := m.Rollback(ctx)
+		group, err := move(m, ctx)
 		if err != nil {
-			return fmt.Errorf("rollback: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		for _, mig := range group.Migrations {
-			rolled = append(rolled, mig.Name+"_"+mig.Comment)
+			names = append(names, mig.Name+"_"+mig.Comment)
 		}
 		return nil
 	})
-	return rolled, err
+	return names, err
 }
 
 // Pending reports how many migrations are not applied yet; /readyz and

@@ -98,20 +98,9 @@ func TestMirrorBackfillsThreadContext(t *testing.T) {
 	}
 
 	bob.post("/follow-remote", url.Values{"q": {threadActor}})
-	waitFor(t, "A to accept bob's follow", waitLong, func() bool {
-		fs, err := b.Store.RemoteFollowing(context.Background(), bob.account().ID, 10)
-		return err == nil && len(fs) == 1 && fs[0].Accepted
-	})
+	b.waitFollowAccepted("A to accept bob's follow", bob.account().ID)
 	alice.reply(thread, "Post 31, the first B hears of.")
-	var mirror storage.ID
-	waitFor(t, "B's mirror", waitLong, func() bool {
-		fs, err := b.Store.RemoteFollowing(context.Background(), bob.account().ID, 10)
-		if err != nil || len(fs) == 0 || fs[0].MirrorID == 0 {
-			return false
-		}
-		mirror = fs[0].MirrorID
-		return true
-	})
+	mirror := b.waitMirror("B's mirror", bob.account().ID, nil)
 	want := a.threadIDs(thread)
 	waitFor(t, "B's mirror to hold A's 31 posts in order", waitLong, func() bool {
 		return slices.Equal(b.threadIDs(mirror), want)

@@ -3,7 +3,6 @@ package node_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -16,17 +15,6 @@ import (
 )
 
 // Process faults: the real skein binary killed and stopped mid-work.
-
-// freeAddr is a loopback address nothing listens on yet.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // seedForum prepares a data directory as earlier runs would leave it: a
 // member and a thread whose own events are done.
@@ -68,14 +56,10 @@ func seedForum(t *testing.T, dataDir string) (*storage.Store, *storage.Account, 
 // kill -9 the binary while remote servers are posting replies to its
 // inboxes; after a restart every reply it answered 202 is a post.
 func TestKillDuringInboxIngestLosesNothing(t *testing.T) {
-	bin := skeinBinary(t)
-	ctx := context.Background()
-	dataDir := t.TempDir()
-	listen := freeAddr(t)
-	base := "http://" + listen
-	store, _, thread := seedForum(t, dataDir)
+	b := newBinNode(t)
+	store, _, thread := seedForum(t, b.dataDir)
 	store.Close()
-	firstURL := base + "/p/" + thread.FirstPostID.String()
+	firstURL := b.base + "/p/" + thread.FirstPostID.String()
 
 	var actors []*fakeActor
 	for h := range 4 {
@@ -84,7 +68,7 @@ func TestKillDuringInboxIngestLosesNothing(t *testing.T) {
 			actors = append(actors, r.actor(fmt.Sprintf("writer%d_%d", h, i)))
 		}
 	}
-	proc := startSkein(t, bin, dataDir, listen)
+	proc := b.start(t)
 
 	// 20 actors post 15 replies each, 4 at a time; the node dies once 100
 	// are accepted.
@@ -109,7 +93,7 @@ func TestKillDuringInboxIngestLosesNothing(t *testing.T) {
 				act := map[string]any{"id": id + "/activity", "type": "Create", "actor": a.ID, "object": map[string]any{
 					"id": id, "type": "Note", "attributedTo": a.ID, "inReplyTo": firstURL,
 					"content": fmt.Sprintf("<p>Reply %d of %s.</p>", i, a.Name), "to": []any{"https://www.w3.org/ns/activitystreams#Public"}}}
-				resp, err := hostileClient.Do(forgery{url: base + "/t/" + thread.ID.String() + "/inbox", body: mustJSON(t, act), keyID: a.ID + "#main-key"}.request(t))
+				resp, err := hostileClient.Do(forgery{url: b.base + "/t/" + thread.ID.String() + "/inbox", body: mustJSON(t, act), keyID: a.ID + "#main-key"}.request(t))
 				<-sem
 				if err != nil {
 					continue // the node is down: a real sender retries later
@@ -135,17 +119,14 @@ func TestKillDuringInboxIngestLosesNothing(t *testing.T) {
 	killed.Store(true)
 	wg.Wait()
 
-	store, err := storage.Open(ctx, storage.Options{DataDir: dataDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store = b.open(t)
 	defer store.Close()
 	stored := func() (n int) {
 		mu.Lock()
 		ids := append([]string(nil), accepted...)
 		mu.Unlock()
 		for _, id := range ids {
-			if _, err := store.PostByAPID(ctx, id); err == nil {
+			if _, err := store.PostByAPID(context.Background(), id); err == nil {
 				n++
 			}
 		}
@@ -153,7 +134,7 @@ func TestKillDuringInboxIngestLosesNothing(t *testing.T) {
 	}
 	t.Logf("killed with %d replies accepted, %d of them applied", len(accepted), stored())
 
-	proc = startSkein(t, bin, dataDir, listen)
+	proc = b.start(t)
 	waitFor(t, "every accepted reply to become a post", 20*time.Second, func() bool { return stored() == len(accepted) })
 	proc.stop(syscall.SIGTERM)
 }
@@ -161,32 +142,22 @@ func TestKillDuringInboxIngestLosesNothing(t *testing.T) {
 // SIGTERM lets a request in flight finish and gives back every job the
 // workers had claimed: no lease is left in the database after exit.
 func TestGracefulShutdownFinishesRequestsReleasesJobs(t *testing.T) {
-	bin := skeinBinary(t)
+	b := newBinNode(t)
 	ctx := context.Background()
-	dataDir := t.TempDir()
-	listen := freeAddr(t)
-	base := "http://" + listen
-	store, alice, thread := seedForum(t, dataDir)
+	store, alice, thread := seedForum(t, b.dataDir)
 
 	// 40 followers behind a slow server keep deliveries claimed.
 	readers := newFakeRemote(t, false)
 	readers.Respond(fedtest.Delay(3 * time.Second))
+	var followers []*fakeActor
 	for i := range 40 {
-		acc, err := store.UpsertRemoteAccount(ctx, readers.actor(fmt.Sprintf("reader%d", i)).account())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.AddFollow(ctx, acc.ID, storage.FollowThread, thread.ID, nil, true); err != nil {
-			t.Fatal(err)
-		}
+		followers = append(followers, readers.actor(fmt.Sprintf("reader%d", i)))
 	}
+	followThread(t, store, thread.ID, followers)
 	store.Close()
-	proc := startSkein(t, bin, dataDir, listen)
+	proc := b.start(t)
 
-	store, err := storage.Open(ctx, storage.Options{DataDir: dataDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store = b.open(t)
 	defer store.Close()
 	if _, err := store.CreatePost(ctx, storage.NewPost{ThreadID: thread.ID, AuthorID: alice.ID, Source: "To all", HTML: "<p>To all</p>"}); err != nil {
 		t.Fatal(err)
@@ -209,8 +180,8 @@ func TestGracefulShutdownFinishesRequestsReleasesJobs(t *testing.T) {
 	answer := make(chan int, 1)
 	go func() {
 		act := map[string]any{"id": slow.actor("slow") + "#like", "type": "Like", "actor": slow.actor("slow"),
-			"object": base + "/p/" + thread.FirstPostID.String()}
-		resp, err := hostileClient.Do(forgery{url: base + "/inbox", body: mustJSON(t, act), keyID: slow.keyID("slow")}.request(t))
+			"object": b.base + "/p/" + thread.FirstPostID.String()}
+		resp, err := hostileClient.Do(forgery{url: b.base + "/inbox", body: mustJSON(t, act), keyID: slow.keyID("slow")}.request(t))
 		if err != nil {
 			t.Errorf("the request in flight was cut off: %v", err)
 			answer <- 0

@@ -3,17 +3,15 @@ package node_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/cmd/skein/skeintest"
 	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 )
@@ -22,45 +20,19 @@ import (
 // fan-out to 200 inboxes, restart it on the same data directory, and
 // every inbox ends up with the activity at least once.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// skeinBinary builds cmd/skein once per test run.
+// skeinBinary is the skein command, built once per test run.
 func skeinBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "skein-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "skein")
-		// The go command running this test put its own directory first
-		// in PATH, so this finds the same toolchain.
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		out, err := exec.Command(goTool, "build", "-o", binPath, "github.com/skein-forum/skein/cmd/skein").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := skeintest.Binary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	skeintest.Cleanup()
 	os.Exit(code)
 }
 
@@ -115,17 +87,44 @@ func (p *skeinProcess) stop(sig syscall.Signal) {
 	<-p.done
 }
 
-func TestKillDuringFanoutLosesNothing(t *testing.T) {
-	bin := skeinBinary(t)
-	ctx := context.Background()
-	dataDir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// binNode is a data directory and a free loopback address for the real
+// skein binary, which a test starts, kills and starts again on them.
+type binNode struct {
+	bin, dataDir, listen string
+	base                 string // http://listen
+}
+
+func newBinNode(t *testing.T) *binNode {
+	listen := skeintest.FreeAddr(t)
+	return &binNode{bin: skeinBinary(t), dataDir: t.TempDir(), listen: listen, base: "http://" + listen}
+}
+
+func (b *binNode) start(t *testing.T) *skeinProcess { return startSkein(t, b.bin, b.dataDir, b.listen) }
+
+// open opens the node's database beside it, as the web form of a process
+// sharing the SQLite file would; the caller closes it.
+func (b *binNode) open(t *testing.T) *storage.Store {
+	t.Helper()
+	store, err := storage.Open(context.Background(), storage.Options{DataDir: b.dataDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	listen := ln.Addr().String()
-	ln.Close()
-	base := "http://" + listen
+	return store
+}
+
+// followThread stores the actors as accepted followers of the thread.
+func followThread(t *testing.T, store *storage.Store, threadID storage.ID, actors []*fakeActor) {
+	t.Helper()
+	for _, a := range actors {
+		acc := storeActor(t, store, a)
+		if _, err := store.AddFollow(context.Background(), acc.ID, storage.FollowThread, threadID, nil, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestKillDuringFanoutLosesNothing(t *testing.T) {
+	b := newBinNode(t)
 
 	// 200 followers with personal inboxes on 10 hosts, each answering
 	// slowly so the fan-out is still running when the node dies.
@@ -143,33 +142,22 @@ func TestKillDuringFanoutLosesNothing(t *testing.T) {
 
 	// The database as earlier runs would have left it: a member, a thread
 	// whose own event is done, and the 200 followers of the thread.
-	store, alice, thread := seedForum(t, dataDir)
-	for _, a := range actors {
-		acc, err := store.UpsertRemoteAccount(ctx, a.account())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.AddFollow(ctx, acc.ID, storage.FollowThread, thread.ID, nil, true); err != nil {
-			t.Fatal(err)
-		}
-	}
+	store, alice, thread := seedForum(t, b.dataDir)
+	followThread(t, store, thread.ID, actors)
 	store.Close()
 
-	proc := startSkein(t, bin, dataDir, listen)
+	proc := b.start(t)
 
 	// A reply, written as the web form would (the test shares the SQLite
 	// file with the running node), starts the fan-out.
-	store, err = storage.Open(ctx, storage.Options{DataDir: dataDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reply, err := store.CreatePost(ctx, storage.NewPost{ThreadID: thread.ID, AuthorID: alice.ID,
+	store = b.open(t)
+	reply, err := store.CreatePost(context.Background(), storage.NewPost{ThreadID: thread.ID, AuthorID: alice.ID,
 		Source: "Everyone gets this", HTML: "<p>Everyone gets this</p>"})
 	store.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	noteID := base + "/p/" + reply.ID.String()
+	noteID := b.base + "/p/" + reply.ID.String()
 
 	got := func() int {
 		n := 0
@@ -188,7 +176,7 @@ func TestKillDuringFanoutLosesNothing(t *testing.T) {
 	before := got()
 	t.Logf("killed with %d of %d inboxes served", before, len(actors))
 
-	proc = startSkein(t, bin, dataDir, listen)
+	proc = b.start(t)
 	waitFor(t, "every inbox to get the Announce", 20*time.Second, func() bool { return got() == len(actors) })
 	proc.stop(syscall.SIGTERM)
 	dups := 0

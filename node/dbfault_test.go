@@ -179,6 +179,6 @@ func tableCounts(t *testing.T, n *testNode) [4]int {
 // Retry-After.
 func formPage(t *testing.T, m *member, path string, form url.Values) (int, string, string) {
 	t.Helper()
-	resp, body := m.send(path, form)
-	return resp.StatusCode, body, resp.Header.Get("Retry-After")
+	a := m.send(path, form)
+	return a.status, a.body, a.header.Get("Retry-After")
 }

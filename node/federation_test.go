@@ -220,13 +220,7 @@ func TestFollowThreadAcrossNodes(t *testing.T) {
 	})
 
 	alice.reply(thread, "I go 1:5:5 in summer.")
-	var mirror storage.ID
-	waitFor(t, "alice's post to reach B's mirror", waitLong, func() bool {
-		fs, err := b.Store.RemoteFollowing(context.Background(), bob.account().ID, 10)
-		if err != nil || len(fs) == 0 || fs[0].MirrorID == 0 {
-			return false
-		}
-		mirror = fs[0].MirrorID
+	mirror := b.waitMirror("alice's post to reach B's mirror", bob.account().ID, func(mirror storage.ID) bool {
 		return strings.Contains(bob.get("/t/"+mirror.String()), "1:5:5 in summer")
 	})
 	if page := bob.get("/t/" + mirror.String()); !strings.Contains(page, "@alice@"+a.URLs.Host()) {
@@ -264,10 +258,7 @@ func TestLikeUpdateDeleteRoundTrip(t *testing.T) {
 	alice, bob := a.register("alice"), b.register("bob")
 	thread := alice.newThread("Hydration", "75% to start?")
 	bob.post("/follow-remote", url.Values{"q": {a.URLs.Thread(thread)}})
-	waitFor(t, "the follow to be accepted", waitLong, func() bool {
-		fs, err := b.Store.RemoteFollowing(context.Background(), bob.account().ID, 10)
-		return err == nil && len(fs) == 1 && fs[0].Accepted
-	})
+	b.waitFollowAccepted("the follow to be accepted", bob.account().ID)
 	aliceReply := alice.reply(thread, "Then raise it by 5% a week.")
 	var mirrorPost *storage.Post
 	waitFor(t, "alice's reply at B", waitLong, func() bool {
@@ -370,11 +361,7 @@ func (n *testNode) remoteFollowers(kind string, id storage.ID) int {
 // knowRemote stores a remote actor, as a fetch or an inbox would have.
 func (n *testNode) knowRemote(actor *fakeActor) *storage.Account {
 	n.t.Helper()
-	acc, err := n.Store.UpsertRemoteAccount(context.Background(), actor.account())
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return acc
+	return storeActor(n.t, n.Store, actor)
 }
 
 // getAP fetches an ActivityPub document unsigned and returns its body.

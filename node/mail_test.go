@@ -2,9 +2,7 @@ package node_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -30,71 +28,6 @@ func startMailNode(t *testing.T, edit func(*node.Config)) (*testNode, *mailtest.
 		}
 	})
 	return n, sink
-}
-
-// visitor is a browser with a cookie jar that reports every answer as it
-// is (no redirects followed).
-type visitor struct {
-	t testing.TB
-	n *testNode
-	c *http.Client
-}
-
-func (n *testNode) visitor() *visitor {
-	jar, _ := cookiejar.New(nil)
-	return &visitor{t: n.t, n: n, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-type answer struct {
-	status   int
-	body     string
-	location string
-}
-
-func (v *visitor) do(method, target string, form url.Values) answer {
-	v.t.Helper()
-	if !strings.HasPrefix(target, "http") {
-		target = v.n.Base + target
-	}
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, target, body)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", v.n.Base)
-	}
-	resp, err := v.c.Do(req)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location")}
-}
-
-func (v *visitor) get(target string) answer { return v.do(http.MethodGet, target, nil) }
-
-func (v *visitor) post(target string, form url.Values) answer {
-	return v.do(http.MethodPost, target, form)
-}
-
-func (a answer) want(t testing.TB, status int, parts ...string) answer {
-	t.Helper()
-	if a.status != status {
-		t.Fatalf("status %d, want %d: %.2000s", a.status, status, a.body)
-	}
-	for _, p := range parts {
-		if !strings.Contains(a.body, p) {
-			t.Errorf("answer lacks %q: %.3000s", p, a.body)
-		}
-	}
-	return a
 }
 
 // signedIn reports whether the visitor's session is alive: /settings
@@ -189,9 +122,7 @@ func TestRegisterVerifyEmail(t *testing.T) {
 // session, and a link that works once and not after it expired.
 func TestForgotPasswordReset(t *testing.T) {
 	n, sink := startMailNode(t, nil)
-	v := n.visitor()
-	registerWithEmail(v, "fran", "fran@example.test")
-	verifyAddress(t, n, sink, "fran@example.test")
+	mailMember(t, n, sink, "fran")
 	laptop, phone := n.visitor(), n.visitor()
 	laptop.signIn("fran", testPassword)
 	phone.signIn("fran", testPassword)
@@ -276,9 +207,7 @@ func TestForgotPasswordReset(t *testing.T) {
 // the same and no more mail goes.
 func TestForgotPasswordLimitedPerAddress(t *testing.T) {
 	n, sink := startMailNode(t, nil)
-	v := n.visitor()
-	registerWithEmail(v, "gus", "gus@example.test")
-	verifyAddress(t, n, sink, "gus@example.test")
+	mailMember(t, n, sink, "gus")
 	for range 5 {
 		n.visitor().post("/forgot-password", url.Values{"email": {"gus@example.test"}}).want(t, http.StatusOK, "on its way")
 	}

@@ -439,8 +439,8 @@ func (m *member) promote(role string) {
 // submit sends a form and returns the status and body, whatever they are.
 func (m *member) submit(path string, form url.Values) (int, string) {
 	m.t.Helper()
-	resp, body := m.send(path, form)
-	return resp.StatusCode, body
+	a := m.send(path, form)
+	return a.status, a.body
 }
 
 // reports is every report on the node, oldest first.

@@ -275,15 +275,7 @@ func TestRemoteReplyIsMailed(t *testing.T) {
 	})
 	// B mirrors the thread when a post of it arrives.
 	ann.post(path+"/reply", url.Values{"body": {"Summer: 1:5:5."}}).want(t, http.StatusSeeOther)
-	var mirror storage.ID
-	waitFor(t, "ann's thread to reach B", waitLong, func() bool {
-		fs, err := b.Store.RemoteFollowing(context.Background(), bo.account().ID, 10)
-		if err != nil || len(fs) == 0 || fs[0].MirrorID == 0 {
-			return false
-		}
-		mirror = fs[0].MirrorID
-		return true
-	})
+	mirror := b.waitMirror("ann's thread to reach B", bo.account().ID, nil)
 	bo.reply(mirror, "1:2:2 in winter.")
 	waitFor(t, "bo's reply on A", waitLong, func() bool {
 		return strings.Contains(ann.get("/notifications").body, "1:2:2 in winter.")

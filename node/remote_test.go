@@ -69,6 +69,16 @@ func (a *fakeActor) account() *storage.Account {
 		Inbox: a.Inbox(), SharedInbox: a.SharedInbox(), PublicKeyID: a.KeyID(), PublicKeyPEM: a.PublicKeyPEM()}
 }
 
+// storeActor stores the actor in s, as a fetch or an inbox would have.
+func storeActor(t testing.TB, s *storage.Store, a *fakeActor) *storage.Account {
+	t.Helper()
+	acc, err := s.UpsertRemoteAccount(context.Background(), a.account())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
+
 // send POSTs an activity of this actor, signed, and returns the status.
 func (a *fakeActor) send(t testing.TB, inbox string, act map[string]any) int {
 	t.Helper()

@@ -105,14 +105,10 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-// member is a browser signed in to a node: a cookie jar, no automatic
-// redirects (the tests read Location), and the Origin header a browser
-// sends with forms.
+// member is a visitor signed in to a node, whose forms must succeed.
 type member struct {
-	t      testing.TB
-	n      *testNode
+	*visitor
 	handle string
-	c      *http.Client
 }
 
 const testPassword = "correct horse battery staple"
@@ -120,9 +116,7 @@ const testPassword = "correct horse battery staple"
 // register signs a new member up through the registration form.
 func (n *testNode) register(handle string) *member {
 	n.t.Helper()
-	jar, _ := cookiejar.New(nil)
-	m := &member{t: n.t, n: n, handle: handle, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	m := &member{visitor: n.visitor(), handle: handle}
 	m.post("/register", url.Values{"handle": {handle}, "display_name": {strings.ToUpper(handle[:1]) + handle[1:]},
 		"password": {testPassword}, "password2": {testPassword}})
 	return m
@@ -140,45 +134,96 @@ func (m *member) account() *storage.Account {
 // post sends a form and expects a 303; it returns the Location.
 func (m *member) post(path string, form url.Values) string {
 	m.t.Helper()
-	resp, body := m.send(path, form)
-	if resp.StatusCode != http.StatusSeeOther {
-		m.t.Fatalf("POST %s: status %d, want 303: %.500s", path, resp.StatusCode, body)
+	a := m.send(path, form)
+	if a.status != http.StatusSeeOther {
+		m.t.Fatalf("POST %s: status %d, want 303: %.500s", path, a.status, a.body)
 	}
-	return resp.Header.Get("Location")
+	return a.location
 }
 
-// send sends a form as the member, as a browser on the node's page does,
-// and returns the answer with its body read.
-func (m *member) send(path string, form url.Values) (*http.Response, string) {
+// send sends a form as the member and returns the answer, whatever it is.
+func (m *member) send(path string, form url.Values) answer {
 	m.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, m.n.Base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", m.n.Base)
-	resp, err := m.c.Do(req)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
+	return m.do(http.MethodPost, path, form)
 }
 
 // get fetches a page as the member and returns its body.
 func (m *member) get(path string) string {
 	m.t.Helper()
-	resp, err := m.c.Get(m.n.Base + path)
+	a := m.do(http.MethodGet, path, nil)
+	if a.status != http.StatusOK {
+		m.t.Fatalf("GET %s: status %d: %.300s", path, a.status, a.body)
+	}
+	return a.body
+}
+
+// visitor is a browser with a cookie jar that reports every answer as it
+// is (no redirects followed).
+type visitor struct {
+	t testing.TB
+	n *testNode
+	c *http.Client
+}
+
+func (n *testNode) visitor() *visitor {
+	jar, _ := cookiejar.New(nil)
+	return &visitor{t: n.t, n: n, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// answer is a response as the browser got it, its body read.
+type answer struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+// do sends a request to target (a path on the node, or a URL); a form
+// goes as a browser on the node's page sends it, with its Origin.
+func (v *visitor) do(method, target string, form url.Values) answer {
+	v.t.Helper()
+	if !strings.HasPrefix(target, "http") {
+		target = v.n.Base + target
+	}
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, target, body)
 	if err != nil {
-		m.t.Fatal(err)
+		v.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", v.n.Base)
+	}
+	resp, err := v.c.Do(req)
+	if err != nil {
+		v.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		m.t.Fatalf("GET %s: status %d: %.300s", path, resp.StatusCode, body)
+	b, _ := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location"), header: resp.Header}
+}
+
+func (v *visitor) get(target string) answer { return v.do(http.MethodGet, target, nil) }
+
+func (v *visitor) post(target string, form url.Values) answer {
+	return v.do(http.MethodPost, target, form)
+}
+
+func (a answer) want(t testing.TB, status int, parts ...string) answer {
+	t.Helper()
+	if a.status != status {
+		t.Fatalf("status %d, want %d: %.2000s", a.status, status, a.body)
 	}
-	return string(body)
+	for _, p := range parts {
+		if !strings.Contains(a.body, p) {
+			t.Errorf("answer lacks %q: %.3000s", p, a.body)
+		}
+	}
+	return a
 }
 
 // newThread starts a thread in the node's default forum and returns its id.
@@ -214,16 +259,39 @@ func postIDFrom(t testing.TB, loc string) storage.ID {
 // outbound half use it so they do not depend on the inbound half.
 func (n *testNode) remoteFollow(actor *fakeActor, kind string, target storage.ID) *storage.Account {
 	n.t.Helper()
-	ctx := context.Background()
-	acc, err := n.Store.UpsertRemoteAccount(ctx, actor.account())
-	if err != nil {
-		n.t.Fatal(err)
-	}
+	acc := n.knowRemote(actor)
 	followID := actor.ID + "#follow-" + target.String()
-	if _, err := n.Store.AddFollow(ctx, acc.ID, kind, target, &followID, true); err != nil {
+	if _, err := n.Store.AddFollow(context.Background(), acc.ID, kind, target, &followID, true); err != nil {
 		n.t.Fatal(err)
 	}
 	return acc
+}
+
+// waitFollowAccepted waits until the member's one follow of something
+// on another server is accepted there.
+func (n *testNode) waitFollowAccepted(what string, member storage.ID) {
+	n.t.Helper()
+	waitFor(n.t, what, waitLong, func() bool {
+		fs, err := n.Store.RemoteFollowing(context.Background(), member, 10)
+		return err == nil && len(fs) == 1 && fs[0].Accepted
+	})
+}
+
+// waitMirror waits until the member's first follow of a thread on
+// another server has its mirror here, and also holds when given, and
+// returns the mirror.
+func (n *testNode) waitMirror(what string, member storage.ID, also func(mirror storage.ID) bool) storage.ID {
+	n.t.Helper()
+	var mirror storage.ID
+	waitFor(n.t, what, waitLong, func() bool {
+		fs, err := n.Store.RemoteFollowing(context.Background(), member, 10)
+		if err != nil || len(fs) == 0 || fs[0].MirrorID == 0 {
+			return false
+		}
+		mirror = fs[0].MirrorID
+		return also == nil || also(mirror)
+	})
+	return mirror
 }
 
 // forumID is the node's default forum.

@@ -204,3 +204,46 @@ func TestLemmyCommunityAnnouncesIntoMirror(t *testing.T) {
 		t.Error("the mirror page does not show the topic and the reply")
 	}
 }
+
+// A forum peer that files each post under one group, as NodeBB files a
+// topic under a category, files a member's posts under the forum, not the
+// thread: the Notes the forum announces to it (a new thread's first post,
+// then each Create, FEP-1b12) name the forum as their audience and
+// address it before any other group.
+func TestGroupPeerFilesPostsUnderTheForum(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := startNode(t)
+	forum, alice := a.URLs.Forum("general"), a.register("alice")
+	peer := fedtest.New(t, fedtest.Lemmy)
+	category := peer.Group("bread")
+	if code, body, err := category.Post(ctx, a.URLs.SharedInbox(), category.Follow(forum)); err != nil || code != http.StatusAccepted {
+		t.Fatalf("Follow of the forum: %d %v %s", code, err, body)
+	}
+	peer.AwaitType(t, waitLong, "", "Accept", 1)
+	// The first post reaches the peer as it reaches any forum follower;
+	// the node learns from the peer's NodeInfo meanwhile that it is group
+	// software, which then gets each post's Create announced.
+	thread := alice.newThread("Rye ratios", "How much rye is too much?")
+	waitFor(t, "the node to know the peer's software", waitLong, func() bool {
+		sw, err := a.Store.DomainSoftware(ctx, peer.Host)
+		return err == nil && sw != ""
+	})
+	alice.reply(thread, "Past 40% it gets gummy.")
+	for _, d := range peer.AwaitType(t, waitLong, "", "Announce", 2) {
+		note := object(d.Activity)
+		if note["type"] == "Create" {
+			note = object(note)
+		}
+		if note["audience"] != forum {
+			t.Errorf("Note %v: audience %v, want the forum", note["id"], note["audience"])
+		}
+		filed, err := category.FiledUnder(ctx, note)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filed != forum {
+			t.Errorf("Note %v (to %v, cc %v) is filed under %q, want the forum", note["id"], note["to"], note["cc"], filed)
+		}
+	}
+}

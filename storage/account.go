@@ -359,10 +359,16 @@ func (s *Store) SetRole(ctx context.Context, id ID, role string) error {
 	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
 		return invalid("role", "unknown role %q", role)
 	}
-	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("role = ?", role).
+	return s.setMember(ctx, id, "role", role)
+}
+
+// setMember writes one column of a local member's row; a remote actor's
+// row is never changed this way.
+func (s *Store) setMember(ctx context.Context, id ID, column string, value any) error {
+	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("? = ?", bun.Ident(column), value).
 		Where("id = ? AND domain = ''", id).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("set role: %w", err)
+		return fmt.Errorf("set %s of member %s: %w", column, id, err)
 	}
 	return nil
 }
@@ -406,16 +412,6 @@ func (s *Store) UpsertRemoteAccount(ctx context.Context, a *Account) (*Account, 
 		return nil, fmt.Errorf("store remote actor %s: %w", *a.APID, err)
 	}
 	return s.AccountByAPID(ctx, *a.APID)
-}
-
-// SetAccountSoftware records the server software of a remote actor's host
-// (from its NodeInfo), which decides how the node talks to it.
-func (s *Store) SetAccountSoftware(ctx context.Context, id ID, software string) error {
-	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("software = ?", software).Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("set software: %w", err)
-	}
-	return nil
 }
 
 // CountActiveMembers counts local members who wrote a post since the given

@@ -46,7 +46,7 @@ func TestCopyNodeBetweenDatabases(t *testing.T) {
 			if _, err := from.LikePost(ctx, fx.Posts[1].ID, fx.Alice.ID, nil); err != nil {
 				t.Fatal(err)
 			}
-			zed := remoteActor(t, from, "zed", "remote.example")
+			zed := storagetest.RemoteActor(t, from, "zed", "remote.example")
 			// Keys, follows and both queues.
 			if _, err := from.SaveActorKey(ctx, &storage.ActorKey{OwnerKind: "member", OwnerID: fx.Alice.ID,
 				PublicPEM: "public", PrivatePEM: "private"}); err != nil {

@@ -52,7 +52,8 @@ type hotReads struct {
 	likedOf         *sql.Stmt // likedBatch post ids
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
-	searchPage      *sql.Stmt // SQLite only: see [Store.Search]
+	// SQLite's search, see [Store.searchSQLite].
+	searchRanked, searchNewest, searchInRange, searchCountTo, searchByID *sql.Stmt
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -102,7 +103,13 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 	}
 	postCols, accountCols, threadCols := columns(h.post, "p"), columns(h.account, "a"), columns(h.thread, "t")
 	if !pg {
-		if err := prep(&h.searchPage, "SELECT "+postCols+", t.title, "+accountCols+sqliteSearchPage); err != nil {
+		err := errors.Join(
+			prep(&h.searchRanked, "SELECT "+postCols+", t.title, "+accountCols+searchRankedPage),
+			prep(&h.searchNewest, searchNewest),
+			prep(&h.searchInRange, searchInRange),
+			prep(&h.searchCountTo, searchCountTo),
+			prep(&h.searchByID, "SELECT "+postCols+", t.title, "+accountCols+searchPostsByID))
+		if err != nil {
 			return err
 		}
 	}
@@ -138,7 +145,8 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader, &h.searchPage} {
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader,
+		&h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()
 			*st = nil

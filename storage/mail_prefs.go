@@ -111,10 +111,5 @@ func (s *Store) Unsubscribe(ctx context.Context, accountID ID, scope string) err
 // SetMailApplications turns an admin's mail about registrations on or
 // off (the settings page).
 func (s *Store) SetMailApplications(ctx context.Context, accountID ID, on bool) error {
-	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("mail_applications = ?", on).
-		Where("id = ? AND domain = ''", accountID).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("set application mail: %w", err)
-	}
-	return nil
+	return s.setMember(ctx, accountID, "mail_applications", on)
 }

@@ -11,18 +11,6 @@ import (
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
-// remoteActor stores a remote actor as federation would.
-func remoteActor(t *testing.T, s *storage.Store, handle, host string) *storage.Account {
-	t.Helper()
-	apID := "https://" + host + "/users/" + handle
-	a, err := s.UpsertRemoteAccount(context.Background(), &storage.Account{Handle: handle, Domain: host, APID: &apID,
-		ActorType: "Person", Inbox: apID + "/inbox"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // remoteReply adds a reply by a remote actor to the fixture thread.
 func remoteReply(t *testing.T, s *storage.Store, fx *storagetest.Fixtures, author *storage.Account, n int) *storage.Post {
 	t.Helper()
@@ -82,8 +70,8 @@ func TestReports(t *testing.T) {
 		}
 
 		// A remote server's Flag lands in the same queue, once however often it arrives.
-		dana := remoteActor(t, s, "dana", "social.example")
-		instance := remoteActor(t, s, "social.example", "social.example")
+		dana := storagetest.RemoteActor(t, s, "dana", "social.example")
+		instance := storagetest.RemoteActor(t, s, "social.example", "social.example")
 		flagID := "https://social.example/flags/1"
 		rf, err := s.CreateReport(ctx, storage.NewReport{ReporterID: instance.ID, PostID: &bobPost, Reason: "spam", RemoteFlagAPID: &flagID})
 		if err != nil {
@@ -223,7 +211,7 @@ func TestDomainPolicy(t *testing.T) {
 		}
 
 		// Actor-level flags combine with the domain's policy.
-		dana := remoteActor(t, s, "dana", "social.example")
+		dana := storagetest.RemoteActor(t, s, "dana", "social.example")
 		if err := s.SilenceAccount(ctx, fx.Mod.ID, dana.ID, true); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +252,7 @@ func TestDomainPolicyAcrossStores(t *testing.T) {
 			t.Fatalf("the other store still answers %q after PolicyRecheck", p)
 		}
 		// So do the allow list and suspended actors.
-		remote := remoteActor(t, a, "eve", "ok.example")
+		remote := storagetest.RemoteActor(t, a, "eve", "ok.example")
 		if err := a.SuspendAccount(ctx, storage.Operator, remote.ID, true); err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +270,7 @@ func TestDomainSuspendPurgesWhatSlippedThrough(t *testing.T) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, a)
 		b := storagetest.OpenWith(t, opts)
-		spammer := remoteActor(t, a, "spammer", "spam.example")
+		spammer := storagetest.RemoteActor(t, a, "spammer", "spam.example")
 		if p, _ := b.DomainPolicy(ctx, "spam.example"); p != storage.PolicyNone {
 			t.Fatal(p)
 		}
@@ -352,8 +340,8 @@ func TestDomainSuspendPurgesAndSilenceHides(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
-		dana := remoteActor(t, s, "dana", "social.example")
-		eve := remoteActor(t, s, "eve", "media.spam.example")
+		dana := storagetest.RemoteActor(t, s, "dana", "social.example")
+		eve := storagetest.RemoteActor(t, s, "eve", "media.spam.example")
 		remoteThread, _, err := s.CreateThread(ctx, storage.NewThread{ForumID: fx.Forum.ID, AuthorID: dana.ID, Title: "From afar", HTML: "<p>hi</p>"})
 		if err != nil {
 			t.Fatal(err)
@@ -506,7 +494,7 @@ func TestRemovePostEvents(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
-		dana := remoteActor(t, s, "dana", "social.example")
+		dana := storagetest.RemoteActor(t, s, "dana", "social.example")
 		danaPost := remoteReply(t, s, fx, dana, 1)
 		if err := s.RemovePost(ctx, fx.Mod.ID, fx.Posts[1].ID); err != nil {
 			t.Fatal(err)

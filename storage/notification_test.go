@@ -84,8 +84,8 @@ func TestPostNotifications(t *testing.T) {
 		// The inbox's batch: a remote reply to Bob's post mentioning Alice,
 		// a remote quote of Alice's, and a remote account named among the
 		// mentions (ignored: only members are notified).
-		carol := remoteActor(t, s, "carol", "social.example")
-		dave := remoteActor(t, s, "dave", "other.example")
+		carol := storagetest.RemoteActor(t, s, "carol", "social.example")
+		dave := storagetest.RemoteActor(t, s, "dave", "other.example")
 		a1, a2 := "https://social.example/notes/1", "https://social.example/notes/2"
 		res, err := s.CreatePosts(ctx, []storage.NewPost{
 			{ThreadID: fx.Thread.ID, AuthorID: carol.ID, HTML: "<p>@bob @alice hi</p>", APID: &a1,
@@ -135,11 +135,11 @@ func TestNotificationsMuted(t *testing.T) {
 		fx := storagetest.Seed(t, s)
 		before := notificationsOf(t, s, fx.Alice.ID)
 
-		silenced := remoteActor(t, s, "sil", "quiet.example")
+		silenced := storagetest.RemoteActor(t, s, "sil", "quiet.example")
 		if err := s.SilenceAccount(ctx, 0, silenced.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		onBlocked := remoteActor(t, s, "eve", "sub.blocked.example")
+		onBlocked := storagetest.RemoteActor(t, s, "eve", "sub.blocked.example")
 		if err := s.BlockDomain(ctx, 0, storage.DomainBlock{Host: "blocked.example", Severity: storage.SeveritySilence}); err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +189,7 @@ func TestLikeFollowAnnounceNotifications(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
-		carol := remoteActor(t, s, "carol", "social.example")
+		carol := storagetest.RemoteActor(t, s, "carol", "social.example")
 		base := notificationsOf(t, s, fx.Alice.ID)
 		post := fx.Posts[0].ID
 
@@ -229,7 +229,7 @@ func TestLikeFollowAnnounceNotifications(t *testing.T) {
 		wantNotifications(t, s, fx.Alice.ID, want...)
 
 		// A follow held for approval notifies when it is accepted.
-		dave := remoteActor(t, s, "dave", "other.example")
+		dave := storagetest.RemoteActor(t, s, "dave", "other.example")
 		if _, err := s.AddFollow(ctx, dave.ID, storage.FollowAccount, fx.Bob.ID, nil, false); err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +334,7 @@ func TestNotificationsForgotten(t *testing.T) {
 		wantNotifications(t, s, fx.Alice.ID)
 		wantNotifications(t, s, fx.Bob.ID)
 		// A suspended account's: the same.
-		dave := remoteActor(t, s, "dave", "other.example")
+		dave := storagetest.RemoteActor(t, s, "dave", "other.example")
 		if _, err := s.LikePost(ctx, fx.Posts[0].ID, dave.ID, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +346,7 @@ func TestNotificationsForgotten(t *testing.T) {
 		}
 		wantNotifications(t, s, fx.Alice.ID)
 		// A suspended domain's actors: the same.
-		carol := remoteActor(t, s, "carol", "social.example")
+		carol := storagetest.RemoteActor(t, s, "carol", "social.example")
 		if err := s.AnnouncePost(ctx, fx.Posts[0].ID, carol.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +436,7 @@ func TestContentWarnings(t *testing.T) {
 			t.Fatalf("UpdatePost kept the warning: %q %v", stored.Summary, stored.Sensitive)
 		}
 		// A remote post marked sensitive without a summary is collapsed too.
-		carol := remoteActor(t, s, "carol", "social.example")
+		carol := storagetest.RemoteActor(t, s, "carol", "social.example")
 		apid := "https://social.example/notes/9"
 		res, err := s.CreatePosts(ctx, []storage.NewPost{
 			{ThreadID: fx.Thread.ID, AuthorID: carol.ID, HTML: "<p>photo</p>", APID: &apid, Sensitive: true},
@@ -464,7 +464,7 @@ func TestLeadingMentionsHidden(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
-		carol := remoteActor(t, s, "carol", "social.example")
+		carol := storagetest.RemoteActor(t, s, "carol", "social.example")
 		mention := func(href, name string) string {
 			return `<span class="h-card"><a href="` + href + `" class="u-url mention" rel="nofollow ugc noopener">@<span>` + name + `</span></a></span>`
 		}

@@ -15,9 +15,10 @@ import (
 
 // Search runs on each database's own full-text index: an FTS5 table on
 // SQLite, a generated tsvector with a GIN index on PostgreSQL. Both hold
-// one document per live post (its text, plus the thread's title on the
-// first post), written in the transaction that writes the post, and both
-// stem English words, so "baking" finds "baked".
+// one document per live post of a live thread (its text, plus the
+// thread's title on the first post), written in the transaction that
+// writes the post and dropped in the one that deletes the post or its
+// thread, and both stem English words, so "baking" finds "baked".
 
 // SearchPageSize is how many results a page of search results holds;
 // MaxSearchPage bounds how deep a search can page, since each page
@@ -26,9 +27,6 @@ const (
 	SearchPageSize = 20
 	MaxSearchPage  = 25
 	maxSearchTerms = 8
-	// searchWindow is how many of the newest matches a search ranks on
-	// SQLite: enough to fill every page a reader may open.
-	searchWindow = MaxSearchPage * SearchPageSize
 )
 
 var searchWord = regexp.MustCompile(`[\p{L}\p{N}]+`)
@@ -60,6 +58,11 @@ type SearchHit = PostInThread
 // Search finds live posts whose text (or whose thread's title) holds every
 // term of query, best match first, ties newest first. page is 1-based and
 // at most MaxSearchPage; more reports whether another page follows.
+//
+// On PostgreSQL every match is ranked. On SQLite every match is ranked
+// when each term is in at most searchRareTerm posts; a query with a
+// commoner word lists the newest matches, those whose thread title holds
+// every term first (see [Store.searchSQLite]).
 func (s *Store) Search(ctx context.Context, query string, page int) (hits []SearchHit, more bool, err error) {
 	terms := SearchTerms(query)
 	if len(terms) == 0 || page < 1 || page > MaxSearchPage {
@@ -92,66 +95,6 @@ func (s *Store) searchPG(ctx context.Context, terms []string, page int) (hits []
 		OrderExpr("post.id DESC").
 		Limit(SearchPageSize + 1).Offset(int64(page-1) * SearchPageSize).Scan(ctx)
 	return hits, err
-}
-
-// sqliteSearchPage is the body of the prepared search on SQLite, after
-// its column list; its parameters are the FTS5 query, the window, and
-// the page's limit and offset. The inner query ranks the newest
-// searchWindow matches (the index walks its matches newest first and
-// stops there, so a common word costs what a rare one does) and keeps
-// the page's ids, reading no more of each candidate than its thread's
-// deletion: the posts' wide rows are read for the page alone. Title
-// words weigh more than body words; bm25 is lower for better. A deleted
-// post has no search document; the outer condition is a safety net.
-const sqliteSearchPage = `
-	FROM (SELECT ps.rowid AS id, ps.score AS score
-		FROM (SELECT rowid, bm25(post_search, 4.0, 1.0) AS score FROM post_search
-			WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?) AS ps
-		JOIN posts AS p0 ON p0.id = ps.rowid
-		JOIN threads AS t0 ON t0.id = p0.thread_id
-		WHERE t0.deleted_at IS NULL
-		ORDER BY ps.score, ps.rowid DESC LIMIT ? OFFSET ?) AS hit
-	JOIN posts AS p ON p.id = hit.id
-	JOIN threads AS t ON t.id = p.thread_id
-	LEFT JOIN accounts AS a ON a.id = p.author_id
-	WHERE p.deleted_at IS NULL
-	ORDER BY hit.score, hit.id DESC`
-
-func (s *Store) searchSQLite(ctx context.Context, terms []string, page int) ([]SearchHit, error) {
-	h, err := s.hotReads(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// Each term quoted: a phrase of one word, never an operator.
-	match := `"` + strings.Join(terms, `" "`) + `"`
-	rows, err := h.searchPage.QueryContext(ctx, match, searchWindow, SearchPageSize+1, (page-1)*SearchPageSize)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	np := len(h.post.Fields)
-	rv := newRowValues(np + 1 + len(h.account.Fields))
-	var out []SearchHit
-	for rows.Next() {
-		if err := rv.scan(rows); err != nil {
-			return nil, err
-		}
-		out = append(out, SearchHit{})
-		hit := &out[len(out)-1]
-		if err := scanFields(h.post, &hit.Post, rv.vals[:np]); err != nil {
-			return nil, err
-		}
-		switch t := rv.vals[np].(type) {
-		case string:
-			hit.ThreadTitle = t
-		case []byte:
-			hit.ThreadTitle = string(t)
-		}
-		if hit.Author, err = h.scanAuthor(rv.vals[np+1:]); err != nil {
-			return nil, err
-		}
-	}
-	return out, rows.Err()
 }
 
 // searchText is the body of a post's search document: its content
@@ -196,6 +139,20 @@ func (s *Store) unindexPost(ctx context.Context, tx bun.Tx, id ID) error {
 	}
 	if _, err := tx.NewRaw(q, id).Exec(ctx); err != nil {
 		return fmt.Errorf("unindex post: %w", err)
+	}
+	return nil
+}
+
+// unindexThread drops the search documents of a deleted thread's posts:
+// the index holds what a search may find, so a search need not look up
+// each match's thread.
+func (s *Store) unindexThread(ctx context.Context, tx bun.Tx, threadID ID) error {
+	q := "DELETE FROM post_search WHERE rowid IN (SELECT id FROM posts WHERE thread_id = ?)"
+	if s.Dialect() == dialect.PG {
+		q = "DELETE FROM post_search WHERE post_id IN (SELECT id FROM posts WHERE thread_id = ?)"
+	}
+	if _, err := tx.NewRaw(q, threadID).Exec(ctx); err != nil {
+		return fmt.Errorf("unindex thread: %w", err)
 	}
 	return nil
 }

@@ -43,8 +43,9 @@ type Store struct {
 	ids    *IDGenerator
 	lease  *idLease // the ids' node number, see [Store.leaseIDNode]
 	policy *domainPolicy
-	hot    hotReads  // prepared read statements, see [hotReads]
-	hotw   hotWrites // prepared write statements, see [hotWrites]
+	hot    hotReads    // prepared read statements, see [hotReads]
+	hotw   hotWrites   // prepared write statements, see [hotWrites]
+	common commonTerms // search terms too common to rank, see [Store.searchSQLite]
 }
 
 // Options selects and tunes the database.

@@ -302,6 +302,9 @@ func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
 	if err := forgetNotifications(ctx, tx, "n.post_id IN (SELECT p.id FROM posts AS p WHERE p.thread_id = ?)", t.ID); err != nil {
 		return err
 	}
+	if err := s.unindexThread(ctx, tx, t.ID); err != nil {
+		return err
+	}
 	return addEvent(ctx, tx, &OutboxEvent{ID: s.NewID(), Kind: EventThreadDelete, AccountID: t.AuthorID,
 		PostID: derefID(t.FirstPostID), ThreadID: t.ID, ForumID: t.ForumID})
 }

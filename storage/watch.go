@@ -30,12 +30,7 @@ func (s *Store) autoWatch(ctx context.Context, tx bun.Tx, authorID, threadID ID,
 
 // SetAutoWatch turns following the threads a member posts in on or off.
 func (s *Store) SetAutoWatch(ctx context.Context, accountID ID, on bool) error {
-	_, err := s.w.NewUpdate().Model((*Account)(nil)).Set("auto_watch = ?", on).
-		Where("id = ? AND domain = ''", accountID).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("set auto watch: %w", err)
-	}
-	return nil
+	return s.setMember(ctx, accountID, "auto_watch", on)
 }
 
 // MuteThread mutes (on) or unmutes a thread for a member. Muting also

@@ -15,22 +15,15 @@ func TestVersionsFollowEveryChange(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
-		threadV := func() int64 {
+		version := func(v int64, err error) int64 {
 			t.Helper()
-			v, err := s.ThreadVersion(ctx, fx.Thread.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return v
 		}
-		forumV := func() int64 {
-			t.Helper()
-			v, err := s.ForumVersion(ctx, fx.Forum.Slug)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
+		threadV := func() int64 { return version(s.ThreadVersion(ctx, fx.Thread.ID)) }
+		forumV := func() int64 { return version(s.ForumVersion(ctx, fx.Forum.Slug)) }
 		steps := []struct {
 			name     string
 			change   func() error

@@ -89,13 +89,9 @@ func (s *Server) renderToken(w http.ResponseWriter, r *http.Request, status int,
 	w.Header().Set("Cache-Control", "no-store")
 	// The token is in the path: keep it out of other sites' logs.
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	s.render(w, r, status, "token", &page{
-		Title:   d.Heading,
-		OGType:  "website",
-		NoIndex: true,
-		Viewer:  viewerFrom(r),
-		Data:    d,
-	})
+	p := sitePage(r, d.Heading, "", "", d)
+	p.NoIndex = true
+	s.render(w, r, status, "token", p)
 }
 
 // tokenError is the page for a link that does not work (any more).

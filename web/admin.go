@@ -31,13 +31,7 @@ func (s *Server) actionOn(w http.ResponseWriter, r *http.Request) (viewer *stora
 
 // adminPage renders one page of the admin area; section names the tab.
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, name, title, section string, data any) {
-	s.render(w, r, status, name, &page{
-		Title:     title,
-		Canonical: s.URLs.Abs(r.URL.Path),
-		OGType:    "website",
-		Viewer:    viewerFrom(r),
-		Data:      adminData{Section: section, Viewer: viewerFrom(r), Page: data},
-	})
+	s.renderPage(w, r, status, name, title, s.URLs.Abs(r.URL.Path), adminData{Section: section, Viewer: viewerFrom(r), Page: data})
 }
 
 // adminData wraps every admin page's own data with what the tabs need.

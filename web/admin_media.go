@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
 )
 
 const mediaPerPage = 50
@@ -25,8 +26,7 @@ type adminMediaData struct {
 func (s *Server) adminMedia(w http.ResponseWriter, r *http.Request) error {
 	before, ok := beforeParam(r)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	list, err := s.Store.ListMedia(r.Context(), before, mediaPerPage+1)
 	if err != nil {
@@ -62,8 +62,7 @@ func (s *Server) removeMedia(w http.ResponseWriter, r *http.Request) error {
 	admin := viewerFrom(r)
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	if err := s.Store.RemoveMedia(r.Context(), admin.ID, id); err != nil {
 		return err

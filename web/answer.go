@@ -119,13 +119,6 @@ func refusal(err error) (msg string, ok bool) {
 	return "", false
 }
 
-// formError is the message shown beside a form whose input was refused
-// (see [refusal]).
-func formError(err error) string {
-	msg, _ := refusal(err)
-	return msg
-}
-
 // userSentence turns a store's message ("the title is empty") into a
 // sentence to show.
 func userSentence(msg string) string {

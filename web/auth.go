@@ -42,14 +42,7 @@ func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status int, form registerForm) {
 	form.AskEmail, form.RequireEmail = s.sendMail || s.requireEmail, s.requireEmail
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "register", &page{
-		Title:       "Register",
-		Description: "Become a member of " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/register"),
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        form,
-	})
+	s.render(w, r, status, "register", sitePage(r, "Register", "Become a member of "+s.SiteName()+".", s.URLs.Abs("/register"), form))
 }
 
 // register creates a member and signs them in.
@@ -162,14 +155,7 @@ func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int
 	form.Registration = s.AcceptsRegistrations()
 	form.Forgot = s.sendMail
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "signin", &page{
-		Title:       "Sign in",
-		Description: "Sign in to " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/signin"),
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        form,
-	})
+	s.render(w, r, status, "signin", sitePage(r, "Sign in", "Sign in to "+s.SiteName()+".", s.URLs.Abs("/signin"), form))
 }
 
 // dummyHash is checked when the handle is unknown, so a wrong handle

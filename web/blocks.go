@@ -18,13 +18,7 @@ func (s *Server) publicBlocks(w http.ResponseWriter, r *http.Request) error {
 	for i, b := range blocks {
 		public[i] = storage.DomainBlock{Host: b.Host, Severity: b.Severity, PublicReason: b.PublicReason, CreatedAt: b.CreatedAt}
 	}
-	s.render(w, r, http.StatusOK, "blocks", &page{
-		Title:       "Blocked servers",
-		Description: "Servers " + s.SiteName() + " does not federate with, and why.",
-		Canonical:   s.URLs.Abs("/about/blocks"),
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        public,
-	})
+	s.render(w, r, http.StatusOK, "blocks", sitePage(r, "Blocked servers",
+		"Servers "+s.SiteName()+" does not federate with, and why.", s.URLs.Abs("/about/blocks"), public))
 	return nil
 }

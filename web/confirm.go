@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
 )
 
 // Deleting asks first, without a script: the Delete links open a page
@@ -18,13 +19,9 @@ type confirmData struct {
 
 func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, c confirmData) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, http.StatusOK, "confirm", &page{
-		Title:   c.Heading,
-		OGType:  "website",
-		NoIndex: true,
-		Viewer:  viewerFrom(r),
-		Data:    c,
-	})
+	p := sitePage(r, c.Heading, "", "", c)
+	p.NoIndex = true
+	s.render(w, r, http.StatusOK, "confirm", p)
 }
 
 // confirmDeletePost asks the author (or a moderator) whether to delete a
@@ -61,8 +58,7 @@ func (s *Server) confirmDeletePost(w http.ResponseWriter, r *http.Request) error
 func (s *Server) confirmDeleteThread(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, site.ThreadPath(id)+"/delete")
 	if viewer == nil {

@@ -121,8 +121,7 @@ func (s *Server) threadEntries(w http.ResponseWriter, r *http.Request, f *feed, 
 func (s *Server) threadFeed(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	t, err := s.Store.ThreadWithForum(r.Context(), id)
 	if err != nil || t.DeletedAt != nil {

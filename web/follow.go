@@ -33,14 +33,8 @@ func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) error {
 	if sent {
 		return nil
 	}
-	s.render(w, r, status, "follow", &page{
-		Title:       "Follow from your server",
-		Description: "Follow " + data.Handle + " from your fediverse server.",
-		Canonical:   s.URLs.Abs("/remote-follow?uri=" + url.QueryEscape(data.URI)),
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        data,
-	})
+	s.render(w, r, status, "follow", sitePage(r, "Follow from your server",
+		"Follow "+data.Handle+" from your fediverse server.", s.URLs.Abs("/remote-follow?uri="+url.QueryEscape(data.URI)), data))
 	return nil
 }
 

@@ -40,8 +40,7 @@ const personPostsShown = 5
 // followRemoteForm shows the form and what the member follows elsewhere.
 func (s *Server) followRemoteForm(w http.ResponseWriter, r *http.Request) error {
 	if s.followRemote == nil {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, "/follow-remote")
 	if viewer == nil {
@@ -81,13 +80,7 @@ func (s *Server) renderFollowRemote(w http.ResponseWriter, r *http.Request, stat
 		data.Following = append(data.Following, v)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "followremote", &page{
-		Title:     "Follow from elsewhere",
-		Canonical: s.URLs.Abs("/follow-remote"),
-		OGType:    "website",
-		Viewer:    viewer,
-		Data:      data,
-	})
+	s.renderPage(w, r, status, "followremote", "Follow from elsewhere", s.URLs.Abs("/follow-remote"), data)
 	return nil
 }
 
@@ -122,8 +115,7 @@ func (s *Server) followRemotePost(w http.ResponseWriter, r *http.Request) error 
 // unfollowRemotePost stops following a remote actor.
 func (s *Server) unfollowRemotePost(w http.ResponseWriter, r *http.Request) error {
 	if s.unfollowRemote == nil {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.memberForm(w, r, "/follow-remote")
 	if viewer == nil {

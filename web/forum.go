@@ -194,14 +194,8 @@ func (s *Server) newThreadForm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) renderThreadForm(w http.ResponseWriter, r *http.Request, status int, form threadForm) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "newthread", &page{
-		Title:       "Start a thread in " + form.Forum.Title,
-		Description: "Start a thread in " + form.Forum.Title + ".",
-		Canonical:   s.URLs.Forum(form.Forum.Slug) + "/new",
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        form,
-	})
+	s.render(w, r, status, "newthread", sitePage(r, "Start a thread in "+form.Forum.Title,
+		"Start a thread in "+form.Forum.Title+".", s.URLs.Forum(form.Forum.Slug)+"/new", form))
 }
 
 // createThread starts a thread. As with replies, a form that cannot be
@@ -236,22 +230,15 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 		ForumID: f.ID, AuthorID: viewer.ID, Title: form.Title, Source: form.Body, HTML: html,
 		Summary: form.Summary, Mentions: mentions, Media: attachItems(form.Media), FormToken: form.Token,
 	})
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		if s.keepForm(w, r, viewer, kept, formPage, "compose", formError(err)) {
+	if err != nil {
+		return withForm(err, func(status int, msg string) error {
+			if status == http.StatusUnprocessableEntity && s.keepForm(w, r, viewer, kept, formPage, "compose", msg) {
+				return nil
+			}
+			form.Error = msg
+			s.renderThreadForm(w, r, status, form)
 			return nil
-		}
-		form.Error = formError(err)
-		s.renderThreadForm(w, r, http.StatusUnprocessableEntity, form)
-		return nil
-	case storage.Unavailable(err):
-		s.Log.Warn("thread not saved", "forum", f.Slug, "err", err)
-		form.Error = unavailableMessage
-		retryLater(w)
-		s.renderThreadForm(w, r, http.StatusServiceUnavailable, form)
-		return nil
-	case err != nil:
-		return err
+		})
 	}
 	s.redirect(w, r, site.ThreadPath(t.ID))
 	return nil

@@ -23,14 +23,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	if metaDesc == "" {
 		metaDesc = "Forums on " + name + ", also readable and followable from the fediverse."
 	}
-	s.render(w, r, http.StatusOK, "home", &page{
-		Title:       name,
-		Description: metaDesc,
-		Canonical:   s.URLs.Abs("/"),
-		OGType:      "website",
-		Feeds:       s.feedLinks(s.SiteName(), "/feed.atom"),
-		Viewer:      viewerFrom(r),
-		Data:        homeData{Forums: forums, Registration: s.AcceptsRegistrations(), Description: desc},
-	})
+	p := sitePage(r, name, metaDesc, s.URLs.Abs("/"), homeData{Forums: forums, Registration: s.AcceptsRegistrations(), Description: desc})
+	p.Feeds = s.feedLinks(s.SiteName(), "/feed.atom")
+	s.render(w, r, http.StatusOK, "home", p)
 	return nil
 }

@@ -18,8 +18,7 @@ type latestData struct {
 func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
 	before, ok := beforeParam(r)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	ctx := r.Context()
 	threads, err := s.Store.ListLatestThreads(ctx, before, threadsPerPage+1)
@@ -35,8 +34,7 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
 		byID[forums[i].ID] = &forums[i]
 	}
 	data := latestData{IsFirst: before == 0}
-	p := &page{Title: "Latest", Description: "The latest threads in every forum of " + s.SiteName() + ".",
-		Canonical: s.URLs.Abs("/latest"), OGType: "website", Viewer: viewerFrom(r)}
+	p := sitePage(r, "Latest", "The latest threads in every forum of "+s.SiteName()+".", s.URLs.Abs("/latest"), nil)
 	if len(threads) > threadsPerPage {
 		threads = threads[:threadsPerPage]
 		data.Next = s.path("/latest?before=" + threads[threadsPerPage-1].LastPostID.String())

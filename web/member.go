@@ -23,8 +23,7 @@ func (s *Server) member(w http.ResponseWriter, r *http.Request) error {
 	}
 	handle := r.PathValue("handle")
 	if !handleShape.MatchString(handle) {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	ctx := r.Context()
 	m, err := s.Store.MemberByHandle(ctx, handle)

@@ -57,14 +57,9 @@ func (s *Server) renderPrefs(w http.ResponseWriter, r *http.Request, status int,
 		d.Kinds = append(d.Kinds, prefRow{Kind: k, Name: upperFirst(name), Delivery: prefs[k]})
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "notification_prefs", &page{
-		Title:     "Notifications",
-		Canonical: s.URLs.Abs("/settings/notifications"),
-		OGType:    "website",
-		NoIndex:   true,
-		Viewer:    viewer,
-		Data:      d,
-	})
+	p := sitePage(r, "Notifications", "", s.URLs.Abs("/settings/notifications"), d)
+	p.NoIndex = true
+	s.render(w, r, status, "notification_prefs", p)
 }
 
 // saveNotificationPrefs stores every row of the form at once.

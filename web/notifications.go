@@ -46,8 +46,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	}
 	before, ok := beforeParam(r)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	entries, err := s.Store.Notifications(r.Context(), viewer.ID, before, notificationsPerPage+1)
 	if err != nil {
@@ -65,16 +64,9 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 		data.Entries = append(data.Entries, s.newNotificationView(&entries[i]))
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	s.render(w, r, http.StatusOK, "notifications", &page{
-		Title:       "Notifications",
-		Description: "Your notifications on " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/notifications"),
-		OGType:      "website",
-		NoIndex:     true,
-		Next:        data.Older,
-		Viewer:      viewer,
-		Data:        data,
-	})
+	p := sitePage(r, "Notifications", "Your notifications on "+s.SiteName()+".", s.URLs.Abs("/notifications"), data)
+	p.NoIndex, p.Next = true, data.Older
+	s.render(w, r, http.StatusOK, "notifications", p)
 	return nil
 }
 
@@ -108,8 +100,7 @@ func (s *Server) newNotificationView(e *storage.NotificationEntry) notificationV
 func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, "/notifications/"+id.String())
 	if viewer == nil {
@@ -148,8 +139,7 @@ func (s *Server) openNotification(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	viewer := s.requireMember(w, r, "/notifications")
 	if viewer == nil {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -144,19 +143,12 @@ func (s *Server) editPost(w http.ResponseWriter, r *http.Request) error {
 	html, mentions := s.postHTML(r.Context(), form.Body, quoted)
 	edited, err := s.Store.UpdatePost(r.Context(), p.ID, storage.PostEdit{Source: form.Body, HTML: html,
 		Summary: quotedWarning(form.Summary, html, quoted), Mentions: mentions, Media: edit})
-	switch {
-	case errors.Is(err, storage.ErrInvalid):
-		form.Error = formError(err)
-		s.renderEditForm(w, r, http.StatusUnprocessableEntity, form)
-		return nil
-	case storage.Unavailable(err):
-		s.Log.Warn("edit not saved", "post", p.ID, "err", err)
-		form.Error = unavailableMessage
-		retryLater(w)
-		s.renderEditForm(w, r, http.StatusServiceUnavailable, form)
-		return nil
-	case err != nil:
-		return err
+	if err != nil {
+		return withForm(err, func(status int, msg string) error {
+			form.Error = msg
+			s.renderEditForm(w, r, status, form)
+			return nil
+		})
 	}
 	if edit != nil {
 		s.mediaRemoved() // images taken off the post
@@ -239,13 +231,6 @@ func (s *Server) sharePost(w http.ResponseWriter, r *http.Request) error {
 	if sent {
 		return nil
 	}
-	s.render(w, r, status, "share", &page{
-		Title:       "Share a post",
-		Description: "Share a post from " + s.SiteName() + ".",
-		Canonical:   data.URL + "/share",
-		OGType:      "website",
-		Viewer:      viewerFrom(r),
-		Data:        data,
-	})
+	s.render(w, r, status, "share", sitePage(r, "Share a post", "Share a post from "+s.SiteName()+".", data.URL+"/share", data))
 	return nil
 }

@@ -301,7 +301,14 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 // renderPage renders a page of the site's own ("website" to Open Graph)
 // with no description of its own: forms, admin and message pages.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title, canonical string, data any) {
-	s.render(w, r, status, name, &page{Title: title, Canonical: canonical, OGType: "website", Viewer: viewerFrom(r), Data: data})
+	s.render(w, r, status, name, sitePage(r, title, "", canonical, data))
+}
+
+// sitePage is a page of the site's own ("website" to Open Graph) as the
+// viewer sees it: forms, lists, admin and message pages. Callers add
+// what else the page has (paging links, NoIndex, feeds).
+func sitePage(r *http.Request, title, description, canonical string, data any) *page {
+	return &page{Title: title, Description: description, Canonical: canonical, OGType: "website", Viewer: viewerFrom(r), Data: data}
 }
 
 // notice shows a short message page, such as the answer to a form that

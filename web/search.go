@@ -89,17 +89,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		title = "Search: " + data.Query
 	}
 	w.Header().Set("Cache-Control", "no-cache")
-	s.render(w, r, http.StatusOK, "search", &page{
-		Title:       title,
-		Description: "Search the threads and posts of " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/search"),
-		OGType:      "website",
-		Prev:        data.Prev,
-		Next:        data.Next,
-		Viewer:      viewerFrom(r),
-		Data:        data,
-		NoIndex:     true,
-	})
+	p := sitePage(r, title, "Search the threads and posts of "+s.SiteName()+".", s.URLs.Abs("/search"), data)
+	p.Prev, p.Next, p.NoIndex = data.Prev, data.Next, true
+	s.render(w, r, http.StatusOK, "search", p)
 	return nil
 }
 

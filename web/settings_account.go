@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -21,8 +22,8 @@ type accountSettings struct {
 	PendingEmail     string // an address waiting for its link to be followed
 	SendMail         bool
 	Admin            bool
-	MailApplications bool
-	AutoWatch        bool
+	MailApplications settingToggle
+	Watching         settingToggle
 	TimeZone         string
 	DigestHour       int
 	Hours            []int
@@ -31,8 +32,7 @@ type accountSettings struct {
 
 func (s *Server) accountSettingsOf(r *http.Request, viewer *storage.Account) accountSettings {
 	a := accountSettings{Email: viewer.Email, EmailVerified: viewer.EmailVerifiedAt != nil, SendMail: s.sendMail,
-		Admin: viewer.IsAdmin(), MailApplications: viewer.MailApplications, AutoWatch: viewer.AutoWatch,
-		TimeZone: viewer.TimeZone, DigestHour: viewer.DigestHour}
+		Admin: viewer.IsAdmin(), TimeZone: viewer.TimeZone, DigestHour: viewer.DigestHour}
 	for h := range 24 {
 		a.Hours = append(a.Hours, h)
 	}
@@ -45,7 +45,34 @@ func (s *Server) accountSettingsOf(r *http.Request, viewer *storage.Account) acc
 	case "password", "email", "mail", "watching", "schedule":
 		a.Done = d
 	}
+	a.Watching = settingToggle{Name: "watching", Heading: "Following", Field: "auto_watch",
+		Label: "Follow the threads I start or reply to", On: viewer.AutoWatch, Saved: a.Done == "watching"}
+	a.MailApplications = settingToggle{Name: "mail", Heading: "Mail", Field: "applications",
+		Label: "Mail me when a registration waits for approval", On: viewer.MailApplications, Saved: a.Done == "mail"}
 	return a
+}
+
+// settingToggle is an on/off setting of /settings: a form of one
+// checkbox, Field, posted to /settings/{Name} ([Server.saveToggle]),
+// which comes back to /settings?done={Name}.
+type settingToggle struct {
+	Name, Heading, Field, Label string
+	On, Saved                   bool
+}
+
+// saveToggle stores the checkbox of a [settingToggle] with set and goes
+// back to /settings, saying it was saved.
+func (s *Server) saveToggle(w http.ResponseWriter, r *http.Request, name, field string,
+	set func(ctx context.Context, accountID storage.ID, on bool) error) error {
+	viewer := s.memberForm(w, r, "/settings")
+	if viewer == nil {
+		return nil
+	}
+	if err := set(r.Context(), viewer.ID, r.PostForm.Get(field) == "on"); err != nil {
+		return err
+	}
+	s.redirect(w, r, "/settings?done="+name)
+	return nil
 }
 
 // changeEmail sends a verification link to a new address; the address
@@ -117,15 +144,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 
 // saveMailSettings turns an admin's mail about registrations on or off.
 func (s *Server) saveMailSettings(w http.ResponseWriter, r *http.Request) error {
-	viewer := s.memberForm(w, r, "/settings")
-	if viewer == nil {
-		return nil
-	}
-	if err := s.Store.SetMailApplications(r.Context(), viewer.ID, r.PostForm.Get("applications") == "on"); err != nil {
-		return err
-	}
-	s.redirect(w, r, "/settings?done=mail")
-	return nil
+	return s.saveToggle(w, r, "mail", "applications", s.Store.SetMailApplications)
 }
 
 // saveSchedule stores the member's time zone and digest hour.
@@ -164,8 +183,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	_, _, what, ok := s.unsubscribeToken(token)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	s.renderToken(w, r, http.StatusOK, tokenPage{Action: mail.UnsubscribePath + token, Heading: "Stop these mails?",
 		Message: "Stop " + what + ". You can turn it on again in your settings.", Button: "Stop these mails"})
@@ -181,8 +199,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, scope, what, ok := s.unsubscribeToken(token)
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	if err := s.Store.Unsubscribe(r.Context(), id, scope); err != nil {
 		return err

@@ -134,8 +134,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	if viewerFrom(r) == nil {
 		if v, err := s.Store.ThreadVersion(r.Context(), id); err == nil && s.serveCachedGuestPage(w, r, v) {
@@ -388,8 +387,7 @@ func replyFormFrom(f url.Values) replyForm {
 func (s *Server) replyAgain(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	http.Redirect(w, r, s.path(site.ThreadPath(id))+"#reply", http.StatusSeeOther)
 	return nil
@@ -439,32 +437,23 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
 		Media:     attachItems(form.Media),
 		FormToken: form.Token,
 	})
-	status := http.StatusUnprocessableEntity
-	switch {
-	case errors.Is(err, storage.ErrLocked):
-		if s.keepForm(w, r, viewer, kept, threadPage, "reply", lockedMessage) {
+	// A reply refused for its text, or because the thread was locked
+	// meanwhile, is kept: the member lands on the reply box with it.
+	refused := func(status int, msg string) error {
+		if status != http.StatusServiceUnavailable && s.keepForm(w, r, viewer, kept, threadPage, "reply", msg) {
 			return nil
 		}
-		form.Error, status = lockedMessage, http.StatusForbidden
-	case errors.Is(err, storage.ErrNotFound):
-		s.notFound(w, r)
-		return nil
-	case errors.Is(err, storage.ErrInvalid):
-		if s.keepForm(w, r, viewer, kept, threadPage, "reply", formError(err)) {
-			return nil
-		}
-		form.Error = formError(err)
-	case storage.Unavailable(err):
-		s.Log.Warn("reply not saved", "thread", id, "err", err)
-		form.Error, status = unavailableMessage, http.StatusServiceUnavailable
-		retryLater(w)
-	case err != nil:
-		return err
-	default:
-		s.redirect(w, r, site.PostPermalinkPath(p))
+		form.Error = msg
+		s.showThread(w, r, id, 0, form, status)
 		return nil
 	}
-	s.showThread(w, r, id, 0, form, status)
+	switch {
+	case errors.Is(err, storage.ErrLocked):
+		return refused(http.StatusForbidden, lockedMessage)
+	case err != nil:
+		return withForm(err, refused)
+	}
+	s.redirect(w, r, site.PostPermalinkPath(p))
 	return nil
 }
 

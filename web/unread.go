@@ -56,8 +56,7 @@ func (s *Server) threadRows(r *http.Request, threads []storage.Thread) ([]thread
 func (s *Server) unread(w http.ResponseWriter, r *http.Request) error {
 	id, ok := parseIDParam(r, "id")
 	if !ok {
-		s.notFound(w, r)
-		return nil
+		return storage.ErrNotFound
 	}
 	ctx := r.Context()
 	t, err := s.Store.ThreadByID(ctx, id)
@@ -158,13 +157,7 @@ func (s *Server) followed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	s.render(w, r, http.StatusOK, "followed", &page{
-		Title:       "Threads you follow",
-		Description: "The threads you follow on " + s.SiteName() + ".",
-		Canonical:   s.URLs.Abs("/followed"),
-		OGType:      "website",
-		Viewer:      viewer,
-		Data:        followedData{Forums: forums, Threads: rows},
-	})
+	s.render(w, r, http.StatusOK, "followed", sitePage(r, "Threads you follow", "The threads you follow on "+s.SiteName()+".",
+		s.URLs.Abs("/followed"), followedData{Forums: forums, Threads: rows}))
 	return nil
 }

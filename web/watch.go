@@ -41,13 +41,5 @@ func (s *Server) muteThread(w http.ResponseWriter, r *http.Request) error {
 
 // saveWatching turns following the threads one posts in on or off.
 func (s *Server) saveWatching(w http.ResponseWriter, r *http.Request) error {
-	viewer := s.memberForm(w, r, "/settings")
-	if viewer == nil {
-		return nil
-	}
-	if err := s.Store.SetAutoWatch(r.Context(), viewer.ID, r.PostForm.Get("auto_watch") == "on"); err != nil {
-		return err
-	}
-	s.redirect(w, r, "/settings?done=watching")
-	return nil
+	return s.saveToggle(w, r, "watching", "auto_watch", s.Store.SetAutoWatch)
 }

@@ -22,20 +22,11 @@ func cmdFanout(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&fo.Followers, "followers", 10000, "remote followers of the thread")
 	fs.IntVar(&fo.Hosts, "hosts", 1000, "remote hosts the followers live on (each with a shared inbox)")
 	fs.DurationVar(&fo.Timeout, "timeout", time.Minute, "how long to wait for every host")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	t, cleanup, err := setup(ctx, &o, out)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	fo.profile = profilePath(&o, "fanout.cpu.pprof")
-	row, err := runFanout(ctx, t, fo, out)
-	if err != nil {
-		return err
-	}
-	return finish(ctx, out, t, &o, "fanout", []result{row})
+	return runScenario(ctx, "fanout", fs, args, &o, out, func(t *target) ([]result, error) {
+		fo.profile = profilePath(&o, "fanout.cpu.pprof")
+		row, err := runFanout(ctx, t, fo, out)
+		return []result{row}, err
+	})
 }
 
 type fanoutOptions struct {

@@ -133,6 +133,22 @@ type sideResult struct {
 // AppliedRate is what the node made visible a second during the load.
 func (r sideResult) AppliedRate() float64 { return float64(r.VisibleAtEnd) / r.Row.Elapsed.Seconds() }
 
+// sign signs one side's traffic before its clock starts: a warm-up Note
+// from every actor, then g.Presign Notes for the timed load (2,500 a
+// second of the duration when unset), each addressed by pick. actors is
+// how many of reqs, first, are the warm-up.
+func (g gtsOptions) sign(ctx context.Context, side string, hosts []*fakeHost, log io.Writer,
+	pick func(*rand.Rand) (noteTarget, int)) (reqs []signedPost, actors int, err error) {
+	n := g.Presign
+	if n <= 0 {
+		n = int(g.Duration.Seconds() * 2500)
+	}
+	actors = g.Hosts * g.Actors
+	fmt.Fprintf(log, "%s: signing %d requests...\n", side, actors+n)
+	reqs, err = presignNotes(ctx, hosts, actors+n, pick)
+	return reqs, actors, err
+}
+
 // counter reads how many of the Notes a node shows, and how many mention
 // notifications it wrote.
 type counter func(ctx context.Context) (visible, notifications int64, err error)
@@ -232,13 +248,7 @@ func runGTSSide(ctx context.Context, g gtsOptions, hosts []*fakeHost, log io.Wri
 		return sideResult{}, err
 	}
 	base := "http://localhost:" + strconv.Itoa(port)
-	n := g.Presign
-	if n <= 0 {
-		n = int(g.Duration.Seconds() * 2500)
-	}
-	actors := g.Hosts * g.Actors
-	fmt.Fprintf(log, "gotosocial: signing %d requests...\n", actors+n)
-	reqs, err := presignNotes(ctx, hosts, actors+n, func(r *rand.Rand) (noteTarget, int) {
+	reqs, actors, err := g.sign(ctx, "gotosocial", hosts, log, func(r *rand.Rand) (noteTarget, int) {
 		u := users[r.IntN(len(users))]
 		return noteTarget{Inbox: base + "/users/" + u + "/inbox", MentionID: base + "/users/" + u,
 			MentionName: "@" + u + "@" + hostOf(base)}, 0
@@ -309,13 +319,7 @@ func runSkeinSide(ctx context.Context, t *target, g gtsOptions, hosts []*fakeHos
 	if len(users) == 0 || len(threads) == 0 {
 		return sideResult{}, errors.New("the seeded data has no members or threads")
 	}
-	n := g.Presign
-	if n <= 0 {
-		n = int(g.Duration.Seconds() * 2500)
-	}
-	actors := g.Hosts * g.Actors
-	fmt.Fprintf(log, "skein: signing %d requests...\n", actors+n)
-	reqs, err := presignNotes(ctx, hosts, actors+n, func(r *rand.Rand) (noteTarget, int) {
+	reqs, actors, err := g.sign(ctx, "skein", hosts, log, func(r *rand.Rand) (noteTarget, int) {
 		u := users[r.IntN(len(users))]
 		ti := r.IntN(len(threads))
 		return noteTarget{Inbox: t.Base + "/u/" + u + "/inbox", InReplyTo: t.Base + "/p/" + threads[ti].FirstPost,

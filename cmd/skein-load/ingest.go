@@ -32,21 +32,11 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&io_.Rate, "rate", 0, "requests a second to offer (0: as fast as the node accepts them, which saturates it); latency targets are read at a rate")
 	fs.IntVar(&io_.Watch, "watch-threads", 16, "threads polled for the 202-to-visible latency")
 	fs.DurationVar(&io_.WatchEvery, "watch-every", 100*time.Millisecond, "how often they are polled (the latency's resolution)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	t, cleanup, err := setup(ctx, &o, out)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	io_.Duration, io_.Concurrency = o.Duration, o.Concurrency
-	io_.profile = profilePath(&o, "ingest.cpu.pprof")
-	rows, err := runIngest(ctx, t, io_, out)
-	if err != nil {
-		return err
-	}
-	return finish(ctx, out, t, &o, "ingest", rows)
+	return runScenario(ctx, "ingest", fs, args, &o, out, func(t *target) ([]result, error) {
+		io_.Duration, io_.Concurrency = o.Duration, o.Concurrency
+		io_.profile = profilePath(&o, "ingest.cpu.pprof")
+		return runIngest(ctx, t, io_, out)
+	})
 }
 
 type ingestOptions struct {

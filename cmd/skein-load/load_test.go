@@ -89,28 +89,47 @@ func TestReadSmoke(t *testing.T) {
 	})
 }
 
+// testHosts starts n fake hosts for the test, stopped when it ends.
+func testHosts(t *testing.T, n, perHost, distinctKeys int) []*fakeHost {
+	t.Helper()
+	hosts, err := startHosts(n, perHost, distinctKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopHosts(hosts) })
+	return hosts
+}
+
+// userInbox addresses user1 of the host, with its shared inbox.
+func userInbox(h *fakeHost) storage.Recipient {
+	return storage.Recipient{Inbox: h.ActorID("user1") + "/inbox", SharedInbox: h.SharedInbox()}
+}
+
+// announce is a delivery job (id job) of an Announce (id activity) of
+// the manifest's first thread by the thread itself, signed with its key.
+func announce(t *testing.T, tg *target, job, activity string, to ...storage.Recipient) storage.NewActivity {
+	t.Helper()
+	th := tg.Manifest.Threads[0]
+	id, err := storage.ParseID(th.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := tg.Base + "/t/" + th.ID
+	return storage.NewActivity{APID: actor + job, ActorID: actor, KeyOwnerKind: storage.KeyOwnerThread, KeyOwnerID: id, Inboxes: to,
+		Body: []byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Announce","id":"` + actor + activity + `","actor":"` + actor + `","object":"` + actor + `"}`)}
+}
+
 // TestFakeHostsVerifyNodeSignatures sends an activity from the node's
 // delivery worker to fake hosts, which must fetch the node's key and
 // verify every signature: the receiving side of the fanout scenario.
 func TestFakeHostsVerifyNodeSignatures(t *testing.T) {
 	tg, n := startNode(t, "")
-	ctx := context.Background()
-	hosts, err := startHosts(5, 2, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopHosts(hosts)
-	th := tg.Manifest.Threads[0]
-	id, _ := storage.ParseID(th.ID)
+	hosts := testHosts(t, 5, 2, 2)
 	var to []storage.Recipient
 	for _, h := range hosts {
-		to = append(to, storage.Recipient{Inbox: h.ActorID("user1") + "/inbox", SharedInbox: h.SharedInbox()})
+		to = append(to, userInbox(h))
 	}
-	actor := tg.Base + "/t/" + th.ID
-	err = n.Store.EnqueueActivities(ctx, []storage.NewActivity{{APID: actor + "#announce-test", ActorID: actor,
-		KeyOwnerKind: storage.KeyOwnerThread, KeyOwnerID: id, Inboxes: to,
-		Body: []byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Announce","id":"` + actor + `#announce-test","actor":"` + actor + `","object":"` + actor + `"}`)}})
-	if err != nil {
+	if err := n.Store.EnqueueActivities(context.Background(), []storage.NewActivity{announce(t, tg, "#announce-test", "#announce-test", to...)}); err != nil {
 		t.Fatal(err)
 	}
 	n.Delivery.Notify()
@@ -164,22 +183,12 @@ func TestFanoutSmoke(t *testing.T) {
 func TestFanoutCountsDuplicates(t *testing.T) {
 	tg, n := startNode(t, "")
 	ctx := context.Background()
-	hosts, err := startHosts(2, 1, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopHosts(hosts)
-	th := tg.Manifest.Threads[0]
-	id, _ := storage.ParseID(th.ID)
-	actor := tg.Base + "/t/" + th.ID
-	body := []byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Announce","id":"` + actor + `#announce-twice","actor":"` + actor + `","object":"` + actor + `"}`)
-	send := func(key string, h *fakeHost) storage.NewActivity {
-		return storage.NewActivity{APID: actor + key, ActorID: actor, KeyOwnerKind: storage.KeyOwnerThread, KeyOwnerID: id, Body: body,
-			Inboxes: []storage.Recipient{{Inbox: h.ActorID("user1") + "/inbox", SharedInbox: h.SharedInbox()}}}
-	}
+	hosts := testHosts(t, 2, 1, 2)
 	// The same activity to the first host twice (a node bug), once to the
 	// second.
-	if err := n.Store.EnqueueActivities(ctx, []storage.NewActivity{send("#a", hosts[0]), send("#b", hosts[0]), send("#c", hosts[1])}); err != nil {
+	twice := []storage.NewActivity{announce(t, tg, "#a", "#announce-twice", userInbox(hosts[0])),
+		announce(t, tg, "#b", "#announce-twice", userInbox(hosts[0])), announce(t, tg, "#c", "#announce-twice", userInbox(hosts[1]))}
+	if err := n.Store.EnqueueActivities(ctx, twice); err != nil {
 		t.Fatal(err)
 	}
 	n.Delivery.Notify()
@@ -207,11 +216,7 @@ func TestGTSSmoke(t *testing.T) {
 	}
 	tg, _ := startNode(t, "")
 	ctx := context.Background()
-	hosts, err := startHosts(2, 2, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopHosts(hosts)
+	hosts := testHosts(t, 2, 2, 2)
 	g := gtsOptions{Peer: peer, Users: 2, Hosts: 2, Actors: 2, Threads: 4, Presign: 60, Duration: time.Second,
 		Concurrency: 4, Settle: time.Minute}
 	gts, err := runGTSSide(ctx, g, hosts, io.Discard)

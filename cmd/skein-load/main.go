@@ -175,6 +175,26 @@ func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*ta
 	return t, cleanup, nil
 }
 
+// runScenario parses a scenario's flags, sets up the node it runs
+// against, runs it and reports its rows through [finish]; the node and
+// the temporary data are gone when it returns.
+func runScenario(ctx context.Context, name string, fs *flag.FlagSet, args []string, o *options, out io.Writer,
+	run func(t *target) ([]result, error)) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, cleanup, err := setup(ctx, o, out)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	rows, err := run(t)
+	if err != nil {
+		return err
+	}
+	return finish(ctx, out, t, o, name, rows)
+}
+
 // finish prints a scenario's table, saves the heap profile when profiling
 // (heapProfile skips an empty path), and fails the run on any error.
 func finish(ctx context.Context, out io.Writer, t *target, o *options, scenario string, rows []result) error {

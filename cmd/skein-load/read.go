@@ -32,20 +32,10 @@ func cmdRead(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs := newFlags("read", &o, out)
 	phases := fs.String("phases", strings.Join(readPhases, ","), "phases to run: "+strings.Join(readPhases, ","))
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	t, cleanup, err := setup(ctx, &o, out)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	rows, err := runRead(ctx, t, readOptions{Duration: o.Duration, Concurrency: o.Concurrency,
-		Phases: strings.Split(*phases, ","), profile: func(name string) string { return profilePath(&o, "read-"+name+".cpu.pprof") }})
-	if err != nil {
-		return err
-	}
-	return finish(ctx, out, t, &o, "read", rows)
+	return runScenario(ctx, "read", fs, args, &o, out, func(t *target) ([]result, error) {
+		return runRead(ctx, t, readOptions{Duration: o.Duration, Concurrency: o.Concurrency,
+			Phases: strings.Split(*phases, ","), profile: func(name string) string { return profilePath(&o, "read-"+name+".cpu.pprof") }})
+	})
 }
 
 type readOptions struct {

@@ -37,44 +37,38 @@ func envName(flagName string) string {
 }
 
 func (f *flagSet) String(p *string, name, def, help string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		def = v
-	}
-	f.fs.StringVar(p, name, def, help+" ($"+envName(name)+")")
+	f.fs.StringVar(p, name, fromEnv(f, name, def, func(v string) (string, error) { return v, nil }, ""), envHelp(name, help))
 }
 
 func (f *flagSet) Bool(p *bool, name string, def bool, help string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			f.envErr = fmt.Errorf("%s=%q: want true or false", envName(name), v)
-		}
-		def = b
-	}
-	f.fs.BoolVar(p, name, def, help+" ($"+envName(name)+")")
+	f.fs.BoolVar(p, name, fromEnv(f, name, def, strconv.ParseBool, "true or false"), envHelp(name, help))
 }
 
 func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, help string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			f.envErr = fmt.Errorf("%s=%q: want a duration like 30s", envName(name), v)
-		}
-		def = d
-	}
-	f.fs.DurationVar(p, name, def, help+" ($"+envName(name)+")")
+	f.fs.DurationVar(p, name, fromEnv(f, name, def, time.ParseDuration, "a duration like 30s"), envHelp(name, help))
 }
 
 func (f *flagSet) Int(p *int, name string, def int, help string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			f.envErr = fmt.Errorf("%s=%q: want a whole number", envName(name), v)
-		}
-		def = n
-	}
-	f.fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
+	f.fs.IntVar(p, name, fromEnv(f, name, def, strconv.Atoi, "a whole number"), envHelp(name, help))
 }
+
+// fromEnv is a flag's default: the value of its SKEIN_* variable when
+// that is set, read by parse, else def. A value parse refuses is kept for
+// [flagSet.parse] to report, saying what was wanted.
+func fromEnv[T any](f *flagSet, name string, def T, parse func(string) (T, error), want string) T {
+	v, ok := os.LookupEnv(envName(name))
+	if !ok {
+		return def
+	}
+	x, err := parse(v)
+	if err != nil {
+		f.envErr = fmt.Errorf("%s=%q: want %s", envName(name), v, want)
+	}
+	return x
+}
+
+// envHelp adds the flag's variable to its help line.
+func envHelp(name, help string) string { return help + " ($" + envName(name) + ")" }
 
 // parse reads args. It returns errHelp after printing help, and
 // errUsage-wrapped one-line errors for bad flags.

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skein-forum/skein/cmd/skein/skeintest"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -61,7 +62,7 @@ func TestReservedNameIsReserved(t *testing.T) {
 // the --data in use; run, it creates the admin.
 func TestFirstRunCommandWorksAsPrinted(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "my data")
-	addr := freeAddr(t)
+	addr := skeintest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "serve", "--listen", addr, "--data", data, "--site-name", "The Kitchen")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/cmd/skein/skeintest"
 	"github.com/skein-forum/skein/mail/mailtest"
 )
 
@@ -42,7 +43,7 @@ func TestSMTPFlagErrors(t *testing.T) {
 // flags, mails a registration's verification link to a real SMTP server.
 func TestServeSendsMailConfiguredByEnvironment(t *testing.T) {
 	sink := mailtest.Start(t)
-	addr := freeAddr(t)
+	addr := skeintest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "serve", "--listen", addr, "--data", t.TempDir())

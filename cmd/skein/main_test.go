@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skein-forum/skein/cmd/skein/skeintest"
 )
 
 // binary is the skein command built once for the tests that drive it as
@@ -23,20 +24,13 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "skein-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "skein")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build skein: %v\n%s", err, out)
+	var err error
+	if binary, err = skeintest.Binary(); err != nil {
+		fmt.Fprintf(os.Stderr, "build skein: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	skeintest.Cleanup()
 	os.Exit(code)
 }
 
@@ -143,7 +137,7 @@ func TestAdminScriptsAndServe(t *testing.T) {
 		t.Fatalf("migrate: %d %q", code, out)
 	}
 
-	addr := freeAddr(t)
+	addr := skeintest.FreeAddr(t)
 	base := "http://" + addr
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--base-url", base, "--data", data)
 	done, logs := startServe(t, cmd)
@@ -198,7 +192,7 @@ func TestAdminScriptsAndServe(t *testing.T) {
 // tells the admin how to create an account.
 func TestServeOnFreshDirectory(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "skein-data")
-	addr := freeAddr(t)
+	addr := skeintest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "serve", "--listen", addr, "--data", data)
@@ -222,16 +216,6 @@ func TestServeOnFreshDirectory(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "skein.db")); err != nil {
 		t.Errorf("no database file: %v", err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startServe starts cmd, a skein serve, with its log kept; done reports
@@ -291,7 +275,7 @@ func TestBackupCommand(t *testing.T) {
 		t.Fatalf("user create: %s", errs)
 	}
 	skein(t, "", "forum", "create", "attic", "--title", "The Attic", "--data", data)
-	addr := freeAddr(t)
+	addr := skeintest.FreeAddr(t)
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--data", data)
 	done, logs := startServe(t, cmd)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); <-done }()

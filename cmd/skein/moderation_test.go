@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/skein-forum/skein/cmd/skein/skeintest"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -156,7 +157,7 @@ func TestServeFlagsForOperations(t *testing.T) {
 
 // serve with --metrics-listen answers /metrics there and only there.
 func TestServeMetricsListener(t *testing.T) {
-	addr, maddr := freeAddr(t), freeAddr(t)
+	addr, maddr := skeintest.FreeAddr(t), skeintest.FreeAddr(t)
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--metrics-listen", maddr, "--data", t.TempDir(),
 		"--trusted-proxy", "127.0.0.1", "--registration", "approval", "--federation", "allowlist", "--log-format", "json")
 	done, logs := startServe(t, cmd)

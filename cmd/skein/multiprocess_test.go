@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/cmd/skein/skeintest"
 	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -56,7 +57,7 @@ func startCluster(t *testing.T, n int) *cluster {
 	c.base = "http://" + ln.Addr().String()
 	var targets []*url.URL
 	for i := range n {
-		addr := freeAddr(t)
+		addr := skeintest.FreeAddr(t)
 		c.procs = append(c.procs, "http://"+addr)
 		u, _ := url.Parse("http://" + addr)
 		targets = append(targets, u)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skein-forum/skein/federation/transport"
+	"github.com/skein-forum/skein/internal/worker"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -56,8 +57,8 @@ type Worker struct {
 	Clock         func() time.Time // default time.Now
 
 	setupOnce sync.Once
-	wake      chan struct{} // Notify
-	room      chan struct{} // a job finished: maybe claim more
+	wake      worker.Signal // Notify
+	room      worker.Signal // a job finished: maybe claim more
 	global    chan struct{} // semaphore of Concurrency
 	held      atomic.Int64  // jobs claimed and not yet finished
 	mu        sync.Mutex    // guards hosts
@@ -126,8 +127,8 @@ func (w *Worker) setup() {
 		if w.Clock == nil {
 			w.Clock = time.Now
 		}
-		w.wake = make(chan struct{}, 1)
-		w.room = make(chan struct{}, 1)
+		w.wake = worker.NewSignal()
+		w.room = worker.NewSignal()
 		w.global = make(chan struct{}, w.Concurrency)
 		w.hosts = map[string]*hostSlots{}
 	})
@@ -137,10 +138,7 @@ func (w *Worker) setup() {
 // post's jobs were queued, instead of at the next poll. It never blocks.
 func (w *Worker) Notify() {
 	w.setup()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.wake.Notify()
 }
 
 // maxHeld bounds the jobs in memory: enough to keep every slot busy while
@@ -256,10 +254,7 @@ func (w *Worker) dispatch(ctx, sendCtx context.Context, jobs []storage.DeliveryJ
 			results <- w.send(ctx, sendCtx, slots, job, key)
 			w.leaveHost(job.Host, slots)
 			w.held.Add(-1)
-			select {
-			case w.room <- struct{}{}:
-			default:
-			}
+			w.room.Notify()
 		})
 	}
 }
@@ -335,25 +330,7 @@ func (w *Worker) leaveHost(host string, h *hostSlots) {
 // and an idle one reports within milliseconds.
 func (w *Worker) finishLoop(ctx context.Context, results <-chan storage.DeliveryResult) {
 	const maxBatch = 1000
-	var batch []storage.DeliveryResult
-	for r := range results {
-		batch = append(batch[:0], r)
-		timer := time.NewTimer(w.FlushDelay)
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			case <-timer.C:
-				break gather
-			}
-		}
-		timer.Stop()
-		w.flush(ctx, batch)
-	}
+	worker.Batches(results, w.FlushDelay, maxBatch, func(batch []storage.DeliveryResult) { w.flush(ctx, batch) })
 }
 
 // flush writes one batch, retrying a failing database a few times. If it

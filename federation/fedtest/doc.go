@@ -24,7 +24,9 @@
 // and [Actor.Delete] build activities shaped as the style sends them, and
 // [Actor.Deliver] retries a refused POST as the style does;
 // [Server.Respond] makes inboxes fail or stall ([Status], [Delay],
-// [Hold]); [Server.Handle] serves anything at a path; [Sign] signs a
+// [Hold]); [Actor.FiledUnder] is the group a forum that files each post
+// under one group (NodeBB) files a Note under; [Server.Handle] serves
+// anything at a path; [Sign] signs a
 // request with any key, headers and date, for forgeries. [Start] and
 // [Options] serve the load tool, which has no testing.T.
 //

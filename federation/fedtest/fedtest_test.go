@@ -72,51 +72,43 @@ func TestInboxRefuses(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	// signedWith is ana's Like to zoe, signed as edit makes ana's signing.
+	signedWith := func(edit func(s *fedtest.Signing)) func() *http.Request {
+		return func() *http.Request {
+			body := like()
+			req, _ := http.NewRequest(http.MethodPost, zoe.Inbox(), bytes.NewReader(body))
+			s := ana.Signing(http.MethodPost)
+			edit(&s)
+			if err := fedtest.Sign(req, body, s); err != nil {
+				t.Fatal(err)
+			}
+			return req
+		}
+	}
 	cases := []struct {
 		name   string
 		req    func() *http.Request
 		want   int
 		report bool // a mistake no working sender makes
 	}{
-		{"signed by another key", func() *http.Request {
-			body := like()
-			req, _ := http.NewRequest(http.MethodPost, zoe.Inbox(), bytes.NewReader(body))
-			s := ana.Signing(http.MethodPost)
+		{"signed by another key", signedWith(func(s *fedtest.Signing) {
 			s.Key = fedtest.Key(7)
 			if fedtest.Key(7) == ana.Key {
 				s.Key = fedtest.Key(6)
 			}
-			if err := fedtest.Sign(req, body, s); err != nil {
-				t.Fatal(err)
-			}
-			return req
-		}, http.StatusUnauthorized, false},
+		}), http.StatusUnauthorized, false},
 		{"body changed after signing", func() *http.Request {
 			req, _ := ana.NewPost(zoe.Inbox(), like())
 			tampered := bytes.Replace(like(), []byte("Like"), []byte("Lyke"), 1)
 			req.Body, req.ContentLength = readCloser(tampered), int64(len(tampered))
 			return req
 		}, http.StatusUnauthorized, false},
-		{"Date two hours old", func() *http.Request {
-			body := like()
-			req, _ := http.NewRequest(http.MethodPost, zoe.Inbox(), bytes.NewReader(body))
-			s := ana.Signing(http.MethodPost)
+		{"Date two hours old", signedWith(func(s *fedtest.Signing) {
 			s.Date = time.Now().Add(-2 * time.Hour)
-			if err := fedtest.Sign(req, body, s); err != nil {
-				t.Fatal(err)
-			}
-			return req
-		}, http.StatusUnauthorized, false},
-		{"Digest not signed", func() *http.Request {
-			body := like()
-			req, _ := http.NewRequest(http.MethodPost, zoe.Inbox(), bytes.NewReader(body))
-			s := ana.Signing(http.MethodPost)
+		}), http.StatusUnauthorized, false},
+		{"Digest not signed", signedWith(func(s *fedtest.Signing) {
 			s.Headers = []string{"(request-target)", "host", "date"}
-			if err := fedtest.Sign(req, body, s); err != nil {
-				t.Fatal(err)
-			}
-			return req
-		}, http.StatusUnauthorized, false},
+		}), http.StatusUnauthorized, false},
 		{"an activity of someone else", func() *http.Request {
 			act := ana.Like(zoe.ID+"/statuses/1", zoe.ID)
 			act["actor"] = sender.Actor("mallory").ID

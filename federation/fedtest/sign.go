@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-fed/httpsig"
+	"github.com/skein-forum/skein/federation/signature"
 )
 
 // Signing says how to sign one request. An [Actor] fills it in the way its
@@ -34,31 +34,12 @@ func Sign(r *http.Request, body []byte, s Signing) error {
 	if s.Key == nil || s.KeyID == "" {
 		return errors.New("fedtest: sign: no key")
 	}
-	signer, _, err := httpsig.NewSigner([]httpsig.Algorithm{httpsig.RSA_SHA256}, httpsig.DigestSha256, s.Headers, httpsig.Signature, 0)
-	if err != nil {
-		return fmt.Errorf("fedtest: sign: %w", err)
-	}
-	if r.Host == "" {
-		r.Host = r.URL.Host
-	}
-	// go-fed reads Host from the header map; net/http sends r.Host.
-	r.Header.Set("Host", r.Host)
 	date := s.Date
 	if date.IsZero() {
 		date = time.Now()
 	}
-	r.Header.Set("Date", date.UTC().Format(http.TimeFormat))
-	r.Header.Del("Digest")
-	r.Header.Del("Signature")
-	// The receiver sees the escaped path on the wire; go-fed would sign
-	// the decoded one. Sign a copy with the escaped path (sharing r's
-	// headers, so the Digest and Signature land on r).
-	shadow := *r
-	u := *r.URL
-	u.Path, u.RawPath = r.URL.EscapedPath(), ""
-	shadow.URL = &u
-	if err := signer.SignRequest(s.Key, s.KeyID, &shadow, body); err != nil {
-		return fmt.Errorf("fedtest: sign %s %s: %w", r.Method, r.URL, err)
+	if err := signature.SignHeaders(r, body, s.KeyID, s.Key, s.Headers, date); err != nil {
+		return fmt.Errorf("fedtest: %w", err)
 	}
 	if s.Algorithm != "" && s.Algorithm != "hs2019" {
 		// go-fed always writes hs2019; the algorithm is not signed.

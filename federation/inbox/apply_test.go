@@ -368,29 +368,21 @@ func TestInboxFreshNoteIsNotBackfilled(t *testing.T) {
 // order. A Note embedded in the context is believed only from the
 // context's own host; one claiming another server is fetched from there.
 func TestInboxWalksMirrorContext(t *testing.T) {
-	n := testnode.NewInboxNode(t, nil)
-	rs := testnode.NewRemoteServer(t, "mastodon")
-	group, amy := rs.Actor("bakers", "Group", 0), rs.Actor("amy", "Person", 1)
+	n, rs, group, amy := groupNode(t)
 	third := testnode.NewRemoteServer(t, "gotosocial")
 	yan := third.Actor("yan", "Person", 2)
 	ctx := context.Background()
-	n.Follow(t, n.Fx.Bob, group)
 	thread := rs.Srv.URL + "/c/42"
-	inThread := func(note map[string]any) map[string]any {
-		note["context"] = thread
-		delete(note, "replies")
-		return note
-	}
-	first := inThread(amy.Note("", "<p>Show us your loaves.</p>"))
+	first := inThread(amy.Note("", "<p>Show us your loaves.</p>"), thread)
 	first["name"] = "Loaf pictures"
-	second := inThread(amy.Note(first["id"].(string), "<p>Mine rose well.</p>"))
+	second := inThread(amy.Note(first["id"].(string), "<p>Mine rose well.</p>"), thread)
 	rs.Serve(second)
 	answer := yan.Note(first["id"].(string), "<p>Genuine words of yan.</p>")
 	delete(answer, "replies")
 	third.Serve(answer)
 	forged := copyMap(answer)
 	forged["content"] = "<p>Words put in yan's mouth.</p>"
-	latest := inThread(amy.Note(second["id"].(string), "<p>Latest.</p>"))
+	latest := inThread(amy.Note(second["id"].(string), "<p>Latest.</p>"), thread)
 	rs.Serve(latest)
 	rs.Put("/c/42", map[string]any{
 		"@context": "https://www.w3.org/ns/activitystreams", "id": thread, "type": "OrderedCollection",
@@ -433,18 +425,13 @@ func TestInboxWalksMirrorContext(t *testing.T) {
 // A Note may name any URL as its context: only a context on the host of
 // the group that announced it is walked.
 func TestInboxMirrorContextOnAnotherHostNotWalked(t *testing.T) {
-	n := testnode.NewInboxNode(t, nil)
-	rs := testnode.NewRemoteServer(t, "mastodon")
-	group, amy := rs.Actor("bakers", "Group", 0), rs.Actor("amy", "Person", 1)
+	n, rs, group, amy := groupNode(t)
 	victim := testnode.NewRemoteServer(t, "mastodon")
 	ctx := context.Background()
-	n.Follow(t, n.Fx.Bob, group)
 	elsewhere := victim.Srv.URL + "/c/1"
 	victim.Put("/c/1", map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": elsewhere,
 		"type": "OrderedCollection", "orderedItems": []any{}})
-	note := amy.Note("", "<p>Hello.</p>")
-	note["context"] = elsewhere
-	delete(note, "replies")
+	note := inThread(amy.Note("", "<p>Hello.</p>"), elsewhere)
 	rs.Serve(note)
 	n.Deliver(t, group, group.Activity("Announce", note["id"]))
 	n.Settle(t)

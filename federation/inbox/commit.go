@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skein-forum/skein/internal/worker"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -64,7 +65,7 @@ func (in *Inbox) commitLoop(ch chan *pendingItem) {
 	items := make([]storage.NewInboxItem, 0, maxCommitBatch)
 	for first := range ch {
 		batch = append(batch[:0], first)
-		batch = gather(batch, ch, maxCommitBatch, nil)
+		batch = worker.Gather(batch, ch, maxCommitBatch, nil)
 		items = items[:0]
 		for _, p := range batch {
 			items = append(items, p.item)

@@ -172,16 +172,9 @@ func (in *Inbox) localFollowTarget(ctx context.Context, iri string) (*followTarg
 		}
 		return ft, nil
 	case "t":
-		id, err := storage.ParseID(name)
-		if err != nil {
-			return nil, ignore("bad thread id %q", name)
-		}
-		t, err := in.store.ThreadByID(ctx, id)
+		t, err := in.ownThread(ctx, name)
 		if err != nil {
 			return nil, err
-		}
-		if t.IsMirror() {
-			return nil, ignore("thread %s mirrors a remote one", id)
 		}
 		ft := &followTarget{storage.FollowThread, t.ID, in.urls.Thread(t.ID), storage.KeyOwnerThread, t.ID, ""}
 		if t.DeletedAt != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/signature"
+	"github.com/skein-forum/skein/internal/worker"
 	"github.com/skein-forum/skein/ratelimit"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -63,7 +64,7 @@ type Inbox struct {
 	hosts  *ratelimit.Set // inbox POSTs per remote host
 	actors *ratelimit.Set // and per actor
 
-	wake     chan struct{} // work was queued: wake the Worker
+	wake     worker.Signal // work was queued: wake the Worker
 	commit   inboxCommit   // accepted POSTs, committed in groups
 	posts    postCommit    // posts the worker stores, committed in groups
 	backfill backfillBudget
@@ -83,7 +84,7 @@ func New(fed *federation.Server, cfg Config) *Inbox {
 	}
 	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
 		hosts: newLimiterSet(cfg.HostPerMinute), actors: newLimiterSet(cfg.ActorPerMinute),
-		wake: make(chan struct{}, 1), backlog: backlog{max: cfg.MaxBacklog}}
+		wake: worker.NewSignal(), backlog: backlog{max: cfg.MaxBacklog}}
 }
 
 // Register adds the POST side of every actor's inbox and the shared one.
@@ -292,12 +293,7 @@ func (in *Inbox) inboxExists(r *http.Request) (bool, error) {
 }
 
 // Notify tells the Worker there is work; it never blocks.
-func (in *Inbox) Notify() {
-	select {
-	case in.wake <- struct{}{}:
-	default:
-	}
-}
+func (in *Inbox) Notify() { in.wake.Notify() }
 
 func (in *Inbox) inboxFailure(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) {

@@ -25,6 +25,19 @@ func localPath(in *Inbox, iri string) (prefix, name string) {
 
 // localThread loads a live local thread (not a mirror) by its public id.
 func (in *Inbox) localThread(ctx context.Context, name string) (*storage.Thread, error) {
+	t, err := in.ownThread(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if t.DeletedAt != nil {
+		return nil, ignore("thread %s is deleted", t.ID)
+	}
+	return t, nil
+}
+
+// ownThread loads a thread of this node (not a mirror of a remote one),
+// deleted or not, by its public id.
+func (in *Inbox) ownThread(ctx context.Context, name string) (*storage.Thread, error) {
 	id, err := storage.ParseID(name)
 	if err != nil {
 		return nil, ignore("bad thread id %q", name)
@@ -33,8 +46,8 @@ func (in *Inbox) localThread(ctx context.Context, name string) (*storage.Thread,
 	if err != nil {
 		return nil, err
 	}
-	if t.IsMirror() || t.DeletedAt != nil {
-		return nil, ignore("thread %s is not a live local thread", id)
+	if t.IsMirror() {
+		return nil, ignore("thread %s mirrors a remote one", id)
 	}
 	return t, nil
 }

@@ -10,23 +10,38 @@ import (
 	"github.com/skein-forum/skein/storage"
 )
 
+// groupNode is a node on which Bob follows bakers, a Mastodon-style
+// group whose member amy writes in its threads: the start of every
+// mirror.
+func groupNode(t *testing.T) (n *testnode.InboxNode, rs *testnode.RemoteServer, group, amy *testnode.RemoteActor) {
+	t.Helper()
+	n = testnode.NewInboxNode(t, nil)
+	rs = testnode.NewRemoteServer(t, "mastodon")
+	group, amy = rs.Actor("bakers", "Group", 0), rs.Actor("amy", "Person", 1)
+	n.Follow(t, n.Fx.Bob, group)
+	return n, rs, group, amy
+}
+
+// inThread makes note a post of the remote thread whose context is
+// thread, without a replies collection to walk.
+func inThread(note map[string]any, thread string) map[string]any {
+	note["context"] = thread
+	delete(note, "replies")
+	return note
+}
+
 // A mirror shows a remote group's thread as the group moderates it: a
 // stranger's Create or boost of a Note naming the thread stays out, a
 // reply addressed to the group by someone the group let in before gets
 // in, and what the group announces gets in whoever wrote it.
 func TestInboxMirrorTakesWhatItsGroupAnnounced(t *testing.T) {
-	n := testnode.NewInboxNode(t, nil)
-	rs := testnode.NewRemoteServer(t, "mastodon")
-	group, amy := rs.Actor("bakers", "Group", 0), rs.Actor("amy", "Person", 1)
+	n, rs, group, amy := groupNode(t)
 	evil := testnode.NewRemoteServer(t, "mastodon")
 	eve := evil.Actor("eve", "Person", 2)
 	ctx := context.Background()
-	n.Follow(t, n.Fx.Bob, group)
 	thread := rs.Srv.URL + "/c/42"
 	note := func(by *testnode.RemoteActor, inReplyTo, text string, to ...string) map[string]any {
-		m := by.Note(inReplyTo, "<p>"+text+"</p>")
-		m["context"] = thread
-		delete(m, "replies")
+		m := inThread(by.Note(inReplyTo, "<p>"+text+"</p>"), thread)
 		if len(to) > 0 {
 			m["cc"] = []any{to[0]}
 		}

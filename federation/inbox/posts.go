@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skein-forum/skein/internal/worker"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -85,7 +86,7 @@ func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 			linger.Reset(postLinger)
 			lingered = linger.C
 		}
-		batch = gather(batch, ch, maxPostBatch, lingered)
+		batch = worker.Gather(batch, ch, maxPostBatch, lingered)
 		linger.Stop() // Go 1.23 timers: no stale tick is received after Stop or Reset
 		busy = len(batch) > 1
 		nps = nps[:0]
@@ -121,36 +122,6 @@ func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 			close(p.done)
 		}
 	}
-}
-
-// gather adds what waits on ch to batch, up to max items. With lingered
-// set it also waits for more until lingered fires; a lone item on an idle
-// node goes at once.
-func gather[T any](batch []T, ch <-chan T, max int, lingered <-chan time.Time) []T {
-	for len(batch) < max {
-		select {
-		case p, ok := <-ch:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, p)
-			continue
-		default:
-		}
-		if lingered == nil {
-			return batch
-		}
-		select {
-		case p, ok := <-ch:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, p)
-		case <-lingered:
-			return batch
-		}
-	}
-	return batch
 }
 
 // workerSlot is an Worker's concurrency slot held by the item being

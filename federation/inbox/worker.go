@@ -12,6 +12,7 @@ import (
 	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/federation/delivery"
+	"github.com/skein-forum/skein/internal/worker"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -53,7 +54,7 @@ type Worker struct {
 	Applied func()
 
 	setupOnce sync.Once
-	room      chan struct{}
+	room      worker.Signal
 	gate      chan struct{} // BusyConcurrency places; nil when off
 	held      atomic.Int64
 	counters  inboxCounters
@@ -99,7 +100,7 @@ func (w *Worker) setup() {
 		if w.Clock == nil {
 			w.Clock = time.Now
 		}
-		w.room = make(chan struct{}, 1)
+		w.room = worker.NewSignal()
 	})
 }
 
@@ -234,10 +235,7 @@ func (w *Worker) dispatch(ctx, workCtx context.Context, items []storage.InboxIte
 					results <- r
 				}
 				w.held.Add(-1)
-				select {
-				case w.room <- struct{}{}:
-				default:
-				}
+				w.room.Notify()
 			}
 		})
 	}
@@ -301,41 +299,28 @@ func (w *Worker) result(it *storage.InboxItem, err error) storage.InboxResult {
 // finishLoop records results in batches, as the delivery worker does.
 func (w *Worker) finishLoop(ctx context.Context, results <-chan storage.InboxResult) {
 	const flushDelay = 20 * time.Millisecond
-	var batch []storage.InboxResult
-	for r := range results {
-		batch = append(batch[:0], r)
-		timer := time.NewTimer(flushDelay)
-	gather:
-		for len(batch) < 500 {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			case <-timer.C:
-				break gather
+	worker.Batches(results, flushDelay, 500, func(batch []storage.InboxResult) { w.flush(ctx, batch) })
+}
+
+// flush records one batch, retrying a failing database a few times.
+func (w *Worker) flush(ctx context.Context, batch []storage.InboxResult) {
+	for try := 1; ; try++ {
+		err := w.Inbox.store.FinishInbox(ctx, w.Owner, w.Clock(), batch)
+		if err == nil {
+			// The leases just ended may have held back later
+			// activities of the same actors: claim them now.
+			w.Inbox.Notify()
+			if w.Applied != nil {
+				w.Applied()
 			}
+			return
 		}
-		timer.Stop()
-		for try := 1; ; try++ {
-			err := w.Inbox.store.FinishInbox(ctx, w.Owner, w.Clock(), batch)
-			if err == nil {
-				// The leases just ended may have held back later
-				// activities of the same actors: claim them now.
-				w.Inbox.Notify()
-				if w.Applied != nil {
-					w.Applied()
-				}
-				break
-			}
-			if try == 5 {
-				// The leases run out and the items are applied again;
-				// every apply is idempotent.
-				w.Log.Error("record inbox results", "items", len(batch), "err", err)
-				break
-			}
-			time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+		if try == 5 {
+			// The leases run out and the items are applied again;
+			// every apply is idempotent.
+			w.Log.Error("record inbox results", "items", len(batch), "err", err)
+			return
 		}
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
 	}
 }

@@ -67,6 +67,20 @@ func (w *Worker) load(ctx context.Context, ev storage.OutboxEvent) (*scene, erro
 	return &scene{ev: ev, post: p, thread: t, forum: f, owner: owner}, nil
 }
 
+// member loads the local member an event is about; nil when the account
+// is gone, remote, or a registration awaiting approval (never announced,
+// so nothing it does federates).
+func (w *Worker) member(ctx context.Context, id storage.ID) (*storage.Account, error) {
+	a, err := w.store.AccountByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || !a.IsLocal() || a.ApprovalPending {
+		return nil, err
+	}
+	return a, nil
+}
+
 // sender is a local actor that signs what it sends.
 type sender struct {
 	id   string

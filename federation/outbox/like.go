@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"errors"
 
 	"github.com/skein-forum/skein/federation"
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -13,11 +12,8 @@ import (
 // post's author and, in a mirror thread, to the thread's owner. Likes of
 // local posts stay here: the Note's likes collection counts them.
 func (w *Worker) likeChanged(ctx context.Context, ev storage.OutboxEvent) ([]storage.NewActivity, error) {
-	liker, err := w.store.AccountByID(ctx, ev.AccountID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil || !liker.IsLocal() || liker.ApprovalPending {
+	liker, err := w.member(ctx, ev.AccountID)
+	if err != nil || liker == nil {
 		return nil, err
 	}
 	sc, err := w.load(ctx, ev)

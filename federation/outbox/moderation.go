@@ -49,12 +49,9 @@ func (w *Worker) reportForwarded(ctx context.Context, ev storage.OutboxEvent) ([
 // nobody narrower can be found; Mastodon does the same. Their key stays,
 // so the Delete is signed by them.
 func (w *Worker) accountDeleted(ctx context.Context, ev storage.OutboxEvent) ([]storage.NewActivity, error) {
-	a, err := w.store.AccountByID(ctx, ev.AccountID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil || !a.IsLocal() || a.ApprovalPending {
-		return nil, err // an unapproved registration was never announced
+	a, err := w.member(ctx, ev.AccountID)
+	if err != nil || a == nil {
+		return nil, err
 	}
 	var to []storage.Recipient
 	after := ""

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skein-forum/skein/federation"
+	"github.com/skein-forum/skein/internal/worker"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -35,7 +36,7 @@ type Worker struct {
 	setupOnce sync.Once
 	store     *storage.Store
 	urls      *site.URLs
-	wake      chan struct{}
+	wake      worker.Signal
 	failures  map[storage.ID]*eventFailure // events whose processing failed, for backoff
 	software  *softwareProber
 }
@@ -61,7 +62,7 @@ func (w *Worker) setup() {
 		if w.Batch <= 0 {
 			w.Batch = 100
 		}
-		w.wake = make(chan struct{}, 1)
+		w.wake = worker.NewSignal()
 		w.failures = map[storage.ID]*eventFailure{}
 		if w.Fed != nil {
 			w.store, w.urls = w.Fed.Store(), w.Fed.URLs()
@@ -74,10 +75,7 @@ func (w *Worker) setup() {
 // posted. It never blocks.
 func (w *Worker) Notify() {
 	w.setup()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.wake.Notify()
 }
 
 // Run processes events until ctx ends.
@@ -89,22 +87,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	var probes sync.WaitGroup
 	probes.Go(func() { w.software.run(ctx) })
 	defer probes.Wait()
-	tick := time.NewTicker(w.PollInterval)
-	defer tick.Stop()
-	for ctx.Err() == nil {
+	worker.Loop(ctx, w.PollInterval, w.wake, func(ctx context.Context) bool {
 		n, err := w.ProcessPending(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("outbox", "err", err)
 		}
-		if n == w.Batch {
-			continue // there may be more
-		}
-		select {
-		case <-ctx.Done():
-		case <-w.wake:
-		case <-tick.C:
-		}
-	}
+		return n == w.Batch // there may be more
+	})
 	return nil
 }
 

@@ -176,23 +176,6 @@ func (w *Worker) sendToAudience(ctx context.Context, sc *scene, act *as.Activity
 
 // note builds the Note of a scene's post.
 func (w *Worker) note(ctx context.Context, sc *scene) (*as.Note, error) {
-	refs, err := w.Fed.RemoteRefs(ctx, []storage.Post{*sc.post}, sc.thread)
-	if err != nil {
-		return nil, err
-	}
-	mentions, err := w.Fed.NoteMentions(ctx, sc.post, sc.thread, refs)
-	if err != nil {
-		return nil, err
-	}
 	// The same Note as /p/ID serves, replies included.
-	replies, err := w.Fed.RepliesPage(ctx, sc.post, sc.thread, 0)
-	if err != nil {
-		return nil, err
-	}
-	media, err := w.Fed.PostMedia(ctx, sc.post)
-	if err != nil {
-		return nil, err
-	}
-	return federation.NoteFromPost(w.urls, federation.NoteParts{Post: sc.post, Thread: sc.thread, Forum: sc.forum, Refs: refs,
-		ThreadActor: sc.owner, Replies: replies, Media: media[sc.post.ID], Mentions: mentions}), nil
+	return w.Fed.PostNote(ctx, sc.post, sc.thread, sc.forum, sc.owner, true)
 }

@@ -25,12 +25,20 @@ var (
 // concurrent use and building one is cheap next to the RSA operation; this
 // keeps fan-out signing parallel without a lock.
 func SignRequest(r *http.Request, body []byte, keyID string, key *rsa.PrivateKey) error {
-	if r.URL == nil {
-		return fmt.Errorf("sign request: no URL")
-	}
 	headers := getHeaders
 	if body != nil {
 		headers = bodyHeaders
+	}
+	return SignHeaders(r, body, keyID, key, headers, time.Now())
+}
+
+// SignHeaders is [SignRequest] over the given signed headers, in order
+// ("(request-target)" is the pseudo-header), with date as the Date
+// header: for a test server that signs the way another server does, or
+// forges. Headers other than Host, Date and Digest must already be set.
+func SignHeaders(r *http.Request, body []byte, keyID string, key *rsa.PrivateKey, headers []string, date time.Time) error {
+	if r.URL == nil {
+		return fmt.Errorf("sign request: no URL")
 	}
 	signer, _, err := httpsig.NewSigner([]httpsig.Algorithm{httpsig.RSA_SHA256}, httpsig.DigestSha256, headers, httpsig.Signature, 0)
 	if err != nil {
@@ -43,7 +51,7 @@ func SignRequest(r *http.Request, body []byte, keyID string, key *rsa.PrivateKey
 	// net/http sends r.Host and ignores Header["Host"], but go-fed reads the
 	// header map; keep both the same.
 	r.Header.Set("Host", r.Host)
-	r.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	r.Header.Set("Date", date.UTC().Format(http.TimeFormat))
 	// go-fed refuses to overwrite a Digest.
 	r.Header.Del("Digest")
 	r.Header.Del("Signature")

@@ -230,10 +230,11 @@ func Replies(t testing.TB, s *storage.Store, threadID, authorID storage.ID, n in
 }
 
 // RemoteActor stores a remote Person handle@domain whose id is
-// https://domain/actors/handle, with its inbox below it.
+// https://domain/users/handle, as Mastodon spells it, with its inbox
+// below it.
 func RemoteActor(t testing.TB, s *storage.Store, handle, domain string) *storage.Account {
 	t.Helper()
-	apID := "https://" + domain + "/actors/" + handle
+	apID := "https://" + domain + "/users/" + handle
 	a, err := s.UpsertRemoteAccount(context.Background(), &storage.Account{Handle: handle, Domain: domain, APID: &apID,
 		Inbox: apID + "/inbox", ActorType: "Person"})
 	if err != nil {

@@ -1,0 +1,237 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Search on SQLite. FTS5's bm25 weighs each term by how many posts hold
+// it, and counts them on every query by walking the term's whole list of
+// posts: for a word in 40% of a million posts that count alone takes
+// longer than a search may. So bm25 ranks a query only when every term is
+// rare (in at most searchRareTerm posts), and then ranks all its matches;
+// a query with a common word takes its newest searchWindow matches (the
+// index stops there, so a common word costs what a rare one does) and
+// lists those whose thread title holds every term first, then the rest,
+// newest first.
+
+const (
+	// searchWindow is how many of the newest matches a common-word search
+	// lists: every page a reader may open.
+	searchWindow = MaxSearchPage * SearchPageSize
+	// commonTermTTL is how long a term found common is believed common
+	// without counting again (deletions rarely make it rare).
+	commonTermTTL = time.Hour
+	// maxCommonTerms bounds the memory of common terms.
+	maxCommonTerms = 10000
+)
+
+// The prepared statements of the SQLite search (see [hotReads]). Column
+// lists are put in front of searchRankedPage and searchPostsByID.
+const (
+	// searchRankedPage: the FTS5 query and the page's limit and offset.
+	// The inner query ranks the matches on ids alone: the posts' wide
+	// rows are read for the page only. Title words weigh more than body
+	// words; bm25 is lower for better. The index holds live posts of live
+	// threads; the outer conditions are a safety net.
+	searchRankedPage = `
+	FROM (SELECT rowid AS id, bm25(post_search, 4.0, 1.0) AS score FROM post_search
+		WHERE post_search MATCH ? ORDER BY score, rowid DESC LIMIT ? OFFSET ?) AS hit
+	JOIN posts AS p ON p.id = hit.id
+	JOIN threads AS t ON t.id = p.thread_id
+	LEFT JOIN accounts AS a ON a.id = p.author_id
+	WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL
+	ORDER BY hit.score, hit.id DESC`
+	// searchNewest: the FTS5 query and the window; the ids of the newest
+	// matches, newest first.
+	searchNewest = "SELECT rowid FROM post_search WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?"
+	// searchInRange: an FTS5 query and the lowest and highest id.
+	searchInRange = "SELECT rowid FROM post_search WHERE post_search MATCH ? AND rowid BETWEEN ? AND ?"
+	// searchCountTo: an FTS5 query and a bound; how many posts match, up
+	// to the bound.
+	searchCountTo = "SELECT count(*) FROM (SELECT 1 FROM post_search WHERE post_search MATCH ? LIMIT ?)"
+	// searchPostsByID: SearchPageSize+1 ids (0 for none).
+	searchPostsByID = `
+	FROM posts AS p
+	JOIN threads AS t ON t.id = p.thread_id
+	LEFT JOIN accounts AS a ON a.id = p.author_id
+	WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL AND p.id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// searchRareTerm is the most posts a term may be in for bm25 to rank it:
+// counting them, and scoring up to that many matches, stays within a few
+// milliseconds. A variable for the tests.
+var searchRareTerm = 1000
+
+// commonTerms remembers the terms found in more than searchRareTerm
+// posts, so a common word is counted once an hour, not on every search.
+type commonTerms struct {
+	mu    sync.Mutex
+	found map[string]time.Time
+}
+
+func (c *commonTerms) has(term string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.found[term]
+	return ok && time.Since(at) < commonTermTTL
+}
+
+func (c *commonTerms) add(term string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.found == nil || len(c.found) >= maxCommonTerms {
+		c.found = map[string]time.Time{}
+	}
+	c.found[term] = time.Now()
+}
+
+// ftsPhrases quotes each term: a phrase of one word, never an operator.
+func ftsPhrases(terms []string) string {
+	return `"` + strings.Join(terms, `" "`) + `"`
+}
+
+func (s *Store) searchSQLite(ctx context.Context, terms []string, page int) ([]SearchHit, error) {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	match := ftsPhrases(terms)
+	offset := (page - 1) * SearchPageSize
+	rare, err := s.rareTerms(ctx, h, terms)
+	if err != nil {
+		return nil, err
+	}
+	if rare {
+		// Every term is in at most searchRareTerm posts, so are all the
+		// matches: bm25 ranks them all.
+		rows, err := h.searchRanked.QueryContext(ctx, match, SearchPageSize+1, offset)
+		if err != nil {
+			return nil, err
+		}
+		return h.scanSearchHits(rows)
+	}
+	ids, err := queryIDs(ctx, h.searchNewest, match, searchWindow)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	// The window's posts whose thread title holds every term (a thread's
+	// opening post carries its title) go first.
+	titled, err := queryIDs(ctx, h.searchInRange, "{title} : ("+match+")", ids[len(ids)-1], ids[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(titled) > 0 {
+		first := make(map[ID]bool, len(titled))
+		for _, id := range titled {
+			first[id] = true
+		}
+		slices.SortStableFunc(ids, func(a, b ID) int {
+			switch {
+			case first[a] && !first[b]:
+				return -1
+			case first[b] && !first[a]:
+				return 1
+			}
+			return 0
+		})
+	}
+	if offset >= len(ids) {
+		return nil, nil
+	}
+	ids = ids[offset:min(len(ids), offset+SearchPageSize+1)]
+	args := make([]any, SearchPageSize+1)
+	for i := range args {
+		args[i] = ID(0)
+		if i < len(ids) {
+			args[i] = ids[i]
+		}
+	}
+	rows, err := h.searchByID.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	hits, err := h.scanSearchHits(rows)
+	if err != nil {
+		return nil, err
+	}
+	order := make(map[ID]int, len(ids))
+	for i, id := range ids {
+		order[id] = i
+	}
+	slices.SortFunc(hits, func(a, b SearchHit) int { return order[a.ID] - order[b.ID] })
+	return hits, nil
+}
+
+// rareTerms reports whether every term is in at most searchRareTerm
+// posts, counting each up to that bound.
+func (s *Store) rareTerms(ctx context.Context, h *hotReads, terms []string) (bool, error) {
+	for _, t := range terms {
+		if s.common.has(t) {
+			return false, nil
+		}
+	}
+	for _, t := range terms {
+		var n int
+		if err := h.searchCountTo.QueryRowContext(ctx, ftsPhrases([]string{t}), searchRareTerm+1).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > searchRareTerm {
+			s.common.add(t)
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// queryIDs runs a statement whose rows are one id each.
+func queryIDs(ctx context.Context, st *sql.Stmt, args ...any) ([]ID, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ID
+	for rows.Next() {
+		var id ID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// scanSearchHits reads rows of post columns, the thread's title, then
+// author columns, and closes them.
+func (h *hotReads) scanSearchHits(rows *sql.Rows) ([]SearchHit, error) {
+	defer rows.Close()
+	np := len(h.post.Fields)
+	rv := newRowValues(np + 1 + len(h.account.Fields))
+	var out []SearchHit
+	for rows.Next() {
+		if err := rv.scan(rows); err != nil {
+			return nil, err
+		}
+		out = append(out, SearchHit{})
+		hit := &out[len(out)-1]
+		if err := scanFields(h.post, &hit.Post, rv.vals[:np]); err != nil {
+			return nil, err
+		}
+		switch t := rv.vals[np].(type) {
+		case string:
+			hit.ThreadTitle = t
+		case []byte:
+			hit.ThreadTitle = string(t)
+		}
+		var err error
+		if hit.Author, err = h.scanAuthor(rv.vals[np+1:]); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,74 @@
+package storage_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+// TestSearchCommonWords covers SQLite's search for a word in more posts
+// than bm25 may rank: the newest matches, the posts whose thread title
+// holds the words first, then newest first, paged without repeats, and
+// without deleted posts or the posts of deleted threads.
+func TestSearchCommonWords(t *testing.T) {
+	if storage.SearchPostsByIDParams != storage.SearchPageSize+1 {
+		t.Fatalf("the page query takes %d ids, a page needs %d", storage.SearchPostsByIDParams, storage.SearchPageSize+1)
+	}
+	defer storage.SetSearchRareTerm(5)()
+	ctx := context.Background()
+	s := storagetest.Open(t, "sqlite")
+	fx := storagetest.Seed(t, s)
+	titled, opener, err := s.CreateThread(ctx, storage.NewThread{ForumID: fx.Forum.ID, AuthorID: fx.Alice.ID,
+		Title: "Hydration tables", Source: "Percentages by flour.", HTML: "<p>Percentages by flour.</p>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 30)
+	search := func(q string, page int) ([]storage.ID, bool) {
+		t.Helper()
+		hits, more, err := s.Search(ctx, q, page)
+		if err != nil {
+			t.Fatalf("search %q page %d: %v", q, page, err)
+		}
+		var ids []storage.ID
+		for _, h := range hits {
+			if h.Author == nil || h.ThreadTitle == "" {
+				t.Fatalf("hit %s without its author or thread title", h.ID)
+			}
+			ids = append(ids, h.ID)
+		}
+		return ids, more
+	}
+	// Newest first after the title match, which is older than every reply.
+	want := []storage.ID{opener.ID}
+	for i := len(replies) - 1; i >= 0; i-- {
+		want = append(want, replies[i].ID)
+	}
+	p1, more1 := search("hydration", 1)
+	p2, more2 := search("hydration", 2)
+	if !more1 || more2 || !slices.Equal(append(p1, p2...), want) {
+		t.Fatalf("pages %v (more %v), %v (more %v); want %v", p1, more1, p2, more2, want)
+	}
+	// Every word must match, in the title or the text.
+	if got, _ := search("hydration tables", 1); !slices.Equal(got, []storage.ID{opener.ID}) {
+		t.Fatalf("hydration tables: %v", got)
+	}
+	if err := s.DeletePost(ctx, replies[29].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteThread(ctx, titled.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The index itself forgot them: a page of 20 with more to come, then
+	// the 9 others.
+	got, more := search("hydration", 1)
+	if want := []storage.ID{replies[28].ID, replies[27].ID}; len(got) != 20 || !more || !slices.Equal(got[:2], want) {
+		t.Fatalf("after deleting the newest reply and the titled thread: %v (more %v), want %v first", got, more, want)
+	}
+	if got, more = search("hydration", 2); len(got) != 9 || more {
+		t.Fatalf("page 2 after the deletions: %d hits (more %v), want 9", len(got), more)
+	}
+}
