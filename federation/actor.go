@@ -118,7 +118,7 @@ func summaryOf(h string, maxRunes int) string {
 
 // serveActor answers with the actor document cached for key at version,
 // or builds, caches and answers it.
-func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, key, version string, modified time.Time, build func() (*as.Actor, error)) {
+func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, key, version string, modified time.Time, build func() (*as.Actor, error)) error {
 	// The version is part of the key: an actor's document is kept per
 	// digest of the rows it was built from, so an edit is seen at once,
 	// and the versions it replaced age out of the cache.
@@ -130,116 +130,100 @@ func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, key, version
 			doc, err = newDocument(act, modified)
 		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		s.actors.Put(key, 0, doc, time.Time{})
 	}
 	writeDocument(w, r, http.StatusOK, doc)
+	return nil
 }
 
-func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	a, err := s.store.MemberByHandle(ctx, r.PathValue("handle"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if a.ApprovalPending {
 		// Not a member until approved: nothing to follow, nobody to
 		// verify a signature of.
-		s.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	if a.Suspended {
-		s.gone(w, r, s.urls.Member(a.Handle), "Person", time.Time{})
-		return
+		return &goneError{id: s.urls.Member(a.Handle), formerType: "Person"}
 	}
 	if a.DeletedAt != nil {
 		// Its Delete{Person} is on its way; servers that fetch it to
 		// check see it gone.
-		s.gone(w, r, s.urls.Member(a.Handle), "Person", *a.DeletedAt)
-		return
+		return &goneError{id: s.urls.Member(a.Handle), formerType: "Person", deleted: *a.DeletedAt}
 	}
 	version := strings.Join([]string{a.Handle, a.DisplayName, a.Bio, a.AvatarURL}, "\x00")
 	// No Last-Modified: profile edits leave no time behind; the ETag
 	// covers them.
-	s.serveActor(w, r, "member:"+a.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
+	return s.serveActor(w, r, "member:"+a.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
 		return s.MemberActor(ctx, a)
 	})
 }
 
-func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveForum(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
-	if err == nil && f.Hidden {
-		// The hidden forum holds mirrors of remote threads, which
-		// their own servers announce: it has nothing to offer a
-		// follower, so it is no actor.
-		err = errNotFound
-	}
+	f, err := s.forumActor(ctx, r.PathValue("slug"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	version := strings.Join([]string{f.Slug, f.Title, f.Description}, "\x00")
-	s.serveActor(w, r, "forum:"+f.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
+	return s.serveActor(w, r, "forum:"+f.ID.String(), version, time.Time{}, func() (*as.Actor, error) {
 		return s.ForumActor(ctx, f)
 	})
 }
 
-func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveThread(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	t, ok := s.liveThread(w, r, s.urls.Thread, "Group")
-	if !ok {
-		return
+	t, err := s.liveThread(r, s.urls.Thread, "Group")
+	if err != nil {
+		return err
 	}
-	var err error
 	var first *storage.Post
 	if t.FirstPostID != nil {
 		if first, err = s.store.PostByID(ctx, *t.FirstPostID); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	version, modified := t.Title+"\x00"+f.Slug, t.CreatedAt
 	if first != nil {
 		modified = postModified(first)
 		version += "\x00" + modified.Format(time.RFC3339Nano)
 	}
-	s.serveActor(w, r, "thread:"+t.ID.String(), version, modified, func() (*as.Actor, error) {
+	return s.serveActor(w, r, "thread:"+t.ID.String(), version, modified, func() (*as.Actor, error) {
 		return s.ThreadActor(ctx, t, f, first)
 	})
 }
 
-func (s *Server) serveInstanceActor(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveInstanceActor(w http.ResponseWriter, r *http.Request) error {
 	// The site's name and description are the document's version: an
 	// admin's edit shows at once.
 	version := s.siteName() + "\x00" + s.siteDescription()
-	s.serveActor(w, r, "instance", version, time.Time{}, func() (*as.Actor, error) {
+	return s.serveActor(w, r, "instance", version, time.Time{}, func() (*as.Actor, error) {
 		return s.InstanceActor(r.Context())
 	})
 }
 
-// liveThread loads the thread named by the {id} path value, answering
-// 404 itself when there is none, and 410 with a Tombstone (formerly a
-// formerType at idOf the thread) when it is deleted.
-func (s *Server) liveThread(w http.ResponseWriter, r *http.Request, idOf func(storage.ID) string, formerType string) (*storage.Thread, bool) {
+// liveThread loads the thread named by the {id} path value: not found when
+// there is none, a [goneError] (formerly a formerType at idOf the thread)
+// when it is deleted.
+func (s *Server) liveThread(r *http.Request, idOf func(storage.ID) string, formerType string) (*storage.Thread, error) {
 	t, err := s.threadFromPath(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return nil, false
+		return nil, err
 	}
 	if t.DeletedAt != nil {
-		s.gone(w, r, idOf(t.ID), formerType, *t.DeletedAt)
-		return nil, false
+		return nil, &goneError{id: idOf(t.ID), formerType: formerType, deleted: *t.DeletedAt}
 	}
-	return t, true
+	return t, nil
 }
 
 // threadFromPath loads the thread named by the {id} path value.

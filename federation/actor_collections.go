@@ -35,10 +35,7 @@ func (s *Server) actorFromPath(ctx context.Context, r *http.Request) (*localActo
 		return &localActor{id: s.urls.Member(a.Handle), kind: storage.KeyOwnerMember, rowID: a.ID,
 			follow: storage.FollowAccount, member: a}, nil
 	case r.PathValue("slug") != "":
-		f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
-		if err == nil && f.Hidden {
-			err = errNotFound
-		}
+		f, err := s.forumActor(ctx, r.PathValue("slug"))
 		if err != nil {
 			return nil, err
 		}
@@ -61,8 +58,8 @@ func (s *Server) actorFromPath(ctx context.Context, r *http.Request) (*localActo
 // count only, as Mastodon does for accounts that hide their network: the
 // list of who follows whom is nobody's business, and delivery reads it from
 // the database, not from here.
-func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request) {
-	s.serveCount(w, r, site.Followers, func(ctx context.Context, la *localActor) (int64, error) {
+func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request) error {
+	return s.serveCount(w, r, site.Followers, func(ctx context.Context, la *localActor) (int64, error) {
 		if la.follow == "" {
 			return 0, nil
 		}
@@ -72,8 +69,8 @@ func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request) {
 
 // serveFollowing serves an actor's following collection, a count only.
 // Only members follow anything.
-func (s *Server) serveFollowing(w http.ResponseWriter, r *http.Request) {
-	s.serveCount(w, r, site.Following, func(ctx context.Context, la *localActor) (int64, error) {
+func (s *Server) serveFollowing(w http.ResponseWriter, r *http.Request) error {
+	return s.serveCount(w, r, site.Following, func(ctx context.Context, la *localActor) (int64, error) {
 		if la.member == nil {
 			return 0, nil
 		}
@@ -84,94 +81,81 @@ func (s *Server) serveFollowing(w http.ResponseWriter, r *http.Request) {
 // serveFeatured serves an actor's featured collection, empty: nothing is
 // pinned to a profile here (a thread's pinned status is the forum's
 // business, and its posts are not the thread actor's own).
-func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery != "" {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
+func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.liveActorFromPath(r)
+	if err != nil {
+		return err
 	}
-	la, ok := s.localActorOrFail(w, r)
-	if !ok {
-		return
-	}
-	s.writeJSON(w, r, &as.ItemsCollection{Context: as.LDContext(), ID: site.Featured(la.id), Type: "OrderedCollection",
+	return s.writeJSON(w, r, &as.ItemsCollection{Context: as.LDContext(), ID: site.Featured(la.id), Type: "OrderedCollection",
 		TotalItems: count(0), OrderedItems: []any{}}, time.Time{})
 }
 
 func (s *Server) serveCount(w http.ResponseWriter, r *http.Request, idOf func(string) string,
-	countOf func(context.Context, *localActor) (int64, error)) {
-	if r.URL.RawQuery != "" {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
-	}
-	la, ok := s.localActorOrFail(w, r)
-	if !ok {
-		return
+	countOf func(context.Context, *localActor) (int64, error)) error {
+	la, err := s.liveActorFromPath(r)
+	if err != nil {
+		return err
 	}
 	n, err := countOf(r.Context(), la)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: idOf(la.id), Type: "OrderedCollection", TotalItems: &n}, time.Time{})
+	return s.writeJSON(w, r, countedCollection(idOf(la.id), "OrderedCollection", n, ""), time.Time{})
 }
 
-func (s *Server) localActorOrFail(w http.ResponseWriter, r *http.Request) (*localActor, bool) {
+// liveActorFromPath is [Server.actorFromPath] with a [goneError] for the
+// collections of a deleted thread.
+func (s *Server) liveActorFromPath(r *http.Request) (*localActor, error) {
 	la, err := s.actorFromPath(r.Context(), r)
 	if err != nil {
-		s.fail(w, r, err)
-		return nil, false
+		return nil, err
 	}
 	if !la.threadGo.IsZero() {
-		s.gone(w, r, s.urls.Origin()+r.URL.Path, "OrderedCollection", la.threadGo)
-		return nil, false
+		return nil, &goneError{id: s.urls.Origin() + r.URL.Path, formerType: "OrderedCollection", deleted: la.threadGo}
 	}
-	return la, true
+	return la, nil
 }
 
 // serveOutbox serves an actor's outbox, newest first. A member's holds
 // the Create of each of their live posts, keyset-paged by post id
 // (before=ID); a thread's and a forum's the Announce of each live post
 // they boosted ([Server.serveGroupOutbox]); the instance actor's is empty.
-func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
-	la, ok := s.localActorOrFail(w, r)
-	if !ok {
-		return
+func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.liveActorFromPath(r)
+	if err != nil {
+		return err
 	}
 	if la.kind == storage.KeyOwnerThread || la.kind == storage.KeyOwnerForum {
-		s.serveGroupOutbox(w, r, la)
-		return
+		return s.serveGroupOutbox(w, r, la)
 	}
 	ctx := r.Context()
 	q, before, err := parseIDCursor(r.URL.RawQuery, "before")
-	if answeredQuery(w, r, q, err) {
-		return
+	if err != nil {
+		return errBadPage
+	}
+	if canonical(w, r, q) {
+		return nil
 	}
 	id := site.Outbox(la.id)
 	if la.member == nil {
-		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection", TotalItems: count(0)}, time.Time{})
-		return
+		return s.writeJSON(w, r, countedCollection(id, "OrderedCollection", 0, ""), time.Time{})
 	}
 	if !q.isPage {
 		total, err := s.store.CountPostsByAuthor(ctx, la.rowID)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
-			TotalItems: &total, First: id + "?page=true"}, time.Time{})
-		return
+		return s.writeJSON(w, r, countedCollection(id, "OrderedCollection", total, id+"?page=true"), time.Time{})
 	}
 	posts, err := s.store.RecentPostsByAuthor(ctx, la.rowID, before, listPageSize+1)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	more := len(posts) > listPageSize
 	if more {
 		posts = posts[:listPageSize]
 	}
-	page := &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
-		PartOf: id, OrderedItems: make([]any, 0, len(posts))}
+	page := newPage(id, q, len(posts))
 	threads := make(map[storage.ID]*storage.Thread)
 	for i := range posts {
 		p := &posts[i].Post
@@ -179,32 +163,28 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 		t := threads[p.ThreadID]
 		if t == nil {
 			if t, err = s.store.ThreadByID(ctx, p.ThreadID); err != nil {
-				s.fail(w, r, err)
-				return
+				return err
 			}
 			threads[p.ThreadID] = t
 		}
 		f, err := s.Forum(ctx, t.ForumID)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		owner, err := s.MirrorOwner(ctx, t)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		note, err := s.PostNote(ctx, p, t, f, owner, false)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		page.OrderedItems = append(page.OrderedItems, as.CreateActivity(note))
 	}
 	if more {
 		page.Next = id + "?page=true&before=" + posts[len(posts)-1].ID.String()
 	}
-	s.writeJSON(w, r, page, time.Time{})
+	return s.writeJSON(w, r, page, time.Time{})
 }
 
 // AnnounceID is the id of the Announce by a thread or forum actor of a
@@ -218,7 +198,7 @@ func AnnounceID(actorID string, postID storage.ID) string {
 // its live posts, paged by position, before=POSITION) or of a forum (the
 // Announce of each of its threads' opening posts, paged by thread id,
 // before=ID), newest first. Each Announce names its post by id.
-func (s *Server) serveGroupOutbox(w http.ResponseWriter, r *http.Request, la *localActor) {
+func (s *Server) serveGroupOutbox(w http.ResponseWriter, r *http.Request, la *localActor) error {
 	ctx := r.Context()
 	thread := la.kind == storage.KeyOwnerThread
 	var q pageQuery
@@ -230,8 +210,11 @@ func (s *Server) serveGroupOutbox(w http.ResponseWriter, r *http.Request, la *lo
 	} else {
 		q, beforeID, err = parseIDCursor(r.URL.RawQuery, "before")
 	}
-	if answeredQuery(w, r, q, err) {
-		return
+	if err != nil {
+		return errBadPage
+	}
+	if canonical(w, r, q) {
+		return nil
 	}
 	id := site.Outbox(la.id)
 	if !q.isPage {
@@ -242,12 +225,9 @@ func (s *Server) serveGroupOutbox(w http.ResponseWriter, r *http.Request, la *lo
 			total, err = s.store.CountForumAnnounced(ctx, la.rowID)
 		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
-			TotalItems: &total, First: id + "?page=true"}, time.Time{})
-		return
+		return s.writeJSON(w, r, countedCollection(id, "OrderedCollection", total, id+"?page=true"), time.Time{})
 	}
 	var posts []storage.Post
 	if thread {
@@ -256,11 +236,9 @@ func (s *Server) serveGroupOutbox(w http.ResponseWriter, r *http.Request, la *lo
 		posts, err = s.store.ForumAnnounced(ctx, la.rowID, beforeID, listPageSize+1)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	page := &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
-		PartOf: id, OrderedItems: make([]any, 0, min(len(posts), listPageSize))}
+	page := newPage(id, q, min(len(posts), listPageSize))
 	if len(posts) > listPageSize {
 		posts = posts[:listPageSize]
 		last := &posts[len(posts)-1]
@@ -276,5 +254,5 @@ func (s *Server) serveGroupOutbox(w http.ResponseWriter, r *http.Request, la *lo
 			Published: as.FormatTime(p.CreatedAt), To: []string{as.Public},
 			Cc: []string{site.Followers(la.id), AccountIRI(s.urls, p.Author)}, Object: postIRI(s.urls, p)})
 	}
-	s.writeJSON(w, r, page, time.Time{})
+	return s.writeJSON(w, r, page, time.Time{})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -19,45 +20,70 @@ const PostsPageSize = storage.PostsPerPage
 // threads, a post's replies, a member's outbox).
 const listPageSize = 20
 
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any, modified time.Time) {
+// writeJSON answers with v as a document.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any, modified time.Time) error {
 	doc, err := newDocument(v, modified)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeDocument(w, r, http.StatusOK, doc)
+	return nil
+}
+
+// writeCached is writeJSON that keeps the document in cache c under key,
+// built at version.
+func writeCached[K comparable](w http.ResponseWriter, r *http.Request, c *httpcache.Cache[K], key K, version int64, v any, modified time.Time) error {
+	doc, err := newDocument(v, modified)
+	if err != nil {
+		return err
+	}
+	c.Put(key, version, doc, time.Time{})
+	writeDocument(w, r, http.StatusOK, doc)
+	return nil
 }
 
 func count(n int64) *int64 { return &n }
+
+// countedCollection is a collection that gives its size, and the link to
+// its first page when first is not empty.
+func countedCollection(id, typ string, n int64, first string) *as.Collection {
+	return &as.Collection{Context: as.LDContext(), ID: id, Type: typ, TotalItems: &n, First: first}
+}
+
+// newPage is the page of the keyset-paged collection id that q asks for,
+// with room for n items.
+func newPage(id string, q pageQuery, n int) *as.CollectionPage {
+	return &as.CollectionPage{Context: as.LDContext(), ID: id + "?" + q.String(), Type: "OrderedCollectionPage",
+		PartOf: id, OrderedItems: make([]any, 0, n)}
+}
 
 // serveThreadPosts serves /t/{id}/posts: the thread as an
 // OrderedCollection of its posts, oldest first, the FEP-7888 context of
 // every post in it. Pages embed full Notes (fewer fetches for the
 // reader); deleted posts stay in place as Tombstones and remote posts as
 // their ids, so positions, pages and totalItems always agree.
-func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q, from, err := parsePostsCursor(r.URL.RawQuery)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
+		return errBadPage
 	}
 	if s.serveCachedPage(w, r, q, from) {
-		return
+		return nil
 	}
-	t, ok := s.liveThread(w, r, s.urls.ThreadPosts, "OrderedCollection")
-	if !ok {
-		return
+	t, err := s.liveThread(r, s.urls.ThreadPosts, "OrderedCollection")
+	if err != nil {
+		return err
 	}
 	if canonical(w, r, q) {
-		return
+		return nil
 	}
 	id := s.urls.ThreadPosts(t.ID)
 	total := t.PostCount
 	pageURL := func(from int64) string { return id + "?page=true&from=" + strconv.FormatInt(from, 10) }
 	if !q.isPage {
 		lastFrom := max(0, total-1)/PostsPageSize*PostsPageSize + 1
-		s.writeCachedJSON(w, r, pageKey{t.ID, 0}, t.Version, &as.Collection{
+		return writeCached(w, r, s.pages, pageKey{t.ID, 0}, t.Version, &as.Collection{
 			Context:      as.LDContext(),
 			ID:           id,
 			Type:         "OrderedCollection",
@@ -66,26 +92,21 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 			First:        pageURL(1),
 			Last:         pageURL(lastFrom),
 		}, t.LastPostAt)
-		return
 	}
 	if from > max(total, 1) {
-		s.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	posts, err := s.store.PostsInRange(ctx, t.ID, from, from+PostsPageSize-1)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	f, err := s.Forum(ctx, t.ForumID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	refs, err := s.RemoteRefs(ctx, posts, t)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	ptrs := make([]*storage.Post, len(posts))
 	for i := range posts {
@@ -93,8 +114,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 	}
 	media, err := s.PostMedia(ctx, ptrs...)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	page := &as.CollectionPage{
 		Context:      as.LDContext(),
@@ -122,8 +142,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 		default:
 			mentions, err := s.NoteMentions(ctx, p, t, refs)
 			if err != nil {
-				s.fail(w, r, err)
-				return
+				return err
 			}
 			page.OrderedItems = append(page.OrderedItems, NoteFromPost(s.urls, NoteParts{Post: p, Thread: t, Forum: f, Refs: refs, Mentions: mentions, Media: media[p.ID]}))
 		}
@@ -131,7 +150,7 @@ func (s *Server) serveThreadPosts(w http.ResponseWriter, r *http.Request) {
 			modified = m
 		}
 	}
-	s.writeCachedJSON(w, r, pageKey{t.ID, from}, t.Version, page, modified)
+	return writeCached(w, r, s.pages, pageKey{t.ID, from}, t.Version, page, modified)
 }
 
 // serveCachedPage answers a request for a thread's posts collection or
@@ -162,42 +181,25 @@ func (s *Server) serveCachedPage(w http.ResponseWriter, r *http.Request, q pageQ
 	return true
 }
 
-// writeCachedJSON is writeJSON that keeps the document in the page cache
-// under key, built at thread version.
-func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, key pageKey, version int64, v any, modified time.Time) {
-	doc, err := newDocument(v, modified)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.pages.Put(key, version, doc, time.Time{})
-	writeDocument(w, r, http.StatusOK, doc)
-}
-
 // serveForumThreads serves /f/{slug}/threads: the forum's live threads as
 // an OrderedCollection of thread actor ids, oldest first, keyset-paged by
 // thread id (after=ID forwards, before=ID backwards).
-func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q, cursor, err := parseIDCursor(r.URL.RawQuery, "after", "before")
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
+		return errBadPage
 	}
-	f, err := s.store.ForumBySlug(ctx, r.PathValue("slug"))
-	if err == nil && f.Hidden {
-		err = errNotFound // no actor; see [Server.serveForum]
-	}
+	f, err := s.forumActor(ctx, r.PathValue("slug"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if canonical(w, r, q) {
-		return
+		return nil
 	}
 	id := s.urls.ForumThreads(f.Slug)
 	if !q.isPage {
-		s.writeJSON(w, r, &as.Collection{
+		return s.writeJSON(w, r, &as.Collection{
 			Context:      as.LDContext(),
 			ID:           id,
 			Type:         "OrderedCollection",
@@ -205,7 +207,6 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 			AttributedTo: s.urls.Forum(f.Slug),
 			First:        id + "?page=true",
 		}, time.Time{})
-		return
 	}
 	var threads []storage.Thread
 	var more bool // whether there are threads beyond the page in its direction
@@ -221,16 +222,9 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	page := &as.CollectionPage{
-		Context:      as.LDContext(),
-		ID:           id + "?" + q.String(),
-		Type:         "OrderedCollectionPage",
-		PartOf:       id,
-		OrderedItems: make([]any, 0, len(threads)),
-	}
+	page := newPage(id, q, len(threads))
 	for _, t := range threads {
 		page.OrderedItems = append(page.OrderedItems, s.urls.Thread(t.ID))
 	}
@@ -243,22 +237,28 @@ func (s *Server) serveForumThreads(w http.ResponseWriter, r *http.Request) {
 			page.Prev = id + "?page=true&before=" + threads[0].ID.String()
 		}
 	}
-	s.writeJSON(w, r, page, time.Time{})
+	return s.writeJSON(w, r, page, time.Time{})
 }
 
 // servePostLikes serves /p/{id}/likes: a count only; who liked what is
 // not published.
-func (s *Server) servePostLikes(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery != "" {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
+func (s *Server) servePostLikes(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.livePostFromPath(r)
+	if err != nil {
+		return err
 	}
-	p, ok := s.localPostFromPath(w, r)
-	if !ok {
-		return
+	return s.writeJSON(w, r, countedCollection(s.urls.PostLikes(p.ID), "Collection", p.LikeCount, ""), time.Time{})
+}
+
+// forumActor loads the forum named slug that is an actor: the hidden
+// forum holds mirrors of remote threads, which their own servers
+// announce, so it has nothing to offer a follower and is no actor.
+func (s *Server) forumActor(ctx context.Context, slug string) (*storage.Forum, error) {
+	f, err := s.store.ForumBySlug(ctx, slug)
+	if err == nil && f.Hidden {
+		err = errNotFound
 	}
-	s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: s.urls.PostLikes(p.ID), Type: "Collection",
-		TotalItems: count(p.LikeCount)}, time.Time{})
+	return f, err
 }
 
 // localPost loads the local post, deleted or not, whose public id is
@@ -275,17 +275,15 @@ func (s *Server) localPost(ctx context.Context, name string) (*storage.Post, err
 	return p, err
 }
 
-// localPostFromPath loads the live local post named by {id}, answering
-// 404 or 410 itself when there is none.
-func (s *Server) localPostFromPath(w http.ResponseWriter, r *http.Request) (*storage.Post, bool) {
+// livePostFromPath loads the live local post named by {id}: not found
+// when there is none, a [goneError] when it is deleted.
+func (s *Server) livePostFromPath(r *http.Request) (*storage.Post, error) {
 	p, err := s.localPost(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return nil, false
+		return nil, err
 	}
 	if p.IsDeleted() {
-		s.gone(w, r, s.urls.Origin()+r.URL.Path, "Collection", *p.DeletedAt)
-		return nil, false
+		return nil, &goneError{id: s.urls.Origin() + r.URL.Path, formerType: "Collection", deleted: *p.DeletedAt}
 	}
-	return p, true
+	return p, nil
 }

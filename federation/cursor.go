@@ -137,17 +137,6 @@ func canonical(w http.ResponseWriter, r *http.Request, q pageQuery) bool {
 	return true
 }
 
-// answeredQuery answers a collection request whose query did not parse
-// (err) with 400, and one spelled for other values with a redirect
-// ([canonical]). It reports whether it answered.
-func answeredQuery(w http.ResponseWriter, r *http.Request, q pageQuery, err error) bool {
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return true
-	}
-	return canonical(w, r, q)
-}
-
 // sameQuery reports whether raw names exactly q's parameters and values,
 // in any order and escaping.
 func sameQuery(raw string, q pageQuery) bool {

@@ -62,7 +62,7 @@ type nodeInfoLink struct {
 	Href string `json:"href"`
 }
 
-func (s *Server) serveNodeInfoIndex(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveNodeInfoIndex(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	doc, err := newDocument(map[string][]nodeInfoLink{"links": {
 		{Rel: nodeInfoRel20, Href: s.urls.NodeInfo("2.0")},
@@ -70,25 +70,24 @@ func (s *Server) serveNodeInfoIndex(w http.ResponseWriter, r *http.Request) {
 		{Rel: applicationRel, Href: s.urls.InstanceActor()},
 	}}, time.Time{})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeBody(w, r, http.StatusOK, doc, "application/json; charset=utf-8")
+	return nil
 }
 
-func (s *Server) serveNodeInfo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveNodeInfo(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	version := r.PathValue("version")
 	if version != "2.0" && version != "2.1" {
-		s.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	doc, err := s.nodeInfoDoc(r.Context(), version)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeBody(w, r, http.StatusOK, doc, `application/json; profile="http://nodeinfo.diaspora.software/ns/schema/`+version+`#"`)
+	return nil
 }
 
 // nodeInfoDoc renders the document, reusing a recent rendering.

@@ -64,50 +64,45 @@ func (s *Server) RepliesPage(ctx context.Context, p *storage.Post, t *storage.Th
 
 // servePostReplies serves /p/{id}/replies, the collection, and its pages
 // (page=true, then after=POSITION).
-func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) {
+func (s *Server) servePostReplies(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q, after, err := parsePositionCursor(r.URL.RawQuery, "after")
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad page")
-		return
+		return errBadPage
 	}
-	p, ok := s.localPostFromPath(w, r)
-	if !ok {
-		return
+	p, err := s.livePostFromPath(r)
+	if err != nil {
+		return err
 	}
 	if canonical(w, r, q) {
-		return
+		return nil
 	}
 	id := s.urls.PostReplies(p.ID)
 	if !q.isPage {
-		s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
+		return s.writeJSON(w, r, &as.Collection{Context: as.LDContext(), ID: id, Type: "OrderedCollection",
 			AttributedTo: s.urls.Post(p.ID), First: id + "?page=true"}, time.Time{})
-		return
 	}
 	t, err := s.store.ThreadByID(ctx, p.ThreadID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	page, err := s.RepliesPage(ctx, p, t, after)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	page.Context = as.LDContext()
-	s.writeJSON(w, r, page, time.Time{})
+	return s.writeJSON(w, r, page, time.Time{})
 }
 
 // servePost serves /p/{id}, a local post's Note, from the Note cache when
 // the cached copy was built at the thread's current version. The Note
 // embeds the first page of its replies, and every reply bumps the
 // version of the thread it is in, which is always the post's own.
-func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) servePost(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p, err := s.localPost(ctx, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	id := p.ID
 	// The version is read before NoteByID reads the post again, so a
@@ -115,27 +110,24 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	// version, never older.
 	version, err := s.store.ThreadVersion(ctx, p.ThreadID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if doc := s.notes.Get(id, version, time.Time{}); doc != nil {
 		writeDocument(w, r, http.StatusOK, doc)
-		return
+		return nil
 	}
 	note, ts, err := s.NoteByID(ctx, id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if ts != nil {
 		ts.Context = as.LDContext()
 		doc, err := newDocument(ts, time.Time{})
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		writeDocument(w, r, http.StatusGone, doc)
-		return
+		return nil
 	}
 	note.Context = as.LDContext()
 	// Last-Modified only while the Note shows no reply: a reply deleted
@@ -149,11 +141,5 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		}
 		modified, _ = time.Parse(time.RFC3339, stamp)
 	}
-	doc, err := newDocument(note, modified)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.notes.Put(id, version, doc, time.Time{})
-	writeDocument(w, r, http.StatusOK, doc)
+	return writeCached(w, r, s.notes, id, version, note, modified)
 }

@@ -152,10 +152,10 @@ func New(cfg Config) (*Server, error) {
 		s.notes = httpcache.New[storage.ID](noteCacheBytes, 0)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /u/{handle}", s.serveMember)
-	mux.HandleFunc("GET /f/{slug}", s.serveForum)
-	mux.HandleFunc("GET /t/{id}", s.serveThread)
-	mux.HandleFunc("GET /p/{id}", s.servePost)
+	mux.HandleFunc("GET /u/{handle}", s.answer(s.serveMember))
+	mux.HandleFunc("GET /f/{slug}", s.answer(s.serveForum))
+	mux.HandleFunc("GET /t/{id}", s.answer(s.serveThread))
+	mux.HandleFunc("GET /p/{id}", s.answer(s.servePost))
 	s.documents = s.requireSignature(dropQuery(mux))
 	return s, nil
 }
@@ -212,30 +212,76 @@ func dropQuery(next http.Handler) http.Handler {
 func (s *Server) Register(mux *http.ServeMux) {
 	// Public even under authorized fetch: a peer must be able to find
 	// and fetch the instance actor's key to sign anything at all.
-	mux.HandleFunc("GET /actor", s.serveInstanceActor)
-	mux.HandleFunc("GET /.well-known/webfinger", s.serveWebFinger)
-	mux.HandleFunc("GET /.well-known/nodeinfo", s.serveNodeInfoIndex)
-	mux.HandleFunc("GET /nodeinfo/{version}", s.serveNodeInfo)
+	mux.HandleFunc("GET /actor", s.answer(s.serveInstanceActor))
+	mux.HandleFunc("GET /.well-known/webfinger", s.answer(s.serveWebFinger))
+	mux.HandleFunc("GET /.well-known/nodeinfo", s.answer(s.serveNodeInfoIndex))
+	mux.HandleFunc("GET /nodeinfo/{version}", s.answer(s.serveNodeInfo))
 	mux.HandleFunc("GET /.well-known/host-meta", s.serveHostMeta)
 
-	signed := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.requireSignature(h)) }
+	signed := func(pattern string, h documentHandler) { mux.Handle(pattern, s.requireSignature(s.answer(h))) }
 	signed("GET /t/{id}/posts", s.serveThreadPosts)
 	signed("GET /f/{slug}/threads", s.serveForumThreads)
 	signed("GET /p/{id}/replies", s.servePostReplies)
-	signed("GET /p/{id}/likes", s.servePostLikes)
+	signed("GET /p/{id}/likes", withoutQuery(s.servePostLikes))
 	for _, prefix := range []string{"/u/{handle}", "/f/{slug}", "/t/{id}", "/actor"} {
-		signed("GET "+prefix+"/followers", s.serveFollowers)
-		signed("GET "+prefix+"/following", s.serveFollowing)
+		signed("GET "+prefix+"/followers", withoutQuery(s.serveFollowers))
+		signed("GET "+prefix+"/following", withoutQuery(s.serveFollowing))
 		signed("GET "+prefix+"/outbox", s.serveOutbox)
-		signed("GET "+prefix+"/featured", s.serveFeatured)
+		signed("GET "+prefix+"/featured", withoutQuery(s.serveFeatured))
 	}
 }
 
+// withoutQuery refuses any query for the collections that have no pages
+// (counts, and the empty featured collection).
+func withoutQuery(h documentHandler) documentHandler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.RawQuery != "" {
+			return errBadPage
+		}
+		return h(w, r)
+	}
+}
+
+// documentHandler serves one ActivityPub GET route. It writes the answer
+// itself, or returns the error for [Server.answer] to render.
+type documentHandler func(w http.ResponseWriter, r *http.Request) error
+
+// answer adapts h to net/http: an error h returns is rendered by
+// [Server.fail].
+func (s *Server) answer(h documentHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// refusal is a request refused with a status and a short reason for the
+// peer.
+type refusal struct {
+	status int
+	reason string
+}
+
+func (e *refusal) Error() string { return e.reason }
+
+// errBadPage refuses a collection query that does not parse.
+var errBadPage = &refusal{http.StatusBadRequest, "bad page"}
+
+// goneError answers 410 with a Tombstone: the document at id, formerly a
+// formerType, was deleted.
+type goneError struct {
+	id, formerType string
+	deleted        time.Time
+}
+
+func (e *goneError) Error() string { return "gone: " + e.id }
+
 // gone answers 410 with a Tombstone.
-func (s *Server) gone(w http.ResponseWriter, r *http.Request, id, formerType string, deleted time.Time) {
-	ts := &as.Tombstone{Context: as.LDContext(), ID: id, Type: "Tombstone", FormerType: formerType}
-	if !deleted.IsZero() {
-		ts.Deleted = as.FormatTime(deleted)
+func (s *Server) gone(w http.ResponseWriter, r *http.Request, g *goneError) {
+	ts := &as.Tombstone{Context: as.LDContext(), ID: g.id, Type: "Tombstone", FormerType: g.formerType}
+	if !g.deleted.IsZero() {
+		ts.Deleted = as.FormatTime(g.deleted)
 	}
 	doc, err := newDocument(ts, time.Time{})
 	if err != nil {
@@ -245,18 +291,24 @@ func (s *Server) gone(w http.ResponseWriter, r *http.Request, id, formerType str
 	writeDocument(w, r, http.StatusGone, doc)
 }
 
-// fail answers an error: 404 for anything not found, 500 (logged) for the
-// rest. Peers never see the detail.
+// fail answers an error: a refusal with its status and reason, a deleted
+// document with its Tombstone, 404 for anything not found, 500 (logged)
+// for the rest. Peers never see the detail.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, errNotFound) {
+	var ref *refusal
+	var g *goneError
+	switch {
+	case errors.As(err, &ref):
+		writeError(w, ref.status, ref.reason)
+	case errors.As(err, &g):
+		s.gone(w, r, g)
+	case errors.Is(err, storage.ErrNotFound) || errors.Is(err, errNotFound):
 		writeError(w, http.StatusNotFound, "not found")
-		return
+	case errors.Is(err, context.Canceled):
+	default:
+		s.log.Error("activitypub document", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
 	}
-	if errors.Is(err, context.Canceled) {
-		return
-	}
-	s.log.Error("activitypub document", "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal error")
 }
 
 // Forum returns a forum by id from a small cache. Documents only take a

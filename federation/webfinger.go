@@ -30,17 +30,15 @@ type JRDLink struct {
 // instance actor. Members and forums share one namespace, so a name has at
 // most one answer; thread names are "t.<id>", which neither may take.
 // The subject is exactly the resource asked for, as Mastodon checks.
-func (s *Server) serveWebFinger(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveWebFinger(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	resource := r.URL.Query().Get("resource")
 	if resource == "" || len(resource) > 512 {
-		writeError(w, http.StatusBadRequest, "resource required")
-		return
+		return &refusal{http.StatusBadRequest, "resource required"}
 	}
 	actorID, err := s.lookupResource(r.Context(), resource)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	jrd := &JRD{
 		Subject: resource,
@@ -52,10 +50,10 @@ func (s *Server) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 	}
 	doc, err := newDocument(jrd, time.Time{})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeBody(w, r, http.StatusOK, doc, "application/jrd+json; charset=utf-8")
+	return nil
 }
 
 // lookupResource maps a WebFinger resource to a local actor id.
