@@ -162,7 +162,7 @@ func (n *Node) prepare(ctx context.Context) error {
 		n.log.Info("created a first forum", "slug", f.Slug, "title", f.Title)
 	}
 	n.Metrics = NewMetrics(n.Store)
-	n.classes = &hostClasses{store: n.Store, known: make(map[string]hostClass)}
+	n.classes = newHostClasses(n.Store)
 	n.client = transport.New(transport.Options{
 		AllowPrivateNetworks: n.cfg.AllowPrivateNetworks,
 		AllowHTTP:            n.cfg.AllowHTTP,
@@ -262,6 +262,7 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		}
 	})
 	wg.Go(func() { n.watchQueues(ctx) })
+	wg.Go(func() { n.labelDeliveries(ctx) })
 	if n.Media != nil {
 		// Deleted posts' and accounts' files, uploads never posted,
 		// the remote cache's cap.

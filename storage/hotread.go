@@ -53,7 +53,7 @@ type hotReads struct {
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
 	// SQLite's search, see [Store.searchSQLite].
-	searchRanked, searchNewest, searchInRange, searchCountTo, searchByID *sql.Stmt
+	searchVersion, searchRanked, searchNewest, searchInRange, searchCountTo, searchByID *sql.Stmt
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -104,7 +104,8 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 	postCols, accountCols, threadCols := columns(h.post, "p"), columns(h.account, "a"), columns(h.thread, "t")
 	if !pg {
 		err := errors.Join(
-			prep(&h.searchRanked, "SELECT "+postCols+", t.title, "+accountCols+searchRankedPage),
+			prep(&h.searchVersion, searchIndexVersion),
+			prep(&h.searchRanked, searchRanked),
 			prep(&h.searchNewest, searchNewest),
 			prep(&h.searchInRange, searchInRange),
 			prep(&h.searchCountTo, searchCountTo),
@@ -146,7 +147,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
 		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader,
-		&h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
+		&h.searchVersion, &h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()
 			*st = nil

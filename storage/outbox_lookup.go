@@ -127,15 +127,29 @@ func (s *Store) ReleaseAllDeliveries(ctx context.Context, now time.Time) (int, e
 // DomainSoftware returns the server software recorded for a host (by
 // SetDomainSoftware), or "" when none is known.
 func (s *Store) DomainSoftware(ctx context.Context, domain string) (string, error) {
-	var sw []string
-	err := s.r.NewRaw("SELECT software FROM accounts WHERE domain = ? AND software <> '' LIMIT 1", domain).Scan(ctx, &sw)
+	sw, err := s.DomainsSoftware(ctx, []string{domain})
+	return sw[domain], err
+}
+
+// DomainsSoftware returns the server software recorded for each of
+// domains that has one (by SetDomainSoftware), keyed by domain.
+func (s *Store) DomainsSoftware(ctx context.Context, domains []string) (map[string]string, error) {
+	out := make(map[string]string, len(domains))
+	if len(domains) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Domain   string `bun:"domain"`
+		Software string `bun:"software"`
+	}
+	err := s.r.NewRaw("SELECT DISTINCT domain, software FROM accounts WHERE domain IN (?) AND software <> ''", bun.List(domains)).Scan(ctx, &rows)
 	if err != nil {
-		return "", fmt.Errorf("software of %s: %w", domain, err)
+		return nil, fmt.Errorf("software of %d hosts: %w", len(domains), err)
 	}
-	if len(sw) == 0 {
-		return "", nil
+	for _, r := range rows {
+		out[r.Domain] = r.Software
 	}
-	return sw[0], nil
+	return out, nil
 }
 
 // ThreadsByID loads threads by id, keyed by id; ids not found are absent.

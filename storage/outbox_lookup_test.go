@@ -22,8 +22,14 @@ func TestOutboxLookups(t *testing.T) {
 		if _, err := s.AddFollow(ctx, fx.Bob.ID, storage.FollowForum, fx.Forum.ID, nil, true); err != nil {
 			t.Fatal(err)
 		}
+		if sw, err := s.DomainsSoftware(ctx, []string{"lemmy.example"}); err != nil || len(sw) != 0 {
+			t.Fatalf("software before it is known = %v, %v", sw, err)
+		}
 		if err := s.SetDomainSoftware(ctx, "lemmy.example", "lemmy"); err != nil {
 			t.Fatal(err)
+		}
+		if sw, err := s.DomainsSoftware(ctx, []string{"lemmy.example", "elsewhere.example"}); err != nil || len(sw) != 1 || sw["lemmy.example"] != "lemmy" {
+			t.Fatalf("software = %v, %v", sw, err)
 		}
 		got, err := s.RemoteFollowerInboxes(ctx, storage.FollowForum, fx.Forum.ID, 0, 10)
 		if err != nil || len(got) != 1 || got[0].AccountID != zoe.ID || got[0].Software != "lemmy" || got[0].SharedInbox == "" {

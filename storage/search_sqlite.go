@@ -1,12 +1,17 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/uptrace/bun/dialect"
 )
 
 // Search on SQLite. FTS5's bm25 weighs each term by how many posts hold
@@ -18,48 +23,26 @@ import (
 // index stops there, so a common word costs what a rare one does) and
 // lists those whose thread title holds every term first, then the rest,
 // newest first.
+//
+// Either way a search makes an ordered list of at most searchWindow post
+// ids (every page a reader may open), then reads the page's posts by id.
+// The list is kept in a small cache keyed by the query and the index's
+// version (FTS5's structure record, which every write to the index
+// changes), so a repeated query, common on a forum, reads one row and
+// the page's posts while nothing was posted, edited or deleted.
 
 const (
-	// searchWindow is how many of the newest matches a common-word search
-	// lists: every page a reader may open.
+	// searchWindow is how many ids a search lists: every page a reader
+	// may open.
 	searchWindow = MaxSearchPage * SearchPageSize
 	// commonTermTTL is how long a term found common is believed common
 	// without counting again (deletions rarely make it rare).
 	commonTermTTL = time.Hour
 	// maxCommonTerms bounds the memory of common terms.
 	maxCommonTerms = 10000
-)
-
-// The prepared statements of the SQLite search (see [hotReads]). Column
-// lists are put in front of searchRankedPage and searchPostsByID.
-const (
-	// searchRankedPage: the FTS5 query and the page's limit and offset.
-	// The inner query ranks the matches on ids alone: the posts' wide
-	// rows are read for the page only. Title words weigh more than body
-	// words; bm25 is lower for better. The index holds live posts of live
-	// threads; the outer conditions are a safety net.
-	searchRankedPage = `
-	FROM (SELECT rowid AS id, bm25(post_search, 4.0, 1.0) AS score FROM post_search
-		WHERE post_search MATCH ? ORDER BY score, rowid DESC LIMIT ? OFFSET ?) AS hit
-	JOIN posts AS p ON p.id = hit.id
-	JOIN threads AS t ON t.id = p.thread_id
-	LEFT JOIN accounts AS a ON a.id = p.author_id
-	WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL
-	ORDER BY hit.score, hit.id DESC`
-	// searchNewest: the FTS5 query and the window; the ids of the newest
-	// matches, newest first.
-	searchNewest = "SELECT rowid FROM post_search WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?"
-	// searchInRange: an FTS5 query and the lowest and highest id.
-	searchInRange = "SELECT rowid FROM post_search WHERE post_search MATCH ? AND rowid BETWEEN ? AND ?"
-	// searchCountTo: an FTS5 query and a bound; how many posts match, up
-	// to the bound.
-	searchCountTo = "SELECT count(*) FROM (SELECT 1 FROM post_search WHERE post_search MATCH ? LIMIT ?)"
-	// searchPostsByID: SearchPageSize+1 ids (0 for none).
-	searchPostsByID = `
-	FROM posts AS p
-	JOIN threads AS t ON t.id = p.thread_id
-	LEFT JOIN accounts AS a ON a.id = p.author_id
-	WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL AND p.id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// DefaultSearchCache is how many searches' results a store keeps
+	// (at most 4 KB each) unless Options.SearchCache says otherwise.
+	DefaultSearchCache = 256
 )
 
 // searchRareTerm is the most posts a term may be in for bm25 to rank it:
@@ -67,79 +50,41 @@ const (
 // milliseconds. A variable for the tests.
 var searchRareTerm = 1000
 
-// commonTerms remembers the terms found in more than searchRareTerm
-// posts, so a common word is counted once an hour, not on every search.
-type commonTerms struct {
-	mu    sync.Mutex
-	found map[string]time.Time
-}
-
-func (c *commonTerms) has(term string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	at, ok := c.found[term]
-	return ok && time.Since(at) < commonTermTTL
-}
-
-func (c *commonTerms) add(term string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.found == nil || len(c.found) >= maxCommonTerms {
-		c.found = map[string]time.Time{}
-	}
-	c.found[term] = time.Now()
-}
-
-// ftsPhrases quotes each term: a phrase of one word, never an operator.
-func ftsPhrases(terms []string) string {
-	return `"` + strings.Join(terms, `" "`) + `"`
-}
+// The prepared statements of the SQLite search (see [hotReads]).
+const (
+	// searchIndexVersion: FTS5's structure record (rowid 10 of the
+	// index's data table), rewritten by every change to the index.
+	searchIndexVersion = "SELECT block FROM post_search_data WHERE id = 10"
+	// searchRanked: the FTS5 query and the most ids; best first. Title
+	// words weigh more than body words; bm25 is lower for better.
+	searchRanked = "SELECT rowid FROM post_search WHERE post_search MATCH ? ORDER BY bm25(post_search, 4.0, 1.0), rowid DESC LIMIT ?"
+	// searchNewest: the FTS5 query and the most ids; newest first.
+	searchNewest = "SELECT rowid FROM post_search WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?"
+	// searchInRange: an FTS5 query and the lowest and highest id.
+	searchInRange = "SELECT rowid FROM post_search WHERE post_search MATCH ? AND rowid BETWEEN ? AND ?"
+	// searchCountTo: an FTS5 query and a bound; how many posts match, up
+	// to the bound.
+	searchCountTo = "SELECT count(*) FROM (SELECT 1 FROM post_search WHERE post_search MATCH ? LIMIT ?)"
+	// searchPostsByID, after the column list: SearchPageSize+1 ids (0 for
+	// none). The index holds live posts of live threads; the conditions
+	// are a safety net.
+	searchPostsByID = `
+	FROM posts AS p
+	JOIN threads AS t ON t.id = p.thread_id
+	LEFT JOIN accounts AS a ON a.id = p.author_id
+	WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL AND p.id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 func (s *Store) searchSQLite(ctx context.Context, terms []string, page int) ([]SearchHit, error) {
 	h, err := s.hotReads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	match := ftsPhrases(terms)
+	ids, err := s.searchIDs(ctx, h, terms)
+	if err != nil {
+		return nil, err
+	}
 	offset := (page - 1) * SearchPageSize
-	rare, err := s.rareTerms(ctx, h, terms)
-	if err != nil {
-		return nil, err
-	}
-	if rare {
-		// Every term is in at most searchRareTerm posts, so are all the
-		// matches: bm25 ranks them all.
-		rows, err := h.searchRanked.QueryContext(ctx, match, SearchPageSize+1, offset)
-		if err != nil {
-			return nil, err
-		}
-		return h.scanSearchHits(rows)
-	}
-	ids, err := queryIDs(ctx, h.searchNewest, match, searchWindow)
-	if err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	// The window's posts whose thread title holds every term (a thread's
-	// opening post carries its title) go first.
-	titled, err := queryIDs(ctx, h.searchInRange, "{title} : ("+match+")", ids[len(ids)-1], ids[0])
-	if err != nil {
-		return nil, err
-	}
-	if len(titled) > 0 {
-		first := make(map[ID]bool, len(titled))
-		for _, id := range titled {
-			first[id] = true
-		}
-		slices.SortStableFunc(ids, func(a, b ID) int {
-			switch {
-			case first[a] && !first[b]:
-				return -1
-			case first[b] && !first[a]:
-				return 1
-			}
-			return 0
-		})
-	}
 	if offset >= len(ids) {
 		return nil, nil
 	}
@@ -167,6 +112,88 @@ func (s *Store) searchSQLite(ctx context.Context, terms []string, page int) ([]S
 	return hits, nil
 }
 
+// searchIDs lists the ids of the posts that match terms, best first, at
+// most searchWindow: from the cache when the index has not changed since.
+func (s *Store) searchIDs(ctx context.Context, h *hotReads, terms []string) ([]ID, error) {
+	match := ftsPhrases(terms)
+	var version []byte
+	if s.results.limit > 0 {
+		if err := h.searchVersion.QueryRowContext(ctx).Scan(&version); err != nil {
+			return nil, err
+		}
+		if ids, ok := s.results.get(match, version); ok {
+			return ids, nil
+		}
+	}
+	ids, err := s.rankIDs(ctx, h, terms, match)
+	if err != nil {
+		return nil, err
+	}
+	if s.results.limit > 0 {
+		s.results.put(match, version, ids)
+	}
+	return ids, nil
+}
+
+// SearchVersion is a number that changes whenever what a search may find
+// changes (a post written, edited or deleted, a thread deleted): a hash
+// of the index's structure record, one primary-key read. It is -1 when
+// there is none to go by (PostgreSQL, or a store without a search
+// cache), and then nothing a search shows may be cached.
+func (s *Store) SearchVersion(ctx context.Context) (int64, error) {
+	if s.Dialect() == dialect.PG || s.results.limit <= 0 {
+		return -1, nil
+	}
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var version []byte
+	if err := h.searchVersion.QueryRowContext(ctx).Scan(&version); err != nil {
+		return 0, fmt.Errorf("search version: %w", err)
+	}
+	f := fnv.New64a()
+	f.Write(version)
+	return int64(f.Sum64() >> 1), nil
+}
+
+// rankIDs asks the index for searchIDs.
+func (s *Store) rankIDs(ctx context.Context, h *hotReads, terms []string, match string) ([]ID, error) {
+	rare, err := s.rareTerms(ctx, h, terms)
+	if err != nil {
+		return nil, err
+	}
+	if rare {
+		// Every term is in at most searchRareTerm posts, so are all the
+		// matches: bm25 ranks them all.
+		return queryIDs(ctx, h.searchRanked, match, searchWindow)
+	}
+	ids, err := queryIDs(ctx, h.searchNewest, match, searchWindow)
+	if err != nil || len(ids) == 0 {
+		return ids, err
+	}
+	// The window's posts whose thread title holds every term (a thread's
+	// opening post carries its title) go first.
+	titled, err := queryIDs(ctx, h.searchInRange, "{title} : ("+match+")", ids[len(ids)-1], ids[0])
+	if err != nil || len(titled) == 0 {
+		return ids, err
+	}
+	first := make(map[ID]bool, len(titled))
+	for _, id := range titled {
+		first[id] = true
+	}
+	slices.SortStableFunc(ids, func(a, b ID) int {
+		switch {
+		case first[a] && !first[b]:
+			return -1
+		case first[b] && !first[a]:
+			return 1
+		}
+		return 0
+	})
+	return ids, nil
+}
+
 // rareTerms reports whether every term is in at most searchRareTerm
 // posts, counting each up to that bound.
 func (s *Store) rareTerms(ctx context.Context, h *hotReads, terms []string) (bool, error) {
@@ -186,6 +213,72 @@ func (s *Store) rareTerms(ctx context.Context, h *hotReads, terms []string) (boo
 		}
 	}
 	return true, nil
+}
+
+// ftsPhrases quotes each term: a phrase of one word, never an operator.
+func ftsPhrases(terms []string) string {
+	return `"` + strings.Join(terms, `" "`) + `"`
+}
+
+// commonTerms remembers the terms found in more than searchRareTerm
+// posts, so a common word is counted once an hour, not on every search.
+type commonTerms struct {
+	mu    sync.Mutex
+	found map[string]time.Time
+}
+
+func (c *commonTerms) has(term string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.found[term]
+	return ok && time.Since(at) < commonTermTTL
+}
+
+func (c *commonTerms) add(term string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.found == nil || len(c.found) >= maxCommonTerms {
+		c.found = map[string]time.Time{}
+	}
+	c.found[term] = time.Now()
+}
+
+// searchCache keeps the id lists of the last limit searches, each with
+// the index version it was made at; the oldest goes first when it is
+// full. An entry of an older version is a miss (and is replaced).
+type searchCache struct {
+	limit   int
+	mu      sync.Mutex
+	entries map[string]searchResult
+	order   []string // keys, oldest first
+}
+
+type searchResult struct {
+	version []byte
+	ids     []ID
+}
+
+func (c *searchCache) get(key string, version []byte) ([]ID, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e.ids, ok && bytes.Equal(e.version, version)
+}
+
+func (c *searchCache) put(key string, version []byte, ids []ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]searchResult{}
+	}
+	if _, ok := c.entries[key]; !ok {
+		if len(c.order) >= c.limit {
+			delete(c.entries, c.order[0])
+			c.order = c.order[1:]
+		}
+		c.order = append(c.order, key)
+	}
+	c.entries[key] = searchResult{version: version, ids: ids}
 }
 
 // queryIDs runs a statement whose rows are one id each.

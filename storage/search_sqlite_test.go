@@ -26,7 +26,6 @@ func TestSearchCommonWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replies := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 30)
 	search := func(q string, page int) ([]storage.ID, bool) {
 		t.Helper()
 		hits, more, err := s.Search(ctx, q, page)
@@ -41,6 +40,24 @@ func TestSearchCommonWords(t *testing.T) {
 			ids = append(ids, h.ID)
 		}
 		return ids, more
+	}
+	// A search's results are kept until the index changes: a new post,
+	// an edit and a deletion each show at once.
+	if got, _ := search("hydration", 1); !slices.Equal(got, []storage.ID{opener.ID}) {
+		t.Fatalf("hydration before the replies: %v", got)
+	}
+	replies := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 30)
+	if got, _ := search("hydration", 1); len(got) != 20 {
+		t.Fatalf("hydration after 30 replies: %d hits", len(got))
+	}
+	if got, _ := search("percentages", 1); !slices.Equal(got, []storage.ID{opener.ID}) {
+		t.Fatalf("percentages: %v", got)
+	}
+	if _, err := s.EditPost(ctx, opener.ID, "Ratios by flour.", "<p>Ratios by flour.</p>"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := search("percentages", 1); len(got) != 0 {
+		t.Fatalf("percentages after the edit: %v", got)
 	}
 	// Newest first after the title match, which is older than every reply.
 	want := []storage.ID{opener.ID}

@@ -38,14 +38,15 @@ import (
 // process sharing the database has its own (docs/operations.md sizes
 // them for N processes).
 type Store struct {
-	w      *bun.DB
-	r      *bun.DB
-	ids    *IDGenerator
-	lease  *idLease // the ids' node number, see [Store.leaseIDNode]
-	policy *domainPolicy
-	hot    hotReads    // prepared read statements, see [hotReads]
-	hotw   hotWrites   // prepared write statements, see [hotWrites]
-	common commonTerms // search terms too common to rank, see [Store.searchSQLite]
+	w       *bun.DB
+	r       *bun.DB
+	ids     *IDGenerator
+	lease   *idLease // the ids' node number, see [Store.leaseIDNode]
+	policy  *domainPolicy
+	hot     hotReads    // prepared read statements, see [hotReads]
+	hotw    hotWrites   // prepared write statements, see [hotWrites]
+	common  commonTerms // search terms too common to rank, see [Store.searchSQLite]
+	results searchCache // recent searches' results, see [Store.searchSQLite]
 }
 
 // Options selects and tunes the database.
@@ -62,6 +63,10 @@ type Options struct {
 	// AllowEmptyDatabase lets a PostgreSQL store open an empty database
 	// although DataDir holds a SQLite node (see ErrNodeLeftBehind).
 	AllowEmptyDatabase bool
+	// SearchCache is how many searches' ranked results a SQLite store
+	// keeps until its search index changes: 0 means DefaultSearchCache,
+	// negative none. See [Store.Search].
+	SearchCache int
 }
 
 // Pool sizes a connection pool: on PostgreSQL the one pool of the
@@ -140,6 +145,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // the lease of a node number for ids.
 func (s *Store) ready(ctx context.Context, opts Options) (*Store, error) {
 	s.policy.allowlist = opts.Federation == FederationAllowlist
+	s.results.limit = opts.SearchCache
+	if s.results.limit == 0 {
+		s.results.limit = DefaultSearchCache
+	}
 	if err := s.leaseIDNode(ctx); err != nil {
 		s.Close()
 		return nil, err

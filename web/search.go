@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/skein-forum/skein/site"
@@ -45,6 +46,17 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		data.Page = n
+	}
+	// A guest's page of results is the same for every guest until the
+	// index changes (or the people on it change: guestCacheTTL).
+	version := int64(-1)
+	if viewerFrom(r) == nil {
+		if v, err := s.Store.SearchVersion(r.Context()); err == nil {
+			version = v
+		}
+		if version >= 0 && s.serveCachedGuestPage(w, r, version) {
+			return nil
+		}
 	}
 	data.Start = (data.Page-1)*storage.SearchPageSize + 1
 	terms := storage.SearchTerms(data.Query)
@@ -88,10 +100,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if data.Query != "" {
 		title = "Search: " + data.Query
 	}
-	w.Header().Set("Cache-Control", "no-cache")
 	p := sitePage(r, title, "Search the threads and posts of "+s.SiteName()+".", s.URLs.Abs("/search"), data)
 	p.Prev, p.Next, p.NoIndex = data.Prev, data.Next, true
-	s.render(w, r, http.StatusOK, "search", p)
+	s.renderCached(w, r, "search", p, time.Time{}, version)
 	return nil
 }
 

@@ -165,6 +165,17 @@ func TestSearchPage(t *testing.T) {
 	guest.get("/search?q=rye&page=0").wantStatus(t, http.StatusNotFound)
 	guest.get("/search?q=rye&page=99").wantStatus(t, http.StatusNotFound)
 
+	// Text behind a content warning is found but not shown.
+	if _, err := ts.Store.CreatePost(context.Background(), storage.NewPost{ThreadID: ts.FX.Thread.ID, AuthorID: ts.FX.Bob.ID,
+		Summary: "bread spoilers", Source: "The secret is a zymotic crumb.", HTML: "<p>The secret is a zymotic crumb.</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	guest.get("/search?q=zymotic").wantContains(t, "Content warning: bread spoilers").wantLacks(t, "secret")
+	guest.get("/search?q=spoilers").wantContains(t, "Content warning: bread <mark>spoilers</mark>").wantLacks(t, "secret")
+
+	// A guest's page of results is kept until the index changes.
+	guest.get("/search?q=hydration").wantContains(t, "Nothing matches")
+	guest.get("/search?q=hydration").wantContains(t, "Nothing matches")
 	storagetest.Replies(t, ts.Store, ts.FX.Thread.ID, ts.FX.Bob.ID, 25)
 	r = guest.get("/search?q=hydration").wantContains(t, `rel="next"`, "/search?q=hydration&amp;page=2")
 	if n := strings.Count(r.Body, "<mark>hydration</mark>"); n != 20 {

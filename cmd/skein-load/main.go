@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -88,6 +89,7 @@ type options struct {
 	Concurrency int
 	LogLevel    string
 	Reseed      bool
+	NodeFlags   string
 	Seed        storage.SeedSpec
 }
 
@@ -102,6 +104,7 @@ func newFlags(name string, o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.IntVar(&o.Concurrency, "concurrency", 32, "requests in flight (keep-alive connections)")
 	fs.StringVar(&o.LogLevel, "node-log-level", "warn", "log level of the child node (info logs every request)")
+	fs.StringVar(&o.NodeFlags, "node-flags", "", "more `skein serve` flags for the child node, space-separated (--search-cache=0 measures search uncached)")
 	fs.BoolVar(&o.Reseed, "reseed", false, "seed again even if the data directory has a skein-load.json")
 	fs.IntVar(&o.Seed.Forums, "forums", 4, "seed: forums")
 	fs.IntVar(&o.Seed.ThreadsPerForum, "threads", 50, "seed: threads per forum")
@@ -160,7 +163,7 @@ func setup(ctx context.Context, o *options, out io.Writer, extra ...string) (*ta
 		}
 	}
 	t, err := spawn(ctx, spawnOptions{Skein: bin, DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, LogLevel: o.LogLevel,
-		Pprof: o.Profile != "", Extra: extra}, out)
+		Pprof: o.Profile != "", Extra: append(extra, strings.Fields(o.NodeFlags)...)}, out)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
