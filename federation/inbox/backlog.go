@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"context"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -12,10 +13,13 @@ import (
 // applies it: the queue, and the time from a 202 to the post on the
 // page, grow for as long as senders push. Instead, while the activities
 // accepted and not yet applied are more than DefaultMaxBacklog of the
-// worker's work, the inbox answers 503 with Retry-After before it reads
-// the body; senders retry (Mastodon, GoToSocial and Misskey all retry a
-// 5xx), so nothing is lost, and what was accepted is on the page within
-// about that long.
+// worker's work, a POST waits before its body is read, up to
+// admissionWait, for the worker to make room, and is answered 503 with
+// Retry-After if none comes; senders retry (Mastodon, GoToSocial and
+// Misskey all retry a 5xx), so nothing is lost, and what was accepted
+// is on the page within about DefaultMaxBacklog. Waiting first matters:
+// a Retry-After is whole seconds, longer than the queue's work, and
+// senders all sent away at once would leave the worker idle.
 //
 // The count is this process's view: accepted POSTs add to it, items the
 // worker finishes take from it, and the worker sets it from the database
@@ -41,11 +45,21 @@ const (
 	backlogCount = 10
 )
 
+// admissionWait is how long a POST waits for room in a full queue, and
+// maxWaiting how many may wait at once; the rest are answered 503 at
+// once.
+const (
+	admissionWait = 2 * time.Second
+	maxWaiting    = 256
+)
+
 type backlog struct {
 	max     time.Duration // DefaultMaxBacklog, or Config.MaxBacklog
 	pending atomic.Int64  // activities accepted and not yet finished
 	limit   atomic.Int64  // pending beyond which POSTs are refused; 0 off
 	synced  atomic.Int64  // unix nanoseconds of the worker's last sync
+	waiting atomic.Int64  // POSTs waiting for room
+	room    chan struct{} // a token for each activity finished while POSTs wait
 
 	mu      sync.Mutex
 	applied int64     // finished since the window began
@@ -62,6 +76,12 @@ func (b *backlog) finished(n int64) {
 	if b.pending.Add(-n) < 0 {
 		b.pending.Store(0)
 	}
+	for range min(n, b.waiting.Load()) {
+		select {
+		case b.room <- struct{}{}:
+		default:
+		}
+	}
 	b.mu.Lock()
 	b.applied += n
 	b.low = min(b.low, max(b.pending.Load(), 0))
@@ -75,6 +95,33 @@ func (b *backlog) full(now time.Time) bool {
 		return false
 	}
 	return b.pending.Load() >= limit
+}
+
+// admit reports whether a POST may be taken: at once while the queue
+// has room, or once the worker has made some within admissionWait.
+func (b *backlog) admit(ctx context.Context) bool {
+	if !b.full(time.Now()) {
+		return true
+	}
+	if b.waiting.Add(1) > maxWaiting {
+		b.waiting.Add(-1)
+		return false
+	}
+	defer b.waiting.Add(-1)
+	deadline := time.NewTimer(admissionWait)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-b.room:
+		case <-deadline.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+		if !b.full(time.Now()) {
+			return true
+		}
+	}
 }
 
 // sync closes a measuring window at now: queued is the number of

@@ -84,7 +84,7 @@ func New(fed *federation.Server, cfg Config) *Inbox {
 	}
 	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
 		hosts: newLimiterSet(cfg.HostPerMinute), actors: newLimiterSet(cfg.ActorPerMinute),
-		wake: worker.NewSignal(), backlog: backlog{max: cfg.MaxBacklog}}
+		wake: worker.NewSignal(), backlog: backlog{max: cfg.MaxBacklog, room: make(chan struct{}, maxWaiting)}}
 }
 
 // Register adds the POST side of every actor's inbox and the shared one.
@@ -95,7 +95,7 @@ func (in *Inbox) Register(mux *http.ServeMux) {
 }
 
 func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
-	if in.backlog.full(time.Now()) {
+	if !in.backlog.admit(r.Context()) {
 		// Before anything is read: turning a sender away must cost
 		// less than taking its POST.
 		w.Header().Set("Retry-After", "1")
