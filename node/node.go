@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -251,7 +252,10 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 			n.log.Error("delivery worker stopped", "err", err)
 		}
 	})
-	n.InboxWorker = &inbox.Worker{Inbox: n.Inbox, Log: n.log.With("worker", "inbox")}
+	n.InboxWorker = &inbox.Worker{Inbox: n.Inbox, Log: n.log.With("worker", "inbox"), Applied: func() {
+		n.Outbox.Notify()
+		n.notifyMail()
+	}}
 	wg.Go(func() {
 		if err := n.InboxWorker.Run(ctx); err != nil {
 			n.log.Error("inbox worker stopped", "err", err)
@@ -278,13 +282,16 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 }
 
 // wakeWorkersAfterPOST wakes the outbox and delivery workers after every
-// POST (a form that may have written an outbox event, an inbox delivery,
-// a follow), so a post leaves at once instead of at the next poll. The
-// web package cannot reach the workers; it need not know about them.
+// POST of a form (that may have written an outbox event or a follow), so
+// a post leaves at once instead of at the next poll. The web package
+// cannot reach the workers; it need not know about them. A POST to an
+// inbox writes only its queue item: the inbox worker wakes them once it
+// has applied a batch (inbox.Worker.Applied), not hundreds of times a
+// second under load.
 func (n *Node) wakeWorkersAfterPOST(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r)
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && !strings.HasSuffix(r.URL.Path, "/inbox") {
 			n.Outbox.Notify()
 			n.Delivery.Notify()
 			n.notifyMail()

@@ -36,12 +36,21 @@ type hotWrites struct {
 // the first transaction that uses it begins: the handle has a single
 // connection on SQLite, which a transaction holds.
 const (
-	sqlBumpThread  = "UPDATE threads SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ? RETURNING post_count"
+	// No RETURNING: SQLite runs it as a trigger, which makes the update
+	// keep a statement journal, and modernc's allocator maps and unmaps
+	// 64 KiB for each one (a fifth of the cost of storing a batch of
+	// replies over many threads). The count is read back instead.
+	sqlBumpThread  = "UPDATE threads SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ?"
+	sqlThreadCount = "SELECT post_count FROM threads WHERE id = ?"
 	sqlCountForum  = "UPDATE forums SET post_count = post_count + ?, last_post_id = ?, last_post_at = ?, version = version + 1 WHERE id = ?"
 	sqlCountAuthor = "UPDATE accounts SET post_count = post_count + ? WHERE id = ?"
 	sqlCountUnread = "UPDATE accounts SET unread_notifications = unread_notifications + ? WHERE id = ?"
 	sqlIndexSQLite = "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
-	sqlIndexPG     = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
+	// The inbox queue's lease and its end, one row at a time on SQLite
+	// (see ClaimInbox).
+	sqlLeaseInbox = "UPDATE inbox_items SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?"
+	sqlDoneInbox  = "UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = '' WHERE id = ? AND lease_owner = ?"
+	sqlIndexPG    = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
 )
 
 // hotWrites prepares the hot write statements the first time; call it
@@ -68,7 +77,7 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
-	for _, q := range []string{sqlBumpThread, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index,
+	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox,
 		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
 		if h.stmts[q] != nil {
 			continue

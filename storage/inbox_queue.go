@@ -78,33 +78,38 @@ const inboxClaimLock = 0x736b65696e01
 func (s *Store) ClaimInbox(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]InboxItem, error) {
 	now = now.UTC()
 	until := now.Add(lease)
-	pg := s.Dialect() == dialect.PG
-	lock := ""
-	if pg {
-		lock = "FOR UPDATE SKIP LOCKED"
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox items: %w", err)
 	}
 	var items []InboxItem
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if pg {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", inboxClaimLock); err != nil {
-				return err
-			}
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if s.Dialect() != dialect.PG {
+			return s.claimInboxSQLite(ctx, tx, hw, owner, now, until, limit, &items)
+		}
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", inboxClaimLock); err != nil {
+			return err
 		}
 		// "done_at IS NULL" in the subqueries lets both databases use
 		// the partial indexes inbox_items_due and inbox_items_leased.
-		return tx.NewRaw(`UPDATE inbox_items
+		var ids []ID
+		err := tx.NewRaw(`UPDATE inbox_items
 			SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1
 			WHERE id IN (SELECT i.id FROM inbox_items i WHERE i.done_at IS NULL AND i.next_attempt_at <= ?
 				AND (i.kind <> ? OR NOT EXISTS (SELECT 1 FROM inbox_items b
 					WHERE b.actor_id = i.actor_id AND b.lease_until IS NOT NULL AND b.done_at IS NULL AND b.lease_until > ?))
-				ORDER BY i.next_attempt_at LIMIT ? `+lock+`)
-			RETURNING id, received_at, kind, actor_id, key_id, body, attempts, next_attempt_at, lease_until, lease_owner, last_error`,
-			owner, until, until, now, InboxActivity, now, limit).Scan(ctx, &items)
+				ORDER BY i.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)
+			RETURNING id`,
+			owner, until, until, now, InboxActivity, now, limit).Scan(ctx, &ids)
+		if err != nil {
+			return err
+		}
+		return claimedRows(ctx, tx, ids, &items)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox items: %w", err)
 	}
-	// RETURNING keeps no order.
+	// The rows come in no particular order.
 	slices.SortFunc(items, func(a, b InboxItem) int {
 		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
 			return c
@@ -112,6 +117,42 @@ func (s *Store) ClaimInbox(ctx context.Context, owner string, now time.Time, lim
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return items, nil
+}
+
+// claimInboxSQLite is ClaimInbox on SQLite, whose one writer needs no
+// lock: the due items are chosen, then leased one row at a time. An
+// UPDATE of many rows keeps a statement journal, which for rows holding
+// activity bodies outgrows memory and goes to a temporary file at every
+// claim; an UPDATE of one row by its key needs none.
+func (s *Store) claimInboxSQLite(ctx context.Context, tx bun.Tx, hw *hotWrites, owner string, now, until time.Time, limit int, items *[]InboxItem) error {
+	var ids []ID
+	err := tx.NewRaw(`SELECT i.id FROM inbox_items i WHERE i.done_at IS NULL AND i.next_attempt_at <= ?
+		AND (i.kind <> ? OR NOT EXISTS (SELECT 1 FROM inbox_items b
+			WHERE b.actor_id = i.actor_id AND b.lease_until IS NOT NULL AND b.done_at IS NULL AND b.lease_until > ?))
+		ORDER BY i.next_attempt_at LIMIT ?`, now, InboxActivity, now, limit).Scan(ctx, &ids)
+	if err != nil {
+		return err
+	}
+	lease := hw.stmt(ctx, tx, sqlLeaseInbox)
+	at := s.timeArg(until)
+	for _, id := range ids {
+		if _, err := lease.ExecContext(ctx, owner, at, at, id); err != nil {
+			return err
+		}
+	}
+	return claimedRows(ctx, tx, ids, items)
+}
+
+// claimedRows reads the rows of the items just claimed. A claim returns
+// their ids alone: SQLite keeps what RETURNING gives in a temporary
+// table, and with the bodies that costs more than reading them again.
+func claimedRows(ctx context.Context, tx bun.Tx, ids []ID, items *[]InboxItem) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return tx.NewSelect().Model(items).
+		Column("id", "received_at", "kind", "actor_id", "key_id", "body", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error").
+		Where("id IN (?)", bun.List(ids)).Scan(ctx)
 }
 
 // InboxResult reports one processed item. Done means finished, processed
@@ -144,8 +185,20 @@ func (s *Store) FinishInbox(ctx context.Context, owner string, now time.Time, re
 			again = append(again, rescheduled{ID: r.ID, NextAttemptAt: r.RetryAt.UTC(), LastError: truncate(r.Error, 500)})
 		}
 	}
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if len(ok) > 0 {
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return fmt.Errorf("finish %d inbox items: %w", len(results), err)
+	}
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if len(ok) > 0 && s.Dialect() != dialect.PG {
+			// One row at a time, as ClaimInbox leases them.
+			done, at := hw.stmt(ctx, tx, sqlDoneInbox), s.timeArg(now)
+			for _, id := range ok {
+				if _, err := done.ExecContext(ctx, at, id, owner); err != nil {
+					return fmt.Errorf("mark inbox items done: %w", err)
+				}
+			}
+		} else if len(ok) > 0 {
 			_, err := tx.NewRaw(`UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = ''
 				WHERE id IN (?) AND lease_owner = ?`, now, bun.List(ok), owner).Exec(ctx)
 			if err != nil {
@@ -186,6 +239,17 @@ func (s *Store) ReleaseInbox(ctx context.Context, owner string, now time.Time) (
 	return s.execCount(ctx, fmt.Sprintf("release inbox items of %s", owner), `UPDATE inbox_items
 		SET lease_until = NULL, lease_owner = '', next_attempt_at = ?, attempts = attempts - 1
 		WHERE lease_owner = ? AND lease_until IS NOT NULL AND done_at IS NULL`, now.UTC(), owner)
+}
+
+// InboxDue counts the items due now (the partial index inbox_items_due);
+// items leased by a worker or waiting for a retry later are left out.
+func (s *Store) InboxDue(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.r.NewRaw(`SELECT COUNT(*) FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ?`, now.UTC()).Scan(ctx, &n)
+	if err != nil {
+		return 0, fmt.Errorf("count due inbox items: %w", err)
+	}
+	return n, nil
 }
 
 // PruneInbox deletes items done before the given time.

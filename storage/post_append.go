@@ -82,10 +82,13 @@ func tallyOf(rows map[ID]*tallyRow, order *[]*tallyRow, id ID) *tallyRow {
 // lock serialises concurrent writers to one thread, and SQLite has one
 // writer anyway.
 func (s *Store) countThreads(ctx context.Context, tx bun.Tx, hw *hotWrites, pt *postTally) error {
-	bump := hw.stmt(ctx, tx, sqlBumpThread)
+	bump, read := hw.stmt(ctx, tx, sqlBumpThread), hw.stmt(ctx, tx, sqlThreadCount)
 	for _, tr := range pt.threads {
+		if _, err := bump.ExecContext(ctx, tr.n, tr.last, s.timeArg(tr.lastAt), tr.id); err != nil {
+			return fmt.Errorf("bump thread: %w", err)
+		}
 		var count int64
-		if err := bump.QueryRowContext(ctx, tr.n, tr.last, s.timeArg(tr.lastAt), tr.id).Scan(&count); err != nil {
+		if err := read.QueryRowContext(ctx, tr.id).Scan(&count); err != nil {
 			return fmt.Errorf("bump thread: %w", notFoundRow(err))
 		}
 		for j, p := range tr.posts {

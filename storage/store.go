@@ -170,6 +170,7 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 	// BEGIN so read-then-write transactions never fail half-way.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	pinAllocator()
 	wsql, err := sql.Open(sqliteshim.ShimName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -375,6 +375,10 @@ func reportSides(w io.Writer, g gtsOptions, rows []sideResult) {
 		if r.Row.Note != "" {
 			fmt.Fprintf(w, "  %s: %s\n", r.Name, r.Row.Note)
 		}
+		if r.Row.Deferred > 0 {
+			fmt.Fprintf(w, "  %s turned POSTs away %d times with 503 and Retry-After (its queue was full); each was sent again after the wait\n",
+				r.Name, r.Row.Deferred)
+		}
 	}
 	if len(rows) == 2 && rows[0].AppliedRate() > 0 {
 		fmt.Fprintf(w, "  applied/s, %s / %s: %.1f×; accepted/s: %.1f×\n", rows[1].Name, rows[0].Name,

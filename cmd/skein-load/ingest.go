@@ -172,7 +172,7 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 	res.Lines = ingestFindings(ingestFigures{
 		Elapsed: res.Elapsed, Accepted: accepted, VisibleAtEnd: visibleAtEnd, Created: created,
 		Drain: drain, Pending: pending, CPULoad: cpuLoad, CPUAll: cpuAll,
-		Latency: visibleLatencies(acc, samples), Watched: len(samples),
+		Latency: visibleLatencies(acc, samples), Watched: len(samples), Deferred: res.Deferred,
 	})
 	return []result{warmRes, res}, nil
 }
@@ -234,6 +234,7 @@ type ingestFigures struct {
 	CPUAll       time.Duration   // node CPU during the load and the drain
 	Latency      []time.Duration // 202 to visible of the watched threads' activities, sorted
 	Watched      int             // threads watched for Latency
+	Deferred     int64           // 503s with Retry-After, each sent again after the wait
 }
 
 // ingestFindings words the figures: the rates a remote server and a
@@ -246,6 +247,10 @@ func ingestFindings(f ingestFigures) []string {
 		"end to end %.0f/s (all %d visible %.1fs after the load)",
 		float64(f.Accepted)/secs, float64(f.VisibleAtEnd)/secs, f.VisibleAtEnd, f.Accepted,
 		float64(f.Created)/(secs+f.Drain.Seconds()), f.Created, f.Drain.Seconds()))
+	if f.Deferred > 0 {
+		out = append(out, fmt.Sprintf("turned away %d times with 503 and Retry-After (%.0f/s; the node's queue held more than it "+
+			"applies in its limit): each was sent again after the wait, as a real sender retries", f.Deferred, float64(f.Deferred)/secs))
+	}
 	backlog := f.Accepted - f.VisibleAtEnd
 	rate := float64(f.VisibleAtEnd) / secs
 	work := "-"
@@ -392,6 +397,7 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 					return
 				}
 				p := reqs[i]
+			again:
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body))
 				req.Header = p.header
 				t0 := time.Now()
@@ -406,6 +412,24 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				el := time.Since(t0)
+				if wait, ok := retryAfter(resp); ok {
+					// What a real sender does with a busy server: the
+					// same activity again, later, each sender after a
+					// wait of its own (a herd coming back at once
+					// would find the queue full again). Not accepted
+					// if the load ends first, so not counted either way.
+					sh.deferred++
+					wait += rand.N(max(wait, time.Second))
+					if time.Now().Add(wait).After(deadline) {
+						return
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
+					goto again
+				}
 				if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
 					sh.fail(el, resp.StatusCode, nil)
 					continue
@@ -417,6 +441,19 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 	}
 	wg.Wait()
 	return rec.result("", time.Since(start)), slices.Concat(accepted...)
+}
+
+// retryAfter reads a 503's Retry-After in seconds: the node turning a
+// sender away while its queue is full.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || secs < 0 {
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
 }
 
 // acceptance is an activity the node answered 202, and when.

@@ -20,10 +20,11 @@ type recorder struct {
 }
 
 type shard struct {
-	lat    []time.Duration
-	errors int64
-	status map[int]int64 // unexpected statuses
-	first  string        // first error, for the report
+	lat      []time.Duration
+	errors   int64
+	deferred int64         // 503s with Retry-After, sent again after it
+	status   map[int]int64 // unexpected statuses
+	first    string        // first error, for the report
 }
 
 func (r *recorder) shard() *shard {
@@ -68,6 +69,10 @@ type result struct {
 	CPU time.Duration
 	// Lines are further findings printed under the table.
 	Lines []string
+	// Deferred counts answers that asked to try again later (503 with
+	// Retry-After); the request was sent again after the wait, and is
+	// counted once, by its final answer.
+	Deferred int64
 }
 
 // CPUPerRequest is the node's CPU time per request of the phase.
@@ -94,6 +99,7 @@ func (r *recorder) result(name string, elapsed time.Duration) result {
 	for _, s := range r.shards {
 		all = append(all, s.lat...)
 		res.Errors += s.errors
+		res.Deferred += s.deferred
 		for k, v := range s.status {
 			statuses[k] += v
 		}

@@ -75,7 +75,7 @@ func (in *Inbox) mirrorNote(ctx context.Context, note *as.RemoteNote, owner *sto
 		}
 		key = note.ID
 	}
-	first, err := in.newRemotePost(ctx, note)
+	first, err := in.newRemotePost(ctx, note, owner)
 	if err != nil {
 		return nil, err
 	}

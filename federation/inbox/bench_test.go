@@ -19,7 +19,7 @@ import (
 // it. Requests are signed before the timer starts: signing is the
 // sender's cost.
 func BenchmarkInboxAccept(b *testing.B) {
-	n := testnode.New(b, nil)
+	n := unlimitedNode(b)
 	zed := testnode.NewRemoteServer(b, "mastodon").Actor("zed", "Person", 0)
 	reply := n.URLs.Post(n.Fx.Posts[0].ID)
 	sign := func() (*http.Request, []byte) {
@@ -52,7 +52,7 @@ func BenchmarkInboxAccept(b *testing.B) {
 // arriving concurrently, as from many servers: the group commit shares
 // one SQLite transaction among the POSTs that arrive together.
 func BenchmarkInboxAcceptParallel(b *testing.B) {
-	n := testnode.New(b, nil)
+	n := unlimitedNode(b)
 	zed := testnode.NewRemoteServer(b, "mastodon").Actor("zed", "Person", 0)
 	reply := n.URLs.Post(n.Fx.Posts[0].ID)
 	sign := func() *http.Request {
@@ -81,6 +81,15 @@ func BenchmarkInboxAcceptParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// unlimitedNode is a test node whose inbox has no rate limits: the
+// benchmarks send thousands of activities a minute from one actor.
+func unlimitedNode(b *testing.B) *testnode.Node {
+	n := testnode.New(b, nil)
+	n.InboxCfg = inbox.Config{HostPerMinute: -1, ActorPerMinute: -1}
+	n.Restart()
+	return n
 }
 
 func serve(n *testnode.Node, r *http.Request) *httptest.ResponseRecorder {

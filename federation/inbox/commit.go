@@ -78,6 +78,9 @@ func (in *Inbox) commitLoop(ch chan *pendingItem) {
 				p.err = err
 			} else {
 				p.stored = stored[i]
+				if p.stored {
+					in.backlog.accepted(1)
+				}
 			}
 			close(p.done)
 		}

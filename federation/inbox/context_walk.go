@@ -273,7 +273,7 @@ func (in *Inbox) newContextPost(ctx context.Context, t *storage.Thread, host, id
 	if home != nil && home.ID != t.ID {
 		return nil, ignore("note %s belongs to thread %s here", note.ID, home.ID)
 	}
-	np, err := in.placedPost(ctx, note, t, replyTo)
+	np, err := in.placedPost(ctx, note, t, replyTo, nil)
 	if err != nil {
 		return nil, err
 	}

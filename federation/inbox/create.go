@@ -116,7 +116,7 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 			return nil, err
 		}
 	}
-	np, err := in.placedPost(ctx, note, t, replyTo)
+	np, err := in.placedPost(ctx, note, t, replyTo, via)
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +134,10 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 }
 
 // placedPost makes the post of a Note in thread t, answering replyTo,
-// and quoting the post it quotes when that is in the thread.
-func (in *Inbox) placedPost(ctx context.Context, note *as.RemoteNote, t *storage.Thread, replyTo *storage.ID) (storage.NewPost, error) {
-	np, err := in.newRemotePost(ctx, note)
+// and quoting the post it quotes when that is in the thread. via is the
+// account that sent it, if known (see newRemotePost).
+func (in *Inbox) placedPost(ctx context.Context, note *as.RemoteNote, t *storage.Thread, replyTo *storage.ID, via *storage.Account) (storage.NewPost, error) {
+	np, err := in.newRemotePost(ctx, note, via)
 	if err != nil {
 		return np, err
 	}
@@ -148,11 +149,16 @@ func (in *Inbox) placedPost(ctx context.Context, note *as.RemoteNote, t *storage
 }
 
 // newRemotePost makes the post of a Note, author and text; the caller
-// places it.
-func (in *Inbox) newRemotePost(ctx context.Context, note *as.RemoteNote) (storage.NewPost, error) {
-	author, err := in.fed.ResolveActor(ctx, note.AttributedTo)
-	if err != nil {
-		return storage.NewPost{}, err
+// places it. via, when not nil, is the account that sent the Note,
+// resolved for this activity: when it is the author (a Create, the
+// common case) it is not read again.
+func (in *Inbox) newRemotePost(ctx context.Context, note *as.RemoteNote, via *storage.Account) (storage.NewPost, error) {
+	author := via
+	if author == nil || author.APID == nil || *author.APID != note.AttributedTo {
+		var err error
+		if author, err = in.fed.ResolveActor(ctx, note.AttributedTo); err != nil {
+			return storage.NewPost{}, err
+		}
 	}
 	html := strings.TrimSpace(markup.SanitizeRemote(noteHTML(note)))
 	if html == "" {

@@ -46,6 +46,10 @@ type Config struct {
 	// value turns the limit off.
 	HostPerMinute  int
 	ActorPerMinute int
+	// MaxBacklog is how much of the worker's work may wait in the queue
+	// before POSTs are answered 503 with Retry-After (see backlog.go):
+	// 0 means [DefaultMaxBacklog], a negative value turns it off.
+	MaxBacklog time.Duration
 }
 
 // Inbox receives and applies activities. It is safe for concurrent use;
@@ -64,6 +68,7 @@ type Inbox struct {
 	commit   inboxCommit   // accepted POSTs, committed in groups
 	posts    postCommit    // posts the worker stores, committed in groups
 	backfill backfillBudget
+	backlog  backlog // accepted and not yet applied, for backpressure
 }
 
 // New returns the inbox of the node fed serves.
@@ -74,9 +79,12 @@ func New(fed *federation.Server, cfg Config) *Inbox {
 	if cfg.ActorPerMinute == 0 {
 		cfg.ActorPerMinute = DefaultActorPerMinute
 	}
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = DefaultMaxBacklog
+	}
 	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
 		hosts: newLimiterSet(cfg.HostPerMinute), actors: newLimiterSet(cfg.ActorPerMinute),
-		wake: worker.NewSignal()}
+		wake: worker.NewSignal(), backlog: backlog{max: cfg.MaxBacklog, room: make(chan struct{}, maxWaiting)}}
 }
 
 // Register adds the POST side of every actor's inbox and the shared one.
@@ -87,6 +95,13 @@ func (in *Inbox) Register(mux *http.ServeMux) {
 }
 
 func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
+	if !in.backlog.admit(r.Context()) {
+		// Before anything is read: turning a sender away must cost
+		// less than taking its POST.
+		w.Header().Set("Retry-After", "1")
+		inboxError(w, http.StatusServiceUnavailable, "busy, try again later")
+		return
+	}
 	if r.ContentLength > MaxInboxBody {
 		inboxError(w, http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
 		return

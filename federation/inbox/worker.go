@@ -48,6 +48,10 @@ type Worker struct {
 	RetryMax        time.Duration    // longest retry delay; default 1 h
 	KeepDone        time.Duration    // how long done items are kept; default 24 h
 	Clock           func() time.Time // default time.Now
+	// Applied, if set, is called after each batch of results is
+	// recorded: what the activities wrote (outbox events, notifications)
+	// waits for the workers it wakes.
+	Applied func()
 
 	setupOnce sync.Once
 	room      worker.Signal
@@ -127,6 +131,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		close(flushed)
 	}()
 	workCtx := context.WithoutCancel(ctx)
+	var syncing sync.WaitGroup
+	syncing.Go(func() { w.syncBacklog(ctx) })
+	defer syncing.Wait()
 	sem := make(chan struct{}, w.Concurrency)
 	var inflight sync.WaitGroup
 	tick := time.NewTicker(w.PollInterval)
@@ -180,6 +187,28 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// syncBacklog measures the worker's rate and reads the queue's length
+// for the inbox's backpressure (see backlog.go) until ctx ends.
+func (w *Worker) syncBacklog(ctx context.Context) {
+	tick := time.NewTicker(backlogSync)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		// The backlog's windows are real time, whatever Clock says.
+		if i%backlogCount != 0 {
+			w.Inbox.backlog.sync(time.Now(), -1)
+		} else if n, err := w.Inbox.store.InboxDue(ctx, w.Clock()); err == nil {
+			w.Inbox.backlog.sync(time.Now(), n+w.held.Load())
+		} else if ctx.Err() == nil {
+			w.Log.Warn("count due inbox items", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // dispatch starts one goroutine per actor in the batch; each applies its
 // actor's items in order, taking a slot of sem for each. Items not yet
 // started when ctx ends go back to the queue unattempted.
@@ -200,6 +229,9 @@ func (w *Worker) dispatch(ctx, workCtx context.Context, items []storage.InboxIte
 		inflight.Go(func() {
 			for _, it := range group {
 				if r, ok := w.applyOne(ctx, workCtx, sem, it); ok {
+					if r.Done && it.Kind == storage.InboxActivity {
+						w.Inbox.backlog.finished(1)
+					}
 					results <- r
 				}
 				w.held.Add(-1)
@@ -278,6 +310,9 @@ func (w *Worker) flush(ctx context.Context, batch []storage.InboxResult) {
 			// The leases just ended may have held back later
 			// activities of the same actors: claim them now.
 			w.Inbox.Notify()
+			if w.Applied != nil {
+				w.Applied()
+			}
 			return
 		}
 		if try == 5 {
