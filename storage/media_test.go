@@ -35,6 +35,15 @@ func trashed(t *testing.T, s *storage.Store) []string {
 	return keys
 }
 
+// wantTrash fails t unless the files in the trash (sorted) are want;
+// when says after what, for the message.
+func wantTrash(t *testing.T, s *storage.Store, when string, want ...string) {
+	t.Helper()
+	if got := trashed(t, s); !slices.Equal(got, want) {
+		t.Fatalf("trash %s: %v, want %v", when, got, want)
+	}
+}
+
 func attachmentsOf(t *testing.T, s *storage.Store, postID storage.ID) []storage.Media {
 	t.Helper()
 	m, err := s.MediaOfPosts(context.Background(), []storage.ID{postID})
@@ -130,9 +139,7 @@ func TestDeletionTrashesFiles(t *testing.T) {
 		if err := s.DeletePost(ctx, p.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := trashed(t, s); !slices.Equal(got, []string{"p1-t.jpg", "p1.jpg", "p2-t.jpg", "p2.jpg"}) {
-			t.Fatalf("trash after deleting a post: %v", got)
-		}
+		wantTrash(t, s, "after deleting a post", "p1-t.jpg", "p1.jpg", "p2-t.jpg", "p2.jpg")
 		if len(attachmentsOf(t, s, p.ID)) != 0 || postByID(t, s, p.ID).MediaCount != 0 {
 			t.Fatal("a deleted post kept its attachments")
 		}
@@ -154,18 +161,14 @@ func TestDeletionTrashesFiles(t *testing.T) {
 		if err := s.DeleteOwnAccount(ctx, fx.Bob.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := trashed(t, s); !slices.Equal(got, []string{"avatar.jpg", "b1-t.jpg", "b1.jpg", "waiting-t.jpg", "waiting.jpg"}) {
-			t.Fatalf("trash after deleting an account: %v", got)
-		}
+		wantTrash(t, s, "after deleting an account", "avatar.jpg", "b1-t.jpg", "b1.jpg", "waiting-t.jpg", "waiting.jpg")
 		s.ForgetTrashedFiles(ctx, trashed(t, s))
 
 		// A thread.
 		if err := s.DeleteThread(ctx, fx.Thread.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := trashed(t, s); !slices.Equal(got, []string{"alices-t.jpg", "alices.jpg"}) {
-			t.Fatalf("trash after deleting the thread: %v", got)
-		}
+		wantTrash(t, s, "after deleting the thread", "alices-t.jpg", "alices.jpg")
 	})
 }
 
@@ -192,9 +195,7 @@ func TestEditReplacesAttachments(t *testing.T) {
 		if after, _ := s.ThreadVersion(ctx, fx.Thread.ID); after <= before {
 			t.Fatal("the edit did not change the thread's version")
 		}
-		if got := trashed(t, s); !slices.Equal(got, []string{"ea-t.jpg", "ea.jpg"}) {
-			t.Fatalf("trash: %v", got)
-		}
+		wantTrash(t, s, "after the edit", "ea-t.jpg", "ea.jpg")
 		// A plain edit leaves them.
 		if _, err := s.EditPost(ctx, p.ID, "v3", "<p>v3</p>"); err != nil || len(attachmentsOf(t, s, p.ID)) != 2 {
 			t.Fatalf("plain edit: %v", err)
@@ -224,9 +225,7 @@ func TestRemoveMedia(t *testing.T) {
 		if after, _ := s.ThreadVersion(ctx, fx.Thread.ID); after <= before {
 			t.Fatal("removal did not change the thread's version")
 		}
-		if got := trashed(t, s); !slices.Equal(got, []string{"rm-t.jpg", "rm.jpg"}) {
-			t.Fatalf("trash: %v", got)
-		}
+		wantTrash(t, s, "after the removal", "rm-t.jpg", "rm.jpg")
 		log, err := s.ListAudit(ctx, 0, 10)
 		if err != nil || len(log) == 0 || log[0].Action != storage.AuditMediaRemove || log[0].ActorID != fx.Mod.ID {
 			t.Fatalf("audit: %v %+v", err, log)
@@ -284,9 +283,7 @@ func TestStaleUploadsAreTrashed(t *testing.T) {
 		if n, err := s.TrashStaleUploads(ctx, time.Now().Add(time.Second)); err != nil || n != 1 {
 			t.Fatalf("stale uploads: %d %v", n, err)
 		}
-		if got := trashed(t, s); !slices.Equal(got, []string{"left-t.jpg", "left.jpg"}) {
-			t.Fatalf("trash: %v", got)
-		}
+		wantTrash(t, s, "after the sweep", "left-t.jpg", "left.jpg")
 	})
 }
 

@@ -37,16 +37,14 @@ type mirrorLink struct {
 // lists.
 const personPostsShown = 5
 
-// withFederation answers not found, in place of h, on a node whose
-// federation side did not give [Config.FollowRemote] and
-// [Config.UnfollowRemote] (they come together).
-func (s *Server) withFederation(h handler) handler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if s.followRemote == nil || s.unfollowRemote == nil {
-			return storage.ErrNotFound
-		}
-		return h(w, r)
+// available is h where the node gives what h needs (ok), such as the
+// federation side's [Config.FollowRemote]; elsewhere the page is not
+// found.
+func available(ok bool, h handler) handler {
+	if ok {
+		return h
 	}
+	return func(http.ResponseWriter, *http.Request) error { return storage.ErrNotFound }
 }
 
 // followRemoteForm shows the form and what the member follows elsewhere.

@@ -106,9 +106,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	page("GET /u/{handle}", s.member)
 	page("GET /remote-follow", s.remoteFollow)
 	page("GET /about/blocks", s.publicBlocks)
-	page("GET /follow-remote", s.withFederation(s.followRemoteForm))
-	page("POST /follow-remote", s.withFederation(s.followRemotePost))
-	page("POST /follow-remote/undo", s.withFederation(s.unfollowRemotePost))
+	page("GET /follow-remote", available(s.followRemote != nil, s.followRemoteForm))
+	page("POST /follow-remote", available(s.followRemote != nil, s.followRemotePost))
+	page("POST /follow-remote/undo", available(s.unfollowRemote != nil, s.unfollowRemotePost))
 
 	page("GET /register", s.registerForm)
 	page("POST /register", s.register)

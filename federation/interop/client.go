@@ -108,25 +108,24 @@ func (m *Mastodon) Search(ctx context.Context, q, kind string) ([]Account, []Sta
 // ResolveAccount is the one account a search for q resolves to.
 func (m *Mastodon) ResolveAccount(ctx context.Context, q string) (*Account, error) {
 	accts, _, err := m.Search(ctx, q, "accounts")
-	if err != nil {
-		return nil, err
-	}
-	if len(accts) == 0 {
-		return nil, fmt.Errorf("search %q: no account", q)
-	}
-	return &accts[0], nil
+	return resolved(q, "account", accts, err)
 }
 
 // ResolveStatus is the one status a search for q resolves to.
 func (m *Mastodon) ResolveStatus(ctx context.Context, q string) (*Status, error) {
 	_, sts, err := m.Search(ctx, q, "statuses")
+	return resolved(q, "status", sts, err)
+}
+
+// resolved is the first of what a search for q found (err, if it failed).
+func resolved[T any](q, kind string, found []T, err error) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(sts) == 0 {
-		return nil, fmt.Errorf("search %q: no status", q)
+	if len(found) == 0 {
+		return nil, fmt.Errorf("search %q: no %s", q, kind)
 	}
-	return &sts[0], nil
+	return &found[0], nil
 }
 
 func (m *Mastodon) Follow(ctx context.Context, accountID string) (*Relationship, error) {
