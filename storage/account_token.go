@@ -155,28 +155,22 @@ func useToken(ctx context.Context, tx bun.Tx, purpose, token string, now time.Ti
 // in one transaction. It returns the member, for the caller to start the
 // one new session.
 func (s *Store) ResetPassword(ctx context.Context, token, hash string) (*Account, error) {
-	var member *Account
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return txValue(ctx, s, "reset password", func(ctx context.Context, tx bun.Tx) (*Account, error) {
 		now := time.Now().UTC()
 		_, a, err := useToken(ctx, tx, TokenResetPassword, token, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.NewDelete().Model((*AccountToken)(nil)).
 			Where("account_id = ? AND purpose = ? AND used_at IS NULL", a.ID, TokenResetPassword).Exec(ctx); err != nil {
-			return fmt.Errorf("retire other reset tokens: %w", err)
+			return nil, fmt.Errorf("retire other reset tokens: %w", err)
 		}
 		if err := setPassword(ctx, tx, a.ID, hash, ""); err != nil {
-			return err
+			return nil, err
 		}
 		a.PasswordHash = hash
-		member = a
-		return nil
+		return a, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reset password: %w", err)
-	}
-	return member, nil
 }
 
 // VerifyEmail uses a verification token: its address becomes the
@@ -185,45 +179,39 @@ func (s *Store) ResetPassword(ctx context.Context, token, hash string) (*Account
 // transaction. An address verified on another account (compared without
 // case) is refused with ErrAddressTaken and the token stays unused.
 func (s *Store) VerifyEmail(ctx context.Context, token string, notice func(a *Account, old string) (NewMail, error)) (*Account, error) {
-	var member *Account
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return txValue(ctx, s, "verify address", func(ctx context.Context, tx bun.Tx) (*Account, error) {
 		now := time.Now().UTC()
 		t, a, err := checkToken(ctx, tx, TokenVerifyEmail, token, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		taken, err := tx.NewSelect().Model((*Account)(nil)).
 			Where("lower(email) = ? AND email_verified_at IS NOT NULL AND email <> '' AND id <> ?", strings.ToLower(t.Email), a.ID).Exists(ctx)
 		if err != nil {
-			return fmt.Errorf("check address: %w", err)
+			return nil, fmt.Errorf("check address: %w", err)
 		}
 		if taken {
-			return ErrAddressTaken
+			return nil, ErrAddressTaken
 		}
 		if _, _, err := useToken(ctx, tx, TokenVerifyEmail, token, now); err != nil {
-			return err
+			return nil, err
 		}
 		_, err = tx.NewUpdate().Model((*Account)(nil)).Set("email = ?", t.Email).Set("email_verified_at = ?", now).
 			Where("id = ?", a.ID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("set verified address: %w", err)
+			return nil, fmt.Errorf("set verified address: %w", err)
 		}
 		old, wasVerified := a.Email, a.EmailVerifiedAt != nil
 		a.Email, a.EmailVerifiedAt = t.Email, &now
-		member = a
 		if wasVerified && old != "" && !strings.EqualFold(old, t.Email) && notice != nil {
 			m, err := notice(a, old)
 			if err != nil {
-				return fmt.Errorf("compose change notice: %w", err)
+				return nil, fmt.Errorf("compose change notice: %w", err)
 			}
-			return s.enqueueMail(ctx, tx, now, []NewMail{m})
+			return a, s.enqueueMail(ctx, tx, now, []NewMail{m})
 		}
-		return nil
+		return a, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("verify address: %w", err)
-	}
-	return member, nil
 }
 
 // MemberByVerifiedEmail finds the member whose verified address is email,

@@ -13,7 +13,7 @@ import (
 // however often the boost is repeated, under the same rules as every
 // notification ([Store.postNotifications]). A deleted post is ErrNotFound.
 func (s *Store) AnnouncePost(ctx context.Context, postID, actorID ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "announce post", func(ctx context.Context, tx bun.Tx) error {
 		p := new(Post)
 		if err := tx.NewSelect().Model(p).Column("id", "thread_id", "author_id", "deleted_at").Where("id = ?", postID).Scan(ctx); err != nil {
 			return notFound(err, "post "+postID.String())
@@ -24,8 +24,4 @@ func (s *Store) AnnouncePost(ctx context.Context, postID, actorID ID) error {
 		return s.notifyOne(ctx, tx, Notification{RecipientID: p.AuthorID, Kind: NotifyAnnounce, ActorID: actorID,
 			PostID: p.ID, ThreadID: p.ThreadID})
 	})
-	if err != nil {
-		return fmt.Errorf("announce post: %w", err)
-	}
-	return nil
 }

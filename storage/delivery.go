@@ -127,13 +127,9 @@ func (s *Store) CompleteEvents(ctx context.Context, eventIDs []ID) error {
 // such as the Accept of a remote Follow.
 func (s *Store) EnqueueActivities(ctx context.Context, acts []NewActivity) error {
 	now := time.Now().UTC()
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "enqueue activities", func(ctx context.Context, tx bun.Tx) error {
 		return s.insertActivities(ctx, tx, now, acts)
 	})
-	if err != nil {
-		return fmt.Errorf("enqueue activities: %w", err)
-	}
-	return nil
 }
 
 // insertActivities writes activities and their jobs inside tx. Jobs to a

@@ -27,11 +27,7 @@ func (s *Store) NewestThreads(ctx context.Context, forumID ID, limit int) ([]Thr
 
 // PostsByID loads posts by id with their authors, keyed by id.
 func (s *Store) PostsByID(ctx context.Context, ids []ID) (map[ID]*Post, error) {
-	out, err := rowsIn(ctx, s.r, "post.id", ids, postKey, withAuthor)
-	if err != nil {
-		return nil, fmt.Errorf("posts by id: %w", err)
-	}
-	return out, nil
+	return rowsIn(ctx, s.r, "posts by id", "post.id", ids, postKey, withAuthor)
 }
 
 // LatestPosts returns a thread's newest live posts, newest first: the

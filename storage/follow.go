@@ -76,7 +76,7 @@ func (s *Store) notifyFollow(ctx context.Context, tx bun.Tx, f *Follow) error {
 // actor that answered Accept, or a remote follow of a member that a
 // moderator approved (which notifies the member).
 func (s *Store) AcceptFollow(ctx context.Context, followerID ID, kind string, targetID ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "accept follow", func(ctx context.Context, tx bun.Tx) error {
 		f := new(Follow)
 		err := tx.NewSelect().Model(f).
 			Where("follower_id = ? AND target_kind = ? AND target_id = ?", followerID, kind, targetID).Scan(ctx)
@@ -92,10 +92,6 @@ func (s *Store) AcceptFollow(ctx context.Context, followerID ID, kind string, ta
 		f.Accepted = true
 		return s.notifyFollow(ctx, tx, f)
 	})
-	if err != nil {
-		return fmt.Errorf("accept follow: %w", err)
-	}
-	return nil
 }
 
 // RemoveFollow deletes a follow; it reports whether there was one.

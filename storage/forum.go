@@ -124,12 +124,12 @@ func (s *Store) UpdateForum(ctx context.Context, by, id ID, title, description s
 	if title == "" || len(title) > 200 {
 		return invalid("title", "a forum needs a title of at most 200 bytes")
 	}
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		f := new(Forum)
-		if err := tx.NewSelect().Model(f).Where("id = ?", id).Scan(ctx); err != nil {
-			return notFound(err, "forum "+id.String())
+	return s.txAs(ctx, "update forum", func(ctx context.Context, tx bun.Tx) error {
+		f, err := selectOne[Forum](ctx, tx, "forum "+id.String(), "id = ?", id)
+		if err != nil {
+			return err
 		}
-		_, err := tx.NewUpdate().Model((*Forum)(nil)).
+		_, err = tx.NewUpdate().Model((*Forum)(nil)).
 			Set("title = ?", title).Set("description = ?", strings.TrimSpace(description)).Set("position = ?", position).
 			Where("id = ?", id).Exec(ctx)
 		if err != nil {
@@ -137,10 +137,6 @@ func (s *Store) UpdateForum(ctx context.Context, by, id ID, title, description s
 		}
 		return s.audit(ctx, tx, by, AuditForumUpdate, TargetForum, id.String(), f.Slug)
 	})
-	if err != nil {
-		return fmt.Errorf("update forum: %w", err)
-	}
-	return nil
 }
 
 // EnsureDefaultForum creates a first forum when there is none, so a fresh

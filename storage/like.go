@@ -26,54 +26,43 @@ type Like struct {
 // like is new; liking twice is not an error. Members cannot like their
 // own posts, which would make reputation meaningless.
 func (s *Store) LikePost(ctx context.Context, postID, accountID ID, apID *string) (bool, error) {
-	var created bool
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		p := new(Post)
-		if err := tx.NewSelect().Model(p).Where("id = ?", postID).Scan(ctx); err != nil {
-			return notFound(err, "post "+postID.String())
+	return txValue(ctx, s, "like post", func(ctx context.Context, tx bun.Tx) (bool, error) {
+		p, err := selectOne[Post](ctx, tx, "post "+postID.String(), "id = ?", postID)
+		if err != nil {
+			return false, err
 		}
 		if p.DeletedAt != nil {
-			return fmt.Errorf("post %s: %w", postID, ErrNotFound)
+			return false, fmt.Errorf("post %s: %w", postID, ErrNotFound)
 		}
 		if p.AuthorID == accountID {
-			return invalid("", "you cannot like your own post")
+			return false, invalid("", "you cannot like your own post")
 		}
 		res, err := tx.NewInsert().Model(&Like{PostID: postID, AccountID: accountID, APID: apID, CreatedAt: time.Now().UTC()}).
 			On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("insert like: %w", err)
+			return false, fmt.Errorf("insert like: %w", err)
 		}
-		if created, err = s.likeChanged(ctx, tx, res, p, accountID, EventLikeCreate); err != nil || !created {
-			return err
+		if created, err := s.likeChanged(ctx, tx, res, p, accountID, EventLikeCreate); err != nil || !created {
+			return false, err
 		}
-		return s.notifyOne(ctx, tx, Notification{RecipientID: p.AuthorID, Kind: NotifyLike, ActorID: accountID,
+		return true, s.notifyOne(ctx, tx, Notification{RecipientID: p.AuthorID, Kind: NotifyLike, ActorID: accountID,
 			PostID: p.ID, ThreadID: p.ThreadID})
 	})
-	if err != nil {
-		return false, fmt.Errorf("like post: %w", err)
-	}
-	return created, nil
 }
 
 // UnlikePost removes a like; it reports whether there was one.
 func (s *Store) UnlikePost(ctx context.Context, postID, accountID ID) (bool, error) {
-	var removed bool
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		p := new(Post)
-		if err := tx.NewSelect().Model(p).Where("id = ?", postID).Scan(ctx); err != nil {
-			return notFound(err, "post "+postID.String())
+	return txValue(ctx, s, "unlike post", func(ctx context.Context, tx bun.Tx) (bool, error) {
+		p, err := selectOne[Post](ctx, tx, "post "+postID.String(), "id = ?", postID)
+		if err != nil {
+			return false, err
 		}
 		res, err := tx.NewDelete().Model((*Like)(nil)).Where("post_id = ? AND account_id = ?", postID, accountID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("delete like: %w", err)
+			return false, fmt.Errorf("delete like: %w", err)
 		}
-		removed, err = s.likeChanged(ctx, tx, res, p, accountID, EventLikeDelete)
-		return err
+		return s.likeChanged(ctx, tx, res, p, accountID, EventLikeDelete)
 	})
-	if err != nil {
-		return false, fmt.Errorf("unlike post: %w", err)
-	}
-	return removed, nil
 }
 
 // UnlikeByAPID removes the like whose Like activity had this id (a remote

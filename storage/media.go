@@ -383,7 +383,7 @@ func (s *Store) removeMediaTx(ctx context.Context, tx bun.Tx, id ID) (*Media, er
 // deleted, the post shows that an image was removed no more, and the
 // audit log records it.
 func (s *Store) RemoveMedia(ctx context.Context, by, id ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "remove media", func(ctx context.Context, tx bun.Tx) error {
 		m, err := s.removeMediaTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -397,16 +397,12 @@ func (s *Store) RemoveMedia(ctx context.Context, by, id ID) error {
 		}
 		return s.audit(ctx, tx, by, AuditMediaRemove, TargetMedia, m.ID.String(), detail)
 	})
-	if err != nil {
-		return fmt.Errorf("remove media: %w", err)
-	}
-	return nil
 }
 
 // SetAvatar makes upload mediaID (made for the purpose) the member's
 // avatar, served at url; the previous avatar goes with its file.
 func (s *Store) SetAvatar(ctx context.Context, accountID, mediaID ID, url string) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "set avatar", func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewRaw("UPDATE media SET attached = ? WHERE id = ? AND account_id = ? AND purpose = ?",
 			true, mediaID, accountID, MediaAvatar).Exec(ctx)
 		if err != nil {
@@ -423,15 +419,11 @@ func (s *Store) SetAvatar(ctx context.Context, accountID, mediaID ID, url string
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("set avatar: %w", err)
-	}
-	return nil
 }
 
 // ClearAvatar takes a member's avatar away, with its file.
 func (s *Store) ClearAvatar(ctx context.Context, accountID ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "clear avatar", func(ctx context.Context, tx bun.Tx) error {
 		if err := trashMedia(ctx, tx, "account_id = ? AND purpose = ?", accountID, MediaAvatar); err != nil {
 			return err
 		}
@@ -440,10 +432,6 @@ func (s *Store) ClearAvatar(ctx context.Context, accountID ID) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("clear avatar: %w", err)
-	}
-	return nil
 }
 
 // MediaListing is an image as the admins' media page lists it.
@@ -635,7 +623,7 @@ func (s *Store) EvictRemoteMedia(ctx context.Context, ids []ID) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "evict remote media", func(ctx context.Context, tx bun.Tx) error {
 		for _, col := range []string{"file_key", "thumb_key"} {
 			q := "INSERT INTO media_trash (file_key, trashed_at) SELECT " + col + ", " + trashTime + " FROM media WHERE " +
 				col + " <> '' AND remote_url <> '' AND id IN (?) ON CONFLICT (file_key) DO NOTHING"
@@ -653,8 +641,4 @@ func (s *Store) EvictRemoteMedia(ctx context.Context, ids []ID) error {
 			bun.List(ids)).Exec(ctx)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("evict remote media: %w", err)
-	}
-	return nil
 }

@@ -26,7 +26,7 @@ const maxOrderedMirror = 10000
 // order is right already. Only mirrors are reordered: a local thread's
 // positions are fixed (its collection pages by them).
 func (s *Store) OrderMirror(ctx context.Context, threadID ID, listed []ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "order mirror", func(ctx context.Context, tx bun.Tx) error {
 		// Updating the thread row first serialises with insertPost,
 		// which takes the next position from the same row.
 		var row struct {
@@ -78,10 +78,6 @@ func (s *Store) OrderMirror(ctx context.Context, threadID ID, listed []ID) error
 		}
 		return bumpForum(ctx, tx, row.ForumID)
 	})
-	if err != nil {
-		return fmt.Errorf("order mirror: %w", err)
-	}
-	return nil
 }
 
 // orderedPost is what ordering a mirror reads of a post.

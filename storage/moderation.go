@@ -17,7 +17,7 @@ import (
 // RemovePost is a moderator's deletion of any post, local or remote; see
 // DeletePost for what it records for federation.
 func (s *Store) RemovePost(ctx context.Context, by, postID ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "remove post", func(ctx context.Context, tx bun.Tx) error {
 		if err := mayRemovePost(ctx, tx, by, postID); err != nil {
 			return err
 		}
@@ -27,10 +27,6 @@ func (s *Store) RemovePost(ctx context.Context, by, postID ID) error {
 		}
 		return s.audit(ctx, tx, by, AuditPostRemove, TargetPost, postID.String(), authorDetail(p))
 	})
-	if err != nil {
-		return fmt.Errorf("remove post: %w", err)
-	}
-	return nil
 }
 
 func authorDetail(p *Post) string {
@@ -91,17 +87,17 @@ func (s *Store) setThreadFlagAudited(ctx context.Context, by, id ID, column stri
 // and post counts and latest-post fields follow, and a thread.move event
 // lets federation announce it.
 func (s *Store) MoveThread(ctx context.Context, by, threadID, forumID ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		t := new(Thread)
-		if err := tx.NewSelect().Model(t).Where("id = ?", threadID).Scan(ctx); err != nil {
-			return notFound(err, "thread "+threadID.String())
+	return s.txAs(ctx, "move thread", func(ctx context.Context, tx bun.Tx) error {
+		t, err := selectOne[Thread](ctx, tx, "thread "+threadID.String(), "id = ?", threadID)
+		if err != nil {
+			return err
 		}
 		if t.DeletedAt != nil {
 			return fmt.Errorf("thread %s: %w", threadID, ErrNotFound)
 		}
-		to := new(Forum)
-		if err := tx.NewSelect().Model(to).Where("id = ?", forumID).Scan(ctx); err != nil {
-			return notFound(err, "forum "+forumID.String())
+		to, err := selectOne[Forum](ctx, tx, "forum "+forumID.String(), "id = ?", forumID)
+		if err != nil {
+			return err
 		}
 		from := t.ForumID
 		if from == to.ID {
@@ -134,10 +130,6 @@ func (s *Store) MoveThread(ctx context.Context, by, threadID, forumID ID) error 
 		}
 		return s.audit(ctx, tx, by, AuditThreadMove, TargetThread, t.ID.String(), "to "+to.Slug)
 	})
-	if err != nil {
-		return fmt.Errorf("move thread: %w", err)
-	}
-	return nil
 }
 
 // refreshForumLatest recomputes the latest post of forums from their live
@@ -222,7 +214,7 @@ func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) e
 	if role != RoleMember && role != RoleModerator && role != RoleAdmin {
 		return invalid("role", "unknown role %q", role)
 	}
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "change role", func(ctx context.Context, tx bun.Tx) error {
 		a, err := accountToModerate(ctx, tx, by, accountID, true)
 		if err != nil {
 			return err
@@ -235,10 +227,6 @@ func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) e
 		}
 		return s.audit(ctx, tx, by, AuditAccountRole, TargetAccount, accountID.String(), a.Handle+": "+a.Role+" → "+role)
 	})
-	if err != nil {
-		return fmt.Errorf("change role: %w", err)
-	}
-	return nil
 }
 
 // ApproveMember lets a registration that waited for approval sign in.
@@ -246,7 +234,7 @@ func (s *Store) ChangeRole(ctx context.Context, by, accountID ID, role string) e
 // When the member has a verified address and approved is not nil, the
 // mail approved makes for them is queued in the same transaction.
 func (s *Store) ApproveMember(ctx context.Context, by, accountID ID, approved func(*Account) (NewMail, error)) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "approve member", func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*Account)(nil)).Set("approval_pending = ?", false).
 			Where("id = ? AND domain = '' AND approval_pending = ?", accountID, true).Exec(ctx)
 		if err != nil {
@@ -274,16 +262,12 @@ func (s *Store) ApproveMember(ctx context.Context, by, accountID ID, approved fu
 		}
 		return s.enqueueMail(ctx, tx, time.Now().UTC(), []NewMail{m})
 	})
-	if err != nil {
-		return fmt.Errorf("approve member: %w", err)
-	}
-	return nil
 }
 
 // RejectMember refuses a registration that waited for approval: the
 // account is removed and its handle is free again.
 func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "reject member", func(ctx context.Context, tx bun.Tx) error {
 		a := new(Account)
 		err := tx.NewSelect().Model(a).Where("id = ? AND domain = '' AND approval_pending = ?", accountID, true).Scan(ctx)
 		if err != nil {
@@ -315,10 +299,6 @@ func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
 		}
 		return s.audit(ctx, tx, by, AuditAccountReject, TargetAccount, a.ID.String(), a.Handle)
 	})
-	if err != nil {
-		return fmt.Errorf("reject member: %w", err)
-	}
-	return nil
 }
 
 // DeleteOwnAccount is a member deleting their account: every post of
@@ -328,7 +308,7 @@ func (s *Store) RejectMember(ctx context.Context, by, accountID ID) error {
 // Delete{Person}. The handle stays claimed so nobody can pose as them.
 func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 	now := time.Now().UTC()
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "delete account", func(ctx context.Context, tx bun.Tx) error {
 		a := new(Account)
 		if err := tx.NewSelect().Model(a).Where("id = ? AND domain = ''", accountID).Scan(ctx); err != nil {
 			return notFound(err, "member "+accountID.String())
@@ -371,10 +351,6 @@ func (s *Store) DeleteOwnAccount(ctx context.Context, accountID ID) error {
 		}
 		return s.audit(ctx, tx, a.ID, AuditAccountDelete, TargetAccount, a.ID.String(), a.Handle)
 	})
-	if err != nil {
-		return fmt.Errorf("delete account: %w", err)
-	}
-	return nil
 }
 
 // unlikeAll removes the likes that match where (on likes), taking them

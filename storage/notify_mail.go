@@ -59,27 +59,16 @@ type NoticeMail func(a *Account, entries []NotificationEntry, digest bool) (NewM
 // done. A nil compose (mail is off) only marks them done. It reports
 // whether it queued a mail.
 func (s *Store) MailNotices(ctx context.Context, accountID ID, cutoff, now time.Time, compose NoticeMail) (bool, error) {
-	queued := false
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		queued = false
+	return txValue(ctx, s, "mail notifications of "+accountID.String(), func(ctx context.Context, tx bun.Tx) (bool, error) {
 		// The claim: the rows this transaction turns done are its own,
 		// whoever else looks at the same member meanwhile.
-		var claimed []ID
-		err := tx.NewRaw(`UPDATE notifications SET mail_state = ?
+		a, byDelivery, err := claimMailable(ctx, tx, accountID, compose, "notifications to mail", `UPDATE notifications SET mail_state = ?
 			WHERE mail_state <> 'done' AND mail_state = ? AND id IN (SELECT id FROM notifications
 				WHERE recipient_id = ? AND mail_state <> 'done' AND mail_state = ? AND created_at <= ?
 				ORDER BY id LIMIT ?)
-			RETURNING id`, MailStateDone, MailStateNew, accountID, MailStateNew, cutoff.UTC(), noticeBatch).
-			Scan(ctx, &claimed)
-		if err != nil {
-			return fmt.Errorf("claim notifications to mail: %w", err)
-		}
-		if len(claimed) == 0 || compose == nil {
-			return nil
-		}
-		a, byDelivery, err := mailableEntries(ctx, tx, accountID, claimed)
+			RETURNING id`, MailStateDone, MailStateNew, accountID, MailStateNew, cutoff.UTC(), noticeBatch)
 		if err != nil || a == nil {
-			return err
+			return false, err
 		}
 		mail := byDelivery[DeliverMail]
 		var digest []ID
@@ -89,21 +78,16 @@ func (s *Store) MailNotices(ctx context.Context, accountID ID, cutoff, now time.
 		if len(digest) > 0 {
 			if _, err := tx.NewRaw("UPDATE notifications SET mail_state = ? WHERE id IN (?)",
 				MailStateDigest, bun.List(digest)).Exec(ctx); err != nil {
-				return fmt.Errorf("keep notifications for the digest: %w", err)
+				return false, fmt.Errorf("keep notifications for the digest: %w", err)
 			}
 			next := NextDigest(a.Location(), a.DigestHour, now)
 			if _, err := tx.NewRaw("UPDATE accounts SET digest_due_at = ? WHERE id = ? AND digest_due_at IS NULL",
 				next, accountID).Exec(ctx); err != nil {
-				return fmt.Errorf("schedule digest: %w", err)
+				return false, fmt.Errorf("schedule digest: %w", err)
 			}
 		}
-		queued, err = s.queueNoticeMail(ctx, tx, now, compose, a, mail, false)
-		return err
+		return s.queueNoticeMail(ctx, tx, now, compose, a, mail, false)
 	})
-	if err != nil {
-		return false, fmt.Errorf("mail notifications of %s: %w", accountID, err)
-	}
-	return queued, nil
 }
 
 // noticeBatch bounds the notifications one step looks at; a member with
@@ -128,38 +112,23 @@ func (s *Store) DueDigests(ctx context.Context, now time.Time, limit int) ([]ID,
 // transaction; the next notification kept for a digest schedules the
 // next one. It reports whether it queued a mail.
 func (s *Store) MailDigest(ctx context.Context, accountID ID, now time.Time, compose NoticeMail) (bool, error) {
-	queued := false
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		queued = false
+	return txValue(ctx, s, "digest of "+accountID.String(), func(ctx context.Context, tx bun.Tx) (bool, error) {
 		res, err := tx.NewRaw("UPDATE accounts SET digest_due_at = NULL WHERE id = ? AND digest_due_at <= ?",
 			accountID, now.UTC()).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("take digest: %w", err)
+			return false, fmt.Errorf("take digest: %w", err)
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
-			return nil // not due, or another process took it
+			return false, nil // not due, or another process took it
 		}
-		var claimed []ID
-		err = tx.NewRaw(`UPDATE notifications SET mail_state = ?
+		a, byDelivery, err := claimMailable(ctx, tx, accountID, compose, "digest notifications", `UPDATE notifications SET mail_state = ?
 			WHERE recipient_id = ? AND mail_state <> 'done' AND mail_state = ? RETURNING id`,
-			MailStateDone, accountID, MailStateDigest).Scan(ctx, &claimed)
-		if err != nil {
-			return fmt.Errorf("claim digest notifications: %w", err)
-		}
-		if len(claimed) == 0 || compose == nil {
-			return nil
-		}
-		a, byDelivery, err := mailableEntries(ctx, tx, accountID, claimed)
+			MailStateDone, accountID, MailStateDigest)
 		if err != nil || a == nil {
-			return err
+			return false, err
 		}
-		queued, err = s.queueNoticeMail(ctx, tx, now, compose, a, byDelivery[DeliverDigest], true)
-		return err
+		return s.queueNoticeMail(ctx, tx, now, compose, a, byDelivery[DeliverDigest], true)
 	})
-	if err != nil {
-		return false, fmt.Errorf("digest of %s: %w", accountID, err)
-	}
-	return queued, nil
 }
 
 // queueNoticeMail makes the mail of entries with compose, the digest or
@@ -181,14 +150,32 @@ func (s *Store) queueNoticeMail(ctx context.Context, tx bun.Tx, now time.Time, c
 	return true, s.enqueueMail(ctx, tx, now, []NewMail{m})
 }
 
+// claimMailable claims notifications of accountID with claim, an UPDATE
+// that turns them done and returns their ids (what names them, for the
+// error), then reads the member and the claimed entries they may be mailed
+// ([mailableEntries]). The account is nil when nothing was claimed, when
+// compose is nil (mail is off: the claim only marks them done) or when
+// the member takes no mail.
+func claimMailable(ctx context.Context, tx bun.Tx, accountID ID, compose NoticeMail, what, claim string,
+	args ...any) (*Account, map[string][]NotificationEntry, error) {
+	var claimed []ID
+	if err := tx.NewRaw(claim, args...).Scan(ctx, &claimed); err != nil {
+		return nil, nil, fmt.Errorf("claim %s: %w", what, err)
+	}
+	if len(claimed) == 0 || compose == nil {
+		return nil, nil, nil
+	}
+	return mailableEntries(ctx, tx, accountID, claimed)
+}
+
 // mailableEntries reads, inside tx, the member and those of the claimed
 // notifications still unread, grouped by how the member now wants their
 // kind delivered; a member who cannot be mailed is nil. A notification
 // about a post the member has seen in its thread counts as read.
 func mailableEntries(ctx context.Context, tx bun.Tx, accountID ID, claimed []ID) (*Account, map[string][]NotificationEntry, error) {
-	a := new(Account)
-	if err := tx.NewSelect().Model(a).Where("id = ?", accountID).Scan(ctx); err != nil {
-		return nil, nil, notFound(err, "account "+accountID.String())
+	a, err := selectOne[Account](ctx, tx, "account "+accountID.String(), "id = ?", accountID)
+	if err != nil {
+		return nil, nil, err
 	}
 	if !a.mailable() {
 		return nil, nil, nil

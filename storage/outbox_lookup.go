@@ -154,11 +154,7 @@ func (s *Store) DomainsSoftware(ctx context.Context, domains []string) (map[stri
 
 // ThreadsByID loads threads by id, keyed by id; ids not found are absent.
 func (s *Store) ThreadsByID(ctx context.Context, ids []ID) (map[ID]*Thread, error) {
-	out, err := rowsIn(ctx, s.r, "thread.id", ids, threadKey, nil)
-	if err != nil {
-		return nil, fmt.Errorf("threads by id: %w", err)
-	}
-	return out, nil
+	return rowsIn(ctx, s.r, "threads by id", "thread.id", ids, threadKey, nil)
 }
 
 // FollowedRemotely tells which of the targets of one kind have at least
@@ -185,11 +181,7 @@ func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (ma
 // and HTML (left empty): what the outbox needs of a remote post, whose
 // text it never sends, at a fraction of the bytes read.
 func (s *Store) PostsByIDWithoutText(ctx context.Context, ids []ID) (map[ID]*Post, error) {
-	out, err := rowsIn(ctx, s.r, "post.id", ids, postKey, func(q *bun.SelectQuery) *bun.SelectQuery {
+	return rowsIn(ctx, s.r, "posts by id", "post.id", ids, postKey, func(q *bun.SelectQuery) *bun.SelectQuery {
 		return withAuthor(q.ExcludeColumn("source", "html"))
 	})
-	if err != nil {
-		return nil, fmt.Errorf("posts by id: %w", err)
-	}
-	return out, nil
 }

@@ -458,14 +458,10 @@ func (s *Store) editNotice(ctx context.Context, tx bun.Tx, p *Post, mentions []I
 // records remote_post.delete, since only its own server can delete it
 // elsewhere. Moderators use RemovePost, which also writes the audit log.
 func (s *Store) DeletePost(ctx context.Context, id ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "delete post", func(ctx context.Context, tx bun.Tx) error {
 		_, err := s.deletePost(ctx, tx, id)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("delete post: %w", err)
-	}
-	return nil
 }
 
 // deletePost is DeletePost inside tx; it returns the post as it was.

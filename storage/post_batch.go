@@ -91,9 +91,9 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 	}
-	stored, err := rowsIn(ctx, tx, "ap_id", apids, func(p *Post) string { return *p.APID }, nil)
+	stored, err := rowsIn(ctx, tx, "look up post ids", "ap_id", apids, func(p *Post) string { return *p.APID }, nil)
 	if err != nil {
-		return fmt.Errorf("look up post ids: %w", err)
+		return err
 	}
 	var fresh, repeats []int
 	for _, i := range todo {
@@ -154,9 +154,9 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 	}
-	threads, err := rowsIn(ctx, tx, "id", threadIDs, threadKey, nil)
+	threads, err := rowsIn(ctx, tx, "look up threads", "id", threadIDs, threadKey, nil)
 	if err != nil {
-		return fmt.Errorf("look up threads: %w", err)
+		return err
 	}
 	targetThread := make(map[ID]ID)
 	targetAuthor := make(map[ID]ID)

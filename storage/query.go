@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/uptrace/bun"
 )
@@ -20,8 +21,9 @@ func scanNewest[K ~int64](ctx context.Context, q *bun.SelectQuery, column string
 
 // rowsIn loads the rows of T whose column (one of the caller's constants)
 // is one of keys, by keyOf each row; keys not found are absent. shape, if
-// not nil, adds to the query (relations, columns left out).
-func rowsIn[T any, K comparable](ctx context.Context, db bun.IDB, column string, keys []K, keyOf func(*T) K,
+// not nil, adds to the query (relations, columns left out); what says what
+// it loads, for the error.
+func rowsIn[T any, K comparable](ctx context.Context, db bun.IDB, what, column string, keys []K, keyOf func(*T) K,
 	shape func(*bun.SelectQuery) *bun.SelectQuery) (map[K]*T, error) {
 	out := make(map[K]*T, len(keys))
 	if len(keys) == 0 {
@@ -33,7 +35,7 @@ func rowsIn[T any, K comparable](ctx context.Context, db bun.IDB, column string,
 		q = shape(q)
 	}
 	if err := q.Where(column+" IN (?)", bun.List(keys)).Scan(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	for i := range rows {
 		out[keyOf(&rows[i])] = &rows[i]

@@ -156,9 +156,9 @@ func (s *Store) CountReports(ctx context.Context, status string) (int64, error) 
 // report about that account).
 func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action string) error {
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		r := new(Report)
-		if err := tx.NewSelect().Model(r).Where("id = ?", reportID).Scan(ctx); err != nil {
-			return notFound(err, "report "+reportID.String())
+		r, err := selectOne[Report](ctx, tx, "report "+reportID.String(), "id = ?", reportID)
+		if err != nil {
+			return err
 		}
 		if r.Status != ReportOpen {
 			return invalid("", "the report is %s already", r.Status)
@@ -233,7 +233,7 @@ func (s *Store) ResolveReport(ctx context.Context, by, reportID ID, action strin
 // Flag) and marks the report forwarded. Reports about members of this
 // node have nowhere to go and are refused with ErrInvalid.
 func (s *Store) ForwardReport(ctx context.Context, by, reportID ID) error {
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "forward report", func(ctx context.Context, tx bun.Tx) error {
 		r := new(Report)
 		if err := tx.NewSelect().Model(r).Relation("Account").Where("report.id = ?", reportID).Scan(ctx); err != nil {
 			return notFound(err, "report "+reportID.String())
@@ -253,8 +253,4 @@ func (s *Store) ForwardReport(ctx context.Context, by, reportID ID) error {
 		}
 		return s.audit(ctx, tx, by, AuditReportForward, TargetReport, r.ID.String(), "to "+r.Account.Domain)
 	})
-	if err != nil {
-		return fmt.Errorf("forward report: %w", err)
-	}
-	return nil
 }

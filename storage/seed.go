@@ -479,7 +479,7 @@ type RemoteFollower struct {
 func (s *Store) SeedFollowers(ctx context.Context, kind string, targetID ID, followers []RemoteFollower) error {
 	const batch = 500
 	now := time.Now().UTC()
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "seed followers", func(ctx context.Context, tx bun.Tx) error {
 		for c := range chunks(len(followers), batch) {
 			accounts := make([]Account, 0, c[1]-c[0])
 			follows := make([]Follow, 0, c[1]-c[0])
@@ -501,8 +501,4 @@ func (s *Store) SeedFollowers(ctx context.Context, kind string, targetID ID, fol
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("seed followers: %w", err)
-	}
-	return nil
 }

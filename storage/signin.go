@@ -167,7 +167,7 @@ func (s *Store) lockThrottle(ctx context.Context, tx bun.Tx, keys ...string) ([]
 func (s *Store) SignInSucceeded(ctx context.Context, lim SignInLimits, addr, handle string) error {
 	lim = lim.withDefaults()
 	addrKey, acctKey := throttleKeys(addr, handle)
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.txAs(ctx, "sign-in succeeded", func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*signInThrottle)(nil)).Where("key = ?", acctKey).Exec(ctx); err != nil {
 			return err
 		}
@@ -179,8 +179,4 @@ func (s *Store) SignInSucceeded(ctx context.Context, lim SignInLimits, addr, han
 			Where("key = ? AND failures > 0", addrKey).Exec(ctx)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("sign-in succeeded: %w", err)
-	}
-	return nil
 }

@@ -301,6 +301,31 @@ func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) 
 	return s.w.RunInTx(ctx, nil, fn)
 }
 
+// txAs is [Store.tx] with the error wrapped with what the change is.
+func (s *Store) txAs(ctx context.Context, what string, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if err := s.tx(ctx, fn); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// txValue is [Store.tx] for a change that makes a value: fn's value once
+// the transaction commits; otherwise the zero value and the error, wrapped
+// with what.
+func txValue[T any](ctx context.Context, s *Store, what string, fn func(ctx context.Context, tx bun.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		v, err = fn(ctx, tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
+}
+
 // notFound maps sql.ErrNoRows to ErrNotFound with context.
 func notFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {

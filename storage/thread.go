@@ -279,9 +279,9 @@ func (s *Store) DeleteThread(ctx context.Context, id ID) error {
 }
 
 func (s *Store) deleteThread(ctx context.Context, tx bun.Tx, id ID) error {
-	t := new(Thread)
-	if err := tx.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
-		return notFound(err, "thread "+id.String())
+	t, err := selectOne[Thread](ctx, tx, "thread "+id.String(), "id = ?", id)
+	if err != nil {
+		return err
 	}
 	if t.DeletedAt != nil {
 		return nil
