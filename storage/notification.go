@@ -145,9 +145,8 @@ func (s *Store) ReadNotification(ctx context.Context, recipientID, id ID) (*Noti
 // while the member presses the button stays unread. It returns how many
 // it marked.
 func (s *Store) ReadAllNotifications(ctx context.Context, recipientID, upTo ID) (int64, error) {
-	var k int64
 	now := time.Now().UTC()
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return txValue(ctx, s, "read notifications of "+recipientID.String(), func(ctx context.Context, tx bun.Tx) (int64, error) {
 		q := tx.NewUpdate().Model((*Notification)(nil)).Set("read_at = ?", now).
 			Where("recipient_id = ? AND read_at IS NULL", recipientID)
 		if upTo > 0 {
@@ -155,17 +154,14 @@ func (s *Store) ReadAllNotifications(ctx context.Context, recipientID, upTo ID) 
 		}
 		res, err := q.Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("mark all read: %w", err)
+			return 0, fmt.Errorf("mark all read: %w", err)
 		}
-		if k, _ = res.RowsAffected(); k > 0 {
-			return addUnread(ctx, tx, recipientID, -k)
+		k, _ := res.RowsAffected()
+		if k > 0 {
+			return k, addUnread(ctx, tx, recipientID, -k)
 		}
-		return nil
+		return 0, nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("read notifications of %s: %w", recipientID, err)
-	}
-	return k, nil
 }
 
 // addUnread moves a member's unread count by delta, never below zero.

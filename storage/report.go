@@ -72,16 +72,15 @@ func (s *Store) CreateReport(ctx context.Context, nr NewReport) (*Report, error)
 	if len(nr.Reason) > MaxReportReason || !utf8.ValidString(nr.Reason) {
 		return nil, invalid("reason", "a reason is at most %d characters of text", MaxReportReason)
 	}
-	var r *Report
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return txValue(ctx, s, "create report", func(ctx context.Context, tx bun.Tx) (*Report, error) {
 		if nr.PostID != nil {
-			p := new(Post)
-			if err := tx.NewSelect().Model(p).Where("id = ?", *nr.PostID).Scan(ctx); err != nil {
-				return notFound(err, "post "+nr.PostID.String())
+			p, err := selectOne[Post](ctx, tx, "post "+nr.PostID.String(), "id = ?", *nr.PostID)
+			if err != nil {
+				return nil, err
 			}
 			nr.AccountID = p.AuthorID
 		} else if nr.AccountID == 0 {
-			return invalid("", "a report needs a post or an account")
+			return nil, invalid("", "a report needs a post or an account")
 		}
 		existing := new(Report)
 		q := tx.NewSelect().Model(existing).Where("account_id = ?", nr.AccountID)
@@ -96,20 +95,15 @@ func (s *Store) CreateReport(ctx context.Context, nr NewReport) (*Report, error)
 			q = q.Where("reporter_id = ? AND status = ? AND remote_flag_ap_id IS NULL", nr.ReporterID, ReportOpen)
 		}
 		if err := q.Limit(1).Scan(ctx); err == nil {
-			r = existing
-			return nil
+			return existing, nil
 		}
-		r = &Report{ID: s.NewID(), ReporterID: nr.ReporterID, AccountID: nr.AccountID, PostID: nr.PostID,
+		r := &Report{ID: s.NewID(), ReporterID: nr.ReporterID, AccountID: nr.AccountID, PostID: nr.PostID,
 			Reason: nr.Reason, Status: ReportOpen, CreatedAt: time.Now().UTC(), RemoteFlagAPID: nr.RemoteFlagAPID}
 		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
-			return fmt.Errorf("insert report: %w", err)
+			return nil, fmt.Errorf("insert report: %w", err)
 		}
-		return nil
+		return r, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("create report: %w", err)
-	}
-	return r, nil
 }
 
 // ReportByID loads a report with its reporter, the reported account and
