@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/site"
@@ -42,5 +43,35 @@ func TestPostCommitIsolatesAFailingPost(t *testing.T) {
 	}
 	if _, err := store.PostByAPID(t.Context(), "https://remote.example/notes/b"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The worker is handed the document the inbox decoded only while it is
+// the stored body's: a second POST with the same activity id (a replay,
+// maybe altered) neither replaces it nor, when refused as a repeat, takes
+// it away.
+func TestParsedDocsKeepTheFirstDocument(t *testing.T) {
+	var p parsedDocs
+	now := time.Now()
+	first, replay := map[string]any{"n": 1}, map[string]any{"n": 2}
+	kept := p.put("https://a.example/1", first, now)
+	if kept == nil {
+		t.Fatal("the first document was not kept")
+	}
+	again := p.put("https://a.example/1", replay, now)
+	if again != nil {
+		t.Fatal("a second document with the same id was kept")
+	}
+	p.drop("https://a.example/1", again) // the replay was not stored
+	if doc := p.take("https://a.example/1"); doc == nil || doc["n"] != 1 {
+		t.Fatalf("the worker got %v, want the first document", doc)
+	}
+	if doc := p.take("https://a.example/1"); doc != nil {
+		t.Fatal("a document was handed over twice")
+	}
+	late := p.put("https://a.example/1", replay, now)
+	p.drop("https://a.example/1", late) // not stored: a repeat of what was applied
+	if doc := p.take("https://a.example/1"); doc != nil {
+		t.Fatal("a document of an item never stored was handed over")
 	}
 }
