@@ -217,10 +217,10 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Kept before the commit: the worker may claim the item at once.
-	kept := in.parsed.put(env.ID, env.Doc, now)
+	kept := in.parsed.put(string(body), env.Doc, now)
 	stored, err := in.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
 	if err != nil || !stored {
-		in.parsed.drop(env.ID, kept)
+		in.parsed.drop(string(body), kept)
 	}
 	if err != nil {
 		in.inboxFailure(w, r, err)

@@ -153,13 +153,12 @@ func (in *Inbox) memberID(ctx context.Context, handle string) (storage.ID, error
 }
 
 // parsedDocs hands the documents the inboxes decoded to the worker, by
-// activity id, so that an activity applied in the same process is not
-// parsed a second time from its stored body. It is a shortcut only: the
-// worker decodes the body whenever a document is not here (a retry,
-// another process, a full table). A document is only added while its
-// activity id is free, and taken away again by the POST that added it
-// unless its item was stored, so what the worker finds is always the
-// stored body's own document.
+// body, so that an activity applied in the same process is not parsed a
+// second time from its stored body. Keyed by the body itself, a
+// document can only be that body's. It is a shortcut only: the worker
+// decodes the body whenever a document is not here (a retry, another
+// process, a full table). The POST that added a document takes it away
+// again unless its item was stored.
 type parsedDocs struct {
 	mu sync.Mutex
 	m  map[string]*parsedDoc
@@ -174,16 +173,16 @@ type parsedDoc struct {
 // the queue holds about half a second of work (see backlog.go).
 const maxParsedDocs = 1024
 
-// put keeps doc for activity id unless one is kept for it already, and
-// returns what to pass to drop should its item not be stored (nil when
-// nothing was kept).
-func (p *parsedDocs) put(id string, doc map[string]any, now time.Time) *parsedDoc {
+// put keeps doc, the decoding of body, unless one is kept for body
+// already, and returns what to pass to drop should its item not be
+// stored (nil when nothing was kept).
+func (p *parsedDocs) put(body string, doc map[string]any, now time.Time) *parsedDoc {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.m == nil {
 		p.m = make(map[string]*parsedDoc)
 	}
-	if _, ok := p.m[id]; ok {
+	if _, ok := p.m[body]; ok {
 		return nil
 	}
 	if len(p.m) >= maxParsedDocs {
@@ -199,33 +198,30 @@ func (p *parsedDocs) put(id string, doc map[string]any, now time.Time) *parsedDo
 		}
 	}
 	d := &parsedDoc{doc: doc, at: now}
-	p.m[id] = d
+	p.m[body] = d
 	return d
 }
 
-// drop forgets d, which put returned for id, if it is still kept.
-func (p *parsedDocs) drop(id string, d *parsedDoc) {
+// drop forgets d, which put returned for body, if it is still kept.
+func (p *parsedDocs) drop(body string, d *parsedDoc) {
 	if d == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.m[id] == d {
-		delete(p.m, id)
+	if p.m[body] == d {
+		delete(p.m, body)
 	}
 }
 
-// take returns and forgets the document kept for activity id, or nil.
-func (p *parsedDocs) take(id string) map[string]any {
-	if id == "" {
-		return nil
-	}
+// take returns and forgets the document kept for body, or nil.
+func (p *parsedDocs) take(body string) map[string]any {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	d := p.m[id]
+	d := p.m[body]
 	if d == nil {
 		return nil
 	}
-	delete(p.m, id)
+	delete(p.m, body)
 	return d.doc
 }

@@ -46,32 +46,34 @@ func TestPostCommitIsolatesAFailingPost(t *testing.T) {
 	}
 }
 
-// The worker is handed the document the inbox decoded only while it is
-// the stored body's: a second POST with the same activity id (a replay,
-// maybe altered) neither replaces it nor, when refused as a repeat, takes
-// it away.
-func TestParsedDocsKeepTheFirstDocument(t *testing.T) {
+// The worker is handed the document the inbox decoded from the very body
+// its item holds, once, and never one of a POST that was not stored.
+func TestParsedDocsHandOverEachDocumentOnce(t *testing.T) {
 	var p parsedDocs
 	now := time.Now()
-	first, replay := map[string]any{"n": 1}, map[string]any{"n": 2}
-	kept := p.put("https://a.example/1", first, now)
+	body := `{"id":"https://a.example/1"}`
+	first, again := map[string]any{"n": 1}, map[string]any{"n": 2}
+	kept := p.put(body, first, now)
 	if kept == nil {
-		t.Fatal("the first document was not kept")
+		t.Fatal("the document was not kept")
 	}
-	again := p.put("https://a.example/1", replay, now)
-	if again != nil {
-		t.Fatal("a second document with the same id was kept")
+	repeat := p.put(body, again, now) // the same POST sent twice
+	if repeat != nil {
+		t.Fatal("a second document of the same body was kept")
 	}
-	p.drop("https://a.example/1", again) // the replay was not stored
-	if doc := p.take("https://a.example/1"); doc == nil || doc["n"] != 1 {
+	p.drop(body, repeat) // the repeat was not stored
+	if doc := p.take(body); doc == nil || doc["n"] != 1 {
 		t.Fatalf("the worker got %v, want the first document", doc)
 	}
-	if doc := p.take("https://a.example/1"); doc != nil {
+	if doc := p.take(body); doc != nil {
 		t.Fatal("a document was handed over twice")
 	}
-	late := p.put("https://a.example/1", replay, now)
-	p.drop("https://a.example/1", late) // not stored: a repeat of what was applied
-	if doc := p.take("https://a.example/1"); doc != nil {
+	if doc := p.take(`{"id":"https://a.example/2"}`); doc != nil {
+		t.Fatal("a document was handed over for another body")
+	}
+	late := p.put(body, again, now)
+	p.drop(body, late) // not stored: a repeat of what was applied
+	if doc := p.take(body); doc != nil {
 		t.Fatal("a document of an item never stored was handed over")
 	}
 }

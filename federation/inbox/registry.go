@@ -89,7 +89,7 @@ func (in *Inbox) process(ctx context.Context, it *storage.InboxItem) error {
 	}
 	var act *as.Incoming
 	var err error
-	if doc := in.parsed.take(it.ActivityID); doc != nil {
+	if doc := in.parsed.take(it.Body); doc != nil {
 		act, err = as.ReadActivity(doc) // decoded as the POST came in
 	} else {
 		act, err = as.DecodeActivity([]byte(it.Body))
