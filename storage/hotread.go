@@ -50,6 +50,7 @@ type hotReads struct {
 	postByAPID      *sql.Stmt
 	followerInboxes *sql.Stmt
 	likedOf         *sql.Stmt // likedBatch post ids
+	likedOnPage     *sql.Stmt
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
 	// SQLite's search, see [Store.searchSQLite].
@@ -141,12 +142,14 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		// What a member liked of a page of posts, which every thread page
 		// shows them.
 		prep(&h.likedOf, "SELECT post_id FROM likes WHERE account_id = ? AND post_id IN (?"+strings.Repeat(", ?", likedBatch-1)+")"),
+		prep(&h.likedOnPage, "SELECT p.id FROM posts AS p JOIN likes AS l ON l.post_id = p.id AND l.account_id = ? "+
+			"WHERE p.thread_id = ? AND p.position BETWEEN ? AND ?"),
 	)
 }
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader,
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.likedOnPage, &h.livePostThread, &h.threadReader,
 		&h.searchVersion, &h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()

@@ -208,11 +208,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	var lastRead int64
 	following, muted := false, false
 	if viewer != nil && len(posts.posts) > 0 {
-		ids := make([]storage.ID, len(posts.posts))
-		for i := range posts.posts {
-			ids[i] = posts.posts[i].post.ID
-		}
-		if liked, err = s.Store.LikedPosts(ctx, viewer.ID, ids); err != nil {
+		if liked, err = s.Store.LikedOnPage(ctx, viewer.ID, id, pageNum); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
