@@ -12,10 +12,12 @@ import (
 )
 
 type threadData struct {
-	Thread   *storage.ThreadInForum
-	Posts    template.HTML // rendered in Go (see renderPosts)
-	Page     int64
-	LastPage int64
+	Thread *storage.ThreadInForum
+	// The rendered posts, the pager, and what follows the posts (see
+	// renderPosts and threadSection).
+	Posts, Pager, Tail template.HTML
+	Page               int64
+	LastPage           int64
 	// Paths of the page links; empty where there is no such page.
 	First, Prev, Next, Last string
 	Pages                   []pageLink // numbered: the first, a window around this one, the last
@@ -125,6 +127,12 @@ type replyForm struct {
 	Token   string
 	Preview template.HTML // the rendered post, after Preview
 	Media   []attachmentField
+}
+
+// empty reports whether the reply box is as a plain visit shows it.
+func (f *replyForm) empty() bool {
+	return f.Body == "" && f.Summary == "" && f.QuoteID == "" && f.ReplyTo == "" && f.Error == "" &&
+		f.Token == "" && f.Preview == "" && len(f.Media) == 0
 }
 
 // thread shows one page of a thread, oldest post first.
@@ -298,6 +306,20 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	}
 	data.Pages = pageLinks(pageNum, lastPage, func(n int64) string { return s.path(site.ThreadPagePath(id, n)) })
 	data.PagePath = s.path(site.ThreadPath(id))
+	tail := "tail-guest"
+	if viewer != nil {
+		tail = "tail-member"
+	}
+	if !form.empty() {
+		tail = "" // the reader's own text: rendered for them alone
+	}
+	if data.Pager, err = s.threadSection(posts, "pager", "pager", &data); err == nil {
+		data.Tail, err = s.threadSection(posts, tail, "threadtail", &data)
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	p := &page{
 		Title:     t.Title,
 		Canonical: s.URLs.Abs(site.ThreadPagePath(id, pageNum)),
@@ -316,7 +338,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}
-	if status == http.StatusOK && form.Body == "" && form.Token == "" && form.Error == "" && form.QuoteID == "" && len(form.Media) == 0 {
+	if status == http.StatusOK && form.empty() {
 		s.renderCached(w, r, "thread", p, modified, t.Version)
 		return
 	}

@@ -71,8 +71,9 @@ type threadPage struct {
 	description string    // the opening post's, on page 1
 	posts       []pagePost
 
-	mu   sync.Mutex // guards the renderings of posts
-	size int64      // guarded by threadPosts.mu
+	mu       sync.Mutex               // guards the renderings of posts and sections
+	sections map[string]template.HTML // see threadSection
+	size     int64                    // guarded by threadPosts.mu
 }
 
 // pagePost is one post of a kept page.
@@ -256,4 +257,39 @@ func (pp *pagePost) renderedWith(c postControls) string {
 		}
 	}
 	return ""
+}
+
+// threadSection renders template name of the thread page with data, a
+// part of the page the same for every reader it is kept for under key in
+// page p; an empty key keeps nothing.
+func (s *Server) threadSection(p *threadPage, key, name string, data *threadData) (template.HTML, error) {
+	if key != "" {
+		p.mu.Lock()
+		html, ok := p.sections[key]
+		p.mu.Unlock()
+		if ok {
+			return html, nil
+		}
+	}
+	var b strings.Builder
+	if err := s.pages["thread"].ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	html := template.HTML(b.String())
+	if key == "" {
+		return html, nil
+	}
+	p.mu.Lock()
+	_, ok := p.sections[key]
+	if !ok {
+		if p.sections == nil {
+			p.sections = make(map[string]template.HTML)
+		}
+		p.sections[key] = html
+	}
+	p.mu.Unlock()
+	if !ok {
+		s.threadPosts.grow(p, int64(len(html))+64)
+	}
+	return html, nil
 }
