@@ -51,8 +51,6 @@ const (
 	sqlLeaseInbox = "UPDATE inbox_items SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?"
 	sqlDoneInbox  = "UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = '' WHERE id = ? AND lease_owner = ?"
 	sqlIndexPG    = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
-	// A fan-out's delivery jobs (see insertActivities).
-	sqlInsertDelivery = "INSERT INTO deliveries (id, activity_id, inbox, host, attempts, next_attempt_at, follower_id, created_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)"
 )
 
 // hotWrites prepares the hot write statements the first time; call it
@@ -80,7 +78,7 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
 	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox,
-		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification, sqlInsertDelivery} {
+		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
 		if h.stmts[q] != nil {
 			continue
 		}
