@@ -92,7 +92,6 @@ func (s *Server) funcs() template.FuncMap {
 		"attachFields": func(prefix string, media []attachmentField) attachFields {
 			return attachFields{Prefix: prefix, Media: media, On: s.media != nil, Max: storage.MaxAttachments}
 		},
-		"renderPost": s.renderPost,
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 type threadData struct {
 	Thread   *storage.ThreadInForum
-	Posts    []postView
+	Posts    template.HTML // rendered in Go (see renderPosts)
 	Page     int64
 	LastPage int64
 	// Paths of the page links; empty where there is no such page.
@@ -198,7 +198,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		s.notFound(w, r)
 		return
 	}
-	posts, err := s.Store.ThreadPage(ctx, id, pageNum)
+	posts, err := s.threadPageOf(ctx, t, pageNum)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -207,10 +207,10 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	var liked map[storage.ID]bool
 	var lastRead int64
 	following, muted := false, false
-	if viewer != nil && len(posts) > 0 {
-		ids := make([]storage.ID, len(posts))
-		for i := range posts {
-			ids[i] = posts[i].ID
+	if viewer != nil && len(posts.posts) > 0 {
+		ids := make([]storage.ID, len(posts.posts))
+		for i := range posts.posts {
+			ids[i] = posts.posts[i].post.ID
 		}
 		if liked, err = s.Store.LikedPosts(ctx, viewer.ID, ids); err != nil {
 			s.serverError(w, r, err)
@@ -222,7 +222,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 			return
 		}
 		lastRead, following, muted = st.LastPosition, st.Following, st.Muted
-		if seen := posts[len(posts)-1].Position; seen > lastRead {
+		if seen := posts.posts[len(posts.posts)-1].post.Position; seen > lastRead {
 			if err := s.Store.MarkRead(ctx, viewer.ID, id, seen); err != nil {
 				s.Log.Error("mark thread read", "thread", id, "err", err) // the page still shows
 			}
@@ -230,7 +230,6 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	}
 	data := threadData{
 		Thread:       t,
-		Posts:        make([]postView, len(posts)),
 		Page:         pageNum,
 		LastPage:     lastPage,
 		Reply:        form,
@@ -259,35 +258,39 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if t.IsMirror() {
 		data.Origin, data.OriginHost = s.mirrorOrigin(r, &t.Thread)
 	}
-	attachments, err := s.postMedia(r, posts)
-	if err != nil {
+	controls := make([]postControls, len(posts.posts))
+	for i := range posts.posts {
+		p := &posts.posts[i].post
+		c := &controls[i]
+		if viewer != nil && lastRead > 0 && p.Position == lastRead+1 {
+			*c |= firstUnread
+		}
+		if viewer == nil || p.IsDeleted() {
+			continue
+		}
+		own := p.AuthorID == viewer.ID
+		if own {
+			*c |= controlEdit | controlDelete
+		} else {
+			*c |= controlLike | controlReport
+			if viewer.IsModerator() {
+				*c |= controlDelete
+			}
+			if liked[p.ID] {
+				*c |= controlLiked
+			}
+		}
+		if data.CanReply {
+			*c |= controlQuote
+		}
+	}
+	if data.Posts, err = s.renderPosts(posts, controls, viewer); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	modified := t.LastPostAt
-	for i := range posts {
-		p := &posts[i]
-		v := s.newPostView(p)
-		v.Media = attachments[p.ID]
-		v.ByOP = p.AuthorID == t.AuthorID
-		v.Liked = liked[p.ID]
-		v.FirstUnread = viewer != nil && lastRead > 0 && p.Position == lastRead+1
-		if viewer != nil && !p.IsDeleted() {
-			own := p.AuthorID == viewer.ID
-			v.CanLike = !own
-			v.CanEdit = own
-			v.CanDelete = own || viewer.IsModerator()
-			v.CanReport = !own
-			if data.CanReply {
-				v.QuotePath = s.path(site.ThreadPath(id)) + "?page=" + strconv.FormatInt(pageNum, 10) +
-					"&quote=" + v.ID + "#reply"
-				v.QuoteText = v.Path + "/quote"
-			}
-		}
-		if p.EditedAt != nil && p.EditedAt.After(modified) {
-			modified = *p.EditedAt
-		}
-		data.Posts[i] = v
+	if posts.edited.After(modified) {
+		modified = posts.edited
 	}
 	if pageNum > 1 {
 		data.First = s.path(site.ThreadPagePath(id, 1))
@@ -313,9 +316,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if pageNum > 1 {
 		p.Title += " (page " + strconv.FormatInt(pageNum, 10) + ")"
 	}
-	if len(posts) > 0 && pageNum == 1 {
-		p.Description = posts[0].Description(200)
-	}
+	p.Description = posts.description
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}

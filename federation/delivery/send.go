@@ -72,10 +72,8 @@ func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signin
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	var signErr error
-	// Each POST signs in its own goroutine: RSA signing is the fan-out's
-	// CPU cost and runs on every core at once.
 	_, _, err := w.Client.Post(ctx, job.Inbox, ContentType, job.Body, func(r *http.Request, body []byte) error {
-		signErr = signature.SignRequest(r, body, key.id, key.key)
+		signErr = w.sign(ctx, r, body, key)
 		return signErr
 	})
 	var status *transport.StatusError
@@ -83,6 +81,9 @@ func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signin
 	case err == nil:
 		w.counters.sent.Add(1)
 		return storage.DeliveryResult{Job: job, Outcome: storage.DeliverySent, Host: storage.HostAnswered}
+	case signErr != nil && ctx.Err() != nil:
+		// Timed out or shut down while waiting to sign: nothing was sent.
+		return w.retry(job, storage.HostUntried, err)
 	case signErr != nil:
 		return w.fail(job, storage.DeliveryFailed, storage.HostUntried, err)
 	case errors.As(err, &status):
@@ -107,6 +108,24 @@ func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signin
 		// No answer: refused, reset, DNS, TLS or timeout.
 		return w.retry(job, storage.HostFailed, err)
 	}
+}
+
+// sign signs one request once a signing slot is free. RSA signing is
+// the fan-out's CPU cost (about a millisecond a request); with hundreds
+// of POSTs signing at once the CPU's run queue fills with them, and the
+// goroutines that dial, write requests, read answers and claim the next
+// jobs wait behind all of them, so nothing leaves until nearly every
+// claimed job is signed. As many signers as cores keep every core
+// signing while the sending goroutines get the CPU as soon as they can
+// run.
+func (w *Worker) sign(ctx context.Context, r *http.Request, body []byte, key *signingKey) error {
+	select {
+	case w.signing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wait to sign: %w", context.Cause(ctx))
+	}
+	defer func() { <-w.signing }()
+	return signature.SignRequest(r, body, key.id, key.key)
 }
 
 // retry schedules another attempt after an exponential backoff with full

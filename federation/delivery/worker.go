@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,7 @@ type Worker struct {
 
 	Owner         string           // lease owner, unique per process; default host-pid-random
 	Concurrency   int              // POSTs in flight overall; default 256
+	Signers       int              // signatures computed at once; default GOMAXPROCS
 	PerHost       int              // POSTs in flight per remote host; default 4
 	HostQueue     int              // jobs of one host held in memory, sending or waiting; default 8*PerHost
 	Batch         int              // jobs per claim; default 200
@@ -60,6 +62,7 @@ type Worker struct {
 	wake      worker.Signal // Notify
 	room      worker.Signal // a job finished: maybe claim more
 	global    chan struct{} // semaphore of Concurrency
+	signing   chan struct{} // semaphore of Signers
 	held      atomic.Int64  // jobs claimed and not yet finished
 	mu        sync.Mutex    // guards hosts
 	hosts     map[string]*hostSlots
@@ -77,7 +80,7 @@ type hostSlots struct {
 // Defaults. Concurrency is high because a POST mostly waits on the
 // network: 1,000 hosts at a few hundred milliseconds each need a few
 // hundred in flight to finish in about a second, while signing (about
-// 1 ms of CPU) runs in each POST's own goroutine on every core. PerHost
+// 1 ms of CPU) runs on every core, Signers at a time (see sign). PerHost
 // matches the transport's idle connections per host, so every connection
 // is reused.
 const (
@@ -115,6 +118,7 @@ func (w *Worker) setup() {
 		}
 		w.Concurrency = positive(w.Concurrency, defaultConcurrency)
 		w.PerHost = positive(w.PerHost, defaultPerHost)
+		w.Signers = positive(w.Signers, runtime.GOMAXPROCS(0))
 		w.HostQueue = positive(w.HostQueue, hostQueuePerSlot*w.PerHost)
 		w.Batch = positive(w.Batch, defaultBatch)
 		w.Lease = positive(w.Lease, defaultLease)
@@ -130,6 +134,7 @@ func (w *Worker) setup() {
 		w.wake = worker.NewSignal()
 		w.room = worker.NewSignal()
 		w.global = make(chan struct{}, w.Concurrency)
+		w.signing = make(chan struct{}, w.Signers)
 		w.hosts = map[string]*hostSlots{}
 	})
 }

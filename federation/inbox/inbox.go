@@ -69,6 +69,7 @@ type Inbox struct {
 	posts    postCommit    // posts the worker stores, committed in groups
 	backfill backfillBudget
 	backlog  backlog // accepted and not yet applied, for backpressure
+	recent   lookups // lookups every reply repeats, remembered a moment
 }
 
 // New returns the inbox of the node fed serves.
@@ -270,7 +271,7 @@ func (in *Inbox) inboxExists(r *http.Request) (bool, error) {
 	var err error
 	switch {
 	case r.PathValue("handle") != "":
-		_, err = in.store.MemberByHandle(ctx, r.PathValue("handle"))
+		_, err = in.memberID(ctx, r.PathValue("handle"))
 	case r.PathValue("slug") != "":
 		var f *storage.Forum
 		if f, err = in.store.ForumBySlug(ctx, r.PathValue("slug")); err == nil && f.Hidden {
