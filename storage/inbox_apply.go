@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // What the inbox needs beyond the queue itself ([Store.ClaimInbox]): storing
@@ -43,6 +44,9 @@ func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (sto
 	hw, err := s.hotWrites(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
+	}
+	if s.Dialect() != dialect.PG {
+		pinPageCache() // federation traffic: the read connections' caches churn from here on
 	}
 	now := time.Now().UTC()
 	stored = make([]bool, len(items))
