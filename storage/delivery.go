@@ -84,11 +84,7 @@ type Recipient struct {
 // nothing.
 func (s *Store) CompleteEvent(ctx context.Context, eventID ID, acts []NewActivity) error {
 	now := time.Now().UTC()
-	hw, err := s.hotWrites(ctx)
-	if err != nil {
-		return fmt.Errorf("complete event %s: %w", eventID, err)
-	}
-	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// Claim the event first: on PostgreSQL a second process blocks on
 		// this row until the first commits, then finds it processed.
 		res, err := tx.NewUpdate().Model((*OutboxEvent)(nil)).Set("processed_at = ?", now).
@@ -99,7 +95,7 @@ func (s *Store) CompleteEvent(ctx context.Context, eventID ID, acts []NewActivit
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrEventProcessed
 		}
-		return s.insertActivities(ctx, tx, hw, now, acts)
+		return s.insertActivities(ctx, tx, now, acts)
 	})
 	if err != nil {
 		return fmt.Errorf("complete event %s: %w", eventID, err)
@@ -127,19 +123,15 @@ func (s *Store) CompleteEvents(ctx context.Context, eventIDs []ID) error {
 // such as the Accept of a remote Follow.
 func (s *Store) EnqueueActivities(ctx context.Context, acts []NewActivity) error {
 	now := time.Now().UTC()
-	hw, err := s.hotWrites(ctx)
-	if err != nil {
-		return fmt.Errorf("enqueue activities: %w", err)
-	}
 	return s.txAs(ctx, "enqueue activities", func(ctx context.Context, tx bun.Tx) error {
-		return s.insertActivities(ctx, tx, hw, now, acts)
+		return s.insertActivities(ctx, tx, now, acts)
 	})
 }
 
 // insertActivities writes activities and their jobs inside tx. Jobs to a
 // host that is unavailable are scheduled behind its next probe, like the
 // rest of that host's queue.
-func (s *Store) insertActivities(ctx context.Context, tx bun.Tx, hw *hotWrites, now time.Time, acts []NewActivity) error {
+func (s *Store) insertActivities(ctx context.Context, tx bun.Tx, now time.Time, acts []NewActivity) error {
 	if len(acts) == 0 {
 		return nil
 	}
@@ -188,12 +180,16 @@ func (s *Store) insertActivities(ctx context.Context, tx bun.Tx, hw *hotWrites, 
 		}
 		return nil
 	}
-	// On SQLite one prepared statement, bound row by row: bun's multi-row
-	// INSERTs (every value in the SQL text) cost twice the CPU, most of
-	// it SQLite parsing the text and its C allocator mapping and
-	// unmapping the buffers that takes, and this step stands between a
-	// post and its first delivery.
-	ins := hw.stmt(ctx, tx, sqlInsertDelivery)
+	// On SQLite one statement, prepared in the transaction and bound row
+	// by row: bun's multi-row INSERTs (every value in the SQL text) cost
+	// twice the CPU, most of it SQLite parsing the text and its C
+	// allocator mapping and unmapping the buffers that takes, and this
+	// step stands between a post and its first delivery.
+	ins, err := tx.PrepareContext(ctx, sqlInsertDelivery)
+	if err != nil {
+		return fmt.Errorf("prepare the delivery insert: %w", err)
+	}
+	defer ins.Close()
 	for i := range jobs {
 		j := &jobs[i]
 		var follower any
@@ -207,6 +203,9 @@ func (s *Store) insertActivities(ctx context.Context, tx bun.Tx, hw *hotWrites, 
 	}
 	return nil
 }
+
+// sqlInsertDelivery writes one job on SQLite (see insertActivities).
+const sqlInsertDelivery = "INSERT INTO deliveries (id, activity_id, inbox, host, attempts, next_attempt_at, follower_id, created_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)"
 
 // deliveryBatch is how many jobs one INSERT writes on PostgreSQL: a
 // 10,000-follower fan-out is a handful of statements, each well under a

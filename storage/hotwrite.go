@@ -53,8 +53,6 @@ const (
 	// An inbox item's body, apart from its queue row.
 	sqlInsertInboxBody = "INSERT INTO inbox_bodies (item_id, body) VALUES (?, ?)"
 	sqlIndexPG         = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
-	// A fan-out's delivery jobs (see insertActivities).
-	sqlInsertDelivery = "INSERT INTO deliveries (id, activity_id, inbox, host, attempts, next_attempt_at, follower_id, created_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)"
 )
 
 // hotWrites prepares the hot write statements the first time; call it
@@ -82,7 +80,7 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
 	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox, sqlInsertInboxBody,
-		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification, sqlInsertDelivery} {
+		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
 		if h.stmts[q] != nil {
 			continue
 		}

@@ -12,10 +12,12 @@ import (
 )
 
 type threadData struct {
-	Thread   *storage.ThreadInForum
-	Posts    template.HTML // rendered in Go (see renderPosts)
-	Page     int64
-	LastPage int64
+	Thread *storage.ThreadInForum
+	// The rendered posts, the pager, and what follows the posts (see
+	// renderPosts and threadSection).
+	Posts, Pager, Tail template.HTML
+	Page               int64
+	LastPage           int64
 	// Paths of the page links; empty where there is no such page.
 	First, Prev, Next, Last string
 	Pages                   []pageLink // numbered: the first, a window around this one, the last
@@ -127,6 +129,12 @@ type replyForm struct {
 	Media   []attachmentField
 }
 
+// empty reports whether the reply box is as a plain visit shows it.
+func (f *replyForm) empty() bool {
+	return f.Body == "" && f.Summary == "" && f.QuoteID == "" && f.ReplyTo == "" && f.Error == "" &&
+		f.Token == "" && f.Preview == "" && len(f.Media) == 0
+}
+
 // thread shows one page of a thread, oldest post first.
 func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
@@ -208,11 +216,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	var lastRead int64
 	following, muted := false, false
 	if viewer != nil && len(posts.posts) > 0 {
-		ids := make([]storage.ID, len(posts.posts))
-		for i := range posts.posts {
-			ids[i] = posts.posts[i].post.ID
-		}
-		if liked, err = s.Store.LikedPosts(ctx, viewer.ID, ids); err != nil {
+		if liked, err = s.Store.LikedOnPage(ctx, viewer.ID, id, pageNum); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
@@ -302,6 +306,20 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	}
 	data.Pages = pageLinks(pageNum, lastPage, func(n int64) string { return s.path(site.ThreadPagePath(id, n)) })
 	data.PagePath = s.path(site.ThreadPath(id))
+	tail := "tail-guest"
+	if viewer != nil {
+		tail = "tail-member"
+	}
+	if !form.empty() {
+		tail = "" // the reader's own text: rendered for them alone
+	}
+	if data.Pager, err = s.threadSection(posts, "pager", "pager", &data); err == nil {
+		data.Tail, err = s.threadSection(posts, tail, "threadtail", &data)
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	p := &page{
 		Title:     t.Title,
 		Canonical: s.URLs.Abs(site.ThreadPagePath(id, pageNum)),
@@ -320,7 +338,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}
-	if status == http.StatusOK && form.Body == "" && form.Token == "" && form.Error == "" && form.QuoteID == "" && len(form.Media) == 0 {
+	if status == http.StatusOK && form.empty() {
 		s.renderCached(w, r, "thread", p, modified, t.Version)
 		return
 	}

@@ -70,17 +70,22 @@ type threadPage struct {
 	edited      time.Time // the latest edit of its posts, for Last-Modified
 	description string    // the opening post's, on page 1
 	posts       []pagePost
+	htmlSize    int // about how long the posts are rendered
 
-	mu   sync.Mutex // guards the renderings of posts
-	size int64      // guarded by threadPosts.mu
+	mu       sync.Mutex               // guards the renderings of posts and sections
+	sections map[string]template.HTML // see threadSection
+	size     int64                    // guarded by threadPosts.mu
 }
 
-// pagePost is one post of a kept page.
+// pagePost is one post of a kept page: its opening and closing HTML, the
+// same for every reader, and its actions as rendered for each set of
+// controls asked for so far.
 type pagePost struct {
-	post      storage.Post // without its source
-	view      postView     // with no controls
-	quotePath string       // the link that quotes it into the reply box
-	rendered  []renderedPost
+	post        storage.Post // without its source
+	view        postView     // with no controls
+	quotePath   string       // the link that quotes it into the reply box
+	open, close string       // its templates postopen and postclose
+	actions     []renderedPost
 }
 
 type renderedPost struct {
@@ -168,92 +173,149 @@ func (s *Server) threadPageOf(ctx context.Context, t *storage.ThreadInForum, n i
 		v := s.newPostView(post)
 		v.Media = attachments[post.ID]
 		v.ByOP = post.AuthorID == t.AuthorID
-		p.posts[i] = pagePost{post: *post, view: v, quotePath: s.path(site.ThreadPath(t.ID)) + pageQuery + v.ID + "#reply"}
+		pp := pagePost{post: *post, view: v, quotePath: s.path(site.ThreadPath(t.ID)) + pageQuery + v.ID + "#reply"}
+		if pp.open, err = s.renderPostPart("postopen", &v); err != nil {
+			return nil, err
+		}
+		if pp.close, err = s.renderPostPart("postclose", &v); err != nil {
+			return nil, err
+		}
+		p.posts[i] = pp
 		if post.EditedAt != nil && post.EditedAt.After(p.edited) {
 			p.edited = *post.EditedAt
 		}
-		p.size += int64(len(v.HTML)) + 1024
+		p.size += 2*int64(len(v.HTML)) + int64(len(pp.open)+len(pp.close)) + 1024
+		p.htmlSize += len(pp.open) + len(pp.close) + 512
 	}
 	s.threadPosts.put(p)
 	return p, nil
 }
 
-// withControls is the view of post pp as a reader with controls c sees it.
-func (pp *pagePost) withControls(v postView, c postControls) postView {
-	v.CanLike = c&controlLike != 0
-	v.Liked = c&controlLiked != 0
-	v.CanEdit = c&controlEdit != 0
-	v.CanDelete = c&controlDelete != 0
-	v.CanReport = c&controlReport != 0
-	v.FirstUnread = c&firstUnread != 0
+// withControls is view v of post pp as a reader with controls c sees it.
+func (pp *pagePost) withControls(v *postView, c postControls) *postView {
+	w := *v
+	w.CanLike = c&controlLike != 0
+	w.Liked = c&controlLiked != 0
+	w.CanEdit = c&controlEdit != 0
+	w.CanDelete = c&controlDelete != 0
+	w.CanReport = c&controlReport != 0
+	w.FirstUnread = c&firstUnread != 0
 	if c&controlQuote != 0 {
-		v.QuotePath, v.QuoteText = pp.quotePath, v.Path+"/quote"
+		w.QuotePath, w.QuoteText = pp.quotePath, w.Path+"/quote"
 	}
-	return v
+	return &w
 }
 
-// renderPosts is the posts of page p as a reader with controls[i] under
-// post i sees them, joined from kept renderings where it can. own, when
-// not nil, is the reader's account: their own posts show it as it is now.
+// renderPosts is the posts of page p as a reader with controls[i] on
+// post i sees them, joined from kept parts; only a set of controls not
+// asked for before on a post is rendered, and only its actions. own, when
+// not nil, is the reader's account: their own posts show it as it is now,
+// rendered for them.
 func (s *Server) renderPosts(p *threadPage, controls []postControls, own *storage.Account) (template.HTML, error) {
-	mine := func(pp *pagePost) bool { return own != nil && pp.post.AuthorID == own.ID && !pp.post.IsDeleted() }
-	html := make([]string, len(p.posts)) // empty where no rendering is kept yet
-	p.mu.Lock()
-	for i := range p.posts {
-		if !mine(&p.posts[i]) {
-			html[i] = p.posts[i].renderedWith(controls[i])
-		}
-	}
-	p.mu.Unlock()
+	var b strings.Builder
+	b.Grow(p.htmlSize)
 	var added int64
 	for i := range p.posts {
-		if html[i] != "" {
-			continue
-		}
 		pp := &p.posts[i]
-		v := pp.view
-		if mine(pp) {
+		c := controls[i]
+		if c&firstUnread != 0 {
+			marker, err := s.renderPostPart("unreadmarker", &postView{FirstUnread: true})
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(marker)
+			c &^= firstUnread
+		}
+		if own != nil && pp.post.AuthorID == own.ID && !pp.post.IsDeleted() {
 			post := pp.post
 			post.Author = own
-			v = s.newPostView(&post)
+			v := s.newPostView(&post)
 			v.Media, v.ByOP = pp.view.Media, pp.view.ByOP
-		}
-		var b strings.Builder
-		if err := s.pages["thread"].ExecuteTemplate(&b, "post", pp.withControls(v, controls[i])); err != nil {
-			return "", fmt.Errorf("render post %s: %w", v.ID, err)
-		}
-		html[i] = b.String()
-		if !mine(pp) {
-			p.mu.Lock()
-			if pp.renderedWith(controls[i]) == "" {
-				pp.rendered = append(pp.rendered, renderedPost{controls[i], html[i]})
-				added += int64(len(html[i])) + 64
+			html, err := s.renderPostPart("post", pp.withControls(&v, c))
+			if err != nil {
+				return "", err
 			}
-			p.mu.Unlock()
+			b.WriteString(html)
+			continue
 		}
+		b.WriteString(pp.open)
+		if !pp.post.IsDeleted() {
+			p.mu.Lock()
+			html, ok := pp.actionsWith(c)
+			p.mu.Unlock()
+			if !ok {
+				var err error
+				if html, err = s.renderPostPart("postactions", pp.withControls(&pp.view, c)); err != nil {
+					return "", err
+				}
+				p.mu.Lock()
+				if _, ok := pp.actionsWith(c); !ok {
+					pp.actions = append(pp.actions, renderedPost{c, html})
+					added += int64(len(html)) + 64
+				}
+				p.mu.Unlock()
+			}
+			b.WriteString(html)
+		}
+		b.WriteString(pp.close)
 	}
 	if added > 0 {
 		s.threadPosts.grow(p, added)
 	}
-	n := 0
-	for _, h := range html {
-		n += len(h)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, h := range html {
-		b.WriteString(h)
-	}
 	return template.HTML(b.String()), nil
 }
 
-// renderedWith is the kept rendering of pp with controls c, or "";
-// its page's mu is held.
-func (pp *pagePost) renderedWith(c postControls) string {
-	for _, r := range pp.rendered {
+// actionsWith is the kept rendering of pp's actions with controls c; its
+// page's mu is held.
+func (pp *pagePost) actionsWith(c postControls) (string, bool) {
+	for _, r := range pp.actions {
 		if r.controls == c {
-			return r.html
+			return r.html, true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// renderPostPart executes one of the post templates.
+func (s *Server) renderPostPart(name string, v *postView) (string, error) {
+	var b strings.Builder
+	if err := s.pages["thread"].ExecuteTemplate(&b, name, v); err != nil {
+		return "", fmt.Errorf("render %s of post %s: %w", name, v.ID, err)
+	}
+	return b.String(), nil
+}
+
+// threadSection renders template name of the thread page with data, a
+// part of the page the same for every reader it is kept for under key in
+// page p; an empty key keeps nothing.
+func (s *Server) threadSection(p *threadPage, key, name string, data *threadData) (template.HTML, error) {
+	if key != "" {
+		p.mu.Lock()
+		html, ok := p.sections[key]
+		p.mu.Unlock()
+		if ok {
+			return html, nil
+		}
+	}
+	var b strings.Builder
+	if err := s.pages["thread"].ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	html := template.HTML(b.String())
+	if key == "" {
+		return html, nil
+	}
+	p.mu.Lock()
+	_, ok := p.sections[key]
+	if !ok {
+		if p.sections == nil {
+			p.sections = make(map[string]template.HTML)
+		}
+		p.sections[key] = html
+	}
+	p.mu.Unlock()
+	if !ok {
+		s.threadPosts.grow(p, int64(len(html))+64)
+	}
+	return html, nil
 }

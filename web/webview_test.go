@@ -3,9 +3,12 @@ package web_test
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,6 +94,36 @@ func TestMemberThreadPageControls(t *testing.T) {
 	alice.get(threadPath).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
 	later.Store(int64(31 * time.Second))
 	bob.get(threadPath).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
+
+	// Readers of a changed page at once: one reads and keeps it, all
+	// render their controls on it (go test -race watches the sharing).
+	if _, err := ts.Store.CreatePost(ctx, storage.NewPost{ThreadID: ts.FX.Thread.ID, AuthorID: ts.FX.Bob.ID,
+		Source: "Fed it twice a day.", HTML: "<p>Fed it twice a day.</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for _, b := range []*browser{guest, alice, bob, mod, alice, bob} {
+		wg.Go(func() {
+			for range 4 {
+				resp, err := b.c.Get(ts.URL + threadPath)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Fed it twice a day.") {
+					errs <- fmt.Errorf("status %d without the new post", resp.StatusCode)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
 
 // Minimal shapes of the two formats, to read the feeds back.

@@ -87,7 +87,13 @@ func (in *Inbox) process(ctx context.Context, it *storage.InboxItem) error {
 	case storage.InboxContextWalk:
 		return in.runContextWalk(ctx, []byte(it.Body))
 	}
-	act, err := as.DecodeActivity([]byte(it.Body))
+	var act *as.Incoming
+	var err error
+	if doc := in.parsed.take(it.Body); doc != nil {
+		act, err = as.ReadActivity(doc) // decoded as the POST came in
+	} else {
+		act, err = as.DecodeActivity([]byte(it.Body))
+	}
 	if err != nil {
 		return err
 	}

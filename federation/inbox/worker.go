@@ -39,7 +39,7 @@ type Worker struct {
 	// servers wait for, applying can trail. Default 1; at least
 	// Concurrency turns the gate off.
 	BusyConcurrency int
-	Batch           int              // items per claim; default 64
+	Batch           int              // items per claim; default 128
 	Lease           time.Duration    // how long a claim holds its items; default 5 min
 	Timeout         time.Duration    // one item, fetches included; default 1 min
 	PollInterval    time.Duration    // how often to look for due items without a wake-up; default 2 s
@@ -89,7 +89,7 @@ func (w *Worker) setup() {
 		if w.BusyConcurrency < w.Concurrency {
 			w.gate = make(chan struct{}, w.BusyConcurrency)
 		}
-		w.Batch = orDefault(w.Batch, 64)
+		w.Batch = orDefault(w.Batch, 128)
 		w.Lease = orDefault(w.Lease, 5*time.Minute)
 		w.Timeout = orDefault(w.Timeout, time.Minute)
 		w.PollInterval = orDefault(w.PollInterval, 2*time.Second)
