@@ -31,8 +31,10 @@ import (
 // rendered on each visit with their account as their session read it, so
 // what they change about themselves shows at once.
 
-// threadPostsBytes bounds the pages of posts kept, with their renderings.
-const threadPostsBytes = 32 << 20
+// threadPostsBytes bounds the pages of posts kept, with their renderings:
+// a post of a few paragraphs takes about 4 KB with two sets of controls,
+// so this keeps about 12,000 posts, 600 pages.
+const threadPostsBytes = 48 << 20
 
 // postControls is what one reader gets under a post beyond what everyone
 // sees; each combination is rendered once per post and kept.
@@ -184,7 +186,12 @@ func (s *Server) threadPageOf(ctx context.Context, t *storage.ThreadInForum, n i
 		if post.EditedAt != nil && post.EditedAt.After(p.edited) {
 			p.edited = *post.EditedAt
 		}
-		p.size += 2*int64(len(v.HTML)) + int64(len(pp.open)+len(pp.close)) + 1024
+		// The view's HTML is the post's own string unless ViewHTML cut a
+		// lead out of a copy; 1 KiB more for the structs and the author.
+		p.size += int64(len(post.HTML)+len(pp.open)+len(pp.close)) + 1024
+		if len(v.HTML) != len(post.HTML) {
+			p.size += int64(len(v.HTML))
+		}
 		p.htmlSize += len(pp.open) + len(pp.close) + 512
 	}
 	s.threadPosts.put(p)
