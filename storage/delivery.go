@@ -224,23 +224,26 @@ type deliveryTarget struct {
 // stop a post from reaching everyone else.
 func deliveryTargets(rs []Recipient) []deliveryTarget {
 	out := make([]deliveryTarget, 0, len(rs))
-	seen := make(map[string]int, len(rs)) // inbox -> index in out
+	// inbox -> index in out, or -1 for an inbox that is no URL. A shared
+	// inbox is parsed once, however many followers it serves.
+	seen := make(map[string]int, len(rs))
 	for _, r := range rs {
 		inbox, follower := r.Inbox, r.FollowerID
 		if r.SharedInbox != "" {
 			// A 410 from a shared inbox says nothing about one follower.
 			inbox, follower = r.SharedInbox, 0
 		}
-		host, ok := inboxHost(inbox)
-		if !ok {
-			continue
-		}
 		if i, dup := seen[inbox]; dup {
 			// Two followers behind one personal inbox: a 410 there
 			// cannot be pinned on either.
-			if out[i].followerID != follower {
+			if i >= 0 && out[i].followerID != follower {
 				out[i].followerID = 0
 			}
+			continue
+		}
+		host, ok := inboxHost(inbox)
+		if !ok {
+			seen[inbox] = -1
 			continue
 		}
 		seen[inbox] = len(out)

@@ -89,3 +89,65 @@ func TestSearchCommonWords(t *testing.T) {
 		t.Fatalf("page 2 after the deletions: %d hits (more %v), want 9", len(got), more)
 	}
 }
+
+// TestMergeSearchIndex covers the idle upkeep of SQLite's index: posts
+// written one transaction each leave segments to merge, which a node
+// merges in steps only while no post is written, and searches find the
+// same posts after as before.
+func TestMergeSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	s := storagetest.Open(t, "sqlite")
+	fx := storagetest.Seed(t, s)
+	replies := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 40)
+	search := func() []storage.ID {
+		t.Helper()
+		var ids []storage.ID
+		for page := 1; ; page++ {
+			hits, more, err := s.Search(ctx, "reply", page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				ids = append(ids, h.ID)
+			}
+			if !more {
+				return ids
+			}
+		}
+	}
+	before := search()
+	if len(before) != len(replies) {
+		t.Fatalf("%d hits before merging, want %d", len(before), len(replies))
+	}
+	// Posts were just indexed: the node is not idle.
+	if more, err := s.MergeSearchIndex(ctx, 16); err != nil || more {
+		t.Fatalf("merge right after posting: more %v, %v", more, err)
+	}
+	defer storage.SetSearchIdleBeforeMerge(0)()
+	steps := 0
+	for {
+		more, err := s.MergeSearchIndex(ctx, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps++
+		if !more {
+			break
+		}
+		if steps > 1000 {
+			t.Fatal("the merge never ends")
+		}
+	}
+	if steps < 2 {
+		t.Fatalf("%d steps: nothing was merged", steps)
+	}
+	if after := search(); !slices.Equal(after, before) {
+		t.Fatalf("after merging: %v, before: %v", after, before)
+	}
+	if err := s.OptimizeSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := search(); !slices.Equal(after, before) {
+		t.Fatalf("after optimizing: %v, before: %v", after, before)
+	}
+}

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -47,6 +49,13 @@ type Store struct {
 	hotw    hotWrites   // prepared write statements, see [hotWrites]
 	common  commonTerms // search terms too common to rank, see [Store.searchSQLite]
 	results searchCache // recent searches' results, see [Store.searchSQLite]
+
+	// hidden remembers which forums are hidden (ID to bool), see
+	// [Store.forumHidden].
+	hidden sync.Map
+	// indexedAt is when a post was last indexed (Unix nanoseconds), see
+	// [Store.MergeSearchIndex].
+	indexedAt atomic.Int64
 }
 
 // Options selects and tunes the database.

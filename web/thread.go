@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -13,11 +14,11 @@ import (
 
 type threadData struct {
 	Thread *storage.ThreadInForum
-	// The rendered posts, the pager, and what follows the posts (see
-	// renderPosts and threadSection).
-	Posts, Pager, Tail template.HTML
-	Page               int64
-	LastPage           int64
+	// The rendered title and tools, posts, pager, and what follows the
+	// posts (see renderPosts and threadSection).
+	Head, Posts, Pager, Tail template.HTML
+	Page                     int64
+	LastPage                 int64
 	// Paths of the page links; empty where there is no such page.
 	First, Prev, Next, Last string
 	Pages                   []pageLink // numbered: the first, a window around this one, the last
@@ -32,6 +33,7 @@ type threadData struct {
 	FeedAtom, FeedRSS       string
 
 	// Members only.
+	Member     bool   // a member is reading
 	Following  bool   // the viewer follows the thread on this node
 	Muted      bool   // the viewer muted the thread
 	UnreadPath string // "jump to first unread", when the member had not read every post
@@ -243,6 +245,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		Path:         site.ThreadPagePath(t.ID, pageNum),
 		FeedAtom:     s.path(site.ThreadPath(t.ID) + "/feed.atom"),
 		FeedRSS:      s.path(site.ThreadPath(t.ID) + "/feed.rss"),
+		Member:       viewer != nil,
 		Following:    following,
 		Muted:        muted,
 	}
@@ -313,8 +316,14 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if !form.empty() {
 		tail = "" // the reader's own text: rendered for them alone
 	}
-	if data.Pager, err = s.threadSection(posts, "pager", "pager", &data); err == nil {
-		data.Tail, err = s.threadSection(posts, tail, "threadtail", &data)
+	head := "head-guest"
+	if viewer != nil {
+		head = fmt.Sprintf("head-member-%t-%t-%t", data.Following, data.Muted, data.UnreadPath != "")
+	}
+	if data.Head, err = s.threadSection(posts, head, "threadhead", &data); err == nil {
+		if data.Pager, err = s.threadSection(posts, "pager", "pager", &data); err == nil {
+			data.Tail, err = s.threadSection(posts, tail, "threadtail", &data)
+		}
 	}
 	if err != nil {
 		s.serverError(w, r, err)

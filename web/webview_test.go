@@ -82,6 +82,13 @@ func TestMemberThreadPageControls(t *testing.T) {
 	mod.get(threadPath).wantContains(t, postPath(0)+"/delete", postPath(1)+"/delete", postPath(2)+"/delete").
 		wantLacks(t, postPath(0)+"/edit")
 
+	// The thread's tools show each member's own state.
+	bob.post(threadPath+"/follow", url.Values{"on": {"1"}, "page": {"1"}}).wantStatus(t, http.StatusSeeOther)
+	bob.get(threadPath).wantContains(t, `aria-pressed="true">Following</button>`)
+	alice.get(threadPath).wantContains(t, `aria-pressed="false">Follow thread</button>`, `aria-pressed="false" title="Hear nothing`)
+	bob.post(threadPath+"/mute", url.Values{"on": {"1"}, "page": {"1"}}).wantStatus(t, http.StatusSeeOther)
+	bob.get(threadPath).wantContains(t, `aria-pressed="true" title="Hear of this thread again">Muted</button>`)
+
 	if _, err := ts.Store.LikePost(ctx, ts.FX.Posts[0].ID, ts.FX.Bob.ID, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -60,20 +60,21 @@ func (w *Worker) keyFailure(job *storage.DeliveryJob, err error) storage.Deliver
 // 2xx is done; 408, 429, 5xx and no answer are retried with
 // backoff; any other 4xx is final; 410 Gone also drops the follower behind
 // a personal inbox. Refused addresses and schemes are final too.
-func (w *Worker) deliver(ctx context.Context, job *storage.DeliveryJob, key *signingKey) storage.DeliveryResult {
-	res := w.post(ctx, job, key)
+func (w *Worker) deliver(ctx context.Context, job *storage.DeliveryJob, key *signingKey, slot *signSlot) storage.DeliveryResult {
+	res := w.post(ctx, job, key, slot)
 	if w.Observe != nil {
 		w.Observe(job.Host, res.Outcome)
 	}
 	return res
 }
 
-func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signingKey) storage.DeliveryResult {
+func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signingKey, slot *signSlot) storage.DeliveryResult {
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	var signErr error
 	_, _, err := w.Client.Post(ctx, job.Inbox, ContentType, job.Body, func(r *http.Request, body []byte) error {
-		signErr = w.sign(ctx, r, body, key)
+		signErr = signature.SignRequest(r, body, key.id, key.key)
+		slot.free() // the next job signs while this one is on the network
 		return signErr
 	})
 	var status *transport.StatusError
@@ -81,9 +82,6 @@ func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signin
 	case err == nil:
 		w.counters.sent.Add(1)
 		return storage.DeliveryResult{Job: job, Outcome: storage.DeliverySent, Host: storage.HostAnswered}
-	case signErr != nil && ctx.Err() != nil:
-		// Timed out or shut down while waiting to sign: nothing was sent.
-		return w.retry(job, storage.HostUntried, err)
 	case signErr != nil:
 		return w.fail(job, storage.DeliveryFailed, storage.HostUntried, err)
 	case errors.As(err, &status):
@@ -108,24 +106,6 @@ func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signin
 		// No answer: refused, reset, DNS, TLS or timeout.
 		return w.retry(job, storage.HostFailed, err)
 	}
-}
-
-// sign signs one request once a signing slot is free. RSA signing is
-// the fan-out's CPU cost (about a millisecond a request); with hundreds
-// of POSTs signing at once the CPU's run queue fills with them, and the
-// goroutines that dial, write requests, read answers and claim the next
-// jobs wait behind all of them, so nothing leaves until nearly every
-// claimed job is signed. As many signers as cores keep every core
-// signing while the sending goroutines get the CPU as soon as they can
-// run.
-func (w *Worker) sign(ctx context.Context, r *http.Request, body []byte, key *signingKey) error {
-	select {
-	case w.signing <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("wait to sign: %w", context.Cause(ctx))
-	}
-	defer func() { <-w.signing }()
-	return signature.SignRequest(r, body, key.id, key.key)
 }
 
 // retry schedules another attempt after an exponential backoff with full

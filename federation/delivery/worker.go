@@ -280,10 +280,44 @@ func (w *Worker) send(ctx, sendCtx context.Context, slots *hostSlots, job *stora
 		return w.release(job, w.Clock())
 	}
 	defer func() { <-w.global }()
+	// Then a signing slot. RSA signing is the fan-out's CPU cost (about
+	// 1 ms a request); with a signature in each of hundreds of POST
+	// goroutines at once the run queue fills with signers, and the
+	// goroutines that dial, write requests, read answers, claim and
+	// record results wait behind all of them, so nothing leaves until
+	// nearly every claimed job is signed. As many signers as cores keep
+	// every core signing while the rest runs as soon as it can. The slot
+	// is waited for before the POST's Timeout starts: on a busy node the
+	// wait can be long, and the POST keeps the whole Timeout for the
+	// network (one cut short after the server took it is sent again).
+	// The lease is checked after the wait.
+	select {
+	case w.signing <- struct{}{}:
+	case <-ctx.Done():
+		return w.release(job, w.Clock())
+	}
+	slot := &signSlot{w: w, held: true}
+	defer slot.free()
 	if ctx.Err() != nil || w.Clock().Add(w.Timeout+leaseMargin).After(job.LeaseUntil) {
 		return w.release(job, w.Clock())
 	}
-	return w.deliver(sendCtx, job, key)
+	return w.deliver(sendCtx, job, key, slot)
+}
+
+// signSlot is one of the Signers slots, held by a job from before its
+// POST until its request is signed.
+type signSlot struct {
+	w    *Worker
+	held bool
+}
+
+// free gives the slot back; later calls do nothing. Only the job's own
+// goroutine calls it (the request is signed on that goroutine).
+func (s *signSlot) free() {
+	if s.held {
+		s.held = false
+		<-s.w.signing
+	}
 }
 
 // release puts a job back in the queue, due at the given time, its
