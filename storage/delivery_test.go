@@ -58,6 +58,7 @@ func TestCompleteEventWritesActivityAndDedupedJobs(t *testing.T) {
 		}
 		to = append(to, to[3])                                                 // the same follower twice
 		to = append(to, storage.Recipient{Inbox: "mailto:x@y", FollowerID: 1}) // not an inbox: skipped
+		to = append(to, to[len(to)-1])                                         // and again
 
 		// A bad activity rolls everything back: the event stays pending.
 		bad := newActivity(fx, "https://forum.example/a/bad", to...)

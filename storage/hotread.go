@@ -50,6 +50,7 @@ type hotReads struct {
 	postByAPID      *sql.Stmt
 	followerInboxes *sql.Stmt
 	likedOf         *sql.Stmt // likedBatch post ids
+	likedOnPage     *sql.Stmt
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
 	// SQLite's search, see [Store.searchSQLite].
@@ -119,8 +120,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 			"WHERE p.thread_id = ? AND p.position BETWEEN ? AND ? ORDER BY p.position"),
 		prep(&h.postByID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.id = ?"),
 		prep(&h.threadByID, "SELECT "+threadCols+", "+accountCols+" FROM threads AS t LEFT JOIN accounts AS a ON a.id = t.author_id WHERE t.id = ?"),
-		prep(&h.threadWithForum, "SELECT "+threadCols+", f.slug, f.title, "+accountCols+" FROM threads AS t "+
-			"JOIN forums AS f ON f.id = t.forum_id LEFT JOIN accounts AS a ON a.id = t.author_id WHERE t.id = ?"),
+		prep(&h.threadWithForum, "SELECT "+threadCols+", f.slug, f.title FROM threads AS t JOIN forums AS f ON f.id = t.forum_id WHERE t.id = ?"),
 		prep(&h.memberByHandle, "SELECT "+accountCols+" FROM accounts AS a WHERE a.handle = ? AND a.domain = '' LIMIT 1"),
 		prep(&h.sessionMember, "SELECT "+accountCols+" FROM accounts AS a JOIN sessions AS s ON s.account_id = a.id "+
 			"WHERE s.token_hash = ? AND s.expires_at > ? AND a.suspended = ? AND a.approval_pending = ? AND a.deleted_at IS NULL LIMIT 1"),
@@ -141,12 +141,14 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		// What a member liked of a page of posts, which every thread page
 		// shows them.
 		prep(&h.likedOf, "SELECT post_id FROM likes WHERE account_id = ? AND post_id IN (?"+strings.Repeat(", ?", likedBatch-1)+")"),
+		prep(&h.likedOnPage, "SELECT p.id FROM posts AS p JOIN likes AS l ON l.post_id = p.id AND l.account_id = ? "+
+			"WHERE p.thread_id = ? AND p.position BETWEEN ? AND ?"),
 	)
 }
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.livePostThread, &h.threadReader,
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.likedOnPage, &h.livePostThread, &h.threadReader,
 		&h.searchVersion, &h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()
@@ -264,10 +266,14 @@ func (h *hotReads) queryPosts(ctx context.Context, st *sql.Stmt, args ...any) ([
 }
 
 // queryThread runs a statement whose one row is thread columns, extra
-// columns, then author columns.
-func (h *hotReads) queryThread(ctx context.Context, st *sql.Stmt, extra []any, args ...any) (*Thread, error) {
+// columns, then author columns when withAuthor.
+func (h *hotReads) queryThread(ctx context.Context, st *sql.Stmt, withAuthor bool, extra []any, args ...any) (*Thread, error) {
 	nt := len(h.thread.Fields)
-	rv, err := queryOne(ctx, st, nt+len(extra)+len(h.account.Fields), args...)
+	n := nt + len(extra)
+	if withAuthor {
+		n += len(h.account.Fields)
+	}
+	rv, err := queryOne(ctx, st, n, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -282,8 +288,10 @@ func (h *hotReads) queryThread(ctx context.Context, st *sql.Stmt, extra []any, a
 			*(extra[i].(*string)) = string(b)
 		}
 	}
-	if t.Author, err = h.scanAuthor(rv.vals[nt+len(extra):]); err != nil {
-		return nil, err
+	if withAuthor {
+		if t.Author, err = h.scanAuthor(rv.vals[nt+len(extra):]); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

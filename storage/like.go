@@ -137,6 +137,23 @@ func (s *Store) LikedPosts(ctx context.Context, accountID ID, postIDs []ID) (map
 	return out, nil
 }
 
+// LikedOnPage tells which posts of page n (1-based) of a thread the
+// account liked: what a thread page shows its reader. It reads the page's
+// range of the thread's index, where a list of post ids would have SQLite
+// build a temporary table of them first.
+func (s *Store) LikedOnPage(ctx context.Context, accountID, threadID ID, page int64) (map[ID]bool, error) {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	from := (max(page, 1)-1)*PostsPerPage + 1
+	out := make(map[ID]bool)
+	if err := likedIn(ctx, h.likedOnPage, []any{accountID, threadID, from, from + PostsPerPage - 1}, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // likedBatch is how many posts one prepared query of LikedPosts asks
 // about: a page of a thread.
 const likedBatch = 20

@@ -180,7 +180,13 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	pinAllocator()
-	wsql, err := sql.Open(sqliteshim.ShimName, dsn)
+	// The writer checkpoints the WAL into the database file when the WAL
+	// holds walCheckpointPages pages, writing each page changed since the
+	// last checkpoint once, however often it changed. SQLite's 1,000
+	// pages (4 MB) is a few seconds of ingest, in which the same queue,
+	// index and counter pages are written again and again; eight times
+	// as many write them back once where it wrote them eight times.
+	wsql, err := sql.Open(sqliteshim.ShimName, dsn+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walCheckpointPages))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -206,6 +212,10 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 	}
 	return s, nil
 }
+
+// walCheckpointPages is the size of the WAL, in 4 KiB pages, at which
+// the write connection checkpoints it (PRAGMA wal_autocheckpoint): 32 MB.
+const walCheckpointPages = 8000
 
 func openPostgres(ctx context.Context, url string, pool Pool) (*Store, error) {
 	sqldb, err := sql.Open("pgx", url)

@@ -280,6 +280,7 @@ func TestImpossibleNamesAreMisses(t *testing.T) {
 
 // LikedPosts asks about a page of posts at a time: more ids than a page
 // must still find every like, and no post another member liked.
+// LikedOnPage finds those of one page of the thread.
 func TestLikedPostsBeyondOnePage(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
@@ -303,6 +304,22 @@ func TestLikedPostsBeyondOnePage(t *testing.T) {
 		}
 		if len(liked) != 4 || !liked[posts[0].ID] || !liked[posts[19].ID] || !liked[posts[20].ID] || !liked[posts[44].ID] {
 			t.Fatalf("liked = %v", liked)
+		}
+		// The seeded thread has 3 posts before the replies: page 1 holds
+		// replies 0-16, page 2 17-36, page 3 37-44.
+		for page, want := range map[int64][]int{1: {0}, 2: {19, 20}, 3: {44}, 4: nil} {
+			liked, err := s.LikedOnPage(ctx, fx.Alice.ID, fx.Thread.ID, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(liked) != len(want) {
+				t.Fatalf("page %d: liked = %v, want replies %v", page, liked, want)
+			}
+			for _, i := range want {
+				if !liked[posts[i].ID] {
+					t.Fatalf("page %d: liked = %v, want replies %v", page, liked, want)
+				}
+			}
 		}
 	})
 }

@@ -181,7 +181,7 @@ func (s *Store) ThreadByID(ctx context.Context, id ID) (*Thread, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.queryThread(ctx, h.threadByID, nil, id)
+	t, err := h.queryThread(ctx, h.threadByID, true, nil, id)
 	if err != nil {
 		return nil, notFound(err, "thread "+id.String())
 	}

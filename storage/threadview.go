@@ -12,15 +12,17 @@ type ThreadInForum struct {
 	ForumTitle string `bun:"forum_title"`
 }
 
-// ThreadWithForum finds a thread, deleted or not, with its author and its
-// forum's slug and title.
+// ThreadWithForum finds a thread, deleted or not, with its forum's slug
+// and title, and without its author (Author is nil): the thread page reads
+// it on every visit and shows its posts' authors, not the thread's, so it
+// is spared the author's columns (see ThreadByID for those).
 func (s *Store) ThreadWithForum(ctx context.Context, id ID) (*ThreadInForum, error) {
 	h, err := s.hotReads(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := new(ThreadInForum)
-	t, err := h.queryThread(ctx, h.threadWithForum, []any{&out.ForumSlug, &out.ForumTitle}, id)
+	t, err := h.queryThread(ctx, h.threadWithForum, false, []any{&out.ForumSlug, &out.ForumTitle}, id)
 	if err != nil {
 		return nil, notFound(err, "thread "+id.String())
 	}

@@ -23,8 +23,8 @@ func TestThreadWithForum(t *testing.T) {
 		if th.ForumSlug != "kitchen" || th.ForumTitle != "The Kitchen" {
 			t.Fatalf("forum = %q %q", th.ForumSlug, th.ForumTitle)
 		}
-		if th.Author == nil || th.Author.Handle != "alice" {
-			t.Fatalf("author = %+v", th.Author)
+		if th.AuthorID != fx.Alice.ID || th.Author != nil {
+			t.Fatalf("author %s, loaded %+v", th.AuthorID, th.Author)
 		}
 		if _, err := s.ThreadWithForum(ctx, fx.Thread.ID+1); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("missing thread: %v", err)

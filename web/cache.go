@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 )
@@ -37,6 +38,10 @@ func (s *Server) serveCachedGuestPage(w http.ResponseWriter, r *http.Request, ve
 	if p == nil {
 		return false
 	}
-	s.writeCachable(w, r, p.Body, p.ETag, p.Modified, false)
+	body := p.Body
+	if bytes.Contains(body, []byte(formTokenSlot)) {
+		body = bytes.Clone(body) // kept for every guest: the token goes in a copy
+	}
+	s.writeCachable(w, r, body, p.ETag, p.Modified, false)
 	return true
 }

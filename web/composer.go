@@ -30,12 +30,17 @@ import (
 // place. It is as long as a real token and made of the same characters.
 const formTokenSlot = "skein-form-token-slot0"
 
-// fillFormTokens gives each page written a token of its own.
-func fillFormTokens(body []byte) []byte {
-	if !bytes.Contains(body, []byte(formTokenSlot)) {
-		return body
+// fillFormTokens gives each page written a token of its own, in place
+// (a token is as long as the slot): one pass over the page, no copy.
+func fillFormTokens(body []byte) {
+	slot := []byte(formTokenSlot)
+	for i := 0; ; {
+		j := bytes.Index(body[i:], slot)
+		if j < 0 {
+			return
+		}
+		i += j + copy(body[i+j:], storage.NewFormToken())
 	}
-	return bytes.ReplaceAll(body, []byte(formTokenSlot), []byte(storage.NewFormToken()))
 }
 
 // tokenOr is the token a composer carries: the one it was kept under, or

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -257,7 +258,7 @@ func (s *Server) newMediaView(m *storage.Media) mediaView {
 
 // postMedia loads the attachments of the posts that have some, in one
 // query; pages without images make none.
-func (s *Server) postMedia(r *http.Request, posts []storage.Post) (map[storage.ID][]mediaView, error) {
+func (s *Server) postMedia(ctx context.Context, posts []storage.Post) (map[storage.ID][]mediaView, error) {
 	var ids []storage.ID
 	for i := range posts {
 		if posts[i].MediaCount > 0 && !posts[i].IsDeleted() {
@@ -267,7 +268,7 @@ func (s *Server) postMedia(r *http.Request, posts []storage.Post) (map[storage.I
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	byPost, err := s.Store.MediaOfPosts(r.Context(), ids)
+	byPost, err := s.Store.MediaOfPosts(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

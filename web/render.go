@@ -92,7 +92,6 @@ func (s *Server) funcs() template.FuncMap {
 		"attachFields": func(prefix string, media []attachmentField) attachFields {
 			return attachFields{Prefix: prefix, Media: media, On: s.media != nil, Max: storage.MaxAttachments}
 		},
-		"renderPost": s.renderPost,
 	}
 }
 
@@ -213,7 +212,8 @@ func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name strin
 }
 
 // writeCachable writes a page with its validators, or 304 when the
-// browser's copy is current. Pages made for one member are private.
+// browser's copy is current. Pages made for one member are private. body
+// is the caller's to change (see writeHTML).
 func (s *Server) writeCachable(w http.ResponseWriter, r *http.Request, body []byte, etag string, modified time.Time, private bool) {
 	h := w.Header()
 	if private {
@@ -262,8 +262,9 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, name string, p 
 	return buf
 }
 
+// writeHTML writes a page, which it may change: the caller's own bytes.
 func writeHTML(w http.ResponseWriter, status int, body []byte) {
-	body = fillFormTokens(body)
+	fillFormTokens(body)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -12,10 +13,12 @@ import (
 )
 
 type threadData struct {
-	Thread   *storage.ThreadInForum
-	Posts    []postView
-	Page     int64
-	LastPage int64
+	Thread *storage.ThreadInForum
+	// The rendered title and tools, posts, pager, and what follows the
+	// posts (see renderPosts and threadSection).
+	Head, Posts, Pager, Tail template.HTML
+	Page                     int64
+	LastPage                 int64
 	// Paths of the page links; empty where there is no such page.
 	First, Prev, Next, Last string
 	Pages                   []pageLink // numbered: the first, a window around this one, the last
@@ -30,6 +33,7 @@ type threadData struct {
 	FeedAtom, FeedRSS       string
 
 	// Members only.
+	Member     bool   // a member is reading
 	Following  bool   // the viewer follows the thread on this node
 	Muted      bool   // the viewer muted the thread
 	UnreadPath string // "jump to first unread", when the member had not read every post
@@ -127,6 +131,12 @@ type replyForm struct {
 	Media   []attachmentField
 }
 
+// empty reports whether the reply box is as a plain visit shows it.
+func (f *replyForm) empty() bool {
+	return f.Body == "" && f.Summary == "" && f.QuoteID == "" && f.ReplyTo == "" && f.Error == "" &&
+		f.Token == "" && f.Preview == "" && len(f.Media) == 0
+}
+
 // thread shows one page of a thread, oldest post first.
 func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	if s.serveActivityPub(w, r) {
@@ -198,7 +208,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		s.notFound(w, r)
 		return
 	}
-	posts, err := s.Store.ThreadPage(ctx, id, pageNum)
+	posts, err := s.threadPageOf(ctx, t, pageNum)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -207,12 +217,8 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	var liked map[storage.ID]bool
 	var lastRead int64
 	following, muted := false, false
-	if viewer != nil && len(posts) > 0 {
-		ids := make([]storage.ID, len(posts))
-		for i := range posts {
-			ids[i] = posts[i].ID
-		}
-		if liked, err = s.Store.LikedPosts(ctx, viewer.ID, ids); err != nil {
+	if viewer != nil && len(posts.posts) > 0 {
+		if liked, err = s.Store.LikedOnPage(ctx, viewer.ID, id, pageNum); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
@@ -222,7 +228,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 			return
 		}
 		lastRead, following, muted = st.LastPosition, st.Following, st.Muted
-		if seen := posts[len(posts)-1].Position; seen > lastRead {
+		if seen := posts.posts[len(posts.posts)-1].post.Position; seen > lastRead {
 			if err := s.Store.MarkRead(ctx, viewer.ID, id, seen); err != nil {
 				s.Log.Error("mark thread read", "thread", id, "err", err) // the page still shows
 			}
@@ -230,7 +236,6 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	}
 	data := threadData{
 		Thread:       t,
-		Posts:        make([]postView, len(posts)),
 		Page:         pageNum,
 		LastPage:     lastPage,
 		Reply:        form,
@@ -240,6 +245,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 		Path:         site.ThreadPagePath(t.ID, pageNum),
 		FeedAtom:     s.path(site.ThreadPath(t.ID) + "/feed.atom"),
 		FeedRSS:      s.path(site.ThreadPath(t.ID) + "/feed.rss"),
+		Member:       viewer != nil,
 		Following:    following,
 		Muted:        muted,
 	}
@@ -259,35 +265,39 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if t.IsMirror() {
 		data.Origin, data.OriginHost = s.mirrorOrigin(r, &t.Thread)
 	}
-	attachments, err := s.postMedia(r, posts)
-	if err != nil {
+	controls := make([]postControls, len(posts.posts))
+	for i := range posts.posts {
+		p := &posts.posts[i].post
+		c := &controls[i]
+		if viewer != nil && lastRead > 0 && p.Position == lastRead+1 {
+			*c |= firstUnread
+		}
+		if viewer == nil || p.IsDeleted() {
+			continue
+		}
+		own := p.AuthorID == viewer.ID
+		if own {
+			*c |= controlEdit | controlDelete
+		} else {
+			*c |= controlLike | controlReport
+			if viewer.IsModerator() {
+				*c |= controlDelete
+			}
+			if liked[p.ID] {
+				*c |= controlLiked
+			}
+		}
+		if data.CanReply {
+			*c |= controlQuote
+		}
+	}
+	if data.Posts, err = s.renderPosts(posts, controls, viewer); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	modified := t.LastPostAt
-	for i := range posts {
-		p := &posts[i]
-		v := s.newPostView(p)
-		v.Media = attachments[p.ID]
-		v.ByOP = p.AuthorID == t.AuthorID
-		v.Liked = liked[p.ID]
-		v.FirstUnread = viewer != nil && lastRead > 0 && p.Position == lastRead+1
-		if viewer != nil && !p.IsDeleted() {
-			own := p.AuthorID == viewer.ID
-			v.CanLike = !own
-			v.CanEdit = own
-			v.CanDelete = own || viewer.IsModerator()
-			v.CanReport = !own
-			if data.CanReply {
-				v.QuotePath = s.path(site.ThreadPath(id)) + "?page=" + strconv.FormatInt(pageNum, 10) +
-					"&quote=" + v.ID + "#reply"
-				v.QuoteText = v.Path + "/quote"
-			}
-		}
-		if p.EditedAt != nil && p.EditedAt.After(modified) {
-			modified = *p.EditedAt
-		}
-		data.Posts[i] = v
+	if posts.edited.After(modified) {
+		modified = posts.edited
 	}
 	if pageNum > 1 {
 		data.First = s.path(site.ThreadPagePath(id, 1))
@@ -299,6 +309,26 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	}
 	data.Pages = pageLinks(pageNum, lastPage, func(n int64) string { return s.path(site.ThreadPagePath(id, n)) })
 	data.PagePath = s.path(site.ThreadPath(id))
+	tail := "tail-guest"
+	if viewer != nil {
+		tail = "tail-member"
+	}
+	if !form.empty() {
+		tail = "" // the reader's own text: rendered for them alone
+	}
+	head := "head-guest"
+	if viewer != nil {
+		head = fmt.Sprintf("head-member-%t-%t-%t", data.Following, data.Muted, data.UnreadPath != "")
+	}
+	if data.Head, err = s.threadSection(posts, head, "threadhead", &data); err == nil {
+		if data.Pager, err = s.threadSection(posts, "pager", "pager", &data); err == nil {
+			data.Tail, err = s.threadSection(posts, tail, "threadtail", &data)
+		}
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	p := &page{
 		Title:     t.Title,
 		Canonical: s.URLs.Abs(site.ThreadPagePath(id, pageNum)),
@@ -313,13 +343,11 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, id storage.I
 	if pageNum > 1 {
 		p.Title += " (page " + strconv.FormatInt(pageNum, 10) + ")"
 	}
-	if len(posts) > 0 && pageNum == 1 {
-		p.Description = posts[0].Description(200)
-	}
+	p.Description = posts.description
 	if p.Description == "" {
 		p.Description = "A thread in " + t.ForumTitle + " on " + s.SiteName() + "."
 	}
-	if status == http.StatusOK && form.Body == "" && form.Token == "" && form.Error == "" && form.QuoteID == "" && len(form.Media) == 0 {
+	if status == http.StatusOK && form.empty() {
 		s.renderCached(w, r, "thread", p, modified, t.Version)
 		return
 	}

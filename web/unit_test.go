@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -124,40 +124,37 @@ func TestAbandonedSessionLoadIsNotAnError(t *testing.T) {
 	}
 }
 
-// A rendered post is kept under its whole view: the same view gives the
-// same HTML from the cache, and any change to what the post shows (here
-// the member liked it) renders it again.
-func TestPostFragments(t *testing.T) {
-	if _, ok := appendViewKey(nil, reflect.ValueOf(postView{})); !ok {
-		t.Fatal("a postView field is of a kind the fragment key cannot write, so no post is cached " +
-			"and every member's thread page executes the post template for each post: teach appendViewKey that kind")
+// Kept pages of posts stay within their bound, a page read at an older
+// version never replaces a newer one, and renderings added to a page that
+// was dropped meanwhile are not counted.
+func TestThreadPostsBound(t *testing.T) {
+	c := newThreadPosts(10_000)
+	page := func(thread, version, size int64) *threadPage {
+		return &threadPage{key: threadPageKey{storage.ID(thread), 1}, version: version, size: size,
+			expires: time.Now().Add(time.Minute)}
 	}
-	store := storagetest.Open(t, "sqlite")
-	storagetest.Seed(t, store)
-	s, err := New(Config{Store: store, URLs: site.MustNew("http://forum.example")})
-	if err != nil {
-		t.Fatal(err)
+	newer := page(1, 5, 3000)
+	c.put(newer)
+	c.put(page(1, 4, 3000))
+	if got := c.get(newer.key, 5, time.Now()); got != newer {
+		t.Fatal("an older read replaced the newer page")
 	}
-	v := postView{ID: "abc", Anchor: "pabc", Path: "/p/abc", Position: 3, HTML: "<p>Rye <em>works</em></p>",
-		AuthorName: "Bob", Likes: "1", LikeCount: 1, CanLike: true}
-	first, err := s.renderPost(v)
-	if err != nil || !strings.Contains(string(first), "<em>works</em>") || !strings.Contains(string(first), ">Like ") {
-		t.Fatalf("render: %v\n%s", err, first)
+	if c.get(newer.key, 4, time.Now()) != nil || c.get(newer.key, 5, time.Now().Add(2*time.Minute)) != nil {
+		t.Fatal("a page served at another version, or after it expired")
 	}
-	if n, _ := s.postFragments.Stats(); n != 1 {
-		t.Fatalf("%d fragments cached, want 1", n)
+	for i := range int64(20) {
+		c.put(page(100+i, 1, 3000))
+		c.grow(newer, 100)
+		if c.size > c.max {
+			t.Fatalf("%d bytes kept, bound %d", c.size, c.max)
+		}
 	}
-	again, _ := s.renderPost(v)
-	if again != first {
-		t.Fatalf("the cached render differs:\n%s\n%s", first, again)
+	var sum int64
+	for _, p := range c.pages {
+		sum += p.size
 	}
-	v.Liked = true
-	liked, _ := s.renderPost(v)
-	if !strings.Contains(string(liked), ">Liked ") {
-		t.Fatalf("a liked post renders as before:\n%s", liked)
-	}
-	if n, _ := s.postFragments.Stats(); n != 2 {
-		t.Fatalf("%d fragments cached, want 2", n)
+	if sum != c.size || len(c.pages) > 3 {
+		t.Fatalf("%d pages of %d bytes, counted %d", len(c.pages), sum, c.size)
 	}
 }
 

@@ -84,7 +84,8 @@ type Config struct {
 	// Media stores the images members upload and serves them at
 	// /media/; nil turns uploads and avatars off.
 	Media *media.Library
-	// Now is the clock of the sign-in limits; nil is time.Now. Tests
+	// Now is the clock of the sign-in limits and of how long a thread
+	// page's posts are kept (see renderPosts); nil is time.Now. Tests
 	// move it instead of sleeping.
 	Now func() time.Time
 }
@@ -118,8 +119,9 @@ type Server struct {
 	pages      map[string]*template.Template
 	static     *staticFiles
 	guestCache *httpcache.Cache[string]
-	// postFragments holds rendered posts (see renderPost).
-	postFragments *httpcache.Cache[string]
+	// threadPosts keeps the pages of posts every reader of a thread sees
+	// alike (see renderPosts).
+	threadPosts *threadPosts
 	// ipLimit bounds the password hashing one client address can make
 	// this process do (registration, account deletion); sign-in's limits
 	// are in the database (storage.Store.BeginSignIn).
@@ -166,7 +168,7 @@ func New(cfg Config) (*Server, error) {
 		now:             cfg.Now,
 		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
 		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
-		postFragments:   newPostFragments(),
+		threadPosts:     newThreadPosts(threadPostsBytes),
 		ipLimit:         ratelimit.New(signInRate, signInBurst, limitSize),
 		uploadLimit:     ratelimit.New(uploadRate, uploadBurst, limitSize),
 

@@ -3,13 +3,19 @@ package web_test
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
+	"github.com/skein-forum/skein/web"
 )
 
 // A reply that arrives without the web view (over ActivityPub, or from
@@ -48,6 +54,83 @@ func TestGuestCacheNeverServesAStalePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	guest.get("/f/kitchen").wantContains(t, "Proofing baskets")
+}
+
+// A member's page joins posts kept for every reader with what is theirs:
+// each reader gets their own controls on the same kept posts, a like
+// shows at once, and so does a change to the member's own name; other
+// people's names lag at most the guest cache's bound.
+func TestMemberThreadPageControls(t *testing.T) {
+	var later atomic.Int64 // how far the site's clock is ahead
+	ts := newSiteWith(t, func(c *web.Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+	})
+	ctx := context.Background()
+	threadPath := "/t/" + ts.FX.Thread.ID.String()
+	postPath := func(i int) string { return "/p/" + ts.FX.Posts[i].ID.String() }
+	guest, alice, bob, mod := ts.browser(), ts.browser(), ts.browser(), ts.browser()
+	alice.signIn("alice")
+	bob.signIn("bob")
+	mod.signIn("morgan")
+
+	guest.get(threadPath).wantLacks(t, postPath(0)+"/edit", postPath(1)+"/report", "&amp;quote=", `class="like"`)
+	bob.get(threadPath).wantContains(t, postPath(1)+"/edit", postPath(0)+"/report", postPath(2)+"/report",
+		"&amp;quote="+ts.FX.Posts[0].ID.String(), `aria-pressed="false">Like`).
+		wantLacks(t, postPath(0)+"/edit", postPath(1)+"/report", postPath(0)+"/delete")
+	alice.get(threadPath).wantContains(t, postPath(0)+"/edit", postPath(2)+"/delete", postPath(1)+"/report").
+		wantLacks(t, postPath(1)+"/edit", postPath(1)+"/delete")
+	mod.get(threadPath).wantContains(t, postPath(0)+"/delete", postPath(1)+"/delete", postPath(2)+"/delete").
+		wantLacks(t, postPath(0)+"/edit")
+
+	// The thread's tools show each member's own state.
+	bob.post(threadPath+"/follow", url.Values{"on": {"1"}, "page": {"1"}}).wantStatus(t, http.StatusSeeOther)
+	bob.get(threadPath).wantContains(t, `aria-pressed="true">Following</button>`)
+	alice.get(threadPath).wantContains(t, `aria-pressed="false">Follow thread</button>`, `aria-pressed="false" title="Hear nothing`)
+	bob.post(threadPath+"/mute", url.Values{"on": {"1"}, "page": {"1"}}).wantStatus(t, http.StatusSeeOther)
+	bob.get(threadPath).wantContains(t, `aria-pressed="true" title="Hear of this thread again">Muted</button>`)
+
+	if _, err := ts.Store.LikePost(ctx, ts.FX.Posts[0].ID, ts.FX.Bob.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	bob.get(threadPath).wantContains(t, `aria-pressed="true">Liked <span class="count">1</span>`)
+	alice.get(threadPath).wantContains(t, "1 like").wantLacks(t, ">Liked ")
+
+	if err := ts.Store.UpdateProfile(ctx, ts.FX.Alice.ID, "Alice Pleasance", ""); err != nil {
+		t.Fatal(err)
+	}
+	alice.get(threadPath).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
+	later.Store(int64(31 * time.Second))
+	bob.get(threadPath).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
+
+	// Readers of a changed page at once: one reads and keeps it, all
+	// render their controls on it (go test -race watches the sharing).
+	if _, err := ts.Store.CreatePost(ctx, storage.NewPost{ThreadID: ts.FX.Thread.ID, AuthorID: ts.FX.Bob.ID,
+		Source: "Fed it twice a day.", HTML: "<p>Fed it twice a day.</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for _, b := range []*browser{guest, alice, bob, mod, alice, bob} {
+		wg.Go(func() {
+			for range 4 {
+				resp, err := b.c.Get(ts.URL + threadPath)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Fed it twice a day.") {
+					errs <- fmt.Errorf("status %d without the new post", resp.StatusCode)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
 
 // Minimal shapes of the two formats, to read the feeds back.

@@ -88,6 +88,14 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 		return res, err
 	}
 	fmt.Fprintf(log, "%d followers on %d hosts follow thread %s\n", o.Followers, len(hosts), th.ID)
+	// A server that follows a thread has fetched its actor and key (and
+	// the node made the key to sign its Accept). The followers above were
+	// written without that, so do it before the clock starts: otherwise
+	// the run times the node generating an RSA key (50-300 ms, at random)
+	// while every host waits for the first key fetch.
+	if _, _, err := hosts[0].keys.Lookup(ctx, t.Base+"/t/"+th.ID+"#main-key"); err != nil {
+		return res, fmt.Errorf("fetch the thread's key as its followers did: %w", err)
+	}
 
 	var prof <-chan error
 	if o.profile != "" {

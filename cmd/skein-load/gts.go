@@ -60,6 +60,9 @@ type gtsOptions struct {
 	Concurrency int
 	Settle      time.Duration
 	Sides       []string // "gotosocial", "skein", in this order
+	// profile, when set, takes a CPU profile of the node while the
+	// timed load runs; its channel gives the outcome.
+	profile func(ctx context.Context, d time.Duration) <-chan error
 }
 
 func cmdGTS(ctx context.Context, args []string, out io.Writer) error {
@@ -98,7 +101,11 @@ func cmdGTS(ctx context.Context, args []string, out io.Writer) error {
 			if err != nil {
 				return err
 			}
-			r, err := runSkeinSide(ctx, t, g, hosts, out)
+			gs := g
+			if path := profilePath(&o, "gts.cpu.pprof"); path != "" {
+				gs.profile = func(ctx context.Context, d time.Duration) <-chan error { return t.profile(ctx, path, d) }
+			}
+			r, err := runSkeinSide(ctx, t, gs, hosts, out)
 			cleanup()
 			if err != nil {
 				return fmt.Errorf("skein: %w", err)
@@ -186,10 +193,19 @@ func loadSide(ctx context.Context, name string, reqs []signedPost, actors int, g
 		time.Sleep(250 * time.Millisecond)
 	}
 	fmt.Fprintf(log, "%s: warm-up visible; loading for %s\n", name, g.Duration)
+	var prof <-chan error
+	if g.profile != nil {
+		prof = g.profile(ctx, g.Duration-time.Second)
+	}
 	cpu0 := cpu()
 	row, acc := send(ctx, client, reqs[actors:], g.Concurrency, g.Duration)
 	row.Name = name
 	row.CPU = cpu() - cpu0
+	if prof != nil {
+		if err := <-prof; err != nil {
+			fmt.Fprintln(log, "profile:", err)
+		}
+	}
 	loadEnd := time.Now()
 	res.Accepted = int64(len(acc))
 	if row.Requests == int64(len(reqs)-actors) {

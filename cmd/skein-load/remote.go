@@ -20,6 +20,7 @@ type fakeHost struct {
 	*fedtest.Server
 	Base  string // http://127.0.0.1:PORT
 	names []string
+	keys  *fedtest.KeyCache // the node's keys, shared by all hosts
 
 	// OnActivity is called for every POST whose signature verified.
 	OnActivity func(h *fakeHost, d fedtest.Delivery)
@@ -43,7 +44,7 @@ func startHosts(n, perHost, distinctKeys int) ([]*fakeHost, error) {
 	keys := &fedtest.KeyCache{}
 	hosts := make([]*fakeHost, 0, n)
 	for i := range n {
-		h := &fakeHost{}
+		h := &fakeHost{keys: keys}
 		s, err := fedtest.Start(fedtest.Mastodon, fedtest.Options{
 			Key:        fedtest.Key(i % max(1, distinctKeys)),
 			Keys:       keys.Lookup,

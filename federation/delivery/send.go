@@ -60,22 +60,21 @@ func (w *Worker) keyFailure(job *storage.DeliveryJob, err error) storage.Deliver
 // 2xx is done; 408, 429, 5xx and no answer are retried with
 // backoff; any other 4xx is final; 410 Gone also drops the follower behind
 // a personal inbox. Refused addresses and schemes are final too.
-func (w *Worker) deliver(ctx context.Context, job *storage.DeliveryJob, key *signingKey) storage.DeliveryResult {
-	res := w.post(ctx, job, key)
+func (w *Worker) deliver(ctx context.Context, job *storage.DeliveryJob, key *signingKey, slot *signSlot) storage.DeliveryResult {
+	res := w.post(ctx, job, key, slot)
 	if w.Observe != nil {
 		w.Observe(job.Host, res.Outcome)
 	}
 	return res
 }
 
-func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signingKey) storage.DeliveryResult {
+func (w *Worker) post(ctx context.Context, job *storage.DeliveryJob, key *signingKey, slot *signSlot) storage.DeliveryResult {
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	var signErr error
-	// Each POST signs in its own goroutine: RSA signing is the fan-out's
-	// CPU cost and runs on every core at once.
 	_, _, err := w.Client.Post(ctx, job.Inbox, ContentType, job.Body, func(r *http.Request, body []byte) error {
 		signErr = signature.SignRequest(r, body, key.id, key.key)
+		slot.free() // the next job signs while this one is on the network
 		return signErr
 	})
 	var status *transport.StatusError

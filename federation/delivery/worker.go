@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,7 @@ type Worker struct {
 
 	Owner         string           // lease owner, unique per process; default host-pid-random
 	Concurrency   int              // POSTs in flight overall; default 256
+	Signers       int              // signatures computed at once; default GOMAXPROCS
 	PerHost       int              // POSTs in flight per remote host; default 4
 	HostQueue     int              // jobs of one host held in memory, sending or waiting; default 8*PerHost
 	Batch         int              // jobs per claim; default 200
@@ -60,6 +62,7 @@ type Worker struct {
 	wake      worker.Signal // Notify
 	room      worker.Signal // a job finished: maybe claim more
 	global    chan struct{} // semaphore of Concurrency
+	signing   chan struct{} // semaphore of Signers
 	held      atomic.Int64  // jobs claimed and not yet finished
 	mu        sync.Mutex    // guards hosts
 	hosts     map[string]*hostSlots
@@ -77,7 +80,7 @@ type hostSlots struct {
 // Defaults. Concurrency is high because a POST mostly waits on the
 // network: 1,000 hosts at a few hundred milliseconds each need a few
 // hundred in flight to finish in about a second, while signing (about
-// 1 ms of CPU) runs in each POST's own goroutine on every core. PerHost
+// 1 ms of CPU) runs on every core, Signers at a time (see sign). PerHost
 // matches the transport's idle connections per host, so every connection
 // is reused.
 const (
@@ -115,6 +118,7 @@ func (w *Worker) setup() {
 		}
 		w.Concurrency = positive(w.Concurrency, defaultConcurrency)
 		w.PerHost = positive(w.PerHost, defaultPerHost)
+		w.Signers = positive(w.Signers, runtime.GOMAXPROCS(0))
 		w.HostQueue = positive(w.HostQueue, hostQueuePerSlot*w.PerHost)
 		w.Batch = positive(w.Batch, defaultBatch)
 		w.Lease = positive(w.Lease, defaultLease)
@@ -130,6 +134,7 @@ func (w *Worker) setup() {
 		w.wake = worker.NewSignal()
 		w.room = worker.NewSignal()
 		w.global = make(chan struct{}, w.Concurrency)
+		w.signing = make(chan struct{}, w.Signers)
 		w.hosts = map[string]*hostSlots{}
 	})
 }
@@ -275,10 +280,44 @@ func (w *Worker) send(ctx, sendCtx context.Context, slots *hostSlots, job *stora
 		return w.release(job, w.Clock())
 	}
 	defer func() { <-w.global }()
+	// Then a signing slot. RSA signing is the fan-out's CPU cost (about
+	// 1 ms a request); with a signature in each of hundreds of POST
+	// goroutines at once the run queue fills with signers, and the
+	// goroutines that dial, write requests, read answers, claim and
+	// record results wait behind all of them, so nothing leaves until
+	// nearly every claimed job is signed. As many signers as cores keep
+	// every core signing while the rest runs as soon as it can. The slot
+	// is waited for before the POST's Timeout starts: on a busy node the
+	// wait can be long, and the POST keeps the whole Timeout for the
+	// network (one cut short after the server took it is sent again).
+	// The lease is checked after the wait.
+	select {
+	case w.signing <- struct{}{}:
+	case <-ctx.Done():
+		return w.release(job, w.Clock())
+	}
+	slot := &signSlot{w: w, held: true}
+	defer slot.free()
 	if ctx.Err() != nil || w.Clock().Add(w.Timeout+leaseMargin).After(job.LeaseUntil) {
 		return w.release(job, w.Clock())
 	}
-	return w.deliver(sendCtx, job, key)
+	return w.deliver(sendCtx, job, key, slot)
+}
+
+// signSlot is one of the Signers slots, held by a job from before its
+// POST until its request is signed.
+type signSlot struct {
+	w    *Worker
+	held bool
+}
+
+// free gives the slot back; later calls do nothing. Only the job's own
+// goroutine calls it (the request is signed on that goroutine).
+func (s *signSlot) free() {
+	if s.held {
+		s.held = false
+		<-s.w.signing
+	}
 }
 
 // release puts a job back in the queue, due at the given time, its

@@ -100,7 +100,7 @@ func (in *Inbox) mirrorNote(ctx context.Context, note *as.RemoteNote, owner *sto
 	}
 	// The mirror may have existed: then the Note joins it.
 	first.ThreadID = t.ID
-	p, err := in.createPost(ctx, first)
+	p, _, err := in.createPost(ctx, first)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -481,5 +482,60 @@ func TestInboxFlagShapes(t *testing.T) {
 	}
 	if r := reports[1]; r.PostID == nil || *r.PostID != remote.ID || r.AccountID != other.ID {
 		t.Errorf("report of a remote reply: post %v, account %v", r.PostID, r.AccountID)
+	}
+}
+
+// One actor's activities, queued together and claimed in one batch, are
+// applied as if one after the other although its Creates share commits:
+// a reply to a Note the batch is still storing answers it, an edit and
+// a delete find the post they are about, and posts take their places in
+// the order they came.
+func TestInboxPipelinedActorKeepsOrder(t *testing.T) {
+	n := testnode.New(t, nil)
+	zed := testnode.NewRemoteServer(t, "mastodon").Actor("zed", "Person", 0)
+	local := n.URLs.Post(n.Fx.Posts[0].ID)
+	note := func(inReplyTo, text string) map[string]any {
+		m := zed.Note(inReplyTo, "<p>"+text+"</p>")
+		delete(m, "replies") // no backfill jobs in between
+		return m
+	}
+	a := note(local, "first")
+	b := note(a["id"].(string), "answering the first while it is being stored")
+	c := note(local, "third")
+	d := note(local, "fourth, deleted at once")
+	edited := copyMap(a)
+	edited["content"] = "<p>first, edited</p>"
+	acts := []map[string]any{
+		zed.Create(a), zed.Create(b), zed.Create(c),
+		zed.Activity("Update", edited),
+		zed.Create(d),
+		zed.Activity("Delete", map[string]any{"id": d["id"], "type": "Tombstone"}),
+		zed.Create(note(local, "fifth")), zed.Create(note(local, "sixth")),
+	}
+	for _, act := range acts {
+		body, _ := json.Marshal(act)
+		if _, err := n.Store.AcceptInbox(t.Context(), zed.ID(), zed.KeyID(), act["id"].(string), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := testnode.StartInboxWorker(t, n)
+	in.Settle(t)
+	if failed := testnode.Count(t, n.Store, "SELECT count(*) FROM inbox_items WHERE last_error <> ''"); failed > 0 {
+		t.Fatalf("%d activities failed; last: %s", failed, in.LastError(t))
+	}
+
+	pa, pb, pc, pd := in.StoredPost(t, a["id"].(string)), in.StoredPost(t, b["id"].(string)),
+		in.StoredPost(t, c["id"].(string)), in.StoredPost(t, d["id"].(string))
+	if pb.ReplyToID == nil || *pb.ReplyToID != pa.ID {
+		t.Fatalf("the answer replies to %v, not to the first post %s", pb.ReplyToID, pa.ID)
+	}
+	if !strings.Contains(pa.HTML, "edited") || pa.EditedAt == nil {
+		t.Fatalf("the edit was not applied: %s", pa.HTML)
+	}
+	if !pd.IsDeleted() {
+		t.Fatal("the fourth post was stored after its Delete, not deleted by it")
+	}
+	if !(pa.Position < pb.Position && pb.Position < pc.Position && pc.Position < pd.Position) {
+		t.Fatalf("positions %d, %d, %d, %d: not in the order the Creates came", pa.Position, pb.Position, pc.Position, pd.Position)
 	}
 }

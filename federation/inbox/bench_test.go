@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -99,17 +100,33 @@ func serve(n *testnode.Node, r *http.Request) *httptest.ResponseRecorder {
 }
 
 // BenchmarkProcessCreate measures the worker applying queued Mastodon
-// Create{Note} replies: parse with streams, find the thread, sanitize and
-// store one post each (the author is known).
+// Create{Note} replies: find the thread, sanitize and store one post each
+// (the author is known). "1 actor" is a single busy sender, whose
+// activities are applied in order; "20 actors" is the gts scenario's
+// shape, 20 senders on 4 servers.
 func BenchmarkProcessCreate(b *testing.B) {
+	for _, actors := range []int{1, 20} {
+		b.Run(fmt.Sprintf("%d actors", actors), func(b *testing.B) { benchmarkProcessCreate(b, actors) })
+	}
+}
+
+func benchmarkProcessCreate(b *testing.B, actors int) {
 	n := testnode.New(b, nil)
-	zed := testnode.NewRemoteServer(b, "mastodon").Actor("zed", "Person", 0)
 	ctx := context.Background()
-	if _, err := n.Fed.ResolveActor(ctx, zed.ID()); err != nil {
-		b.Fatal(err)
+	var senders []*testnode.RemoteActor
+	for h := range (actors + 4) / 5 {
+		rs := testnode.NewRemoteServer(b, "mastodon")
+		for i := range min(5, actors-5*h) {
+			a := rs.Actor(fmt.Sprintf("zed%d", i), "Person", i)
+			if _, err := n.Fed.ResolveActor(ctx, a.ID()); err != nil {
+				b.Fatal(err)
+			}
+			senders = append(senders, a)
+		}
 	}
 	reply := n.URLs.Post(n.Fx.Posts[0].ID)
-	for range b.N {
+	for i := range b.N {
+		zed := senders[i%len(senders)]
 		act := zed.Create(zed.Note(reply, "<p>Rye worked: it doubled overnight, and the crumb is <em>open</em>.</p>"))
 		delete(act["object"].(map[string]any), "replies") // no backfill jobs in the count
 		body, _ := json.Marshal(act)

@@ -98,8 +98,24 @@ func (in *Inbox) fetchNote(ctx context.Context, id string) (*as.RemoteNote, erro
 // be read by anyone. via is the actor that sent it (the author of a
 // Create, the booster of an Announce), nil for a Note found by backfill.
 func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, via *storage.Account) (*storage.Post, error) {
-	if p, err := in.store.PostByAPID(ctx, note.ID); err == nil {
-		return p, nil
+	// A Note the actor's previous activity is still storing, or one
+	// that answers or quotes it, must find that post (see pipeline.go).
+	if err := waitEarlierFor(ctx, note.ID, note.InReplyTo, note.Quote); err != nil {
+		return nil, err
+	}
+	// A Note its author sends is new but for a rare retry, and the
+	// commit finds a post stored already by its id: asking first cost a
+	// read for every reply. A Note found or boosted by others is often
+	// here already, and is looked for first.
+	byAuthor := via != nil && via.APID != nil && *via.APID == note.AttributedTo
+	stored := func() (*storage.Post, bool) {
+		p, err := in.store.PostByAPID(ctx, note.ID)
+		return p, err == nil
+	}
+	if !byAuthor {
+		if p, ok := stored(); ok {
+			return p, nil
+		}
 	}
 	if !note.Public() {
 		return nil, ignore("note %s is followers-only or direct: only public and unlisted posts are shown here", note.ID)
@@ -109,6 +125,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 		return nil, err
 	}
 	if t == nil {
+		if byAuthor {
+			if p, ok := stored(); ok {
+				return p, nil
+			}
+		}
 		return in.startThread(ctx, note)
 	}
 	if t.IsMirror() && via != nil {
@@ -120,11 +141,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 	if err != nil {
 		return nil, err
 	}
-	p, err := in.createPost(ctx, np)
-	if err != nil {
-		return nil, err
+	p, created, err := in.createPost(ctx, np)
+	if err != nil || !created {
+		return p, err // stored before: its checks and backfill were done then
 	}
-	if via == nil || via.APID == nil || *via.APID != note.AttributedTo {
+	if !byAuthor {
 		if err := in.lateDelete(ctx, p, note.ID); err != nil {
 			return nil, err
 		}
@@ -193,15 +214,15 @@ func (in *Inbox) mentionedMembers(ctx context.Context, note *as.RemoteNote) ([]s
 		if prefix != "u" {
 			continue
 		}
-		m, err := in.store.MemberByHandle(ctx, handle)
+		id, err := in.memberID(ctx, handle)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(out, m.ID) {
-			out = append(out, m.ID)
+		if !slices.Contains(out, id) {
+			out = append(out, id)
 		}
 	}
 	return out, nil
@@ -241,7 +262,9 @@ func remoteImages(note *as.RemoteNote) []storage.RemoteAttachment {
 // threadOfNote finds the thread a Note belongs to: the thread of the post
 // it replies to, the thread its context or audience names, or a thread
 // actor it addresses or mentions. replyTo is the post it answers, when
-// that is in the thread.
+// that is in the thread. Of a reply's thread t carries only what never
+// changes (see [Inbox.threadFacts]): whether it is deleted or locked is
+// for the post's commit to check.
 func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *storage.Thread, replyTo *storage.ID, err error) {
 	if note.InReplyTo != "" {
 		postID, threadID, ok, err := in.replyTarget(ctx, note.InReplyTo)
@@ -249,7 +272,7 @@ func (in *Inbox) threadOfNote(ctx context.Context, note *as.RemoteNote) (t *stor
 			return nil, nil, err
 		}
 		if ok {
-			t, err := in.store.ThreadByID(ctx, threadID)
+			t, err := in.threadFacts(ctx, threadID)
 			if err != nil {
 				return nil, nil, err
 			}

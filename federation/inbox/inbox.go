@@ -68,7 +68,9 @@ type Inbox struct {
 	commit   inboxCommit   // accepted POSTs, committed in groups
 	posts    postCommit    // posts the worker stores, committed in groups
 	backfill backfillBudget
-	backlog  backlog // accepted and not yet applied, for backpressure
+	backlog  backlog    // accepted and not yet applied, for backpressure
+	recent   lookups    // lookups every reply repeats, remembered a moment
+	parsed   parsedDocs // documents decoded by the inboxes, for the worker
 }
 
 // New returns the inbox of the node fed serves.
@@ -84,7 +86,7 @@ func New(fed *federation.Server, cfg Config) *Inbox {
 	}
 	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
 		hosts: newLimiterSet(cfg.HostPerMinute), actors: newLimiterSet(cfg.ActorPerMinute),
-		wake: worker.NewSignal(), backlog: backlog{max: cfg.MaxBacklog, room: make(chan struct{}, maxWaiting)}}
+		wake: worker.NewSignal(), recent: newLookups(), backlog: backlog{max: cfg.MaxBacklog, room: make(chan struct{}, maxWaiting)}}
 }
 
 // Register adds the POST side of every actor's inbox and the shared one.
@@ -214,7 +216,12 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		in.refuse(w, r, http.StatusForbidden, "actor is suspended", env, actorHost, nil)
 		return
 	}
+	// Kept before the commit: the worker may claim the item at once.
+	kept := in.parsed.put(string(body), env.Doc, now)
 	stored, err := in.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
+	if err != nil || !stored {
+		in.parsed.drop(string(body), kept)
+	}
 	if err != nil {
 		in.inboxFailure(w, r, err)
 		return
@@ -270,7 +277,7 @@ func (in *Inbox) inboxExists(r *http.Request) (bool, error) {
 	var err error
 	switch {
 	case r.PathValue("handle") != "":
-		_, err = in.store.MemberByHandle(ctx, r.PathValue("handle"))
+		_, err = in.memberID(ctx, r.PathValue("handle"))
 	case r.PathValue("slug") != "":
 		var f *storage.Forum
 		if f, err = in.store.ForumBySlug(ctx, r.PathValue("slug")); err == nil && f.Hidden {

@@ -97,7 +97,7 @@ func (in *Inbox) replyTarget(ctx context.Context, iri string) (postID, threadID 
 		if prefix != "p" || perr != nil {
 			return 0, 0, false, nil
 		}
-		threadID, err = in.store.LivePostThread(ctx, id)
+		threadID, err = in.livePostThread(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
 			return 0, 0, false, nil
 		}

@@ -43,8 +43,9 @@ type pendingPost struct {
 }
 
 // createPost stores a post through the group commit; it returns what
-// storage.CreatePost would.
-func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.Post, error) {
+// storage.CreatePost would, and whether the post is new (not one stored
+// before with the same APID).
+func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.Post, bool, error) {
 	c := &in.posts
 	c.once.Do(func() {
 		c.ch = make(chan *pendingPost, maxPostBatch)
@@ -58,18 +59,26 @@ func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.P
 	select {
 	case c.ch <- p:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
+	// The commit keeps the order posts were queued in: the actor's next
+	// activity may start now (see pipeline.go).
+	apID := ""
+	if np.APID != nil {
+		apID = *np.APID
+	}
+	postQueued(ctx, apID)
 	// Once queued the post is committed or refused even if ctx ends: the
 	// item is retried on an error, and the APID keeps the post single.
 	<-p.done
+	postStored(ctx, apID)
 	if p.err != nil {
-		return nil, p.err
+		return nil, false, p.err
 	}
 	if p.res.Err != nil {
-		return nil, p.res.Err
+		return nil, false, p.res.Err
 	}
-	return p.res.Post, nil
+	return p.res.Post, p.res.Created, nil
 }
 
 // postCommitLoop stores batches for the life of the process.

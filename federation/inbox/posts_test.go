@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/federation"
 	"github.com/skein-forum/skein/site"
@@ -42,5 +43,37 @@ func TestPostCommitIsolatesAFailingPost(t *testing.T) {
 	}
 	if _, err := store.PostByAPID(t.Context(), "https://remote.example/notes/b"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The worker is handed the document the inbox decoded from the very body
+// its item holds, once, and never one of a POST that was not stored.
+func TestParsedDocsHandOverEachDocumentOnce(t *testing.T) {
+	var p parsedDocs
+	now := time.Now()
+	body := `{"id":"https://a.example/1"}`
+	first, again := map[string]any{"n": 1}, map[string]any{"n": 2}
+	kept := p.put(body, first, now)
+	if kept == nil {
+		t.Fatal("the document was not kept")
+	}
+	repeat := p.put(body, again, now) // the same POST sent twice
+	if repeat != nil {
+		t.Fatal("a second document of the same body was kept")
+	}
+	p.drop(body, repeat) // the repeat was not stored
+	if doc := p.take(body); doc == nil || doc["n"] != 1 {
+		t.Fatalf("the worker got %v, want the first document", doc)
+	}
+	if doc := p.take(body); doc != nil {
+		t.Fatal("a document was handed over twice")
+	}
+	if doc := p.take(`{"id":"https://a.example/2"}`); doc != nil {
+		t.Fatal("a document was handed over for another body")
+	}
+	late := p.put(body, again, now)
+	p.drop(body, late) // not stored: a repeat of what was applied
+	if doc := p.take(body); doc != nil {
+		t.Fatal("a document of an item never stored was handed over")
 	}
 }

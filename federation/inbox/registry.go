@@ -75,18 +75,37 @@ func dropReason(err error) string {
 // process applies one queued item: an activity, or a job of the
 // node's own.
 func (in *Inbox) process(ctx context.Context, it *storage.InboxItem) error {
+	if it.Kind != storage.InboxActivity {
+		// The node's own jobs are not pipelined (see pipeline.go).
+		if err := waitEarlier(ctx); err != nil {
+			return err
+		}
+	}
 	switch it.Kind {
 	case storage.InboxBackfill:
 		return in.runBackfill(ctx, []byte(it.Body))
 	case storage.InboxContextWalk:
 		return in.runContextWalk(ctx, []byte(it.Body))
 	}
-	act, err := as.DecodeActivity([]byte(it.Body))
+	var act *as.Incoming
+	var err error
+	if doc := in.parsed.take(it.Body); doc != nil {
+		act, err = as.ReadActivity(doc) // decoded as the POST came in
+	} else {
+		act, err = as.DecodeActivity([]byte(it.Body))
+	}
 	if err != nil {
 		return err
 	}
 	if act.Actor != it.ActorID {
 		return ignore("actor %q is not the signer %q", act.Actor, it.ActorID)
+	}
+	if act.Type != "Create" {
+		// Only a Create may overlap the activities before it (see
+		// pipeline.go): anything else may be about them.
+		if err := waitEarlier(ctx); err != nil {
+			return err
+		}
 	}
 	if in.fed.Blocked(as.HostOf(act.Actor)) {
 		// Blocked since the POST was accepted.
@@ -122,6 +141,9 @@ func (in *Inbox) signerAccount(ctx context.Context, act *as.Incoming) (*storage.
 		}
 		return acc, err
 	}
+	if act.Type == "Create" {
+		return in.createSigner(ctx, act.Actor)
+	}
 	return in.fed.ResolveActor(ctx, act.Actor)
 }
 
@@ -140,7 +162,15 @@ func (in *Inbox) refuseSuspended(ctx context.Context, act *as.Incoming, signer *
 	if err != nil {
 		return err
 	}
-	if policy == storage.SeveritySuspend {
+	// The signer may be a copy from a moment ago (createSigner): the
+	// policy snapshot knows of a suspension at once.
+	suspended := false
+	if signer.APID != nil {
+		if suspended, err = in.store.ActorSuspended(ctx, *signer.APID); err != nil {
+			return err
+		}
+	}
+	if policy == storage.SeveritySuspend || suspended {
 		return ignore("%s from suspended %s", act.Type, act.Actor)
 	}
 	return nil

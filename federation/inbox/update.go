@@ -14,6 +14,7 @@ import (
 // of the signer's own actor document.
 func (in *Inbox) applyUpdate(ctx context.Context, act *as.Incoming, signer *storage.Account) error {
 	if act.Object.ID == *signer.APID {
+		defer in.recent.signers.forget(*signer.APID) // createSigner's copy is out of date
 		if act.Object.Raw == nil {
 			_, err := in.fed.RefreshActor(ctx, *signer.APID)
 			return err

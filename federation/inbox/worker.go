@@ -39,7 +39,7 @@ type Worker struct {
 	// servers wait for, applying can trail. Default 1; at least
 	// Concurrency turns the gate off.
 	BusyConcurrency int
-	Batch           int              // items per claim; default 64
+	Batch           int              // items per claim; default 128
 	Lease           time.Duration    // how long a claim holds its items; default 5 min
 	Timeout         time.Duration    // one item, fetches included; default 1 min
 	PollInterval    time.Duration    // how often to look for due items without a wake-up; default 2 s
@@ -89,7 +89,7 @@ func (w *Worker) setup() {
 		if w.BusyConcurrency < w.Concurrency {
 			w.gate = make(chan struct{}, w.BusyConcurrency)
 		}
-		w.Batch = orDefault(w.Batch, 64)
+		w.Batch = orDefault(w.Batch, 128)
 		w.Lease = orDefault(w.Lease, 5*time.Minute)
 		w.Timeout = orDefault(w.Timeout, time.Minute)
 		w.PollInterval = orDefault(w.PollInterval, 2*time.Second)
@@ -209,9 +209,17 @@ func (w *Worker) syncBacklog(ctx context.Context) {
 	}
 }
 
-// dispatch starts one goroutine per actor in the batch; each applies its
-// actor's items in order, taking a slot of sem for each. Items not yet
+// dispatch starts one goroutine per actor in the batch, which applies
+// its actor's items in order, each taking a slot of sem. Items not yet
 // started when ctx ends go back to the queue unattempted.
+//
+// An actor's items overlap only where order cannot show: the next item
+// starts once the one before has queued its post for the group commit
+// (see pipeline.go), so an actor's consecutive Creates share a commit
+// instead of one each; an item of any other type, or a Create naming a
+// Note still on its way to the database, first waits until every item
+// before it is finished. Results are recorded in the actor's order, so
+// an item is never marked done before one that came before it.
 func (w *Worker) dispatch(ctx, workCtx context.Context, items []storage.InboxItem, sem chan struct{},
 	results chan<- storage.InboxResult, inflight *sync.WaitGroup) {
 	var order []string
@@ -227,15 +235,26 @@ func (w *Worker) dispatch(ctx, workCtx context.Context, items []storage.InboxIte
 	for _, actor := range order {
 		group := groups[actor]
 		inflight.Go(func() {
+			pipe := &actorPipe{}
+			var earlier <-chan struct{} // closed once the items before have finished
 			for _, it := range group {
-				if r, ok := w.applyOne(ctx, workCtx, sem, it); ok {
-					if r.Done && it.Kind == storage.InboxActivity {
-						w.Inbox.backlog.finished(1)
+				step := pipe.step(earlier)
+				inflight.Go(func() {
+					r, ok := w.applyOne(ctx, workCtx, sem, it, step)
+					step.handOff()
+					step.finish()
+					if ok {
+						if r.Done && it.Kind == storage.InboxActivity {
+							w.Inbox.backlog.finished(1)
+						}
+						results <- r
 					}
-					results <- r
-				}
-				w.held.Add(-1)
-				w.room.Notify()
+					w.held.Add(-1)
+					w.room.Notify()
+					step.close()
+				})
+				<-step.next
+				earlier = step.finished
 			}
 		})
 	}
@@ -244,7 +263,7 @@ func (w *Worker) dispatch(ctx, workCtx context.Context, items []storage.InboxIte
 // applyOne waits for a slot and applies one item. ok is false when the
 // worker stopped first: the item stays leased, and Run's ReleaseInbox
 // gives it back with the attempt uncounted.
-func (w *Worker) applyOne(ctx, workCtx context.Context, sem chan struct{}, it *storage.InboxItem) (r storage.InboxResult, ok bool) {
+func (w *Worker) applyOne(ctx, workCtx context.Context, sem chan struct{}, it *storage.InboxItem, step *pipeStep) (r storage.InboxResult, ok bool) {
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
@@ -256,7 +275,7 @@ func (w *Worker) applyOne(ctx, workCtx context.Context, sem chan struct{}, it *s
 	if ctx.Err() != nil {
 		return r, false
 	}
-	itemCtx, cancel := context.WithTimeout(withSlot(workCtx, slot), w.Timeout)
+	itemCtx, cancel := context.WithTimeout(withStep(withSlot(workCtx, slot), step), w.Timeout)
 	defer cancel()
 	err := w.safeProcess(itemCtx, it)
 	return w.result(it, err), true

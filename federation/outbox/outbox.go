@@ -38,6 +38,7 @@ type Worker struct {
 	urls      *site.URLs
 	wake      worker.Signal
 	failures  map[storage.ID]*eventFailure // events whose processing failed, for backoff
+	remote    map[storage.ID]bool          // whether an account is remote (see remoteAuthor)
 	software  *softwareProber
 }
 
@@ -64,6 +65,7 @@ func (w *Worker) setup() {
 		}
 		w.wake = worker.NewSignal()
 		w.failures = map[storage.ID]*eventFailure{}
+		w.remote = map[storage.ID]bool{}
 		if w.Fed != nil {
 			w.store, w.urls = w.Fed.Store(), w.Fed.URLs()
 			w.software = newSoftwareProber(w.store, w.Fed.Client(), w.Log)
@@ -141,6 +143,10 @@ func (w *Worker) ProcessPending(ctx context.Context) (int, error) {
 // queued. An event that sends nothing is added to idle for the caller to
 // complete with others.
 func (w *Worker) process(ctx context.Context, ev storage.OutboxEvent, idle *[]storage.ID) (bool, error) {
+	if passOf(ctx).isQuiet(ev) && idle != nil {
+		*idle = append(*idle, ev.ID)
+		return false, nil
+	}
 	acts, err := w.Activities(ctx, ev)
 	if err != nil {
 		return false, fmt.Errorf("build %s event %s: %w", ev.Kind, ev.ID, err)

@@ -101,6 +101,17 @@ func New(opts Options) *Client {
 	t.Proxy = nil
 	t.DialContext = dialer.DialContext
 	t.MaxIdleConnsPerHost = 4
+	// No cap on idle connections overall. When a response without a body
+	// arrives (an inbox's 202), net/http puts the connection in the idle
+	// pool a moment before it hands the response to the caller; a cap
+	// makes it close the oldest idle connection to admit another, and
+	// when that is one whose response is still being handed over, the
+	// caller gets "putIdleConn: too many idle connections" for a request
+	// the server answered. A fan-out to hundreds of hosts hit that often
+	// and sent those activities again. The per-host limit is safe (a
+	// connection over it is closed after its response is handed over),
+	// and IdleConnTimeout closes what stays idle.
+	t.MaxIdleConns = 0
 	return &Client{opts: opts, transport: t}
 }
 
