@@ -7,7 +7,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"text/template"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/skein-forum/skein/migrations"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -96,18 +99,8 @@ func TestInboxKindsNameQueuedJobs(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			ctx := context.Background()
 			db := storagetest.Open(t, d).DB()
-			run := func(name string) {
-				t.Helper()
-				b, err := os.ReadFile("sql/20261206001001_inbox_kinds.tx." + name + ".sql")
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, stmt := range strings.Split(string(b), "--bun:split") {
-					if _, err := db.ExecContext(ctx, stmt); err != nil {
-						t.Fatalf("%s: %v", name, err)
-					}
-				}
-			}
+			run := func(name string) { runFile(t, db, "20261206001001_inbox_kinds.tx."+name) }
+			runFile(t, db, "20261206017001_inbox_bodies.tx.down") // the body back in the row, as then
 			run("down")
 			for i, it := range []struct{ key, body string }{
 				{"https://r.example/u/a#main-key", `{"type":"Create"}`},
@@ -126,6 +119,68 @@ func TestInboxKindsNameQueuedJobs(t *testing.T) {
 			}
 			if want := []string{"activity", "backfill", "context_walk"}; !slices.Equal(kinds, want) {
 				t.Fatalf("kinds %q, want %q", kinds, want)
+			}
+		})
+	}
+}
+
+// runFile runs one migration file by hand on db, rendered for its
+// dialect as the migrator renders it: a test steps back to an older
+// schema with the down files, fills it as the code of then did, and
+// steps forward again.
+func runFile(t *testing.T, db *bun.DB, name string) {
+	t.Helper()
+	b, err := os.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sqlText strings.Builder
+	tmpl := template.Must(template.New(name).Parse(string(b)))
+	if err := tmpl.Execute(&sqlText, map[string]string{"Dialect": db.Dialect().Name().String()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range strings.Split(sqlText.String(), "--bun:split") {
+		if _, err := db.ExecContext(context.Background(), stmt); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
+
+// A database whose inbox rows held their bodies upgrades with every
+// body moved to inbox_bodies: a pending item is claimed with its body,
+// and pruning a done item takes its body along.
+func TestInboxBodiesMoveOut(t *testing.T) {
+	for _, d := range storagetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			s := storagetest.Open(t, d)
+			db := s.DB()
+			runFile(t, db, "20261206017001_inbox_bodies.tx.down")
+			long := `{"type":"Create","object":{"content":"` + strings.Repeat("rye ", 700) + `"}}`
+			past := time.Now().Add(-48 * time.Hour).UTC()
+			for i, it := range []struct {
+				body string
+				done *time.Time
+			}{{long, nil}, {`{"type":"Like"}`, &past}} {
+				if _, err := db.ExecContext(ctx, `INSERT INTO inbox_items (id, received_at, actor_id, key_id, body, next_attempt_at, done_at)
+					VALUES (?, ?, 'https://r.example/u/a', 'https://r.example/u/a#main-key', ?, ?, ?)`, i+1, past, it.body, past, it.done); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runFile(t, db, "20261206017001_inbox_bodies.tx.up")
+			claimed, err := s.ClaimInbox(ctx, "test", time.Now(), 10, time.Minute)
+			if err != nil || len(claimed) != 1 || claimed[0].ID != 1 || claimed[0].Body != long {
+				t.Fatalf("claimed %d items (%v), want item 1 with its body", len(claimed), err)
+			}
+			if n, err := s.PruneInbox(ctx, time.Now().Add(-time.Hour)); err != nil || n != 1 {
+				t.Fatalf("pruned %d, %v; want 1", n, err)
+			}
+			var bodies []int64
+			if err := db.NewRaw("SELECT item_id FROM inbox_bodies ORDER BY item_id").Scan(ctx, &bodies); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(bodies, []int64{1}) {
+				t.Fatalf("bodies of items %v, want [1]: the pruned item's body goes with it", bodies)
 			}
 		})
 	}

@@ -215,7 +215,8 @@ func (h *hostileNode) settleInbox(t testing.TB) {
 func (h *hostileNode) itemOutcome(t testing.TB, marker string) (found, done bool, lastError string) {
 	t.Helper()
 	var doneAt sql.NullString
-	err := h.Store.DB().DB.QueryRow(`SELECT done_at, last_error FROM inbox_items WHERE body LIKE ?`, "%"+marker+"%").Scan(&doneAt, &lastError)
+	err := h.Store.DB().DB.QueryRow(`SELECT i.done_at, i.last_error FROM inbox_items i
+		JOIN inbox_bodies b ON b.item_id = i.id WHERE b.body LIKE ?`, "%"+marker+"%").Scan(&doneAt, &lastError)
 	if err == sql.ErrNoRows {
 		return false, false, ""
 	}

@@ -166,7 +166,7 @@ func TestDomainSuspendByTheOtherSide(t *testing.T) {
 	if _, err := b.Store.PostByAPID(ctx, a.URLs.Post(newer)); err == nil {
 		t.Error("B took in a post from the domain it suspended")
 	}
-	if n := a.count(t, `SELECT count(*) FROM inbox_items WHERE body LIKE '%"type":"Delete"%'`); n != 0 {
+	if n := a.count(t, `SELECT count(*) FROM inbox_bodies WHERE body LIKE '%"type":"Delete"%'`); n != 0 {
 		t.Error("B delivered to the domain it suspended")
 	}
 }

@@ -269,6 +269,7 @@ func (n *Node) Start(ctx context.Context) (wait func()) {
 		wg.Go(func() { n.Media.Run(ctx, mediaSweepInterval) })
 	}
 	n.startMail(ctx, &wg)
+	wg.Go(func() { n.mergeSearchIndex(ctx) })
 	// Blocks made by other processes (or the shell) take effect here
 	// within storage.PolicyRecheck, and what slipped through meanwhile
 	// is purged.

@@ -421,37 +421,11 @@ func copyValue(v any, targetType string, targetPG bool) any {
 // sqliteTimeFormat is how bun writes a time into SQLite.
 const sqliteTimeFormat = "2006-01-02 15:04:05.999999-07:00"
 
-// rebuildSearch indexes every live post copied, as CreatePost would have.
+// rebuildSearch indexes every live post copied, as CreatePost would have:
+// those of live threads in listed forums.
 func (s *Store) rebuildSearch(ctx context.Context, tx bun.Tx) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM post_search"); err != nil {
 		return fmt.Errorf("rebuild search: %w", err)
 	}
-	var after ID
-	for {
-		var posts []struct {
-			ID       ID     `bun:"id"`
-			Position int64  `bun:"position"`
-			HTML     string `bun:"html"`
-			Summary  string `bun:"summary"`
-			Title    string `bun:"title"`
-		}
-		err := tx.NewRaw(`SELECT p.id, p.position, p.html, p.summary, t.title FROM posts AS p JOIN threads AS t ON t.id = p.thread_id
-			WHERE p.deleted_at IS NULL AND p.id > ? ORDER BY p.id LIMIT 1000`, after).Scan(ctx, &posts)
-		if err != nil {
-			return fmt.Errorf("rebuild search: %w", err)
-		}
-		if len(posts) == 0 {
-			return nil
-		}
-		for _, p := range posts {
-			title := ""
-			if p.Position == 1 {
-				title = p.Title
-			}
-			if err := s.indexPost(ctx, tx, &Post{ID: p.ID, HTML: p.HTML, Summary: p.Summary}, title); err != nil {
-				return err
-			}
-		}
-		after = posts[len(posts)-1].ID
-	}
+	return s.indexPosts(ctx, tx, "t.forum_id NOT IN (SELECT id FROM forums WHERE hidden)")
 }

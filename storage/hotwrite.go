@@ -50,7 +50,9 @@ const (
 	// (see ClaimInbox).
 	sqlLeaseInbox = "UPDATE inbox_items SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?"
 	sqlDoneInbox  = "UPDATE inbox_items SET done_at = ?, lease_until = NULL, lease_owner = '', last_error = '' WHERE id = ? AND lease_owner = ?"
-	sqlIndexPG    = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
+	// An inbox item's body, apart from its queue row.
+	sqlInsertInboxBody = "INSERT INTO inbox_bodies (item_id, body) VALUES (?, ?)"
+	sqlIndexPG         = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
 )
 
 // hotWrites prepares the hot write statements the first time; call it
@@ -77,7 +79,7 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
-	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox,
+	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox, sqlInsertInboxBody,
 		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
 		if h.stmts[q] != nil {
 			continue

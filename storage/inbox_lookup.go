@@ -15,9 +15,9 @@ import (
 func (s *Store) RecentInboxItems(ctx context.Context, actorID string, since, until time.Time, limit int) ([]InboxItem, error) {
 	var items []InboxItem
 	err := s.r.NewSelect().Model(&items).
-		Column("id", "received_at", "kind", "actor_id", "key_id", "activity_id", "body").
-		Where("actor_id = ? AND received_at >= ? AND received_at <= ? AND kind = ?", actorID, since.UTC(), until.UTC(), InboxActivity).
-		OrderExpr("received_at DESC").Limit(int64(limit)).Scan(ctx)
+		Column("ii.id", "ii.received_at", "ii.kind", "ii.actor_id", "ii.key_id", "ii.activity_id").Apply(withBody).
+		Where("ii.actor_id = ? AND ii.received_at >= ? AND ii.received_at <= ? AND ii.kind = ?", actorID, since.UTC(), until.UTC(), InboxActivity).
+		OrderExpr("ii.received_at DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("inbox items of %s: %w", actorID, err)
 	}

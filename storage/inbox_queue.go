@@ -24,12 +24,12 @@ type InboxItem struct {
 
 	ID            ID         `bun:"id,pk"`
 	ReceivedAt    time.Time  `bun:"received_at"`
-	Kind          string     `bun:"kind"`        // InboxActivity, InboxBackfill or InboxContextWalk
-	ActorID       string     `bun:"actor_id"`    // the activity's actor, checked against the key's owner
-	KeyID         string     `bun:"key_id"`      // the keyId that signed the POST; '' for the node's own jobs
-	ActivityID    string     `bun:"activity_id"` // the activity's id, '' if it had none; unique
-	Body          string     `bun:"body"`
-	Attempts      int        `bun:"attempts"` // including the current claim
+	Kind          string     `bun:"kind"`          // InboxActivity, InboxBackfill or InboxContextWalk
+	ActorID       string     `bun:"actor_id"`      // the activity's actor, checked against the key's owner
+	KeyID         string     `bun:"key_id"`        // the keyId that signed the POST; '' for the node's own jobs
+	ActivityID    string     `bun:"activity_id"`   // the activity's id, '' if it had none; unique
+	Body          string     `bun:"body,scanonly"` // in inbox_bodies, see [Store.AcceptInboxBatch]
+	Attempts      int        `bun:"attempts"`      // including the current claim
 	NextAttemptAt time.Time  `bun:"next_attempt_at"`
 	LeaseUntil    *time.Time `bun:"lease_until"`
 	LeaseOwner    string     `bun:"lease_owner"`
@@ -52,11 +52,31 @@ const (
 func (s *Store) EnqueueInbox(ctx context.Context, item NewInboxItem) (ID, error) {
 	now := time.Now().UTC()
 	it := &InboxItem{ID: s.NewID(), ReceivedAt: now, Kind: kindOr(item.Kind), ActorID: item.ActorID, KeyID: item.KeyID,
-		ActivityID: item.ActivityID, Body: string(item.Body), NextAttemptAt: now}
-	if _, err := s.w.NewInsert().Model(it).Returning("NULL").Exec(ctx); err != nil {
+		ActivityID: item.ActivityID, NextAttemptAt: now}
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(it).Returning("NULL").Exec(ctx); err != nil {
+			return err
+		}
+		body, err := inboxBodyText(item.Body)
+		if err != nil {
+			return err
+		}
+		_, err = tx.NewInsert().Model(&inboxBody{ItemID: it.ID, Body: body}).Returning("NULL").Exec(ctx)
+		return err
+	})
+	if err != nil {
 		return 0, fmt.Errorf("enqueue inbox item from %s: %w", item.ActorID, err)
 	}
 	return it.ID, nil
+}
+
+// inboxBody is an inbox item's body, apart from its queue row so that
+// leasing and finishing the item rewrite a short row, not the activity.
+type inboxBody struct {
+	bun.BaseModel `bun:"table:inbox_bodies"`
+
+	ItemID ID     `bun:"item_id,pk"`
+	Body   string `bun:"body"`
 }
 
 // inboxClaimLock is the PostgreSQL advisory lock that serialises inbox
@@ -143,16 +163,21 @@ func (s *Store) claimInboxSQLite(ctx context.Context, tx bun.Tx, hw *hotWrites, 
 	return claimedRows(ctx, tx, ids, items)
 }
 
-// claimedRows reads the rows of the items just claimed. A claim returns
-// their ids alone: SQLite keeps what RETURNING gives in a temporary
-// table, and with the bodies that costs more than reading them again.
+// claimedRows reads the rows of the items just claimed, with their
+// bodies. A claim returns their ids alone: SQLite keeps what RETURNING
+// gives in a temporary table, which costs more than reading them again.
 func claimedRows(ctx context.Context, tx bun.Tx, ids []ID, items *[]InboxItem) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	return tx.NewSelect().Model(items).
-		Column("id", "received_at", "kind", "actor_id", "key_id", "body", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error").
-		Where("id IN (?)", bun.List(ids)).Scan(ctx)
+		Column("ii.id", "ii.received_at", "ii.kind", "ii.actor_id", "ii.key_id", "ii.attempts", "ii.next_attempt_at", "ii.lease_until", "ii.lease_owner", "ii.last_error").
+		Apply(withBody).Where("ii.id IN (?)", bun.List(ids)).Scan(ctx)
+}
+
+// withBody adds the body to a select of inbox items (alias ii).
+func withBody(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.ColumnExpr("ib.body").Join("JOIN inbox_bodies AS ib ON ib.item_id = ii.id")
 }
 
 // InboxResult reports one processed item. Done means finished, processed
@@ -252,14 +277,19 @@ func (s *Store) InboxDue(ctx context.Context, now time.Time) (int64, error) {
 	return n, nil
 }
 
-// PruneInbox deletes items done before the given time.
+// PruneInbox deletes items done before the given time, and their
+// bodies with them (ON DELETE CASCADE).
 func (s *Store) PruneInbox(ctx context.Context, doneBefore time.Time) (int, error) {
 	return s.execCount(ctx, "prune inbox", "DELETE FROM inbox_items WHERE done_at IS NOT NULL AND done_at < ?", doneBefore.UTC())
 }
 
 // InboxItemByID returns one item, done or not.
 func (s *Store) InboxItemByID(ctx context.Context, id ID) (*InboxItem, error) {
-	return selectOne[InboxItem](ctx, s.r, "inbox item "+id.String(), "id = ?", id)
+	it := new(InboxItem)
+	if err := s.r.NewSelect().Model(it).ColumnExpr("ii.*").Apply(withBody).Where("ii.id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "inbox item "+id.String())
+	}
+	return it, nil
 }
 
 // ReleaseAllInbox returns every leased inbox item to the queue, due now,

@@ -28,9 +28,41 @@ func TestMirrorThread(t *testing.T) {
 			t.Fatalf("second mirror call made %v, %v", again, err)
 		}
 		// Members reply in the mirror like in any thread.
-		if _, err := s.CreatePost(ctx, storage.NewPost{ThreadID: th.ID, AuthorID: fx.Bob.ID, Source: "hi", HTML: "<p>hi</p>",
-			ReplyToID: th.FirstPostID}); err != nil {
+		reply, err := s.CreatePost(ctx, storage.NewPost{ThreadID: th.ID, AuthorID: fx.Bob.ID, Source: "hi afar", HTML: "<p>hi afar</p>",
+			ReplyToID: th.FirstPostID})
+		if err != nil {
 			t.Fatal(err)
+		}
+		// Search leaves the hidden forum out, as every listing does (its
+		// title, the remote post, the member's reply), until a moderator
+		// moves the thread to a listed forum, and again once moved back.
+		found := func() int {
+			t.Helper()
+			hits, _, err := s.Search(ctx, "afar", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				if h.ID != reply.ID && h.ID != *th.FirstPostID {
+					t.Fatalf("afar found post %s", h.ID)
+				}
+			}
+			return len(hits)
+		}
+		if n := found(); n != 0 {
+			t.Fatalf("search found %d posts of the hidden forum", n)
+		}
+		if err := s.MoveThread(ctx, fx.Mod.ID, th.ID, fx.Forum.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := found(); n != 2 {
+			t.Fatalf("search found %d posts of the thread moved to a listed forum, want 2", n)
+		}
+		if err := s.MoveThread(ctx, fx.Mod.ID, th.ID, th.ForumID); err != nil {
+			t.Fatal(err)
+		}
+		if n := found(); n != 0 {
+			t.Fatalf("search found %d posts of the thread moved back to the hidden forum", n)
 		}
 		// The hidden forum is not listed.
 		forums, _ := s.ListForums(ctx)

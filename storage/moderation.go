@@ -119,6 +119,9 @@ func (s *Store) MoveThread(ctx context.Context, by, threadID, forumID ID) error 
 		if err := refreshForumLatest(ctx, tx, from, to.ID); err != nil {
 			return err
 		}
+		if err := s.reindexMovedThread(ctx, tx, t.ID, from, to.ID); err != nil {
+			return err
+		}
 		for _, bump := range []error{bumpThread(ctx, tx, t.ID), bumpForum(ctx, tx, from), bumpForum(ctx, tx, to.ID)} {
 			if bump != nil {
 				return bump

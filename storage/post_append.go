@@ -159,8 +159,8 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 		if err := s.attachPostExtras(ctx, tx, p, pp.np, now); err != nil {
 			return err
 		}
-		if err := hw.exec(ctx, tx, hw.index, p.ID, searchTitle(p, pp.thread), searchText(p)); err != nil {
-			return fmt.Errorf("index post: %w", err)
+		if err := s.indexNewPost(ctx, tx, hw, p, pp.thread); err != nil {
+			return err
 		}
 		if !events {
 			continue

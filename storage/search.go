@@ -6,6 +6,7 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -15,10 +16,13 @@ import (
 
 // Search runs on each database's own full-text index: an FTS5 table on
 // SQLite, a generated tsvector with a GIN index on PostgreSQL. Both hold
-// one document per live post of a live thread (its text, plus the
-// thread's title on the first post), written in the transaction that
-// writes the post and dropped in the one that deletes the post or its
-// thread, and both stem English words, so "baking" finds "baked".
+// one document per live post of a live thread in a listed forum (its
+// text, plus the thread's title on the first post), written in the
+// transaction that writes the post and dropped in the one that deletes
+// the post or its thread, and both stem English words, so "baking" finds
+// "baked". The posts of the hidden forum that holds mirrors of remote
+// threads are left out, as the Latest page leaves them out: nobody
+// browses that forum, and search must not be the way into it.
 
 // SearchPageSize is how many results a page of search results holds;
 // MaxSearchPage bounds how deep a search can page, since each page
@@ -107,7 +111,88 @@ func searchText(p *Post) string {
 	return PlainText(p.HTML)
 }
 
-// indexPost adds a new post's search document.
+// indexNewPost adds the search document of a post just written to thread
+// t, unless t is in a hidden forum.
+func (s *Store) indexNewPost(ctx context.Context, tx bun.Tx, hw *hotWrites, p *Post, t *Thread) error {
+	if hidden, err := s.forumHidden(ctx, tx, t.ForumID); err != nil || hidden {
+		return err
+	}
+	if err := hw.exec(ctx, tx, hw.index, p.ID, searchTitle(p, t), searchText(p)); err != nil {
+		return fmt.Errorf("index post: %w", err)
+	}
+	s.indexedAt.Store(time.Now().UnixNano())
+	return nil
+}
+
+// forumHidden reports whether forum id is hidden, whose threads the
+// search index leaves out. A forum is hidden from its creation on (only
+// the mirror forum is, see [Store.MirrorForum]) and stays so, so each
+// forum is read once per process (s.hidden maps ids to bool).
+func (s *Store) forumHidden(ctx context.Context, db bun.IDB, id ID) (bool, error) {
+	if v, ok := s.hidden.Load(id); ok {
+		return v.(bool), nil
+	}
+	var hidden bool
+	if err := db.NewRaw("SELECT hidden FROM forums WHERE id = ?", id).Scan(ctx, &hidden); err != nil {
+		return false, fmt.Errorf("forum %s hidden: %w", id, err)
+	}
+	s.hidden.Store(id, hidden)
+	return hidden, nil
+}
+
+// reindexMovedThread keeps the index in step when a thread moves between
+// a hidden forum and a listed one: its posts leave the index, or come
+// back to it.
+func (s *Store) reindexMovedThread(ctx context.Context, tx bun.Tx, threadID, from, to ID) error {
+	wasHidden, err := s.forumHidden(ctx, tx, from)
+	if err != nil {
+		return err
+	}
+	hidden, err := s.forumHidden(ctx, tx, to)
+	if err != nil || hidden == wasHidden {
+		return err
+	}
+	if err := s.unindexThread(ctx, tx, threadID); err != nil || hidden {
+		return err
+	}
+	return s.indexPosts(ctx, tx, "p.thread_id = ?", threadID)
+}
+
+// indexPosts indexes the live posts of live threads that cond (on posts
+// as p and threads as t) selects, a thousand at a time.
+func (s *Store) indexPosts(ctx context.Context, tx bun.Tx, cond string, args ...any) error {
+	var after ID
+	for {
+		var posts []struct {
+			ID       ID     `bun:"id"`
+			Position int64  `bun:"position"`
+			HTML     string `bun:"html"`
+			Summary  string `bun:"summary"`
+			Title    string `bun:"title"`
+		}
+		err := tx.NewRaw(`SELECT p.id, p.position, p.html, p.summary, t.title FROM posts AS p JOIN threads AS t ON t.id = p.thread_id
+			WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL AND `+cond+` AND p.id > ? ORDER BY p.id LIMIT 1000`,
+			append(args, after)...).Scan(ctx, &posts)
+		if err != nil {
+			return fmt.Errorf("index posts: %w", err)
+		}
+		if len(posts) == 0 {
+			return nil
+		}
+		for _, p := range posts {
+			title := ""
+			if p.Position == 1 {
+				title = p.Title
+			}
+			if err := s.indexPost(ctx, tx, &Post{ID: p.ID, HTML: p.HTML, Summary: p.Summary}, title); err != nil {
+				return err
+			}
+		}
+		after = posts[len(posts)-1].ID
+	}
+}
+
+// indexPost adds a post's search document.
 func (s *Store) indexPost(ctx context.Context, tx bun.Tx, p *Post, title string) error {
 	q := "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
 	if s.Dialect() == dialect.PG {

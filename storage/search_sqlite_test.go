@@ -3,7 +3,9 @@ package storage_test
 import (
 	"context"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -88,4 +90,115 @@ func TestSearchCommonWords(t *testing.T) {
 	if got, more = search("hydration", 2); len(got) != 9 || more {
 		t.Fatalf("page 2 after the deletions: %d hits (more %v), want 9", len(got), more)
 	}
+}
+
+// TestMergeSearchIndex covers the idle upkeep of SQLite's index: posts
+// written one transaction each leave segments to merge, which a node
+// merges in steps only while no post is written, and searches find the
+// same posts after as before.
+func TestMergeSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	s := storagetest.Open(t, "sqlite")
+	fx := storagetest.Seed(t, s)
+	replies := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 40)
+	search := func() []storage.ID {
+		t.Helper()
+		var ids []storage.ID
+		for page := 1; ; page++ {
+			hits, more, err := s.Search(ctx, "reply", page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				ids = append(ids, h.ID)
+			}
+			if !more {
+				return ids
+			}
+		}
+	}
+	before := search()
+	if len(before) != len(replies) {
+		t.Fatalf("%d hits before merging, want %d", len(before), len(replies))
+	}
+	// Posts were just indexed: the node is not idle.
+	if more, err := s.MergeSearchIndex(ctx, 16); err != nil || more {
+		t.Fatalf("merge right after posting: more %v, %v", more, err)
+	}
+	defer storage.SetSearchIdleBeforeMerge(0)()
+	steps := 0
+	for {
+		more, err := s.MergeSearchIndex(ctx, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps++
+		if !more {
+			break
+		}
+		if steps > 1000 {
+			t.Fatal("the merge never ends")
+		}
+	}
+	if steps < 2 {
+		t.Fatalf("%d steps: nothing was merged", steps)
+	}
+	if after := search(); !slices.Equal(after, before) {
+		t.Fatalf("after merging: %v, before: %v", after, before)
+	}
+	if err := s.OptimizeSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := search(); !slices.Equal(after, before) {
+		t.Fatalf("after optimizing: %v, before: %v", after, before)
+	}
+}
+
+// BenchmarkSearchQuery runs Store.Search (the ranked id list and the
+// page of 21 posts, no cache) over 18,000 posts of the load tool's prose,
+// where every word is common: "rye" alone and two words that must both
+// match. "segments" is the index after the seed and 60 posts written one
+// transaction each, as a live node leaves it between idle merges;
+// "merged" after MergeSearchIndex has run to the end. cpu-ns/op is the
+// process's CPU time a search, which a busy machine inflates less than
+// ns/op.
+func BenchmarkSearchQuery(b *testing.B) {
+	ctx := context.Background()
+	opts := storagetest.Options(b, "sqlite")
+	opts.SearchCache = -1
+	s, seeded := storagetest.SeedProse(b, opts)
+	storagetest.Replies(b, s, seeded.LongThreads[0], seeded.MemberIDs[0], 60)
+	run := func(b *testing.B) {
+		for _, q := range []string{"rye", "steam oven"} {
+			b.Run(q, func(b *testing.B) {
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if hits, _, err := s.Search(ctx, q, 1); err != nil || len(hits) != storage.SearchPageSize {
+						b.Fatalf("%q: %d hits, %v", q, len(hits), err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+	b.Run("segments", run)
+	defer storage.SetSearchIdleBeforeMerge(0)()
+	for {
+		more, err := s.MergeSearchIndex(ctx, 256)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !more {
+			break
+		}
+	}
+	b.Run("merged", run)
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())
 }

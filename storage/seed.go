@@ -99,6 +99,11 @@ func (s *Store) Seed(ctx context.Context, spec SeedSpec) (*SeedResult, error) {
 		}
 		return nil, fmt.Errorf("seed: %w", err)
 	}
+	// A bulk load leaves many large segments; one makes searches cheap
+	// from the start (see [Store.MergeSearchIndex]).
+	if err := s.OptimizeSearchIndex(ctx); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
 	return sd.res, nil
 }
 

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -47,6 +49,13 @@ type Store struct {
 	hotw    hotWrites   // prepared write statements, see [hotWrites]
 	common  commonTerms // search terms too common to rank, see [Store.searchSQLite]
 	results searchCache // recent searches' results, see [Store.searchSQLite]
+
+	// hidden remembers which forums are hidden (ID to bool), see
+	// [Store.forumHidden].
+	hidden sync.Map
+	// indexedAt is when a post was last indexed (Unix nanoseconds), see
+	// [Store.MergeSearchIndex].
+	indexedAt atomic.Int64
 }
 
 // Options selects and tunes the database.
@@ -171,7 +180,13 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	pinAllocator()
-	wsql, err := sql.Open(sqliteshim.ShimName, dsn)
+	// The writer checkpoints the WAL into the database file when the WAL
+	// holds walCheckpointPages pages, writing each page changed since the
+	// last checkpoint once, however often it changed. SQLite's 1,000
+	// pages (4 MB) is a few seconds of ingest, in which the same queue,
+	// index and counter pages are written again and again; eight times
+	// as many write them back once where it wrote them eight times.
+	wsql, err := sql.Open(sqliteshim.ShimName, dsn+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walCheckpointPages))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -197,6 +212,10 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 	}
 	return s, nil
 }
+
+// walCheckpointPages is the size of the WAL, in 4 KiB pages, at which
+// the write connection checkpoints it (PRAGMA wal_autocheckpoint): 32 MB.
+const walCheckpointPages = 8000
 
 func openPostgres(ctx context.Context, url string, pool Pool) (*Store, error) {
 	sqldb, err := sql.Open("pgx", url)

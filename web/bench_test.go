@@ -66,15 +66,7 @@ func BenchmarkThreadPage(b *testing.B) {
 func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	opts := storagetest.Options(b, "sqlite")
-	store := storagetest.OpenWith(b, opts)
-	if _, err := store.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	seeded, err := store.Seed(ctx, storage.SeedSpec{Forums: 4, ThreadsPerForum: 50, PostsPerThread: 40,
-		LongThreads: 1, LongThreadPosts: 10000, Members: 200})
-	if err != nil {
-		b.Fatal(err)
-	}
+	store, seeded := storagetest.SeedProse(b, opts)
 	token, err := store.CreateSession(ctx, seeded.MemberIDs[0], time.Hour)
 	if err != nil {
 		b.Fatal(err)

@@ -242,3 +242,22 @@ func RemoteActor(t testing.TB, s *storage.Store, handle, domain string) *storage
 	}
 	return a
 }
+
+// SeedProse opens a store with opts, migrates it and seeds it with
+// 18,000 posts of the load tool's prose (4 forums of 50 threads of about
+// 40 posts, one thread of 10,000, 200 members): where every word of a
+// search is common, as the search benchmarks need.
+func SeedProse(tb testing.TB, opts storage.Options) (*storage.Store, *storage.SeedResult) {
+	tb.Helper()
+	ctx := context.Background()
+	s := OpenWith(tb, opts)
+	if _, err := s.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	seeded, err := s.Seed(ctx, storage.SeedSpec{Forums: 4, ThreadsPerForum: 50, PostsPerThread: 40,
+		LongThreads: 1, LongThreadPosts: 10000, Members: 200})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, seeded
+}
