@@ -133,7 +133,13 @@ func (in *Inbox) createSigner(ctx context.Context, apID string) (*storage.Accoun
 	if err != nil {
 		return nil, err
 	}
-	in.recent.signers.put(apID, *acc, now)
+	// A suspended or silenced actor is not remembered: when a moderator
+	// lifts the measure, the actor's next Create must be taken at once,
+	// and the policy snapshot that refuseSuspended also reads only knows
+	// of measures taken, not of measures lifted.
+	if !acc.Suspended && !acc.Silenced {
+		in.recent.signers.put(apID, *acc, now)
+	}
 	return acc, nil
 }
 

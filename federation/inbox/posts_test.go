@@ -5,21 +5,57 @@ import (
 	"time"
 
 	"github.com/skein-forum/skein/federation"
+	as "github.com/skein-forum/skein/federation/activitystreams"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
-// A post the database refuses fails alone: the others of its batch are
-// stored one by one.
-func TestPostCommitIsolatesAFailingPost(t *testing.T) {
+// newBareInbox is an Inbox on a seeded SQLite store, with no server or
+// workers around it, for the tests of its parts.
+func newBareInbox(t *testing.T) (*Inbox, *storage.Store, *storagetest.Fixtures) {
+	t.Helper()
 	store := storagetest.Open(t, "sqlite")
 	fx := storagetest.Seed(t, store)
 	fed, err := federation.New(federation.Config{Store: store, URLs: site.MustNew("https://forum.example")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := New(fed, Config{})
+	return New(fed, Config{}), store, fx
+}
+
+// A remote actor's suspension is not remembered with its account: once a
+// moderator lifts it, the actor's next Create is taken at once, not
+// refused for as long as a signer is remembered.
+func TestCreateSignerDoesNotRememberASuspension(t *testing.T) {
+	in, store, fx := newBareInbox(t)
+	ctx := t.Context()
+	apID := "https://social.example/users/zed"
+	now := time.Now()
+	zed, err := store.UpsertRemoteAccount(ctx, &storage.Account{Handle: "zed", Domain: "social.example",
+		APID: &apID, ActorType: "Person", Inbox: apID + "/inbox", FetchedAt: &now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suspended := range []bool{true, false, true, false} {
+		if err := store.SuspendAccount(ctx, fx.Mod.ID, zed.ID, suspended); err != nil {
+			t.Fatal(err)
+		}
+		signer, err := in.createSigner(ctx, apID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = in.refuseSuspended(ctx, &as.Incoming{Type: "Create", Actor: apID}, signer)
+		if refused := err != nil; refused != suspended {
+			t.Fatalf("a Create just after suspended was set to %v: refused %v (%v)", suspended, refused, err)
+		}
+	}
+}
+
+// A post the database refuses fails alone: the others of its batch are
+// stored one by one.
+func TestPostCommitIsolatesAFailingPost(t *testing.T) {
+	in, store, fx := newBareInbox(t)
 	good := func(n string) *pendingPost {
 		id := "https://remote.example/notes/" + n
 		return &pendingPost{np: storage.NewPost{ThreadID: fx.Thread.ID, AuthorID: fx.Bob.ID, HTML: "<p>" + n + "</p>", APID: &id},
