@@ -84,3 +84,24 @@ func TestWatchingByPostingMutingAndForums(t *testing.T) {
 		t.Errorf("a guest's follow: %d to %q, want a redirect to sign in", r.status, r.location)
 	}
 }
+
+// The settings page's on/off forms save both ways: a ticked box turns
+// its setting on, and a box left unticked (absent from the form) turns it
+// off, for following by posting and for mail about registrations.
+func TestSettingsTogglesSaveBothWays(t *testing.T) {
+	n := startNode(t)
+	dora := n.register("dora")
+	for _, on := range []bool{false, true, false, true} {
+		form := url.Values{}
+		if on {
+			form = url.Values{"auto_watch": {"on"}, "applications": {"on"}}
+		}
+		if to := dora.post("/settings/watching", form); to != "/settings?done=watching" {
+			t.Fatalf("saving watching sent the member to %q", to)
+		}
+		dora.post("/settings/mail", form)
+		if a := dora.account(); a.AutoWatch != on || a.MailApplications != on {
+			t.Fatalf("after saving %v: following by posting %v, mail about registrations %v", on, a.AutoWatch, a.MailApplications)
+		}
+	}
+}
