@@ -109,8 +109,8 @@ func bumpLikes(ctx context.Context, tx bun.Tx, p *Post, delta int) error {
 	return bumpThread(ctx, tx, p.ThreadID)
 }
 
-// LikedPosts tells which of the given posts the account liked, for the
-// like buttons of a thread page.
+// LikedPosts tells which of the given posts the account liked. Thread
+// pages use LikedOnPage, which reads the page's range instead.
 func (s *Store) LikedPosts(ctx context.Context, accountID ID, postIDs []ID) (map[ID]bool, error) {
 	out := make(map[ID]bool)
 	if len(postIDs) == 0 {

@@ -194,9 +194,9 @@ func (s *Store) indexPosts(ctx context.Context, tx bun.Tx, cond string, args ...
 
 // indexPost adds a post's search document.
 func (s *Store) indexPost(ctx context.Context, tx bun.Tx, p *Post, title string) error {
-	q := "INSERT INTO post_search (rowid, title, body) VALUES (?, ?, ?)"
+	q := sqlIndexSQLite // the hot path's statements, unprepared: tx is open already
 	if s.Dialect() == dialect.PG {
-		q = "INSERT INTO post_search (post_id, title, body) VALUES (?, ?, ?) ON CONFLICT (post_id) DO NOTHING"
+		q = sqlIndexPG
 	}
 	if _, err := tx.NewRaw(q, p.ID, title, searchText(p)).Exec(ctx); err != nil {
 		return fmt.Errorf("index post: %w", err)

@@ -43,6 +43,10 @@ func TestMemberThreadPageControls(t *testing.T) {
 		wantLacks(t, postPath(1)+"/edit", postPath(1)+"/delete")
 	mod.get(threadPath).wantContains(t, postPath(0)+"/delete", postPath(1)+"/delete", postPath(2)+"/delete").
 		wantLacks(t, postPath(0)+"/edit")
+	// What follows the posts is kept once for guests and once for
+	// members: each gets their own, whoever came first.
+	guest.get(threadPath).wantLacks(t, `id="reply-form"`)
+	bob.get(threadPath).wantContains(t, `id="reply-form"`)
 
 	// The thread's tools show each member's own state.
 	bob.post(threadPath+"/follow", url.Values{"on": {"1"}, "page": {"1"}}).wantStatus(t, http.StatusSeeOther)

@@ -73,9 +73,10 @@ func (b *backlog) accepted(n int64) { b.pending.Add(n) }
 
 // finished counts n activities the worker is done with.
 func (b *backlog) finished(n int64) {
-	if b.pending.Add(-n) < 0 {
-		b.pending.Store(0)
-	}
+	// The count may go below zero for items queued before the last read
+	// of the database; readers clamp it, and the next sync corrects it.
+	// Storing 0 here instead could erase a concurrent accepted.
+	b.pending.Add(-n)
 	for range min(n, b.waiting.Load()) {
 		select {
 		case b.room <- struct{}{}:
@@ -144,7 +145,7 @@ func (b *backlog) sync(now time.Time, queued int64) {
 	if queued >= 0 {
 		b.pending.Store(queued)
 	}
-	b.low = b.pending.Load()
+	b.low = max(b.pending.Load(), 0)
 	if b.max > 0 {
 		b.limit.Store(max(minBacklog, int64(math.Round(b.rate*b.max.Seconds()))))
 	}
