@@ -185,10 +185,11 @@ func (s *Store) searchIDs(ctx context.Context, h *hotReads, terms []string) ([]I
 // SearchVersion is a number that changes whenever what a search may find
 // changes (a post written, edited or deleted, a thread deleted): a hash
 // of the index's structure record, one primary-key read. It is -1 when
-// there is none to go by (PostgreSQL, or a store without a search
-// cache), and then nothing a search shows may be cached.
+// there is none to go by (PostgreSQL), and then nothing a search shows
+// may be cached. It does not depend on the store's own cache of results
+// (Options.SearchCache): the web view's page cache has its own setting.
 func (s *Store) SearchVersion(ctx context.Context) (int64, error) {
-	if s.Dialect() == dialect.PG || s.results.limit <= 0 {
+	if s.Dialect() == dialect.PG {
 		return -1, nil
 	}
 	h, err := s.hotReads(ctx)
