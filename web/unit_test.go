@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/skein-forum/skein/site"
-	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -121,40 +120,6 @@ func TestAbandonedSessionLoadIsNotAnError(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
 		t.Fatalf("log:\n%s", logs.String())
-	}
-}
-
-// Kept pages of posts stay within their bound, a page read at an older
-// version never replaces a newer one, and renderings added to a page that
-// was dropped meanwhile are not counted.
-func TestThreadPostsBound(t *testing.T) {
-	c := newThreadPosts(10_000)
-	page := func(thread, version, size int64) *threadPage {
-		return &threadPage{key: threadPageKey{storage.ID(thread), 1}, version: version, size: size,
-			expires: time.Now().Add(time.Minute)}
-	}
-	newer := page(1, 5, 3000)
-	c.put(newer)
-	c.put(page(1, 4, 3000))
-	if got := c.get(newer.key, 5, time.Now()); got != newer {
-		t.Fatal("an older read replaced the newer page")
-	}
-	if c.get(newer.key, 4, time.Now()) != nil || c.get(newer.key, 5, time.Now().Add(2*time.Minute)) != nil {
-		t.Fatal("a page served at another version, or after it expired")
-	}
-	for i := range int64(20) {
-		c.put(page(100+i, 1, 3000))
-		c.grow(newer, 100)
-		if c.size > c.max {
-			t.Fatalf("%d bytes kept, bound %d", c.size, c.max)
-		}
-	}
-	var sum int64
-	for _, p := range c.pages {
-		sum += p.size
-	}
-	if sum != c.size || len(c.pages) > 3 {
-		t.Fatalf("%d pages of %d bytes, counted %d", len(c.pages), sum, c.size)
 	}
 }
 

@@ -121,7 +121,7 @@ type Server struct {
 	guestCache *httpcache.Cache[string]
 	// threadPosts keeps the pages of posts every reader of a thread sees
 	// alike (see renderPosts).
-	threadPosts *threadPosts
+	threadPosts *httpcache.Versioned[threadPageKey, *threadPage]
 	// ipLimit bounds the password hashing one client address can make
 	// this process do (registration, account deletion); sign-in's limits
 	// are in the database (storage.Store.BeginSignIn).
@@ -168,7 +168,7 @@ func New(cfg Config) (*Server, error) {
 		now:             cfg.Now,
 		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
 		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
-		threadPosts:     newThreadPosts(threadPostsBytes),
+		threadPosts:     httpcache.NewVersioned[threadPageKey, *threadPage](threadPostsBytes, guestCacheTTL),
 		ipLimit:         ratelimit.New(signInRate, signInBurst, limitSize),
 		uploadLimit:     ratelimit.New(uploadRate, uploadBurst, limitSize),
 

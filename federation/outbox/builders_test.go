@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -8,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/skein-forum/skein/federation/internal/testnode"
+	"github.com/skein-forum/skein/storage"
 )
 
 // Every outbox event kind storage writes has a builder: an event kind
@@ -53,6 +57,36 @@ func TestEveryEventKindHasABuilder(t *testing.T) {
 	for name, kind := range kinds {
 		if builders[kind] == nil {
 			t.Errorf("storage.%s (%q) has no builder", name, kind)
+		}
+	}
+}
+
+// Thread ids and forum ids are apart: a pass asks about each thread and
+// each forum its events name, even when a forum carries the id of a
+// thread, and finds a remote author's posts in a thread and forum nobody
+// remote follows quiet without loading them.
+func TestPassAsksAboutThreadsAndForumsApart(t *testing.T) {
+	n := testnode.New(t, nil)
+	zed := n.AddRemoteAccount("zed", "bread.example")
+	same := n.Fx.Thread.ID // a forum with the thread's id: nobody follows either
+	var events []storage.OutboxEvent
+	for i, p := range n.Fx.Posts[:2] {
+		events = append(events, storage.OutboxEvent{ID: storage.ID(i + 1), Kind: storage.EventPostCreate,
+			AccountID: zed.ID, PostID: p.ID, ThreadID: same, ForumID: same})
+	}
+	w := &Worker{Fed: n.Fed}
+	w.setup()
+	ctx, err := w.withPass(context.Background(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := passOf(ctx)
+	if !p.unfollowed(storage.FollowThread, same) || !p.unfollowed(storage.FollowForum, same) {
+		t.Errorf("asked: thread %v, forum %v; want both asked and found unfollowed", p.followed[storage.FollowThread], p.followed[storage.FollowForum])
+	}
+	for _, ev := range events {
+		if !p.isQuiet(ev) {
+			t.Errorf("event %v of a remote author in an unfollowed thread and forum is not quiet", ev.ID)
 		}
 	}
 }

@@ -41,18 +41,18 @@ func (w *Worker) withPass(ctx context.Context, events []storage.OutboxEvent) (co
 		return ctx, nil
 	}
 	p := &pass{followed: map[string]map[storage.ID]bool{}, quiet: map[storage.ID]bool{}}
+	// Threads and forums are told apart by kind, not by id: one map for
+	// both would skip a forum whose id a thread of the pass carries.
 	var threadIDs, forumIDs []storage.ID
-	seen := map[storage.ID]bool{}
+	seenThread, seenForum := map[storage.ID]bool{}, map[storage.ID]bool{}
 	for _, ev := range postEvents {
-		for _, id := range []storage.ID{ev.ThreadID, ev.ForumID} {
-			if id != 0 && !seen[id] {
-				seen[id] = true
-				if id == ev.ThreadID {
-					threadIDs = append(threadIDs, id)
-				} else {
-					forumIDs = append(forumIDs, id)
-				}
-			}
+		if ev.ThreadID != 0 && !seenThread[ev.ThreadID] {
+			seenThread[ev.ThreadID] = true
+			threadIDs = append(threadIDs, ev.ThreadID)
+		}
+		if ev.ForumID != 0 && !seenForum[ev.ForumID] {
+			seenForum[ev.ForumID] = true
+			forumIDs = append(forumIDs, ev.ForumID)
 		}
 	}
 	if err := p.askFollowed(ctx, w.store, threadIDs, forumIDs); err != nil {
@@ -82,10 +82,11 @@ func (w *Worker) withPass(ctx context.Context, events []storage.OutboxEvent) (co
 	}
 	threadIDs = threadIDs[:0]
 	forumIDs = forumIDs[:0]
-	clear(seen)
+	clear(seenThread)
+	clear(seenForum)
 	for _, post := range p.posts {
-		if !seen[post.ThreadID] {
-			seen[post.ThreadID] = true
+		if !seenThread[post.ThreadID] {
+			seenThread[post.ThreadID] = true
 			threadIDs = append(threadIDs, post.ThreadID)
 		}
 	}
@@ -93,8 +94,8 @@ func (w *Worker) withPass(ctx context.Context, events []storage.OutboxEvent) (co
 		return ctx, err
 	}
 	for _, t := range p.threads {
-		if !seen[t.ForumID] {
-			seen[t.ForumID] = true
+		if !seenForum[t.ForumID] {
+			seenForum[t.ForumID] = true
 			forumIDs = append(forumIDs, t.ForumID)
 		}
 	}
