@@ -207,7 +207,7 @@ func TestInboxBodiesMoveOut(t *testing.T) {
 // reference the posts, with foreign keys still enforced. PostgreSQL's
 // tables stay as they are.
 func TestRowidKeys(t *testing.T) {
-	const name = "20261206018501_rowid_keys.tx.up"
+	const name = "20261206021501_rowid_keys.tx.up"
 	for _, d := range storagetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := context.Background()
