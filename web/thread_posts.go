@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -36,6 +37,10 @@ import (
 // so this keeps about 12,000 posts, 600 pages. When it is full, the
 // pages read least recently go first.
 const threadPostsBytes = 48 << 20
+
+// ThreadPostsStats reports the pages of posts kept for every reader and
+// how often a visit found its page kept, for metrics and tests.
+func (s *Server) ThreadPostsStats() httpcache.Stats { return s.threadPosts.Stats() }
 
 // postControls is what one reader gets under a post beyond what everyone
 // sees; each combination is rendered once per post and kept.
