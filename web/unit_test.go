@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	htmltemplate "html/template"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -120,6 +121,38 @@ func TestAbandonedSessionLoadIsNotAnError(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
 		t.Fatalf("log:\n%s", logs.String())
+	}
+}
+
+// TestSearchResultItem covers the list item a search result is written
+// as by hand: the same bytes as the template it stands for (in the item
+// method's comment) writes, for authors' names and links of every kind
+// (remote links the template must rewrite or refuse among them), with
+// and without an author.
+func TestSearchResultItem(t *testing.T) {
+	ref := htmltemplate.Must(htmltemplate.New("item").Parse(`<li>
+<h2><a href="{{.Path}}"><bdi>{{.Title}}</bdi></a> <span class="meta">#{{.Position}}</span></h2>
+<p class="snippet">{{.Snippet}}</p>
+<p class="meta">{{if .AuthorName}}by <a href="{{.AuthorLink}}"><bdi>{{.AuthorName}}</bdi></a> · {{end}}<time datetime="{{.PostedAt}}">{{.Posted}}</time></p>
+</li>`))
+	names := []string{"", "Bob Marsh", `Al "Crusty" O'Dough <b>+1</b> & co`, "nul\x00byte", "bad \xff utf8", "Ünïcode ☃", "a=b`c"}
+	links := []string{"/u/bob", "/forum/p/3k2j", "https://remote.example/@carol", "https://remote.example/users/carol?x=1&y=2+3",
+		"http://remote.example/a b", "javascript:alert(1)", "JavaScript:alert(1)", "mailto:carol@remote.example", "",
+		"https://remote.example/ü", "https://remote.example/it's", `https://remote.example/"q"`, "//remote.example/x", "/p/%zz", "https://r.example/<x>",
+		"ftp://remote.example/x", "https://r.example/a=b;c,d!$*[]@~", "/u/x\x00"}
+	for i, name := range names {
+		for _, link := range links {
+			res := searchResult{Title: highlight("Rye & spelt", []string{"rye"}), Snippet: highlight(`The "rye" <crumb>`, []string{"rye"}),
+				Path: "/p/" + strings.Repeat("z", i), Position: int64(40 * i), AuthorName: name, AuthorLink: link,
+				Posted: formatDate(time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC)), PostedAt: formatDateTime(time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC))}
+			var want strings.Builder
+			if err := ref.Execute(&want, res); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(res.item()); got != want.String() {
+				t.Errorf("name %q, link %q:\n got %s\nwant %s", name, link, got, want.String())
+			}
+		}
 	}
 }
 
