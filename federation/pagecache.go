@@ -30,7 +30,10 @@ type pageKey struct {
 
 // PageCacheStats reports how many collection pages the page cache holds
 // and about how many bytes, for metrics and tests.
-func (s *Server) PageCacheStats() (entries int, bytes int64) { return s.pages.Stats() }
+func (s *Server) PageCacheStats() (entries int, bytes int64) {
+	st := s.pages.Stats()
+	return st.Entries, st.Bytes
+}
 
 // actorCacheBytes bounds the rendered local actor documents kept; each
 // is a few kilobytes.

@@ -76,8 +76,8 @@ func TestCache(t *testing.T) {
 		c.Get("a", 2, now)
 		c.Put(k, 1, resp(1000), now)
 	}
-	if n, bytes := c.Stats(); bytes > 10000 || n == 0 {
-		t.Fatalf("%d entries, %d bytes over a 10000-byte bound", n, bytes)
+	if st := c.Stats(); st.Bytes > 10000 || st.Entries == 0 {
+		t.Fatalf("%d entries, %d bytes over a 10000-byte bound", st.Entries, st.Bytes)
 	}
 	if c.Get("a", 2, now) == nil || c.Get("b", 1, now) != nil {
 		t.Fatal("eviction did not follow use")
@@ -86,5 +86,54 @@ func TestCache(t *testing.T) {
 	none.Put(1, 1, resp(1), now)
 	if none.Get(1, 1, now) != nil {
 		t.Fatal("a disabled cache kept something")
+	}
+}
+
+// page is a value that grows after it is put, as a kept page does when
+// readers ask for renderings of it.
+type page struct{ bytes int64 }
+
+func (p *page) CacheBytes() int64 { return p.bytes }
+
+func TestVersionedGrowAndStats(t *testing.T) {
+	now := time.Now()
+	c := httpcache.NewVersioned[int, *page](10000, 0)
+	first, second := &page{100}, &page{100}
+	c.Put(1, 1, first, now)
+	c.Put(2, 1, &page{100}, now)
+	if c.Get(1, 1, now) != first || c.Get(1, 2, now) != nil || c.Get(3, 1, now) != nil {
+		t.Fatal("get does not answer by key and version")
+	}
+	if st := c.Stats(); st.Hits != 1 || st.Misses != 2 || st.Entries != 2 {
+		t.Fatalf("stats %+v, want 1 hit, 2 misses, 2 entries", st)
+	}
+	before := c.Stats().Bytes
+	c.Grow(1, first, 500)
+	if got := c.Stats().Bytes; got != before+500 {
+		t.Fatalf("%d bytes after growing %d by 500", got, before)
+	}
+	// A value no longer kept under its key grows nothing.
+	c.Put(1, 1, second, now)
+	before = c.Stats().Bytes
+	c.Grow(1, first, 500)
+	if got := c.Stats().Bytes; got != before {
+		t.Fatalf("a replaced value grew the cache from %d to %d bytes", before, got)
+	}
+	// Growing past the bound drops the least recently used.
+	c.Get(1, 1, now)
+	c.Grow(1, second, 9500)
+	if c.Get(2, 1, now) != nil || c.Get(1, 1, now) != second {
+		t.Fatal("growing past the bound did not drop the least recently used")
+	}
+	before = c.Stats().Bytes
+	c.Grow(2, first, 100) // dropped meanwhile
+	if got := c.Stats().Bytes; got != before {
+		t.Fatalf("a dropped key grew the cache from %d to %d bytes", before, got)
+	}
+	var none *httpcache.Versioned[int, *page] = httpcache.NewVersioned[int, *page](0, 0)
+	none.Put(1, 1, first, now)
+	none.Grow(1, first, 1)
+	if none.Get(1, 1, now) != nil || none.Stats() != (httpcache.Stats{}) {
+		t.Fatal("a disabled cache kept or counted something")
 	}
 }

@@ -73,6 +73,9 @@ type Config struct {
 	// creates the first admin for this node's database; the first-run
 	// log line gives it. Empty: "skein user create NAME --admin".
 	AdminCommand string
+	// GuestCacheBytes bounds the rendered pages kept for guests (see
+	// [web.Config]): 0 is the default, negative keeps none.
+	GuestCacheBytes int64
 	// Database tunes the store: its pool, and whether an empty PostgreSQL
 	// database may be started beside a SQLite node in DataDir. DataDir,
 	// DatabaseURL and Federation above fill its fields of the same names.
@@ -208,7 +211,7 @@ func (n *Node) prepare(ctx context.Context) error {
 	}
 	w, err := web.New(web.Config{Store: n.Store, URLs: n.URLs, Log: n.log, Registration: n.cfg.Registration,
 		Mail: composer, SendMail: n.Mail != nil, MailQueued: n.notifyMail, RequireEmail: n.cfg.RequireEmail,
-		SiteName: n.cfg.SiteName, SiteDescription: n.cfg.SiteDescription,
+		SiteName: n.cfg.SiteName, SiteDescription: n.cfg.SiteDescription, GuestCacheBytes: n.cfg.GuestCacheBytes,
 		ActivityPub: fed.Documents(), TrustedProxies: n.cfg.TrustedProxies,
 		FederationStats: n.federationStats, FollowRemote: fed.FollowRemote, UnfollowRemote: fed.UnfollowRemote,
 		AnswerFollowRequest: n.Inbox.AnswerFollowRequest, Media: n.Media})

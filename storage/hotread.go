@@ -55,6 +55,7 @@ type hotReads struct {
 	threadReader    *sql.Stmt
 	// SQLite's search, see [Store.searchSQLite].
 	searchVersion, searchRanked, searchNewest, searchInRange, searchCountTo, searchByID *sql.Stmt
+	searchHit                                                                           *searchHitFields
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -104,13 +105,17 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 	}
 	postCols, accountCols, threadCols := columns(h.post, "p"), columns(h.account, "a"), columns(h.thread, "t")
 	if !pg {
-		err := errors.Join(
+		var err error
+		if h.searchHit, err = newSearchHitFields(h.post, h.account); err != nil {
+			return err
+		}
+		err = errors.Join(
 			prep(&h.searchVersion, searchIndexVersion),
 			prep(&h.searchRanked, searchRanked),
 			prep(&h.searchNewest, searchNewest),
 			prep(&h.searchInRange, searchInRange),
 			prep(&h.searchCountTo, searchCountTo),
-			prep(&h.searchByID, "SELECT "+postCols+", t.title, "+accountCols+searchPostsByID))
+			prep(&h.searchByID, "SELECT "+searchHitColumns()+searchPostsByID))
 		if err != nil {
 			return err
 		}

@@ -56,7 +56,9 @@ func SearchTerms(query string) []string {
 	return out
 }
 
-// SearchHit is one post that matched, with its thread's title.
+// SearchHit is one post that matched, with its thread's title. It holds
+// what a page of results shows: on SQLite only those fields of the post
+// and its author are read (see searchPostColumns), the others are zero.
 type SearchHit = PostInThread
 
 // Search finds live posts whose text (or whose thread's title) holds every
@@ -251,22 +253,37 @@ func PlainText(h string) string {
 	return collapseSpace(html.UnescapeString(removeTags(replaceBlockTags(h))))
 }
 
-// collapseSpace is strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ").
+// collapseSpace is strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " "),
+// copying each run of other characters whole (invalid bytes included, as
+// given) instead of a character at a time: every search result's excerpt
+// is made from the plain text of its whole post.
 func collapseSpace(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
-	space := false
-	for i, r := range s {
-		if unicode.IsSpace(r) {
-			space = b.Len() > 0
-			continue
+	word := -1 // where the run of characters being read began
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
 		}
-		if space {
+		if !unicode.IsSpace(r) {
+			if word < 0 {
+				word = i
+			}
+		} else if word >= 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(s[word:i])
+			word = -1
+		}
+		i += n
+	}
+	if word >= 0 {
+		if b.Len() > 0 {
 			b.WriteByte(' ')
-			space = false
 		}
-		_, n := utf8.DecodeRuneInString(s[i:])
-		b.WriteString(s[i : i+n]) // as given, invalid bytes included
+		b.WriteString(s[word:])
 	}
 	return b.String()
 }

@@ -6,12 +6,14 @@ import (
 	"database/sql"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/schema"
 )
 
 // Search on SQLite. FTS5's bm25 weighs each term by how many posts hold
@@ -65,15 +67,60 @@ const (
 	// searchCountTo: an FTS5 query and a bound; how many posts match, up
 	// to the bound.
 	searchCountTo = "SELECT count(*) FROM (SELECT 1 FROM post_search WHERE post_search MATCH ? LIMIT ?)"
-	// searchPostsByID, after the column list: SearchPageSize+1 ids (0 for
-	// none). The index holds live posts of live threads; the conditions
-	// are a safety net.
+	// searchPostsByID, after the column list (searchHitColumns):
+	// SearchPageSize+1 ids (0 for none). The index holds live posts of
+	// live threads; the conditions are a safety net.
 	searchPostsByID = `
 	FROM posts AS p
 	JOIN threads AS t ON t.id = p.thread_id
 	LEFT JOIN accounts AS a ON a.id = p.author_id
 	WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL AND p.id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
+
+// The columns a page of results reads: what the results page shows of a
+// post (its link, number, date, text without its leading mentions, or
+// its content warning) and of its author (the name and where it links).
+// Reading only these, not every column of the post and its author
+// (among them the post's Markdown source and the author's key), made the
+// page query half as dear; the other fields of a SearchHit are zero on
+// SQLite.
+var (
+	searchPostColumns   = []string{"id", "thread_id", "author_id", "position", "html", "lead_from", "lead_to", "summary", "sensitive", "created_at"}
+	searchAuthorColumns = []string{"id", "handle", "domain", "display_name", "url", "ap_id"}
+)
+
+// searchHitColumns is the column list of the page query, for
+// searchPostsByID.
+func searchHitColumns() string {
+	return "p." + strings.Join(searchPostColumns, ", p.") + ", t.title, a." + strings.Join(searchAuthorColumns, ", a.")
+}
+
+// searchHitFields are the model fields of searchPostColumns and
+// searchAuthorColumns, scanned the way bun scans them.
+type searchHitFields struct {
+	post, author []*schema.Field
+}
+
+func newSearchHitFields(post, account *schema.Table) (*searchHitFields, error) {
+	pick := func(t *schema.Table, cols []string) ([]*schema.Field, error) {
+		out := make([]*schema.Field, len(cols))
+		for i, c := range cols {
+			if out[i] = t.FieldMap[c]; out[i] == nil {
+				return nil, fmt.Errorf("search columns: %s has no column %s", t.Name, c)
+			}
+		}
+		return out, nil
+	}
+	var f searchHitFields
+	var err error
+	if f.post, err = pick(post, searchPostColumns); err != nil {
+		return nil, err
+	}
+	if f.author, err = pick(account, searchAuthorColumns); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
 
 func (s *Store) searchSQLite(ctx context.Context, terms []string, page int) ([]SearchHit, error) {
 	h, err := s.hotReads(ctx)
@@ -138,10 +185,11 @@ func (s *Store) searchIDs(ctx context.Context, h *hotReads, terms []string) ([]I
 // SearchVersion is a number that changes whenever what a search may find
 // changes (a post written, edited or deleted, a thread deleted): a hash
 // of the index's structure record, one primary-key read. It is -1 when
-// there is none to go by (PostgreSQL, or a store without a search
-// cache), and then nothing a search shows may be cached.
+// there is none to go by (PostgreSQL), and then nothing a search shows
+// may be cached. It does not depend on the store's own cache of results
+// (Options.SearchCache): the web view's page cache has its own setting.
 func (s *Store) SearchVersion(ctx context.Context) (int64, error) {
-	if s.Dialect() == dialect.PG || s.results.limit <= 0 {
+	if s.Dialect() == dialect.PG {
 		return -1, nil
 	}
 	h, err := s.hotReads(ctx)
@@ -299,12 +347,12 @@ func queryIDs(ctx context.Context, st *sql.Stmt, args ...any) ([]ID, error) {
 	return out, rows.Err()
 }
 
-// scanSearchHits reads rows of post columns, the thread's title, then
-// author columns, and closes them.
+// scanSearchHits reads rows of searchHitColumns and closes them.
 func (h *hotReads) scanSearchHits(rows *sql.Rows) ([]SearchHit, error) {
 	defer rows.Close()
-	np := len(h.post.Fields)
-	rv := newRowValues(np + 1 + len(h.account.Fields))
+	f := h.searchHit
+	np, na := len(f.post), len(f.author)
+	rv := newRowValues(np + 1 + na)
 	var out []SearchHit
 	for rows.Next() {
 		if err := rv.scan(rows); err != nil {
@@ -312,7 +360,7 @@ func (h *hotReads) scanSearchHits(rows *sql.Rows) ([]SearchHit, error) {
 		}
 		out = append(out, SearchHit{})
 		hit := &out[len(out)-1]
-		if err := scanFields(h.post, &hit.Post, rv.vals[:np]); err != nil {
+		if err := scanSomeFields(f.post, &hit.Post, rv.vals[:np]); err != nil {
 			return nil, err
 		}
 		switch t := rv.vals[np].(type) {
@@ -321,12 +369,27 @@ func (h *hotReads) scanSearchHits(rows *sql.Rows) ([]SearchHit, error) {
 		case []byte:
 			hit.ThreadTitle = string(t)
 		}
-		var err error
-		if hit.Author, err = h.scanAuthor(rv.vals[np+1:]); err != nil {
+		if rv.vals[np+1] == nil {
+			continue // no author row (LEFT JOIN)
+		}
+		hit.Author = new(Account)
+		if err := scanSomeFields(f.author, hit.Author, rv.vals[np+1:]); err != nil {
 			return nil, err
 		}
 	}
 	return out, rows.Err()
+}
+
+// scanSomeFields fills the given fields of the struct dst points to from
+// vals, in order, the way bun does.
+func scanSomeFields(fields []*schema.Field, dst any, vals []any) error {
+	v := reflect.ValueOf(dst).Elem()
+	for i, f := range fields {
+		if err := f.ScanValue(v, vals[i]); err != nil {
+			return fmt.Errorf("scan %s: %w", f.Name, err)
+		}
+	}
+	return nil
 }
 
 // Segment upkeep. FTS5 writes each transaction's new documents as a new

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,6 +90,70 @@ func TestSearchCommonWords(t *testing.T) {
 	}
 	if got, more = search("hydration", 2); len(got) != 9 || more {
 		t.Fatalf("page 2 after the deletions: %d hits (more %v), want 9", len(got), more)
+	}
+}
+
+// TestSearchHitsCarryWhatResultsShow covers the page query of SQLite's
+// search, which reads only the columns a page of results shows: every
+// hit's post and author agree on those with the post as PostByID reads
+// it whole (text without leading mentions, content warning, number,
+// date, thread, author's name and link), for a member's post, a remote
+// actor's reply with leading mentions, and posts behind a warning.
+func TestSearchHitsCarryWhatResultsShow(t *testing.T) {
+	ctx := context.Background()
+	s := storagetest.Open(t, "sqlite")
+	fx := storagetest.Seed(t, s)
+	apID, url := "https://remote.example/users/carol", "https://remote.example/@carol"
+	carol, err := s.UpsertRemoteAccount(ctx, &storage.Account{Handle: "carol", Domain: "remote.example", DisplayName: "Carol",
+		APID: &apID, URL: url, Inbox: apID + "/inbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noteID := "https://remote.example/notes/1"
+	mention := `<p><span class="h-card"><a href="https://remote.example/@x" class="u-url mention">@<span>x</span></a></span> Crumbling crust.</p>`
+	posts := []storage.NewPost{
+		{ThreadID: fx.Thread.ID, AuthorID: fx.Bob.ID, Source: "Crumbling crust again.", HTML: "<p>Crumbling crust again.</p>"},
+		{ThreadID: fx.Thread.ID, AuthorID: carol.ID, HTML: mention, APID: &noteID, URL: noteID},
+		{ThreadID: fx.Thread.ID, AuthorID: fx.Alice.ID, Source: "Crumbling crust, burnt.", HTML: "<p>Crumbling crust, burnt.</p>", Summary: "burns"},
+		{ThreadID: fx.Thread.ID, AuthorID: fx.Alice.ID, Source: "Crumbling crust, raw.", HTML: "<p>Crumbling crust, raw.</p>", Sensitive: true},
+	}
+	for _, np := range posts {
+		if _, err := s.CreatePost(ctx, np); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Leading mentions are found for replies to the thread's mention; set
+	// a range by hand so that the hit must carry it.
+	if _, err := s.DB().NewRaw("UPDATE posts SET lead_from = 3, lead_to = ? WHERE ap_id = ?",
+		strings.Index(mention, " Crumbling"), noteID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hits, _, err := s.Search(ctx, "crumbling crust", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != len(posts) {
+		t.Fatalf("%d hits, want %d", len(hits), len(posts))
+	}
+	sawLead := false
+	for _, h := range hits {
+		p, err := s.PostByID(ctx, h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sawLead = sawLead || p.LeadTo > 0
+		if h.ThreadID != p.ThreadID || h.AuthorID != p.AuthorID || h.Position != p.Position || !h.CreatedAt.Equal(p.CreatedAt) ||
+			h.ViewHTML() != p.ViewHTML() || h.Warning() != p.Warning() || h.ThreadTitle != fx.Thread.Title {
+			t.Errorf("hit %s: %+v\nfrom PostByID: %+v", h.ID, h.Post, *p)
+		}
+		a, b := h.Author, p.Author
+		if a == nil || a.ID != b.ID || a.Name() != b.Name() || a.IsLocal() != b.IsLocal() || a.Handle != b.Handle ||
+			a.URL != b.URL || (a.APID == nil) != (b.APID == nil) || a.APID != nil && *a.APID != *b.APID {
+			t.Errorf("hit %s's author: %+v\nfrom PostByID: %+v", h.ID, a, b)
+		}
+	}
+	if !sawLead {
+		t.Error("no hit had leading mentions")
 	}
 }
 

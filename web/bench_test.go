@@ -28,7 +28,7 @@ func BenchmarkThreadPage(b *testing.B) {
 	store := storagetest.Open(b, "sqlite")
 	fx := storagetest.Seed(b, store)
 	storagetest.Replies(b, store, fx.Thread.ID, fx.Bob.ID, 40)
-	h := benchHandler(b, store)
+	h := benchHandler(b, store, 0)
 	path := site.ThreadPagePath(fx.Thread.ID, 2)
 	token, err := store.CreateSession(context.Background(), fx.Alice.ID, time.Hour)
 	if err != nil {
@@ -60,7 +60,8 @@ func BenchmarkThreadPage(b *testing.B) {
 // two words that must both match. The query repeats, as a forum's readers
 // repeat theirs: "guest" gets the page from the guest page cache,
 // "member" has it rendered from ranked ids the store keeps, "uncached" is
-// a guest on a store that keeps nothing (--search-cache=0). cpu-ns/op is
+// a guest on a store and a server that keep nothing (--search-cache=0
+// --guest-cache=0). cpu-ns/op is
 // the process's CPU time per search, which a busy machine inflates less
 // than ns/op.
 func BenchmarkSearch(b *testing.B) {
@@ -72,7 +73,7 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	opts.SearchCache = -1
-	cached, uncached := benchHandler(b, store), benchHandler(b, storagetest.OpenWith(b, opts))
+	cached, uncached := benchHandler(b, store, 0), benchHandler(b, storagetest.OpenWith(b, opts), -1)
 	for _, c := range []struct {
 		name   string
 		h      http.Handler
@@ -99,10 +100,11 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
-// benchHandler is a whole web server over store, as a node mounts it.
-func benchHandler(b *testing.B, store *storage.Store) http.Handler {
+// benchHandler is a whole web server over store, as a node mounts it,
+// keeping guestCacheBytes of guests' pages (web.Config.GuestCacheBytes).
+func benchHandler(b *testing.B, store *storage.Store, guestCacheBytes int64) http.Handler {
 	s, err := web.New(web.Config{Store: store, URLs: site.MustNew("https://forum.example"),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registration: web.RegistrationOpen})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registration: web.RegistrationOpen, GuestCacheBytes: guestCacheBytes})
 	if err != nil {
 		b.Fatal(err)
 	}

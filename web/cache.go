@@ -25,7 +25,8 @@ import (
 // up to this long; what the thread or forum itself shows never does.
 const guestCacheTTL = 30 * time.Second
 
-// guestCacheBytes bounds the pages kept for guests.
+// guestCacheBytes bounds the pages kept for guests unless
+// Config.GuestCacheBytes says otherwise.
 const guestCacheBytes = 64 << 20
 
 // serveCachedGuestPage answers a guest from the cache when it holds the

@@ -24,6 +24,7 @@ import (
 type testSite struct {
 	t     *testing.T
 	Store *storage.Store
+	Web   *web.Server
 	FX    *storagetest.Fixtures
 	URL   string
 	URLs  *site.URLs
@@ -74,6 +75,7 @@ func newSiteWith(t *testing.T, configure func(*web.Config)) *testSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.Web = s
 	mux := http.NewServeMux()
 	s.Register(mux)
 	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {

@@ -32,6 +32,75 @@ type searchResult struct {
 	AuthorLink string
 	Posted     string
 	PostedAt   string
+	HTML       template.HTML // the list item showing all of the above (see item)
+}
+
+// item is the result's list item, as the template
+//
+//	<li>
+//	<h2><a href="{{.Path}}"><bdi>{{.Title}}</bdi></a> <span class="meta">#{{.Position}}</span></h2>
+//	<p class="snippet">{{.Snippet}}</p>
+//	<p class="meta">{{if .AuthorName}}by <a href="{{.AuthorLink}}"><bdi>{{.AuthorName}}</bdi></a> · {{end}}<time datetime="{{.PostedAt}}">{{.Posted}}</time></p>
+//	</li>
+//
+// writes it, byte for byte (TestSearchResultItem), without the
+// template's twelve escaping calls through reflection a result, which
+// were a fifth of the CPU of a search run afresh.
+func (res *searchResult) item() template.HTML {
+	var b strings.Builder
+	b.Grow(300 + len(res.Title) + len(res.Snippet))
+	b.WriteString(`<li>` + "\n" + `<h2><a href="`)
+	b.WriteString(hrefValue(res.Path))
+	b.WriteString(`"><bdi>`)
+	b.WriteString(string(res.Title))
+	b.WriteString(`</bdi></a> <span class="meta">#`)
+	b.WriteString(strconv.FormatInt(res.Position, 10))
+	b.WriteString(`</span></h2>` + "\n" + `<p class="snippet">`)
+	b.WriteString(string(res.Snippet))
+	b.WriteString(`</p>` + "\n" + `<p class="meta">`)
+	if res.AuthorName != "" {
+		b.WriteString(`by <a href="`)
+		b.WriteString(hrefValue(res.AuthorLink))
+		b.WriteString(`"><bdi>`)
+		b.WriteString(templateEscaper.Replace(res.AuthorName))
+		b.WriteString(`</bdi></a> · `)
+	}
+	b.WriteString(`<time datetime="`)
+	b.WriteString(templateEscaper.Replace(res.PostedAt))
+	b.WriteString(`">`)
+	b.WriteString(templateEscaper.Replace(res.Posted))
+	b.WriteString(`</time></p>` + "\n" + `</li>`)
+	return template.HTML(b.String())
+}
+
+// templateEscaper escapes text as html/template does in element content
+// and quoted attributes.
+var templateEscaper = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
+
+// hrefTemplate is html/template's handling of a link, for the links
+// hrefValue cannot pass as they are.
+var hrefTemplate = template.Must(template.New("href").Parse(`<a href="{{.}}">`))
+
+// hrefValue is link as html/template writes it in a quoted href: a path
+// or an http(s) URL of characters that neither its normalizing nor its
+// escaping changes is written as it is (every link of the site's own,
+// most remote ones); anything else goes through the template itself.
+func hrefValue(link string) string {
+	if strings.HasPrefix(link, "/") || strings.HasPrefix(link, "https://") || strings.HasPrefix(link, "http://") {
+		plain := true
+		for i := 0; i < len(link) && plain; i++ {
+			c := link[i]
+			plain = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~/:?#=@,;!$*[]", c) >= 0
+		}
+		if plain {
+			return link
+		}
+	}
+	var b strings.Builder
+	if err := hrefTemplate.Execute(&b, link); err != nil {
+		return "#"
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(b.String(), `<a href="`), `">`)
 }
 
 // search finds posts and thread titles holding every word of ?q=, best
@@ -48,9 +117,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		data.Page = n
 	}
 	// A guest's page of results is the same for every guest until the
-	// index changes (or the people on it change: guestCacheTTL).
+	// index changes (or the people on it change: guestCacheTTL). Without
+	// a guest cache (--guest-cache=0) the version is not worth reading.
 	version := int64(-1)
-	if viewerFrom(r) == nil {
+	if viewerFrom(r) == nil && s.guestCache != nil {
 		if v, err := s.Store.SearchVersion(r.Context()); err == nil {
 			version = v
 		}
@@ -66,6 +136,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		data.Results = make([]searchResult, 0, len(hits))
 		for i := range hits {
 			h := &hits[i]
 			res := searchResult{
@@ -84,6 +155,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			if h.Author != nil {
 				res.AuthorName, res.AuthorLink = h.Author.Name(), s.authorLink(h.Author)
 			}
+			res.HTML = res.item()
 			data.Results = append(data.Results, res)
 		}
 		link := func(page int) string {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skein-forum/skein/httpcache"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 )
@@ -33,8 +34,13 @@ import (
 
 // threadPostsBytes bounds the pages of posts kept, with their renderings:
 // a post of a few paragraphs takes about 4 KB with two sets of controls,
-// so this keeps about 12,000 posts, 600 pages.
+// so this keeps about 12,000 posts, 600 pages. When it is full, the
+// pages read least recently go first.
 const threadPostsBytes = 48 << 20
+
+// ThreadPostsStats reports the pages of posts kept for every reader and
+// how often a visit found its page kept, for metrics and tests.
+func (s *Server) ThreadPostsStats() httpcache.Stats { return s.threadPosts.Stats() }
 
 // postControls is what one reader gets under a post beyond what everyone
 // sees; each combination is rendered once per post and kept.
@@ -50,34 +56,29 @@ const (
 	firstUnread                            // the marker before the first unread post
 )
 
-// threadPosts is a size-bounded set of kept pages. When it is full, pages
-// are dropped at random: the pages read most are put back soonest.
-type threadPosts struct {
-	mu    sync.Mutex
-	max   int64
-	size  int64 // of the pages in the map, fragments included
-	pages map[threadPageKey]*threadPage
-}
-
+// threadPageKey names one page of a thread's posts.
 type threadPageKey struct {
 	thread storage.ID
 	page   int64
 }
 
-// threadPage is one page of a thread's posts as every reader sees it.
+// threadPage is one page of a thread's posts as every reader sees it,
+// kept in Server.threadPosts under the thread's version.
 type threadPage struct {
 	key         threadPageKey
-	version     int64     // of the thread it was read at
-	expires     time.Time // guestCacheTTL after it was read
 	edited      time.Time // the latest edit of its posts, for Last-Modified
 	description string    // the opening post's, on page 1
 	posts       []pagePost
-	htmlSize    int // about how long the posts are rendered
+	htmlSize    int   // about how long the posts are rendered
+	readBytes   int64 // about what it held as read; renderings grow it in the cache
 
 	mu       sync.Mutex               // guards the renderings of posts and sections
 	sections map[string]template.HTML // see threadSection
-	size     int64                    // guarded by threadPosts.mu
 }
+
+// CacheBytes is what the page held when it was read: the renderings
+// added later are counted as they are made (threadPosts.Grow).
+func (p *threadPage) CacheBytes() int64 { return p.readBytes }
 
 // pagePost is one post of a kept page: its opening and closing HTML, the
 // same for every reader, and its actions as rendered for each set of
@@ -95,65 +96,12 @@ type renderedPost struct {
 	html     string
 }
 
-func newThreadPosts(maxBytes int64) *threadPosts {
-	return &threadPosts{max: maxBytes, pages: make(map[threadPageKey]*threadPage)}
-}
-
-// get returns the kept page if it was read at version and is fresh.
-func (c *threadPosts) get(key threadPageKey, version int64, now time.Time) *threadPage {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p := c.pages[key]
-	if p == nil || p.version != version || now.After(p.expires) {
-		return nil
-	}
-	return p
-}
-
-// put keeps p, unless a page read at a later version is kept already.
-func (c *threadPosts) put(p *threadPage) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.pages[p.key]; old != nil {
-		if old.version > p.version {
-			return
-		}
-		c.size -= old.size
-	}
-	c.pages[p.key] = p
-	c.size += p.size
-	c.trim()
-}
-
-// grow counts n more bytes rendered into p, if p is still kept.
-func (c *threadPosts) grow(p *threadPage, n int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pages[p.key] != p {
-		return
-	}
-	p.size += n
-	c.size += n
-	c.trim()
-}
-
-// trim drops pages until the kept ones fit; c.mu is held.
-func (c *threadPosts) trim() {
-	for key, p := range c.pages {
-		if c.size <= c.max {
-			return
-		}
-		delete(c.pages, key)
-		c.size -= p.size
-	}
-}
-
 // threadPageOf returns page n of thread t as every reader sees it, kept
 // or read and kept.
 func (s *Server) threadPageOf(ctx context.Context, t *storage.ThreadInForum, n int64) (*threadPage, error) {
 	key := threadPageKey{t.ID, n}
 	now := s.now()
-	if p := s.threadPosts.get(key, t.Version, now); p != nil {
+	if p := s.threadPosts.Get(key, t.Version, now); p != nil {
 		return p, nil
 	}
 	posts, err := s.Store.ThreadPage(ctx, t.ID, n)
@@ -164,7 +112,7 @@ func (s *Server) threadPageOf(ctx context.Context, t *storage.ThreadInForum, n i
 	if err != nil {
 		return nil, err
 	}
-	p := &threadPage{key: key, version: t.Version, expires: now.Add(guestCacheTTL), posts: make([]pagePost, len(posts))}
+	p := &threadPage{key: key, posts: make([]pagePost, len(posts))}
 	if len(posts) > 0 && n == 1 {
 		p.description = posts[0].Description(200)
 	}
@@ -188,13 +136,13 @@ func (s *Server) threadPageOf(ctx context.Context, t *storage.ThreadInForum, n i
 		}
 		// The view's HTML is the post's own string unless ViewHTML cut a
 		// lead out of a copy; 1 KiB more for the structs and the author.
-		p.size += int64(len(post.HTML)+len(pp.open)+len(pp.close)) + 1024
+		p.readBytes += int64(len(post.HTML)+len(pp.open)+len(pp.close)) + 1024
 		if len(v.HTML) != len(post.HTML) {
-			p.size += int64(len(v.HTML))
+			p.readBytes += int64(len(v.HTML))
 		}
 		p.htmlSize += len(pp.open) + len(pp.close) + 512
 	}
-	s.threadPosts.put(p)
+	s.threadPosts.Put(key, t.Version, p, now)
 	return p, nil
 }
 
@@ -267,7 +215,7 @@ func (s *Server) renderPosts(p *threadPage, controls []postControls, own *storag
 		b.WriteString(pp.close)
 	}
 	if added > 0 {
-		s.threadPosts.grow(p, added)
+		s.threadPosts.Grow(p.key, p, added)
 	}
 	return template.HTML(b.String()), nil
 }
@@ -322,7 +270,7 @@ func (s *Server) threadSection(p *threadPage, key, name string, data *threadData
 	}
 	p.mu.Unlock()
 	if !ok {
-		s.threadPosts.grow(p, int64(len(html))+64)
+		s.threadPosts.Grow(p.key, p, int64(len(html))+64)
 	}
 	return html, nil
 }

@@ -14,9 +14,10 @@ import (
 )
 
 // A member's page joins posts kept for every reader with what is theirs:
-// each reader gets their own controls on the same kept posts, a like
-// shows at once, and so does a change to the member's own name; other
-// people's names lag at most the guest cache's bound.
+// each reader gets their own controls on the same kept posts, read once
+// per thread version, a like shows at once, and so does a change to the
+// member's own name; other people's names lag at most the guest cache's
+// bound.
 func TestMemberThreadPageControls(t *testing.T) {
 	var clock sync.Mutex
 	var later time.Duration // how far the site's clock is ahead
@@ -35,13 +36,27 @@ func TestMemberThreadPageControls(t *testing.T) {
 	bob.signIn("bob")
 	mod.signIn("morgan")
 
-	guest.get(threadPath).wantLacks(t, postPath(0)+"/edit", postPath(1)+"/report", "&amp;quote=", `class="like"`)
-	bob.get(threadPath).wantContains(t, postPath(1)+"/edit", postPath(0)+"/report", postPath(2)+"/report",
+	// visit has b read the thread page and checks whether its posts were
+	// the kept ones or read (and kept) again.
+	visit := func(b *browser, kept bool) *response {
+		t.Helper()
+		before := ts.Web.ThreadPostsStats()
+		r := b.get(threadPath)
+		after := ts.Web.ThreadPostsStats()
+		hits, misses := after.Hits-before.Hits, after.Misses-before.Misses
+		if kept && (hits != 1 || misses != 0) || !kept && (hits != 0 || misses != 1) {
+			t.Errorf("%d hits and %d misses of the kept posts, want them kept: %v", hits, misses, kept)
+		}
+		return r
+	}
+
+	visit(guest, false).wantLacks(t, postPath(0)+"/edit", postPath(1)+"/report", "&amp;quote=", `class="like"`)
+	visit(bob, true).wantContains(t, postPath(1)+"/edit", postPath(0)+"/report", postPath(2)+"/report",
 		"&amp;quote="+ts.FX.Posts[0].ID.String(), `aria-pressed="false">Like`).
 		wantLacks(t, postPath(0)+"/edit", postPath(1)+"/report", postPath(0)+"/delete")
-	alice.get(threadPath).wantContains(t, postPath(0)+"/edit", postPath(2)+"/delete", postPath(1)+"/report").
+	visit(alice, true).wantContains(t, postPath(0)+"/edit", postPath(2)+"/delete", postPath(1)+"/report").
 		wantLacks(t, postPath(1)+"/edit", postPath(1)+"/delete")
-	mod.get(threadPath).wantContains(t, postPath(0)+"/delete", postPath(1)+"/delete", postPath(2)+"/delete").
+	visit(mod, true).wantContains(t, postPath(0)+"/delete", postPath(1)+"/delete", postPath(2)+"/delete").
 		wantLacks(t, postPath(0)+"/edit")
 	// What follows the posts is kept once for guests and once for
 	// members: each gets their own, whoever came first.
@@ -58,17 +73,19 @@ func TestMemberThreadPageControls(t *testing.T) {
 	if _, err := ts.Store.LikePost(ctx, ts.FX.Posts[0].ID, ts.FX.Bob.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	bob.get(threadPath).wantContains(t, `aria-pressed="true">Liked <span class="count">1</span>`)
-	alice.get(threadPath).wantContains(t, "1 like").wantLacks(t, ">Liked ")
+	// The like changed the thread: the next visit reads its posts again
+	// and keeps them for the one after.
+	visit(bob, false).wantContains(t, `aria-pressed="true">Liked <span class="count">1</span>`)
+	visit(alice, true).wantContains(t, "1 like").wantLacks(t, ">Liked ")
 
 	if err := ts.Store.UpdateProfile(ctx, ts.FX.Alice.ID, "Alice Pleasance", ""); err != nil {
 		t.Fatal(err)
 	}
-	alice.get(threadPath).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
+	visit(alice, true).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
 	clock.Lock()
 	later = 31 * time.Second
 	clock.Unlock()
-	bob.get(threadPath).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
+	visit(bob, false).wantContains(t, "<bdi>Alice Pleasance</bdi>").wantLacks(t, "<bdi>Alice Liddell</bdi>")
 
 	// Readers of a changed page at once: one reads and keeps it, all
 	// render their controls on it (go test -race watches the sharing).

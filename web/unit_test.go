@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	htmltemplate "html/template"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/skein-forum/skein/site"
-	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -124,37 +124,35 @@ func TestAbandonedSessionLoadIsNotAnError(t *testing.T) {
 	}
 }
 
-// Kept pages of posts stay within their bound, a page read at an older
-// version never replaces a newer one, and renderings added to a page that
-// was dropped meanwhile are not counted.
-func TestThreadPostsBound(t *testing.T) {
-	c := newThreadPosts(10_000)
-	page := func(thread, version, size int64) *threadPage {
-		return &threadPage{key: threadPageKey{storage.ID(thread), 1}, version: version, size: size,
-			expires: time.Now().Add(time.Minute)}
-	}
-	newer := page(1, 5, 3000)
-	c.put(newer)
-	c.put(page(1, 4, 3000))
-	if got := c.get(newer.key, 5, time.Now()); got != newer {
-		t.Fatal("an older read replaced the newer page")
-	}
-	if c.get(newer.key, 4, time.Now()) != nil || c.get(newer.key, 5, time.Now().Add(2*time.Minute)) != nil {
-		t.Fatal("a page served at another version, or after it expired")
-	}
-	for i := range int64(20) {
-		c.put(page(100+i, 1, 3000))
-		c.grow(newer, 100)
-		if c.size > c.max {
-			t.Fatalf("%d bytes kept, bound %d", c.size, c.max)
+// TestSearchResultItem covers the list item a search result is written
+// as by hand: the same bytes as the template it stands for (in the item
+// method's comment) writes, for authors' names and links of every kind
+// (remote links the template must rewrite or refuse among them), with
+// and without an author.
+func TestSearchResultItem(t *testing.T) {
+	ref := htmltemplate.Must(htmltemplate.New("item").Parse(`<li>
+<h2><a href="{{.Path}}"><bdi>{{.Title}}</bdi></a> <span class="meta">#{{.Position}}</span></h2>
+<p class="snippet">{{.Snippet}}</p>
+<p class="meta">{{if .AuthorName}}by <a href="{{.AuthorLink}}"><bdi>{{.AuthorName}}</bdi></a> · {{end}}<time datetime="{{.PostedAt}}">{{.Posted}}</time></p>
+</li>`))
+	names := []string{"", "Bob Marsh", `Al "Crusty" O'Dough <b>+1</b> & co`, "nul\x00byte", "bad \xff utf8", "Ünïcode ☃", "a=b`c"}
+	links := []string{"/u/bob", "/forum/p/3k2j", "https://remote.example/@carol", "https://remote.example/users/carol?x=1&y=2+3",
+		"http://remote.example/a b", "javascript:alert(1)", "JavaScript:alert(1)", "mailto:carol@remote.example", "",
+		"https://remote.example/ü", "https://remote.example/it's", `https://remote.example/"q"`, "//remote.example/x", "/p/%zz", "https://r.example/<x>",
+		"ftp://remote.example/x", "https://r.example/a=b;c,d!$*[]@~", "/u/x\x00"}
+	for i, name := range names {
+		for _, link := range links {
+			res := searchResult{Title: highlight("Rye & spelt", []string{"rye"}), Snippet: highlight(`The "rye" <crumb>`, []string{"rye"}),
+				Path: "/p/" + strings.Repeat("z", i), Position: int64(40 * i), AuthorName: name, AuthorLink: link,
+				Posted: formatDate(time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC)), PostedAt: formatDateTime(time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC))}
+			var want strings.Builder
+			if err := ref.Execute(&want, res); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(res.item()); got != want.String() {
+				t.Errorf("name %q, link %q:\n got %s\nwant %s", name, link, got, want.String())
+			}
 		}
-	}
-	var sum int64
-	for _, p := range c.pages {
-		sum += p.size
-	}
-	if sum != c.size || len(c.pages) > 3 {
-		t.Fatalf("%d pages of %d bytes, counted %d", len(c.pages), sum, c.size)
 	}
 }
 

@@ -7,6 +7,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,10 @@ type Config struct {
 	// Media stores the images members upload and serves them at
 	// /media/; nil turns uploads and avatars off.
 	Media *media.Library
+	// GuestCacheBytes bounds the rendered pages kept for guests (threads,
+	// forums, search results; see serveCachedGuestPage): 0 is 64 MB, a
+	// negative value keeps none.
+	GuestCacheBytes int64
 	// Now is the clock of the sign-in limits and of how long a thread
 	// page's posts are kept (see renderPosts); nil is time.Now. Tests
 	// move it instead of sleeping.
@@ -121,7 +126,7 @@ type Server struct {
 	guestCache *httpcache.Cache[string]
 	// threadPosts keeps the pages of posts every reader of a thread sees
 	// alike (see renderPosts).
-	threadPosts *threadPosts
+	threadPosts *httpcache.Versioned[threadPageKey, *threadPage]
 	// ipLimit bounds the password hashing one client address can make
 	// this process do (registration, account deletion); sign-in's limits
 	// are in the database (storage.Store.BeginSignIn).
@@ -167,8 +172,8 @@ func New(cfg Config) (*Server, error) {
 		SignInLimits:    cfg.SignInLimits,
 		now:             cfg.Now,
 		prefix:          strings.TrimRight(base.EscapedPath(), "/"),
-		guestCache:      httpcache.New[string](guestCacheBytes, guestCacheTTL),
-		threadPosts:     newThreadPosts(threadPostsBytes),
+		guestCache:      httpcache.New[string](cmp.Or(cfg.GuestCacheBytes, guestCacheBytes), guestCacheTTL),
+		threadPosts:     httpcache.NewVersioned[threadPageKey, *threadPage](threadPostsBytes, guestCacheTTL),
 		ipLimit:         ratelimit.New(signInRate, signInBurst, limitSize),
 		uploadLimit:     ratelimit.New(uploadRate, uploadBurst, limitSize),
 

@@ -3,13 +3,18 @@ package web_test
 import (
 	"context"
 	"encoding/xml"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
+	"github.com/skein-forum/skein/web"
 )
 
 // A reply that arrives without the web view (over ActivityPub, or from
@@ -184,6 +189,68 @@ func TestSearchPage(t *testing.T) {
 	r = guest.get("/search?q=hydration&page=2").wantContains(t, `rel="prev"`, `<ol class="results" start="21">`).wantLacks(t, `rel="next"`)
 	if n := strings.Count(r.Body, "<mark>hydration</mark>"); n != 5 {
 		t.Fatalf("page 2 has %d highlighted results", n)
+	}
+}
+
+// TestSearchPageCacheFollowsItsOwnSetting covers the guest page cache on
+// the search page: it keeps a guest's page of results whether or not the
+// store keeps ranked results (--search-cache), and keeps nothing when
+// turned off itself (--guest-cache=0). What shows it is a renamed author:
+// a rename does not change the search index, so a kept page shows the
+// old name (for up to the cache's 30 seconds) and a fresh one the new.
+func TestSearchPageCacheFollowsItsOwnSetting(t *testing.T) {
+	for _, c := range []struct {
+		name                    string
+		searchCache, guestCache int64
+		keptForGuests           bool
+	}{
+		{"both caches", 0, 0, true},
+		{"no search cache", -1, 0, true},
+		{"no guest cache", 0, -1, false},
+		{"neither", -1, -1, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			opts := storagetest.Options(t, "sqlite")
+			opts.SearchCache = int(c.searchCache)
+			store := storagetest.OpenWith(t, opts)
+			if _, err := store.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			fx := storagetest.Seed(t, store)
+			s, err := web.New(web.Config{Store: store, URLs: site.MustNew("https://forum.example"),
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), GuestCacheBytes: c.guestCache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			s.Register(mux)
+			srv := httptest.NewServer(s.Handler(mux))
+			defer srv.Close()
+			search := func() string {
+				t.Helper()
+				resp, err := http.Get(srv.URL + "/search?q=rye")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("status %d, %v", resp.StatusCode, err)
+				}
+				return string(body)
+			}
+			if body := search(); !strings.Contains(body, fx.Bob.DisplayName) || !strings.Contains(body, "<mark>") {
+				t.Fatalf("first search lacks its hit by %s:\n%s", fx.Bob.DisplayName, body)
+			}
+			if _, err := store.DB().NewRaw("UPDATE accounts SET display_name = ? WHERE id = ?", "Robert Renamed", fx.Bob.ID).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			body := search()
+			if kept := strings.Contains(body, fx.Bob.DisplayName); kept != c.keptForGuests || kept == strings.Contains(body, "Robert Renamed") {
+				t.Fatalf("page kept for guests: %v, want %v:\n%s", kept, c.keptForGuests, body)
+			}
+		})
 	}
 }
 

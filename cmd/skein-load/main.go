@@ -104,7 +104,7 @@ func newFlags(name string, o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.IntVar(&o.Concurrency, "concurrency", 32, "requests in flight (keep-alive connections)")
 	fs.StringVar(&o.LogLevel, "node-log-level", "warn", "log level of the child node (info logs every request)")
-	fs.StringVar(&o.NodeFlags, "node-flags", "", "more `skein serve` flags for the child node, space-separated (--search-cache=0 measures search uncached)")
+	fs.StringVar(&o.NodeFlags, "node-flags", "", "more `skein serve` flags for the child node, space-separated (--search-cache=0 --guest-cache=0 measures search uncached)")
 	fs.BoolVar(&o.Reseed, "reseed", false, "seed again even if the data directory has a skein-load.json")
 	fs.IntVar(&o.Seed.Forums, "forums", 4, "seed: forums")
 	fs.IntVar(&o.Seed.ThreadsPerForum, "threads", 50, "seed: threads per forum")

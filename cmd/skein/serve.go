@@ -25,8 +25,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.String(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
 	f.String(&cfg.BaseURL, "base-url", "", "public URL that ids and links use (default http://localhost:PORT, or http:// + the listen address)")
 	db.register(f)
-	var searchCache int
+	var searchCache, guestCacheMB int
 	f.Int(&searchCache, "search-cache", storage.DefaultSearchCache, "searches whose ranked results are kept until a post changes (SQLite; 0: none)")
+	f.Int(&guestCacheMB, "guest-cache", 64, "MB of rendered pages (threads, forums, search results) kept for guests until what they show changes (0: none)")
 	var trustedProxies string
 	f.String(&cfg.Registration, "registration", "open", "who may register: open, approval (an admin approves each) or closed")
 	f.String(&cfg.Federation, "federation", "open", "open (every host not blocked) or allowlist (only hosts on the allow list)")
@@ -101,6 +102,10 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	cfg.Database.SearchCache = searchCache
 	if searchCache <= 0 {
 		cfg.Database.SearchCache = -1
+	}
+	cfg.GuestCacheBytes = int64(guestCacheMB) << 20
+	if guestCacheMB <= 0 {
+		cfg.GuestCacheBytes = -1
 	}
 	cfg.Version = Version
 	cfg.Log = log
