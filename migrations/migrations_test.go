@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/skein-forum/skein/migrations"
+	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -134,15 +135,29 @@ func runFile(t *testing.T, db *bun.DB, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runSQL(t, db, name, string(b))
+}
+
+// runSQL runs the migration text of file name in one transaction, as
+// bun/migrate runs a .tx. file.
+func runSQL(t *testing.T, db *bun.DB, name, text string) {
+	t.Helper()
 	var sqlText strings.Builder
-	tmpl := template.Must(template.New(name).Parse(string(b)))
+	tmpl := template.Must(template.New(name).Parse(text))
 	if err := tmpl.Execute(&sqlText, map[string]string{"Dialect": db.Dialect().Name().String()}); err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range strings.Split(sqlText.String(), "--bun:split") {
-		if _, err := db.ExecContext(context.Background(), stmt); err != nil {
-			t.Fatalf("%s: %v", name, err)
+	ctx := context.Background()
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, stmt := range strings.Split(sqlText.String(), "--bun:split") {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
 }
 
@@ -181,6 +196,84 @@ func TestInboxBodiesMoveOut(t *testing.T) {
 			}
 			if !slices.Equal(bodies, []int64{1}) {
 				t.Fatalf("bodies of items %v, want [1]: the pruned item's body goes with it", bodies)
+			}
+		})
+	}
+}
+
+// A SQLite database whose posts and outbox events were keyed by a
+// BIGINT PRIMARY KEY (a unique index beside the row id) upgrades to
+// tables keyed by the row id, keeping every row and the likes that
+// reference the posts, with foreign keys still enforced. PostgreSQL's
+// tables stay as they are.
+func TestRowidKeys(t *testing.T) {
+	const name = "20261206021501_rowid_keys.tx.up"
+	for _, d := range storagetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			s := storagetest.Open(t, d)
+			db := s.DB()
+			fx := storagetest.Seed(t, s)
+			like := func(p *storage.Post) error {
+				liker := fx.Bob.ID
+				if p.AuthorID == liker {
+					liker = fx.Alice.ID
+				}
+				_, err := s.LikePost(ctx, p.ID, liker, nil)
+				return err
+			}
+			if err := like(fx.Posts[1]); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile("sql/" + name + ".sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			autoindexes := func() []string {
+				var names []string
+				if d == "sqlite" {
+					if err := db.NewRaw(`SELECT name FROM sqlite_master WHERE type = 'index'
+						AND tbl_name IN ('posts', 'outbox_events') AND name LIKE 'sqlite_autoindex%' ORDER BY name`).Scan(ctx, &names); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return names
+			}
+			// The tables as the migrations before this one left them.
+			runSQL(t, db, name, strings.ReplaceAll(string(b), "INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY"))
+			if d == "sqlite" && len(autoindexes()) != 2 {
+				t.Fatalf("before: unique indexes %v, want the posts' and the events' own", autoindexes())
+			}
+			type row struct {
+				ID       int64  `bun:"id"`
+				ThreadID int64  `bun:"thread_id"`
+				Position int64  `bun:"position"`
+				HTML     string `bun:"html"`
+			}
+			var before, after []row
+			if err := db.NewRaw("SELECT id, thread_id, position, html FROM posts ORDER BY id").Scan(ctx, &before); err != nil {
+				t.Fatal(err)
+			}
+			runFile(t, db, name)
+			if n := autoindexes(); len(n) != 0 {
+				t.Fatalf("after: %v left", n)
+			}
+			if err := db.NewRaw("SELECT id, thread_id, position, html FROM posts ORDER BY id").Scan(ctx, &after); err != nil {
+				t.Fatal(err)
+			}
+			if len(before) != len(fx.Posts) || !slices.Equal(before, after) {
+				t.Fatalf("posts before %v, after %v", before, after)
+			}
+			var likes int
+			if err := db.NewRaw("SELECT COUNT(*) FROM likes WHERE post_id = ?", fx.Posts[1].ID).Scan(ctx, &likes); err != nil || likes != 1 {
+				t.Fatalf("likes of the post: %d, %v", likes, err)
+			}
+			if _, err := db.ExecContext(ctx, "INSERT INTO likes (post_id, account_id, created_at) VALUES (?, ?, ?)",
+				fx.Posts[2].ID+1000, fx.Bob.ID, time.Now().UTC()); err == nil {
+				t.Fatal("a like of no post was stored: foreign keys not enforced")
+			}
+			if err := like(fx.Posts[2]); err != nil {
+				t.Fatalf("like after the upgrade: %v", err)
 			}
 		})
 	}

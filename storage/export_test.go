@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"context"
 	"strings"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // SetSearchRareTerm lowers the bound above which a search term counts as
@@ -24,3 +27,9 @@ func SetSearchIdleBeforeMerge(d time.Duration) (restore func()) {
 
 // SearchPostsByIDParams is how many ids the prepared page query takes.
 var SearchPostsByIDParams = strings.Count(searchPostsByID, "?")
+
+// InTx runs fn in a write transaction of s, as the store's own changes
+// do (Store.tx).
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, db bun.IDB) error) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
+}

@@ -41,6 +41,20 @@ func (s *Store) AcceptInbox(ctx context.Context, actorID, keyID, activityID stri
 // the POSTs that arrive together. stored[i] reports whether items[i] was
 // stored (false for a repeat of an earlier item or of a stored one).
 func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (stored []bool, err error) {
+	ids, err := s.AcceptInboxItems(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	stored = make([]bool, len(ids))
+	for i, id := range ids {
+		stored[i] = id != 0
+	}
+	return stored, nil
+}
+
+// AcceptInboxItems is AcceptInboxBatch returning the id each item was
+// stored under, 0 for an item not stored.
+func (s *Store) AcceptInboxItems(ctx context.Context, items []NewInboxItem) (ids []ID, err error) {
 	hw, err := s.hotWrites(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
@@ -49,50 +63,87 @@ func (s *Store) AcceptInboxBatch(ctx context.Context, items []NewInboxItem) (sto
 		pinPageCache() // federation traffic: the read connections' caches churn from here on
 	}
 	now := time.Now().UTC()
-	stored = make([]bool, len(items))
+	ids = make([]ID, len(items))
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		// One prepared insert per item: the bodies are bound, not parsed
-		// as SQL text ([hotWrites]). A repeat of a stored activity is
-		// left out by the insert itself (ON CONFLICT DO NOTHING on the
-		// unique activity id), which reads the same index entry a look-up
-		// beforehand would.
-		insert, insertBody := hw.stmt(ctx, tx, hw.insertInbox), hw.stmt(ctx, tx, sqlInsertInboxBody)
 		seen := make(map[string]bool, len(items))
 		for i, it := range items {
 			if it.ActivityID != "" && seen[it.ActivityID] {
 				continue
 			}
 			seen[it.ActivityID] = true
-			row := InboxItem{ID: s.NewID(), ReceivedAt: now, Kind: kindOr(it.Kind), ActorID: it.ActorID, KeyID: it.KeyID,
-				ActivityID: it.ActivityID, NextAttemptAt: now}
-			args, err := s.rowArgs(hw.inbox, &row)
+			id, err := s.insertInboxItem(ctx, tx, hw, it, now, nil)
 			if err != nil {
 				return err
 			}
-			res, err := insert.ExecContext(ctx, args...)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				continue // stored before (n == 0): a retry, or the same activity to another inbox
-			}
-			stored[i] = true
-			// The body apart, written once: claims and finishes rewrite
-			// the short queue row alone.
-			body, err := inboxBodyText(it.Body)
-			if err != nil {
-				return err
-			}
-			if _, err := insertBody.ExecContext(ctx, row.ID, body); err != nil {
-				return err
-			}
+			ids[i] = id
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
 	}
-	return stored, nil
+	return ids, nil
+}
+
+// insertInboxItem stores one item in tx, due at now, or done at done
+// when that is not nil, and returns its id; 0 when an item with the same
+// activity id is stored already: a retry, or the same activity to
+// another inbox.
+func (s *Store) insertInboxItem(ctx context.Context, tx bun.Tx, hw *hotWrites, it NewInboxItem, now time.Time, done *time.Time) (ID, error) {
+	// A prepared insert: the body is bound, not parsed as SQL text
+	// ([hotWrites]). A repeat of a stored activity is left out by the
+	// insert itself (ON CONFLICT DO NOTHING on the unique activity id),
+	// which reads the same index entry a look-up beforehand would.
+	row := InboxItem{ID: s.NewID(), ReceivedAt: now, Kind: kindOr(it.Kind), ActorID: it.ActorID, KeyID: it.KeyID,
+		ActivityID: it.ActivityID, NextAttemptAt: now, DoneAt: done}
+	if done != nil {
+		row.Attempts = 1
+	}
+	args, err := s.rowArgs(hw.inbox, &row)
+	if err != nil {
+		return 0, err
+	}
+	res, err := hw.stmt(ctx, tx, hw.insertInbox).ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, err
+	}
+	// The body apart, written once: claims and finishes rewrite the
+	// short queue row alone.
+	body, err := inboxBodyText(it.Body)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := hw.stmt(ctx, tx, sqlInsertInboxBody).ExecContext(ctx, row.ID, body); err != nil {
+		return 0, err
+	}
+	return row.ID, nil
+}
+
+// CreateInboxPosts is [Store.CreatePosts] for posts that inbox activities
+// bring. acts[i], when not nil, is the activity that brings nps[i], applied
+// as it arrived instead of through the queue: the transaction that
+// stores the post also stores the activity, done, so that its id keeps a
+// retry from applying it again and it can be forwarded as it came
+// ([Store.RecentInboxItems]). One commit then does what accepting,
+// claiming, storing and finishing did in four. An activity whose post is
+// refused (its PostResult.Err) is not stored: the caller queues it.
+func (s *Store) CreateInboxPosts(ctx context.Context, nps []NewPost, acts []*NewInboxItem) ([]PostResult, error) {
+	return s.createPosts(ctx, nps, func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
+		now := time.Now().UTC()
+		for i, act := range acts {
+			if act == nil || res[i].Err != nil {
+				continue
+			}
+			// A repeat (0) was applied before: nothing more to record.
+			if _, err := s.insertInboxItem(ctx, tx, hw, *act, now, &now); err != nil {
+				return fmt.Errorf("record inbox activity %s: %w", act.ActivityID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // inboxBodyText is an activity's body as its column holds it. PostgreSQL

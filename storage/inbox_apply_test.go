@@ -61,3 +61,50 @@ func TestDeletePostsByAuthor(t *testing.T) {
 		}
 	})
 }
+
+// The activities of CreateInboxPosts are stored, done, with their posts
+// in one transaction: a repeat of either is stored once, a refused post
+// leaves its activity out, and nothing is left for the queue's workers.
+func TestCreateInboxPostsRecordsActivities(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		reply := func(apID string, thread storage.ID) storage.NewPost {
+			return storage.NewPost{ThreadID: thread, AuthorID: fx.Bob.ID, Source: "Rye", HTML: "<p>Rye</p>", APID: &apID}
+		}
+		act := func(id string) *storage.NewInboxItem {
+			return &storage.NewInboxItem{ActorID: "https://a.example/u/x", KeyID: "https://a.example/u/x#main-key", ActivityID: id, Body: []byte(`{"id":"` + id + `"}`)}
+		}
+		gone := storage.ID(1)
+		nps := []storage.NewPost{reply("https://a.example/n/1", fx.Thread.ID), reply("https://a.example/n/1", fx.Thread.ID),
+			reply("https://a.example/n/2", gone), reply("https://a.example/n/3", fx.Thread.ID)}
+		acts := []*storage.NewInboxItem{act("https://a.example/a/1"), act("https://a.example/a/1"), act("https://a.example/a/2"), nil}
+		res, err := s.CreateInboxPosts(ctx, nps, acts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res[0].Created || res[1].Created || res[1].Post.ID != res[0].Post.ID || res[2].Err == nil || !res[3].Created {
+			t.Fatalf("results %+v", res)
+		}
+		// The sender retries the first: its post and its activity stay single.
+		if res, err := s.CreateInboxPosts(ctx, nps[:1], acts[:1]); err != nil || res[0].Created || res[0].Post == nil {
+			t.Fatalf("retry: %+v %v", res, err)
+		}
+		count := func(q string) (n int) {
+			if err := s.DB().NewRaw(q).Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count("SELECT count(*) FROM inbox_items i JOIN inbox_bodies b ON b.item_id = i.id WHERE i.done_at IS NOT NULL"); n != 1 {
+			t.Fatalf("%d activities recorded done, want 1 (a repeat and a refused post's left out)", n)
+		}
+		if items, err := s.ClaimInbox(ctx, "w", time.Now(), 10, time.Minute); err != nil || len(items) != 0 {
+			t.Fatalf("claimed %d, err %v; want nothing", len(items), err)
+		}
+		if items, err := s.RecentInboxItems(ctx, "https://a.example/u/x", time.Now().Add(-time.Minute), time.Now(), 10); err != nil ||
+			len(items) != 1 || items[0].Body != `{"id":"https://a.example/a/1"}` {
+			t.Fatalf("recent items %+v, err %v", items, err)
+		}
+	})
+}

@@ -307,3 +307,26 @@ func kindOr(kind string) string {
 	}
 	return kind
 }
+
+// PendingInboxActivity is an activity waiting in the queue, or leased.
+type PendingInboxActivity struct {
+	ID      ID     `bun:"id"`
+	ActorID string `bun:"actor_id"`
+}
+
+// PendingInboxActivities lists the activities (not the node's own jobs)
+// due by now or leased: what an actor's next activity must come after.
+// Items waiting for a retry later are left out, as ClaimInbox lets the
+// actor's later activities pass them.
+func (s *Store) PendingInboxActivities(ctx context.Context, now time.Time) ([]PendingInboxActivity, error) {
+	var out []PendingInboxActivity
+	// Two selects, each on its partial index (inbox_items_due,
+	// inbox_items_leased), rather than one OR that reads every row.
+	err := s.r.NewRaw(`SELECT id, actor_id FROM inbox_items WHERE done_at IS NULL AND next_attempt_at <= ? AND kind = ?
+		UNION SELECT id, actor_id FROM inbox_items WHERE lease_until IS NOT NULL AND done_at IS NULL AND kind = ?`,
+		now.UTC(), InboxActivity, InboxActivity).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("pending inbox activities: %w", err)
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ import (
 // and of members following remote actors: who a change must reach, and
 // what an earlier activity was called.
 
-// FollowerInbox is where one remote follower takes deliveries.
+// FollowerInbox is where one remote follower takes deliveries, or, from
+// [Store.RemoteFollowerTargets], several behind one shared inbox.
 type FollowerInbox struct {
 	FollowID    ID     `bun:"follow_id"`
 	AccountID   ID     `bun:"account_id"`
@@ -21,6 +23,9 @@ type FollowerInbox struct {
 	Inbox       string `bun:"inbox"`
 	SharedInbox string `bun:"shared_inbox"`
 	Software    string `bun:"software"`
+	// Followers is how many followers the row stands for: more than one
+	// only for a shared inbox from [Store.RemoteFollowerTargets].
+	Followers int `bun:"-"`
 }
 
 // RemoteFollowerInboxes pages the accepted remote followers of a target
@@ -33,14 +38,39 @@ func (s *Store) RemoteFollowerInboxes(ctx context.Context, kind string, targetID
 		return nil, err
 	}
 	rows, err := h.followerInboxes.QueryContext(ctx, kind, targetID, true, after, limit)
+	return scanFollowerInboxes(rows, err, false, kind, targetID)
+}
+
+// RemoteFollowerTargets returns where a fan-out to the accepted remote
+// followers of a target delivers, one row per place: the followers of a
+// host that share an inbox and run the same software come back as one
+// row (Followers counts them; AccountID is 0 when they are several), a
+// follower without a shared inbox as a row of its own. Rows come in the
+// order of their first follow, so the jobs are those, in that order, that
+// one row per follower would make; a fan-out to 10,000 followers on
+// 1,000 hosts reads 1,000 rows instead of 10,000. Suspended actors and
+// local followers (who read the forum here) are left out.
+func (s *Store) RemoteFollowerTargets(ctx context.Context, kind string, targetID ID) ([]FollowerInbox, error) {
+	rows, err := s.r.QueryContext(ctx, sqlRemoteFollowerTargets, kind, targetID, true, false)
+	return scanFollowerInboxes(rows, err, true, kind, targetID)
+}
+
+// scanFollowerInboxes reads rows of follow id, account id, domain, inbox,
+// shared inbox, software and, when counted, how many followers each
+// stands for.
+func scanFollowerInboxes(rows *sql.Rows, err error, counted bool, kind string, targetID ID) ([]FollowerInbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
 	}
 	defer rows.Close()
 	var out []FollowerInbox
 	for rows.Next() {
-		var f FollowerInbox
-		if err := rows.Scan(&f.FollowID, &f.AccountID, &f.Domain, &f.Inbox, &f.SharedInbox, &f.Software); err != nil {
+		f := FollowerInbox{Followers: 1}
+		dest := []any{&f.FollowID, &f.AccountID, &f.Domain, &f.Inbox, &f.SharedInbox, &f.Software}
+		if counted {
+			dest = append(dest, &f.Followers)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
 		}
 		out = append(out, f)
@@ -50,6 +80,17 @@ func (s *Store) RemoteFollowerInboxes(ctx context.Context, kind string, targetID
 	}
 	return out, nil
 }
+
+// sqlRemoteFollowerTargets groups a target's remote followers by host,
+// software and shared inbox; a follower without a shared inbox is a
+// group of its own (its id in the key). The inbox of a group of several
+// is only a hint of where the host is (its NodeInfo is asked there).
+const sqlRemoteFollowerTargets = `SELECT MIN(f.id), CASE WHEN COUNT(*) = 1 THEN MIN(a.id) ELSE 0 END,
+		a.domain, MIN(a.inbox), a.shared_inbox, a.software, COUNT(*)
+	FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
+	WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND a.domain <> '' AND a.suspended = ?
+	GROUP BY a.domain, a.software, a.shared_inbox, CASE WHEN a.shared_inbox = '' THEN a.id ELSE 0 END
+	ORDER BY MIN(f.id)`
 
 // RemoteAccountByAcct finds a known remote actor by handle and host, as a
 // mention names it; it never fetches anything.

@@ -37,6 +37,13 @@ type PostResult struct {
 // A refusal of one post (see PostResult.Err) does not stop the others;
 // an error returned means the transaction failed and nothing was stored.
 func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, error) {
+	return s.createPosts(ctx, nps, nil)
+}
+
+// createPosts is CreatePosts; then, when not nil, runs in the same
+// transaction once the posts are placed, with their results (the inbox
+// records the activities that brought them: [Store.CreateInboxPosts]).
+func (s *Store) createPosts(ctx context.Context, nps []NewPost, then func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error) ([]PostResult, error) {
 	res := make([]PostResult, len(nps))
 	var todo []int
 	summaries := make([]string, len(nps))
@@ -69,6 +76,11 @@ func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, e
 		copy(out, res)
 		if err := s.createPostsTx(ctx, tx, hw, nps, summaries, todo, out, now); err != nil {
 			return err
+		}
+		if then != nil {
+			if err := then(ctx, tx, hw, out); err != nil {
+				return err
+			}
 		}
 		res = out
 		return nil

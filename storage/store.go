@@ -316,8 +316,22 @@ func (s *Store) Ready(ctx context.Context) error {
 }
 
 // tx runs fn in a write transaction.
+//
+// On SQLite the statements inside run with a context that is never
+// cancelled: the driver (modernc.org/sqlite) starts a goroutine for each
+// statement run with a cancellable context, to interrupt it, and a batch
+// of posts runs a few statements a post (about 2% of the node's CPU
+// under an ingest load went to those goroutines). Cancelling ctx still
+// ends the transaction: database/sql rolls it back once the running
+// statement returns, and Commit refuses a cancelled context; waiting for
+// the write connection (BeginTx) still gives up with ctx.
 func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.w.RunInTx(ctx, nil, fn)
+	if s.Dialect() == dialect.PG {
+		return s.w.RunInTx(ctx, nil, fn)
+	}
+	return s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(context.WithoutCancel(ctx), tx)
+	})
 }
 
 // txAs is [Store.tx] with the error wrapped with what the change is.

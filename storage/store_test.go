@@ -2,9 +2,12 @@ package storage_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"testing"
+
+	"github.com/uptrace/bun"
 
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -320,6 +323,31 @@ func TestLikedPostsBeyondOnePage(t *testing.T) {
 					t.Fatalf("page %d: liked = %v, want replies %v", page, liked, want)
 				}
 			}
+		}
+	})
+}
+
+// A write whose context is cancelled half-way stores nothing, although
+// on SQLite its statements run with a context that is never cancelled
+// (Store.tx).
+func TestWriteCancelledHalfWayStoresNothing(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		fx := storagetest.Seed(t, s)
+		ctx, cancel := context.WithCancel(context.Background())
+		err := s.InTx(ctx, func(ctx context.Context, db bun.IDB) error {
+			_, err := db.NewRaw("UPDATE accounts SET post_count = post_count + 100 WHERE id = ?", fx.Alice.ID).Exec(ctx)
+			cancel()
+			return err
+		})
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, sql.ErrTxDone) {
+			t.Fatalf("cancelled write: err = %v, want context.Canceled or sql.ErrTxDone", err)
+		}
+		a, err := s.AccountByID(context.Background(), fx.Alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.PostCount >= 100 {
+			t.Fatalf("cancelled write was stored: post count %d", a.PostCount)
 		}
 	})
 }

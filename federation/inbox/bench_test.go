@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,4 +150,92 @@ func benchmarkProcessCreate(b *testing.B, actors int) {
 	if c := w.Counters(); c.Failed > 0 || testnode.Count(b, n.Store, "SELECT count(*) FROM inbox_items WHERE last_error <> ''") > 0 {
 		b.Fatalf("failures: %+v", c)
 	}
+}
+
+// BenchmarkIngest measures what issue targets: signed Mastodon
+// Create{Note} replies POSTed by 20 actors on 4 servers, 32 at once,
+// until every one is a post, with the worker running as `skein serve`
+// runs it. cpu-µs/op is the process's CPU (user and system) per activity
+// over the run, accept and apply together; the requests are signed
+// before the timer starts. "queue" takes every activity through the
+// queue (accept, claim, store, finish); "direct" lets the POST store a
+// known author's reply itself.
+func BenchmarkIngest(b *testing.B) {
+	for _, mode := range []string{"queue", "direct"} {
+		b.Run(mode, func(b *testing.B) { benchmarkIngest(b, mode == "queue") })
+	}
+}
+
+func benchmarkIngest(b *testing.B, queue bool) {
+	n := unlimitedNode(b)
+	if queue {
+		inbox.QueueEveryActivity(n.Inbox)
+	}
+	w := &inbox.Worker{Inbox: n.Inbox}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	reply := n.URLs.Post(n.Fx.Posts[0].ID)
+	var senders []*testnode.RemoteActor
+	for h := range 4 {
+		rs := testnode.NewRemoteServer(b, "mastodon")
+		for i := range 5 {
+			senders = append(senders, rs.Actor(fmt.Sprintf("zed%d", i), "Person", 5*h+i))
+		}
+	}
+	sign := func(zed *testnode.RemoteActor) *http.Request {
+		act := zed.Create(zed.Note(reply, "<p>Rye worked: it doubled overnight, and the crumb is <em>open</em>.</p>"))
+		delete(act["object"].(map[string]any), "replies") // no backfill jobs in the count
+		body, _ := json.Marshal(act)
+		r := httptest.NewRequest(http.MethodPost, n.URLs.SharedInbox(), bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/activity+json")
+		if err := signature.SignRequest(r, body, zed.KeyID(), zed.Key); err != nil {
+			b.Fatal(err)
+		}
+		return r
+	}
+	posts := func() int { return testnode.Count(b, n.Store, "SELECT count(*) FROM posts WHERE ap_id IS NOT NULL") }
+	reqs := make(chan *http.Request, b.N)
+	for i := range b.N {
+		reqs <- sign(senders[i%len(senders)])
+	}
+	// Warm-up, after the signing, which takes longer than the inbox
+	// remembers a Create's signer: every key fetched, every author
+	// applied once.
+	for _, a := range senders {
+		if rec := serve(n, sign(a)); rec.Code != http.StatusAccepted {
+			b.Fatalf("warm-up: %d %s", rec.Code, rec.Body)
+		}
+	}
+	testnode.WaitFor(b, "the warm-up's posts", func() bool { return posts() == len(senders) })
+	b.ReportAllocs()
+	b.SetParallelism(16) // 32 senders on 2 cores
+	before := cpuTime(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if rec := serve(n, <-reqs); rec.Code != http.StatusAccepted {
+				b.Errorf("%d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+	for posts() < len(senders)+b.N {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime(b)-before).Microseconds())/float64(b.N), "cpu-µs/op")
+	// Stored directly: recorded done as they came, never leased.
+	direct := testnode.Count(b, n.Store, "SELECT count(*) FROM inbox_items WHERE done_at = received_at")
+	b.ReportMetric(100*float64(direct)/float64(len(senders)+b.N), "direct-%")
+}
+
+// cpuTime is the CPU the process used so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

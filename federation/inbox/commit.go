@@ -29,10 +29,10 @@ type inboxCommit struct {
 }
 
 type pendingItem struct {
-	item   storage.NewInboxItem
-	stored bool
-	err    error
-	done   chan struct{}
+	item storage.NewInboxItem
+	id   storage.ID // once stored; 0 for a repeat
+	err  error
+	done chan struct{}
 }
 
 // acceptInbox stores one verified POST through the group commit.
@@ -45,6 +45,19 @@ func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bo
 	c.waiting.Add(1)
 	defer c.waiting.Add(-1)
 	p := &pendingItem{item: item, done: make(chan struct{})}
+	if kindOr(item.Kind) == storage.InboxActivity {
+		// After the actor's Creates being stored directly (direct.go),
+		// and counted as queued until the worker recorded its result.
+		if earlier := in.order.startQueued(item.ActorID); earlier != nil {
+			select {
+			case <-earlier:
+			case <-ctx.Done():
+				in.order.endQueued(item.ActorID, 0)
+				return false, ctx.Err()
+			}
+		}
+		defer func() { in.order.endQueued(item.ActorID, p.id) }()
+	}
 	select {
 	case c.ch <- p:
 	case <-ctx.Done():
@@ -53,7 +66,14 @@ func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bo
 	// Once queued the item is committed even if the sender hangs up: it
 	// may retry, and the activity id keeps that from storing it twice.
 	<-p.done
-	return p.stored, p.err
+	return p.id != 0, p.err
+}
+
+func kindOr(kind string) string {
+	if kind == "" {
+		return storage.InboxActivity
+	}
+	return kind
 }
 
 // acceptsWaiting reports whether POSTs to the inboxes wait for a commit.
@@ -71,14 +91,14 @@ func (in *Inbox) commitLoop(ch chan *pendingItem) {
 			items = append(items, p.item)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		stored, err := in.store.AcceptInboxBatch(ctx, items)
+		ids, err := in.store.AcceptInboxItems(ctx, items)
 		cancel()
 		for i, p := range batch {
 			if err != nil {
 				p.err = err
 			} else {
-				p.stored = stored[i]
-				if p.stored {
+				p.id = ids[i]
+				if p.id != 0 {
 					in.backlog.accepted(1)
 				}
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/skein-forum/skein/ratelimit"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
+	"github.com/uptrace/bun/dialect"
 )
 
 // MaxInboxBody is the largest activity an inbox accepts.
@@ -71,6 +72,7 @@ type Inbox struct {
 	backlog  backlog    // accepted and not yet applied, for backpressure
 	recent   lookups    // lookups every reply repeats, remembered a moment
 	parsed   parsedDocs // documents decoded by the inboxes, for the worker
+	order    actorOrder // Creates stored as they arrive, in each actor's order
 }
 
 // New returns the inbox of the node fed serves.
@@ -86,7 +88,8 @@ func New(fed *federation.Server, cfg Config) *Inbox {
 	}
 	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
 		hosts: newLimiterSet(cfg.HostPerMinute), actors: newLimiterSet(cfg.ActorPerMinute),
-		wake: worker.NewSignal(), recent: newLookups(), backlog: backlog{max: cfg.MaxBacklog, room: make(chan struct{}, maxWaiting)}}
+		wake: worker.NewSignal(), recent: newLookups(), backlog: backlog{max: cfg.MaxBacklog, room: make(chan struct{}, maxWaiting)},
+		order: actorOrder{off: fed.Store().Dialect() == dialect.PG}}
 }
 
 // Register adds the POST side of every actor's inbox and the shared one.
@@ -214,6 +217,10 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if refused {
 		in.refuse(w, r, http.StatusForbidden, "actor is suspended", env, actorHost, nil)
+		return
+	}
+	if in.applyDirect(r.Context(), env, body, keyID) {
+		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	// Kept before the commit: the worker may claim the item at once.

@@ -37,6 +37,7 @@ type postCommit struct {
 
 type pendingPost struct {
 	np   storage.NewPost
+	act  *storage.NewInboxItem // the activity stored with it, done (direct.go); nil from the worker
 	res  storage.PostResult
 	err  error
 	done chan struct{}
@@ -46,6 +47,13 @@ type pendingPost struct {
 // storage.CreatePost would, and whether the post is new (not one stored
 // before with the same APID).
 func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.Post, bool, error) {
+	return in.commitPost(ctx, np, nil)
+}
+
+// commitPost is createPost storing act, done, with the post (see
+// [storage.Store.CreateInboxPosts]); act is not stored when the post is
+// refused, which is then the error returned.
+func (in *Inbox) commitPost(ctx context.Context, np storage.NewPost, act *storage.NewInboxItem) (*storage.Post, bool, error) {
 	c := &in.posts
 	c.once.Do(func() {
 		c.ch = make(chan *pendingPost, maxPostBatch)
@@ -55,7 +63,7 @@ func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.P
 		slot.release()
 		defer slot.reacquire()
 	}
-	p := &pendingPost{np: np, done: make(chan struct{})}
+	p := &pendingPost{np: np, act: act, done: make(chan struct{})}
 	select {
 	case c.ch <- p:
 	case <-ctx.Done():
@@ -85,6 +93,7 @@ func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.P
 func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 	batch := make([]*pendingPost, 0, maxPostBatch)
 	nps := make([]storage.NewPost, 0, maxPostBatch)
+	acts := make([]*storage.NewInboxItem, 0, maxPostBatch)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	busy := false
@@ -98,37 +107,46 @@ func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 		batch = worker.Gather(batch, ch, maxPostBatch, lingered)
 		linger.Stop() // Go 1.23 timers: no stale tick is received after Stop or Reset
 		busy = len(batch) > 1
-		nps = nps[:0]
+		nps, acts = nps[:0], acts[:0]
 		for _, p := range batch {
 			nps = append(nps, p.np)
+			acts = append(acts, p.act)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		res, err := in.store.CreatePosts(ctx, nps)
+		res, err := in.store.CreateInboxPosts(ctx, nps, acts)
 		cancel()
+		direct := false
 		if err != nil && len(batch) > 1 {
 			// One post the database refuses must not fail the others
 			// (they would be retried, and given up with it): store
 			// each on its own.
 			for _, p := range batch {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				one, err := in.store.CreatePosts(ctx, []storage.NewPost{p.np})
+				one, err := in.store.CreateInboxPosts(ctx, []storage.NewPost{p.np}, []*storage.NewInboxItem{p.act})
 				cancel()
 				if err != nil {
 					p.err = err
 				} else {
 					p.res = one[0]
+					direct = direct || (p.act != nil && p.res.Err == nil)
 				}
 				close(p.done)
 			}
-			continue
-		}
-		for i, p := range batch {
-			if err != nil {
-				p.err = err
-			} else {
-				p.res = res[i]
+		} else {
+			for i, p := range batch {
+				if err != nil {
+					p.err = err
+				} else {
+					p.res = res[i]
+					direct = direct || (p.act != nil && p.res.Err == nil)
+				}
+				close(p.done)
 			}
-			close(p.done)
+		}
+		if direct {
+			// The worker wakes the outbox after what it applied; the
+			// activities stored directly never reach it.
+			in.order.wake()
 		}
 	}
 }

@@ -124,6 +124,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("inbox worker: Server is required")
 	}
 	store := w.Inbox.store
+	// Before the first claim: what is queued now is what an actor's
+	// Creates may not pass (direct.go).
+	if !w.Inbox.order.off {
+		pending, err := store.PendingInboxActivities(ctx, w.Clock())
+		if err != nil {
+			return fmt.Errorf("inbox worker: %w", err)
+		}
+		w.Inbox.order.seed(pending, w.Applied)
+	}
 	results := make(chan storage.InboxResult, w.Batch)
 	flushed := make(chan struct{})
 	go func() {
@@ -326,6 +335,9 @@ func (w *Worker) flush(ctx context.Context, batch []storage.InboxResult) {
 	for try := 1; ; try++ {
 		err := w.Inbox.store.FinishInbox(ctx, w.Owner, w.Clock(), batch)
 		if err == nil {
+			// The actors' next Creates may now be stored as they
+			// arrive (direct.go).
+			w.Inbox.order.recorded(batch)
 			// The leases just ended may have held back later
 			// activities of the same actors: claim them now.
 			w.Inbox.Notify()

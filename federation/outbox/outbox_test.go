@@ -220,3 +220,67 @@ func TestPassSendsWhatEachEventSends(t *testing.T) {
 		t.Errorf("%d events left pending", got)
 	}
 }
+
+// A thread's followers are reached once per shared inbox, and once each
+// where a follower has none: the remote author of the reply is left out
+// only where it is alone behind its inbox, suspended followers are left
+// out, and a place standing for one follower still names it (a 410 there
+// drops that follow).
+func TestThreadAnnounceGoesOncePerSharedInbox(t *testing.T) {
+	ctx := context.Background()
+	n := testnode.New(t, nil)
+	w := &outbox.Worker{Fed: n.Fed}
+	activitiesOf(t, w, n.Store, "") // the fixtures' own events
+	follow := func(handle, host string, shared bool) *storage.Account {
+		id := "https://" + host + "/users/" + handle
+		a := &storage.Account{Handle: handle, Domain: host, APID: &id, Inbox: id + "/inbox", PublicKeyID: id + "#main-key", PublicKeyPEM: "-"}
+		if shared {
+			a.SharedInbox = "https://" + host + "/inbox"
+		}
+		a, err := n.Store.UpsertRemoteAccount(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Store.AddFollow(ctx, a.ID, storage.FollowThread, n.Fx.Thread.ID, nil, true); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	zed := follow("zed", "bread.example", true)
+	follow("ann", "bread.example", true)
+	lone := follow("lone", "lone.example", true)
+	for _, h := range []string{"amy", "bea", "cat"} {
+		follow(h, "many.example", true)
+	}
+	troll := follow("troll", "troll.example", true)
+	if err := n.Store.SuspendAccount(ctx, storage.Operator, troll.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	sol := follow("sol", "solo.example", true)
+	p1, p2 := follow("p1", "plain.example", false), follow("p2", "plain.example", false)
+
+	announced := func(author *storage.Account) string {
+		t.Helper()
+		noteID := *author.APID + "/statuses/1"
+		if _, err := n.Store.CreatePost(ctx, storage.NewPost{ThreadID: n.Fx.Thread.ID, AuthorID: author.ID, HTML: "<p>Hi</p>", APID: &noteID}); err != nil {
+			t.Fatal(err)
+		}
+		var places []string
+		for _, r := range activitiesOf(t, w, n.Store, storage.EventPostCreate)["Announce "+n.URLs.Thread(n.Fx.Thread.ID)].Inboxes {
+			place := r.Inbox
+			if r.SharedInbox != "" {
+				place = r.SharedInbox
+			}
+			places = append(places, fmt.Sprintf("%s %d", place, r.FollowerID))
+		}
+		return strings.Join(places, ", ")
+	}
+	if got, want := announced(zed), fmt.Sprintf("https://bread.example/inbox 0, https://lone.example/inbox %d, https://many.example/inbox 0, "+
+		"https://solo.example/inbox %d, %s %d, %s %d", lone.ID, sol.ID, p1.Inbox, p1.ID, p2.Inbox, p2.ID); got != want {
+		t.Errorf("zed's reply is announced to\n%s\nwant\n%s", got, want)
+	}
+	if got, want := announced(lone), fmt.Sprintf("https://bread.example/inbox 0, https://many.example/inbox 0, "+
+		"https://solo.example/inbox %d, %s %d, %s %d", sol.ID, p1.Inbox, p1.ID, p2.Inbox, p2.ID); got != want {
+		t.Errorf("lone's reply is announced to\n%s\nwant\n%s", got, want)
+	}
+}

@@ -11,54 +11,48 @@ import (
 // picks the shared one where a server offers it and keeps each inbox once
 // per activity.
 
-// followersPage is how many followers one query reads during a fan-out.
+// followersPage is how many known inboxes one query reads when a
+// member's deletion goes to every server the node knows.
 const followersPage = 1000
 
 // groupSoftware names the NodeInfo software of FEP-1b12 group servers:
 // they want a forum's activities announced as they are.
 var groupSoftware = map[string]bool{"lemmy": true, "nodebb": true, "piefed": true, "mbin": true, "kbin": true}
 
-// followers returns the remote followers of a target as recipients. With
-// splitGroups, followers on group software come back apart (FEP-1b12
-// peers); followers whose software is not yet known are treated as plain
-// and their hosts queued for a NodeInfo probe.
+// followers returns the remote followers of a target as recipients: one
+// for each shared inbox (per host and software) and one for each follower
+// without one, which is what the jobs are made of (see
+// [storage.Store.RemoteFollowerTargets]); a recipient standing for
+// several followers has no FollowerID. With splitGroups, followers on
+// group software come back apart (FEP-1b12 peers); followers whose
+// software is not yet known are treated as plain and their hosts queued
+// for a NodeInfo probe. Suspended followers are left out by the query.
 func (w *Worker) followers(ctx context.Context, kind string, id storage.ID, splitGroups bool) (plain, groups []storage.Recipient, err error) {
 	if passOf(ctx).unfollowed(kind, id) {
 		return nil, nil, nil
 	}
-	var after storage.ID
-	for {
-		page, err := w.store.RemoteFollowerInboxes(ctx, kind, id, after, followersPage)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, f := range page {
-			if w.Fed.Blocked(f.Domain) {
-				continue
-			}
-			if suspended, err := w.store.AccountSuspended(ctx, f.AccountID); err != nil {
-				return nil, nil, err
-			} else if suspended {
-				continue
-			}
-			r := storage.Recipient{Inbox: f.Inbox, SharedInbox: f.SharedInbox, FollowerID: f.AccountID}
-			switch {
-			case !splitGroups:
-				plain = append(plain, r)
-			case groupSoftware[strings.ToLower(f.Software)]:
-				groups = append(groups, r)
-			default:
-				if f.Software == "" {
-					w.software.want(f.Domain, f.Inbox)
-				}
-				plain = append(plain, r)
-			}
-		}
-		if len(page) < followersPage {
-			return plain, groups, nil
-		}
-		after = page[len(page)-1].FollowID
+	targets, err := w.store.RemoteFollowerTargets(ctx, kind, id)
+	if err != nil {
+		return nil, nil, err
 	}
+	for _, f := range targets {
+		if w.Fed.Blocked(f.Domain) {
+			continue
+		}
+		r := storage.Recipient{Inbox: f.Inbox, SharedInbox: f.SharedInbox, FollowerID: f.AccountID}
+		switch {
+		case !splitGroups:
+			plain = append(plain, r)
+		case groupSoftware[strings.ToLower(f.Software)]:
+			groups = append(groups, r)
+		default:
+			if f.Software == "" {
+				w.software.want(f.Domain, f.Inbox)
+			}
+			plain = append(plain, r)
+		}
+	}
+	return plain, groups, nil
 }
 
 // without drops the recipient that is the given account.

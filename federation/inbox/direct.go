@@ -1,0 +1,246 @@
+package inbox
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	as "github.com/skein-forum/skein/federation/activitystreams"
+	"github.com/skein-forum/skein/storage"
+)
+
+// Creates applied as they arrive. Most of what a busy node receives is
+// replies to its own threads from authors it knows, and the queue made
+// each of them cost four transactions (accept, claim, store, finish),
+// each with its commit. Such a Create is instead stored by the POST
+// itself, through the posts' group commit, in the transaction that also
+// records the activity, done (storage.Store.CreateInboxPosts): the 202
+// is sent once that commit is over, so the activity is as durable as a
+// queued one and its id keeps a retry from storing it twice.
+//
+// Only what needs nothing the queue gives is applied so: a Create of a
+// public Note by its own author, carried in full, answering a post or
+// thread here that is not a mirror, from an actor whose account is in
+// memory (no fetch on the request's path) and who has no activity
+// queued or leased ahead of it. Anything else, and anything this path
+// would refuse, goes to the queue as before, where the worker applies
+// or refuses it as it always did.
+//
+// Order: an actor's activities are still applied in the order they
+// arrived. A direct Create waits for nothing, since the actor has
+// nothing queued before it; a POST of that actor bound for the queue
+// while a direct Create is being stored waits for that store before its
+// own commit (actorOrder). The worker keeps an actor's queued items
+// counted until their results are recorded, so after a crash what is
+// left to apply is still a tail of each actor's activities.
+//
+// On SQLite only: one process owns the queue, so this process's count
+// of what is queued is the whole truth. On PostgreSQL every Create goes
+// through the queue.
+
+// actorOrder counts, per actor, the activities bound for the queue or in
+// it and the Creates being stored directly.
+type actorOrder struct {
+	off     bool // PostgreSQL: nothing is counted, nothing stored directly
+	mu      sync.Mutex
+	on      bool   // once the worker counted what was queued before (seed)
+	applied func() // the worker's Applied: what stored posts wake
+	actors  map[string]*actorTurn
+	items   map[storage.ID]string // queued item -> its actor
+}
+
+type actorTurn struct {
+	accepting int           // POSTs on their way to the queue
+	queued    int           // items in the queue, results not recorded
+	direct    int           // Creates being stored directly
+	stored    chan struct{} // closed when direct falls to 0
+}
+
+func (o *actorOrder) turn(actor string) *actorTurn {
+	if o.actors == nil {
+		o.actors = make(map[string]*actorTurn)
+		o.items = make(map[storage.ID]string)
+	}
+	t := o.actors[actor]
+	if t == nil {
+		t = &actorTurn{}
+		o.actors[actor] = t
+	}
+	return t
+}
+
+// tidy forgets an actor with nothing in flight.
+func (o *actorOrder) tidy(actor string, t *actorTurn) {
+	if t.accepting == 0 && t.queued == 0 && t.direct == 0 {
+		delete(o.actors, actor)
+	}
+}
+
+// seed starts direct stores, counting the activities queued before; the
+// worker calls it before its first claim.
+func (o *actorOrder) seed(pending []storage.PendingInboxActivity, applied func()) {
+	if o.off {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, p := range pending {
+		o.queuedLocked(p.ActorID, p.ID)
+	}
+	o.applied, o.on = applied, true
+}
+
+// startDirect reports whether a Create of actor may be stored directly
+// now; if so, done must be called once its commit is over.
+func (o *actorOrder) startDirect(actor string) (done func(), ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.on {
+		return nil, false
+	}
+	t := o.turn(actor)
+	if t.accepting > 0 || t.queued > 0 {
+		o.tidy(actor, t)
+		return nil, false
+	}
+	if t.direct == 0 {
+		t.stored = make(chan struct{})
+	}
+	t.direct++
+	return func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if t.direct--; t.direct == 0 {
+			close(t.stored)
+		}
+		o.tidy(actor, t)
+	}, true
+}
+
+// startQueued counts a POST of actor on its way to the queue and
+// returns what it must wait for first: the actor's direct stores in
+// flight (nil when there are none).
+func (o *actorOrder) startQueued(actor string) <-chan struct{} {
+	if o.off {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t := o.turn(actor)
+	t.accepting++
+	if t.direct > 0 {
+		return t.stored
+	}
+	return nil
+}
+
+// endQueued ends startQueued: id is the item stored, 0 for none.
+func (o *actorOrder) endQueued(actor string, id storage.ID) {
+	if o.off {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t := o.turn(actor)
+	t.accepting--
+	if id != 0 {
+		o.queuedLocked(actor, id)
+	}
+	o.tidy(actor, t)
+}
+
+func (o *actorOrder) queuedLocked(actor string, id storage.ID) {
+	t := o.turn(actor)
+	if _, ok := o.items[id]; !ok {
+		o.items[id] = actor
+		t.queued++
+	}
+}
+
+// recorded forgets queued items whose results are recorded: done, or
+// waiting for a retry, which the actor's later activities may pass.
+func (o *actorOrder) recorded(results []storage.InboxResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, r := range results {
+		actor, ok := o.items[r.ID]
+		if !ok {
+			continue
+		}
+		delete(o.items, r.ID)
+		t := o.actors[actor]
+		t.queued--
+		o.tidy(actor, t)
+	}
+}
+
+// wake tells the worker's listeners that stored posts wrote events.
+func (o *actorOrder) wake() {
+	o.mu.Lock()
+	applied := o.applied
+	o.mu.Unlock()
+	if applied != nil {
+		applied()
+	}
+}
+
+// applyDirect stores a verified Create as it arrives when it can (see
+// above), and reports whether it did; when not, the caller queues it.
+func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte, keyID string) bool {
+	if env.Type != "Create" || bytes.IndexByte(body, 0) >= 0 {
+		return false // a NUL is refused by the queue's insert with a reason
+	}
+	done, ok := in.order.startDirect(env.Actor)
+	if !ok {
+		return false
+	}
+	defer done()
+	note, signer, ok := in.directNote(ctx, env)
+	if !ok {
+		return false
+	}
+	t, replyTo, err := in.threadOfNote(ctx, note)
+	if err != nil || t == nil || t.IsMirror() {
+		return false
+	}
+	np, err := in.placedPost(ctx, note, t, replyTo, signer)
+	if err != nil {
+		return false
+	}
+	// POSTs waiting for this commit count as waiting for the inboxes'
+	// own (see Worker.BusyConcurrency).
+	in.commit.waiting.Add(1)
+	_, created, err := in.commitPost(ctx, np, &storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
+	in.commit.waiting.Add(-1)
+	if err != nil {
+		return false
+	}
+	if created {
+		in.queueBackfill(context.WithoutCancel(ctx), t.ID, note, 1)
+	}
+	return true
+}
+
+// directNote is the Note of a Create that applyDirect may store, and its
+// author, the signer; ok is false when the worker must see to it.
+func (in *Inbox) directNote(ctx context.Context, env *as.Envelope) (*as.RemoteNote, *storage.Account, bool) {
+	act, err := as.ReadActivity(env.Doc)
+	if err != nil || act.Actor != env.Actor || act.Object.Raw == nil || !as.IsNoteType(act.Object.Type) {
+		return nil, nil, false
+	}
+	acc, ok := in.recent.signers.get(act.Actor, time.Now())
+	if !ok {
+		return nil, nil, false // resolving it may mean a fetch: the worker's
+	}
+	signer := &acc
+	if in.refuseSuspended(ctx, act, signer) != nil {
+		return nil, nil, false
+	}
+	note, err := as.ReadNote(act.Object.Raw)
+	if err != nil || signer.APID == nil || note.AttributedTo != *signer.APID ||
+		!as.SameHost(note.ID, signer.Domain) || !as.SameHost(note.AttributedTo, signer.Domain) || !note.Public() {
+		return nil, nil, false
+	}
+	return note, signer, true
+}

@@ -1,0 +1,109 @@
+package inbox_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/skein-forum/skein/federation/inbox"
+	"github.com/skein-forum/skein/federation/internal/testnode"
+)
+
+// A Create of a known author's reply is stored by the POST itself: with
+// no worker running, the post is there when the 202 comes, recorded with
+// its activity so that a retry stores nothing twice. What the actor sends
+// after an activity still queued waits behind it.
+func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
+	n := testnode.New(t, nil) // no worker: only the POST can store anything
+	zed := testnode.NewRemoteServer(t, "mastodon").Actor("zed", "Person", 0)
+	signer, err := n.Fed.ResolveActor(t.Context(), zed.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox.ApplyDirectlyNow(n.Inbox, signer)
+	local := n.URLs.Post(n.Fx.Posts[0].ID)
+	post := func(act map[string]any) {
+		t.Helper()
+		if code, reason := zed.Post(t, n.URLs.SharedInbox(), act, testnode.SendOpts{}); code != http.StatusAccepted {
+			t.Fatalf("%s: status %d (%s)", act["type"], code, reason)
+		}
+	}
+	stored := func(note map[string]any) bool {
+		_, err := n.Store.PostByAPID(t.Context(), note["id"].(string))
+		return err == nil
+	}
+	count := func(query string, args ...any) int { return testnode.Count(t, n.Store, query, args...) }
+	note := func(text string) map[string]any {
+		m := zed.Note(local, "<p>"+text+"</p>")
+		delete(m, "replies") // no backfill jobs in between
+		return m
+	}
+
+	first := note("Stored before the 202.")
+	create := zed.Create(first)
+	post(create)
+	if !stored(first) {
+		t.Fatal("the reply was not stored when the 202 came")
+	}
+	if got := count("SELECT count(*) FROM inbox_items i JOIN inbox_bodies b ON b.item_id = i.id WHERE i.activity_id = ? AND i.done_at IS NOT NULL",
+		create["id"]); got != 1 {
+		t.Fatalf("%d activities recorded done with their body, want 1", got)
+	}
+	post(create) // the sender retries: it never saw the 202
+	if got := count("SELECT count(*) FROM posts WHERE ap_id = ?", first["id"]); got != 1 {
+		t.Fatalf("%d posts after a retry, want 1", got)
+	}
+	if got := count("SELECT count(*) FROM inbox_items WHERE activity_id = ?", create["id"]); got != 1 {
+		t.Fatalf("%d inbox items after a retry, want 1", got)
+	}
+
+	// Deleted after it was stored directly: the Delete takes the queue.
+	gone := note("Deleted at once.")
+	post(zed.Create(gone))
+	post(zed.Activity("Delete", map[string]any{"id": gone["id"], "type": "Tombstone"}))
+	// Queued behind the Delete: not stored ahead of it.
+	edited := copyMap(first)
+	edited["content"] = "<p>Stored before the 202, then edited.</p>"
+	post(zed.Activity("Update", edited))
+	after := note("Sent after the edit.")
+	post(zed.Create(after))
+	if stored(after) {
+		t.Fatal("a Create was stored ahead of the actor's activities queued before it")
+	}
+
+	w := testnode.StartInboxWorker(t, n)
+	w.Settle(t)
+	if p := w.StoredPost(t, gone["id"].(string)); !p.IsDeleted() {
+		t.Fatal("the Delete of a post stored directly was not applied")
+	}
+	pf, pa := w.StoredPost(t, first["id"].(string)), w.StoredPost(t, after["id"].(string))
+	if !strings.Contains(pf.HTML, "edited") {
+		t.Fatalf("the edit was not applied: %s", pf.HTML)
+	}
+	if pa.Position < pf.Position {
+		t.Fatalf("the Create after the edit is at %d, before the first at %d", pa.Position, pf.Position)
+	}
+	// In a locked thread the post is refused: the Create is queued, and
+	// the worker records why.
+	if err := n.Store.SetThreadLocked(t.Context(), n.Fx.Thread.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	other := testnode.NewRemoteServer(t, "mastodon").Actor("amy", "Person", 1)
+	amy, err := n.Fed.ResolveActor(t.Context(), other.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox.ApplyDirectlyNow(n.Inbox, amy)
+	locked := other.Note(local, "<p>Too late.</p>")
+	if code, reason := other.Post(t, n.URLs.SharedInbox(), other.Create(locked), testnode.SendOpts{}); code != http.StatusAccepted {
+		t.Fatalf("status %d (%s)", code, reason)
+	}
+	w.Settle(t)
+
+	if stored(locked) {
+		t.Fatal("a reply was stored in a locked thread")
+	}
+	if got := count("SELECT count(*) FROM inbox_items WHERE actor_id = ? AND done_at IS NOT NULL AND last_error <> ''", other.ID()); got != 1 {
+		t.Fatalf("%d refused Creates recorded with a reason, want 1", got)
+	}
+}

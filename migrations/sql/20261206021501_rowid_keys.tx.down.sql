@@ -1,0 +1,3 @@
+-- Nothing to undo: a table keyed by its INTEGER PRIMARY KEY holds the
+-- same columns and values, and the code of the migrations before this
+-- one reads and writes it as it did the BIGINT one.
