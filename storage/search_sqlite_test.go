@@ -93,6 +93,64 @@ func TestSearchCommonWords(t *testing.T) {
 	}
 }
 
+// TestSearchCommonWordsWindow covers the bound of a search for a common
+// word: its pages hold the newest 500 matches, a titled post older than
+// those is left out rather than put first, and one within them goes
+// first; every page is read on its own (no cache), as far as page 25.
+func TestSearchCommonWordsWindow(t *testing.T) {
+	defer storage.SetSearchRareTerm(5)()
+	ctx := context.Background()
+	opts := storagetest.Options(t, "sqlite")
+	opts.SearchCache = -1
+	s := storagetest.OpenWith(t, opts)
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fx := storagetest.Seed(t, s)
+	newThread := func(title string) storage.ID {
+		t.Helper()
+		_, opener, err := s.CreateThread(ctx, storage.NewThread{ForumID: fx.Forum.ID, AuthorID: fx.Alice.ID,
+			Title: title, Source: "Percentages.", HTML: "<p>Percentages.</p>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return opener.ID
+	}
+	pages := func() []storage.ID {
+		t.Helper()
+		var ids []storage.ID
+		for page := 1; page <= storage.MaxSearchPage; page++ {
+			hits, more, err := s.Search(ctx, "hydration", page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				ids = append(ids, h.ID)
+			}
+			if more != (page < storage.MaxSearchPage) || len(hits) != storage.SearchPageSize {
+				t.Fatalf("page %d: %d hits, more %v", page, len(hits), more)
+			}
+		}
+		return ids
+	}
+	newThread("Hydration tables") // older than the window
+	replies := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 505)
+	var newest []storage.ID
+	for i := len(replies) - 1; i >= len(replies)-500; i-- {
+		newest = append(newest, replies[i].ID)
+	}
+	if got := pages(); !slices.Equal(got, newest) {
+		t.Fatalf("the newest 500: got %d ids, first %v", len(got), got[:3])
+	}
+	titled := newThread("Hydration again") // the newest match, titled
+	more := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 3)
+	want := []storage.ID{titled, more[2].ID, more[1].ID, more[0].ID}
+	want = append(want, newest[:496]...)
+	if got := pages(); !slices.Equal(got, want) {
+		t.Fatalf("with a titled post in the window: got first %v, want %v", got[:5], want[:5])
+	}
+}
+
 // TestSearchHitsCarryWhatResultsShow covers the page query of SQLite's
 // search, which reads only the columns a page of results shows: every
 // hit's post and author agree on those with the post as PostByID reads
