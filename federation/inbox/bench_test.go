@@ -210,6 +210,10 @@ func benchmarkIngest(b *testing.B, queue bool) {
 		}
 	}
 	testnode.WaitFor(b, "the warm-up's posts", func() bool { return posts() == len(senders) })
+	testnode.WaitFor(b, "the warm-up's items done", func() bool {
+		return testnode.Count(b, n.Store, "SELECT count(*) FROM inbox_items WHERE done_at IS NULL") == 0
+	})
+	time.Sleep(100 * time.Millisecond) // and their results recorded by the worker (its flush delay is 20 ms)
 	b.ReportAllocs()
 	b.SetParallelism(16) // 32 senders on 2 cores
 	before := cpuTime(b)
