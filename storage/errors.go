@@ -22,6 +22,10 @@ var (
 	// ErrForbidden is what every [Forbidden] is: the one acting may not
 	// do this (a moderator acting on an administrator).
 	ErrForbidden = errors.New("not allowed")
+	// ErrRepeatActivity is an inbox activity whose id is stored already
+	// ([Store.CreateInboxPosts]): applied or refused before, it is not
+	// applied again.
+	ErrRepeatActivity = errors.New("inbox activity stored already")
 )
 
 type reservedError struct{}

@@ -128,22 +128,54 @@ func (s *Store) insertInboxItem(ctx context.Context, tx bun.Tx, hw *hotWrites, i
 // stores the post also stores the activity, done, so that its id keeps a
 // retry from applying it again and it can be forwarded as it came
 // ([Store.RecentInboxItems]). One commit then does what accepting,
-// claiming, storing and finishing did in four. An activity whose post is
-// refused (its PostResult.Err) is not stored: the caller queues it.
+// claiming, storing and finishing did in four.
+//
+// The activity is recorded before its post, and one whose id is stored
+// already is a repeat: its post is not created (PostResult.Err is
+// [ErrRepeatActivity]), as the queue drops a repeat when it is accepted.
+// Looking for the post's APID would not do: an activity refused before
+// (a locked thread) left no post, and a replay of it must not store one
+// now. An activity whose post is refused (its PostResult.Err) is not
+// kept: the caller queues it.
 func (s *Store) CreateInboxPosts(ctx context.Context, nps []NewPost, acts []*NewInboxItem) ([]PostResult, error) {
-	return s.createPosts(ctx, nps, func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
+	ids := make([]ID, len(acts))
+	record := func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
 		now := time.Now().UTC()
 		for i, act := range acts {
+			ids[i] = 0
 			if act == nil || res[i].Err != nil {
 				continue
 			}
-			// A repeat (0) was applied before: nothing more to record.
-			if _, err := s.insertInboxItem(ctx, tx, hw, *act, now, &now); err != nil {
+			// The insert is the repeat check (ON CONFLICT on the unique
+			// activity id): no statement more than before.
+			id, err := s.insertInboxItem(ctx, tx, hw, *act, now, &now)
+			if err != nil {
 				return fmt.Errorf("record inbox activity %s: %w", act.ActivityID, err)
+			}
+			if id == 0 {
+				res[i].Err = fmt.Errorf("create post from %s: %w", act.ActivityID, ErrRepeatActivity)
+			}
+			ids[i] = id
+		}
+		return nil
+	}
+	forget := func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
+		for i, id := range ids {
+			if id == 0 || res[i].Err == nil {
+				continue
+			}
+			// Refused after all (rare: a locked thread): the worker
+			// applies or refuses the queued activity, under the same id.
+			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox_bodies WHERE item_id = ?", id); err != nil {
+				return fmt.Errorf("forget inbox activity %s: %w", acts[i].ActivityID, err)
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox_items WHERE id = ?", id); err != nil {
+				return fmt.Errorf("forget inbox activity %s: %w", acts[i].ActivityID, err)
 			}
 		}
 		return nil
-	})
+	}
+	return s.createPosts(ctx, nps, record, forget)
 }
 
 // inboxBodyText is an activity's body as its column holds it. PostgreSQL

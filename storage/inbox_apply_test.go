@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -62,6 +63,32 @@ func TestDeletePostsByAuthor(t *testing.T) {
 	})
 }
 
+// An activity the queue holds already (refused there: a locked thread,
+// no post) is a repeat for CreateInboxPosts too, though no post has its
+// APID: a replay of the signed POST must not store the post now.
+func TestCreateInboxPostsRefusesAnActivityTheQueueHas(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		const actor, activity, note = "https://a.example/u/x", "https://a.example/a/9", "https://a.example/n/9"
+		if stored, err := s.AcceptInbox(ctx, actor, actor+"#main-key", activity, []byte(`{"id":"`+activity+`"}`)); err != nil || !stored {
+			t.Fatalf("accept: %v %v", stored, err)
+		}
+		np := storage.NewPost{ThreadID: fx.Thread.ID, AuthorID: fx.Bob.ID, Source: "Rye", HTML: "<p>Rye</p>", APID: ptr(note)}
+		res, err := s.CreateInboxPosts(ctx, []storage.NewPost{np},
+			[]*storage.NewInboxItem{{ActorID: actor, KeyID: actor + "#main-key", ActivityID: activity, Body: []byte(`{}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(res[0].Err, storage.ErrRepeatActivity) || res[0].Post != nil {
+			t.Fatalf("result %+v, want a repeat", res[0])
+		}
+		if _, err := s.PostByAPID(ctx, note); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("the post of a repeated activity was stored (err %v)", err)
+		}
+	})
+}
+
 // The activities of CreateInboxPosts are stored, done, with their posts
 // in one transaction: a repeat of either is stored once, a refused post
 // leaves its activity out, and nothing is left for the queue's workers.
@@ -83,11 +110,12 @@ func TestCreateInboxPostsRecordsActivities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res[0].Created || res[1].Created || res[1].Post.ID != res[0].Post.ID || res[2].Err == nil || !res[3].Created {
+		if !res[0].Created || !errors.Is(res[1].Err, storage.ErrRepeatActivity) || res[1].Post != nil || res[2].Err == nil ||
+			errors.Is(res[2].Err, storage.ErrRepeatActivity) || !res[3].Created {
 			t.Fatalf("results %+v", res)
 		}
 		// The sender retries the first: its post and its activity stay single.
-		if res, err := s.CreateInboxPosts(ctx, nps[:1], acts[:1]); err != nil || res[0].Created || res[0].Post == nil {
+		if res, err := s.CreateInboxPosts(ctx, nps[:1], acts[:1]); err != nil || !errors.Is(res[0].Err, storage.ErrRepeatActivity) || res[0].Post != nil {
 			t.Fatalf("retry: %+v %v", res, err)
 		}
 		count := func(q string) (n int) {

@@ -37,13 +37,18 @@ type PostResult struct {
 // A refusal of one post (see PostResult.Err) does not stop the others;
 // an error returned means the transaction failed and nothing was stored.
 func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, error) {
-	return s.createPosts(ctx, nps, nil)
+	return s.createPosts(ctx, nps, nil, nil)
 }
 
-// createPosts is CreatePosts; then, when not nil, runs in the same
-// transaction once the posts are placed, with their results (the inbox
-// records the activities that brought them: [Store.CreateInboxPosts]).
-func (s *Store) createPosts(ctx context.Context, nps []NewPost, then func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error) ([]PostResult, error) {
+// postsHook runs in the transaction of createPosts with the posts'
+// results so far.
+type postsHook func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error
+
+// createPosts is CreatePosts with two hooks in its transaction (the inbox
+// records the activities that brought the posts: [Store.CreateInboxPosts]).
+// before, when not nil, runs before the posts are placed; a post it gives
+// an Err is left out. then, when not nil, runs once they are placed.
+func (s *Store) createPosts(ctx context.Context, nps []NewPost, before, then postsHook) ([]PostResult, error) {
 	res := make([]PostResult, len(nps))
 	var todo []int
 	summaries := make([]string, len(nps))
@@ -74,8 +79,17 @@ func (s *Store) createPosts(ctx context.Context, nps []NewPost, then func(ctx co
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out := make([]PostResult, len(nps))
 		copy(out, res)
-		if err := s.createPostsTx(ctx, tx, hw, nps, summaries, todo, out, now); err != nil {
-			return err
+		todo := todo
+		if before != nil {
+			if err := before(ctx, tx, hw, out); err != nil {
+				return err
+			}
+			todo = slices.DeleteFunc(slices.Clone(todo), func(i int) bool { return out[i].Err != nil })
+		}
+		if len(todo) > 0 {
+			if err := s.createPostsTx(ctx, tx, hw, nps, summaries, todo, out, now); err != nil {
+				return err
+			}
 		}
 		if then != nil {
 			if err := then(ctx, tx, hw, out); err != nil {

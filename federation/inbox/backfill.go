@@ -134,7 +134,7 @@ func (in *Inbox) queueBackfill(ctx context.Context, thread storage.ID, note *as.
 func (in *Inbox) queueJob(ctx context.Context, kind string, job any) error {
 	body, err := json.Marshal(job)
 	if err == nil {
-		_, err = in.acceptInbox(ctx, storage.NewInboxItem{Kind: kind, ActorID: in.urls.InstanceActor(), Body: body})
+		_, err = in.acceptInbox(ctx, storage.NewInboxItem{Kind: kind, ActorID: in.urls.InstanceActor(), Body: body}, nil)
 	}
 	if err == nil {
 		in.Notify()

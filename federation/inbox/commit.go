@@ -35,8 +35,11 @@ type pendingItem struct {
 	done chan struct{}
 }
 
-// acceptInbox stores one verified POST through the group commit.
-func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bool, error) {
+// acceptInbox stores one verified POST through the group commit; turn,
+// when not nil, is the actor's turn a Create that was not stored
+// directly holds (see applyDirect): that Create waits for nothing and
+// holds back the actor's next POSTs until it is in the commit's order.
+func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem, turn *directStore) (bool, error) {
 	c := &in.commit
 	c.once.Do(func() {
 		c.ch = make(chan *pendingItem, maxCommitBatch)
@@ -45,6 +48,19 @@ func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem) (bo
 	c.waiting.Add(1)
 	defer c.waiting.Add(-1)
 	p := &pendingItem{item: item, done: make(chan struct{})}
+	if turn != nil {
+		// Counted as accepting already (directStore.toQueue).
+		defer func() { in.order.endQueued(item.ActorID, p.id) }()
+		select {
+		case c.ch <- p:
+			turn.inQueue()
+		case <-ctx.Done():
+			turn.inQueue()
+			return false, ctx.Err()
+		}
+		<-p.done
+		return p.id != 0, p.err
+	}
 	if kindOr(item.Kind) == storage.InboxActivity {
 		// After the actor's Creates being stored directly (direct.go),
 		// and counted as queued until the worker recorded its result.

@@ -3,7 +3,9 @@ package inbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	as "github.com/skein-forum/skein/federation/activitystreams"
@@ -92,8 +94,9 @@ func (o *actorOrder) seed(pending []storage.PendingInboxActivity, applied func()
 }
 
 // startDirect reports whether a Create of actor may be stored directly
-// now; if so, done must be called once its commit is over.
-func (o *actorOrder) startDirect(actor string) (done func(), ok bool) {
+// now; if so, the store must end with the directStore's done or, when it
+// falls back to the queue, toQueue.
+func (o *actorOrder) startDirect(actor string) (*directStore, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.on {
@@ -108,14 +111,50 @@ func (o *actorOrder) startDirect(actor string) (done func(), ok bool) {
 		t.stored = make(chan struct{})
 	}
 	t.direct++
-	return func() {
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		if t.direct--; t.direct == 0 {
-			close(t.stored)
-		}
-		o.tidy(actor, t)
-	}, true
+	return &directStore{o: o, actor: actor, t: t}, true
+}
+
+// directStore is a Create of actor counted as being stored directly.
+type directStore struct {
+	o      *actorOrder
+	actor  string
+	t      *actorTurn
+	queued bool // handed to the queue: acceptInbox ends it
+}
+
+// done ends a direct store that stored the Create (or a repeat of it).
+func (d *directStore) done() {
+	d.o.mu.Lock()
+	defer d.o.mu.Unlock()
+	d.endLocked()
+}
+
+func (d *directStore) endLocked() {
+	if d.t.direct--; d.t.direct == 0 {
+		close(d.t.stored)
+	}
+	d.o.tidy(d.actor, d.t)
+}
+
+// toQueue hands a Create that will not be stored directly to the queue
+// without letting go of the actor's turn: it is counted as accepting
+// (what the actor sends next takes the queue too) while it still holds
+// back the POSTs waiting for the direct stores, until acceptInbox has
+// put it in the commit's order (inQueue). Letting go first would let a
+// later Update of the actor be queued, and applied, ahead of the Create.
+func (d *directStore) toQueue() {
+	d.o.mu.Lock()
+	defer d.o.mu.Unlock()
+	d.t.accepting++
+	d.queued = true
+}
+
+// inQueue ends the direct count of a Create handed to the queue, once
+// it is in the commit's order or given up.
+func (d *directStore) inQueue() {
+	d.o.mu.Lock()
+	defer d.o.mu.Unlock()
+	d.endLocked()
 }
 
 // startQueued counts a POST of actor on its way to the queue and
@@ -185,17 +224,33 @@ func (o *actorOrder) wake() {
 	}
 }
 
+// testHookQueueing, set by tests only, runs when an activity is about
+// to be queued (a Create that was not stored directly holding its
+// actor's turn).
+var testHookQueueing atomic.Pointer[func(*as.Envelope)]
+
 // applyDirect stores a verified Create as it arrives when it can (see
-// above), and reports whether it did; when not, the caller queues it.
-func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte, keyID string) bool {
+// above), and reports whether it did. When not, the caller queues it,
+// passing turn to acceptInbox when it is not nil: the actor's turn,
+// still held (directStore.toQueue).
+func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte, keyID string) (stored bool, turn *directStore) {
 	if env.Type != "Create" || bytes.IndexByte(body, 0) >= 0 {
-		return false // a NUL is refused by the queue's insert with a reason
+		return false, nil // a NUL is refused by the queue's insert with a reason
 	}
-	done, ok := in.order.startDirect(env.Actor)
+	d, ok := in.order.startDirect(env.Actor)
 	if !ok {
-		return false
+		return false, nil
 	}
-	defer done()
+	if !in.storeDirect(ctx, env, body, keyID) {
+		d.toQueue()
+		return false, d
+	}
+	d.done()
+	return true, nil
+}
+
+// storeDirect is applyDirect once the actor's turn is taken.
+func (in *Inbox) storeDirect(ctx context.Context, env *as.Envelope, body []byte, keyID string) bool {
 	note, signer, ok := in.directNote(ctx, env)
 	if !ok {
 		return false
@@ -213,6 +268,11 @@ func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte,
 	in.commit.waiting.Add(1)
 	_, created, err := in.commitPost(ctx, np, &storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
 	in.commit.waiting.Add(-1)
+	if errors.Is(err, storage.ErrRepeatActivity) {
+		// Applied or refused before: answered as the queue answers a
+		// repeat.
+		return true
+	}
 	if err != nil {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/internal/testnode"
@@ -105,5 +106,119 @@ func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
 	}
 	if got := count("SELECT count(*) FROM inbox_items WHERE actor_id = ? AND done_at IS NOT NULL AND last_error <> ''", other.ID()); got != 1 {
 		t.Fatalf("%d refused Creates recorded with a reason, want 1", got)
+	}
+}
+
+// directRig is a node with no worker running and a remote author whose
+// account the inbox remembers, replying to the fixture's thread.
+type directRig struct {
+	n     *testnode.Node
+	zed   *testnode.RemoteActor
+	local string
+}
+
+func newDirectRig(t *testing.T) *directRig {
+	n := testnode.New(t, nil)
+	zed := testnode.NewRemoteServer(t, "mastodon").Actor("zed", "Person", 0)
+	signer, err := n.Fed.ResolveActor(t.Context(), zed.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox.ApplyDirectlyNow(n.Inbox, signer)
+	return &directRig{n: n, zed: zed, local: n.URLs.Post(n.Fx.Posts[0].ID)}
+}
+
+func (r *directRig) post(t *testing.T, act map[string]any) {
+	t.Helper()
+	if code, reason := r.zed.Post(t, r.n.URLs.SharedInbox(), act, testnode.SendOpts{}); code != http.StatusAccepted {
+		t.Fatalf("%s: status %d (%s)", act["type"], code, reason)
+	}
+}
+
+func (r *directRig) note(text string) map[string]any {
+	m := r.zed.Note(r.local, "<p>"+text+"</p>")
+	delete(m, "replies") // no backfill jobs in between
+	return m
+}
+
+func (r *directRig) lock(t *testing.T, locked bool) {
+	t.Helper()
+	if err := r.n.Store.SetThreadLocked(t.Context(), r.n.Fx.Thread.ID, locked); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Create that falls back to the queue keeps its actor's turn until it
+// is queued: an Update of its Note sent meanwhile is queued after it,
+// not applied first to a post that is not there yet (and lost).
+func TestInboxQueuesAnUpdateAfterTheCreateThatFellBack(t *testing.T) {
+	r := newDirectRig(t)
+	r.lock(t, true) // the Create is not stored directly: it takes the queue
+	note := r.note("Before the edit.")
+	create := r.zed.Create(note)
+	edited := copyMap(note)
+	edited["content"] = "<p>After the edit.</p>"
+	update := r.zed.Activity("Update", edited)
+	count := func(query string, args ...any) int { return testnode.Count(t, r.n.Store, query, args...) }
+
+	updated := make(chan int, 1)
+	inbox.OnQueueing(t, func(id string) {
+		if id != create["id"] {
+			return
+		}
+		// The worker may store the reply once the Create is queued.
+		r.lock(t, false)
+		go func() {
+			code, _ := r.zed.Post(t, r.n.URLs.SharedInbox(), update, testnode.SendOpts{})
+			updated <- code
+		}()
+		// Until the Update waits for the Create's turn (the Create and
+		// the Update on their way to the queue), or it is queued ahead.
+		for inbox.Accepting(r.n.Inbox, r.zed.ID()) < 2 &&
+			count("SELECT count(*) FROM inbox_items WHERE activity_id = ?", update["id"]) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	r.post(t, create)
+	if code := <-updated; code != http.StatusAccepted {
+		t.Fatalf("Update: status %d", code)
+	}
+	var order []string
+	if err := r.n.Store.DB().NewRaw("SELECT activity_id FROM inbox_items WHERE activity_id IN (?, ?) ORDER BY id",
+		create["id"], update["id"]).Scan(t.Context(), &order); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 2 || order[0] != create["id"] {
+		t.Fatalf("queued in the order %v, want the Create first", order)
+	}
+	w := testnode.StartInboxWorker(t, r.n)
+	w.Settle(t)
+	if p := w.StoredPost(t, note["id"].(string)); !strings.Contains(p.HTML, "After the edit") {
+		t.Fatalf("the edit was lost: %s", p.HTML)
+	}
+}
+
+// A Create the queue refused (a locked thread) is not stored by a replay
+// of it once the thread is unlocked, though the replay could be stored
+// directly: its activity id is a repeat, as the queue would have found.
+func TestInboxDropsAReplayOfARefusedCreate(t *testing.T) {
+	r := newDirectRig(t)
+	r.lock(t, true)
+	note := r.note("Too late.")
+	create := r.zed.Create(note)
+	r.post(t, create)
+	w := testnode.StartInboxWorker(t, r.n)
+	w.Settle(t)
+	if got := testnode.Count(t, r.n.Store, "SELECT count(*) FROM inbox_items WHERE activity_id = ? AND done_at IS NOT NULL", create["id"]); got != 1 {
+		t.Fatalf("%d refused Creates recorded done, want 1", got)
+	}
+	r.lock(t, false)
+	r.post(t, create) // replayed within the Date window
+	w.Settle(t)
+	if _, err := r.n.Store.PostByAPID(t.Context(), note["id"].(string)); err == nil {
+		t.Fatal("a replay of a refused Create stored its post")
+	}
+	if got := testnode.Count(t, r.n.Store, "SELECT count(*) FROM inbox_items WHERE activity_id = ?", create["id"]); got != 1 {
+		t.Fatalf("%d inbox items for the activity, want 1", got)
 	}
 }

@@ -1,7 +1,10 @@
 package inbox
 
 import (
+	"testing"
 	"time"
+
+	as "github.com/skein-forum/skein/federation/activitystreams"
 
 	"github.com/skein-forum/skein/storage"
 )
@@ -17,3 +20,21 @@ func ApplyDirectlyNow(in *Inbox, signer *storage.Account) {
 // QueueEveryActivity makes in queue every activity, as before Creates
 // were stored as they arrive; call it before the worker starts.
 func QueueEveryActivity(in *Inbox) { in.order.off = true }
+
+// OnQueueing runs f with the id of each activity about to be queued,
+// until t ends.
+func OnQueueing(t testing.TB, f func(activityID string)) {
+	hook := func(env *as.Envelope) { f(env.ID) }
+	testHookQueueing.Store(&hook)
+	t.Cleanup(func() { testHookQueueing.Store(nil) })
+}
+
+// Accepting is how many POSTs of actor are on their way to the queue.
+func Accepting(in *Inbox, actor string) int {
+	in.order.mu.Lock()
+	defer in.order.mu.Unlock()
+	if t := in.order.actors[actor]; t != nil {
+		return t.accepting
+	}
+	return 0
+}

@@ -219,13 +219,17 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		in.refuse(w, r, http.StatusForbidden, "actor is suspended", env, actorHost, nil)
 		return
 	}
-	if in.applyDirect(r.Context(), env, body, keyID) {
+	stored, turn := in.applyDirect(r.Context(), env, body, keyID)
+	if stored {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
+	if hook := testHookQueueing.Load(); hook != nil {
+		(*hook)(env)
+	}
 	// Kept before the commit: the worker may claim the item at once.
 	kept := in.parsed.put(string(body), env.Doc, now)
-	stored, err := in.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
+	stored, err = in.acceptInbox(r.Context(), storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body}, turn)
 	if err != nil || !stored {
 		in.parsed.drop(string(body), kept)
 	}
