@@ -48,8 +48,11 @@ type Config struct {
 	// [inbox.Config]); 0 is the default, negative turns a limit off.
 	InboxHostPerMinute  int
 	InboxActorPerMinute int
-	Version             string
-	Log                 *slog.Logger
+	// InboxQueueAll sends every inbox activity through the queue (see
+	// inbox.Config.QueueEveryActivity).
+	InboxQueueAll bool
+	Version       string
+	Log           *slog.Logger
 	// PprofListen, when set, serves net/http/pprof on its own listener
 	// (loopback only in practice) for profiling runs; off by default.
 	PprofListen string
@@ -194,7 +197,8 @@ func (n *Node) prepare(ctx context.Context) error {
 		if d := n.Delivery; d != nil {
 			d.Notify()
 		}
-	}, HostPerMinute: n.cfg.InboxHostPerMinute, ActorPerMinute: n.cfg.InboxActorPerMinute})
+	}, HostPerMinute: n.cfg.InboxHostPerMinute, ActorPerMinute: n.cfg.InboxActorPerMinute,
+		QueueEveryActivity: n.cfg.InboxQueueAll})
 	n.Delivery = &delivery.Worker{Store: n.Store, Client: n.client, Keys: n.Fed.SigningKey,
 		Refused: n.deliveryRefused, Observe: n.observeDelivery, Log: n.log.With("worker", "delivery")}
 	n.Outbox = &outbox.Worker{Fed: fed, Queued: n.Delivery.Notify, Log: n.log.With("worker", "outbox")}

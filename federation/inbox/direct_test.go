@@ -222,3 +222,33 @@ func TestInboxDropsAReplayOfARefusedCreate(t *testing.T) {
 		t.Fatalf("%d inbox items for the activity, want 1", got)
 	}
 }
+
+// With QueueEveryActivity (skein serve --inbox-queue-all) a known
+// author's reply is not stored by its POST: it waits in the queue until
+// the worker applies it.
+func TestInboxQueueEveryActivityQueuesAKnownAuthorsReply(t *testing.T) {
+	n := testnode.New(t, nil) // no worker: only the POST could store it
+	n.InboxCfg = inbox.Config{QueueEveryActivity: true}
+	n.Restart()
+	zed := testnode.NewRemoteServer(t, "mastodon").Actor("zed", "Person", 0)
+	signer, err := n.Fed.ResolveActor(t.Context(), zed.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox.ApplyDirectlyNow(n.Inbox, signer)
+	note := zed.Note(n.URLs.Post(n.Fx.Posts[0].ID), "<p>Queued, not stored by the POST.</p>")
+	delete(note, "replies")
+	create := zed.Create(note)
+	if code, reason := zed.Post(t, n.URLs.SharedInbox(), create, testnode.SendOpts{}); code != http.StatusAccepted {
+		t.Fatalf("status %d (%s)", code, reason)
+	}
+	if _, err := n.Store.PostByAPID(t.Context(), note["id"].(string)); err == nil {
+		t.Fatal("the reply was stored by its POST although every activity should be queued")
+	}
+	if got := testnode.Count(t, n.Store, "SELECT count(*) FROM inbox_items WHERE activity_id = ? AND done_at IS NULL", create["id"]); got != 1 {
+		t.Fatalf("%d pending inbox items for the Create, want 1", got)
+	}
+	w := testnode.StartInboxWorker(t, n)
+	w.Settle(t)
+	w.StoredPost(t, note["id"].(string))
+}

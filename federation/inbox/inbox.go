@@ -51,6 +51,10 @@ type Config struct {
 	// before POSTs are answered 503 with Retry-After (see backlog.go):
 	// 0 means [DefaultMaxBacklog], a negative value turns it off.
 	MaxBacklog time.Duration
+	// QueueEveryActivity turns off storing a known author's Create{Note}
+	// in the POST itself (direct.go): every activity then goes through
+	// the queue, as on PostgreSQL.
+	QueueEveryActivity bool
 }
 
 // Inbox receives and applies activities. It is safe for concurrent use;
@@ -89,7 +93,7 @@ func New(fed *federation.Server, cfg Config) *Inbox {
 	return &Inbox{fed: fed, store: fed.Store(), urls: fed.URLs(), log: fed.Log(), deliveryQueued: cfg.DeliveryQueued,
 		hosts: newLimiterSet(cfg.HostPerMinute), actors: newLimiterSet(cfg.ActorPerMinute),
 		wake: worker.NewSignal(), recent: newLookups(), backlog: backlog{max: cfg.MaxBacklog, room: make(chan struct{}, maxWaiting)},
-		order: actorOrder{off: fed.Store().Dialect() == dialect.PG}}
+		order: actorOrder{off: fed.Store().Dialect() == dialect.PG || cfg.QueueEveryActivity}}
 }
 
 // Register adds the POST side of every actor's inbox and the shared one.
