@@ -48,7 +48,7 @@ type hotReads struct {
 	threadVersion   *sql.Stmt
 	accountByAPID   *sql.Stmt
 	postByAPID      *sql.Stmt
-	followerInboxes *sql.Stmt
+	followerTargets *sql.Stmt
 	likedOf         *sql.Stmt // likedBatch post ids
 	likedOnPage     *sql.Stmt
 	livePostThread  *sql.Stmt
@@ -133,10 +133,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		// The inbox worker's lookups, once or twice per activity.
 		prep(&h.accountByAPID, "SELECT "+accountCols+" FROM accounts AS a WHERE a.ap_id = ?"),
 		// The outbox worker's, per event of a post.
-		prep(&h.followerInboxes, `SELECT f.id, a.id, a.domain, a.inbox, a.shared_inbox, a.software
-			FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
-			WHERE f.target_kind = ? AND f.target_id = ? AND f.accepted = ? AND f.id > ? AND a.domain <> ''
-			ORDER BY f.id ASC LIMIT ?`),
+		prep(&h.followerTargets, sqlRemoteFollowerTargets),
 		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
 		prep(&h.livePostThread, "SELECT thread_id FROM posts WHERE id = ? AND deleted_at IS NULL"),
 		prep(&h.threadReader, `SELECT
@@ -153,7 +150,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerInboxes, &h.likedOf, &h.likedOnPage, &h.livePostThread, &h.threadReader,
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerTargets, &h.likedOf, &h.likedOnPage, &h.livePostThread, &h.threadReader,
 		&h.searchVersion, &h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()
@@ -221,11 +218,8 @@ func (r *rowValues) scan(rows *sql.Rows) error {
 // scanFields fills the fields of the struct dst points to from vals, the
 // way bun does.
 func scanFields(t *schema.Table, dst any, vals []any) error {
-	v := reflect.ValueOf(dst).Elem()
-	for i, f := range t.Fields {
-		if err := f.ScanValue(v, vals[i]); err != nil {
-			return fmt.Errorf("scan %s.%s: %w", t.Name, f.Name, err)
-		}
+	if err := scanSomeFields(t.Fields, dst, vals); err != nil {
+		return fmt.Errorf("%s: %w", t.Name, err)
 	}
 	return nil
 }

@@ -166,9 +166,7 @@ func (s *Store) CreateInboxPosts(ctx context.Context, nps []NewPost, acts []*New
 			}
 			// Refused after all (rare: a locked thread): the worker
 			// applies or refuses the queued activity, under the same id.
-			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox_bodies WHERE item_id = ?", id); err != nil {
-				return fmt.Errorf("forget inbox activity %s: %w", acts[i].ActivityID, err)
-			}
+			// Its body goes with it (ON DELETE CASCADE).
 			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox_items WHERE id = ?", id); err != nil {
 				return fmt.Errorf("forget inbox activity %s: %w", acts[i].ActivityID, err)
 			}

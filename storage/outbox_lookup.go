@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -28,19 +27,6 @@ type FollowerInbox struct {
 	Followers int `bun:"-"`
 }
 
-// RemoteFollowerInboxes pages the accepted remote followers of a target
-// by follow id (after is the last FollowID of the previous page). Local
-// followers are left out: they read the forum here and need no delivery.
-// It reads only the columns a fan-out needs, through follows_target.
-func (s *Store) RemoteFollowerInboxes(ctx context.Context, kind string, targetID ID, after ID, limit int) ([]FollowerInbox, error) {
-	h, err := s.hotReads(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := h.followerInboxes.QueryContext(ctx, kind, targetID, true, after, limit)
-	return scanFollowerInboxes(rows, err, false, kind, targetID)
-}
-
 // RemoteFollowerTargets returns where a fan-out to the accepted remote
 // followers of a target delivers, one row per place: the followers of a
 // host that share an inbox and run the same software come back as one
@@ -51,26 +37,19 @@ func (s *Store) RemoteFollowerInboxes(ctx context.Context, kind string, targetID
 // 1,000 hosts reads 1,000 rows instead of 10,000. Suspended actors and
 // local followers (who read the forum here) are left out.
 func (s *Store) RemoteFollowerTargets(ctx context.Context, kind string, targetID ID) ([]FollowerInbox, error) {
-	rows, err := s.r.QueryContext(ctx, sqlRemoteFollowerTargets, kind, targetID, true, false)
-	return scanFollowerInboxes(rows, err, true, kind, targetID)
-}
-
-// scanFollowerInboxes reads rows of follow id, account id, domain, inbox,
-// shared inbox, software and, when counted, how many followers each
-// stands for.
-func scanFollowerInboxes(rows *sql.Rows, err error, counted bool, kind string, targetID ID) ([]FollowerInbox, error) {
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := h.followerTargets.QueryContext(ctx, kind, targetID, true, false)
 	if err != nil {
 		return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
 	}
 	defer rows.Close()
 	var out []FollowerInbox
 	for rows.Next() {
-		f := FollowerInbox{Followers: 1}
-		dest := []any{&f.FollowID, &f.AccountID, &f.Domain, &f.Inbox, &f.SharedInbox, &f.Software}
-		if counted {
-			dest = append(dest, &f.Followers)
-		}
-		if err := rows.Scan(dest...); err != nil {
+		var f FollowerInbox
+		if err := rows.Scan(&f.FollowID, &f.AccountID, &f.Domain, &f.Inbox, &f.SharedInbox, &f.Software, &f.Followers); err != nil {
 			return nil, fmt.Errorf("remote followers of %s %s: %w", kind, targetID, err)
 		}
 		out = append(out, f)
@@ -208,7 +187,7 @@ func (s *Store) ThreadsByID(ctx context.Context, ids []ID) (map[ID]*Thread, erro
 
 // FollowedRemotely tells which of the targets of one kind have at least
 // one accepted remote follower: a pass over many events asks once, and
-// pages through [Store.RemoteFollowerInboxes] only for those.
+// reads [Store.RemoteFollowerTargets] only for those.
 func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (map[ID]bool, error) {
 	out := make(map[ID]bool)
 	if len(ids) == 0 {

@@ -27,7 +27,10 @@ const guestCacheTTL = 30 * time.Second
 
 // guestCacheBytes bounds the pages kept for guests unless
 // Config.GuestCacheBytes says otherwise.
-const guestCacheBytes = 64 << 20
+const guestCacheBytes = DefaultGuestCacheMB << 20
+
+// DefaultGuestCacheMB is skein serve's --guest-cache default.
+const DefaultGuestCacheMB = 64
 
 // serveCachedGuestPage answers a guest from the cache when it holds the
 // page at the given version; it reports whether it did.

@@ -27,7 +27,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	db.register(f)
 	var searchCache, guestCacheMB int
 	f.Int(&searchCache, "search-cache", storage.DefaultSearchCache, "searches whose ranked results are kept until a post changes (SQLite; 0: none)")
-	f.Int(&guestCacheMB, "guest-cache", 64, "MB of rendered pages (threads, forums, search results) kept for guests until what they show changes (0: none)")
+	f.Int(&guestCacheMB, "guest-cache", web.DefaultGuestCacheMB, "MB of rendered pages (threads, forums, search results) kept for guests until what they show changes (0: none)")
 	var trustedProxies string
 	f.String(&cfg.Registration, "registration", "open", "who may register: open, approval (an admin approves each) or closed")
 	f.String(&cfg.Federation, "federation", "open", "open (every host not blocked) or allowlist (only hosts on the allow list)")

@@ -61,7 +61,7 @@ func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem, tur
 		<-p.done
 		return p.id != 0, p.err
 	}
-	if kindOr(item.Kind) == storage.InboxActivity {
+	if item.Kind == "" || item.Kind == storage.InboxActivity {
 		// After the actor's Creates being stored directly (direct.go),
 		// and counted as queued until the worker recorded its result.
 		if earlier := in.order.startQueued(item.ActorID); earlier != nil {
@@ -83,13 +83,6 @@ func (in *Inbox) acceptInbox(ctx context.Context, item storage.NewInboxItem, tur
 	// may retry, and the activity id keeps that from storing it twice.
 	<-p.done
 	return p.id != 0, p.err
-}
-
-func kindOr(kind string) string {
-	if kind == "" {
-		return storage.InboxActivity
-	}
-	return kind
 }
 
 // acceptsWaiting reports whether POSTs to the inboxes wait for a commit.

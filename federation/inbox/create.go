@@ -47,8 +47,7 @@ func (in *Inbox) trustedNote(ctx context.Context, ref as.Object, signer *storage
 		if err != nil {
 			return nil, err
 		}
-		if as.SameHost(note.ID, signer.Domain) && as.SameHost(note.AttributedTo, signer.Domain) &&
-			(!byActor || note.AttributedTo == *signer.APID) {
+		if carriedNoteTrusted(note, signer, byActor) {
 			return note, nil
 		}
 		ref.ID = note.ID
@@ -57,6 +56,14 @@ func (in *Inbox) trustedNote(ctx context.Context, ref as.Object, signer *storage
 		return nil, ignore("object without an id")
 	}
 	return in.fetchNote(ctx, ref.ID)
+}
+
+// carriedNoteTrusted reports whether a Note carried in an activity may be
+// taken as it came: it and its author are on the signer's host, and with
+// byActor its author is the signer.
+func carriedNoteTrusted(note *as.RemoteNote, signer *storage.Account, byActor bool) bool {
+	return as.SameHost(note.ID, signer.Domain) && as.SameHost(note.AttributedTo, signer.Domain) &&
+		(!byActor || (signer.APID != nil && note.AttributedTo == *signer.APID))
 }
 
 // fetchNote fetches a Note from its own server. The document must carry

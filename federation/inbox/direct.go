@@ -116,10 +116,9 @@ func (o *actorOrder) startDirect(actor string) (*directStore, bool) {
 
 // directStore is a Create of actor counted as being stored directly.
 type directStore struct {
-	o      *actorOrder
-	actor  string
-	t      *actorTurn
-	queued bool // handed to the queue: acceptInbox ends it
+	o     *actorOrder
+	actor string
+	t     *actorTurn
 }
 
 // done ends a direct store that stored the Create (or a repeat of it).
@@ -146,16 +145,11 @@ func (d *directStore) toQueue() {
 	d.o.mu.Lock()
 	defer d.o.mu.Unlock()
 	d.t.accepting++
-	d.queued = true
 }
 
 // inQueue ends the direct count of a Create handed to the queue, once
 // it is in the commit's order or given up.
-func (d *directStore) inQueue() {
-	d.o.mu.Lock()
-	defer d.o.mu.Unlock()
-	d.endLocked()
-}
+func (d *directStore) inQueue() { d.done() }
 
 // startQueued counts a POST of actor on its way to the queue and
 // returns what it must wait for first: the actor's direct stores in
@@ -298,8 +292,7 @@ func (in *Inbox) directNote(ctx context.Context, env *as.Envelope) (*as.RemoteNo
 		return nil, nil, false
 	}
 	note, err := as.ReadNote(act.Object.Raw)
-	if err != nil || signer.APID == nil || note.AttributedTo != *signer.APID ||
-		!as.SameHost(note.ID, signer.Domain) || !as.SameHost(note.AttributedTo, signer.Domain) || !note.Public() {
+	if err != nil || !carriedNoteTrusted(note, signer, true) || !note.Public() {
 		return nil, nil, false
 	}
 	return note, signer, true

@@ -3,11 +3,13 @@ package inbox_test
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/internal/testnode"
+	"github.com/skein-forum/skein/internal/poll"
 )
 
 // A Create of a known author's reply is stored by the POST itself: with
@@ -22,6 +24,8 @@ func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	inbox.ApplyDirectlyNow(n.Inbox, signer)
+	var wakes atomic.Int32
+	inbox.OnDirectStore(n.Inbox, func() { wakes.Add(1) })
 	local := n.URLs.Post(n.Fx.Posts[0].ID)
 	post := func(act map[string]any) {
 		t.Helper()
@@ -46,6 +50,8 @@ func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
 	if !stored(first) {
 		t.Fatal("the reply was not stored when the 202 came")
 	}
+	// The wake comes after the commit that answered the POST.
+	poll.Until(t, "a wake after the direct store (outbox, mail)", 5*time.Second, func() bool { return wakes.Load() > 0 })
 	if got := count("SELECT count(*) FROM inbox_items i JOIN inbox_bodies b ON b.item_id = i.id WHERE i.activity_id = ? AND i.done_at IS NOT NULL",
 		create["id"]); got != 1 {
 		t.Fatalf("%d activities recorded done with their body, want 1", got)
@@ -180,8 +186,13 @@ func TestInboxQueuesAnUpdateAfterTheCreateThatFellBack(t *testing.T) {
 		}
 	})
 	r.post(t, create)
-	if code := <-updated; code != http.StatusAccepted {
-		t.Fatalf("Update: status %d", code)
+	select {
+	case code := <-updated:
+		if code != http.StatusAccepted {
+			t.Fatalf("Update: status %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Create was not queued, or the Update got no answer")
 	}
 	var order []string
 	if err := r.n.Store.DB().NewRaw("SELECT activity_id FROM inbox_items WHERE activity_id IN (?, ?) ORDER BY id",

@@ -17,6 +17,14 @@ func ApplyDirectlyNow(in *Inbox, signer *storage.Account) {
 	in.recent.signers.put(*signer.APID, *signer, time.Now())
 }
 
+// OnDirectStore runs f where a node's worker would be woken (to wake the
+// outbox and mail) after a commit stored activities directly.
+func OnDirectStore(in *Inbox, f func()) {
+	in.order.mu.Lock()
+	defer in.order.mu.Unlock()
+	in.order.applied = f
+}
+
 // QueueEveryActivity makes in queue every activity, as before Creates
 // were stored as they arrive; call it before the worker starts.
 func QueueEveryActivity(in *Inbox) { in.order.off = true }

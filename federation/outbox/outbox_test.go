@@ -224,8 +224,8 @@ func TestPassSendsWhatEachEventSends(t *testing.T) {
 // A thread's followers are reached once per shared inbox, and once each
 // where a follower has none: the remote author of the reply is left out
 // only where it is alone behind its inbox, suspended followers are left
-// out, and a place standing for one follower still names it (a 410 there
-// drops that follow).
+// out, and a place standing for one follower still names it, so the
+// author alone behind it is left out.
 func TestThreadAnnounceGoesOncePerSharedInbox(t *testing.T) {
 	ctx := context.Background()
 	n := testnode.New(t, nil)
