@@ -159,11 +159,14 @@ func (h *hotReads) close() {
 	}
 }
 
+// sqliteTimeLayout is how bun writes a time on SQLite.
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999-07:00"
+
 // timeArg is a time as a query parameter: on SQLite the text bun writes
 // (times are stored as text and compared as text), else the time itself.
 func (s *Store) timeArg(t time.Time) any {
 	if s.r.Dialect().Name() == dialect.SQLite {
-		return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
+		return t.UTC().Format(sqliteTimeLayout)
 	}
 	return t.UTC()
 }
