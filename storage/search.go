@@ -15,7 +15,8 @@ import (
 )
 
 // Search runs on each database's own full-text index: an FTS5 table on
-// SQLite, a generated tsvector with a GIN index on PostgreSQL. Both hold
+// SQLite (contentless: it keeps the terms, not a copy of the text), a
+// generated tsvector with a GIN index on PostgreSQL. Both hold
 // one document per live post of a live thread in a listed forum (its
 // text, plus the thread's title on the first post), written in the
 // transaction that writes the post and dropped in the one that deletes
@@ -206,9 +207,19 @@ func (s *Store) indexPost(ctx context.Context, tx bun.Tx, p *Post, title string)
 	return nil
 }
 
-// reindexPostBody replaces an edited post's text in its search document.
+// reindexPostBody replaces an edited post's text in its search document,
+// if it has one (a post of a hidden forum has none). The document is
+// written whole, title and text: SQLite's index keeps no copy of either
+// (a contentless FTS5 table), so it cannot update one column alone.
 func (s *Store) reindexPostBody(ctx context.Context, tx bun.Tx, p *Post) error {
-	if _, err := tx.NewRaw("UPDATE post_search SET body = ? WHERE "+s.searchKey()+" = ?", searchText(p), p.ID).Exec(ctx); err != nil {
+	title := ""
+	if p.Position == 1 {
+		if err := tx.NewRaw("SELECT title FROM threads WHERE id = ?", p.ThreadID).Scan(ctx, &title); err != nil {
+			return fmt.Errorf("reindex post: thread %s: %w", p.ThreadID, err)
+		}
+	}
+	q := "UPDATE post_search SET title = ?, body = ? WHERE " + s.searchKey() + " = ?"
+	if _, err := tx.NewRaw(q, title, searchText(p), p.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("reindex post: %w", err)
 	}
 	return nil
@@ -255,18 +266,21 @@ func PlainText(h string) string {
 
 // collapseSpace is strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " "),
 // copying each run of other characters whole (invalid bytes included, as
-// given) instead of a character at a time: every search result's excerpt
-// is made from the plain text of its whole post.
+// given) instead of a character at a time, and telling ASCII space by a
+// table (unicode.IsSpace, a call a byte, was two thirds of it): every
+// search result's excerpt is made from the plain text of its whole post.
 func collapseSpace(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	word := -1 // where the run of characters being read began
 	for i := 0; i < len(s); {
-		r, n := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
+		space, n := asciiSpace[s[i]], 1
+		if s[i] >= utf8.RuneSelf {
+			var r rune
 			r, n = utf8.DecodeRuneInString(s[i:])
+			space = unicode.IsSpace(r)
 		}
-		if !unicode.IsSpace(r) {
+		if !space {
 			if word < 0 {
 				word = i
 			}
@@ -287,6 +301,10 @@ func collapseSpace(s string) string {
 	}
 	return b.String()
 }
+
+// asciiSpace marks the bytes below utf8.RuneSelf that unicode.IsSpace
+// reports as space.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // blockTagNames are the tags PlainText turns into a space.
 var blockTagNames = []string{"p", "br", "div", "blockquote", "pre", "li", "ul", "ol",
