@@ -101,7 +101,7 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 	if o.profile != "" {
 		prof = t.profile(ctx, o.profile, 5*time.Second)
 	}
-	cpu0 := t.CPU()
+	span := t.startCPU()
 	mu.Lock()
 	start = time.Now()
 	mu.Unlock()
@@ -117,7 +117,7 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 		return res, ctx.Err()
 	}
 	elapsed := time.Since(start)
-	cpu := t.CPU() - cpu0
+	cpu, toolCPU := span.since()
 	// Every delivery counts, late ones too: wait until the node has
 	// nothing left to send before the duplicates are counted.
 	if err := awaitDrained(ctx, place, o.Timeout); err != nil {
@@ -136,7 +136,8 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 		sh.ok(d)
 	}
 	res = rec.result(res.Name, elapsed)
-	res.CPU = cpu // per host: each host is one signed POST
+	res.CPU = cpu         // per host: each host is one signed POST
+	res.ToolCPU = toolCPU // the hosts verifying those signatures, mostly
 	var rejected int64
 	var firstErr string
 	for _, h := range hosts {

@@ -154,10 +154,10 @@ func TestIngestSmoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRows(t, rows)
-		// The run's findings: rates, the backlog, and the 202-to-visible
-		// latency of the watched threads.
+		// The run's findings: rates, the backlog, the 202-to-visible
+		// latency of the watched threads, and the tool's own CPU.
 		got := strings.Join(rows[1].Lines, "\n")
-		for _, want := range []string{"accepted ", "backlog at the end of the load", "202 to visible"} {
+		for _, want := range []string{"accepted ", "backlog at the end of the load", "202 to visible", "load tool: "} {
 			if !strings.Contains(got, want) {
 				t.Errorf("ingest findings lack %q:\n%s", want, got)
 			}
