@@ -200,7 +200,7 @@ func seedFollowers(ctx context.Context, place dataPlace, threadID storage.ID, ho
 			ID   storage.ID `bun:"id"`
 			APID string     `bun:"ap_id"`
 		}
-		if err := db.NewSelect().TableExpr("accounts").Column("id", "ap_id").Where("ap_id IN (?)", bun.In(ids)).
+		if err := db.NewSelect().TableExpr("accounts").Column("id", "ap_id").Where("ap_id IN (?)", bun.List(ids)).
 			Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("find known followers: %w", err)
 		}
