@@ -120,7 +120,8 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		warmRes.FirstErr = fmt.Sprintf("%d accepted, %d became posts", warmAccepted, warmVisible)
 	}
 	watched := newThreadCounts(client, t.Base, threads[:min(o.Watch, len(threads))])
-	watch := watchVisible(ctx, watched, start, o.WatchEvery)
+	sent := make(sentCounts, len(watched.urls))
+	watch := watchVisible(ctx, watched, start, o.WatchEvery, sent)
 	gets0 := counts.Gets.Load()
 	var prof <-chan error
 	if o.profile != "" {
@@ -128,7 +129,7 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 	}
 	stopSelf := selfProfile(selfProfilePath(o.selfProfile, "ingest"), log)
 	span := t.startCPU()
-	res, acc := sendAt(ctx, reqs[actors:], o.Concurrency, o.Duration, o.Rate)
+	res, acc := sendAt(ctx, reqs[actors:], o.Concurrency, o.Duration, o.Rate, sent)
 	cpuLoad, toolLoad := span.since()
 	stopSelf()
 	loadEnd := time.Now()
@@ -345,13 +346,14 @@ func hostOf(base string) string {
 // cancelled: a cancelled POST may still have been accepted, and the loss
 // check must know every accepted activity.
 func send(ctx context.Context, reqs []signedPost, conc int, d time.Duration) (result, []acceptance) {
-	return sendAt(ctx, reqs, conc, d, 0)
+	return sendAt(ctx, reqs, conc, d, 0, nil)
 }
 
 // sendAt is send at most perSecond requests a second in all (0: as fast
 // as the node answers), so that latency can be read at a given load
-// rather than at saturation.
-func sendAt(ctx context.Context, reqs []signedPost, conc int, d time.Duration, perSecond float64) (result, []acceptance) {
+// rather than at saturation. It counts in sent, per thread, the requests
+// written that may become posts.
+func sendAt(ctx context.Context, reqs []signedPost, conc int, d time.Duration, perSecond float64, sent sentCounts) (result, []acceptance) {
 	var rec recorder
 	deadline := time.Now().Add(d)
 	var next atomic.Int64
@@ -378,6 +380,7 @@ func sendAt(ctx context.Context, reqs []signedPost, conc int, d time.Duration, p
 				p := reqs[i]
 			again:
 				t0 := time.Now()
+				sent.add(p.thread, 1)
 				resp, err := conn.Do(p.wireRequest)
 				if err != nil {
 					if ctx.Err() != nil {
@@ -393,6 +396,7 @@ func sendAt(ctx context.Context, reqs []signedPost, conc int, d time.Duration, p
 					// wait of its own (a herd coming back at once
 					// would find the queue full again). Not accepted
 					// if the load ends first, so not counted either way.
+					sent.add(p.thread, -1)
 					sh.deferred++
 					wait += rand.N(max(wait, time.Second))
 					if time.Now().Add(wait).After(deadline) {
@@ -406,6 +410,7 @@ func sendAt(ctx context.Context, reqs []signedPost, conc int, d time.Duration, p
 					goto again
 				}
 				if resp.status != http.StatusAccepted && resp.status != http.StatusOK {
+					sent.add(p.thread, -1) // refused: it will not become a post
 					sh.fail(el, resp.status, nil)
 					continue
 				}

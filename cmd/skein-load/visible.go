@@ -145,14 +145,30 @@ type countSample struct {
 	n  int64
 }
 
+// sentCounts counts, per watched thread, the requests written to the
+// node that may still become posts (a refused one is taken back).
+type sentCounts []atomic.Int64
+
+// add counts d more for thread; threads beyond the slice are not watched.
+func (s sentCounts) add(thread int, d int64) {
+	if thread < len(s) {
+		s[thread].Add(d)
+	}
+}
+
 // watchVisible polls the post counts of tc's threads every d (the
 // latency's resolution; a few threads keep the polling a small part of
 // the node's work) until the returned function is called, which returns
-// each thread's samples, counted from start. Each poll reads every
-// watched thread (a 304 when it has not changed): skipping a thread
-// with nothing outstanding would miss a post made visible before its
-// 202 arrived.
-func watchVisible(ctx context.Context, tc *threadCounts, start []int64, d time.Duration) func() [][]countSample {
+// each thread's samples, counted from start, one a tick.
+//
+// A tick reads only the threads with more requests written (sent, which
+// the senders count before they write) than new posts seen: a thread's
+// count cannot change before a request for it is on the wire, so a
+// skipped read would have shown the count already known, and the
+// samples are those of reading every thread every tick. Below
+// saturation most ticks find most threads with nothing outstanding, and
+// the node serves far fewer reads.
+func watchVisible(ctx context.Context, tc *threadCounts, start []int64, d time.Duration, sent sentCounts) func() [][]countSample {
 	samples := make([][]countSample, len(tc.urls))
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -160,9 +176,12 @@ func watchVisible(ctx context.Context, tc *threadCounts, start []int64, d time.D
 		defer close(done)
 		tick := time.NewTicker(d)
 		defer tick.Stop()
+		var last []int64
+		need := func(i int) bool { return last == nil || i >= len(sent) || sent[i].Load() > last[i]-start[i] }
 		for {
-			counts, err := tc.read(ctx, nil)
+			counts, err := tc.read(ctx, need)
 			if err == nil {
+				last = counts
 				now := time.Now()
 				for i, c := range counts {
 					samples[i] = append(samples[i], countSample{at: now, n: c - start[i]})

@@ -62,3 +62,48 @@ func TestThreadCountsAreConditional(t *testing.T) {
 		t.Fatalf("awaitVisible read the short thread %d times between its first and last rounds", got)
 	}
 }
+
+// The watcher reads a thread only while a request written for it has not
+// shown as a post yet; the samples still have every thread at every tick.
+func TestWatchReadsOnlyThreadsWithRequestsOutstanding(t *testing.T) {
+	tg, _ := startNode(t, "")
+	ctx := context.Background()
+	tc := newThreadCounts(newClient(2), tg.Base, tg.Manifest.Threads[:2])
+	start, err := tc.read(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gets := tc.Gets.Load()
+	sent := make(sentCounts, 2)
+	watch := watchVisible(ctx, tc, start, 10*time.Millisecond, sent)
+	time.Sleep(200 * time.Millisecond)
+	// The first tick reads both threads; nothing was sent, so no other.
+	if got := tc.Gets.Load() - gets; got != 2 {
+		t.Fatalf("%d reads with nothing outstanding, want the first tick's 2", got)
+	}
+	sent.add(0, 1)
+	if err := postReply(ctx, tg, tg.Manifest.Threads[0].ID, "seen by the watcher"); err != nil {
+		t.Fatal(err)
+	}
+	// Wait (with a reader of its own) until the post shows, and a few ticks
+	// more.
+	probe := newThreadCounts(newClient(1), tg.Base, tg.Manifest.Threads[:1])
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c, err := probe.read(ctx, nil); err != nil || c[0] > start[0] {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	samples := watch()
+	reads := tc.Gets.Load() - gets - 2
+	for i, want := range []int64{1, 0} {
+		s := samples[i]
+		if len(s) < 10 || s[len(s)-1].n != want {
+			t.Fatalf("thread %d: %d samples, last %+v, want %d new", i, len(s), s[len(s)-1], want)
+		}
+	}
+	// Thread 0 was read until its post showed, thread 1 never again.
+	if reads < 1 || int(reads) >= len(samples[0]) {
+		t.Fatalf("%d reads after the first tick over %d ticks", reads, len(samples[0]))
+	}
+}
