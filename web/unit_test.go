@@ -179,3 +179,40 @@ func TestSearchExcerpts(t *testing.T) {
 		t.Errorf("short snippet: %q", s)
 	}
 }
+
+// A page kept for every guest keeps its slots; each answer gets a copy
+// with tokens of its own in every slot, and a page with no slot is
+// answered as it is kept.
+func TestCopyFillingFormTokens(t *testing.T) {
+	kept := []byte(formTokenSlot + "<p>reply</p><input value=\"" + formTokenSlot + "\">" + formTokenSlot)
+	original := bytes.Clone(kept)
+	var seen []string
+	for range 2 {
+		var buf bytes.Buffer
+		got := copyFillingFormTokens(&buf, kept)
+		if !bytes.Equal(kept, original) {
+			t.Fatalf("the kept page changed: %q", kept)
+		}
+		if len(got) != len(kept) || bytes.Contains(got, []byte(formTokenSlot)) {
+			t.Fatalf("copy %q of %q", got, kept)
+		}
+		n := len(formTokenSlot)
+		tokens := []string{string(got[:n]), string(got[n+len("<p>reply</p><input value=\"") : 2*n+len("<p>reply</p><input value=\"")]), string(got[len(got)-n:])}
+		if want := strings.ReplaceAll(string(kept), formTokenSlot, "T"); strings.NewReplacer(tokens[0], "T", tokens[1], "T", tokens[2], "T").Replace(string(got)) != want {
+			t.Fatalf("copy %q differs from %q beyond its tokens", got, kept)
+		}
+		for _, tok := range tokens {
+			for _, other := range seen {
+				if tok == other {
+					t.Fatalf("token %q given twice", tok)
+				}
+			}
+			seen = append(seen, tok)
+		}
+	}
+	plain := []byte("<p>no composer here</p>")
+	var buf bytes.Buffer
+	if got := copyFillingFormTokens(&buf, plain); &got[0] != &plain[0] || buf.Len() != 0 {
+		t.Fatalf("a page without a slot was copied: %q", got)
+	}
+}
