@@ -337,3 +337,84 @@ func sortedIDs(lists ...[]storage.ID) []storage.ID {
 	slices.Sort(ids)
 	return ids
 }
+
+// A database whose search index kept a copy of every post's text
+// upgrades to the contentless index: the same searches find the same
+// posts, the text is no longer stored, and an edit replaces a post's
+// document whole, the opening post keeping its thread's title.
+func TestSearchContentless(t *testing.T) {
+	const name = "20261206023001_search_contentless.tx"
+	storagetest.ForEachDialectShared(t, func(t *testing.T, _ *storage.Store, opts storage.Options) {
+		ctx := context.Background()
+		opts.SearchCache = -1 // every search asks the index
+		s := storagetest.OpenWith(t, opts)
+		sqlite := s.Dialect() != dialect.PG
+		db := s.DB()
+		fx := storagetest.Seed(t, s)
+		find := func(query string) []storage.ID {
+			t.Helper()
+			hits, _, err := s.Search(ctx, query, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]storage.ID, len(hits))
+			for i := range hits {
+				ids[i] = hits[i].ID
+			}
+			return ids
+		}
+		queries := []string{"sourdough", "starter dying", "rye", "flour water", "tonight", "week", "flat"}
+		findAll := func() [][]storage.ID {
+			var out [][]storage.ID
+			for _, q := range queries {
+				out = append(out, find(q))
+			}
+			return out
+		}
+		stored := func() bool {
+			var n int
+			if err := db.NewRaw("SELECT COUNT(*) FROM sqlite_master WHERE name = 'post_search_content'").Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}
+		// The index as the migrations before this one left it.
+		runFile(t, db, name+".down")
+		if sqlite && !stored() {
+			t.Fatal("before: no content table; the down migration did not bring the text back")
+		}
+		before := findAll()
+		runFile(t, db, name+".up")
+		if sqlite && stored() {
+			t.Fatal("after: the index still keeps the text")
+		}
+		after := findAll()
+		if !slices.EqualFunc(before, after, slices.Equal) {
+			t.Fatalf("searches %q: before %v, after %v", queries, before, after)
+		}
+		for i, ids := range after {
+			if len(ids) == 0 {
+				t.Fatalf("%q found nothing", queries[i])
+			}
+		}
+		opening := fx.Posts[0].ID
+		if _, err := s.EditPost(ctx, opening, "Now it bubbles.", "<p>Now it bubbles.</p>"); err != nil {
+			t.Fatal(err)
+		}
+		if got := find("bubbles"); !slices.Equal(got, []storage.ID{opening}) {
+			t.Fatalf("the edit's new word finds %v, want the opening post %v", got, opening)
+		}
+		if got := find("flour"); len(got) != 0 {
+			t.Fatalf("the edit's old word finds %v", got)
+		}
+		if got := find("sourdough dying"); !slices.Equal(got, []storage.ID{opening}) {
+			t.Fatalf("the thread's title finds %v after the edit, want %v", got, opening)
+		}
+		if err := s.DeletePost(ctx, fx.Posts[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := find("rye"); slices.Contains(got, fx.Posts[1].ID) {
+			t.Fatalf("a deleted post is found: %v", got)
+		}
+	})
+}

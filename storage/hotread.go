@@ -21,8 +21,9 @@ import (
 // each query as text with its values inlined, so SQLite parses and plans
 // it again on every call: under a read load that parsing was the largest
 // single cost of the collection page (about a quarter of its CPU, see
-// docs/benchmarks.md). These take ? parameters instead, and database/sql
-// keeps each one prepared on every connection of the read pool.
+// docs/benchmarks-history.md). These take ? parameters instead, and
+// database/sql keeps each one prepared on every connection of the read
+// pool.
 //
 // Columns and scanning come from bun's metadata of the models, so a
 // column added to Post, Thread or Account is read here as everywhere

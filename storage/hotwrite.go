@@ -19,7 +19,7 @@ import (
 // write handle and bound with ? parameters. bun writes every value into
 // the SQL text, so SQLite parses a 2 KB activity body or post as a string
 // literal on every insert; under an ingest load that parsing was the
-// largest single cost of the write path (docs/benchmarks.md).
+// largest single cost of the write path (docs/benchmarks-history.md).
 
 type hotWrites struct {
 	mu    sync.Mutex

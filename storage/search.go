@@ -15,7 +15,8 @@ import (
 )
 
 // Search runs on each database's own full-text index: an FTS5 table on
-// SQLite, a generated tsvector with a GIN index on PostgreSQL. Both hold
+// SQLite (contentless: it keeps the terms, not a copy of the text), a
+// generated tsvector with a GIN index on PostgreSQL. Both hold
 // one document per live post of a live thread in a listed forum (its
 // text, plus the thread's title on the first post), written in the
 // transaction that writes the post and dropped in the one that deletes
@@ -206,9 +207,19 @@ func (s *Store) indexPost(ctx context.Context, tx bun.Tx, p *Post, title string)
 	return nil
 }
 
-// reindexPostBody replaces an edited post's text in its search document.
+// reindexPostBody replaces an edited post's text in its search document,
+// if it has one (a post of a hidden forum has none). The document is
+// written whole, title and text: SQLite's index keeps no copy of either
+// (a contentless FTS5 table), so it cannot update one column alone.
 func (s *Store) reindexPostBody(ctx context.Context, tx bun.Tx, p *Post) error {
-	if _, err := tx.NewRaw("UPDATE post_search SET body = ? WHERE "+s.searchKey()+" = ?", searchText(p), p.ID).Exec(ctx); err != nil {
+	title := ""
+	if p.Position == 1 {
+		if err := tx.NewRaw("SELECT title FROM threads WHERE id = ?", p.ThreadID).Scan(ctx, &title); err != nil {
+			return fmt.Errorf("reindex post: thread %s: %w", p.ThreadID, err)
+		}
+	}
+	q := "UPDATE post_search SET title = ?, body = ? WHERE " + s.searchKey() + " = ?"
+	if _, err := tx.NewRaw(q, title, searchText(p), p.ID).Exec(ctx); err != nil {
 		return fmt.Errorf("reindex post: %w", err)
 	}
 	return nil
