@@ -3,15 +3,18 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	htmltemplate "html/template"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -214,5 +217,37 @@ func TestCopyFillingFormTokens(t *testing.T) {
 	var buf bytes.Buffer
 	if got := copyFillingFormTokens(&buf, plain); &got[0] != &plain[0] || buf.Len() != 0 {
 		t.Fatalf("a page without a slot was copied: %q", got)
+	}
+}
+
+// A list read with one row more than a page is cut to the page and links
+// the next from the key of the page's last row; a shorter one is the
+// last page. A before that is no id is not found, and never read.
+func TestKeysetPages(t *testing.T) {
+	s := &Server{prefix: "/forum"}
+	key := func(id *storage.ID) storage.ID { return *id }
+	rows, next := pageAndNext(s, []storage.ID{9, 8, 7}, 2, "/latest?before=", key)
+	if !slices.Equal(rows, []storage.ID{9, 8}) || next != "/forum/latest?before="+storage.ID(8).String() {
+		t.Fatalf("a page and one more: %v, %q", rows, next)
+	}
+	for _, short := range [][]storage.ID{{9, 8}, {9}, nil} {
+		if rows, next := pageAndNext(s, short, 2, "/latest?before=", key); !slices.Equal(rows, short) || next != "" {
+			t.Fatalf("the last page %v: %v, %q", short, rows, next)
+		}
+	}
+
+	var asked []storage.ID
+	list := func(_ context.Context, before storage.ID, n int) ([]storage.ID, error) {
+		asked = append(asked, before)
+		return []storage.ID{before - 1, before - 2, before - 3}[:n], nil
+	}
+	r := httptest.NewRequest("GET", "/admin/audit?before="+storage.ID(100).String(), nil)
+	rows, next, err := beforePage(s, r, 2, "/admin/audit?before=", list, key)
+	if err != nil || !slices.Equal(rows, []storage.ID{99, 98}) || next != "/forum/admin/audit?before="+storage.ID(98).String() {
+		t.Fatalf("before 100: %v, %q, %v", rows, next, err)
+	}
+	r = httptest.NewRequest("GET", "/admin/audit?before=x!", nil)
+	if _, _, err := beforePage(s, r, 2, "/admin/audit?before=", list, key); !errors.Is(err, storage.ErrNotFound) || len(asked) != 1 {
+		t.Fatalf("a bad before: %v, the list read %d times", err, len(asked))
 	}
 }
