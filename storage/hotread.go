@@ -55,8 +55,8 @@ type hotReads struct {
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
 	// SQLite's search, see [Store.searchSQLite].
-	searchVersion, searchRanked, searchNewest, searchInRange, searchCountTo, searchByID *sql.Stmt
-	searchHit                                                                           *searchHitFields
+	searchVersion, searchRanked, searchNth, searchNewestFrom, searchFrom, searchCountTo, searchByID *sql.Stmt
+	searchHit                                                                                       *searchHitFields
 }
 
 // hotReadRetry spaces tries after a failed preparation, so a database
@@ -113,8 +113,9 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		err = errors.Join(
 			prep(&h.searchVersion, searchIndexVersion),
 			prep(&h.searchRanked, searchRanked),
-			prep(&h.searchNewest, searchNewest),
-			prep(&h.searchInRange, searchInRange),
+			prep(&h.searchNth, searchNth),
+			prep(&h.searchNewestFrom, searchNewestFrom),
+			prep(&h.searchFrom, searchFrom),
 			prep(&h.searchCountTo, searchCountTo),
 			prep(&h.searchByID, "SELECT "+searchHitColumns()+searchPostsByID))
 		if err != nil {
@@ -152,7 +153,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
 		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerTargets, &h.likedOf, &h.likedOnPage, &h.livePostThread, &h.threadReader,
-		&h.searchVersion, &h.searchRanked, &h.searchNewest, &h.searchInRange, &h.searchCountTo, &h.searchByID} {
+		&h.searchVersion, &h.searchRanked, &h.searchNth, &h.searchNewestFrom, &h.searchFrom, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()
 			*st = nil

@@ -25,7 +25,7 @@ func TestPlainTextMatchesRegexps(t *testing.T) {
 		"<pa>x</pa>", "<p", "a < b > c", "<a <p>>x", "</ul><li class=\"x\">y</li>", "<h7>no</h7><h6>yes</h6>",
 		"<blockquote><p>q</p></blockquote>tail", "<<p>>", "<p>\u00e9t\u00e9</p>", "<br\n/>line",
 	}
-	pieces := []string{"<", ">", "/", "p", "P", "br", "pre", "h1", "h9", "div", "a", " ", "\n", "x", "&amp;", "&lt;", "é", "_", "1", "=\"", "li", "td", "th", "tr", "\xff", "\u2003", "\u00a0", "&nbsp;", "\t", "\u0085"}
+	pieces := []string{"<", ">", "/", "p", "P", "br", "pre", "h1", "h9", "div", "a", " ", "\n", "x", "&amp;", "&lt;", "é", "_", "1", "=\"", "li", "td", "th", "tr", "\xff", "\u2003", "\u00a0", "&nbsp;", "\t", "\u0085", "\v", "\f", "\r", "\x1c"}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 3000 {
 		var b strings.Builder

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"syscall"
@@ -100,22 +101,8 @@ func TestSearchCommonWords(t *testing.T) {
 func TestSearchCommonWordsWindow(t *testing.T) {
 	defer storage.SetSearchRareTerm(5)()
 	ctx := context.Background()
-	opts := storagetest.Options(t, "sqlite")
-	opts.SearchCache = -1
-	s := storagetest.OpenWith(t, opts)
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	fx := storagetest.Seed(t, s)
-	newThread := func(title string) storage.ID {
-		t.Helper()
-		_, opener, err := s.CreateThread(ctx, storage.NewThread{ForumID: fx.Forum.ID, AuthorID: fx.Alice.ID,
-			Title: title, Source: "Percentages.", HTML: "<p>Percentages.</p>"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return opener.ID
-	}
+	s, fx := openUncachedSearch(t)
+	newThread := func(title string) storage.ID { return openThread(t, s, fx, title, "Percentages.") }
 	pages := func() []storage.ID {
 		t.Helper()
 		var ids []storage.ID
@@ -149,6 +136,87 @@ func TestSearchCommonWordsWindow(t *testing.T) {
 	if got := pages(); !slices.Equal(got, want) {
 		t.Fatalf("with a titled post in the window: got first %v, want %v", got[:5], want[:5])
 	}
+}
+
+// TestSearchPages covers a search that lists only its page's ids: with
+// more titled posts than a page holds, page 2 ends the titled ones and
+// begins the others, and with bm25 ranking, pages skip in SQLite; either
+// way the pages put together are the whole order, without repeats.
+func TestSearchPages(t *testing.T) {
+	s, fx := openUncachedSearch(t)
+	pages := func(q string) []storage.ID { return searchAllPages(t, s, q) }
+	// Titled threads and replies in turn, so neither kind is all older.
+	var titled, replies []storage.ID
+	for i := range 25 {
+		titled = append(titled, openThread(t, s, fx, fmt.Sprintf("Hydration log %d", i), "Figures."))
+		for _, r := range storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 2) {
+			replies = append(replies, r.ID)
+		}
+	}
+	slices.Reverse(titled)
+	slices.Reverse(replies)
+	// bm25 ranks: each reply holds the word once in a text as long as
+	// the others', each opener once in a title, which weighs more; ties
+	// go newest first.
+	if got, want := pages("hydration"), append(slices.Clone(titled), replies...); !slices.Equal(got, want) {
+		t.Fatalf("ranked: got %d ids %v, want %d %v", len(got), got, len(want), want)
+	}
+	// The word made common: the titled posts first, then the others.
+	defer storage.SetSearchRareTerm(5)()
+	if got, want := pages("hydration"), append(slices.Clone(titled), replies...); !slices.Equal(got, want) {
+		t.Fatalf("newest: got %d ids %v, want %d %v", len(got), got, len(want), want)
+	}
+	if got, want := pages("figures"), titled; !slices.Equal(got, want) {
+		t.Fatalf("figures: got %v, want %v", got, want)
+	}
+}
+
+// openUncachedSearch opens a SQLite store with the fixtures of
+// [storagetest.Seed] whose every search asks the index (no cache).
+func openUncachedSearch(t *testing.T) (*storage.Store, *storagetest.Fixtures) {
+	t.Helper()
+	opts := storagetest.Options(t, "sqlite")
+	opts.SearchCache = -1
+	s := storagetest.OpenWith(t, opts)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, storagetest.Seed(t, s)
+}
+
+// searchAllPages searches for q page by page while another page follows
+// and returns the ids of every hit, failing on a short page before the
+// last.
+func searchAllPages(t *testing.T, s *storage.Store, q string) []storage.ID {
+	t.Helper()
+	var ids []storage.ID
+	for page := 1; ; page++ {
+		hits, more, err := s.Search(context.Background(), q, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hits {
+			ids = append(ids, h.ID)
+		}
+		if !more {
+			return ids
+		}
+		if len(hits) != storage.SearchPageSize {
+			t.Fatalf("%q page %d: %d hits and more to come", q, page, len(hits))
+		}
+	}
+}
+
+// openThread starts a thread by Alice in the fixtures' forum and returns
+// its opening post's id.
+func openThread(t *testing.T, s *storage.Store, fx *storagetest.Fixtures, title, text string) storage.ID {
+	t.Helper()
+	_, opener, err := s.CreateThread(context.Background(), storage.NewThread{ForumID: fx.Forum.ID, AuthorID: fx.Alice.ID,
+		Title: title, Source: text, HTML: "<p>" + text + "</p>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opener.ID
 }
 
 // TestSearchHitsCarryWhatResultsShow covers the page query of SQLite's
@@ -224,22 +292,7 @@ func TestMergeSearchIndex(t *testing.T) {
 	s := storagetest.Open(t, "sqlite")
 	fx := storagetest.Seed(t, s)
 	replies := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 40)
-	search := func() []storage.ID {
-		t.Helper()
-		var ids []storage.ID
-		for page := 1; ; page++ {
-			hits, more, err := s.Search(ctx, "reply", page)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, h := range hits {
-				ids = append(ids, h.ID)
-			}
-			if !more {
-				return ids
-			}
-		}
-	}
+	search := func() []storage.ID { return searchAllPages(t, s, "reply") }
 	before := search()
 	if len(before) != len(replies) {
 		t.Fatalf("%d hits before merging, want %d", len(before), len(replies))

@@ -233,6 +233,7 @@ func benchmarkIngest(b *testing.B, queue bool) {
 	// Stored directly: recorded done as they came, never leased.
 	direct := testnode.Count(b, n.Store, "SELECT count(*) FROM inbox_items WHERE done_at = received_at")
 	b.ReportMetric(100*float64(direct)/float64(len(senders)+b.N), "direct-%")
+	b.ReportMetric(inbox.PostsPerCommit(n.Inbox), "posts/commit")
 }
 
 // cpuTime is the CPU the process used so far.
