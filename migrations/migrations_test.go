@@ -97,33 +97,31 @@ func TestConcurrentUpOnPostgres(t *testing.T) {
 // Jobs queued before inbox items had kinds (an empty key_id, the job's
 // type in its body) get their kind from the migration that added them.
 func TestInboxKindsNameQueuedJobs(t *testing.T) {
-	for _, d := range storagetest.Dialects() {
-		t.Run(d, func(t *testing.T) {
-			ctx := context.Background()
-			db := storagetest.Open(t, d).DB()
-			run := func(name string) { runFile(t, db, "20261206001001_inbox_kinds.tx."+name) }
-			runFile(t, db, "20261206017001_inbox_bodies.tx.down") // the body back in the row, as then
-			run("down")
-			for i, it := range []struct{ key, body string }{
-				{"https://r.example/u/a#main-key", `{"type":"Create"}`},
-				{"", `{"type":"skein:Backfill","collection":"https://r.example/n/1/replies","thread":1,"depth":1}`},
-				{"", `{"type":"skein:ContextWalk","thread":1,"context":"https://r.example/c/1","pages":0,"items":0}`},
-			} {
-				if _, err := db.ExecContext(ctx, `INSERT INTO inbox_items (id, received_at, actor_id, key_id, body, next_attempt_at)
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		db := s.DB()
+		run := func(name string) { runFile(t, db, "20261206001001_inbox_kinds.tx."+name) }
+		runFile(t, db, "20261206017001_inbox_bodies.tx.down") // the body back in the row, as then
+		run("down")
+		for i, it := range []struct{ key, body string }{
+			{"https://r.example/u/a#main-key", `{"type":"Create"}`},
+			{"", `{"type":"skein:Backfill","collection":"https://r.example/n/1/replies","thread":1,"depth":1}`},
+			{"", `{"type":"skein:ContextWalk","thread":1,"context":"https://r.example/c/1","pages":0,"items":0}`},
+		} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO inbox_items (id, received_at, actor_id, key_id, body, next_attempt_at)
 					VALUES (?, ?, 'https://r.example/u/a', ?, ?, ?)`, i+1, time.Now(), it.key, it.body, time.Now()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			run("up")
-			var kinds []string
-			if err := db.NewRaw("SELECT kind FROM inbox_items ORDER BY id").Scan(ctx, &kinds); err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"activity", "backfill", "context_walk"}; !slices.Equal(kinds, want) {
-				t.Fatalf("kinds %q, want %q", kinds, want)
-			}
-		})
-	}
+		}
+		run("up")
+		var kinds []string
+		if err := db.NewRaw("SELECT kind FROM inbox_items ORDER BY id").Scan(ctx, &kinds); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"activity", "backfill", "context_walk"}; !slices.Equal(kinds, want) {
+			t.Fatalf("kinds %q, want %q", kinds, want)
+		}
+	})
 }
 
 // runFile runs one migration file by hand on db, rendered for its
@@ -166,40 +164,37 @@ func runSQL(t *testing.T, db *bun.DB, name, text string) {
 // body moved to inbox_bodies: a pending item is claimed with its body,
 // and pruning a done item takes its body along.
 func TestInboxBodiesMoveOut(t *testing.T) {
-	for _, d := range storagetest.Dialects() {
-		t.Run(d, func(t *testing.T) {
-			ctx := context.Background()
-			s := storagetest.Open(t, d)
-			db := s.DB()
-			runFile(t, db, "20261206017001_inbox_bodies.tx.down")
-			long := `{"type":"Create","object":{"content":"` + strings.Repeat("rye ", 700) + `"}}`
-			past := time.Now().Add(-48 * time.Hour).UTC()
-			for i, it := range []struct {
-				body string
-				done *time.Time
-			}{{long, nil}, {`{"type":"Like"}`, &past}} {
-				if _, err := db.ExecContext(ctx, `INSERT INTO inbox_items (id, received_at, actor_id, key_id, body, next_attempt_at, done_at)
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		db := s.DB()
+		runFile(t, db, "20261206017001_inbox_bodies.tx.down")
+		long := `{"type":"Create","object":{"content":"` + strings.Repeat("rye ", 700) + `"}}`
+		past := time.Now().Add(-48 * time.Hour).UTC()
+		for i, it := range []struct {
+			body string
+			done *time.Time
+		}{{long, nil}, {`{"type":"Like"}`, &past}} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO inbox_items (id, received_at, actor_id, key_id, body, next_attempt_at, done_at)
 					VALUES (?, ?, 'https://r.example/u/a', 'https://r.example/u/a#main-key', ?, ?, ?)`, i+1, past, it.body, past, it.done); err != nil {
-					t.Fatal(err)
-				}
-			}
-			runFile(t, db, "20261206017001_inbox_bodies.tx.up")
-			claimed, err := s.ClaimInbox(ctx, "test", time.Now(), 10, time.Minute)
-			if err != nil || len(claimed) != 1 || claimed[0].ID != 1 || claimed[0].Body != long {
-				t.Fatalf("claimed %d items (%v), want item 1 with its body", len(claimed), err)
-			}
-			if n, err := s.PruneInbox(ctx, time.Now().Add(-time.Hour)); err != nil || n != 1 {
-				t.Fatalf("pruned %d, %v; want 1", n, err)
-			}
-			var bodies []int64
-			if err := db.NewRaw("SELECT item_id FROM inbox_bodies ORDER BY item_id").Scan(ctx, &bodies); err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(bodies, []int64{1}) {
-				t.Fatalf("bodies of items %v, want [1]: the pruned item's body goes with it", bodies)
-			}
-		})
-	}
+		}
+		runFile(t, db, "20261206017001_inbox_bodies.tx.up")
+		claimed, err := s.ClaimInbox(ctx, "test", time.Now(), 10, time.Minute)
+		if err != nil || len(claimed) != 1 || claimed[0].ID != 1 || claimed[0].Body != long {
+			t.Fatalf("claimed %d items (%v), want item 1 with its body", len(claimed), err)
+		}
+		if n, err := s.PruneInbox(ctx, time.Now().Add(-time.Hour)); err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v; want 1", n, err)
+		}
+		var bodies []int64
+		if err := db.NewRaw("SELECT item_id FROM inbox_bodies ORDER BY item_id").Scan(ctx, &bodies); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(bodies, []int64{1}) {
+			t.Fatalf("bodies of items %v, want [1]: the pruned item's body goes with it", bodies)
+		}
+	})
 }
 
 // A SQLite database whose posts and outbox events were keyed by a
@@ -209,75 +204,138 @@ func TestInboxBodiesMoveOut(t *testing.T) {
 // tables stay as they are.
 func TestRowidKeys(t *testing.T) {
 	const name = "20261206021501_rowid_keys.tx.up"
-	for _, d := range storagetest.Dialects() {
-		t.Run(d, func(t *testing.T) {
-			ctx := context.Background()
-			s := storagetest.Open(t, d)
-			db := s.DB()
-			fx := storagetest.Seed(t, s)
-			like := func(p *storage.Post) error {
-				liker := fx.Bob.ID
-				if p.AuthorID == liker {
-					liker = fx.Alice.ID
-				}
-				_, err := s.LikePost(ctx, p.ID, liker, nil)
-				return err
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
+		ctx := context.Background()
+		db := s.DB()
+		sqlite := db.Dialect().Name() == dialect.SQLite
+		like := func(p *storage.Post) error {
+			liker := fx.Bob.ID
+			if p.AuthorID == liker {
+				liker = fx.Alice.ID
 			}
-			if err := like(fx.Posts[1]); err != nil {
-				t.Fatal(err)
-			}
-			b, err := os.ReadFile("sql/" + name + ".sql")
-			if err != nil {
-				t.Fatal(err)
-			}
-			autoindexes := func() []string {
-				var names []string
-				if d == "sqlite" {
-					if err := db.NewRaw(`SELECT name FROM sqlite_master WHERE type = 'index'
+			_, err := s.LikePost(ctx, p.ID, liker, nil)
+			return err
+		}
+		if err := like(fx.Posts[1]); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile("sql/" + name + ".sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		autoindexes := func() []string {
+			var names []string
+			if sqlite {
+				if err := db.NewRaw(`SELECT name FROM sqlite_master WHERE type = 'index'
 						AND tbl_name IN ('posts', 'outbox_events') AND name LIKE 'sqlite_autoindex%' ORDER BY name`).Scan(ctx, &names); err != nil {
-						t.Fatal(err)
-					}
+					t.Fatal(err)
 				}
-				return names
 			}
-			// The tables as the migrations before this one left them.
-			runSQL(t, db, name, strings.ReplaceAll(string(b), "INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY"))
-			if d == "sqlite" && len(autoindexes()) != 2 {
-				t.Fatalf("before: unique indexes %v, want the posts' and the events' own", autoindexes())
+			return names
+		}
+		// The tables as the migrations before this one left them.
+		runSQL(t, db, name, strings.ReplaceAll(string(b), "INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY"))
+		if sqlite && len(autoindexes()) != 2 {
+			t.Fatalf("before: unique indexes %v, want the posts' and the events' own", autoindexes())
+		}
+		type row struct {
+			ID       int64  `bun:"id"`
+			ThreadID int64  `bun:"thread_id"`
+			Position int64  `bun:"position"`
+			HTML     string `bun:"html"`
+		}
+		var before, after []row
+		if err := db.NewRaw("SELECT id, thread_id, position, html FROM posts ORDER BY id").Scan(ctx, &before); err != nil {
+			t.Fatal(err)
+		}
+		runFile(t, db, name)
+		if n := autoindexes(); len(n) != 0 {
+			t.Fatalf("after: %v left", n)
+		}
+		if err := db.NewRaw("SELECT id, thread_id, position, html FROM posts ORDER BY id").Scan(ctx, &after); err != nil {
+			t.Fatal(err)
+		}
+		if len(before) != len(fx.Posts) || !slices.Equal(before, after) {
+			t.Fatalf("posts before %v, after %v", before, after)
+		}
+		var likes int
+		if err := db.NewRaw("SELECT COUNT(*) FROM likes WHERE post_id = ?", fx.Posts[1].ID).Scan(ctx, &likes); err != nil || likes != 1 {
+			t.Fatalf("likes of the post: %d, %v", likes, err)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO likes (post_id, account_id, created_at) VALUES (?, ?, ?)",
+			fx.Posts[2].ID+1000, fx.Bob.ID, time.Now().UTC()); err == nil {
+			t.Fatal("a like of no post was stored: foreign keys not enforced")
+		}
+		if err := like(fx.Posts[2]); err != nil {
+			t.Fatalf("like after the upgrade: %v", err)
+		}
+	})
+}
+
+// A database from before search_listed_forums indexes the posts of the
+// hidden forum too; the upgrade takes them out of the index and keeps
+// every post of the listed forums. On SQLite it also lets an explicit
+// merge take levels of two segments (FTS5's usermerge, 4 before).
+func TestSearchListedForums(t *testing.T) {
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
+		ctx, db := context.Background(), s.DB()
+		run := func(step string) { runFile(t, db, "20261206016501_search_listed_forums.tx."+step) }
+		mirror, err := s.MirrorForum(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mirrored, first, err := s.CreateThread(ctx, storage.NewThread{ForumID: mirror.ID, AuthorID: fx.Bob.ID,
+			Title: "Rye on another server", Source: "Followed from afar.", HTML: "<p>Followed from afar.</p>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hidden := []storage.ID{first.ID, storagetest.Replies(t, s, mirrored.ID, fx.Alice.ID, 1)[0].ID}
+		var listed []storage.ID
+		for _, p := range fx.Posts {
+			listed = append(listed, p.ID)
+		}
+		sqlite := db.Dialect().Name() == dialect.SQLite
+		indexed := func() []storage.ID {
+			q := "SELECT post_id FROM post_search ORDER BY post_id"
+			if sqlite {
+				q = "SELECT rowid FROM post_search ORDER BY rowid"
 			}
-			type row struct {
-				ID       int64  `bun:"id"`
-				ThreadID int64  `bun:"thread_id"`
-				Position int64  `bun:"position"`
-				HTML     string `bun:"html"`
-			}
-			var before, after []row
-			if err := db.NewRaw("SELECT id, thread_id, position, html FROM posts ORDER BY id").Scan(ctx, &before); err != nil {
+			var ids []storage.ID
+			if err := db.NewRaw(q).Scan(ctx, &ids); err != nil {
 				t.Fatal(err)
 			}
-			runFile(t, db, name)
-			if n := autoindexes(); len(n) != 0 {
-				t.Fatalf("after: %v left", n)
-			}
-			if err := db.NewRaw("SELECT id, thread_id, position, html FROM posts ORDER BY id").Scan(ctx, &after); err != nil {
+			return ids
+		}
+		usermerge := func() string {
+			var v string
+			if err := db.NewRaw("SELECT v FROM post_search_config WHERE k = 'usermerge'").Scan(ctx, &v); err != nil {
 				t.Fatal(err)
 			}
-			if len(before) != len(fx.Posts) || !slices.Equal(before, after) {
-				t.Fatalf("posts before %v, after %v", before, after)
-			}
-			var likes int
-			if err := db.NewRaw("SELECT COUNT(*) FROM likes WHERE post_id = ?", fx.Posts[1].ID).Scan(ctx, &likes); err != nil || likes != 1 {
-				t.Fatalf("likes of the post: %d, %v", likes, err)
-			}
-			if _, err := db.ExecContext(ctx, "INSERT INTO likes (post_id, account_id, created_at) VALUES (?, ?, ?)",
-				fx.Posts[2].ID+1000, fx.Bob.ID, time.Now().UTC()); err == nil {
-				t.Fatal("a like of no post was stored: foreign keys not enforced")
-			}
-			if err := like(fx.Posts[2]); err != nil {
-				t.Fatalf("like after the upgrade: %v", err)
-			}
-		})
-	}
+			return v
+		}
+
+		run("down")
+		if got, want := indexed(), sortedIDs(listed, hidden); !slices.Equal(got, want) {
+			t.Fatalf("before: indexed %v, want the listed %v and the hidden %v", got, listed, hidden)
+		}
+		if sqlite && usermerge() != "4" {
+			t.Fatalf("before: usermerge %s, want 4", usermerge())
+		}
+		run("up")
+		if got, want := indexed(), sortedIDs(listed); !slices.Equal(got, want) {
+			t.Fatalf("after: indexed %v, want the listed %v only", got, listed)
+		}
+		if sqlite && usermerge() != "2" {
+			t.Fatalf("after: usermerge %s, want 2", usermerge())
+		}
+	})
+}
+
+// sortedIDs is the ids of lists in ascending order.
+func sortedIDs(lists ...[]storage.ID) []storage.ID {
+	ids := slices.Concat(lists...)
+	slices.Sort(ids)
+	return ids
 }
 
 // A database whose search index kept a copy of every post's text

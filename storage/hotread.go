@@ -50,7 +50,6 @@ type hotReads struct {
 	accountByAPID   *sql.Stmt
 	postByAPID      *sql.Stmt
 	followerTargets *sql.Stmt
-	likedOf         *sql.Stmt // likedBatch post ids
 	likedOnPage     *sql.Stmt
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
@@ -144,7 +143,6 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 			(SELECT COUNT(*) FROM thread_mutes WHERE account_id = ? AND thread_id = ?)`),
 		// What a member liked of a page of posts, which every thread page
 		// shows them.
-		prep(&h.likedOf, "SELECT post_id FROM likes WHERE account_id = ? AND post_id IN (?"+strings.Repeat(", ?", likedBatch-1)+")"),
 		prep(&h.likedOnPage, "SELECT p.id FROM posts AS p JOIN likes AS l ON l.post_id = p.id AND l.account_id = ? "+
 			"WHERE p.thread_id = ? AND p.position BETWEEN ? AND ?"),
 	)
@@ -152,7 +150,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerTargets, &h.likedOf, &h.likedOnPage, &h.livePostThread, &h.threadReader,
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerTargets, &h.likedOnPage, &h.livePostThread, &h.threadReader,
 		&h.searchVersion, &h.searchRanked, &h.searchNth, &h.searchNewestFrom, &h.searchFrom, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()

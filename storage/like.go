@@ -109,32 +109,15 @@ func bumpLikes(ctx context.Context, tx bun.Tx, p *Post, delta int) error {
 	return bumpThread(ctx, tx, p.ThreadID)
 }
 
-// LikedPosts tells which of the given posts the account liked. Thread
-// pages use LikedOnPage, which reads the page's range instead.
-func (s *Store) LikedPosts(ctx context.Context, accountID ID, postIDs []ID) (map[ID]bool, error) {
-	out := make(map[ID]bool)
-	if len(postIDs) == 0 {
-		return out, nil
-	}
-	h, err := s.hotReads(ctx)
+// Liked tells whether the account liked the post: what the like button
+// asks before it toggles. Thread pages use LikedOnPage, which reads the
+// page's range instead.
+func (s *Store) Liked(ctx context.Context, accountID, postID ID) (bool, error) {
+	liked, err := s.r.NewSelect().Model((*Like)(nil)).Where("account_id = ? AND post_id = ?", accountID, postID).Exists(ctx)
 	if err != nil {
-		return nil, err
+		return false, fmt.Errorf("liked post %s: %w", postID, err)
 	}
-	args := make([]any, 1+likedBatch)
-	args[0] = accountID
-	for start := 0; start < len(postIDs); start += likedBatch {
-		chunk := postIDs[start:min(start+likedBatch, len(postIDs))]
-		for i := range likedBatch {
-			args[1+i] = ID(0) // no post has id 0
-			if i < len(chunk) {
-				args[1+i] = chunk[i]
-			}
-		}
-		if err := likedIn(ctx, h.likedOf, args, out); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return liked, nil
 }
 
 // LikedOnPage tells which posts of page n (1-based) of a thread the
@@ -147,29 +130,18 @@ func (s *Store) LikedOnPage(ctx context.Context, accountID, threadID ID, page in
 		return nil, err
 	}
 	from := (max(page, 1)-1)*PostsPerPage + 1
-	out := make(map[ID]bool)
-	if err := likedIn(ctx, h.likedOnPage, []any{accountID, threadID, from, from + PostsPerPage - 1}, out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// likedBatch is how many posts one prepared query of LikedPosts asks
-// about: a page of a thread.
-const likedBatch = 20
-
-func likedIn(ctx context.Context, st *sql.Stmt, args []any, out map[ID]bool) error {
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := h.likedOnPage.QueryContext(ctx, accountID, threadID, from, from+PostsPerPage-1)
 	if err != nil {
-		return fmt.Errorf("liked posts: %w", err)
+		return nil, fmt.Errorf("liked posts of thread %s: %w", threadID, err)
 	}
 	defer rows.Close()
+	out := make(map[ID]bool)
 	for rows.Next() {
 		var id ID
 		if err := rows.Scan(&id); err != nil {
-			return fmt.Errorf("liked posts: %w", err)
+			return nil, fmt.Errorf("liked posts of thread %s: %w", threadID, err)
 		}
 		out[id] = true
 	}
-	return rows.Err()
+	return out, rows.Err()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/skein-forum/skein/internal/cputime"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -167,10 +168,10 @@ func coldReads(b *testing.B, s *storage.Store, op func()) {
 	for b.Loop() {
 		b.StopTimer()
 		afterAWrite(b, s)
-		start := cpuTime()
+		start := cputime.Process()
 		b.StartTimer()
 		op()
-		cpu += cpuTime() - start
+		cpu += cputime.Process() - start
 	}
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/skein-forum/skein/internal/cputime"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -45,7 +46,7 @@ func BenchmarkCreatePosts(b *testing.B) {
 				return nps
 			}
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				nps := batch()
 				if mode == "batch" {
@@ -61,7 +62,7 @@ func BenchmarkCreatePosts(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "posts/s")
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*64)/1e3, "cpu-µs/post")
+			b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N*64)/1e3, "cpu-µs/post")
 		})
 	}
 }

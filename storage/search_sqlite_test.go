@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/skein-forum/skein/internal/cputime"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -348,13 +347,13 @@ func BenchmarkSearchQuery(b *testing.B) {
 		for _, q := range []string{"rye", "steam oven"} {
 			b.Run(q, func(b *testing.B) {
 				b.ReportAllocs()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					if hits, _, err := s.Search(ctx, q, 1); err != nil || len(hits) != storage.SearchPageSize {
 						b.Fatalf("%q: %d hits, %v", q, len(hits), err)
 					}
 				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}
@@ -370,11 +369,4 @@ func BenchmarkSearchQuery(b *testing.B) {
 		}
 	}
 	b.Run("merged", run)
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())
 }

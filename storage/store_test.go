@@ -60,9 +60,10 @@ func TestThreadLifecycle(t *testing.T) {
 		if alice.Reputation != 1 || p0.LikeCount != 1 {
 			t.Fatalf("after like: reputation %d, like count %d", alice.Reputation, p0.LikeCount)
 		}
-		liked, err := s.LikedPosts(ctx, fx.Bob.ID, []storage.ID{fx.Posts[0].ID, fx.Posts[1].ID})
-		if err != nil || !liked[fx.Posts[0].ID] || liked[fx.Posts[1].ID] {
-			t.Fatalf("liked posts = %v, %v", liked, err)
+		for post, want := range map[storage.ID]bool{fx.Posts[0].ID: true, fx.Posts[1].ID: false} {
+			if liked, err := s.Liked(ctx, fx.Bob.ID, post); err != nil || liked != want {
+				t.Fatalf("post %s liked = %v, %v; want %v", post, liked, err, want)
+			}
 		}
 		if removed, err := s.UnlikePost(ctx, fx.Posts[0].ID, fx.Bob.ID); err != nil || !removed {
 			t.Fatalf("unlike: %v %v", removed, err)
@@ -281,18 +282,13 @@ func TestImpossibleNamesAreMisses(t *testing.T) {
 	})
 }
 
-// LikedPosts asks about a page of posts at a time: more ids than a page
-// must still find every like, and no post another member liked.
-// LikedOnPage finds those of one page of the thread.
-func TestLikedPostsBeyondOnePage(t *testing.T) {
+// Liked finds a member's like of a post and no one else's; LikedOnPage
+// finds those of one page of the thread.
+func TestLikedAndLikedOnPage(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
 		posts := storagetest.Replies(t, s, fx.Thread.ID, fx.Bob.ID, 45)
-		var ids []storage.ID
-		for _, p := range posts {
-			ids = append(ids, p.ID)
-		}
 		for _, i := range []int{0, 19, 20, 44} {
 			if _, err := s.LikePost(ctx, posts[i].ID, fx.Alice.ID, nil); err != nil {
 				t.Fatal(err)
@@ -301,12 +297,13 @@ func TestLikedPostsBeyondOnePage(t *testing.T) {
 		if _, err := s.LikePost(ctx, posts[5].ID, fx.Mod.ID, nil); err != nil {
 			t.Fatal(err)
 		}
-		liked, err := s.LikedPosts(ctx, fx.Alice.ID, ids)
-		if err != nil {
-			t.Fatal(err)
+		for i, want := range map[int]bool{0: true, 5: false, 19: true, 20: true, 21: false, 44: true} {
+			if liked, err := s.Liked(ctx, fx.Alice.ID, posts[i].ID); err != nil || liked != want {
+				t.Fatalf("reply %d liked = %v, %v; want %v", i, liked, err, want)
+			}
 		}
-		if len(liked) != 4 || !liked[posts[0].ID] || !liked[posts[19].ID] || !liked[posts[20].ID] || !liked[posts[44].ID] {
-			t.Fatalf("liked = %v", liked)
+		if liked, err := s.Liked(ctx, fx.Mod.ID, posts[5].ID); err != nil || !liked {
+			t.Fatalf("the moderator's like: %v, %v", liked, err)
 		}
 		// The seeded thread has 3 posts before the replies: page 1 holds
 		// replies 0-16, page 2 17-36, page 3 37-44.

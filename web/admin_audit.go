@@ -15,18 +15,12 @@ type auditData struct {
 
 // adminAudit pages the audit log, newest first; moderators may read it.
 func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
-	before, ok := beforeParam(r)
-	if !ok {
-		return storage.ErrNotFound
-	}
-	entries, err := s.Store.ListAudit(r.Context(), before, auditPerPage+1)
+	var data auditData
+	var err error
+	data.Entries, data.Next, err = beforePage(s, r, auditPerPage, "/admin/audit?before=", s.Store.ListAudit,
+		func(e *storage.AuditEntry) storage.ID { return e.ID })
 	if err != nil {
 		return err
-	}
-	data := auditData{Entries: entries}
-	if len(entries) > auditPerPage {
-		data.Entries = entries[:auditPerPage]
-		data.Next = s.path("/admin/audit?before=" + data.Entries[auditPerPage-1].ID.String())
 	}
 	s.adminPage(w, r, http.StatusOK, "admin_audit", "Audit log", "audit", data)
 	return nil

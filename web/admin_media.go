@@ -24,19 +24,13 @@ type adminMediaData struct {
 
 // adminMedia lists every image, newest first, for admins to remove one.
 func (s *Server) adminMedia(w http.ResponseWriter, r *http.Request) error {
-	before, ok := beforeParam(r)
-	if !ok {
-		return storage.ErrNotFound
-	}
-	list, err := s.Store.ListMedia(r.Context(), before, mediaPerPage+1)
+	var data adminMediaData
+	list, next, err := beforePage(s, r, mediaPerPage, "/admin/media?before=", s.Store.ListMedia,
+		func(m *storage.MediaListing) storage.ID { return m.ID })
 	if err != nil {
 		return err
 	}
-	var data adminMediaData
-	if len(list) > mediaPerPage {
-		list = list[:mediaPerPage]
-		data.Next = s.path("/admin/media?before=" + list[mediaPerPage-1].ID.String())
-	}
+	data.Next = next
 	for _, m := range list {
 		row := adminMediaRow{ID: m.ID.String(), ThumbURL: s.newMediaView(&m.Media).ThumbURL, Alt: m.Description,
 			Owner: "@" + m.Handle, Purpose: m.Purpose, RemoteURL: m.RemoteURL, Size: thousands(m.Size/1024 + 1),

@@ -48,13 +48,12 @@ func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if data.Members, err = s.Store.ListMembers(ctx, after, membersPerPage+1); err != nil {
+	members, err := s.Store.ListMembers(ctx, after, membersPerPage+1)
+	if err != nil {
 		return err
 	}
-	if len(data.Members) > membersPerPage {
-		data.Members = data.Members[:membersPerPage]
-		data.Next = s.path("/admin/members?after=" + data.Members[membersPerPage-1].ID.String())
-	}
+	data.Members, data.Next = pageAndNext(s, members, membersPerPage, "/admin/members?after=",
+		func(a *storage.Account) storage.ID { return a.ID })
 	s.adminPage(w, r, http.StatusOK, "admin_members", "Members", "members", data)
 	return nil
 }

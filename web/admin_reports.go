@@ -48,10 +48,8 @@ func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(reports) > reportsPerPage {
-		reports = reports[:reportsPerPage]
-		data.Next = s.path("/admin/reports?status=" + data.Status + "&after=" + reports[len(reports)-1].ID.String())
-	}
+	reports, data.Next = pageAndNext(s, reports, reportsPerPage, "/admin/reports?status="+data.Status+"&after=",
+		func(r *storage.Report) storage.ID { return r.ID })
 	for _, rep := range reports {
 		v := reportView{Report: rep}
 		v.CanForward = rep.Status == storage.ReportOpen && rep.Account != nil && !rep.Account.IsLocal() && !rep.Forwarded

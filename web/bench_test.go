@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/internal/cputime"
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -36,7 +36,7 @@ func BenchmarkThreadPage(b *testing.B) {
 	}
 	run := func(b *testing.B, cookie string) {
 		b.ReportAllocs()
-		cpu0 := processCPU()
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			w := httptest.NewRecorder()
 			req := httptest.NewRequest("GET", path, nil)
@@ -48,7 +48,7 @@ func BenchmarkThreadPage(b *testing.B) {
 				b.Fatalf("status %d, %d bytes", w.Code, w.Body.Len())
 			}
 		}
-		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("member", func(b *testing.B) { run(b, token) })
 	b.Run("guest", func(b *testing.B) { run(b, "") })
@@ -82,7 +82,7 @@ func BenchmarkSearch(b *testing.B) {
 		for _, q := range []string{"rye", "steam+oven"} {
 			b.Run(c.name+"/"+q, func(b *testing.B) {
 				b.ReportAllocs()
-				cpu0 := processCPU()
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					w := httptest.NewRecorder()
 					req := httptest.NewRequest("GET", "/search?q="+q, nil)
@@ -94,7 +94,7 @@ func BenchmarkSearch(b *testing.B) {
 						b.Fatalf("status %d, %d bytes without a match", w.Code, w.Body.Len())
 					}
 				}
-				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}
@@ -111,13 +111,4 @@ func benchHandler(b *testing.B, store *storage.Store, guestCacheBytes int64) htt
 	mux := http.NewServeMux()
 	s.Register(mux)
 	return s.Handler(mux)
-}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -33,7 +33,10 @@ const guestCacheBytes = DefaultGuestCacheMB << 20
 const DefaultGuestCacheMB = 64
 
 // serveCachedGuestPage answers a guest from the cache when it holds the
-// page at the given version; it reports whether it did.
+// page at the given version; it reports whether it did. The kept page is
+// shared by every guest: it is scanned once for composer slots and written
+// as kept when it has none (guests' pages show no composer today); a page
+// with one is copied into a pooled buffer and given tokens of its own.
 func (s *Server) serveCachedGuestPage(w http.ResponseWriter, r *http.Request, version int64) bool {
 	if viewerFrom(r) != nil {
 		return false
@@ -42,10 +45,12 @@ func (s *Server) serveCachedGuestPage(w http.ResponseWriter, r *http.Request, ve
 	if p == nil {
 		return false
 	}
-	body := p.Body
-	if bytes.Contains(body, []byte(formTokenSlot)) {
-		body = bytes.Clone(body) // kept for every guest: the token goes in a copy
+	if writeValidators(w, r, p.ETag, p.Modified, false) {
+		return true
 	}
-	s.writeCachable(w, r, body, p.ETag, p.Modified, false)
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	writeBody(w, http.StatusOK, copyFillingFormTokens(buf, p.Body))
 	return true
 }

@@ -33,15 +33,31 @@ const formTokenSlot = "skein-form-token-slot0"
 // fillFormTokens gives each page written a token of its own, in place
 // (a token is as long as the slot): one pass over the page, no copy.
 func fillFormTokens(body []byte) {
-	slot := []byte(formTokenSlot)
 	for i := 0; ; {
-		j := bytes.Index(body[i:], slot)
+		j := bytes.Index(body[i:], formTokenSlotBytes)
 		if j < 0 {
 			return
 		}
 		i += j + copy(body[i+j:], storage.NewFormToken())
 	}
 }
+
+// copyFillingFormTokens is fillFormTokens for a page shared by many
+// answers: page itself when it holds no slot, else a copy in buf with
+// fresh tokens. page is read once: the copy starts where the first slot
+// is found and the search goes on after it.
+func copyFillingFormTokens(buf *bytes.Buffer, page []byte) []byte {
+	i := bytes.Index(page, formTokenSlotBytes)
+	if i < 0 {
+		return page
+	}
+	buf.Write(page)
+	body := buf.Bytes()
+	fillFormTokens(body[i:])
+	return body
+}
+
+var formTokenSlotBytes = []byte(formTokenSlot)
 
 // tokenOr is the token a composer carries: the one it was kept under, or
 // a fresh one.

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/skein-forum/skein/storage"
 )
 
 type remoteFollowData struct {
@@ -19,16 +23,25 @@ type remoteFollowData struct {
 // remoteFollow sends a reader to their own server to follow a forum,
 // thread or member of this node: Mastodon (and servers copying it) open
 // /authorize_interaction?uri=... for the signed-in user there. Without a
-// server, or with a bad one, it shows the form again.
+// server, or with a bad one, it shows the form again. It offers only what
+// a guest may see and this node's fediverse answers for (see followable).
 func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	data := remoteFollowData{URI: q.Get("uri"), Server: q.Get("server")}
 	p, ok := s.URLs.Path(data.URI)
-	if !ok || data.URI == "" || !(strings.HasPrefix(p, "/f/") || strings.HasPrefix(p, "/t/") || strings.HasPrefix(p, "/u/")) {
-		s.errorPage(w, r, http.StatusBadRequest, "There is nothing on this forum to follow at that address.")
+	if !ok || data.URI == "" {
+		s.errorPage(w, r, http.StatusBadRequest, nothingToFollow)
 		return nil
 	}
-	data.Handle = s.handleForPath(p)
+	handle, status, refusal, err := s.followable(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if refusal != "" {
+		s.errorPage(w, r, status, refusal)
+		return nil
+	}
+	data.Handle = handle
 	status, sent := toRemoteServer(w, r, data.Server, "/authorize_interaction?uri="+url.QueryEscape(data.URI), &data.Error)
 	if sent {
 		return nil
@@ -38,19 +51,60 @@ func (s *Server) remoteFollow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleForPath names the actor at a site path: @slug@host for a forum,
-// @t.ID@host for a thread, @handle@host for a member.
-func (s *Server) handleForPath(p string) string {
-	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
-	if len(parts) < 2 {
-		return ""
-	}
-	switch parts[0] {
+// nothingToFollow is what /remote-follow says of an address that names
+// no forum, thread or member a guest may see here.
+const nothingToFollow = "There is nothing on this forum to follow at that address."
+
+// followable names the actor at site path p (/f/slug, /t/id, /u/handle)
+// that may be followed from another server: @slug@host for a forum,
+// @t.ID@host for a thread, @handle@host for a member. What a guest may
+// not see (a deleted thread, a suspended, deleted or unapproved member)
+// and what has no actor here (the hidden forum of mirrored threads, a
+// mirror, whose actor is on its own server) is refused with a status and
+// a message; err is for the database failing.
+func (s *Server) followable(ctx context.Context, p string) (handle string, status int, refusal string, err error) {
+	kind, name, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	name, _, _ = strings.Cut(name, "/")
+	switch kind {
+	case "f":
+		f, err := s.Store.ForumBySlug(ctx, name)
+		if err != nil {
+			return gone(err)
+		}
+		if f.Hidden {
+			return "", http.StatusBadRequest, "That forum keeps copies of threads from other servers and has no followers of its own: follow each thread on its own server.", nil
+		}
+		return "@" + s.URLs.Handle(f.Slug), 0, "", nil
 	case "t":
-		return "@" + s.URLs.Handle("t."+parts[1])
-	default:
-		return "@" + s.URLs.Handle(parts[1])
+		id, perr := storage.ParseID(name)
+		if perr != nil {
+			return gone(storage.ErrNotFound)
+		}
+		t, err := s.Store.ThreadByID(ctx, id)
+		if err != nil || t.DeletedAt != nil {
+			return gone(err)
+		}
+		if t.IsMirror() {
+			return "", http.StatusBadRequest, "That thread is a copy of one on another server: follow it there.", nil
+		}
+		return "@" + s.URLs.Handle(storage.ThreadHandle(t.ID)), 0, "", nil
+	case "u":
+		m, err := s.Store.MemberByHandle(ctx, name)
+		if err != nil || m.DeletedAt != nil || m.Suspended || m.ApprovalPending {
+			return gone(err)
+		}
+		return "@" + s.URLs.Handle(m.Handle), 0, "", nil
 	}
+	return "", http.StatusBadRequest, nothingToFollow, nil
+}
+
+// gone is followable's answer when what was asked for is not there for
+// guests: err unless it is only that.
+func gone(err error) (string, int, string, error) {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return "", 0, "", err
+	}
+	return "", http.StatusNotFound, nothingToFollow, nil
 }
 
 var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)

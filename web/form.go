@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -56,6 +57,36 @@ func optionalID(v string) *storage.ID {
 		return nil
 	}
 	return &id
+}
+
+// pageAndNext cuts rows, read with one row more than a page (perPage+1)
+// to learn whether another follows, to the page, and links the page after
+// it: link followed by the key of the page's last row, "" when none
+// follows.
+func pageAndNext[T any](s *Server, rows []T, perPage int, link string, key func(*T) storage.ID) ([]T, string) {
+	if len(rows) <= perPage {
+		return rows, ""
+	}
+	rows = rows[:perPage]
+	return rows, s.path(link + key(&rows[perPage-1]).String())
+}
+
+// beforePage reads the page of a newest-first list that ?before= asks
+// for, with the link to the page after it (see pageAndNext): list reads
+// up to n rows older than a key, the newest for 0. A before that is not an
+// id is not found.
+func beforePage[T any](s *Server, r *http.Request, perPage int, link string,
+	list func(ctx context.Context, before storage.ID, n int) ([]T, error), key func(*T) storage.ID) ([]T, string, error) {
+	before, ok := beforeParam(r)
+	if !ok {
+		return nil, "", storage.ErrNotFound
+	}
+	rows, err := list(r.Context(), before, perPage+1)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, next := pageAndNext(s, rows, perPage, link, key)
+	return rows, next, nil
 }
 
 // beforeParam reads the ?before= id a keyset-paged list goes on from: 0

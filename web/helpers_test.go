@@ -202,18 +202,21 @@ func (r *response) location(t *testing.T) string {
 
 func (ts *testSite) thread(id storage.ID) *storage.Thread {
 	ts.t.Helper()
-	th, err := ts.Store.ThreadByID(context.Background(), id)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return th
+	return stored(ts, ts.Store.ThreadByID, id)
 }
 
 func (ts *testSite) account(id storage.ID) *storage.Account {
 	ts.t.Helper()
-	a, err := ts.Store.AccountByID(context.Background(), id)
+	return stored(ts, ts.Store.AccountByID, id)
+}
+
+// stored is what load reads by id as it is now, failing the test when it
+// cannot.
+func stored[T any](ts *testSite, load func(context.Context, storage.ID) (T, error), id storage.ID) T {
+	ts.t.Helper()
+	v, err := load(context.Background(), id)
 	if err != nil {
-		ts.t.Fatal(err)
+		ts.t.Fatalf("load %s: %v", id, err)
 	}
-	return a
+	return v
 }

@@ -35,11 +35,9 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
 	}
 	data := latestData{IsFirst: before == 0}
 	p := sitePage(r, "Latest", "The latest threads in every forum of "+s.SiteName()+".", s.URLs.Abs("/latest"), nil)
-	if len(threads) > threadsPerPage {
-		threads = threads[:threadsPerPage]
-		data.Next = s.path("/latest?before=" + threads[threadsPerPage-1].LastPostID.String())
-		p.Next = data.Next
-	}
+	threads, data.Next = pageAndNext(s, threads, threadsPerPage, "/latest?before=",
+		func(t *storage.Thread) storage.ID { return t.LastPostID })
+	p.Next = data.Next
 	if before != 0 {
 		p.Canonical += "?before=" + before.String()
 		p.Prev = s.path("/latest")

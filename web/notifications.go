@@ -53,10 +53,8 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	data := notificationsData{Unread: viewer.UnreadNotifications > 0}
-	if len(entries) > notificationsPerPage {
-		entries = entries[:notificationsPerPage]
-		data.Older = s.path("/notifications?before=" + entries[len(entries)-1].ID.String())
-	}
+	entries, data.Older = pageAndNext(s, entries, notificationsPerPage, "/notifications?before=",
+		func(e *storage.NotificationEntry) storage.ID { return e.ID })
 	if len(entries) > 0 && before == 0 {
 		data.Newest = entries[0].ID.String()
 	}

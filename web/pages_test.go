@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 	"github.com/skein-forum/skein/web"
@@ -221,6 +222,63 @@ func TestRemoteFollow(t *testing.T) {
 	r := b.get("/p/"+ts.FX.Posts[1].ID.String()+"/share?server=mastodon.social").wantStatus(t, http.StatusSeeOther)
 	if want := "https://mastodon.social/share?text=" + url.QueryEscape(ts.URL+"/p/"+ts.FX.Posts[1].ID.String()); r.location(t) != want {
 		t.Errorf("share: %q", r.location(t))
+	}
+}
+
+// /remote-follow offers only what a guest may see and what has an actor
+// here: it refuses the hidden forum, a mirrored thread, a deleted thread
+// and a suspended member, saying why, and sends nobody elsewhere.
+func TestRemoteFollowRefusesWhatGuestsMayNotFollow(t *testing.T) {
+	ts := newSite(t)
+	ctx := context.Background()
+	mirrors, err := ts.Store.MirrorForum(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := storagetest.RemoteActor(t, ts.Store, "ana", "social.example")
+	note := "https://social.example/users/ana/statuses/1"
+	mirror, err := ts.Store.MirrorThread(ctx, storage.NewMirror{APID: note, RemoteActorID: &remote.ID, Title: "Rye elsewhere",
+		First: storage.NewPost{AuthorID: remote.ID, HTML: "<p>Rye elsewhere</p>", APID: &note, URL: note}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ts.browser()
+	follow := func(path string) *response {
+		return b.get("/remote-follow?uri=" + url.QueryEscape(ts.URL+path) + "&server=mastodon.social")
+	}
+	// What a guest sees is offered: a forum, a thread, a member.
+	for path, handle := range map[string]string{
+		"/f/kitchen": "@kitchen@", site.ThreadPath(ts.FX.Thread.ID): "@t." + ts.FX.Thread.ID.String() + "@", "/u/bob": "@bob@"} {
+		if r := follow(path).wantStatus(t, http.StatusSeeOther); !strings.HasPrefix(r.location(t), "https://mastodon.social/authorize_interaction?uri=") {
+			t.Errorf("%s: sent to %q", path, r.location(t))
+		}
+		b.get("/remote-follow?uri="+url.QueryEscape(ts.URL+path)).wantStatus(t, http.StatusOK).wantContains(t, handle+ts.URLs.Host())
+	}
+
+	if err := ts.Store.DeleteThread(ctx, ts.FX.Thread.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Store.SuspendAccount(ctx, ts.FX.Mod.ID, ts.FX.Bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+		says   string
+	}{
+		{"/f/" + mirrors.Slug, http.StatusBadRequest, "copies of threads from other servers"},
+		{site.ThreadPath(mirror.ID), http.StatusBadRequest, "a copy of one on another server"},
+		{site.ThreadPath(ts.FX.Thread.ID), http.StatusNotFound, "nothing on this forum to follow"},
+		{"/u/bob", http.StatusNotFound, "nothing on this forum to follow"},
+		{"/u/nobody", http.StatusNotFound, "nothing on this forum to follow"},
+		{"/f/nowhere", http.StatusNotFound, "nothing on this forum to follow"},
+		{"/t/ZZ!", http.StatusNotFound, "nothing on this forum to follow"},
+		{"/search", http.StatusBadRequest, "nothing on this forum to follow"},
+	} {
+		r := follow(c.path)
+		if r.StatusCode != c.status || !strings.Contains(r.Body, c.says) || r.Header.Get("Location") != "" {
+			t.Errorf("%s: status %d, Location %q, want %d saying %q", c.path, r.StatusCode, r.Header.Get("Location"), c.status, c.says)
+		}
 	}
 }
 

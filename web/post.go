@@ -196,11 +196,11 @@ func (s *Server) likePost(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ctx := r.Context()
-	liked, err := s.Store.LikedPosts(ctx, viewer.ID, []storage.ID{p.ID})
+	liked, err := s.Store.Liked(ctx, viewer.ID, p.ID)
 	if err != nil {
 		return err
 	}
-	if liked[p.ID] {
+	if liked {
 		_, err = s.Store.UnlikePost(ctx, p.ID, viewer.ID)
 	} else {
 		_, err = s.Store.LikePost(ctx, p.ID, viewer.ID, nil)

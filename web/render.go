@@ -215,6 +215,14 @@ func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name strin
 // browser's copy is current. Pages made for one member are private. body
 // is the caller's to change (see writeHTML).
 func (s *Server) writeCachable(w http.ResponseWriter, r *http.Request, body []byte, etag string, modified time.Time, private bool) {
+	if !writeValidators(w, r, etag, modified, private) {
+		writeHTML(w, http.StatusOK, body)
+	}
+}
+
+// writeValidators sets a page's caching headers and answers 304 when the
+// browser's copy is current, which it reports: then the page is done.
+func writeValidators(w http.ResponseWriter, r *http.Request, etag string, modified time.Time, private bool) bool {
 	h := w.Header()
 	if private {
 		h.Set("Cache-Control", "private, no-cache")
@@ -227,9 +235,9 @@ func (s *Server) writeCachable(w http.ResponseWriter, r *http.Request, body []by
 	}
 	if httpcache.NotModified(r, etag, modified) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return true
 	}
-	writeHTML(w, http.StatusOK, body)
+	return false
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -265,6 +273,11 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, name string, p 
 // writeHTML writes a page, which it may change: the caller's own bytes.
 func writeHTML(w http.ResponseWriter, status int, body []byte) {
 	fillFormTokens(body)
+	writeBody(w, status, body)
+}
+
+// writeBody writes a page whose composer tokens are filled in already.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -62,8 +62,6 @@ type postView struct {
 	AuthorRole                                      string // "Admin", "Moderator" or empty
 	ByOP                                            bool   // the thread's starter wrote it
 
-	FirstUnread bool // the first post the member has not seen: a marker goes before it
-
 	Media []mediaView // its images
 
 	Liked     bool

@@ -56,6 +56,11 @@ const (
 	firstUnread                            // the marker before the first unread post
 )
 
+// unreadMarker goes before the first post a member has not read. It is
+// the same for every reader and every post, so it is written as it is
+// rather than rendered on each visit.
+const unreadMarker = "\n" + `<p class="unread-marker" id="unread"><span>New since your last visit</span></p>`
+
 // threadPageKey names one page of a thread's posts.
 type threadPageKey struct {
 	thread storage.ID
@@ -154,7 +159,6 @@ func (pp *pagePost) withControls(v *postView, c postControls) *postView {
 	w.CanEdit = c&controlEdit != 0
 	w.CanDelete = c&controlDelete != 0
 	w.CanReport = c&controlReport != 0
-	w.FirstUnread = c&firstUnread != 0
 	if c&controlQuote != 0 {
 		w.QuotePath, w.QuoteText = pp.quotePath, w.Path+"/quote"
 	}
@@ -174,11 +178,7 @@ func (s *Server) renderPosts(p *threadPage, controls []postControls, own *storag
 		pp := &p.posts[i]
 		c := controls[i]
 		if c&firstUnread != 0 {
-			marker, err := s.renderPostPart("unreadmarker", &postView{FirstUnread: true})
-			if err != nil {
-				return "", err
-			}
-			b.WriteString(marker)
+			b.WriteString(unreadMarker)
 			c &^= firstUnread
 		}
 		if own != nil && pp.post.AuthorID == own.ID && !pp.post.IsDeleted() {

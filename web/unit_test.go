@@ -3,15 +3,18 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	htmltemplate "html/template"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/skein-forum/skein/site"
+	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
 
@@ -177,5 +180,74 @@ func TestSearchExcerpts(t *testing.T) {
 	}
 	if s := snippet("short text", []string{"levain"}, 60); s != "short text" {
 		t.Errorf("short snippet: %q", s)
+	}
+}
+
+// A page kept for every guest keeps its slots; each answer gets a copy
+// with tokens of its own in every slot, and a page with no slot is
+// answered as it is kept.
+func TestCopyFillingFormTokens(t *testing.T) {
+	kept := []byte(formTokenSlot + "<p>reply</p><input value=\"" + formTokenSlot + "\">" + formTokenSlot)
+	original := bytes.Clone(kept)
+	var seen []string
+	for range 2 {
+		var buf bytes.Buffer
+		got := copyFillingFormTokens(&buf, kept)
+		if !bytes.Equal(kept, original) {
+			t.Fatalf("the kept page changed: %q", kept)
+		}
+		if len(got) != len(kept) || bytes.Contains(got, []byte(formTokenSlot)) {
+			t.Fatalf("copy %q of %q", got, kept)
+		}
+		n := len(formTokenSlot)
+		tokens := []string{string(got[:n]), string(got[n+len("<p>reply</p><input value=\"") : 2*n+len("<p>reply</p><input value=\"")]), string(got[len(got)-n:])}
+		if want := strings.ReplaceAll(string(kept), formTokenSlot, "T"); strings.NewReplacer(tokens[0], "T", tokens[1], "T", tokens[2], "T").Replace(string(got)) != want {
+			t.Fatalf("copy %q differs from %q beyond its tokens", got, kept)
+		}
+		for _, tok := range tokens {
+			for _, other := range seen {
+				if tok == other {
+					t.Fatalf("token %q given twice", tok)
+				}
+			}
+			seen = append(seen, tok)
+		}
+	}
+	plain := []byte("<p>no composer here</p>")
+	var buf bytes.Buffer
+	if got := copyFillingFormTokens(&buf, plain); &got[0] != &plain[0] || buf.Len() != 0 {
+		t.Fatalf("a page without a slot was copied: %q", got)
+	}
+}
+
+// A list read with one row more than a page is cut to the page and links
+// the next from the key of the page's last row; a shorter one is the
+// last page. A before that is no id is not found, and never read.
+func TestKeysetPages(t *testing.T) {
+	s := &Server{prefix: "/forum"}
+	key := func(id *storage.ID) storage.ID { return *id }
+	rows, next := pageAndNext(s, []storage.ID{9, 8, 7}, 2, "/latest?before=", key)
+	if !slices.Equal(rows, []storage.ID{9, 8}) || next != "/forum/latest?before="+storage.ID(8).String() {
+		t.Fatalf("a page and one more: %v, %q", rows, next)
+	}
+	for _, short := range [][]storage.ID{{9, 8}, {9}, nil} {
+		if rows, next := pageAndNext(s, short, 2, "/latest?before=", key); !slices.Equal(rows, short) || next != "" {
+			t.Fatalf("the last page %v: %v, %q", short, rows, next)
+		}
+	}
+
+	var asked []storage.ID
+	list := func(_ context.Context, before storage.ID, n int) ([]storage.ID, error) {
+		asked = append(asked, before)
+		return []storage.ID{before - 1, before - 2, before - 3}[:n], nil
+	}
+	r := httptest.NewRequest("GET", "/admin/audit?before="+storage.ID(100).String(), nil)
+	rows, next, err := beforePage(s, r, 2, "/admin/audit?before=", list, key)
+	if err != nil || !slices.Equal(rows, []storage.ID{99, 98}) || next != "/forum/admin/audit?before="+storage.ID(98).String() {
+		t.Fatalf("before 100: %v, %q, %v", rows, next, err)
+	}
+	r = httptest.NewRequest("GET", "/admin/audit?before=x!", nil)
+	if _, _, err := beforePage(s, r, 2, "/admin/audit?before=", list, key); !errors.Is(err, storage.ErrNotFound) || len(asked) != 1 {
+		t.Fatalf("a bad before: %v, the list read %d times", err, len(asked))
 	}
 }

@@ -272,17 +272,22 @@ func TestUnreadAndFollowedThreads(t *testing.T) {
 	if loc != threadPath+"#p"+replies[0].ID.String() {
 		t.Fatalf("unread went to %q", loc)
 	}
-	// The marker stands before the first unread post; then all is read.
+	// The marker stands right before the first unread post, once; then
+	// all is read.
+	const marker = "\n" + `<p class="unread-marker" id="unread"><span>New since your last visit</span></p>` + "\n" + `<article class="post" id="p`
 	page := bob.get(threadPath).Body
-	marker, first := strings.Index(page, `class="unread-marker"`), strings.Index(page, `id="p`+replies[0].ID.String()+`"`)
-	if marker < 0 || first < 0 || marker > first || marker < strings.Index(page, `id="p`+ts.FX.Posts[2].ID.String()+`"`) {
-		t.Fatalf("unread marker at %d, first unread post at %d", marker, first)
+	if at := strings.Index(page, marker+replies[0].ID.String()+`"`); at < 0 || strings.Count(page, `class="unread-marker"`) != 1 ||
+		at < strings.Index(page, `id="p`+ts.FX.Posts[2].ID.String()+`"`) {
+		t.Fatalf("the marker is not once, right before the first unread post %s:\n%s", replies[0].ID, page)
 	}
 	bob.get(threadPath).wantLacks(t, `class="unread-marker"`)
 	loc = bob.get(threadPath + "/unread").location(t)
 	if loc != threadPath+"#p"+replies[1].ID.String() {
 		t.Fatalf("unread of a read thread went to %q, want the last post", loc)
 	}
+	// Before a post of the reader's own, rendered for them, it is the same.
+	own := storagetest.Replies(t, ts.Store, ts.FX.Thread.ID, ts.FX.Bob.ID, 1)
+	bob.get(threadPath).wantContains(t, marker+own[0].ID.String()+`"`)
 	// A guest's /unread is the thread; guests see no markers.
 	guest := ts.browser()
 	if loc := guest.get(threadPath + "/unread").location(t); loc != threadPath {

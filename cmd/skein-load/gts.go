@@ -63,6 +63,9 @@ type gtsOptions struct {
 	// profile, when set, takes a CPU profile of the node while the
 	// timed load runs; its channel gives the outcome.
 	profile func(ctx context.Context, d time.Duration) <-chan error
+	// selfProfile is the directory for the tool's own CPU profile of
+	// each side's timed load; "" for none.
+	selfProfile string
 }
 
 func cmdGTS(ctx context.Context, args []string, out io.Writer) error {
@@ -82,6 +85,7 @@ func cmdGTS(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	g.Duration, g.Concurrency, g.Sides = o.Duration, o.Concurrency, strings.Split(*sides, ",")
+	g.selfProfile = o.SelfProfile
 	hosts, err := startHosts(g.Hosts, g.Actors, 8)
 	if err != nil {
 		return err
@@ -165,8 +169,6 @@ type counter func(ctx context.Context) (visible, notifications int64, err error)
 func loadSide(ctx context.Context, name string, reqs []signedPost, actors int, g gtsOptions, count counter,
 	cpu func() time.Duration, log io.Writer) (sideResult, error) {
 	res := sideResult{Name: name}
-	client := newClient(g.Concurrency)
-	defer client.CloseIdleConnections()
 	// n0, the notifications before the timed load, is read once the
 	// warm-up has shown.
 	var n0 int64
@@ -174,7 +176,7 @@ func loadSide(ctx context.Context, name string, reqs []signedPost, actors int, g
 	if err != nil {
 		return res, err
 	}
-	warm, _ := send(ctx, client, reqs[:actors], min(g.Concurrency, 8), time.Hour)
+	warm, _ := send(ctx, reqs[:actors], min(g.Concurrency, 8), time.Hour)
 	if warm.Errors > 0 {
 		return res, fmt.Errorf("warm-up: %d of %d refused: %s", warm.Errors, warm.Requests, warm.FirstErr)
 	}
@@ -197,10 +199,12 @@ func loadSide(ctx context.Context, name string, reqs []signedPost, actors int, g
 	if g.profile != nil {
 		prof = g.profile(ctx, g.Duration-time.Second)
 	}
-	cpu0 := cpu()
-	row, acc := send(ctx, client, reqs[actors:], g.Concurrency, g.Duration)
+	stopSelf := selfProfile(selfProfilePath(g.selfProfile, "gts-"+name), log)
+	cpu0, tool0 := cpu(), selfCPU()
+	row, acc := send(ctx, reqs[actors:], g.Concurrency, g.Duration)
 	row.Name = name
-	row.CPU = cpu() - cpu0
+	row.CPU, row.ToolCPU = cpu()-cpu0, selfCPU()-tool0
+	stopSelf()
 	if prof != nil {
 		if err := <-prof; err != nil {
 			fmt.Fprintln(log, "profile:", err)
@@ -352,8 +356,9 @@ func runSkeinSide(ctx context.Context, t *target, g gtsOptions, hosts []*fakeHos
 	defer store.Close()
 	client := newClient(8)
 	defer client.CloseIdleConnections()
+	tc := newThreadCounts(client, t.Base, threads)
 	count := func(ctx context.Context) (v, n int64, err error) {
-		counts, err := postCounts(ctx, client, t.Base, threads)
+		counts, err := tc.read(ctx, nil)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -390,6 +395,9 @@ func reportSides(w io.Writer, g gtsOptions, rows []sideResult) {
 		}
 		if r.Row.Note != "" {
 			fmt.Fprintf(w, "  %s: %s\n", r.Name, r.Row.Note)
+		}
+		if line := toolShare(r.Row.ToolCPU, r.Row.CPU, r.Row.Elapsed, r.Row.Requests); line != "" && r.Row.ToolCPU > 0 {
+			fmt.Fprintf(w, "  %s, during the load: %s\n", r.Name, line)
 		}
 		if r.Row.Deferred > 0 {
 			fmt.Fprintf(w, "  %s turned POSTs away %d times with 503 and Retry-After (its queue was full); each was sent again after the wait\n",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,6 +34,7 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	return runScenario(ctx, "ingest", fs, args, &o, out, func(t *target) ([]result, error) {
 		io_.Duration, io_.Concurrency = o.Duration, o.Concurrency
 		io_.profile = profilePath(&o, "ingest.cpu.pprof")
+		io_.selfProfile = o.SelfProfile
 		return runIngest(ctx, t, io_, out)
 	})
 }
@@ -51,14 +51,13 @@ type ingestOptions struct {
 	Watch       int           // threads whose counts are polled for the 202-to-visible latency
 	WatchEvery  time.Duration // how often
 	profile     string
+	selfProfile string // directory for the tool's own CPU profile of the load
 }
 
-// signedPost is a request signed ahead of time.
+// signedPost is a request signed and serialized ahead of time.
 type signedPost struct {
-	url    string
-	body   []byte
-	header http.Header
-	thread int
+	wireRequest
+	thread int // the index of the thread it replies in, for the counts
 }
 
 // runIngest has remote actors POST signed Create{Note} replies to the
@@ -80,10 +79,12 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		return nil, err
 	}
 	defer stopHosts(hosts)
-	client := newClient(o.Concurrency)
+	// The POSTs go on connections of their own (sendAt); this client is
+	// the pollers'.
+	client := newClient(16)
 	defer client.CloseIdleConnections()
-
-	before, err := postCounts(ctx, client, t.Base, threads)
+	counts := newThreadCounts(client, t.Base, threads)
+	before, err := counts.read(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -105,12 +106,12 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		return nil, err
 	}
 	fmt.Fprintf(log, "signed in %.1fs\n", time.Since(signStart).Seconds())
-	warmRes, _ := send(ctx, client, reqs[:actors], min(o.Concurrency, 8), time.Hour)
+	warmRes, warmAcc := send(ctx, reqs[:actors], min(o.Concurrency, 8), time.Hour)
 	warmRes.Name = "ingest warm-up (actor fetches)"
 	// The clock starts with the warm-up applied, so the backlog at the
 	// start is zero and what is visible later is the timed load's.
 	warmAccepted := warmRes.Requests - warmRes.Errors
-	start, warmVisible, err := awaitVisible(ctx, client, t.Base, threads, before, warmAccepted, o.Settle)
+	start, warmVisible, _, err := awaitVisible(ctx, counts, before, perThread(warmAcc, len(threads)), o.Settle)
 	if err != nil {
 		return nil, err
 	}
@@ -118,20 +119,25 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		warmRes.Errors += max(warmAccepted-warmVisible, warmVisible-warmAccepted)
 		warmRes.FirstErr = fmt.Sprintf("%d accepted, %d became posts", warmAccepted, warmVisible)
 	}
-	watch := watchVisible(ctx, client, t.Base, threads, start, o.Watch, o.WatchEvery)
+	watched := newThreadCounts(client, t.Base, threads[:min(o.Watch, len(threads))])
+	sent := make(sentCounts, len(watched.urls))
+	watch := watchVisible(ctx, watched, start, o.WatchEvery, sent)
+	gets0 := counts.Gets.Load()
 	var prof <-chan error
 	if o.profile != "" {
 		prof = t.profile(ctx, o.profile, o.Duration-time.Second)
 	}
-	cpu0 := t.CPU()
-	res, acc := sendAt(ctx, client, reqs[actors:], o.Concurrency, o.Duration, o.Rate)
-	cpuLoad := t.CPU() - cpu0
+	stopSelf := selfProfile(selfProfilePath(o.selfProfile, "ingest"), log)
+	span := t.startCPU()
+	res, acc := sendAt(ctx, reqs[actors:], o.Concurrency, o.Duration, o.Rate, sent)
+	cpuLoad, toolLoad := span.since()
+	stopSelf()
 	loadEnd := time.Now()
 	res.Name = "ingest"
-	res.CPU = cpuLoad
+	res.CPU, res.ToolCPU = cpuLoad, toolLoad
 	// What the load left behind: posts not visible yet, and inbox items
 	// not done, read at once before anything drains.
-	atEnd, err := postCounts(ctx, client, t.Base, threads)
+	atEnd, err := counts.read(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -146,13 +152,15 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 		res.Note = fmt.Sprintf("ran out of pre-signed requests after %.1fs: raise --presign", res.Elapsed.Seconds())
 	}
 	// Zero loss: every 202 must become a post.
-	_, created, err := awaitVisible(ctx, client, t.Base, threads, start, accepted, o.Settle)
+	_, created, seen, err := awaitVisible(ctx, counts, start, perThread(acc, len(threads)), o.Settle)
 	if err != nil {
 		return nil, err
 	}
-	drain := time.Since(loadEnd)
-	cpuAll := t.CPU() - cpu0
+	drain := max(0, seen.Sub(loadEnd))
+	cpuAll, _ := span.since()
 	samples := watch()
+	polls := pollFigures{Gets: counts.Gets.Load() - gets0 + watched.Gets.Load(), NotModified: counts.NotModified.Load() + watched.NotModified.Load(),
+		Every: o.WatchEvery}
 	lost := accepted - created
 	verdict := fmt.Sprintf("%d accepted, %d became posts, %d lost", accepted, created, lost)
 	if res.Note != "" {
@@ -171,36 +179,10 @@ func runIngest(ctx context.Context, t *target, o ingestOptions, log io.Writer) (
 	}
 	res.Lines = ingestFindings(ingestFigures{
 		Elapsed: res.Elapsed, Accepted: accepted, VisibleAtEnd: visibleAtEnd, Created: created,
-		Drain: drain, Pending: pending, CPULoad: cpuLoad, CPUAll: cpuAll,
-		Latency: visibleLatencies(acc, samples), Watched: len(samples), Deferred: res.Deferred,
+		Drain: drain, Pending: pending, CPULoad: cpuLoad, CPUAll: cpuAll, ToolLoad: toolLoad, Requests: res.Requests,
+		Latency: visibleLatencies(acc, samples), Watched: len(samples), Deferred: res.Deferred, Polls: polls,
 	})
 	return []result{warmRes, res}, nil
-}
-
-// awaitVisible polls the threads' post counts until want more posts than
-// base are visible or settle passes, and returns the last counts and
-// how many posts they hold beyond base.
-func awaitVisible(ctx context.Context, client *http.Client, base string, threads []ManifestThread, from []int64,
-	want int64, settle time.Duration) ([]int64, int64, error) {
-	deadline := time.Now().Add(settle)
-	for {
-		counts, err := postCounts(ctx, client, base, threads)
-		if err != nil {
-			return nil, 0, err
-		}
-		var n int64
-		for i := range counts {
-			n += counts[i] - from[i]
-		}
-		if n >= want || time.Now().After(deadline) {
-			return counts, n, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, 0, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }
 
 // inboxPending counts the node's inbox items not done yet, reading its
@@ -232,9 +214,20 @@ type ingestFigures struct {
 	Pending      int64           // inbox items not done at the end of the load; -1 unknown
 	CPULoad      time.Duration   // node CPU during the load
 	CPUAll       time.Duration   // node CPU during the load and the drain
+	ToolLoad     time.Duration   // the load tool's own CPU during the load
+	Requests     int64           // POSTs answered during the load
 	Latency      []time.Duration // 202 to visible of the watched threads' activities, sorted
 	Watched      int             // threads watched for Latency
 	Deferred     int64           // 503s with Retry-After, each sent again after the wait
+	Polls        pollFigures     // the reads of the post counts over the load and the drain
+}
+
+// pollFigures are the reads of the threads' post counts that found what
+// was visible: requests the node served, counted in its CPU.
+type pollFigures struct {
+	Gets        int64         // GETs of posts collections
+	NotModified int64         // of them, answered 304
+	Every       time.Duration // how often the watched threads were read
 }
 
 // ingestFindings words the figures: the rates a remote server and a
@@ -264,43 +257,24 @@ func ingestFindings(f ingestFigures) []string {
 	out = append(out, fmt.Sprintf("backlog at the end of the load: %d accepted not visible, %s inbox items pending; "+
 		"%s of work at the load's applied rate, drained in %.1fs", backlog, pending, work, f.Drain.Seconds()))
 	if n := len(f.Latency); n > 0 {
-		out = append(out, fmt.Sprintf("202 to visible (%d activities on %d watched threads): p50 %s, p90 %s, p99 %s, max %s",
-			n, f.Watched, ms(percentile(f.Latency, 50)), ms(percentile(f.Latency, 90)), ms(percentile(f.Latency, 99)),
-			ms(f.Latency[n-1])))
+		out = append(out, fmt.Sprintf("202 to visible (%d activities on %d watched threads, read every %s: the resolution): "+
+			"p50 %s, p90 %s, p99 %s, max %s", n, f.Watched, f.Polls.Every, ms(percentile(f.Latency, 50)),
+			ms(percentile(f.Latency, 90)), ms(percentile(f.Latency, 99)), ms(f.Latency[n-1])))
+	}
+	if f.Polls.Gets > 0 {
+		out = append(out, fmt.Sprintf("reads of the posts counts during the load and the drain: %d GETs (%.0f/s), %d answered 304 "+
+			"Not Modified; the node's CPU below includes serving them", f.Polls.Gets,
+			float64(f.Polls.Gets)/(secs+f.Drain.Seconds()), f.Polls.NotModified))
 	}
 	if f.CPUAll > 0 && f.Created > 0 {
 		out = append(out, fmt.Sprintf("node CPU: %.0fµs per activity accepted and applied (%.1fs over the load and the drain); "+
 			"%.2f cores during the load", float64(f.CPUAll.Microseconds())/float64(f.Created), f.CPUAll.Seconds(),
 			f.CPULoad.Seconds()/secs))
 	}
-	return out
-}
-
-// postCounts reads each thread's totalItems from its posts collection.
-func postCounts(ctx context.Context, client *http.Client, base string, threads []ManifestThread) ([]int64, error) {
-	out := make([]int64, len(threads))
-	var g errgroup.Group
-	g.SetLimit(8)
-	for i, th := range threads {
-		g.Go(func() error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/t/"+th.ID+"/posts", nil)
-			req.Header.Set("Accept", apAccept)
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			var c struct {
-				TotalItems int64 `json:"totalItems"`
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
-				return fmt.Errorf("posts of %s: %w", th.ID, err)
-			}
-			out[i] = c.TotalItems
-			return nil
-		})
+	if line := toolShare(f.ToolLoad, f.CPULoad, f.Elapsed, f.Requests); line != "" && f.ToolLoad > 0 {
+		out = append(out, line)
 	}
-	return out, g.Wait()
+	return out
 }
 
 // presign builds and signs n Create{Note} requests for the shared inbox
@@ -349,7 +323,11 @@ func presignNotes(ctx context.Context, hosts []*fakeHost, n int, pick func(*rand
 				if err != nil {
 					return err
 				}
-				out[i] = signedPost{url: req.URL.String(), body: body, header: req.Header, thread: thread}
+				w, err := newWireRequest(req)
+				if err != nil {
+					return err
+				}
+				out[i] = signedPost{wireRequest: w, thread: thread}
 			}
 		})
 	}
@@ -367,14 +345,15 @@ func hostOf(base string) string {
 // Requests in flight when d passes are finished and counted, not
 // cancelled: a cancelled POST may still have been accepted, and the loss
 // check must know every accepted activity.
-func send(ctx context.Context, client *http.Client, reqs []signedPost, conc int, d time.Duration) (result, []acceptance) {
-	return sendAt(ctx, client, reqs, conc, d, 0)
+func send(ctx context.Context, reqs []signedPost, conc int, d time.Duration) (result, []acceptance) {
+	return sendAt(ctx, reqs, conc, d, 0, nil)
 }
 
 // sendAt is send at most perSecond requests a second in all (0: as fast
 // as the node answers), so that latency can be read at a given load
-// rather than at saturation.
-func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc int, d time.Duration, perSecond float64) (result, []acceptance) {
+// rather than at saturation. It counts in sent, per thread, the requests
+// written that may become posts.
+func sendAt(ctx context.Context, reqs []signedPost, conc int, d time.Duration, perSecond float64, sent sentCounts) (result, []acceptance) {
 	var rec recorder
 	deadline := time.Now().Add(d)
 	var next atomic.Int64
@@ -388,6 +367,8 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 	for w := range conc {
 		sh := rec.shard()
 		wg.Go(func() {
+			conn := newWireConn(ctx, 30*time.Second)
+			defer conn.Close()
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				if limit.Wait(ctx) != nil {
 					return
@@ -398,10 +379,9 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 				}
 				p := reqs[i]
 			again:
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body))
-				req.Header = p.header
 				t0 := time.Now()
-				resp, err := client.Do(req)
+				sent.add(p.thread, 1)
+				resp, err := conn.Do(p.wireRequest)
 				if err != nil {
 					if ctx.Err() != nil {
 						return
@@ -409,8 +389,6 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 					sh.fail(time.Since(t0), 0, err)
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				el := time.Since(t0)
 				if wait, ok := retryAfter(resp); ok {
 					// What a real sender does with a busy server: the
@@ -418,6 +396,7 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 					// wait of its own (a herd coming back at once
 					// would find the queue full again). Not accepted
 					// if the load ends first, so not counted either way.
+					sent.add(p.thread, -1)
 					sh.deferred++
 					wait += rand.N(max(wait, time.Second))
 					if time.Now().Add(wait).After(deadline) {
@@ -430,8 +409,9 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 					}
 					goto again
 				}
-				if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
-					sh.fail(el, resp.StatusCode, nil)
+				if resp.status != http.StatusAccepted && resp.status != http.StatusOK {
+					sent.add(p.thread, -1) // refused: it will not become a post
+					sh.fail(el, resp.status, nil)
 					continue
 				}
 				sh.ok(el)
@@ -445,11 +425,11 @@ func sendAt(ctx context.Context, client *http.Client, reqs []signedPost, conc in
 
 // retryAfter reads a 503's Retry-After in seconds: the node turning a
 // sender away while its queue is full.
-func retryAfter(resp *http.Response) (time.Duration, bool) {
-	if resp.StatusCode != http.StatusServiceUnavailable {
+func retryAfter(resp wireAnswer) (time.Duration, bool) {
+	if resp.status != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	secs, err := strconv.Atoi(resp.retryAfter)
 	if err != nil || secs < 0 {
 		return 0, false
 	}
@@ -460,80 +440,6 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 type acceptance struct {
 	thread int
 	at     time.Time
-}
-
-// countSample is a thread's post count and when it was read.
-type countSample struct {
-	at time.Time
-	n  int64
-}
-
-// watchVisible polls the post counts of the first n threads every d (the
-// latency's resolution; a few threads keep the polling a small part of
-// the node's work) until the returned function is called, which returns
-// each watched thread's samples.
-func watchVisible(ctx context.Context, client *http.Client, base string, threads []ManifestThread,
-	start []int64, n int, d time.Duration) func() [][]countSample {
-	watched := threads[:min(n, len(threads))]
-	samples := make([][]countSample, len(watched))
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(d)
-		defer tick.Stop()
-		for {
-			counts, err := postCounts(ctx, client, base, watched)
-			if err == nil {
-				now := time.Now()
-				for i, c := range counts {
-					samples[i] = append(samples[i], countSample{at: now, n: c - start[i]})
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() [][]countSample {
-		cancel()
-		<-done
-		return samples
-	}
-}
-
-// visibleLatencies matches each watched thread's activities, in the order
-// they were accepted, with the reads of its count: the k-th accepted
-// became visible by the first read that showed k new posts. The figure
-// is an upper bound by up to the polling interval, and assumes a thread
-// applies its activities in the order it accepted them (the counts
-// cannot tell which post is which). The result is sorted.
-func visibleLatencies(acc []acceptance, samples [][]countSample) []time.Duration {
-	perThread := make([][]time.Time, len(samples))
-	for _, a := range acc {
-		if a.thread < len(samples) {
-			perThread[a.thread] = append(perThread[a.thread], a.at)
-		}
-	}
-	var out []time.Duration
-	for i, times := range perThread {
-		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-		s := samples[i]
-		j := 0
-		for k, at := range times {
-			for j < len(s) && s[j].n < int64(k+1) {
-				j++
-			}
-			if j == len(s) {
-				break // never seen: the loss check reports it
-			}
-			out = append(out, max(0, s[j].at.Sub(at)))
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // noteTarget is where a Note goes and whom it addresses.

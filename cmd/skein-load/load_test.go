@@ -154,10 +154,10 @@ func TestIngestSmoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRows(t, rows)
-		// The run's findings: rates, the backlog, and the 202-to-visible
-		// latency of the watched threads.
+		// The run's findings: rates, the backlog, the 202-to-visible
+		// latency of the watched threads, and the tool's own CPU.
 		got := strings.Join(rows[1].Lines, "\n")
-		for _, want := range []string{"accepted ", "backlog at the end of the load", "202 to visible"} {
+		for _, want := range []string{"accepted ", "backlog at the end of the load", "202 to visible", "load tool: "} {
 			if !strings.Contains(got, want) {
 				t.Errorf("ingest findings lack %q:\n%s", want, got)
 			}
@@ -239,5 +239,63 @@ func TestGTSSmoke(t *testing.T) {
 	reportSides(&out, g, []sideResult{gts, sk})
 	if !strings.Contains(out.String(), "skein / gotosocial") {
 		t.Errorf("no ratio in the report:\n%s", out.String())
+	}
+}
+
+// A second fan-out on the same data directory replaces the followers
+// the first one wrote (their hosts are gone): it seeds, delivers to the
+// new hosts only, and fails nothing.
+func TestFanoutRerun(t *testing.T) {
+	tg, _ := startNode(t, "")
+	ctx := context.Background()
+	for run := 1; run <= 2; run++ {
+		row, err := runFanout(ctx, tg, fanoutOptions{Followers: 40, Hosts: 8, Timeout: 10 * time.Second}, io.Discard)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		checkRows(t, []result{row})
+	}
+}
+
+// Seeding the followers again with the same hosts (what a fake host's
+// port used again by a later run looks like to the node) keeps one
+// account per actor, points it at the host, and leaves the thread with
+// exactly the new followers.
+func TestSeedFollowersAgain(t *testing.T) {
+	tg, _ := startNode(t, "")
+	ctx := context.Background()
+	place := dataPlace{tg.DataDir, ""}
+	id, err := storage.ParseID(tg.Manifest.Threads[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := testHosts(t, 3, 2, 2), testHosts(t, 2, 2, 2)
+	// The third seeding's four followers: user1 of each second host,
+	// user1 of first[0] (known), user2 of second[0].
+	for _, step := range []struct {
+		hosts    []*fakeHost
+		n        int
+		accounts int // remote accounts after it
+	}{{first, 6, 6}, {first, 6, 6}, {append(second, first[0]), 4, 9}} {
+		if err := seedFollowers(ctx, place, id, step.hosts, step.n); err != nil {
+			t.Fatal(err)
+		}
+		store, err := place.open(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var follows, accounts int
+		err = store.ReadDB().NewRaw("SELECT COUNT(*) FROM follows WHERE target_kind = ? AND target_id = ?", storage.FollowThread, id).
+			Scan(ctx, &follows)
+		if err == nil {
+			err = store.ReadDB().NewRaw("SELECT COUNT(*) FROM accounts WHERE domain <> ''").Scan(ctx, &accounts)
+		}
+		store.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if follows != step.n || accounts != step.accounts {
+			t.Fatalf("after seeding %d followers: %d follows, %d remote accounts", step.n, follows, accounts)
+		}
 	}
 }

@@ -85,6 +85,7 @@ type options struct {
 	DataDir     string
 	DatabaseURL string
 	Profile     string
+	SelfProfile string
 	Duration    time.Duration
 	Concurrency int
 	LogLevel    string
@@ -101,6 +102,7 @@ func newFlags(name string, o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory of the node; seeded unless it has a skein-load.json (default: a temporary one)")
 	fs.StringVar(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...) the node stores its data in, seeded when the data directory has no skein-load.json; the database must be empty then (default: SQLite in the data directory)")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the child node (pprof)")
+	fs.StringVar(&o.SelfProfile, "self-profile", "", "directory for CPU profiles of skein-load itself over each timed load (SCENARIO.tool.cpu.pprof)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.IntVar(&o.Concurrency, "concurrency", 32, "requests in flight (keep-alive connections)")
 	fs.StringVar(&o.LogLevel, "node-log-level", "warn", "log level of the child node (info logs every request)")
@@ -232,6 +234,15 @@ func cmdSeed(ctx context.Context, args []string, out io.Writer) error {
 	}
 	_, err := prepareData(ctx, dataPlace{o.DataDir, o.DatabaseURL}, o.Seed, o.Reseed, out)
 	return err
+}
+
+// selfProfilePath is where the tool's own profile of a phase goes; ""
+// without --self-profile.
+func selfProfilePath(dir, phase string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, phase+".tool.cpu.pprof")
 }
 
 // machine describes where the run happens, for the report.

@@ -34,7 +34,8 @@ func cmdRead(ctx context.Context, args []string, out io.Writer) error {
 	phases := fs.String("phases", strings.Join(readPhases, ","), "phases to run: "+strings.Join(readPhases, ","))
 	return runScenario(ctx, "read", fs, args, &o, out, func(t *target) ([]result, error) {
 		return runRead(ctx, t, readOptions{Duration: o.Duration, Concurrency: o.Concurrency,
-			Phases: strings.Split(*phases, ","), profile: func(name string) string { return profilePath(&o, "read-"+name+".cpu.pprof") }})
+			Phases: strings.Split(*phases, ","), profile: func(name string) string { return profilePath(&o, "read-"+name+".cpu.pprof") },
+			selfProfile: o.SelfProfile})
 	})
 }
 
@@ -43,6 +44,7 @@ type readOptions struct {
 	Concurrency int
 	Phases      []string
 	profile     func(phase string) string // CPU profile path of a phase, "" for none
+	selfProfile string                    // directory for the tool's own profile of each phase, "" for none
 }
 
 // newClient keeps one keep-alive connection per worker.
@@ -157,10 +159,12 @@ func runRead(ctx context.Context, t *target, o readOptions) ([]result, error) {
 		if o.profile != nil {
 			prof = t.profile(ctx, o.profile(phase), o.Duration-time.Second)
 		}
-		cpu0 := t.CPU()
+		stopSelf := selfProfile(selfProfilePath(o.selfProfile, "read-"+phase), t.log)
+		span := t.startCPU()
 		res := hammer(ctx, client, o.Concurrency, o.Duration, len(m.Threads), next, okStatus(http.StatusOK, minBytes))
 		res.Name = phase
-		res.CPU = t.CPU() - cpu0
+		res.CPU, res.ToolCPU = span.since()
+		stopSelf()
 		rows = append(rows, res)
 		if prof != nil {
 			if err := <-prof; err != nil {
@@ -213,7 +217,7 @@ func runScale(ctx context.Context, t *target, client *http.Client, o readOptions
 		{fmt.Sprintf("scale: collection from=%d", (last-1)*20+1), "/t/" + th.ID + "/posts?page=true&from=" + strconv.FormatInt((last-1)*20+1, 10), apAccept, ""},
 	} {
 		url := t.Base + c.url
-		cpu0 := t.CPU()
+		span := t.startCPU()
 		res := hammer(ctx, client, o.Concurrency, d, 1, func(*rand.Rand, *rand.Zipf) *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			req.Header.Set("Accept", c.accept)
@@ -223,7 +227,7 @@ func runScale(ctx context.Context, t *target, client *http.Client, o readOptions
 			return req
 		}, okStatus(http.StatusOK, 1000))
 		res.Name = c.name
-		res.CPU = t.CPU() - cpu0
+		res.CPU, res.ToolCPU = span.since()
 		rows = append(rows, res)
 	}
 	for i := 0; i+1 < len(rows); i += 2 {

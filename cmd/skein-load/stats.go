@@ -67,20 +67,15 @@ type result struct {
 	// CPU is the node's CPU time (user and system) over the phase, when
 	// the node is a child process; zero when unknown.
 	CPU time.Duration
+	// ToolCPU is the load tool's own CPU time over the phase: on a shared
+	// machine, CPU the node did not get.
+	ToolCPU time.Duration
 	// Lines are further findings printed under the table.
 	Lines []string
 	// Deferred counts answers that asked to try again later (503 with
 	// Retry-After); the request was sent again after the wait, and is
 	// counted once, by its final answer.
 	Deferred int64
-}
-
-// CPUPerRequest is the node's CPU time per request of the phase.
-func (r result) CPUPerRequest() time.Duration {
-	if r.CPU <= 0 || r.Requests == 0 {
-		return 0
-	}
-	return r.CPU / time.Duration(r.Requests)
 }
 
 func (r result) RPS() float64 {
@@ -137,14 +132,10 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func report(w io.Writer, title string, rows []result, mem memStats) {
 	fmt.Fprintf(w, "\n== %s\n", title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\trequests\terrors\tseconds\treq/s\tp50\tp90\tp99\tmax\tnode CPU/req\t")
+	fmt.Fprintln(tw, "phase\trequests\terrors\tseconds\treq/s\tp50\tp90\tp99\tmax\tnode CPU/req\ttool CPU/req\t")
 	for _, r := range rows {
-		cpu := "-"
-		if r.CPU > 0 {
-			cpu = fmt.Sprintf("%.0fµs", float64(r.CPUPerRequest().Nanoseconds())/1000)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.Requests, r.Errors, r.Elapsed.Seconds(),
-			r.RPS(), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), cpu)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.Requests, r.Errors, r.Elapsed.Seconds(),
+			r.RPS(), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), perRequest(r.CPU, r.Requests), perRequest(r.ToolCPU, r.Requests))
 	}
 	tw.Flush()
 	for _, r := range rows {
@@ -159,6 +150,14 @@ func report(w io.Writer, title string, rows []result, mem memStats) {
 		}
 	}
 	fmt.Fprintf(w, "  node memory: %s\n", mem)
+}
+
+// perRequest words CPU time spread over n requests; "-" when unknown.
+func perRequest(cpu time.Duration, n int64) string {
+	if cpu <= 0 || n <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fµs", float64(cpu.Nanoseconds())/1000/float64(n))
 }
 
 func ms(d time.Duration) string {

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/federation/signature"
+	"github.com/skein-forum/skein/internal/cputime"
 )
 
 // BenchmarkInboxAccept measures the inbox handler alone on the shared
@@ -216,7 +216,7 @@ func benchmarkIngest(b *testing.B, queue bool) {
 	time.Sleep(100 * time.Millisecond) // and their results recorded by the worker (its flush delay is 20 ms)
 	b.ReportAllocs()
 	b.SetParallelism(16) // 32 senders on 2 cores
-	before := cpuTime(b)
+	before := cputime.Process()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -229,17 +229,9 @@ func benchmarkIngest(b *testing.B, queue bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime(b)-before).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((cputime.Process()-before).Microseconds())/float64(b.N), "cpu-µs/op")
 	// Stored directly: recorded done as they came, never leased.
 	direct := testnode.Count(b, n.Store, "SELECT count(*) FROM inbox_items WHERE done_at = received_at")
 	b.ReportMetric(100*float64(direct)/float64(len(senders)+b.N), "direct-%")
-}
-
-// cpuTime is the CPU the process used so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(inbox.PostsPerCommit(n.Inbox), "posts/commit")
 }

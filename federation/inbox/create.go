@@ -110,6 +110,11 @@ func (in *Inbox) storeNote(ctx context.Context, note *as.RemoteNote, depth int, 
 	if err := waitEarlierFor(ctx, note.ID, note.InReplyTo, note.Quote); err != nil {
 		return nil, err
 	}
+	// And so must one that answers or quotes a Note an inbox POST is
+	// storing this moment (direct.go).
+	if err := in.waitStoring(ctx, note.InReplyTo, note.Quote); err != nil {
+		return nil, err
+	}
 	// A Note its author sends is new but for a rare retry, and the
 	// commit finds a post stored already by its id: asking first cost a
 	// read for every reply. A Note found or boosted by others is often

@@ -249,6 +249,17 @@ func (in *Inbox) storeDirect(ctx context.Context, env *as.Envelope, body []byte,
 	if !ok {
 		return false
 	}
+	// What it answers or quotes first, if that is on its way
+	// (notesInFlight); then, until its commit is over, what answers or
+	// quotes it waits for it. In this order no two can wait for each
+	// other.
+	if in.storing.pending(note.InReplyTo, note.Quote) {
+		if in.storing.wait(ctx, note.InReplyTo, note.Quote) != nil {
+			return false
+		}
+	}
+	in.storing.add(note.ID)
+	defer in.storing.remove(note.ID)
 	t, replyTo, err := in.threadOfNote(ctx, note)
 	if err != nil || t == nil || t.IsMirror() {
 		return false
@@ -270,10 +281,109 @@ func (in *Inbox) storeDirect(ctx context.Context, env *as.Envelope, body []byte,
 	if err != nil {
 		return false
 	}
+	in.directDone.Add(1)
 	if created {
 		in.queueBackfill(context.WithoutCancel(ctx), t.ID, note, 1)
 	}
 	return true
+}
+
+// notesInFlight are the Notes being stored directly, by id, until their
+// commit is over. A reply to one of them that arrives meanwhile, stored
+// directly or by the worker, would not find its parent in the database
+// and be placed under the thread, or not at all: it waits for that
+// commit instead. (The worker's own posts on their way are its pipe's
+// to track: see waitEarlierFor.)
+type notesInFlight struct {
+	mu      sync.Mutex
+	n       map[string]int           // stores in flight by Note id
+	stored  map[string]chan struct{} // closed when n falls to 0; made for a waiter only
+	waiters int                      // for tests: how many wait now
+}
+
+func (f *notesInFlight) add(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = make(map[string]int)
+	}
+	f.n[id]++
+}
+
+func (f *notesInFlight) remove(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[id]--; f.n[id] > 0 {
+		return
+	}
+	delete(f.n, id)
+	if ch, ok := f.stored[id]; ok {
+		close(ch)
+		delete(f.stored, id)
+	}
+}
+
+// pending reports whether a Note ids names is being stored directly.
+func (f *notesInFlight) pending(ids ...string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if id != "" && f.n[id] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// wait waits until no Note ids names is being stored directly.
+func (f *notesInFlight) wait(ctx context.Context, ids ...string) error {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		f.mu.Lock()
+		var ch chan struct{}
+		if f.n[id] > 0 {
+			if ch = f.stored[id]; ch == nil {
+				if f.stored == nil {
+					f.stored = make(map[string]chan struct{})
+				}
+				ch = make(chan struct{})
+				f.stored[id] = ch
+			}
+			f.waiters++
+		}
+		f.mu.Unlock()
+		if ch == nil {
+			continue
+		}
+		var err error
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		f.mu.Lock()
+		f.waiters--
+		f.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitStoring is notesInFlight.wait for the worker, which lends its slot
+// meanwhile, as waitEarlier does.
+func (in *Inbox) waitStoring(ctx context.Context, ids ...string) error {
+	if !in.storing.pending(ids...) {
+		return nil
+	}
+	if slot := slotOf(ctx); slot != nil {
+		slot.release()
+		defer slot.reacquire()
+	}
+	return in.storing.wait(ctx, ids...)
 }
 
 // directNote is the Note of a Create that applyDirect may store, and its

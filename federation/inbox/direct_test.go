@@ -154,6 +154,19 @@ func (r *directRig) lock(t *testing.T, locked bool) {
 	}
 }
 
+// awaitAccepted fails t unless a POST answers 202 on codes in time.
+func awaitAccepted(t *testing.T, codes <-chan int, what string) {
+	t.Helper()
+	select {
+	case code := <-codes:
+		if code != http.StatusAccepted {
+			t.Fatalf("%s: status %d", what, code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s got no answer", what)
+	}
+}
+
 // A Create that falls back to the queue keeps its actor's turn until it
 // is queued: an Update of its Note sent meanwhile is queued after it,
 // not applied first to a post that is not there yet (and lost).
@@ -186,14 +199,7 @@ func TestInboxQueuesAnUpdateAfterTheCreateThatFellBack(t *testing.T) {
 		}
 	})
 	r.post(t, create)
-	select {
-	case code := <-updated:
-		if code != http.StatusAccepted {
-			t.Fatalf("Update: status %d", code)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the Create was not queued, or the Update got no answer")
-	}
+	awaitAccepted(t, updated, "the Create was not queued, or the Update")
 	var order []string
 	if err := r.n.Store.DB().NewRaw("SELECT activity_id FROM inbox_items WHERE activity_id IN (?, ?) ORDER BY id",
 		create["id"], update["id"]).Scan(t.Context(), &order); err != nil {
@@ -262,4 +268,91 @@ func TestInboxQueueEveryActivityQueuesAKnownAuthorsReply(t *testing.T) {
 	w := testnode.StartInboxWorker(t, n)
 	w.Settle(t)
 	w.StoredPost(t, note["id"].(string))
+}
+
+// A reply to a Note whose Create is being stored by its POST this moment
+// waits for that commit, by the worker as by another POST, and answers
+// that Note rather than its thread (or nothing). The second reply's
+// author is not yet remembered, so it takes the queue.
+func TestInboxReplyWaitsForAParentBeingStored(t *testing.T) {
+	r := newDirectRig(t)
+	n := r.n
+	amy := testnode.NewRemoteServer(t, "mastodon").Actor("amy", "Person", 1)
+	bea := testnode.NewRemoteServer(t, "mastodon").Actor("bea", "Person", 2)
+	known, err := n.Fed.ResolveActor(t.Context(), bea.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox.ApplyDirectlyNow(n.Inbox, known)
+	w := testnode.StartInboxWorker(t, n)
+
+	parent := r.note("The parent, held in its commit.")
+	held, release := make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	inbox.BeforePostCommit(t, func() {
+		if once.CompareAndSwap(false, true) {
+			close(held)
+			<-release
+		}
+	})
+	answered := make(chan int, 3)
+	go func() {
+		code, _ := r.zed.Post(t, n.URLs.SharedInbox(), r.zed.Create(parent), testnode.SendOpts{})
+		answered <- code
+	}()
+	<-held
+	// One reply by the queue (amy is not remembered: the worker
+	// resolves her), one stored by its POST (bea is).
+	queued := amy.Note(parent["id"].(string), "<p>Queued, answering the parent.</p>")
+	direct := bea.Note(parent["id"].(string), "<p>Direct, answering the parent.</p>")
+	for _, s := range []struct {
+		a    *testnode.RemoteActor
+		note map[string]any
+	}{{amy, queued}, {bea, direct}} {
+		go func() {
+			code, _ := s.a.Post(t, n.URLs.SharedInbox(), s.a.Create(s.note), testnode.SendOpts{})
+			answered <- code
+		}()
+	}
+	// Until both wait for the parent, or one was applied without it.
+	for inbox.WaitingForStoring(n.Inbox) < 2 {
+		if testnode.Count(t, n.Store, "SELECT count(*) FROM inbox_items WHERE actor_id IN (?, ?) AND done_at IS NOT NULL", amy.ID(), bea.ID()) > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range 3 {
+		awaitAccepted(t, answered, "a POST")
+	}
+	w.Settle(t)
+	p := w.StoredPost(t, parent["id"].(string))
+	for _, reply := range []map[string]any{queued, direct} {
+		got, err := n.Store.PostByAPID(t.Context(), reply["id"].(string))
+		if err != nil {
+			t.Fatalf("reply %s not stored: %v", reply["id"], err)
+		}
+		if got.ReplyToID == nil || *got.ReplyToID != p.ID {
+			t.Fatalf("reply %s answers %v, want the parent %s", reply["id"], got.ReplyToID, p.ID)
+		}
+	}
+}
+
+// The worker's counters include the activities stored by their POSTs,
+// once each: a retry of one is not counted again.
+func TestInboxCountsDirectStoresAsDone(t *testing.T) {
+	r := newDirectRig(t)
+	w := testnode.StartInboxWorker(t, r.n)
+	create := r.zed.Create(r.note("Counted as done."))
+	r.post(t, create)
+	if c := w.Worker.Counters(); c.Done != 1 {
+		t.Fatalf("done %d after a reply stored by its POST, want 1", c.Done)
+	}
+	r.post(t, create) // a retry: nothing applied
+	r.lock(t, true)
+	r.post(t, r.zed.Create(r.note("Refused by the worker."))) // queued, refused: done with a reason
+	w.Settle(t)
+	if c := w.Worker.Counters(); c.Done != 2 || c.Failed != 0 {
+		t.Fatalf("counters %+v, want 2 done", c)
+	}
 }

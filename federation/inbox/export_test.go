@@ -46,3 +46,22 @@ func Accepting(in *Inbox, actor string) int {
 	}
 	return 0
 }
+
+// BeforePostCommit runs f before each commit of posts, until t ends.
+func BeforePostCommit(t testing.TB, f func()) {
+	testHookCommit.Store(&f)
+	t.Cleanup(func() { testHookCommit.Store(nil) })
+}
+
+// WaitingForStoring is how many replies wait for a Note being stored
+// directly.
+func WaitingForStoring(in *Inbox) int {
+	in.storing.mu.Lock()
+	defer in.storing.mu.Unlock()
+	return in.storing.waiters
+}
+
+// PostsPerCommit is the mean size of the posts' commits so far.
+func PostsPerCommit(in *Inbox) float64 {
+	return float64(in.posts.stored.Load()) / float64(max(1, in.posts.commits.Load()))
+}

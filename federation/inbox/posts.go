@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skein-forum/skein/internal/worker"
@@ -33,6 +34,9 @@ const postLinger = 5 * time.Millisecond
 type postCommit struct {
 	once sync.Once
 	ch   chan *pendingPost
+	// commits and stored count the batches and their posts, for the
+	// benchmarks' posts a commit.
+	commits, stored atomic.Int64
 }
 
 type pendingPost struct {
@@ -89,6 +93,9 @@ func (in *Inbox) commitPost(ctx context.Context, np storage.NewPost, act *storag
 	return p.res.Post, p.res.Created, nil
 }
 
+// testHookCommit, set by tests only, runs before each commit of posts.
+var testHookCommit atomic.Pointer[func()]
+
 // postCommitLoop stores batches for the life of the process.
 func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 	batch := make([]*pendingPost, 0, maxPostBatch)
@@ -112,9 +119,14 @@ func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 			nps = append(nps, p.np)
 			acts = append(acts, p.act)
 		}
+		if hook := testHookCommit.Load(); hook != nil {
+			(*hook)()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		res, err := in.store.CreateInboxPosts(ctx, nps, acts)
 		cancel()
+		in.posts.commits.Add(1)
+		in.posts.stored.Add(int64(len(batch)))
 		direct := false
 		if err != nil && len(batch) > 1 {
 			// One post the database refuses must not fail the others

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,19 @@ func TestParsedDocsHandOverEachDocumentOnce(t *testing.T) {
 	p.drop(body, late) // not stored: a repeat of what was applied
 	if doc := p.take(body); doc != nil {
 		t.Fatal("a document of an item never stored was handed over")
+	}
+}
+
+// A body is read whole and exact whatever length its sender declared:
+// the truth, less, more, none, or more than is taken on its word.
+func TestReadBodyWhateverTheDeclaredLength(t *testing.T) {
+	for _, size := range []int{0, 1, 511, 512, 2500, bodyPresize + 3000} {
+		body := strings.Repeat("x", size)
+		for _, declared := range []int64{int64(size), 0, -1, int64(size / 2), int64(size) * 2} {
+			got, err := readBody(strings.NewReader(body), declared)
+			if err != nil || string(got) != body {
+				t.Fatalf("size %d declared %d: read %d bytes (%v)", size, declared, len(got), err)
+			}
+		}
 	}
 }

@@ -66,14 +66,14 @@ type inboxCounters struct {
 
 // Counters are totals since the worker started, for metrics.
 type Counters struct {
-	Done    int64 // applied, or ignored as pointless
+	Done    int64 // applied, or ignored as pointless, here or by the POST that brought it (direct.go)
 	Retried int64 // failed and rescheduled
 	Failed  int64 // given up after MaxAttempts
 }
 
 // Counters returns the totals so far.
 func (w *Worker) Counters() Counters {
-	return Counters{Done: w.counters.done.Load(), Retried: w.counters.retried.Load(), Failed: w.counters.failed.Load()}
+	return Counters{Done: w.counters.done.Load() + w.Inbox.directDone.Load(), Retried: w.counters.retried.Load(), Failed: w.counters.failed.Load()}
 }
 
 func (w *Worker) setup() {

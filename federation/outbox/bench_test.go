@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/federation/outbox"
+	"github.com/skein-forum/skein/internal/cputime"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -72,7 +72,7 @@ func BenchmarkOutboxFanout(b *testing.B) {
 		if err != nil || len(evs) != 1 {
 			b.Fatal(err, len(evs))
 		}
-		start := processCPU(b)
+		start := cputime.Process()
 		b.StartTimer()
 		acts, err := w.Activities(ctx, evs[0])
 		if err != nil {
@@ -81,23 +81,13 @@ func BenchmarkOutboxFanout(b *testing.B) {
 		if err := n.Store.CompleteEvent(ctx, evs[0].ID, acts); err != nil {
 			b.Fatal(err)
 		}
-		cpu += processCPU(b) - start
+		cpu += cputime.Process() - start
 		for _, a := range acts {
 			jobs += len(a.Inboxes)
 		}
 	}
 	b.ReportMetric(float64(jobs)/float64(b.N), "recipients/op")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-}
-
-// processCPU is the CPU time the process has used: on a shared machine
-// a benchmark's wall time says more about the neighbours.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkOutboxRemoteReplies measures what ingest costs the outbox: a
