@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skein-forum/skein/internal/cputime"
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
 )
@@ -35,12 +36,12 @@ func benchInboxPosts(b *testing.B, size int) {
 		store()
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		store()
 	}
 	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "posts/s")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*size)/1e3, "cpu-µs/post")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N*size)/1e3, "cpu-µs/post")
 }
 
 // inboxPostsRig seeds a store with opts and returns it with a function
