@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 )
 
 // The look-ups a batch of posts makes (posts stored before, tombstones,
@@ -24,15 +25,17 @@ import (
 // batchLookups are the look-up statements of the dialect, prepared with
 // the hot writes.
 type batchLookups struct {
-	postsByAPID, tombstones, replyTargets, notifyAccounts, watchers, threadMutes string
+	threads, postsByAPID, tombstones, replyTargets, notifyAccounts, watchers, threadMutes string
 }
 
-func newBatchLookups(pg bool) batchLookups {
+// newBatchLookups writes the look-ups; thread is the Thread model's table.
+func newBatchLookups(pg bool, thread *schema.Table) batchLookups {
 	in := "IN (SELECT value FROM json_each(?))"
 	if pg {
 		in = "= ANY(?)"
 	}
 	return batchLookups{
+		threads:        "SELECT " + columns(thread, "t") + " FROM threads AS t WHERE t.id " + in,
 		postsByAPID:    "SELECT id FROM posts WHERE ap_id " + in,
 		tombstones:     "SELECT object_id, actor_id FROM inbox_tombstones WHERE object_id " + in,
 		replyTargets:   "SELECT id, thread_id, author_id FROM posts WHERE id " + in,
@@ -46,7 +49,7 @@ func newBatchLookups(pg bool) batchLookups {
 }
 
 func (l batchLookups) all() []string {
-	return []string{l.postsByAPID, l.tombstones, l.replyTargets, l.notifyAccounts, l.watchers, l.threadMutes}
+	return []string{l.threads, l.postsByAPID, l.tombstones, l.replyTargets, l.notifyAccounts, l.watchers, l.threadMutes}
 }
 
 // idList is ids as the one parameter of a batch look-up.
@@ -95,6 +98,27 @@ func (h *hotWrites) lookup(ctx context.Context, tx bun.Tx, query string, scan fu
 		}
 	}
 	return rows.Err()
+}
+
+// threadsByID reads the threads of ids, by id; ids not found are absent.
+func threadsByID(ctx context.Context, tx bun.Tx, hw *hotWrites, ids []ID) (map[ID]*Thread, error) {
+	out := make(map[ID]*Thread, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rv := newRowValues(len(hw.thread.Fields))
+	err := hw.lookup(ctx, tx, hw.lists.threads, func(r *sql.Rows) error {
+		if err := rv.scan(r); err != nil {
+			return err
+		}
+		t := new(Thread)
+		if err := scanFields(hw.thread, t, rv.vals); err != nil {
+			return err
+		}
+		out[t.ID] = t
+		return nil
+	}, hw.idList(ids))
+	return out, wrapIf(err, "look up threads")
 }
 
 // storedPosts returns the posts stored under apids, by APID.

@@ -38,6 +38,7 @@ type hotWrites struct {
 	bound map[string]*sql.Stmt
 
 	post, event, inbox, notification     *schema.Table
+	thread                               *schema.Table // read by a batch of posts (batchLookups)
 	insertPost, insertEvent, insertInbox string
 	insertNotification                   string // repeats collapse (ON CONFLICT DO NOTHING)
 	index                                string // the search-index insert of the dialect
@@ -90,7 +91,8 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	if h.pg {
 		h.index = sqlIndexPG
 	}
-	h.lists = newBatchLookups(h.pg)
+	h.thread = s.w.Table(reflect.TypeFor[Thread]())
+	h.lists = newBatchLookups(h.pg, h.thread)
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}

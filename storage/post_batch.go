@@ -180,7 +180,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 	}
-	threads, err := rowsIn(ctx, tx, "look up threads", "id", threadIDs, threadKey, nil)
+	threads, err := threadsByID(ctx, tx, hw, threadIDs)
 	if err != nil {
 		return err
 	}
