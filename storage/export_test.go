@@ -33,3 +33,6 @@ var SearchPostsByIDParams = strings.Count(searchPostsByID, "?")
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, db bun.IDB) error) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
 }
+
+// TimeArg is timeArg, the text a time is written as on SQLite.
+func (s *Store) TimeArg(t time.Time) any { return s.timeArg(t) }

@@ -48,3 +48,28 @@ func testHotReadsRecover(t *testing.T, s *storage.Store, opts storage.Options) {
 		t.Fatalf("session after recovery: %v, %v", a, err)
 	}
 }
+
+// A time written again is written as before, whatever its zone, and the
+// text kept for the last one never stands for another (far-off remote
+// dates included).
+func TestTimeArgKeepsTheLastText(t *testing.T) {
+	s := storagetest.Open(t, "sqlite")
+	paris := time.FixedZone("CET", 3600)
+	now := time.Date(2026, 12, 6, 22, 15, 1, 123456000, time.UTC)
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{now, "2026-12-06 22:15:01.123456+00:00"},
+		{now.In(paris), "2026-12-06 22:15:01.123456+00:00"},
+		{now.Add(time.Microsecond), "2026-12-06 22:15:01.123457+00:00"},
+		{now, "2026-12-06 22:15:01.123456+00:00"},
+		{time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), "1000-01-01 00:00:00+00:00"},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), "3000-01-01 00:00:00+00:00"},
+		{time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), "1000-01-01 00:00:00+00:00"},
+	} {
+		if got := s.TimeArg(c.at); got != c.want {
+			t.Errorf("TimeArg(%v) = %v, want %s", c.at, got, c.want)
+		}
+	}
+}

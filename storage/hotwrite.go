@@ -26,10 +26,24 @@ type hotWrites struct {
 	ready bool
 	stmts map[string]*sql.Stmt
 
+	// in is the write transaction the statements were last bound to
+	// and its bound statements: database/sql makes a new Stmt at every
+	// Tx.StmtContext and keeps each until the transaction ends, and a
+	// batch of 64 posts bound about 400. On SQLite one transaction
+	// writes at a time, so one slot serves every statement of a batch;
+	// on PostgreSQL transactions that run together take turns in it
+	// (a miss binds anew, as before).
+	inMu  sync.Mutex
+	in    *sql.Tx
+	bound map[string]*sql.Stmt
+
 	post, event, inbox, notification     *schema.Table
+	thread                               *schema.Table // read by a batch of posts (batchLookups)
 	insertPost, insertEvent, insertInbox string
 	insertNotification                   string // repeats collapse (ON CONFLICT DO NOTHING)
 	index                                string // the search-index insert of the dialect
+	lists                                batchLookups
+	pg                                   bool
 }
 
 // The hot write statements. Each is prepared on the write handle before
@@ -73,14 +87,17 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	// Another process may have stored the same activity meanwhile (PostgreSQL).
 	h.insertInbox = insertSQL(h.inbox) + " ON CONFLICT DO NOTHING"
 	h.index = sqlIndexSQLite
-	if s.Dialect() == dialect.PG {
+	h.pg = s.Dialect() == dialect.PG
+	if h.pg {
 		h.index = sqlIndexPG
 	}
+	h.thread = s.w.Table(reflect.TypeFor[Thread]())
+	h.lists = newBatchLookups(h.pg, h.thread)
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
-	for _, q := range []string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox, sqlInsertInboxBody,
-		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification} {
+	for _, q := range append([]string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox, sqlInsertInboxBody,
+		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification}, h.lists.all()...) {
 		if h.stmts[q] != nil {
 			continue
 		}
@@ -104,7 +121,23 @@ func (h *hotWrites) stmt(ctx context.Context, tx bun.Tx, query string) *sql.Stmt
 	if !ok {
 		panic("storage: hot write statement not prepared: " + query)
 	}
-	return tx.StmtContext(ctx, st)
+	h.inMu.Lock()
+	defer h.inMu.Unlock()
+	if h.in != tx.Tx {
+		// A transaction that ended is never current again: the slot
+		// holds it, so its address is not reused for another.
+		h.in = tx.Tx
+		clear(h.bound)
+	}
+	if b := h.bound[query]; b != nil {
+		return b
+	}
+	b := tx.StmtContext(ctx, st)
+	if h.bound == nil {
+		h.bound = make(map[string]*sql.Stmt)
+	}
+	h.bound[query] = b
+	return b
 }
 
 // exec runs a hot write statement inside tx.

@@ -85,7 +85,7 @@ func (s *Store) MirrorThread(ctx context.Context, m NewMirror) (*Thread, error) 
 		LastPostAt: now, CreatedAt: now, APID: &apID, RemoteActorID: m.RemoteActorID}
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if a := m.First.APID; a != nil {
-			withdrawn, err := tombstonedPosts(ctx, tx, []string{*a})
+			withdrawn, err := tombstonedPosts(ctx, tx, hw, []string{*a})
 			if err != nil {
 				return err
 			}

@@ -383,7 +383,7 @@ func (s *Store) updatePost(ctx context.Context, id ID, e PostEdit, keepWarning b
 			return err
 		}
 		notices := []postNotice{n}
-		if err := watchNotices(ctx, tx, notices); err != nil {
+		if err := watchNotices(ctx, tx, hw, notices); err != nil {
 			return err
 		}
 		n = notices[0]

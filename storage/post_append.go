@@ -141,10 +141,10 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 	}
 	// Who the posts notify, and what of their HTML the forum view leaves
 	// out, from one read of the accounts they name.
-	if err := watchNotices(ctx, tx, notices); err != nil {
+	if err := watchNotices(ctx, tx, hw, notices); err != nil {
 		return err
 	}
-	accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts(notices))
+	accounts, err := notifyAccountsOf(ctx, tx, hw, noticeAccounts(notices))
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 	}
-	stored, err := rowsIn(ctx, tx, "look up post ids", "ap_id", apids, func(p *Post) string { return *p.APID }, nil)
+	stored, err := s.storedPosts(ctx, tx, hw, apids)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			freshAPIDs = append(freshAPIDs, *a)
 		}
 	}
-	withdrawn, err := tombstonedPosts(ctx, tx, freshAPIDs)
+	withdrawn, err := tombstonedPosts(ctx, tx, hw, freshAPIDs)
 	if err != nil {
 		return err
 	}
@@ -180,26 +180,13 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 			}
 		}
 	}
-	threads, err := rowsIn(ctx, tx, "look up threads", "id", threadIDs, threadKey, nil)
+	threads, err := threadsByID(ctx, tx, hw, threadIDs)
 	if err != nil {
 		return err
 	}
-	targetThread := make(map[ID]ID)
-	targetAuthor := make(map[ID]ID)
-	if len(targetIDs) > 0 {
-		var rows []struct {
-			ID       ID `bun:"id"`
-			ThreadID ID `bun:"thread_id"`
-			AuthorID ID `bun:"author_id"`
-		}
-		if err := tx.NewSelect().Model((*Post)(nil)).Column("id", "thread_id", "author_id").
-			Where("id IN (?)", bun.List(targetIDs)).Scan(ctx, &rows); err != nil {
-			return fmt.Errorf("check quoted posts: %w", err)
-		}
-		for _, r := range rows {
-			targetThread[r.ID] = r.ThreadID
-			targetAuthor[r.ID] = r.AuthorID
-		}
+	targetThread, targetAuthor, err := replyTargets(ctx, tx, hw, targetIDs)
+	if err != nil {
+		return err
 	}
 
 	// Place each post: ids in order, positions from the thread counters.

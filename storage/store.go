@@ -56,6 +56,8 @@ type Store struct {
 	// indexedAt is when a post was last indexed (Unix nanoseconds), see
 	// [Store.MergeSearchIndex].
 	indexedAt atomic.Int64
+	// lastTime is the last time [Store.timeArg] wrote as SQLite text.
+	lastTime atomic.Pointer[timeText]
 }
 
 // Options selects and tunes the database.

@@ -87,20 +87,3 @@ func (s *Store) PruneTombstones(ctx context.Context, before time.Time) (int, err
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
-
-// tombstonedPosts returns the APIDs among apids that the given authors
-// withdrew (author by APID).
-func tombstonedPosts(ctx context.Context, tx bun.Tx, apids []string) (map[string][]ID, error) {
-	out := map[string][]ID{}
-	if len(apids) == 0 {
-		return out, nil
-	}
-	var rows []Tombstone
-	if err := tx.NewSelect().Model(&rows).Where("object_id IN (?)", bun.List(apids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("look up tombstones: %w", err)
-	}
-	for _, r := range rows {
-		out[r.ObjectID] = append(out[r.ObjectID], r.ActorID)
-	}
-	return out, nil
-}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -73,7 +74,7 @@ func (s *Store) FollowedForums(ctx context.Context, accountID ID) ([]Forum, erro
 // its thread, with one query for each over the whole batch. Only members
 // are read: remote followers of a thread or forum hear of it by
 // federation.
-func watchNotices(ctx context.Context, tx bun.Tx, notices []postNotice) error {
+func watchNotices(ctx context.Context, tx bun.Tx, hw *hotWrites, notices []postNotice) error {
 	if len(notices) == 0 {
 		return nil
 	}
@@ -85,11 +86,6 @@ func watchNotices(ctx context.Context, tx bun.Tx, notices []postNotice) error {
 			forums = append(forums, n.newThreadIn)
 		}
 	}
-	type watch struct {
-		Follower ID     `bun:"follower_id"`
-		Kind     string `bun:"target_kind"`
-		Target   ID     `bun:"target_id"`
-	}
 	watchers := make(map[string]map[ID][]ID) // target kind, target, watchers
 	for _, q := range []struct {
 		kind string
@@ -98,34 +94,34 @@ func watchNotices(ctx context.Context, tx bun.Tx, notices []postNotice) error {
 		if len(q.ids) == 0 {
 			continue
 		}
-		var rows []watch
-		err := tx.NewRaw(`SELECT f.follower_id, f.target_kind, f.target_id FROM follows AS f
-			JOIN accounts AS a ON a.id = f.follower_id
-			WHERE f.target_kind = ? AND f.target_id IN (?) AND f.accepted = ? AND a.domain = ''
-			ORDER BY f.id`, q.kind, bun.List(q.ids), true).Scan(ctx, &rows)
+		byTarget := make(map[ID][]ID)
+		err := hw.lookup(ctx, tx, hw.lists.watchers, func(r *sql.Rows) error {
+			var follower, target ID
+			if err := r.Scan(&follower, &target); err != nil {
+				return err
+			}
+			byTarget[target] = append(byTarget[target], follower)
+			return nil
+		}, q.kind, hw.idList(q.ids), true)
 		if err != nil {
 			return fmt.Errorf("watchers of %ss: %w", q.kind, err)
 		}
-		byTarget := make(map[ID][]ID)
-		for _, r := range rows {
-			byTarget[r.Target] = append(byTarget[r.Target], r.Follower)
-		}
 		watchers[q.kind] = byTarget
 	}
-	var mutes []struct {
-		Account ID `bun:"account_id"`
-		Thread  ID `bun:"thread_id"`
-	}
-	if err := tx.NewRaw("SELECT account_id, thread_id FROM thread_mutes WHERE thread_id IN (?)", bun.List(threads)).
-		Scan(ctx, &mutes); err != nil {
-		return fmt.Errorf("thread mutes: %w", err)
-	}
 	muted := make(map[ID]map[ID]bool)
-	for _, m := range mutes {
-		if muted[m.Thread] == nil {
-			muted[m.Thread] = make(map[ID]bool)
+	err := hw.lookup(ctx, tx, hw.lists.threadMutes, func(r *sql.Rows) error {
+		var account, thread ID
+		if err := r.Scan(&account, &thread); err != nil {
+			return err
 		}
-		muted[m.Thread][m.Account] = true
+		if muted[thread] == nil {
+			muted[thread] = make(map[ID]bool)
+		}
+		muted[thread][account] = true
+		return nil
+	}, hw.idList(threads))
+	if err != nil {
+		return fmt.Errorf("thread mutes: %w", err)
 	}
 	for i := range notices {
 		n := &notices[i]

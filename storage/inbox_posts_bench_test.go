@@ -1,0 +1,102 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/skein-forum/skein/internal/cputime"
+	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
+)
+
+// BenchmarkCreateInboxPosts stores batches of remote replies the way the
+// inbox stores them under the load tool's ingest scenario: each a reply
+// to the opening post of one of 100 threads of the 18,000-post seed,
+// from 200 remote actors on 20 hosts, with its Create activity (about
+// 2.5 KB) recorded done in the same transaction
+// ([storage.Store.CreateInboxPosts]). Each reply notifies its thread's
+// author. cpu-µs/post is the process's CPU time a post, committing and
+// checkpointing included, which a busy machine inflates less than ns/op.
+func BenchmarkCreateInboxPosts(b *testing.B) {
+	for _, size := range []int{16, 64} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			benchInboxPosts(b, size)
+		})
+	}
+}
+
+func benchInboxPosts(b *testing.B, size int) {
+	_, store := inboxPostsRig(b, storagetest.Options(b, "sqlite"), size)
+	// A few thousand replies first, so that the indexes have the depth
+	// and spread of a node that has been taking them for a while.
+	for range 4096 / size {
+		store()
+	}
+	b.ReportAllocs()
+	cpu0 := cputime.Process()
+	for b.Loop() {
+		store()
+	}
+	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "posts/s")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N*size)/1e3, "cpu-µs/post")
+}
+
+// inboxPostsRig seeds a store with opts and returns it with a function
+// that stores the next batch of size replies, as the benchmark does.
+func inboxPostsRig(b testing.TB, opts storage.Options, size int) (*storage.Store, func()) {
+	ctx := context.Background()
+	s, seeded := storagetest.SeedProse(b, opts)
+	type target struct{ thread, first storage.ID }
+	var targets []target
+	for _, id := range seeded.ThreadIDs[:100] {
+		th, err := s.ThreadByID(ctx, id)
+		if err != nil || th.FirstPostID == nil {
+			b.Fatalf("thread %s: %v", id, err)
+		}
+		targets = append(targets, target{th.ID, *th.FirstPostID})
+	}
+	var actors []*storage.Account
+	for h := range 20 {
+		for a := range 10 {
+			actors = append(actors, storagetest.RemoteActor(b, s, fmt.Sprintf("a%d", a), fmt.Sprintf("h%d.example", h)))
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	filler := strings.Repeat(`"unknown":"a property the node keeps in the body only",`, 28)
+	seq := 0
+	batch := func() ([]storage.NewPost, []*storage.NewInboxItem) {
+		nps := make([]storage.NewPost, size)
+		acts := make([]*storage.NewInboxItem, size)
+		for i := range nps {
+			seq++
+			a, t := actors[r.IntN(len(actors))], targets[r.IntN(len(targets))]
+			note := fmt.Sprintf("%s/statuses/%d", *a.APID, 100000+seq)
+			html := `<p><span class="h-card" translate="no"><a href="https://node.example/t/` + t.thread.String() +
+				`" class="u-url mention">@<span>t.` + t.thread.String() + `</span></a></span> I tried the rye trick last week and ` +
+				`the starter doubled in six hours, which it never did before. Keep the jar somewhere around 24 degrees.</p>` +
+				`<p>Discard is great in pancakes. <a href="https://` + a.Domain + `/tags/sourdough" class="mention hashtag" rel="tag">#<span>sourdough</span></a></p>`
+			first := t.first
+			nps[i] = storage.NewPost{ThreadID: t.thread, AuthorID: a.ID, HTML: html, ReplyToID: &first, APID: &note,
+				URL: "https://" + a.Domain + "/@" + a.Handle + "/" + fmt.Sprint(100000+seq)}
+			body := `{"id":"` + note + `/activity","type":"Create","actor":"` + *a.APID + `",` + filler +
+				`"object":{"id":"` + note + `","content":"` + strings.ReplaceAll(html, `"`, `\"`) + `"}}`
+			acts[i] = &storage.NewInboxItem{ActorID: *a.APID, KeyID: *a.APID + "#main-key", ActivityID: note + "/activity", Body: []byte(body)}
+		}
+		return nps, acts
+	}
+	return s, func() {
+		nps, acts := batch()
+		res, err := s.CreateInboxPosts(ctx, nps, acts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Err != nil || !r.Created {
+				b.Fatalf("not stored: %v", r.Err)
+			}
+		}
+	}
+}
