@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"time"
+
+	"github.com/skein-forum/skein/httpcache"
 )
 
 // The guest page cache keeps the pages guests read most (threads and
@@ -33,10 +35,9 @@ const guestCacheBytes = DefaultGuestCacheMB << 20
 const DefaultGuestCacheMB = 64
 
 // serveCachedGuestPage answers a guest from the cache when it holds the
-// page at the given version; it reports whether it did. The kept page is
-// shared by every guest: it is scanned once for composer slots and written
-// as kept when it has none (guests' pages show no composer today); a page
-// with one is copied into a pooled buffer and given tokens of its own.
+// page at the given version; it reports whether it did. A kept page holds
+// no composer token slot (see keepForGuests), so it is written as it is
+// kept: no scan, no copy.
 func (s *Server) serveCachedGuestPage(w http.ResponseWriter, r *http.Request, version int64) bool {
 	if viewerFrom(r) != nil {
 		return false
@@ -45,12 +46,19 @@ func (s *Server) serveCachedGuestPage(w http.ResponseWriter, r *http.Request, ve
 	if p == nil {
 		return false
 	}
-	if writeValidators(w, r, p.ETag, p.Modified, false) {
-		return true
+	if !writeValidators(w, r, p.ETag, p.Modified, false) {
+		writeBody(w, http.StatusOK, p.Body)
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
-	buf.Reset()
-	writeBody(w, http.StatusOK, copyFillingFormTokens(buf, p.Body))
 	return true
+}
+
+// keepForGuests keeps a guest's page in the guest page cache under
+// version, unless it holds a composer: each answer must carry a token of
+// its own, so such a page is rendered every time (guests' pages show no
+// composer today), and a kept page is served without being looked at.
+func (s *Server) keepForGuests(r *http.Request, version int64, page []byte, etag string, modified time.Time) {
+	if bytes.Contains(page, formTokenSlotBytes) {
+		return
+	}
+	s.guestCache.Put(r.URL.RequestURI(), version, &httpcache.Response{Body: bytes.Clone(page), ETag: etag, Modified: modified}, time.Now())
 }

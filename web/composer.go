@@ -42,21 +42,6 @@ func fillFormTokens(body []byte) {
 	}
 }
 
-// copyFillingFormTokens is fillFormTokens for a page shared by many
-// answers: page itself when it holds no slot, else a copy in buf with
-// fresh tokens. page is read once: the copy starts where the first slot
-// is found and the search goes on after it.
-func copyFillingFormTokens(buf *bytes.Buffer, page []byte) []byte {
-	i := bytes.Index(page, formTokenSlotBytes)
-	if i < 0 {
-		return page
-	}
-	buf.Write(page)
-	body := buf.Bytes()
-	fillFormTokens(body[i:])
-	return body
-}
-
 var formTokenSlotBytes = []byte(formTokenSlot)
 
 // tokenOr is the token a composer carries: the one it was kept under, or

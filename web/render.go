@@ -205,8 +205,7 @@ func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name strin
 	etag := `W/"` + viewer + "-" + strconv.Itoa(buf.Len()) + "-" +
 		strconv.FormatUint(uint64(crc32.Checksum(buf.Bytes(), castagnoli)), 36) + `"`
 	if p.Viewer == nil && version >= 0 {
-		body := append([]byte(nil), buf.Bytes()...)
-		s.guestCache.Put(r.URL.RequestURI(), version, &httpcache.Response{Body: body, ETag: etag, Modified: modified}, time.Now())
+		s.keepForGuests(r, version, buf.Bytes(), etag, modified)
 	}
 	s.writeCachable(w, r, buf.Bytes(), etag, modified, p.Viewer != nil)
 }

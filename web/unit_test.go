@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	htmltemplate "html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -183,43 +184,6 @@ func TestSearchExcerpts(t *testing.T) {
 	}
 }
 
-// A page kept for every guest keeps its slots; each answer gets a copy
-// with tokens of its own in every slot, and a page with no slot is
-// answered as it is kept.
-func TestCopyFillingFormTokens(t *testing.T) {
-	kept := []byte(formTokenSlot + "<p>reply</p><input value=\"" + formTokenSlot + "\">" + formTokenSlot)
-	original := bytes.Clone(kept)
-	var seen []string
-	for range 2 {
-		var buf bytes.Buffer
-		got := copyFillingFormTokens(&buf, kept)
-		if !bytes.Equal(kept, original) {
-			t.Fatalf("the kept page changed: %q", kept)
-		}
-		if len(got) != len(kept) || bytes.Contains(got, []byte(formTokenSlot)) {
-			t.Fatalf("copy %q of %q", got, kept)
-		}
-		n := len(formTokenSlot)
-		tokens := []string{string(got[:n]), string(got[n+len("<p>reply</p><input value=\"") : 2*n+len("<p>reply</p><input value=\"")]), string(got[len(got)-n:])}
-		if want := strings.ReplaceAll(string(kept), formTokenSlot, "T"); strings.NewReplacer(tokens[0], "T", tokens[1], "T", tokens[2], "T").Replace(string(got)) != want {
-			t.Fatalf("copy %q differs from %q beyond its tokens", got, kept)
-		}
-		for _, tok := range tokens {
-			for _, other := range seen {
-				if tok == other {
-					t.Fatalf("token %q given twice", tok)
-				}
-			}
-			seen = append(seen, tok)
-		}
-	}
-	plain := []byte("<p>no composer here</p>")
-	var buf bytes.Buffer
-	if got := copyFillingFormTokens(&buf, plain); &got[0] != &plain[0] || buf.Len() != 0 {
-		t.Fatalf("a page without a slot was copied: %q", got)
-	}
-}
-
 // A list read with one row more than a page is cut to the page and links
 // the next from the key of the page's last row; a shorter one is the
 // last page. A before that is no id is not found, and never read.
@@ -249,5 +213,43 @@ func TestKeysetPages(t *testing.T) {
 	r = httptest.NewRequest("GET", "/admin/audit?before=x!", nil)
 	if _, _, err := beforePage(s, r, 2, "/admin/audit?before=", list, key); !errors.Is(err, storage.ErrNotFound) || len(asked) != 1 {
 		t.Fatalf("a bad before: %v, the list read %d times", err, len(asked))
+	}
+}
+
+// The guest page cache keeps a page without a composer and serves it as
+// kept; a page with a composer's token slot is not kept, so each guest
+// gets a token of their own.
+func TestGuestCacheKeepsNoTokenSlots(t *testing.T) {
+	s, err := New(Config{Store: storagetest.Open(t, "sqlite"), URLs: site.MustNew("http://forum.example"),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pages["plain"] = htmltemplate.Must(htmltemplate.New("plain").Parse(`{{define "layout"}}<p>Read on.</p>{{end}}`))
+	s.pages["composer"] = htmltemplate.Must(htmltemplate.New("composer").Parse(
+		`{{define "layout"}}<input name="form_token" value="` + formTokenSlot + `">{{end}}`))
+	get := func(name, path string) string {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", path, nil)
+		if !s.serveCachedGuestPage(w, r, 7) {
+			s.renderCached(w, r, name, &page{}, time.Time{}, 7)
+		}
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", path, w.Code)
+		}
+		return w.Body.String()
+	}
+	if first, again := get("plain", "/plain"), get("plain", "/plain"); first != "<p>Read on.</p>" || again != first {
+		t.Fatalf("plain page %q, then %q", first, again)
+	}
+	if kept := s.guestCache.Get("/plain", 7, time.Now()); kept == nil || string(kept.Body) != "<p>Read on.</p>" {
+		t.Fatalf("the plain page was not kept: %v", kept)
+	}
+	first, again := get("composer", "/composer"), get("composer", "/composer")
+	if first == again || strings.Contains(first, formTokenSlot) || strings.Contains(again, formTokenSlot) || len(first) != len(again) {
+		t.Fatalf("two guests got %q and %q", first, again)
+	}
+	if kept := s.guestCache.Get("/composer", 7, time.Now()); kept != nil {
+		t.Fatalf("a page with a token slot was kept: %q", kept.Body)
 	}
 }

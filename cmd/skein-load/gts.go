@@ -20,6 +20,7 @@ import (
 
 	"github.com/uptrace/bun/driver/sqliteshim"
 
+	"github.com/skein-forum/skein/internal/cputime"
 	"github.com/skein-forum/skein/storage"
 )
 
@@ -200,10 +201,10 @@ func loadSide(ctx context.Context, name string, reqs []signedPost, actors int, g
 		prof = g.profile(ctx, g.Duration-time.Second)
 	}
 	stopSelf := selfProfile(selfProfilePath(g.selfProfile, "gts-"+name), log)
-	cpu0, tool0 := cpu(), selfCPU()
+	cpu0, tool0 := cpu(), cputime.Process()
 	row, acc := send(ctx, reqs[actors:], g.Concurrency, g.Duration)
 	row.Name = name
-	row.CPU, row.ToolCPU = cpu()-cpu0, selfCPU()-tool0
+	row.CPU, row.ToolCPU = cpu()-cpu0, cputime.Process()-tool0
 	stopSelf()
 	if prof != nil {
 		if err := <-prof; err != nil {

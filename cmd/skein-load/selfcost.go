@@ -6,8 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"syscall"
 	"time"
+
+	"github.com/skein-forum/skein/internal/cputime"
 )
 
 // The load tool runs on the machine it measures, so every CPU-second it
@@ -15,29 +16,20 @@ import (
 // node's, so a reader sees the split, and can profile itself
 // (--self-profile) to keep that share small.
 
-// selfCPU is the user and system time this process has used so far.
-// getrusage counts in microseconds, not the 10 ms ticks of /proc, and
-// leaves out the child node (RUSAGE_SELF).
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// cpuSpan measures the CPU of the node and of the tool over one phase.
+// cpuSpan measures the CPU of the node and of the tool over one phase;
+// the tool's is getrusage's (microseconds, not the 10 ms ticks of /proc,
+// and without the child node).
 type cpuSpan struct {
 	t          *target
 	node, tool time.Duration
 }
 
 // startCPU opens a span at the CPU used so far.
-func (t *target) startCPU() cpuSpan { return cpuSpan{t: t, node: t.CPU(), tool: selfCPU()} }
+func (t *target) startCPU() cpuSpan { return cpuSpan{t: t, node: t.CPU(), tool: cputime.Process()} }
 
 // since is the node's and the tool's CPU from the span's start until now.
 func (s cpuSpan) since() (node, tool time.Duration) {
-	return s.t.CPU() - s.node, selfCPU() - s.tool
+	return s.t.CPU() - s.node, cputime.Process() - s.tool
 }
 
 // toolShare words the tool's cost over a phase of elapsed that sent

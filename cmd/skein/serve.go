@@ -26,7 +26,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout io.Writer)
 	f.String(&cfg.BaseURL, "base-url", "", "public URL that ids and links use (default http://localhost:PORT, or http:// + the listen address)")
 	db.register(f)
 	var searchCache, guestCacheMB int
-	f.Int(&searchCache, "search-cache", storage.DefaultSearchCache, "searches whose ranked results are kept until a post changes (SQLite; 0: none)")
+	f.Int(&searchCache, "search-cache", storage.DefaultSearchCache, "pages of search results kept until a post changes (SQLite; 0: none)")
 	f.Int(&guestCacheMB, "guest-cache", web.DefaultGuestCacheMB, "MB of rendered pages (threads, forums, search results) kept for guests until what they show changes (0: none)")
 	var trustedProxies string
 	f.String(&cfg.Registration, "registration", "open", "who may register: open, approval (an admin approves each) or closed")

@@ -24,12 +24,25 @@ import (
 
 const maxPostBatch = 128
 
-// postLinger is how long a batch waits for more posts while posts are
-// arriving in numbers (the last batch had more than one): a commit, with
-// its full-text index flush, costs about as much as a dozen posts, and
-// the items that wait have lent their slots to others. A lone post on an
-// idle node is stored at once.
-const postLinger = 5 * time.Millisecond
+// postLinger is the longest a batch waits for more posts while posts
+// are arriving in numbers: a commit, with its full-text index flush,
+// costs about as much as a dozen posts. A batch waits only until it is
+// a little larger than the one before (nextBatchWant), not for the
+// whole linger: as many senders as are waiting for their answers send
+// again once answered, and the batch goes once they have. Growing by a
+// quarter each time the batch is made probes for more senders; one cut
+// short by the linger sets how many there are. A lone post on an idle
+// node is stored at once.
+const postLinger = 10 * time.Millisecond
+
+// nextBatchWant is the batch to wait for after one of size n: nothing
+// after a lone post, else a quarter more.
+func nextBatchWant(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return min(maxPostBatch, n+(n+3)/4)
+}
 
 type postCommit struct {
 	once sync.Once
@@ -103,17 +116,16 @@ func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 	acts := make([]*storage.NewInboxItem, 0, maxPostBatch)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
-	busy := false
+	want := 1 // the batch to wait for (see postLinger)
 	for first := range ch {
-		batch = append(batch[:0], first)
-		var lingered <-chan time.Time
-		if busy {
+		batch = worker.Gather(append(batch[:0], first), ch, maxPostBatch, nil)
+		if len(batch) < want {
 			linger.Reset(postLinger)
-			lingered = linger.C
+			batch = worker.Gather(batch, ch, want, linger.C)
+			linger.Stop() // Go 1.23 timers: no stale tick is received after Stop or Reset
+			batch = worker.Gather(batch, ch, maxPostBatch, nil)
 		}
-		batch = worker.Gather(batch, ch, maxPostBatch, lingered)
-		linger.Stop() // Go 1.23 timers: no stale tick is received after Stop or Reset
-		busy = len(batch) > 1
+		want = nextBatchWant(len(batch))
 		nps, acts = nps[:0], acts[:0]
 		for _, p := range batch {
 			nps = append(nps, p.np)
