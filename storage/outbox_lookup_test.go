@@ -196,12 +196,12 @@ func BenchmarkRemoteFollowerTargets(b *testing.B) {
 func TestFollowedRemotely(t *testing.T) {
 	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
 		ctx := context.Background()
-		var threads []storage.ID
-		for i := range 4 {
-			th, _, err := s.CreateThread(ctx, storage.NewThread{ForumID: fx.Forum.ID, AuthorID: fx.Alice.ID,
-				Title: fmt.Sprintf("Thread %d", i), Source: "opening", HTML: "<p>opening</p>"})
+		threads := []storage.ID{fx.Thread.ID}
+		for _, grain := range []string{"Rye", "Spelt", "Emmer"} {
+			th, _, err := s.CreateThread(ctx, storage.NewThread{ForumID: fx.Forum.ID, AuthorID: fx.Bob.ID,
+				Title: grain + " starters", Source: grain, HTML: "<p>" + grain + "</p>"})
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("thread on %s: %v", grain, err)
 			}
 			threads = append(threads, th.ID)
 		}
