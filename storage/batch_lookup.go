@@ -30,10 +30,7 @@ type batchLookups struct {
 
 // newBatchLookups writes the look-ups; thread is the Thread model's table.
 func newBatchLookups(pg bool, thread *schema.Table) batchLookups {
-	in := "IN (SELECT value FROM json_each(?))"
-	if pg {
-		in = "= ANY(?)"
-	}
+	in := listIn(pg)
 	return batchLookups{
 		threads:        "SELECT " + columns(thread, "t") + " FROM threads AS t WHERE t.id " + in,
 		postsByAPID:    "SELECT id FROM posts WHERE ap_id " + in,
@@ -52,9 +49,20 @@ func (l batchLookups) all() []string {
 	return []string{l.threads, l.postsByAPID, l.tombstones, l.replyTargets, l.notifyAccounts, l.watchers, l.threadMutes}
 }
 
+// listIn is the condition "is one of the list parameter's values".
+func listIn(pg bool) string {
+	if pg {
+		return "= ANY(?)"
+	}
+	return "IN (SELECT value FROM json_each(?))"
+}
+
 // idList is ids as the one parameter of a batch look-up.
-func (h *hotWrites) idList(ids []ID) any {
-	if h.pg {
+func (h *hotWrites) idList(ids []ID) any { return idListArg(h.pg, ids) }
+
+// idListArg is ids as a list parameter (see listIn).
+func idListArg(pg bool, ids []ID) any {
+	if pg {
 		out := make([]int64, len(ids))
 		for i, id := range ids {
 			out[i] = int64(id)

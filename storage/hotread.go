@@ -38,7 +38,7 @@ type hotReads struct {
 	err   error     // the last failure, until a try succeeds
 	tried time.Time // when err happened
 
-	post, account, thread *schema.Table
+	post, account, thread, event *schema.Table
 
 	postsInRange    *sql.Stmt
 	postByID        *sql.Stmt
@@ -53,6 +53,8 @@ type hotReads struct {
 	likedOnPage     *sql.Stmt
 	livePostThread  *sql.Stmt
 	threadReader    *sql.Stmt
+	pendingEvents   *sql.Stmt // the outbox worker's, per pass
+	remoteFollowed  *sql.Stmt
 	// SQLite's search, see [Store.searchSQLite].
 	searchVersion, searchRanked, searchNth, searchNewestFrom, searchFrom, searchCountTo, searchByID *sql.Stmt
 	searchHit                                                                                       *searchHitFields
@@ -89,6 +91,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 	h.post = s.r.Table(reflect.TypeFor[Post]())
 	h.account = s.r.Table(reflect.TypeFor[Account]())
 	h.thread = s.r.Table(reflect.TypeFor[Thread]())
+	h.event = s.r.Table(reflect.TypeFor[OutboxEvent]())
 	pg := s.r.Dialect().Name() == dialect.PG
 	prep := func(dst **sql.Stmt, query string) error {
 		if pg {
@@ -137,6 +140,9 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		prep(&h.followerTargets, sqlRemoteFollowerTargets),
 		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
 		prep(&h.livePostThread, "SELECT thread_id FROM posts WHERE id = ? AND deleted_at IS NULL"),
+		prep(&h.pendingEvents, "SELECT "+columns(h.event, "e")+" FROM outbox_events AS e WHERE e.processed_at IS NULL ORDER BY e.id LIMIT ?"),
+		prep(&h.remoteFollowed, `SELECT DISTINCT f.target_id FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
+			WHERE f.target_kind = ? AND f.target_id `+listIn(pg)+` AND f.accepted = ? AND a.domain <> ''`),
 		prep(&h.threadReader, `SELECT
 			COALESCE((SELECT last_position FROM thread_reads WHERE account_id = ? AND thread_id = ?), 0),
 			(SELECT COUNT(*) FROM follows WHERE follower_id = ? AND target_kind = ? AND target_id = ?),
@@ -150,7 +156,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 
 func (h *hotReads) close() {
 	for _, st := range []**sql.Stmt{&h.postsInRange, &h.postByID, &h.threadByID, &h.threadWithForum, &h.memberByHandle,
-		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerTargets, &h.likedOnPage, &h.livePostThread, &h.threadReader,
+		&h.sessionMember, &h.threadVersion, &h.accountByAPID, &h.postByAPID, &h.followerTargets, &h.likedOnPage, &h.livePostThread, &h.threadReader, &h.pendingEvents, &h.remoteFollowed,
 		&h.searchVersion, &h.searchRanked, &h.searchNth, &h.searchNewestFrom, &h.searchFrom, &h.searchCountTo, &h.searchByID} {
 		if *st != nil {
 			(*st).Close()

@@ -70,12 +70,27 @@ func addEvent(ctx context.Context, tx bun.Tx, ev *OutboxEvent) error {
 
 // PendingEvents returns unprocessed events, oldest first.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]OutboxEvent, error) {
-	var out []OutboxEvent
-	err := s.r.NewSelect().Model(&out).Where("processed_at IS NULL").OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx)
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := h.pendingEvents.QueryContext(ctx, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending events: %w", err)
 	}
-	return out, nil
+	defer rows.Close()
+	var out []OutboxEvent
+	rv := newRowValues(len(h.event.Fields))
+	for rows.Next() {
+		if err := rv.scan(rows); err != nil {
+			return nil, fmt.Errorf("pending events: %w", err)
+		}
+		out = append(out, OutboxEvent{})
+		if err := scanFields(h.event, &out[len(out)-1], rv.vals); err != nil {
+			return nil, fmt.Errorf("pending events: %w", err)
+		}
+	}
+	return out, wrapIf(rows.Err(), "pending events")
 }
 
 // MarkEventProcessed marks an event done inside the caller's transaction

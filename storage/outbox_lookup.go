@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Reads and small writes of the outbox processor (federation/outbox*.go)
@@ -193,16 +194,23 @@ func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (ma
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var found []ID
-	err := s.r.NewRaw(`SELECT DISTINCT f.target_id FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
-		WHERE f.target_kind = ? AND f.target_id IN (?) AND f.accepted = ? AND a.domain <> ''`, kind, bun.List(ids), true).Scan(ctx, &found)
+	h, err := s.hotReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := h.remoteFollowed.QueryContext(ctx, kind, idListArg(s.Dialect() == dialect.PG, ids), true)
 	if err != nil {
 		return nil, fmt.Errorf("remotely followed %ss: %w", kind, err)
 	}
-	for _, id := range found {
+	defer rows.Close()
+	for rows.Next() {
+		var id ID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("remotely followed %ss: %w", kind, err)
+		}
 		out[id] = true
 	}
-	return out, nil
+	return out, wrapIf(rows.Err(), "remotely followed "+kind+"s")
 }
 
 // PostsByIDWithoutText is [Store.PostsByID] without the posts' Markdown

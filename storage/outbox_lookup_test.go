@@ -190,3 +190,39 @@ func BenchmarkRemoteFollowerTargets(b *testing.B) {
 		}
 	})
 }
+
+// FollowedRemotely names, of the threads asked about, those an accepted
+// remote follower follows: not a member's follow, not a pending one.
+func TestFollowedRemotely(t *testing.T) {
+	storagetest.ForEachSeeded(t, func(t *testing.T, s *storage.Store, fx *storagetest.Fixtures) {
+		ctx := context.Background()
+		threads := []storage.ID{fx.Thread.ID}
+		for _, grain := range []string{"Rye", "Spelt", "Emmer"} {
+			th, _, err := s.CreateThread(ctx, storage.NewThread{ForumID: fx.Forum.ID, AuthorID: fx.Bob.ID,
+				Title: grain + " starters", Source: grain, HTML: "<p>" + grain + "</p>"})
+			if err != nil {
+				t.Fatalf("thread on %s: %v", grain, err)
+			}
+			threads = append(threads, th.ID)
+		}
+		zed := storagetest.RemoteActor(t, s, "zed", "bread.example")
+		follow := func(who storage.ID, thread storage.ID, accepted bool) {
+			if _, err := s.AddFollow(ctx, who, storage.FollowThread, thread, nil, accepted); err != nil {
+				t.Fatal(err)
+			}
+		}
+		follow(zed.ID, threads[0], true)
+		follow(zed.ID, threads[1], false)
+		follow(fx.Bob.ID, threads[2], true)
+		got, err := s.FollowedRemotely(ctx, storage.FollowThread, threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !got[threads[0]] {
+			t.Fatalf("followed remotely: %v, want only %s", got, threads[0])
+		}
+		if got, err := s.FollowedRemotely(ctx, storage.FollowForum, threads); err != nil || len(got) != 0 {
+			t.Fatalf("as forums: %v, %v; want none", got, err)
+		}
+	})
+}
