@@ -264,7 +264,7 @@ const bodyPresize = 64 << 10
 func readBody(r io.Reader, declared int64) ([]byte, error) {
 	size := 512
 	if declared > 0 {
-		size = int(min(declared+1, bodyPresize)) // +1: the read that finds EOF needs room
+		size = int(min(declared, bodyPresize-1)) + 1 // +1: the read that finds EOF needs room; min first, so no declared length overflows
 	}
 	b := make([]byte, 0, size)
 	for {

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func TestParsedDocsHandOverEachDocumentOnce(t *testing.T) {
 func TestReadBodyWhateverTheDeclaredLength(t *testing.T) {
 	for _, size := range []int{0, 1, 511, 512, 2500, bodyPresize + 3000} {
 		body := strings.Repeat("x", size)
-		for _, declared := range []int64{int64(size), 0, -1, int64(size / 2), int64(size) * 2} {
+		for _, declared := range []int64{int64(size), 0, -1, int64(size / 2), int64(size) * 2, math.MaxInt64} {
 			got, err := readBody(strings.NewReader(body), declared)
 			if err != nil || string(got) != body {
 				t.Fatalf("size %d declared %d: read %d bytes (%v)", size, declared, len(got), err)
