@@ -200,8 +200,8 @@ func replyTargets(ctx context.Context, tx bun.Tx, hw *hotWrites, ids []ID) (thre
 	return thread, author, wrapIf(err, "check quoted posts")
 }
 
-// notifyAccountsOf reads the accounts of ids inside tx, as
-// loadNotifyAccounts does, through the prepared look-up.
+// notifyAccountsOf reads the accounts of ids inside tx through the
+// prepared look-up.
 func notifyAccountsOf(ctx context.Context, tx bun.Tx, hw *hotWrites, ids []ID) (map[ID]*notifyAccount, error) {
 	out := make(map[ID]*notifyAccount, len(ids))
 	if len(ids) == 0 {
@@ -230,9 +230,9 @@ func deletedAt(v any) *time.Time {
 	case time.Time:
 		t = x
 	case string:
-		t, _ = time.Parse(sqliteTimeLayout, x)
+		t, _ = time.Parse(sqliteTimeFormat, x)
 	case []byte:
-		t, _ = time.Parse(sqliteTimeLayout, string(x))
+		t, _ = time.Parse(sqliteTimeFormat, string(x))
 	}
 	return &t
 }

@@ -165,9 +165,6 @@ func (h *hotReads) close() {
 	}
 }
 
-// sqliteTimeLayout is how bun writes a time on SQLite.
-const sqliteTimeLayout = "2006-01-02 15:04:05.999999-07:00"
-
 // timeArg is a time as a query parameter: on SQLite the text bun writes
 // (times are stored as text and compared as text), else the time itself.
 //
@@ -182,7 +179,7 @@ func (s *Store) timeArg(t time.Time) any {
 	if last := s.lastTime.Load(); last != nil && last.t.Equal(t) {
 		return last.text
 	}
-	text := t.UTC().Format(sqliteTimeLayout)
+	text := t.UTC().Format(sqliteTimeFormat)
 	s.lastTime.Store(&timeText{t: t, text: text})
 	return text
 }

@@ -121,6 +121,11 @@ func (h *hotWrites) stmt(ctx context.Context, tx bun.Tx, query string) *sql.Stmt
 	if !ok {
 		panic("storage: hot write statement not prepared: " + query)
 	}
+	if h.pg {
+		// PostgreSQL's write transactions run side by side: one slot
+		// would have them evict each other under a shared lock.
+		return tx.StmtContext(ctx, st)
+	}
 	h.inMu.Lock()
 	defer h.inMu.Unlock()
 	if h.in != tx.Tx {

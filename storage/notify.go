@@ -42,24 +42,6 @@ func (a *notifyAccount) notifiable() bool {
 	return a != nil && a.Domain == "" && !a.Suspended && !a.ApprovalPending && a.DeletedAt == nil
 }
 
-// loadNotifyAccounts reads the accounts of ids inside tx.
-func loadNotifyAccounts(ctx context.Context, tx bun.Tx, ids []ID) (map[ID]*notifyAccount, error) {
-	out := make(map[ID]*notifyAccount, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []notifyAccount
-	err := tx.NewRaw("SELECT id, handle, domain, suspended, silenced, approval_pending, deleted_at FROM accounts WHERE id IN (?)",
-		bun.List(ids)).Scan(ctx, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("accounts to notify: %w", err)
-	}
-	for i := range rows {
-		out[rows[i].ID] = &rows[i]
-	}
-	return out, nil
-}
-
 // mutedActor reports whether nothing a does may notify anyone.
 func (s *Store) mutedActor(ctx context.Context, a *notifyAccount) (bool, error) {
 	if a == nil || a.Suspended || a.Silenced || a.DeletedAt != nil {
@@ -81,7 +63,11 @@ func (s *Store) notifyOne(ctx context.Context, tx bun.Tx, n Notification) error 
 	if n.RecipientID == n.ActorID {
 		return nil
 	}
-	accounts, err := loadNotifyAccounts(ctx, tx, []ID{n.RecipientID, n.ActorID})
+	hw, err := s.hotWrites(ctx)
+	if err != nil {
+		return err
+	}
+	accounts, err := notifyAccountsOf(ctx, tx, hw, []ID{n.RecipientID, n.ActorID})
 	if err != nil {
 		return err
 	}

@@ -387,7 +387,7 @@ func (s *Store) updatePost(ctx context.Context, id ID, e PostEdit, keepWarning b
 			return err
 		}
 		n = notices[0]
-		accounts, err := loadNotifyAccounts(ctx, tx, noticeAccounts([]postNotice{n}))
+		accounts, err := notifyAccountsOf(ctx, tx, hw, noticeAccounts([]postNotice{n}))
 		if err != nil {
 			return err
 		}

@@ -253,10 +253,8 @@ func (in *Inbox) storeDirect(ctx context.Context, env *as.Envelope, body []byte,
 	// (notesInFlight); then, until its commit is over, what answers or
 	// quotes it waits for it. In this order no two can wait for each
 	// other.
-	if in.storing.pending(note.InReplyTo, note.Quote) {
-		if in.storing.wait(ctx, note.InReplyTo, note.Quote) != nil {
-			return false
-		}
+	if in.storing.wait(ctx, note.InReplyTo, note.Quote) != nil {
+		return false
 	}
 	in.storing.add(note.ID)
 	defer in.storing.remove(note.ID)
