@@ -397,7 +397,7 @@ func reportSides(w io.Writer, g gtsOptions, rows []sideResult) {
 		if r.Row.Note != "" {
 			fmt.Fprintf(w, "  %s: %s\n", r.Name, r.Row.Note)
 		}
-		if line := toolShare(r.Row.ToolCPU, r.Row.CPU, r.Row.Elapsed, r.Row.Requests); line != "" && r.Row.ToolCPU > 0 {
+		if line := toolShare(r.Row.ToolCPU, r.Row.CPU, r.Row.Elapsed, r.Row.Requests); line != "" {
 			fmt.Fprintf(w, "  %s, during the load: %s\n", r.Name, line)
 		}
 		if r.Row.Deferred > 0 {

@@ -271,7 +271,7 @@ func ingestFindings(f ingestFigures) []string {
 			"%.2f cores during the load", float64(f.CPUAll.Microseconds())/float64(f.Created), f.CPUAll.Seconds(),
 			f.CPULoad.Seconds()/secs))
 	}
-	if line := toolShare(f.ToolLoad, f.CPULoad, f.Elapsed, f.Requests); line != "" && f.ToolLoad > 0 {
+	if line := toolShare(f.ToolLoad, f.CPULoad, f.Elapsed, f.Requests); line != "" {
 		out = append(out, line)
 	}
 	return out

@@ -37,7 +37,7 @@ func (s cpuSpan) since() (node, tool time.Duration) {
 // node's cores when known, e.g. "load tool: 0.21 cores, 70µs per
 // request (node: 1.62 cores)".
 func toolShare(tool, node, elapsed time.Duration, requests int64) string {
-	if elapsed <= 0 || requests <= 0 {
+	if tool <= 0 || elapsed <= 0 || requests <= 0 {
 		return ""
 	}
 	s := fmt.Sprintf("load tool: %.2f cores, %.0fµs per request", tool.Seconds()/elapsed.Seconds(),
