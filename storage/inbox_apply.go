@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 )
 
 // What the inbox needs beyond the queue itself ([Store.ClaimInbox]): storing
@@ -59,9 +58,7 @@ func (s *Store) AcceptInboxItems(ctx context.Context, items []NewInboxItem) (ids
 	if err != nil {
 		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
 	}
-	if s.Dialect() != dialect.PG {
-		pinPageCache() // federation traffic: the read connections' caches churn from here on
-	}
+	s.pinForFederation()
 	now := time.Now().UTC()
 	ids = make([]ID, len(items))
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -138,6 +135,7 @@ func (s *Store) insertInboxItem(ctx context.Context, tx bun.Tx, hw *hotWrites, i
 // now. An activity whose post is refused (its PostResult.Err) is not
 // kept: the caller queues it.
 func (s *Store) CreateInboxPosts(ctx context.Context, nps []NewPost, acts []*NewInboxItem) ([]PostResult, error) {
+	s.pinForFederation()
 	ids := make([]ID, len(acts))
 	record := func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
 		now := time.Now().UTC()

@@ -3,6 +3,8 @@ package storage
 import (
 	"sync"
 
+	"github.com/uptrace/bun/dialect"
+
 	"modernc.org/libc"
 )
 
@@ -63,6 +65,17 @@ func pinPageCache() {
 			libc.Xfree(tls, p)
 		}
 	})
+}
+
+// pinForFederation takes the page cache pin (pinPageCache) once inbox
+// traffic arrives, by either door: the queue (AcceptInboxItems) or the
+// direct store of a known author's reply (CreateInboxPosts). A node
+// restarted among known peers may see only the second, and without the pin
+// there its readers' caches churn as before.
+func (s *Store) pinForFederation() {
+	if s.Dialect() != dialect.PG {
+		pinPageCache()
+	}
 }
 
 // pageCacheMappings is how many mappings of cached pages pinPageCache
