@@ -212,7 +212,7 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if s.ckpt, err = startCheckpointer(path, dsn); err != nil {
+	if s.ckpt, err = startCheckpointer(dsn); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
