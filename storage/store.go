@@ -53,6 +53,9 @@ type Store struct {
 	// hidden remembers which forums are hidden (ID to bool), see
 	// [Store.forumHidden].
 	hidden sync.Map
+	// ckpt copies the WAL back into the database file on SQLite (nil on
+	// PostgreSQL), see [checkpointer].
+	ckpt *checkpointer
 	// indexedAt is when a post was last indexed (Unix nanoseconds), see
 	// [Store.MergeSearchIndex].
 	indexedAt atomic.Int64
@@ -182,13 +185,10 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	pinAllocator()
-	// The writer checkpoints the WAL into the database file when the WAL
-	// holds walCheckpointPages pages, writing each page changed since the
-	// last checkpoint once, however often it changed. SQLite's 1,000
-	// pages (4 MB) is a few seconds of ingest, in which the same queue,
-	// index and counter pages are written again and again; eight times
-	// as many write them back once where it wrote them eight times.
-	wsql, err := sql.Open(sqliteshim.ShimName, dsn+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walCheckpointPages))
+	// The checkpointer copies the WAL back beside the writer
+	// (checkpoint.go); the writer's own automatic checkpoint is the
+	// fallback, at a larger WAL.
+	wsql, err := sql.Open(sqliteshim.ShimName, dsn+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walFallbackPages))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -212,12 +212,12 @@ func openSQLite(ctx context.Context, dir string, pool Pool) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	if s.ckpt, err = startCheckpointer(dsn); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	return s, nil
 }
-
-// walCheckpointPages is the size of the WAL, in 4 KiB pages, at which
-// the write connection checkpoints it (PRAGMA wal_autocheckpoint): 32 MB.
-const walCheckpointPages = 8000
 
 func openPostgres(ctx context.Context, url string, pool Pool) (*Store, error) {
 	sqldb, err := sql.Open("pgx", url)
@@ -249,10 +249,14 @@ func redact(url string) string {
 
 // Close releases both handles.
 func (s *Store) Close() error {
+	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.close()
+	}
 	s.releaseIDNode()
 	s.hot.close()
 	s.hotw.close()
-	err := s.w.Close()
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
