@@ -20,6 +20,9 @@ func (n *Node) federationStats(ctx context.Context) (*web.FederationStats, error
 	if err != nil {
 		return nil, err
 	}
+	if n.Inbox != nil {
+		recent += n.Inbox.DirectSince(now.Add(-5 * time.Minute)) // they leave no inbox item
+	}
 	n.Metrics.SetQueueDepth(QueueDelivery, st.Deliveries)
 	n.Metrics.SetQueueDepth(QueueInbox, st.InboxPending)
 	out := &web.FederationStats{

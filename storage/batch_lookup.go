@@ -26,6 +26,7 @@ import (
 // the hot writes.
 type batchLookups struct {
 	threads, postsByAPID, tombstones, replyTargets, notifyAccounts, watchers, threadMutes string
+	queuedActivities                                                                      string
 }
 
 // newBatchLookups writes the look-ups; thread is the Thread model's table.
@@ -42,11 +43,15 @@ func newBatchLookups(pg bool, thread *schema.Table) batchLookups {
 		watchers: `SELECT f.follower_id, f.target_id FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
 			WHERE f.target_kind = ? AND f.target_id ` + in + ` AND f.accepted = ? AND a.domain = '' ORDER BY f.id`,
 		threadMutes: "SELECT account_id, thread_id FROM thread_mutes WHERE thread_id " + in,
+		// activity_id <> '' lets SQLite take the partial unique index
+		// (inbox_items_activity), which a list alone does not imply.
+		queuedActivities: "SELECT activity_id FROM inbox_items WHERE activity_id <> '' AND activity_id " + in,
 	}
 }
 
 func (l batchLookups) all() []string {
-	return []string{l.threads, l.postsByAPID, l.tombstones, l.replyTargets, l.notifyAccounts, l.watchers, l.threadMutes}
+	return []string{l.threads, l.postsByAPID, l.tombstones, l.replyTargets, l.notifyAccounts, l.watchers, l.threadMutes,
+		l.queuedActivities}
 }
 
 // listIn is the condition "is one of the list parameter's values".
@@ -108,6 +113,15 @@ func (h *hotWrites) lookup(ctx context.Context, tx bun.Tx, query string, scan fu
 	return rows.Err()
 }
 
+// lookupText is lookup with keys as its one parameter (textList).
+func (h *hotWrites) lookupText(ctx context.Context, tx bun.Tx, query string, keys []string, scan func(*sql.Rows) error) error {
+	list, err := h.textList(keys)
+	if err != nil {
+		return err
+	}
+	return h.lookup(ctx, tx, query, scan, list)
+}
+
 // threadsByID reads the threads of ids, by id; ids not found are absent.
 func threadsByID(ctx context.Context, tx bun.Tx, hw *hotWrites, ids []ID) (map[ID]*Thread, error) {
 	out := make(map[ID]*Thread, len(ids))
@@ -135,16 +149,12 @@ func (s *Store) storedPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, apids
 	if len(apids) == 0 {
 		return out, nil
 	}
-	list, err := hw.textList(apids)
-	if err != nil {
-		return nil, fmt.Errorf("look up post ids: %w", err)
-	}
 	var ids []ID
-	err = hw.lookup(ctx, tx, hw.lists.postsByAPID, func(r *sql.Rows) error {
+	err := hw.lookupText(ctx, tx, hw.lists.postsByAPID, apids, func(r *sql.Rows) error {
 		var id ID
 		ids = append(ids, id)
 		return r.Scan(&ids[len(ids)-1])
-	}, list)
+	})
 	if err != nil || len(ids) == 0 {
 		return out, wrapIf(err, "look up post ids")
 	}
@@ -159,6 +169,24 @@ func (s *Store) storedPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, apids
 	return out, nil
 }
 
+// queuedActivities returns the activity ids among ids that the inbox
+// queue holds, done or not.
+func queuedActivities(ctx context.Context, tx bun.Tx, hw *hotWrites, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []string
+	err := hw.lookupText(ctx, tx, hw.lists.queuedActivities, ids, func(r *sql.Rows) error {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		out = append(out, id)
+		return nil
+	})
+	return out, wrapIf(err, "look up inbox activities")
+}
+
 // tombstonedPosts returns the APIDs among apids that the given authors
 // withdrew (author by APID).
 func tombstonedPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, apids []string) (map[string][]ID, error) {
@@ -166,11 +194,7 @@ func tombstonedPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, apids []stri
 	if len(apids) == 0 {
 		return out, nil
 	}
-	list, err := hw.textList(apids)
-	if err != nil {
-		return nil, fmt.Errorf("look up tombstones: %w", err)
-	}
-	err = hw.lookup(ctx, tx, hw.lists.tombstones, func(r *sql.Rows) error {
+	err := hw.lookupText(ctx, tx, hw.lists.tombstones, apids, func(r *sql.Rows) error {
 		var object string
 		var actor ID
 		if err := r.Scan(&object, &actor); err != nil {
@@ -178,7 +202,7 @@ func tombstonedPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, apids []stri
 		}
 		out[object] = append(out[object], actor)
 		return nil
-	}, list)
+	})
 	return out, wrapIf(err, "look up tombstones")
 }
 

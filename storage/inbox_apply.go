@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // What the inbox needs beyond the queue itself ([Store.ClaimInbox]): storing
@@ -58,7 +59,9 @@ func (s *Store) AcceptInboxItems(ctx context.Context, items []NewInboxItem) (ids
 	if err != nil {
 		return nil, fmt.Errorf("accept %d inbox items: %w", len(items), err)
 	}
-	s.pinForFederation()
+	if s.Dialect() != dialect.PG {
+		pinPageCache() // federation traffic: the read connections' caches churn from here on
+	}
 	now := time.Now().UTC()
 	ids = make([]ID, len(items))
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -68,7 +71,7 @@ func (s *Store) AcceptInboxItems(ctx context.Context, items []NewInboxItem) (ids
 				continue
 			}
 			seen[it.ActivityID] = true
-			id, err := s.insertInboxItem(ctx, tx, hw, it, now, nil)
+			id, err := s.insertInboxItem(ctx, tx, hw, it, now)
 			if err != nil {
 				return err
 			}
@@ -82,20 +85,16 @@ func (s *Store) AcceptInboxItems(ctx context.Context, items []NewInboxItem) (ids
 	return ids, nil
 }
 
-// insertInboxItem stores one item in tx, due at now, or done at done
-// when that is not nil, and returns its id; 0 when an item with the same
-// activity id is stored already: a retry, or the same activity to
-// another inbox.
-func (s *Store) insertInboxItem(ctx context.Context, tx bun.Tx, hw *hotWrites, it NewInboxItem, now time.Time, done *time.Time) (ID, error) {
+// insertInboxItem stores one item in tx, due at now, and returns its id;
+// 0 when an item with the same activity id is stored already: a retry,
+// or the same activity to another inbox.
+func (s *Store) insertInboxItem(ctx context.Context, tx bun.Tx, hw *hotWrites, it NewInboxItem, now time.Time) (ID, error) {
 	// A prepared insert: the body is bound, not parsed as SQL text
 	// ([hotWrites]). A repeat of a stored activity is left out by the
 	// insert itself (ON CONFLICT DO NOTHING on the unique activity id),
 	// which reads the same index entry a look-up beforehand would.
 	row := InboxItem{ID: s.NewID(), ReceivedAt: now, Kind: kindOr(it.Kind), ActorID: it.ActorID, KeyID: it.KeyID,
-		ActivityID: it.ActivityID, NextAttemptAt: now, DoneAt: done}
-	if done != nil {
-		row.Attempts = 1
-	}
+		ActivityID: it.ActivityID, NextAttemptAt: now}
 	args, err := s.rowArgs(hw.inbox, &row)
 	if err != nil {
 		return 0, err
@@ -120,58 +119,51 @@ func (s *Store) insertInboxItem(ctx context.Context, tx bun.Tx, hw *hotWrites, i
 }
 
 // CreateInboxPosts is [Store.CreatePosts] for posts that inbox activities
-// bring. acts[i], when not nil, is the activity that brings nps[i], applied
-// as it arrived instead of through the queue: the transaction that
-// stores the post also stores the activity, done, so that its id keeps a
-// retry from applying it again and it can be forwarded as it came
-// ([Store.RecentInboxItems]). One commit then does what accepting,
-// claiming, storing and finishing did in four.
+// bring. activities, when not nil, has one entry per post: the id of the
+// activity that brings nps[i], applied as it arrived instead of through
+// the queue, or empty for a post the queue's worker stores. One commit
+// then does what accepting, claiming, storing and finishing did in four.
 //
-// The activity is recorded before its post, and one whose id is stored
-// already is a repeat: its post is not created (PostResult.Err is
+// The activity itself is not stored: its post's APID (unique) keeps a
+// replay from storing the post twice (PostResult.Created is false), and
+// forwarding reads an author's Update and Delete from the queue, never a
+// Create ([Store.RecentInboxItems]). Leaving its row and body out saves
+// about a third of the pages the commit writes a post.
+//
+// An activity whose id the queue has (accepted, or applied or refused
+// there: a reply to a thread locked then, which left no post) is a
+// repeat: its post is not created (PostResult.Err is
 // [ErrRepeatActivity]), as the queue drops a repeat when it is accepted.
-// Looking for the post's APID would not do: an activity refused before
-// (a locked thread) left no post, and a replay of it must not store one
-// now. An activity whose post is refused (its PostResult.Err) is not
-// kept: the caller queues it.
-func (s *Store) CreateInboxPosts(ctx context.Context, nps []NewPost, acts []*NewInboxItem) ([]PostResult, error) {
+// So is a second activity with the same id in nps. That takes a read of
+// the queue's unique index, no write. An activity whose post is refused
+// (its PostResult.Err) leaves nothing: the caller queues it.
+func (s *Store) CreateInboxPosts(ctx context.Context, nps []NewPost, activities []string) ([]PostResult, error) {
 	s.pinForFederation()
-	ids := make([]ID, len(acts))
-	record := func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
-		now := time.Now().UTC()
-		for i, act := range acts {
-			ids[i] = 0
-			if act == nil || res[i].Err != nil {
+	seen := func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
+		ids := make([]string, 0, len(activities))
+		first := make(map[string]int, len(activities))
+		for i, act := range activities {
+			if act == "" || res[i].Err != nil {
 				continue
 			}
-			// The insert is the repeat check (ON CONFLICT on the unique
-			// activity id): no statement more than before.
-			id, err := s.insertInboxItem(ctx, tx, hw, *act, now, &now)
-			if err != nil {
-				return fmt.Errorf("record inbox activity %s: %w", act.ActivityID, err)
+			if _, ok := first[act]; ok {
+				res[i].Err = fmt.Errorf("create post from %s: %w", act, ErrRepeatActivity)
+				continue
 			}
-			if id == 0 {
-				res[i].Err = fmt.Errorf("create post from %s: %w", act.ActivityID, ErrRepeatActivity)
-			}
-			ids[i] = id
+			first[act] = i
+			ids = append(ids, act)
+		}
+		queued, err := queuedActivities(ctx, tx, hw, ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range queued {
+			i := first[id]
+			res[i].Err = fmt.Errorf("create post from %s: %w", id, ErrRepeatActivity)
 		}
 		return nil
 	}
-	forget := func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error {
-		for i, id := range ids {
-			if id == 0 || res[i].Err == nil {
-				continue
-			}
-			// Refused after all (rare: a locked thread): the worker
-			// applies or refuses the queued activity, under the same id.
-			// Its body goes with it (ON DELETE CASCADE).
-			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox_items WHERE id = ?", id); err != nil {
-				return fmt.Errorf("forget inbox activity %s: %w", acts[i].ActivityID, err)
-			}
-		}
-		return nil
-	}
-	return s.createPosts(ctx, nps, record, forget)
+	return s.createPosts(ctx, nps, seen)
 }
 
 // inboxBodyText is an activity's body as its column holds it. PostgreSQL

@@ -63,49 +63,71 @@ func TestDeletePostsByAuthor(t *testing.T) {
 	})
 }
 
-// An activity the queue holds already (refused there: a locked thread,
-// no post) is a repeat for CreateInboxPosts too, though no post has its
-// APID: a replay of the signed POST must not store the post now.
+// An activity the queue holds already is a repeat for CreateInboxPosts
+// too, though no post has its APID: one still queued, and one the worker
+// refused (a locked thread, no post). A replay of the signed POST must
+// not store the post now; an activity the queue has not seen, in the
+// same batch, is stored.
 func TestCreateInboxPostsRefusesAnActivityTheQueueHas(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
-		const actor, activity, note = "https://a.example/u/x", "https://a.example/a/9", "https://a.example/n/9"
-		if stored, err := s.AcceptInbox(ctx, actor, actor+"#main-key", activity, []byte(`{"id":"`+activity+`"}`)); err != nil || !stored {
-			t.Fatalf("accept: %v %v", stored, err)
+		const actor = "https://a.example/u/x"
+		queued, refused, fresh := "https://a.example/a/9", "https://a.example/a/10", "https://a.example/a/11"
+		for _, id := range []string{refused, queued} {
+			if stored, err := s.AcceptInbox(ctx, actor, actor+"#main-key", id, []byte(`{"id":"`+id+`"}`)); err != nil || !stored {
+				t.Fatalf("accept %s: %v %v", id, stored, err)
+			}
 		}
-		np := storage.NewPost{ThreadID: fx.Thread.ID, AuthorID: fx.Bob.ID, Source: "Rye", HTML: "<p>Rye</p>", APID: ptr(note)}
-		res, err := s.CreateInboxPosts(ctx, []storage.NewPost{np},
-			[]*storage.NewInboxItem{{ActorID: actor, KeyID: actor + "#main-key", ActivityID: activity, Body: []byte(`{}`)}})
+		// The worker takes the first and refuses it for good.
+		items, err := s.ClaimInbox(ctx, "w", time.Now(), 1, time.Minute)
+		if err != nil || len(items) != 1 || items[0].Body != `{"id":"`+refused+`"}` {
+			t.Fatalf("claimed %+v, err %v", items, err)
+		}
+		if err := s.FinishInbox(ctx, "w", time.Now(), []storage.InboxResult{{ID: items[0].ID, Done: true, Error: "thread locked"}}); err != nil {
+			t.Fatal(err)
+		}
+		reply := func(note string) storage.NewPost {
+			return storage.NewPost{ThreadID: fx.Thread.ID, AuthorID: fx.Bob.ID, Source: "Rye", HTML: "<p>Rye</p>", APID: ptr(note)}
+		}
+		nps := []storage.NewPost{reply("https://a.example/n/9"), reply("https://a.example/n/10"), reply("https://a.example/n/11")}
+		res, err := s.CreateInboxPosts(ctx, nps, []string{queued, refused, fresh})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !errors.Is(res[0].Err, storage.ErrRepeatActivity) || res[0].Post != nil {
-			t.Fatalf("result %+v, want a repeat", res[0])
+		for i, r := range res[:2] {
+			if !errors.Is(r.Err, storage.ErrRepeatActivity) || r.Post != nil {
+				t.Fatalf("result %d %+v, want a repeat", i, r)
+			}
+			if _, err := s.PostByAPID(ctx, *nps[i].APID); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("the post of repeated activity %d was stored (err %v)", i, err)
+			}
 		}
-		if _, err := s.PostByAPID(ctx, note); !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("the post of a repeated activity was stored (err %v)", err)
+		if !res[2].Created || res[2].Err != nil {
+			t.Fatalf("the activity the queue has not seen: %+v", res[2])
+		}
+		if n := countRows(t, s, "SELECT count(*) FROM inbox_items"); n != 2 {
+			t.Fatalf("%d inbox items, want the 2 accepted", n)
 		}
 	})
 }
 
-// The activities of CreateInboxPosts are stored, done, with their posts
-// in one transaction: a repeat of either is stored once, a refused post
-// leaves its activity out, and nothing is left for the queue's workers.
-func TestCreateInboxPostsRecordsActivities(t *testing.T) {
+// CreateInboxPosts writes no inbox item and no body for the activities
+// it applies: a replay is kept single by the post's APID (no second
+// post, notification or outbox event), a repeated id in one batch is a
+// repeat, and a refused post leaves its activity free for the queue.
+func TestCreateInboxPostsRecordsNoActivity(t *testing.T) {
 	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		fx := storagetest.Seed(t, s)
+		first := fx.Posts[0].ID
 		reply := func(apID string, thread storage.ID) storage.NewPost {
-			return storage.NewPost{ThreadID: thread, AuthorID: fx.Bob.ID, Source: "Rye", HTML: "<p>Rye</p>", APID: &apID}
-		}
-		act := func(id string) *storage.NewInboxItem {
-			return &storage.NewInboxItem{ActorID: "https://a.example/u/x", KeyID: "https://a.example/u/x#main-key", ActivityID: id, Body: []byte(`{"id":"` + id + `"}`)}
+			return storage.NewPost{ThreadID: thread, AuthorID: fx.Bob.ID, Source: "Rye", HTML: "<p>Rye</p>", APID: &apID, ReplyToID: &first}
 		}
 		gone := storage.ID(1)
 		nps := []storage.NewPost{reply("https://a.example/n/1", fx.Thread.ID), reply("https://a.example/n/1", fx.Thread.ID),
 			reply("https://a.example/n/2", gone), reply("https://a.example/n/3", fx.Thread.ID)}
-		acts := []*storage.NewInboxItem{act("https://a.example/a/1"), act("https://a.example/a/1"), act("https://a.example/a/2"), nil}
+		acts := []string{"https://a.example/a/1", "https://a.example/a/1", "https://a.example/a/2", ""}
 		res, err := s.CreateInboxPosts(ctx, nps, acts)
 		if err != nil {
 			t.Fatal(err)
@@ -114,25 +136,38 @@ func TestCreateInboxPostsRecordsActivities(t *testing.T) {
 			errors.Is(res[2].Err, storage.ErrRepeatActivity) || !res[3].Created {
 			t.Fatalf("results %+v", res)
 		}
-		// The sender retries the first: its post and its activity stay single.
-		if res, err := s.CreateInboxPosts(ctx, nps[:1], acts[:1]); err != nil || !errors.Is(res[0].Err, storage.ErrRepeatActivity) || res[0].Post != nil {
-			t.Fatalf("retry: %+v %v", res, err)
-		}
-		count := func(q string) (n int) {
-			if err := s.DB().NewRaw(q).Scan(ctx, &n); err != nil {
-				t.Fatal(err)
+		for _, table := range []string{"inbox_items", "inbox_bodies"} {
+			if n := countRows(t, s, "SELECT count(*) FROM "+table); n != 0 {
+				t.Fatalf("%d rows in %s, want none", n, table)
 			}
-			return n
 		}
-		if n := count("SELECT count(*) FROM inbox_items i JOIN inbox_bodies b ON b.item_id = i.id WHERE i.done_at IS NOT NULL"); n != 1 {
-			t.Fatalf("%d activities recorded done, want 1 (a repeat and a refused post's left out)", n)
+		notices, events := countRows(t, s, "SELECT count(*) FROM notifications"), countRows(t, s, "SELECT count(*) FROM outbox_events")
+		if notices == 0 {
+			t.Fatal("a reply to alice's post notified no one: the replay below would prove nothing")
 		}
-		if items, err := s.ClaimInbox(ctx, "w", time.Now(), 10, time.Minute); err != nil || len(items) != 0 {
-			t.Fatalf("claimed %d, err %v; want nothing", len(items), err)
+		// The sender retries the first: its post stays single, and
+		// nothing it caused is written again.
+		again, err := s.CreateInboxPosts(ctx, nps[:1], acts[:1])
+		if err != nil || again[0].Err != nil || again[0].Created || again[0].Post == nil || again[0].Post.ID != res[0].Post.ID {
+			t.Fatalf("retry: %+v %v", again, err)
 		}
-		if items, err := s.RecentInboxItems(ctx, "https://a.example/u/x", time.Now().Add(-time.Minute), time.Now(), 10); err != nil ||
-			len(items) != 1 || items[0].Body != `{"id":"https://a.example/a/1"}` {
-			t.Fatalf("recent items %+v, err %v", items, err)
+		if n := countRows(t, s, "SELECT count(*) FROM posts WHERE ap_id = 'https://a.example/n/1'"); n != 1 {
+			t.Fatalf("%d posts of the replayed Note", n)
+		}
+		if n, m := countRows(t, s, "SELECT count(*) FROM notifications"), countRows(t, s, "SELECT count(*) FROM outbox_events"); n != notices || m != events {
+			t.Fatalf("the replay wrote %d notifications and %d outbox events", n-notices, m-events)
+		}
+		// The refused one goes to the queue, which takes it.
+		if stored, err := s.AcceptInbox(ctx, "https://a.example/u/x", "k", acts[2], []byte(`{}`)); err != nil || !stored {
+			t.Fatalf("queueing the refused activity: %v %v", stored, err)
 		}
 	})
+}
+
+func countRows(t *testing.T, s *storage.Store, q string) (n int) {
+	t.Helper()
+	if err := s.DB().NewRaw(q).Scan(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

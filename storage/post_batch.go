@@ -37,18 +37,18 @@ type PostResult struct {
 // A refusal of one post (see PostResult.Err) does not stop the others;
 // an error returned means the transaction failed and nothing was stored.
 func (s *Store) CreatePosts(ctx context.Context, nps []NewPost) ([]PostResult, error) {
-	return s.createPosts(ctx, nps, nil, nil)
+	return s.createPosts(ctx, nps, nil)
 }
 
 // postsHook runs in the transaction of createPosts with the posts'
 // results so far.
 type postsHook func(ctx context.Context, tx bun.Tx, hw *hotWrites, res []PostResult) error
 
-// createPosts is CreatePosts with two hooks in its transaction (the inbox
-// records the activities that brought the posts: [Store.CreateInboxPosts]).
+// createPosts is CreatePosts with a hook in its transaction (the inbox
+// refuses the activities the queue has seen: [Store.CreateInboxPosts]).
 // before, when not nil, runs before the posts are placed; a post it gives
-// an Err is left out. then, when not nil, runs once they are placed.
-func (s *Store) createPosts(ctx context.Context, nps []NewPost, before, then postsHook) ([]PostResult, error) {
+// an Err is left out.
+func (s *Store) createPosts(ctx context.Context, nps []NewPost, before postsHook) ([]PostResult, error) {
 	res := make([]PostResult, len(nps))
 	var todo []int
 	summaries := make([]string, len(nps))
@@ -88,11 +88,6 @@ func (s *Store) createPosts(ctx context.Context, nps []NewPost, before, then pos
 		}
 		if len(todo) > 0 {
 			if err := s.createPostsTx(ctx, tx, hw, nps, summaries, todo, out, now); err != nil {
-				return err
-			}
-		}
-		if then != nil {
-			if err := then(ctx, tx, hw, out); err != nil {
 				return err
 			}
 		}

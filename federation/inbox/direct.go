@@ -16,10 +16,12 @@ import (
 // replies to its own threads from authors it knows, and the queue made
 // each of them cost four transactions (accept, claim, store, finish),
 // each with its commit. Such a Create is instead stored by the POST
-// itself, through the posts' group commit, in the transaction that also
-// records the activity, done (storage.Store.CreateInboxPosts): the 202
-// is sent once that commit is over, so the activity is as durable as a
-// queued one and its id keeps a retry from storing it twice.
+// itself, through the posts' group commit (storage.Store.CreateInboxPosts):
+// the 202 is sent once that commit is over, so the activity is as durable
+// as a queued one. The activity itself is not written anywhere: its
+// Note's id, the post's APID, keeps a retry from storing it twice, and
+// the commit refuses an activity whose id the queue holds (one refused
+// there before, a locked thread, must not be applied by its replay).
 //
 // Only what needs nothing the queue gives is applied so: a Create of a
 // public Note by its own author, carried in full, answering a post or
@@ -227,7 +229,7 @@ var testHookQueueing atomic.Pointer[func(*as.Envelope)]
 // above), and reports whether it did. When not, the caller queues it,
 // passing turn to acceptInbox when it is not nil: the actor's turn,
 // still held (directStore.toQueue).
-func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte, keyID string) (stored bool, turn *directStore) {
+func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte) (stored bool, turn *directStore) {
 	if env.Type != "Create" || bytes.IndexByte(body, 0) >= 0 {
 		return false, nil // a NUL is refused by the queue's insert with a reason
 	}
@@ -235,7 +237,7 @@ func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte,
 	if !ok {
 		return false, nil
 	}
-	if !in.storeDirect(ctx, env, body, keyID) {
+	if !in.storeDirect(ctx, env) {
 		d.toQueue()
 		return false, d
 	}
@@ -244,7 +246,7 @@ func (in *Inbox) applyDirect(ctx context.Context, env *as.Envelope, body []byte,
 }
 
 // storeDirect is applyDirect once the actor's turn is taken.
-func (in *Inbox) storeDirect(ctx context.Context, env *as.Envelope, body []byte, keyID string) bool {
+func (in *Inbox) storeDirect(ctx context.Context, env *as.Envelope) bool {
 	note, signer, ok := in.directNote(ctx, env)
 	if !ok {
 		return false
@@ -269,20 +271,19 @@ func (in *Inbox) storeDirect(ctx context.Context, env *as.Envelope, body []byte,
 	// POSTs waiting for this commit count as waiting for the inboxes'
 	// own (see Worker.BusyConcurrency).
 	in.commit.waiting.Add(1)
-	_, created, err := in.commitPost(ctx, np, &storage.NewInboxItem{ActorID: env.Actor, KeyID: keyID, ActivityID: env.ID, Body: body})
+	_, created, err := in.commitPost(ctx, np, env.ID)
 	in.commit.waiting.Add(-1)
-	if errors.Is(err, storage.ErrRepeatActivity) {
-		// Applied or refused before: answered as the queue answers a
-		// repeat.
+	if errors.Is(err, storage.ErrRepeatActivity) || (err == nil && !created) {
+		// Applied or refused before (its id is queued, or its Note is
+		// a post already): answered as the queue answers a repeat, and
+		// not counted done again.
 		return true
 	}
 	if err != nil {
 		return false
 	}
 	in.directDone.Add(1)
-	if created {
-		in.queueBackfill(context.WithoutCancel(ctx), t.ID, note, 1)
-	}
+	in.queueBackfill(context.WithoutCancel(ctx), t.ID, note, 1)
 	return true
 }
 

@@ -13,9 +13,10 @@ import (
 )
 
 // A Create of a known author's reply is stored by the POST itself: with
-// no worker running, the post is there when the 202 comes, recorded with
-// its activity so that a retry stores nothing twice. What the actor sends
-// after an activity still queued waits behind it.
+// no worker running, the post is there when the 202 comes, with no inbox
+// item of its activity; a retry stores nothing twice, whether by its POST
+// or, behind the actor's queued activities, by the worker. What the
+// actor sends after an activity still queued waits behind it.
 func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
 	n := testnode.New(t, nil) // no worker: only the POST can store anything
 	zed := testnode.NewRemoteServer(t, "mastodon").Actor("zed", "Person", 0)
@@ -52,16 +53,35 @@ func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
 	}
 	// The wake comes after the commit that answered the POST.
 	poll.Until(t, "a wake after the direct store (outbox, mail)", 5*time.Second, func() bool { return wakes.Load() > 0 })
-	if got := count("SELECT count(*) FROM inbox_items i JOIN inbox_bodies b ON b.item_id = i.id WHERE i.activity_id = ? AND i.done_at IS NOT NULL",
-		create["id"]); got != 1 {
-		t.Fatalf("%d activities recorded done with their body, want 1", got)
+	if got := count("SELECT count(*) FROM inbox_items") + count("SELECT count(*) FROM inbox_bodies"); got != 0 {
+		t.Fatalf("%d inbox rows written for a reply stored by its POST, want none", got)
+	}
+	// What the reply caused, once: the notice to the post's author and
+	// the event that federates it.
+	caused := func() (notices, events int) {
+		p, err := n.Store.PostByAPID(t.Context(), first["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return count("SELECT count(*) FROM notifications WHERE post_id = ?", p.ID),
+			count("SELECT count(*) FROM outbox_events WHERE post_id = ? AND kind = 'post.create'", p.ID)
+	}
+	if notices, events := caused(); notices != 1 || events != 1 {
+		t.Fatalf("the reply wrote %d notifications and %d create events, want 1 and 1", notices, events)
+	}
+	replayed := func(how string) {
+		t.Helper()
+		if got := count("SELECT count(*) FROM posts WHERE ap_id = ?", first["id"]); got != 1 {
+			t.Fatalf("%d posts after a retry %s, want 1", got, how)
+		}
+		if notices, events := caused(); notices != 1 || events != 1 {
+			t.Fatalf("after a retry %s: %d notifications and %d create events, want 1 and 1", how, notices, events)
+		}
 	}
 	post(create) // the sender retries: it never saw the 202
-	if got := count("SELECT count(*) FROM posts WHERE ap_id = ?", first["id"]); got != 1 {
-		t.Fatalf("%d posts after a retry, want 1", got)
-	}
-	if got := count("SELECT count(*) FROM inbox_items WHERE activity_id = ?", create["id"]); got != 1 {
-		t.Fatalf("%d inbox items after a retry, want 1", got)
+	replayed("by its POST")
+	if got := count("SELECT count(*) FROM inbox_items"); got != 0 {
+		t.Fatalf("%d inbox items after a retry, want none", got)
 	}
 
 	// Deleted after it was stored directly: the Delete takes the queue.
@@ -77,9 +97,17 @@ func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
 	if stored(after) {
 		t.Fatal("a Create was stored ahead of the actor's activities queued before it")
 	}
+	post(create) // retried again, behind the actor's queued activities: the worker's
+	if got := count("SELECT count(*) FROM inbox_items WHERE activity_id = ? AND done_at IS NULL", create["id"]); got != 1 {
+		t.Fatalf("%d queued items of the retry, want 1", got)
+	}
 
 	w := testnode.StartInboxWorker(t, n)
 	w.Settle(t)
+	replayed("by the worker")
+	if got := count("SELECT count(*) FROM inbox_items WHERE activity_id = ? AND done_at IS NOT NULL AND last_error = ''", create["id"]); got != 1 {
+		t.Fatalf("%d retries done without an error, want 1", got)
+	}
 	if p := w.StoredPost(t, gone["id"].(string)); !p.IsDeleted() {
 		t.Fatal("the Delete of a post stored directly was not applied")
 	}
@@ -316,7 +344,7 @@ func TestInboxReplyWaitsForAParentBeingStored(t *testing.T) {
 	}
 	// Until both wait for the parent, or one was applied without it.
 	for inbox.WaitingForStoring(n.Inbox) < 2 {
-		if testnode.Count(t, n.Store, "SELECT count(*) FROM inbox_items WHERE actor_id IN (?, ?) AND done_at IS NOT NULL", amy.ID(), bea.ID()) > 0 {
+		if testnode.Count(t, n.Store, "SELECT count(*) FROM posts WHERE ap_id IN (?, ?)", queued["id"], direct["id"]) > 0 {
 			break
 		}
 		time.Sleep(time.Millisecond)

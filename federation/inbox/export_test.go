@@ -65,3 +65,6 @@ func WaitingForStoring(in *Inbox) int {
 func PostsPerCommit(in *Inbox) float64 {
 	return float64(in.posts.stored.Load()) / float64(max(1, in.posts.commits.Load()))
 }
+
+// StoredDirectly is how many activities in has stored as they arrived.
+func StoredDirectly(in *Inbox) int64 { return in.directDone.Load() }

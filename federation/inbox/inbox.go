@@ -80,8 +80,10 @@ type Inbox struct {
 	order    actorOrder    // Creates stored as they arrive, in each actor's order
 	storing  notesInFlight // their Notes, until committed
 	// directDone counts the activities stored as they arrived, which
-	// the Worker's counters include.
+	// the Worker's counters include; directRate counts them by the time
+	// they were stored, for the dashboard (they leave no inbox item).
 	directDone atomic.Int64
+	directRate recentCount
 }
 
 // New returns the inbox of the node fed serves.
@@ -228,7 +230,7 @@ func (in *Inbox) serveInbox(w http.ResponseWriter, r *http.Request) {
 		in.refuse(w, r, http.StatusForbidden, "actor is suspended", env, actorHost, nil)
 		return
 	}
-	stored, turn := in.applyDirect(r.Context(), env, body, keyID)
+	stored, turn := in.applyDirect(r.Context(), env, body)
 	if stored {
 		w.WriteHeader(http.StatusAccepted)
 		return

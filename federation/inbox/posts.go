@@ -45,24 +45,25 @@ type postCommit struct {
 }
 
 type pendingPost struct {
-	np   storage.NewPost
-	act  *storage.NewInboxItem // the activity stored with it, done (direct.go); nil from the worker
-	res  storage.PostResult
-	err  error
-	done chan struct{}
+	np       storage.NewPost
+	activity string // the id of the activity applied directly (direct.go); '' from the worker
+	res      storage.PostResult
+	err      error
+	done     chan struct{}
 }
 
 // createPost stores a post through the group commit; it returns what
 // storage.CreatePost would, and whether the post is new (not one stored
 // before with the same APID).
 func (in *Inbox) createPost(ctx context.Context, np storage.NewPost) (*storage.Post, bool, error) {
-	return in.commitPost(ctx, np, nil)
+	return in.commitPost(ctx, np, "")
 }
 
-// commitPost is createPost storing act, done, with the post (see
-// [storage.Store.CreateInboxPosts]); act is not stored when the post is
-// refused, which is then the error returned.
-func (in *Inbox) commitPost(ctx context.Context, np storage.NewPost, act *storage.NewInboxItem) (*storage.Post, bool, error) {
+// commitPost is createPost for the post of an activity applied as it
+// arrived (direct.go), whose id, unless empty, the queue must not hold
+// (see [storage.Store.CreateInboxPosts]): if it does, the error is
+// storage.ErrRepeatActivity.
+func (in *Inbox) commitPost(ctx context.Context, np storage.NewPost, activity string) (*storage.Post, bool, error) {
 	c := &in.posts
 	c.once.Do(func() {
 		c.ch = make(chan *pendingPost, maxPostBatch)
@@ -72,7 +73,7 @@ func (in *Inbox) commitPost(ctx context.Context, np storage.NewPost, act *storag
 		slot.release()
 		defer slot.reacquire()
 	}
-	p := &pendingPost{np: np, act: act, done: make(chan struct{})}
+	p := &pendingPost{np: np, activity: activity, done: make(chan struct{})}
 	select {
 	case c.ch <- p:
 	case <-ctx.Done():
@@ -105,13 +106,13 @@ var testHookCommit atomic.Pointer[func()]
 func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 	batch := make([]*pendingPost, 0, maxPostBatch)
 	nps := make([]storage.NewPost, 0, maxPostBatch)
-	acts := make([]*storage.NewInboxItem, 0, maxPostBatch)
+	acts := make([]string, 0, maxPostBatch)
 	for first := range ch {
 		batch = worker.Gather(append(batch[:0], first), ch, maxPostBatch, nil)
 		nps, acts = nps[:0], acts[:0]
 		for _, p := range batch {
 			nps = append(nps, p.np)
-			acts = append(acts, p.act)
+			acts = append(acts, p.activity)
 		}
 		if hook := testHookCommit.Load(); hook != nil {
 			(*hook)()
@@ -121,20 +122,20 @@ func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 		cancel()
 		in.posts.commits.Add(1)
 		in.posts.stored.Add(int64(len(batch)))
-		direct := false
+		direct := 0
 		if err != nil && len(batch) > 1 {
 			// One post the database refuses must not fail the others
 			// (they would be retried, and given up with it): store
 			// each on its own.
 			for _, p := range batch {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				one, err := in.store.CreateInboxPosts(ctx, []storage.NewPost{p.np}, []*storage.NewInboxItem{p.act})
+				one, err := in.store.CreateInboxPosts(ctx, []storage.NewPost{p.np}, []string{p.activity})
 				cancel()
 				if err != nil {
 					p.err = err
 				} else {
 					p.res = one[0]
-					direct = direct || (p.act != nil && p.res.Err == nil)
+					direct += p.storedDirectly()
 				}
 				close(p.done)
 			}
@@ -144,17 +145,27 @@ func (in *Inbox) postCommitLoop(ch chan *pendingPost) {
 					p.err = err
 				} else {
 					p.res = res[i]
-					direct = direct || (p.act != nil && p.res.Err == nil)
+					direct += p.storedDirectly()
 				}
 				close(p.done)
 			}
 		}
-		if direct {
+		if direct > 0 {
 			// The worker wakes the outbox after what it applied; the
 			// activities stored directly never reach it.
 			in.order.wake()
+			in.directRate.add(time.Now(), int64(direct))
 		}
 	}
+}
+
+// storedDirectly is 1 for a post of an activity applied as it arrived
+// that is new, 0 otherwise (a repeat, a refusal, or the worker's).
+func (p *pendingPost) storedDirectly() int {
+	if p.activity != "" && p.res.Err == nil && p.res.Created {
+		return 1
+	}
+	return 0
 }
 
 // workerSlot is an Worker's concurrency slot held by the item being
