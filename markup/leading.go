@@ -24,20 +24,30 @@ func LeadingMentions(h string, hide func(Mention) bool) (from, to int) {
 		return 0, 0
 	}
 	t := newTokens(h, 3)
-	last := 0 // end of the last mention to drop
+	return t.dropThrough(t.hideRun(0, hide))
+}
+
+// hideRun reads mentions from t's position for as long as hide says to
+// drop them, and returns the end of the last one it does (last when
+// none).
+func (t *tokens) hideRun(last int, hide func(Mention) bool) int {
 	for {
-		mark := t.pos
 		t.skipSpace()
 		end, m, ok := t.mention()
 		if !ok || !hide(m) {
-			t.reset(mark)
-			break
+			return last
 		}
 		last = end
 	}
+}
+
+// dropThrough is the range LeadingMentions drops when the last mention
+// it hides ends at document offset last (0: none).
+func (t *tokens) dropThrough(last int) (from, to int) {
 	if last == 0 {
 		return 0, 0
 	}
+	h := t.doc
 	t.reset(last)
 	t.skipSpace()
 	if t.skipBreak() {
@@ -57,6 +67,74 @@ func LeadingMentions(h string, hide func(Mention) bool) (from, to int) {
 		return 0, 0
 	}
 	return 3, rest
+}
+
+// Leading is the run of mentions a post's HTML opens with, read once by
+// [ReadLeading] so that which of them to hide can be decided later
+// without reading the HTML again: a server reads it where it has CPU to
+// spare, and decides where it knows the accounts the mentions name.
+type Leading struct {
+	// Mentions are the mentions the HTML opens with, in order, at most
+	// maxLeading of them.
+	Mentions []Mention
+	doc      string
+	ends     []int    // ends[k-1]: the end of the kth mention
+	drops    [][2]int // drops[k-1]: what to drop when the first k are hidden
+	more     bool     // more mentions follow Mentions, from the end of the last
+}
+
+// maxLeading bounds the mentions [ReadLeading] reads ahead: replies open
+// with one to three, and a post that opens with more than this many,
+// all hidden, is read again by LeadingMentions.
+const maxLeading = 16
+
+// ReadLeading reads the mentions h opens with, and what LeadingMentions
+// would drop for each count of them hidden.
+func ReadLeading(h string) Leading {
+	l := Leading{doc: h}
+	if !strings.HasPrefix(h, "<p>") {
+		return l
+	}
+	t := newTokens(h, 3)
+	for {
+		t.skipSpace()
+		end, m, ok := t.mention()
+		if !ok {
+			break
+		}
+		if len(l.Mentions) == maxLeading {
+			l.more = true
+			break
+		}
+		l.Mentions = append(l.Mentions, m)
+		l.ends = append(l.ends, end)
+	}
+	if len(l.ends) > 0 {
+		l.drops = make([][2]int, len(l.ends))
+		for k, end := range l.ends {
+			l.drops[k][0], l.drops[k][1] = t.dropThrough(end)
+		}
+	}
+	return l
+}
+
+// Drop is LeadingMentions(h, hide) for the h that l was read from: hide
+// is asked about the leading mentions in order until it says no.
+func (l *Leading) Drop(hide func(Mention) bool) (from, to int) {
+	k := 0
+	for k < len(l.Mentions) && hide(l.Mentions[k]) {
+		k++
+	}
+	switch {
+	case k == 0:
+		return 0, 0
+	case k == len(l.Mentions) && l.more:
+		// Every mention read ahead is hidden: read on from the last.
+		last := l.ends[k-1]
+		t := newTokens(l.doc, last)
+		return t.dropThrough(t.hideRun(last, hide))
+	}
+	return l.drops[k-1][0], l.drops[k-1][1]
 }
 
 // tokens walks HTML tokens keeping the byte offset of each in the whole

@@ -87,3 +87,81 @@ func BenchmarkLeadingMentions(b *testing.B) {
 		}
 	}
 }
+
+// TestReadLeading checks that reading the mentions first and deciding
+// later drops what LeadingMentions drops, whichever mentions are hidden:
+// the first k of them for every k, or those hideAliceAndThread names.
+func TestReadLeading(t *testing.T) {
+	alice := `<span class="h-card"><a href="https://forum.example/u/alice" class="u-url mention">@<span>alice</span></a></span>`
+	thread := `<a href="https://forum.example/t/abc" class="mention">@t.abc@forum.example</a>`
+	many := strings.Repeat(thread+" ", maxLeading+3)
+	for _, in := range []string{
+		`<p>` + alice + ` ` + thread + ` Rye works, thanks!</p>`,
+		`<p>` + alice + ` Yes.</p><p>` + thread + ` too</p>`,
+		`<p>` + alice + ` ` + thread + `</p><p>Second thoughts.</p>`,
+		`<p>` + alice + ` ` + thread + `</p>`,
+		`<p>` + alice + `<br>Hello</p>`,
+		`<p>` + alice + thread + `<br/> <b>x</b></p>`,
+		`<p>` + many + `the end</p>`,
+		`<p>` + many + `</p><p>after</p>`,
+		`<p>` + strings.Repeat(thread+" ", maxLeading) + `exactly the bound</p>`,
+		`<p>Hi ` + alice + `</p>`,
+		`<blockquote><p>` + alice + ` x</p></blockquote>`,
+		`<p><span class="h-card"><a href="https://x" class="mention">@alice</p>`,
+		`<p>`,
+		``,
+	} {
+		l := ReadLeading(in)
+		for k := 0; k <= maxLeading+4; k++ {
+			first := func() func(Mention) bool {
+				n := 0
+				return func(Mention) bool { n++; return n <= k }
+			}
+			wantFrom, wantTo := LeadingMentions(in, first())
+			if from, to := l.Drop(first()); from != wantFrom || to != wantTo {
+				t.Errorf("%q, first %d hidden: read ahead [%d,%d), LeadingMentions [%d,%d)", in, k, from, to, wantFrom, wantTo)
+			}
+		}
+		wantFrom, wantTo := LeadingMentions(in, hideAliceAndThread)
+		if from, to := l.Drop(hideAliceAndThread); from != wantFrom || to != wantTo {
+			t.Errorf("%q: read ahead [%d,%d), LeadingMentions [%d,%d)", in, from, to, wantFrom, wantTo)
+		}
+	}
+}
+
+// FuzzReadLeading checks ReadLeading and Drop against LeadingMentions on
+// any sanitized HTML.
+func FuzzReadLeading(f *testing.F) {
+	for _, seed := range []string{
+		`<p><span class="h-card"><a href="https://x.example/u/alice" class="u-url mention">@<span>alice</span></a></span> hi</p>`,
+		`<p><a href="https://x.example/t/abc" class="mention">@t.abc</a></p><p>x</p>`,
+		`<p><a class="mention" href="https://x">@alice</a><br/>y</p>`,
+		`<p>`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		in := SanitizeRemote(src)
+		l := ReadLeading(in)
+		wantFrom, wantTo := LeadingMentions(in, hideAliceAndThread)
+		if from, to := l.Drop(hideAliceAndThread); from != wantFrom || to != wantTo {
+			t.Fatalf("%q: read ahead [%d,%d), LeadingMentions [%d,%d)", in, from, to, wantFrom, wantTo)
+		}
+	})
+}
+
+// BenchmarkReadLeading is what the decision costs once the mentions are
+// read ahead (ReadLeading, outside the timer), beside
+// BenchmarkLeadingMentions, which reads them too.
+func BenchmarkReadLeading(b *testing.B) {
+	h := `<p><span class="h-card" translate="no"><a href="https://forum.example/t/abc" class="u-url mention">@<span>t.abc</span></a></span> ` +
+		`<span class="h-card" translate="no"><a href="https://forum.example/u/alice" class="u-url mention">@<span>alice</span></a></span> ` +
+		`I had exactly the same trouble last winter: the starter went flat after three days.</p><p>Feed it at a fixed time.</p>`
+	l := ReadLeading(h)
+	b.ReportAllocs()
+	for b.Loop() {
+		if from, to := l.Drop(hideAliceAndThread); to == 0 {
+			b.Fatal(from, to)
+		}
+	}
+}

@@ -117,6 +117,9 @@ type postNotice struct {
 	watchers  []ID
 	watchKind string
 	muted     map[ID]bool
+	// leading is the run of mentions the post's HTML opens with, read
+	// ahead (NewPost.Prepare), or nil to read it from the HTML.
+	leading *markup.Leading
 }
 
 // noticeAccounts lists every account the notices name.
@@ -153,12 +156,12 @@ func leadingMentions(n *postNotice, accounts map[ID]*notifyAccount) {
 	if a := accounts[p.AuthorID]; a == nil || a.Domain == "" {
 		return
 	}
-	if !strings.HasPrefix(p.HTML, "<p>") || !strings.Contains(p.HTML, "mention") {
+	if !mayLeadWithMentions(p.HTML) {
 		return
 	}
 	thread := ThreadHandle(p.ThreadID)
 	replied := accounts[n.repliedTo]
-	p.LeadFrom, p.LeadTo = markup.LeadingMentions(p.HTML, func(m markup.Mention) bool {
+	hide := func(m markup.Mention) bool {
 		name := strings.ToLower(m.Name)
 		if name == thread {
 			return true
@@ -167,7 +170,12 @@ func leadingMentions(n *postNotice, accounts map[ID]*notifyAccount) {
 			return false
 		}
 		return m.Host == "" || replied.Domain == "" || m.Host == replied.Domain
-	})
+	}
+	if n.leading != nil {
+		p.LeadFrom, p.LeadTo = n.leading.Drop(hide)
+		return
+	}
+	p.LeadFrom, p.LeadTo = markup.LeadingMentions(p.HTML, hide)
 }
 
 // postNotifications applies the rules to stored posts and returns the

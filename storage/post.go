@@ -123,6 +123,9 @@ type NewPost struct {
 	// notified; other ids are ignored, so a caller may pass every
 	// mentioned account it resolved.
 	Mentions []ID
+
+	// prep is what Prepare did ahead, or nil.
+	prep *postPrep
 }
 
 // MaxSummaryLen bounds a content warning, in characters.
@@ -187,7 +190,8 @@ func (s *Store) insertPost(ctx context.Context, tx bun.Tx, hw *hotWrites, t *Thr
 	p := s.newPostRow(t, &np, summary, now)
 	// An opening post replies to nobody; it notifies those it mentions
 	// and those who watch its forum.
-	pp := placedPost{post: p, thread: t, np: &np, notice: postNotice{post: p, mentions: np.Mentions, newThreadIn: t.ForumID}}
+	pp := placedPost{post: p, thread: t, np: &np,
+		notice: postNotice{post: p, mentions: np.Mentions, newThreadIn: t.ForumID, leading: np.leadingOf()}}
 	if err := s.appendPosts(ctx, tx, hw, []placedPost{pp}, false, now); err != nil {
 		return nil, err
 	}

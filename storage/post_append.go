@@ -159,7 +159,7 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 		if err := s.attachPostExtras(ctx, tx, p, pp.np, now); err != nil {
 			return err
 		}
-		if err := s.indexNewPost(ctx, tx, hw, p, pp.thread); err != nil {
+		if err := s.indexNewPost(ctx, tx, hw, &pp); err != nil {
 			return err
 		}
 		if !events {

@@ -54,10 +54,8 @@ func (s *Store) createPosts(ctx context.Context, nps []NewPost, before postsHook
 	summaries := make([]string, len(nps))
 	for i := range nps {
 		nps[i].APID = canonicalIRIPtr(nps[i].APID)
-		err := validateBody(nps[i].Source, nps[i].HTML)
-		if err == nil {
-			summaries[i], err = cleanSummary(nps[i].Summary)
-		}
+		var err error
+		summaries[i], err = nps[i].checkedText()
 		if err != nil {
 			res[i].Err = fmt.Errorf("create post: %w", err)
 			continue
@@ -209,8 +207,9 @@ func (s *Store) createPostsTx(ctx context.Context, tx bun.Tx, hw *hotWrites, nps
 		}
 		p := s.newPostRow(t, np, summaries[i], now)
 		res[i].Post, res[i].Created = p, true
-		placed = append(placed, placedPost{post: p, thread: t, np: np,
-			notice: newPostNotice(p, t, targetAuthor, np.Mentions)})
+		notice := newPostNotice(p, t, targetAuthor, np.Mentions)
+		notice.leading = np.leadingOf()
+		placed = append(placed, placedPost{post: p, thread: t, np: np, notice: notice})
 	}
 	for _, i := range repeats {
 		first := res[firstOf[*nps[i].APID]]

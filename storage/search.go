@@ -114,13 +114,14 @@ func searchText(p *Post) string {
 	return PlainText(p.HTML)
 }
 
-// indexNewPost adds the search document of a post just written to thread
-// t, unless t is in a hidden forum.
-func (s *Store) indexNewPost(ctx context.Context, tx bun.Tx, hw *hotWrites, p *Post, t *Thread) error {
+// indexNewPost adds the search document of a post just written, unless
+// its thread is in a hidden forum.
+func (s *Store) indexNewPost(ctx context.Context, tx bun.Tx, hw *hotWrites, pp *placedPost) error {
+	p, t := pp.post, pp.thread
 	if hidden, err := s.forumHidden(ctx, tx, t.ForumID); err != nil || hidden {
 		return err
 	}
-	if err := hw.exec(ctx, tx, hw.index, p.ID, searchTitle(p, t), searchText(p)); err != nil {
+	if err := hw.exec(ctx, tx, hw.index, p.ID, searchTitle(p, t), pp.searchText()); err != nil {
 		return fmt.Errorf("index post: %w", err)
 	}
 	s.indexedAt.Store(time.Now().UnixNano())

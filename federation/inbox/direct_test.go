@@ -10,6 +10,7 @@ import (
 	"github.com/skein-forum/skein/federation/inbox"
 	"github.com/skein-forum/skein/federation/internal/testnode"
 	"github.com/skein-forum/skein/internal/poll"
+	"github.com/skein-forum/skein/storage"
 )
 
 // A Create of a known author's reply is stored by the POST itself: with
@@ -382,5 +383,30 @@ func TestInboxCountsDirectStoresAsDone(t *testing.T) {
 	w.Settle(t)
 	if c := w.Worker.Counters(); c.Done != 2 || c.Failed != 0 {
 		t.Fatalf("counters %+v, want 2 done", c)
+	}
+}
+
+// A Mastodon reply stored by the POST (the post prepared on the POST's
+// goroutine, the writer deciding) shows without the mentions it opens
+// with, of the member it answers and of the thread, and notifies her.
+func TestInboxDirectReplyLeavesOutItsLeadingMentions(t *testing.T) {
+	r := newDirectRig(t)
+	first := r.n.Fx.Posts[0] // Alice's, opening the thread
+	mention := func(href, name string) string {
+		return `<span class="h-card" translate="no"><a href="` + href + `" class="u-url mention">@<span>` + name + `</span></a></span> `
+	}
+	note := r.note(mention(r.n.URLs.Member("alice"), "alice") +
+		mention(r.n.URLs.Thread(first.ThreadID), storage.ThreadHandle(first.ThreadID)) + "Rye, yes.")
+	r.post(t, r.zed.Create(note))
+	p, err := r.n.Store.PostByAPID(t.Context(), note["id"].(string))
+	if err != nil {
+		t.Fatalf("the reply was not stored when the 202 came: %v", err)
+	}
+	if !strings.Contains(p.HTML, "@<span>alice</span>") || p.ViewHTML() != "<p>Rye, yes.</p>" {
+		t.Fatalf("stored %q, shown %q", p.HTML, p.ViewHTML())
+	}
+	if got := testnode.Count(t, r.n.Store, "SELECT count(*) FROM notifications WHERE post_id = ? AND recipient_id = ? AND kind = ?",
+		p.ID, r.n.Fx.Alice.ID, storage.NotifyReply); got != 1 {
+		t.Fatalf("%d reply notifications of Alice, want 1", got)
 	}
 }

@@ -69,6 +69,10 @@ func (in *Inbox) commitPost(ctx context.Context, np storage.NewPost, activity st
 		c.ch = make(chan *pendingPost, maxPostBatch)
 		go in.postCommitLoop(c.ch)
 	})
+	// What storing the post computes from the post alone is done here,
+	// on the goroutine of the request or item that brings it: the
+	// commit loop is the one writer, and everything it does is serial.
+	np.Prepare()
 	if slot := slotOf(ctx); slot != nil {
 		slot.release()
 		defer slot.reacquire()
