@@ -151,7 +151,13 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 	for i := range notices {
 		leadingMentions(&notices[i], accounts)
 	}
-	for _, pp := range placed {
+	var unsent []bool
+	if events {
+		if unsent, err = s.unannounced(ctx, placed); err != nil {
+			return err
+		}
+	}
+	for i, pp := range placed {
 		p := pp.post
 		if err := s.insertRow(ctx, tx, hw, hw.post, hw.insertPost, p); err != nil {
 			return fmt.Errorf("insert post: %w", err)
@@ -162,7 +168,7 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 		if err := s.indexNewPost(ctx, tx, hw, &pp); err != nil {
 			return err
 		}
-		if !events {
+		if !events || unsent[i] {
 			continue
 		}
 		ev := &OutboxEvent{ID: s.NewID(), Kind: EventPostCreate, AccountID: p.AuthorID, PostID: p.ID,
@@ -179,6 +185,49 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 		return err
 	}
 	return s.recordNotifications(ctx, tx, hw, ns)
+}
+
+// unannounced reports which of the placed posts would cause no delivery:
+// a remote author's reply in a thread and a forum that no remote actor
+// follows. The outbox would read such a post's event only to find that
+// (its pass marks it quiet), so none is written: the insert, the outbox's
+// reads and the write that marks the event processed were a tenth of the
+// work of storing a remote reply. The author's own server has the post,
+// and local readers see it on the page. A follow that arrives after the
+// post's commit gets later posts, as it would had it arrived before the
+// event was read.
+func (s *Store) unannounced(ctx context.Context, placed []placedPost) ([]bool, error) {
+	seenThread, seenForum := make(map[ID]bool), make(map[ID]bool)
+	var threads, forums []ID
+	for _, pp := range placed {
+		if pp.np.APID == nil {
+			continue
+		}
+		if t := pp.thread.ID; !seenThread[t] {
+			seenThread[t] = true
+			threads = append(threads, t)
+		}
+		if f := pp.thread.ForumID; !seenForum[f] {
+			seenForum[f] = true
+			forums = append(forums, f)
+		}
+	}
+	if len(threads) == 0 {
+		return make([]bool, len(placed)), nil
+	}
+	followedThreads, err := s.FollowedRemotely(ctx, FollowThread, threads)
+	if err != nil {
+		return nil, err
+	}
+	followedForums, err := s.FollowedRemotely(ctx, FollowForum, forums)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(placed))
+	for i, pp := range placed {
+		out[i] = pp.np.APID != nil && !followedThreads[pp.thread.ID] && !followedForums[pp.thread.ForumID]
+	}
+	return out, nil
 }
 
 // searchTitle is the title a post's search document carries: its

@@ -3,6 +3,8 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/skein-forum/skein/storage"
@@ -125,13 +127,16 @@ func TestCreatePostsBatch(t *testing.T) {
 		if err != nil || len(hits) != 4 {
 			t.Fatalf("search found %d posts, want 4 (%v)", len(hits), err)
 		}
+		// The members' two posts federate; the two remote replies, in
+		// threads and a forum that no remote actor follows, cause no
+		// delivery and no event.
 		after, _ := s.PendingEvents(ctx, 1000)
-		if len(after)-len(events) != 4 {
-			t.Fatalf("%d new outbox events, want 4", len(after)-len(events))
+		if len(after)-len(events) != 2 {
+			t.Fatalf("%d new outbox events, want 2", len(after)-len(events))
 		}
-		for _, ev := range after[len(events):] {
-			if ev.Kind != storage.EventPostCreate || ev.ForumID != fx.Forum.ID {
-				t.Fatalf("event %+v", ev)
+		for i, ev := range after[len(events):] {
+			if want := res[1+i].Post.ID; ev.Kind != storage.EventPostCreate || ev.ForumID != fx.Forum.ID || ev.PostID != want {
+				t.Fatalf("event %+v, want post.create of post %s", ev, want)
 			}
 		}
 
@@ -139,6 +144,81 @@ func TestCreatePostsBatch(t *testing.T) {
 		again, err := s.CreatePosts(ctx, batch[:1])
 		if err != nil || again[0].Created || again[0].Post.ID != res[0].Post.ID {
 			t.Fatalf("repeat: %+v, %v", again[0], err)
+		}
+	})
+}
+
+// A remote reply writes an outbox event only where someone remote would
+// hear of it: a follower of its thread or of its forum. Elsewhere it
+// causes no delivery and no event; a member's post always has one.
+func TestRemoteReplyEventOnlyWhereFollowed(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		remote := func(handle string) *storage.Account {
+			id := "https://far.example/users/" + handle
+			a, err := s.UpsertRemoteAccount(ctx, &storage.Account{Handle: handle, Domain: "far.example", APID: &id,
+				Inbox: id + "/inbox", PublicKeyID: id + "#main-key", PublicKeyPEM: "-"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		author, follower := remote("author"), remote("follower")
+		forum2, err := s.CreateForum(ctx, storage.NewForum{Slug: "second", Title: "Second"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		newThread := func(forum storage.ID, title string) *storage.Thread {
+			th, _, err := s.CreateThread(ctx, storage.NewThread{ForumID: forum, AuthorID: fx.Alice.ID,
+				Title: title, Source: "opening", HTML: "<p>opening</p>"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return th
+		}
+		followedThread, quietThread := newThread(fx.Forum.ID, "Followed"), newThread(fx.Forum.ID, "Quiet")
+		inFollowedForum := newThread(forum2.ID, "In a followed forum")
+		if _, err := s.AddFollow(ctx, follower.ID, storage.FollowThread, followedThread.ID, nil, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddFollow(ctx, follower.ID, storage.FollowForum, forum2.ID, nil, true); err != nil {
+			t.Fatal(err)
+		}
+		// A follow still awaiting its Accept reaches nobody yet.
+		pending := remote("pending")
+		if _, err := s.AddFollow(ctx, pending.ID, storage.FollowThread, quietThread.ID, nil, false); err != nil {
+			t.Fatal(err)
+		}
+		events, _ := s.PendingEvents(ctx, 1000)
+		n := 0
+		reply := func(th storage.ID) storage.NewPost {
+			n++
+			apid := fmt.Sprintf("https://far.example/notes/%d", n)
+			return storage.NewPost{ThreadID: th, AuthorID: author.ID, APID: &apid, Source: "reply", HTML: "<p>reply</p>"}
+		}
+		res, err := s.CreatePosts(ctx, []storage.NewPost{
+			reply(followedThread.ID),
+			reply(quietThread.ID),
+			reply(inFollowedForum.ID),
+			{ThreadID: quietThread.ID, AuthorID: fx.Bob.ID, Source: "mine", HTML: "<p>mine</p>"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Err != nil || !r.Created {
+				t.Fatalf("post %d: %+v", i, r)
+			}
+		}
+		after, _ := s.PendingEvents(ctx, 1000)
+		var got []storage.ID
+		for _, ev := range after[len(events):] {
+			got = append(got, ev.PostID)
+		}
+		want := []storage.ID{res[0].Post.ID, res[2].Post.ID, res[3].Post.ID}
+		if !slices.Equal(got, want) {
+			t.Fatalf("events for posts %v, want %v (the quiet thread's remote reply has none)", got, want)
 		}
 	})
 }
