@@ -28,6 +28,16 @@ func TestReadEnvelope(t *testing.T) {
 		{body: `[]`, fail: "not a JSON object"},
 		{body: "{\"type\":\"Create\",\"actor\":\"https://a.example/\xff\"}", fail: "UTF-8"},
 		{body: `{"type":"Create","actor":"x","object":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, fail: "nested deeper"},
+		{body: `{"type":"Create","actor":"x","object":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, fail: "nested deeper"},
+		{body: `{"type":"Create","actor":"x","object":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`, typ: "Create", actor: "x"},
+		// Invalid UTF-8 is refused wherever it is: after an escape, in a
+		// key, outside any string.
+		{body: "{\"type\":\"Create\",\"actor\":\"https://a.example/u\",\"content\":\"\\n\xc0\xaf\"}", fail: "UTF-8"},
+		{body: "{\"type\":\"Create\",\"actor\":\"https://a.example/u\",\"\xed\xa0\x80\":1}", fail: "UTF-8"},
+		{body: "{\"type\":\"Create\",\"actor\":\"https://a.example/u\"}\xff", fail: "UTF-8"},
+		{body: `{"type":"Create","actor":"https://a.example/u"} {}`, fail: "not a JSON object"},
+		{body: `{"type":"Create","actor":"https://a.example/u","n":1e400}`, fail: "not a JSON object"},
+		{body: `{"type":"Create","actor":"https://a.example/u",}`, fail: "not a JSON object"},
 		// One key twice, in any spelling encoding/json would match: the
 		// envelope and the worker's map would read different values.
 		{body: `{"id":"https://victim.example/1","ID":"https://a.example/1","type":"Like","actor":"https://a.example/u","object":"x"}`, fail: "key twice"},

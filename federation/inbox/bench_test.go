@@ -185,17 +185,7 @@ func benchmarkIngest(b *testing.B, queue bool) {
 			senders = append(senders, rs.Actor(fmt.Sprintf("zed%d", i), "Person", 5*h+i))
 		}
 	}
-	sign := func(zed *testnode.RemoteActor) *http.Request {
-		act := zed.Create(zed.Note(reply, "<p>Rye worked: it doubled overnight, and the crumb is <em>open</em>.</p>"))
-		delete(act["object"].(map[string]any), "replies") // no backfill jobs in the count
-		body, _ := json.Marshal(act)
-		r := httptest.NewRequest(http.MethodPost, n.URLs.SharedInbox(), bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/activity+json")
-		if err := signature.SignRequest(r, body, zed.KeyID(), zed.Key); err != nil {
-			b.Fatal(err)
-		}
-		return r
-	}
+	sign := func(zed *testnode.RemoteActor) *http.Request { return signedReply(b, n, zed, reply) }
 	posts := func() int { return testnode.Count(b, n.Store, "SELECT count(*) FROM posts WHERE ap_id IS NOT NULL") }
 	reqs := make(chan *http.Request, b.N)
 	for i := range b.N {
@@ -233,4 +223,19 @@ func benchmarkIngest(b *testing.B, queue bool) {
 	// Stored directly: they leave no inbox item, so the inbox counts them.
 	b.ReportMetric(100*float64(inbox.StoredDirectly(n.Inbox))/float64(len(senders)+b.N), "direct-%")
 	b.ReportMetric(inbox.PostsPerCommit(n.Inbox), "posts/commit")
+}
+
+// signedReply is a signed POST to n's shared inbox of a Mastodon Create
+// of a reply by zed to the post at reply, without a replies collection
+// (so that storing it queues no backfill job).
+func signedReply(b *testing.B, n *testnode.Node, zed *testnode.RemoteActor, reply string) *http.Request {
+	act := zed.Create(zed.Note(reply, "<p>Rye worked: it doubled overnight, and the crumb is <em>open</em>.</p>"))
+	delete(act["object"].(map[string]any), "replies")
+	body, _ := json.Marshal(act)
+	r := httptest.NewRequest(http.MethodPost, n.URLs.SharedInbox(), bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/activity+json")
+	if err := signature.SignRequest(r, body, zed.KeyID(), zed.Key); err != nil {
+		b.Fatal(err)
+	}
+	return r
 }

@@ -131,4 +131,15 @@ var inboxFuzzSeeds = []string{
 	`{}`, `[]`, `null`, `"Create"`, `{"type":""}`, `{"type":1,"actor":2}`, `{"@context":{},"type":"Note","id":"x"}`,
 	`{"type":"Create","actor":"https://e.example/u/eve","object":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
 	"{\"type\":\"Create\",\"actor\":\"https://e.example/u/\xff\"}",
+	// The envelope's other refusals, and their edges: nesting of exactly
+	// MaxDepth (read) and one more (refused), invalid UTF-8 after an
+	// escape and outside any string, a key twice in another case, an
+	// escaped lone surrogate (read as U+FFFD), a number out of range.
+	`{"type":"Create","actor":"https://e.example/u/eve","object":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`,
+	`{"type":"Create","actor":"https://e.example/u/eve","object":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`,
+	"{\"type\":\"Create\",\"actor\":\"https://e.example/u/eve\",\"object\":{\"content\":\"\\n\xc0\xaf\"}}",
+	"{\"type\":\"Create\",\"actor\":\"https://e.example/u/eve\"}\xff",
+	`{"@context":"https://www.w3.org/ns/activitystreams","type":"Create","actor":"https://e.example/u/eve","object":{"type":"Note","id":"https://e.example/n/1","Id":"https://v.example/n/1"}}`,
+	`{"@context":"https://www.w3.org/ns/activitystreams","type":"Create","actor":"https://e.example/u/eve","object":{"type":"Note","id":"https://e.example/n/1","content":"\ud800\udc00\ud800 x"}}`,
+	`{"type":"Create","actor":"https://e.example/u/eve","object":{"width":1e400}}`,
 }

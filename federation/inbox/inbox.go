@@ -394,6 +394,10 @@ func inboxError(w http.ResponseWriter, status int, reason string) {
 // isActivityContentType accepts the two ActivityPub media types, and
 // plain JSON, which a few servers send.
 func isActivityContentType(ct string) bool {
+	switch ct {
+	case "application/activity+json", `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`:
+		return true // what nearly every server sends, spared the parse
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false

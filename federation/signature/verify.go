@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,6 +171,7 @@ func checkTimestamps(p *Params, now time.Time) error {
 // unless signed) on a copy of the request; r itself is not touched.
 func verifyRSA(r *http.Request, p *Params, pub *rsa.PublicKey) error {
 	var b bytes.Buffer
+	b.Grow(64 + 16*len(p.Headers) + base64.StdEncoding.EncodedLen(len(p.Signature)))
 	// The keyId is not needed by go-fed and could contain a comma, which its
 	// parser would split on.
 	b.WriteString(`keyId="k",headers="`)
@@ -184,8 +186,21 @@ func verifyRSA(r *http.Request, p *Params, pub *rsa.PublicKey) error {
 		b.WriteString(",expires=" + strconv.FormatInt(p.Expires, 10))
 	}
 
-	h := r.Header.Clone()
-	h.Del("Authorization")
+	// Only what go-fed reads: the signed headers (their values shared,
+	// go-fed reads them only), Host and the rebuilt Signature; not a
+	// copy of every header the sender sent. Authorization is left out,
+	// as go-fed would otherwise take it for a second signature.
+	h := make(http.Header, len(p.Headers)+2)
+	for _, name := range p.Headers {
+		if strings.HasPrefix(name, "(") {
+			continue
+		}
+		if k := textproto.CanonicalMIMEHeaderKey(name); k != "Authorization" {
+			if v, ok := r.Header[k]; ok {
+				h[k] = v
+			}
+		}
+	}
 	h.Set("Signature", b.String())
 	if r.Host != "" {
 		// Servers move Host out of the header map into r.Host, which is

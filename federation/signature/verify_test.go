@@ -41,6 +41,25 @@ func TestVerifyRoundTrip(t *testing.T) {
 	}
 }
 
+// Headers the sender did not sign do not enter the check: an
+// Authorization header (which go-fed would take for a second signature)
+// and any other; a header that was signed is read, so changing it breaks
+// the signature.
+func TestVerifyReadsOnlySignedHeaders(t *testing.T) {
+	lookup := lookupFor(&testKey().PublicKey)
+	r := signedPOST(t)
+	r.Header.Set("Authorization", "Bearer abc")
+	r.Header.Set("User-Agent", "Mastodon/4.3")
+	r.Header.Add("X-Forwarded-For", "192.0.2.1")
+	if _, err := Verify(r, activity, time.Now(), lookup); err != nil {
+		t.Fatalf("with unsigned headers: %v", err)
+	}
+	r.Host = "other.example"
+	if _, err := Verify(r, activity, time.Now(), lookup); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("with another Host: %v, want ErrBadSignature", err)
+	}
+}
+
 func TestVerifyDoesNotModifyRequest(t *testing.T) {
 	r := signedPOST(t)
 	before := r.Header.Clone()
