@@ -226,8 +226,8 @@ func TestGuestCacheKeepsNoTokenSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.pages["plain"] = htmltemplate.Must(htmltemplate.New("plain").Parse(`{{define "layout"}}<p>Read on.</p>{{end}}`))
-	s.pages["composer"] = htmltemplate.Must(htmltemplate.New("composer").Parse(
-		`{{define "layout"}}<input name="form_token" value="` + formTokenSlot + `">{{end}}`))
+	s.pages["composer"] = htmltemplate.Must(htmltemplate.New("composer").Funcs(htmltemplate.FuncMap{"formTokenValue": formTokenValue}).
+		Parse(`{{define "layout"}}<input name="form_token" {{formTokenValue}}>{{end}}`))
 	get := func(name, path string) string {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", path, nil)
@@ -245,8 +245,13 @@ func TestGuestCacheKeepsNoTokenSlots(t *testing.T) {
 	if kept := s.guestCache.Get("/plain", 7, time.Now()); kept == nil || string(kept.Body) != "<p>Read on.</p>" {
 		t.Fatalf("the plain page was not kept: %v", kept)
 	}
+	// The token is copied over the slot in place.
+	if len(formTokenSlot) != len(storage.NewFormToken()) {
+		t.Fatalf("the slot is %d bytes, a token %d", len(formTokenSlot), len(storage.NewFormToken()))
+	}
 	first, again := get("composer", "/composer"), get("composer", "/composer")
-	if first == again || strings.Contains(first, formTokenSlot) || strings.Contains(again, formTokenSlot) || len(first) != len(again) {
+	if first == again || strings.Contains(first, formTokenSlot) || strings.Contains(again, formTokenSlot) ||
+		len(first) != len(`<input name="form_token" value="">`)+len(formTokenSlot) || len(first) != len(again) {
 		t.Fatalf("two guests got %q and %q", first, again)
 	}
 	if kept := s.guestCache.Get("/composer", 7, time.Now()); kept != nil {
