@@ -29,7 +29,8 @@ type JRDLink struct {
 // (or the https id of an actor) for members, forums, threads and the
 // instance actor. Members and forums share one namespace, so a name has at
 // most one answer; thread names are "t.<id>", which neither may take.
-// The subject is exactly the resource asked for, as Mastodon checks.
+// The subject is exactly the resource asked for, as Mastodon checks. An
+// actor whose document answers 404 or 410 answers the same here.
 func (s *Server) serveWebFinger(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	resource := r.URL.Query().Get("resource")
