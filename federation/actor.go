@@ -144,18 +144,20 @@ func (s *Server) serveMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if a.ApprovalPending {
+	switch a.Standing() {
+	case storage.ActorLive:
+	case storage.ActorGone:
+		// A deleted member's Delete{Person} is on its way; servers
+		// that fetch it to check see it gone.
+		g := &goneError{id: s.urls.Member(a.Handle), formerType: "Person"}
+		if a.DeletedAt != nil {
+			g.deleted = *a.DeletedAt
+		}
+		return g
+	default:
 		// Not a member until approved: nothing to follow, nobody to
 		// verify a signature of.
 		return errNotFound
-	}
-	if a.Suspended {
-		return &goneError{id: s.urls.Member(a.Handle), formerType: "Person"}
-	}
-	if a.DeletedAt != nil {
-		// Its Delete{Person} is on its way; servers that fetch it to
-		// check see it gone.
-		return &goneError{id: s.urls.Member(a.Handle), formerType: "Person", deleted: *a.DeletedAt}
 	}
 	version := strings.Join([]string{a.Handle, a.DisplayName, a.Bio, a.AvatarURL}, "\x00")
 	// No Last-Modified: profile edits leave no time behind; the ETag
@@ -220,7 +222,7 @@ func (s *Server) liveThread(r *http.Request, idOf func(storage.ID) string, forme
 	if err != nil {
 		return nil, err
 	}
-	if t.DeletedAt != nil {
+	if t.Standing() == storage.ActorGone {
 		return nil, &goneError{id: idOf(t.ID), formerType: formerType, deleted: *t.DeletedAt}
 	}
 	return t, nil
@@ -233,7 +235,7 @@ func (s *Server) threadFromPath(r *http.Request) (*storage.Thread, error) {
 		return nil, errNotFound
 	}
 	t, err := s.store.ThreadByID(r.Context(), id)
-	if err == nil && t.IsMirror() {
+	if err == nil && t.Standing() == storage.ActorElsewhere {
 		// A mirror of a remote thread: its id is on the remote server,
 		// and nothing here may speak for it.
 		return nil, errNotFound

@@ -255,7 +255,7 @@ func (s *Server) servePostLikes(w http.ResponseWriter, r *http.Request) error {
 // announce, so it has nothing to offer a follower and is no actor.
 func (s *Server) forumActor(ctx context.Context, slug string) (*storage.Forum, error) {
 	f, err := s.store.ForumBySlug(ctx, slug)
-	if err == nil && f.Hidden {
+	if err == nil && f.Standing() != storage.ActorLive {
 		err = errNotFound
 	}
 	return f, err

@@ -29,7 +29,8 @@ type JRDLink struct {
 // (or the https id of an actor) for members, forums, threads and the
 // instance actor. Members and forums share one namespace, so a name has at
 // most one answer; thread names are "t.<id>", which neither may take.
-// The subject is exactly the resource asked for, as Mastodon checks.
+// The subject is exactly the resource asked for, as Mastodon checks. An
+// actor whose document answers 404 or 410 answers the same here.
 func (s *Server) serveWebFinger(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	resource := r.URL.Query().Get("resource")
@@ -79,10 +80,7 @@ func (s *Server) lookupName(ctx context.Context, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if t.DeletedAt != nil || t.IsMirror() {
-			return "", errNotFound // a mirror's actor is on its own server
-		}
-		return s.urls.Thread(t.ID), nil
+		return s.urls.Thread(t.ID), webFingerStanding(t.Standing())
 	}
 	kind, _, err := s.store.LocalName(ctx, name)
 	if err != nil {
@@ -94,23 +92,33 @@ func (s *Server) lookupName(ctx context.Context, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if a.Suspended || a.ApprovalPending {
-			// A registration that awaits approval does not exist to
-			// the fediverse yet.
-			return "", errNotFound
-		}
-		return s.urls.Member(a.Handle), nil
+		return s.urls.Member(a.Handle), webFingerStanding(a.Standing())
 	case "forum":
 		f, err := s.store.ForumBySlug(ctx, name)
 		if err != nil {
 			return "", err
 		}
-		if f.Hidden {
-			return "", errNotFound // see [Server.serveForum]
-		}
-		return s.urls.Forum(name), nil
+		return s.urls.Forum(name), webFingerStanding(f.Standing())
 	}
 	return "", errNotFound
+}
+
+// errWebFingerGone answers WebFinger for an actor whose document answers
+// 410: Mastodon takes a 410 here as the account gone and drops its copy,
+// as it does on the document itself.
+var errWebFingerGone = &refusal{http.StatusGone, "gone"}
+
+// webFingerStanding is WebFinger's answer for an actor of standing st,
+// the same status its document answers with (see [storage.Standing]):
+// nil for a live one.
+func webFingerStanding(st storage.Standing) error {
+	switch st {
+	case storage.ActorLive:
+		return nil
+	case storage.ActorGone:
+		return errWebFingerGone
+	}
+	return errNotFound
 }
 
 // lookupActorURL accepts the id of a local actor as a resource.

@@ -73,7 +73,7 @@ func TestWebFingerRoundTrip(t *testing.T) {
 		"acct:nobody@" + host:                   404,
 		"acct:alice@other.example":              404,
 		"acct:alice@" + n.URLs.Host() + "0":     404,
-		"acct:t." + th.ID.String() + "@" + host: 404, // deleted
+		"acct:t." + th.ID.String() + "@" + host: 410, // deleted, as its document
 		"acct:t.zz@" + host:                     404,
 		"acct:@" + host:                         404,
 		"https://elsewhere.example/u/alice":     404,
@@ -82,6 +82,73 @@ func TestWebFingerRoundTrip(t *testing.T) {
 	} {
 		if resp, _ := n.WebFinger(resource); resp.StatusCode != status {
 			t.Errorf("webfinger %q: %d, want %d", resource, resp.StatusCode, status)
+		}
+	}
+}
+
+// WebFinger answers for an actor with the status of its document: a
+// member who deleted their account or was suspended, and a deleted
+// thread, are gone (410: Mastodon drops its copy of an account whose
+// WebFinger answers so); a registration awaiting approval, the hidden
+// forum of mirrored threads and a mirror are not found (404); the rest
+// answer (see TestWebFingerRoundTrip for live threads). By name and by
+// id alike.
+func TestWebFingerAgreesWithTheActorDocument(t *testing.T) {
+	n := testnode.New(t, nil)
+	ctx := context.Background()
+	member := func(handle string, pending bool) *storage.Account {
+		t.Helper()
+		a, err := n.Store.CreateMember(ctx, storage.NewMember{Handle: handle, PasswordHash: "x", ApprovalPending: pending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	departed, benched := member("departed", false), member("benched", false)
+	member("newcomer", true)
+	if err := n.Store.DeleteOwnAccount(ctx, departed.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Store.SuspendAccount(ctx, n.Fx.Mod.ID, benched.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Store.DeleteThread(ctx, n.Fx.Thread.ID); err != nil {
+		t.Fatal(err)
+	}
+	mirrors, err := n.Store.MirrorForum(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ana := n.AddRemoteAccount("ana", "social.example")
+	note := "https://social.example/users/ana/statuses/1"
+	mirror, err := n.Store.MirrorThread(ctx, storage.NewMirror{APID: note, RemoteActorID: &ana.ID, Title: "Rye elsewhere",
+		First: storage.NewPost{AuthorID: ana.ID, HTML: "<p>Rye elsewhere</p>", APID: &note, URL: note}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name, actor string
+		status      int
+	}{
+		{"alice", n.URLs.Member("alice"), http.StatusOK},
+		{"departed", n.URLs.Member("departed"), http.StatusGone},
+		{"benched", n.URLs.Member("benched"), http.StatusGone},
+		{"newcomer", n.URLs.Member("newcomer"), http.StatusNotFound},
+		{"kitchen", n.URLs.Forum("kitchen"), http.StatusOK},
+		{mirrors.Slug, n.URLs.Forum(mirrors.Slug), http.StatusNotFound},
+		{"t." + n.Fx.Thread.ID.String(), n.URLs.Thread(n.Fx.Thread.ID), http.StatusGone},
+		{"t." + mirror.ID.String(), n.URLs.Thread(mirror.ID), http.StatusNotFound},
+	} {
+		resp := n.Get(c.actor, testnode.APAccept)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("GET %s: %d, want %d", c.actor, resp.StatusCode, c.status)
+		}
+		for _, res := range []string{"acct:" + c.name + "@" + n.URLs.Host(), c.actor} {
+			if resp, _ := n.WebFinger(res); resp.StatusCode != c.status {
+				t.Errorf("WebFinger %s: %d, want %d as its document", res, resp.StatusCode, c.status)
+			}
 		}
 	}
 }

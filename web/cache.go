@@ -57,7 +57,7 @@ func (s *Server) serveCachedGuestPage(w http.ResponseWriter, r *http.Request, ve
 // its own, so such a page is rendered every time (guests' pages show no
 // composer today), and a kept page is served without being looked at.
 func (s *Server) keepForGuests(r *http.Request, version int64, page []byte, etag string, modified time.Time) {
-	if bytes.Contains(page, formTokenSlotBytes) {
+	if nextSlot(page) >= 0 {
 		return
 	}
 	s.guestCache.Put(r.URL.RequestURI(), version, &httpcache.Response{Body: bytes.Clone(page), ETag: etag, Modified: modified}, time.Now())

@@ -27,14 +27,22 @@ import (
 // formTokenSlot stands in for a fresh composer token while a page is
 // rendered: the page's ETag is computed over it, so a member's thread
 // page may still answer 304, and writeHTML puts a fresh token in its
-// place. It is as long as a real token and made of the same characters.
-const formTokenSlot = "skein-form-token-slot0"
+// place. It is as long as a real token, which is copied over it in place.
+//
+// It is an HTML comment, which nothing else on a page can be: the
+// templates' own comments are dropped when they are parsed, every value
+// they print escapes "<", and posts, remote or local, are sanitized
+// without comments. So a post that says these very characters shows
+// them escaped and is never taken for a slot, and a page with no slot
+// holds no composer (see [Server.keepForGuests]). Only [formTokenValue]
+// writes it, raw, as a whole attribute.
+const formTokenSlot = "<!--skein-form-slot-->"
 
 // fillFormTokens gives each page written a token of its own, in place
 // (a token is as long as the slot): one pass over the page, no copy.
 func fillFormTokens(body []byte) {
 	for i := 0; ; {
-		j := bytes.Index(body[i:], formTokenSlotBytes)
+		j := nextSlot(body[i:])
 		if j < 0 {
 			return
 		}
@@ -42,15 +50,31 @@ func fillFormTokens(body []byte) {
 	}
 }
 
+// nextSlot is the offset of the first token slot on page, -1 when there
+// is none. It looks for what follows the slot's "<": bytes.Index stops
+// to compare at each byte that begins what it looks for, and a page has
+// a "<" at every tag but hardly a "!" (a page's scan takes a tenth of
+// the time).
+func nextSlot(page []byte) int {
+	for i := 1; i < len(page); i++ {
+		j := bytes.Index(page[i:], formTokenSlotBytes[1:])
+		if j < 0 {
+			return -1
+		}
+		if i += j; page[i-1] == '<' {
+			return i - 1
+		}
+	}
+	return -1
+}
+
 var formTokenSlotBytes = []byte(formTokenSlot)
 
-// tokenOr is the token a composer carries: the one it was kept under, or
-// a fresh one.
-func tokenOr(kept string) string {
-	if kept != "" {
-		return kept
-	}
-	return formTokenSlot
+// formTokenValue is the value attribute of a composer's token field
+// that has no token kept (see the "formtoken" template): the slot, which
+// the template could not print unescaped.
+func formTokenValue() template.HTMLAttr {
+	return template.HTMLAttr(`value="` + formTokenSlot + `"`)
 }
 
 // draftParam names the kept form a composer page shows again.

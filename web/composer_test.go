@@ -201,3 +201,32 @@ func TestDeleteAsksFirst(t *testing.T) {
 		wantContains(t, "Delete the thread", `action="`+threadPath+`/delete"`)
 	alice.get(threadPath+"/delete").wantStatus(t, http.StatusForbidden)
 }
+
+// A post may say anything, a composer's token slot included: what it says
+// is never taken for a slot, on a member's page (which has a composer) or
+// a guest's, and its thread page is still kept for guests.
+func TestPostTextIsNeverATokenSlot(t *testing.T) {
+	ts, bob, threadPath, tok := bobAtTheThread(t)
+	// The slot as it once was, and as markup it could look like now.
+	text := "My token read skein-form-token-slot0, or `<!--skein-form-slot-->` in the source."
+	bob.post(threadPath+"/reply", url.Values{"body": {text}, "form_token": {tok}}).wantStatus(t, http.StatusSeeOther)
+	said := strings.TrimSpace(lastPost(t, ts, threadPath).HTML)
+	if said != "<p>My token read skein-form-token-slot0, or <code>&lt;!--skein-form-slot--&gt;</code> in the source.</p>" {
+		t.Fatalf("the reply was stored as %s", said)
+	}
+	page := bob.get(threadPath).wantStatus(t, http.StatusOK).wantContains(t, said)
+	if tok := formToken(t, page); len(tok) != len(storage.NewFormToken()) || strings.Contains(tok, "slot") {
+		t.Fatalf("the composer's token is %q", tok)
+	}
+	guest := ts.browser()
+	guest.get(threadPath).wantStatus(t, http.StatusOK).wantContains(t, said, ts.FX.Bob.DisplayName)
+	// A rename does not change the thread's version: a page kept for
+	// guests shows the old name (for up to the cache's 30 seconds), a
+	// page rendered afresh the new.
+	if _, err := ts.Store.DB().NewRaw("UPDATE accounts SET display_name = ? WHERE id = ?", "Robert Renamed", ts.FX.Bob.ID).
+		Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	guest.get(threadPath).wantStatus(t, http.StatusOK).wantContains(t, said, ts.FX.Bob.DisplayName).wantLacks(t, "Robert Renamed")
+	bob.get(threadPath).wantContains(t, said, "Robert Renamed")
+}

@@ -57,11 +57,12 @@ const nothingToFollow = "There is nothing on this forum to follow at that addres
 
 // followable names the actor at site path p (/f/slug, /t/id, /u/handle)
 // that may be followed from another server: @slug@host for a forum,
-// @t.ID@host for a thread, @handle@host for a member. What a guest may
-// not see (a deleted thread, a suspended, deleted or unapproved member)
-// and what has no actor here (the hidden forum of mirrored threads, a
-// mirror, whose actor is on its own server) is refused with a status and
-// a message; err is for the database failing.
+// @t.ID@host for a thread, @handle@host for a member. What the node's
+// fediverse does not answer for (see [storage.Standing]) is refused with
+// the status its page has and a message: gone (a deleted thread, a
+// suspended or deleted member), unknown (a registration awaiting
+// approval), or elsewhere (the hidden forum of mirrored threads, a mirror,
+// whose actor is on its own server). err is for the database failing.
 func (s *Server) followable(ctx context.Context, p string) (handle string, status int, refusal string, err error) {
 	kind, name, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	name, _, _ = strings.Cut(name, "/")
@@ -69,38 +70,51 @@ func (s *Server) followable(ctx context.Context, p string) (handle string, statu
 	case "f":
 		f, err := s.Store.ForumBySlug(ctx, name)
 		if err != nil {
-			return gone(err)
+			return notFollowable(err)
 		}
-		if f.Hidden {
+		if f.Standing() == storage.ActorElsewhere {
 			return "", http.StatusBadRequest, "That forum keeps copies of threads from other servers and has no followers of its own: follow each thread on its own server.", nil
 		}
-		return "@" + s.URLs.Handle(f.Slug), 0, "", nil
+		return standingHandle(s.URLs.Handle(f.Slug), f.Standing())
 	case "t":
 		id, perr := storage.ParseID(name)
 		if perr != nil {
-			return gone(storage.ErrNotFound)
+			return notFollowable(storage.ErrNotFound)
 		}
 		t, err := s.Store.ThreadByID(ctx, id)
-		if err != nil || t.DeletedAt != nil {
-			return gone(err)
+		if err != nil {
+			return notFollowable(err)
 		}
-		if t.IsMirror() {
+		if t.Standing() == storage.ActorElsewhere {
 			return "", http.StatusBadRequest, "That thread is a copy of one on another server: follow it there.", nil
 		}
-		return "@" + s.URLs.Handle(storage.ThreadHandle(t.ID)), 0, "", nil
+		return standingHandle(s.URLs.Handle(storage.ThreadHandle(t.ID)), t.Standing())
 	case "u":
 		m, err := s.Store.MemberByHandle(ctx, name)
-		if err != nil || m.DeletedAt != nil || m.Suspended || m.ApprovalPending {
-			return gone(err)
+		if err != nil {
+			return notFollowable(err)
 		}
-		return "@" + s.URLs.Handle(m.Handle), 0, "", nil
+		return standingHandle(s.URLs.Handle(m.Handle), m.Standing())
 	}
 	return "", http.StatusBadRequest, nothingToFollow, nil
 }
 
-// gone is followable's answer when what was asked for is not there for
-// guests: err unless it is only that.
-func gone(err error) (string, int, string, error) {
+// standingHandle is followable's answer for an actor of standing st at
+// name@host: its handle when it is live, else the status its own page
+// answers with (410 for one gone, 404 for the rest).
+func standingHandle(acct string, st storage.Standing) (string, int, string, error) {
+	switch st {
+	case storage.ActorLive:
+		return "@" + acct, 0, "", nil
+	case storage.ActorGone:
+		return "", http.StatusGone, nothingToFollow, nil
+	}
+	return notFollowable(storage.ErrNotFound)
+}
+
+// notFollowable is followable's answer when what was asked for is not
+// there for guests: err unless it is only that.
+func notFollowable(err error) (string, int, string, error) {
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", 0, "", err
 	}

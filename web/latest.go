@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/skein-forum/skein/site"
@@ -16,15 +17,16 @@ type latestData struct {
 // latest lists recent threads across every forum, with the member's
 // unread counts, newest activity first.
 func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
-	before, ok := beforeParam(r)
-	if !ok {
-		return storage.ErrNotFound
-	}
-	ctx := r.Context()
-	threads, err := s.Store.ListLatestThreads(ctx, before, threadsPerPage+1)
+	var before storage.ID // the page's key, kept from the list read
+	threads, next, err := beforePage(s, r, threadsPerPage, "/latest?before=",
+		func(ctx context.Context, b storage.ID, n int) ([]storage.Thread, error) {
+			before = b
+			return s.Store.ListLatestThreads(ctx, b, n)
+		}, func(t *storage.Thread) storage.ID { return t.LastPostID })
 	if err != nil {
 		return err
 	}
+	ctx := r.Context()
 	forums, err := s.Store.ListForums(ctx)
 	if err != nil {
 		return err
@@ -33,10 +35,8 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request) error {
 	for i := range forums {
 		byID[forums[i].ID] = &forums[i]
 	}
-	data := latestData{IsFirst: before == 0}
+	data := latestData{IsFirst: before == 0, Next: next}
 	p := sitePage(r, "Latest", "The latest threads in every forum of "+s.SiteName()+".", s.URLs.Abs("/latest"), nil)
-	threads, data.Next = pageAndNext(s, threads, threadsPerPage, "/latest?before=",
-		func(t *storage.Thread) storage.ID { return t.LastPostID })
 	p.Next = data.Next
 	if before != 0 {
 		p.Canonical += "?before=" + before.String()

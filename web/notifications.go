@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -44,18 +45,17 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	if viewer == nil {
 		return nil
 	}
-	before, ok := beforeParam(r)
-	if !ok {
-		return storage.ErrNotFound
-	}
-	entries, err := s.Store.Notifications(r.Context(), viewer.ID, before, notificationsPerPage+1)
+	first := false // the newest page, kept from the list read
+	entries, older, err := beforePage(s, r, notificationsPerPage, "/notifications?before=",
+		func(ctx context.Context, before storage.ID, n int) ([]storage.NotificationEntry, error) {
+			first = before == 0
+			return s.Store.Notifications(ctx, viewer.ID, before, n)
+		}, func(e *storage.NotificationEntry) storage.ID { return e.ID })
 	if err != nil {
 		return err
 	}
-	data := notificationsData{Unread: viewer.UnreadNotifications > 0}
-	entries, data.Older = pageAndNext(s, entries, notificationsPerPage, "/notifications?before=",
-		func(e *storage.NotificationEntry) storage.ID { return e.ID })
-	if len(entries) > 0 && before == 0 {
+	data := notificationsData{Unread: viewer.UnreadNotifications > 0, Older: older}
+	if len(entries) > 0 && first {
 		data.Newest = entries[0].ID.String()
 	}
 	for i := range entries {

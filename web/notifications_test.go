@@ -10,6 +10,7 @@ import (
 
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
+	"github.com/skein-forum/skein/storage/storagetest"
 )
 
 // unreadCount reads the count in the page header; 0 when there is none.
@@ -229,4 +230,39 @@ func TestMentionsWithPortsLink(t *testing.T) {
 	if len(entries) == 0 || entries[0].PostID != p.ID {
 		t.Fatalf("alice was not notified of the post: %+v", entries)
 	}
+}
+
+// /notifications pages newest first: the first page links the next from
+// its last entry and marks read up to its newest; the last page links no
+// further and names no newest (marking all read then marks everything).
+// A before that is no id is not found.
+func TestNotificationsPages(t *testing.T) {
+	ts := newSite(t)
+	ctx := context.Background()
+	// Each reply in Alice's thread notifies her, after the seed's one.
+	storagetest.Replies(t, ts.Store, ts.FX.Thread.ID, ts.FX.Bob.ID, 31)
+	entries, err := ts.Store.Notifications(ctx, ts.FX.Alice.ID, 0, 100)
+	if err != nil || len(entries) != 32 {
+		t.Fatalf("%d notifications, %v", len(entries), err)
+	}
+	ids := func(es []storage.NotificationEntry) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, `id="n`+e.ID.String()+`"`)
+		}
+		return out
+	}
+	alice := ts.browser()
+	alice.signIn("alice")
+	next := "/notifications?before=" + entries[29].ID.String()
+	first := alice.get("/notifications").wantStatus(t, http.StatusOK)
+	first.wantContains(t, `<link rel="next" href="`+next+`">`, `<a href="`+next+`" rel="next">Older notifications</a>`,
+		`name="up_to" value="`+entries[0].ID.String()+`"`).wantLacks(t, `rel="prev"`)
+	wantListed(t, first, ids(entries[:30]), ids(entries[30:]))
+
+	last := alice.get(next).wantStatus(t, http.StatusOK)
+	last.wantContains(t, `<link rel="canonical" href="`+ts.URLs.Abs("/notifications")+`">`, `name="up_to" value=""`).
+		wantLacks(t, `rel="next"`)
+	wantListed(t, last, ids(entries[30:]), ids(entries[:30]))
+	alice.get("/notifications?before=x!").wantStatus(t, http.StatusNotFound)
 }

@@ -261,6 +261,19 @@ func TestRemoteFollowRefusesWhatGuestsMayNotFollow(t *testing.T) {
 	if err := ts.Store.SuspendAccount(ctx, ts.FX.Mod.ID, ts.FX.Bob.ID, true); err != nil {
 		t.Fatal(err)
 	}
+	departed, err := ts.Store.CreateMember(ctx, storage.NewMember{Handle: "departed", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Store.DeleteOwnAccount(ctx, departed.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Store.CreateMember(ctx, storage.NewMember{Handle: "newcomer", PasswordHash: "x", ApprovalPending: true}); err != nil {
+		t.Fatal(err)
+	}
+	// What is refused answers as its own page does (and as its actor
+	// and WebFinger do): gone for what was there, not found for what
+	// never was.
 	for _, c := range []struct {
 		path   string
 		status int
@@ -268,8 +281,10 @@ func TestRemoteFollowRefusesWhatGuestsMayNotFollow(t *testing.T) {
 	}{
 		{"/f/" + mirrors.Slug, http.StatusBadRequest, "copies of threads from other servers"},
 		{site.ThreadPath(mirror.ID), http.StatusBadRequest, "a copy of one on another server"},
-		{site.ThreadPath(ts.FX.Thread.ID), http.StatusNotFound, "nothing on this forum to follow"},
-		{"/u/bob", http.StatusNotFound, "nothing on this forum to follow"},
+		{site.ThreadPath(ts.FX.Thread.ID), http.StatusGone, "nothing on this forum to follow"},
+		{"/u/bob", http.StatusGone, "nothing on this forum to follow"},
+		{"/u/departed", http.StatusGone, "nothing on this forum to follow"},
+		{"/u/newcomer", http.StatusNotFound, "nothing on this forum to follow"},
 		{"/u/nobody", http.StatusNotFound, "nothing on this forum to follow"},
 		{"/f/nowhere", http.StatusNotFound, "nothing on this forum to follow"},
 		{"/t/ZZ!", http.StatusNotFound, "nothing on this forum to follow"},
@@ -278,6 +293,11 @@ func TestRemoteFollowRefusesWhatGuestsMayNotFollow(t *testing.T) {
 		r := follow(c.path)
 		if r.StatusCode != c.status || !strings.Contains(r.Body, c.says) || r.Header.Get("Location") != "" {
 			t.Errorf("%s: status %d, Location %q, want %d saying %q", c.path, r.StatusCode, r.Header.Get("Location"), c.status, c.says)
+		}
+	}
+	for _, p := range []string{site.ThreadPath(ts.FX.Thread.ID), "/u/bob", "/u/departed", "/u/newcomer"} {
+		if page, refused := b.get(p).StatusCode, follow(p).StatusCode; page != refused {
+			t.Errorf("%s: the page answers %d, /remote-follow %d", p, page, refused)
 		}
 	}
 }

@@ -88,7 +88,7 @@ func (s *Server) funcs() template.FuncMap {
 		"memberRow":  newMemberRow,
 		"initial":    initial,
 		"cwField":    func(id, value string) cwField { return cwField{ID: id, Value: value} },
-		"formToken":  tokenOr,
+		"formToken":  formTokenValue,
 		"attachFields": func(prefix string, media []attachmentField) attachFields {
 			return attachFields{Prefix: prefix, Media: media, On: s.media != nil, Max: storage.MaxAttachments}
 		},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -226,8 +227,8 @@ func TestGuestCacheKeepsNoTokenSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.pages["plain"] = htmltemplate.Must(htmltemplate.New("plain").Parse(`{{define "layout"}}<p>Read on.</p>{{end}}`))
-	s.pages["composer"] = htmltemplate.Must(htmltemplate.New("composer").Parse(
-		`{{define "layout"}}<input name="form_token" value="` + formTokenSlot + `">{{end}}`))
+	s.pages["composer"] = htmltemplate.Must(htmltemplate.New("composer").Funcs(htmltemplate.FuncMap{"formTokenValue": formTokenValue}).
+		Parse(`{{define "layout"}}<input name="form_token" {{formTokenValue}}>{{end}}`))
 	get := func(name, path string) string {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", path, nil)
@@ -245,11 +246,66 @@ func TestGuestCacheKeepsNoTokenSlots(t *testing.T) {
 	if kept := s.guestCache.Get("/plain", 7, time.Now()); kept == nil || string(kept.Body) != "<p>Read on.</p>" {
 		t.Fatalf("the plain page was not kept: %v", kept)
 	}
+	// The token is copied over the slot in place.
+	if len(formTokenSlot) != len(storage.NewFormToken()) {
+		t.Fatalf("the slot is %d bytes, a token %d", len(formTokenSlot), len(storage.NewFormToken()))
+	}
 	first, again := get("composer", "/composer"), get("composer", "/composer")
-	if first == again || strings.Contains(first, formTokenSlot) || strings.Contains(again, formTokenSlot) || len(first) != len(again) {
+	if first == again || strings.Contains(first, formTokenSlot) || strings.Contains(again, formTokenSlot) ||
+		len(first) != len(`<input name="form_token" value="">`)+len(formTokenSlot) || len(first) != len(again) {
 		t.Fatalf("two guests got %q and %q", first, again)
 	}
 	if kept := s.guestCache.Get("/composer", 7, time.Now()); kept != nil {
 		t.Fatalf("a page with a token slot was kept: %q", kept.Body)
+	}
+}
+
+// Every slot on a page is filled, wherever it stands, and nothing else
+// is: not the slot's text without its "<", nor what is left of a page.
+func TestFillFormTokens(t *testing.T) {
+	n, tail := len(formTokenSlot), formTokenSlot[1:]
+	for _, c := range []struct {
+		page  string
+		slots []int // where the slots stand
+	}{
+		{"", nil},
+		{"<", nil},
+		{tail, nil},
+		{formTokenSlot[:n-1], nil},
+		{formTokenSlot, []int{0}},
+		{"a" + formTokenSlot, []int{1}},
+		{formTokenSlot + "<p>!" + tail + "<" + formTokenSlot + "</p>", []int{0, n + 4 + n}},
+	} {
+		page := []byte(c.page)
+		fillFormTokens(page)
+		for _, at := range c.slots {
+			if tok := string(page[at : at+n]); !tokenRE.MatchString(tok) {
+				t.Errorf("%q: the slot at %d was filled with %q", c.page, at, tok)
+			}
+			copy(page[at:], formTokenSlot)
+		}
+		if string(page) != c.page {
+			t.Errorf("%q: filled, the rest reads %q", c.page, page)
+		}
+	}
+}
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+
+// BenchmarkFillFormTokens fills the one slot of a 30 kB page of posts,
+// as every page with a composer is (a member's thread page), copying the
+// page first to put the slot back.
+func BenchmarkFillFormTokens(b *testing.B) {
+	post := `<article class="post" id="p2y5ngtjaowe9"><header class="byline"><a class="author" href="/u/alice"><bdi>Alice Liddell</bdi></a>` +
+		`<span class="handle">@alice@forum.example</span></header><div class="content"><p class="meta"><a class="permalink" href="/p/2y5ngtjaowe9">#1</a>` +
+		`Posted <time datetime="2026-12-07T00:37:19Z">7 December 2026</time></p><div class="body"><p>Mine goes flat after <strong>three days</strong>.` +
+		` Flour or water? Switch to rye for a week, and keep it somewhere warm!</p></div></div></article>` + "\n"
+	page := []byte(strings.Repeat(post, 30000/len(post)) + `<input type="hidden" name="form_token" value="` + formTokenSlot + `">` + "\n</main>")
+	buf := make([]byte, len(page))
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, page)
+		fillFormTokens(buf)
 	}
 }
