@@ -418,3 +418,33 @@ func TestSearchContentless(t *testing.T) {
 		}
 	})
 }
+
+// Rolling the contentless index back indexes each post as storage does,
+// its content warning included: a word only the warning has still finds
+// the post.
+func TestSearchContentlessDownKeepsWarnings(t *testing.T) {
+	storagetest.ForEachDialectShared(t, func(t *testing.T, _ *storage.Store, opts storage.Options) {
+		ctx := context.Background()
+		opts.SearchCache = -1 // every search asks the index
+		s := storagetest.OpenWith(t, opts)
+		fx := storagetest.Seed(t, s)
+		reply, err := s.CreatePost(ctx, storage.NewPost{ThreadID: fx.Thread.ID, AuthorID: fx.Bob.ID,
+			Summary: "Kvass spoilers", Source: "It fizzed over.", HTML: "<p>It fizzed over.</p>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		find := func(when string) {
+			t.Helper()
+			hits, _, err := s.Search(ctx, "kvass", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) != 1 || hits[0].ID != reply.ID {
+				t.Fatalf("%s: the warning's word finds %d posts, want the reply %s", when, len(hits), reply.ID)
+			}
+		}
+		find("before the rollback")
+		runFile(t, s.DB(), "20261206023001_search_contentless.tx.down")
+		find("after the rollback")
+	})
+}

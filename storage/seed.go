@@ -480,30 +480,68 @@ type RemoteFollower struct {
 // SeedFollowers records remote actors as accepted followers of a local
 // member, forum or thread, with batched inserts and no activities: the
 // state a node is in after their Follows were accepted. Load runs use it
-// to set up a large fan-out without playing every Follow.
+// to set up a large fan-out without playing every Follow. An actor the
+// node knows already (by its id) keeps its account, pointed at the
+// inboxes and key given: a load run's fake host may take a port an
+// earlier run's host had, and so its actors' ids, with a new key. One
+// that follows already stays a follower, accepted; an actor listed twice
+// is recorded once.
 func (s *Store) SeedFollowers(ctx context.Context, kind string, targetID ID, followers []RemoteFollower) error {
 	const batch = 500
 	now := time.Now().UTC()
+	// One statement may not update a row twice (PostgreSQL refuses it).
+	seen := make(map[string]bool, len(followers))
+	once := make([]RemoteFollower, 0, len(followers))
+	for _, rf := range followers {
+		if !seen[rf.APID] {
+			seen[rf.APID] = true
+			once = append(once, rf)
+		}
+	}
 	return s.txAs(ctx, "seed followers", func(ctx context.Context, tx bun.Tx) error {
-		for c := range chunks(len(followers), batch) {
+		for c := range chunks(len(once), batch) {
 			accounts := make([]Account, 0, c[1]-c[0])
-			follows := make([]Follow, 0, c[1]-c[0])
-			for _, rf := range followers[c[0]:c[1]] {
+			apIDs := make([]string, 0, c[1]-c[0])
+			for _, rf := range once[c[0]:c[1]] {
 				apID := rf.APID
-				a := Account{ID: s.NewID(), Handle: rf.Handle, Domain: rf.Domain, DisplayName: rf.Handle, Role: RoleMember,
-					CreatedAt: now, APID: &apID, ActorType: "Person", Inbox: rf.Inbox, SharedInbox: rf.SharedInbox,
-					PublicKeyID: rf.PublicKeyID, PublicKeyPEM: rf.PublicKeyPEM, FetchedAt: &now}
-				accounts = append(accounts, a)
-				follows = append(follows, Follow{ID: s.NewID(), FollowerID: a.ID, TargetKind: kind, TargetID: targetID,
+				accounts = append(accounts, Account{ID: s.NewID(), Handle: rf.Handle, Domain: rf.Domain, DisplayName: rf.Handle,
+					Role: RoleMember, CreatedAt: now, APID: &apID, ActorType: "Person", Inbox: rf.Inbox, SharedInbox: rf.SharedInbox,
+					PublicKeyID: rf.PublicKeyID, PublicKeyPEM: rf.PublicKeyPEM, FetchedAt: &now})
+				apIDs = append(apIDs, apID)
+			}
+			if _, err := tx.NewInsert().Model(&accounts).On("CONFLICT (ap_id) DO UPDATE").
+				Set("inbox = EXCLUDED.inbox").Set("shared_inbox = EXCLUDED.shared_inbox").
+				Set("public_key_id = EXCLUDED.public_key_id").Set("public_key_pem = EXCLUDED.public_key_pem").
+				Set("fetched_at = EXCLUDED.fetched_at").Returning("NULL").Exec(ctx); err != nil {
+				return fmt.Errorf("store remote actors: %w", err)
+			}
+			// A known actor kept its id: read them all back.
+			var ids []ID
+			if err := tx.NewRaw("SELECT id FROM accounts WHERE ap_id IN (?)", bun.List(apIDs)).Scan(ctx, &ids); err != nil {
+				return fmt.Errorf("read remote actors back: %w", err)
+			}
+			follows := make([]Follow, 0, len(ids))
+			for _, id := range ids {
+				follows = append(follows, Follow{ID: s.NewID(), FollowerID: id, TargetKind: kind, TargetID: targetID,
 					Accepted: true, CreatedAt: now})
 			}
-			if _, err := tx.NewInsert().Model(&accounts).Returning("NULL").Exec(ctx); err != nil {
-				return fmt.Errorf("insert remote actors: %w", err)
-			}
-			if _, err := tx.NewInsert().Model(&follows).Returning("NULL").Exec(ctx); err != nil {
+			if _, err := tx.NewInsert().Model(&follows).On("CONFLICT (follower_id, target_kind, target_id) DO UPDATE").
+				Set("accepted = EXCLUDED.accepted").Returning("NULL").Exec(ctx); err != nil {
 				return fmt.Errorf("insert follows: %w", err)
 			}
 		}
 		return nil
 	})
+}
+
+// DropRemoteFollowers removes every remote follower of a local member,
+// forum or thread, with no activities: before a load run seeds its own,
+// the followers an earlier run seeded are gone with their fake hosts.
+func (s *Store) DropRemoteFollowers(ctx context.Context, kind string, targetID ID) error {
+	_, err := s.w.NewDelete().TableExpr("follows").Where("target_kind = ? AND target_id = ?", kind, targetID).
+		Where("follower_id IN (SELECT id FROM accounts WHERE domain <> '')").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("drop remote followers of %s %s: %w", kind, targetID, err)
+	}
+	return nil
 }

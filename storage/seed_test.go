@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/skein-forum/skein/storage"
@@ -157,6 +158,54 @@ func TestSeedFollowers(t *testing.T) {
 		a, err := s.AccountByAPID(ctx, fs[7].APID)
 		if err != nil || a.SharedInbox != fs[7].SharedInbox || a.IsLocal() {
 			t.Fatalf("follower %+v, %v", a, err)
+		}
+	})
+}
+
+// Seeding followers the node knows already points their accounts at the
+// inboxes and key given and keeps one follow each; an actor listed twice
+// is recorded once. Dropping the remote followers leaves the members'.
+func TestSeedFollowersAgainRepoints(t *testing.T) {
+	storagetest.ForEachDialect(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		fx := storagetest.Seed(t, s)
+		follower := func(i int, host string) storage.RemoteFollower {
+			id := fmt.Sprintf("https://far.example/users/u%d", i)
+			return storage.RemoteFollower{APID: id, Handle: fmt.Sprintf("u%d", i), Domain: "far.example",
+				Inbox: "https://" + host + "/users/u" + strconv.Itoa(i) + "/inbox", SharedInbox: "https://" + host + "/inbox",
+				PublicKeyID: id + "#main-key", PublicKeyPEM: "key of " + host}
+		}
+		if _, err := s.AddFollow(ctx, fx.Bob.ID, storage.FollowThread, fx.Thread.ID, nil, true); err != nil {
+			t.Fatal(err)
+		}
+		members, err := s.CountFollowers(ctx, storage.FollowThread, fx.Thread.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := []storage.RemoteFollower{follower(1, "old.example"), follower(2, "old.example")}
+		if err := s.SeedFollowers(ctx, storage.FollowThread, fx.Thread.ID, old); err != nil {
+			t.Fatal(err)
+		}
+		again := []storage.RemoteFollower{follower(2, "new.example"), follower(3, "new.example"), follower(3, "new.example")}
+		if err := s.SeedFollowers(ctx, storage.FollowThread, fx.Thread.ID, again); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.CountFollowers(ctx, storage.FollowThread, fx.Thread.ID); err != nil || n != members+3 {
+			t.Fatalf("followers = %d, %v; want the %d members and three remote actors", n, err, members)
+		}
+		a, err := s.AccountByAPID(ctx, again[0].APID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Inbox != again[0].Inbox || a.SharedInbox != again[0].SharedInbox || a.PublicKeyPEM != again[0].PublicKeyPEM {
+			t.Fatalf("a known actor points at %s, %s with %q; want %s, %s with %q", a.Inbox, a.SharedInbox, a.PublicKeyPEM,
+				again[0].Inbox, again[0].SharedInbox, again[0].PublicKeyPEM)
+		}
+		if err := s.DropRemoteFollowers(ctx, storage.FollowThread, fx.Thread.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.CountFollowers(ctx, storage.FollowThread, fx.Thread.ID); err != nil || n != members {
+			t.Fatalf("followers after dropping the remote ones = %d, %v; want the %d members", n, err, members)
 		}
 	})
 }

@@ -7,12 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"github.com/skein-forum/skein/federation/fedtest"
 	"github.com/skein-forum/skein/storage"
@@ -170,7 +167,8 @@ func runFanout(ctx context.Context, t *target, o fanoutOptions, log io.Writer) (
 // earlier run wrote are dropped first (their hosts are gone), and an
 // actor already known to the node (a fake host's port used again, by an
 // earlier fanout or ingest run) keeps its account, which is pointed at
-// the new host's inboxes and key, and follows again.
+// the new host's inboxes and key, and follows again
+// ([storage.Store.SeedFollowers]).
 func seedFollowers(ctx context.Context, place dataPlace, threadID storage.ID, hosts []*fakeHost, n int) error {
 	store, err := place.open(ctx)
 	if err != nil {
@@ -184,56 +182,10 @@ func seedFollowers(ctx context.Context, place dataPlace, threadID storage.ID, ho
 		fs = append(fs, storage.RemoteFollower{APID: a.ID, Handle: a.Name, Domain: h.Host,
 			Inbox: a.Inbox(), SharedInbox: a.SharedInbox(), PublicKeyID: a.KeyID(), PublicKeyPEM: a.PublicKeyPEM()})
 	}
-	db := store.DB()
-	if _, err := db.NewDelete().TableExpr("follows").
-		Where("target_kind = ? AND target_id = ?", storage.FollowThread, threadID).
-		Where("follower_id IN (SELECT id FROM accounts WHERE domain <> '')").Exec(ctx); err != nil {
-		return fmt.Errorf("drop the earlier runs' followers: %w", err)
-	}
-	known := map[string]storage.ID{}
-	for c := range slices.Chunk(fs, 500) {
-		ids := make([]string, len(c))
-		for i, f := range c {
-			ids[i] = f.APID
-		}
-		var rows []struct {
-			ID   storage.ID `bun:"id"`
-			APID string     `bun:"ap_id"`
-		}
-		if err := db.NewSelect().TableExpr("accounts").Column("id", "ap_id").Where("ap_id IN (?)", bun.List(ids)).
-			Scan(ctx, &rows); err != nil {
-			return fmt.Errorf("find known followers: %w", err)
-		}
-		for _, r := range rows {
-			known[r.APID] = r.ID
-		}
-	}
-	var fresh []storage.RemoteFollower
-	now := time.Now().UTC()
-	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, f := range fs {
-			id, ok := known[f.APID]
-			if !ok {
-				fresh = append(fresh, f)
-				continue
-			}
-			if _, err := tx.NewUpdate().TableExpr("accounts").Set("inbox = ?", f.Inbox).Set("shared_inbox = ?", f.SharedInbox).
-				Set("public_key_id = ?", f.PublicKeyID).Set("public_key_pem = ?", f.PublicKeyPEM).Set("fetched_at = ?", now).
-				Where("id = ?", id).Exec(ctx); err != nil {
-				return fmt.Errorf("point %s at its new host: %w", f.APID, err)
-			}
-			follow := storage.Follow{ID: store.NewID(), FollowerID: id, TargetKind: storage.FollowThread, TargetID: threadID,
-				Accepted: true, CreatedAt: now}
-			if _, err := tx.NewInsert().Model(&follow).Returning("NULL").Exec(ctx); err != nil {
-				return fmt.Errorf("follow again as %s: %w", f.APID, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := store.DropRemoteFollowers(ctx, storage.FollowThread, threadID); err != nil {
 		return err
 	}
-	return store.SeedFollowers(ctx, storage.FollowThread, threadID, fresh)
+	return store.SeedFollowers(ctx, storage.FollowThread, threadID, fs)
 }
 
 // awaitDrained waits until the node's outbox and delivery queues are

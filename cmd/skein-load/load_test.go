@@ -260,7 +260,9 @@ func TestFanoutRerun(t *testing.T) {
 // Seeding the followers again with the same hosts (what a fake host's
 // port used again by a later run looks like to the node) keeps one
 // account per actor, points it at the host, and leaves the thread with
-// exactly the new followers.
+// exactly the new followers. Before each seeding after the first, every
+// remote account is made to point elsewhere, with another key, as an
+// earlier run's host on the same port would have left it.
 func TestSeedFollowersAgain(t *testing.T) {
 	tg, _ := startNode(t, "")
 	ctx := context.Background()
@@ -272,11 +274,23 @@ func TestSeedFollowersAgain(t *testing.T) {
 	first, second := testHosts(t, 3, 2, 2), testHosts(t, 2, 2, 2)
 	// The third seeding's four followers: user1 of each second host,
 	// user1 of first[0] (known), user2 of second[0].
-	for _, step := range []struct {
+	for i, step := range []struct {
 		hosts    []*fakeHost
 		n        int
 		accounts int // remote accounts after it
 	}{{first, 6, 6}, {first, 6, 6}, {append(second, first[0]), 4, 9}} {
+		if i > 0 {
+			store, err := place.open(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = store.DB().NewRaw("UPDATE accounts SET inbox = 'http://gone.example/inbox', shared_inbox = 'http://gone.example/inbox', " +
+				"public_key_pem = 'an earlier key' WHERE domain <> ''").Exec(ctx)
+			store.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := seedFollowers(ctx, place, id, step.hosts, step.n); err != nil {
 			t.Fatal(err)
 		}
@@ -289,6 +303,19 @@ func TestSeedFollowersAgain(t *testing.T) {
 			Scan(ctx, &follows)
 		if err == nil {
 			err = store.ReadDB().NewRaw("SELECT COUNT(*) FROM accounts WHERE domain <> ''").Scan(ctx, &accounts)
+		}
+		for j := range step.n {
+			if err != nil {
+				break
+			}
+			h := step.hosts[j%len(step.hosts)]
+			want := h.actor(h.names[(j/len(step.hosts))%len(h.names)])
+			var got *storage.Account
+			if got, err = store.AccountByAPID(ctx, want.ID); err == nil &&
+				(got.Inbox != want.Inbox() || got.SharedInbox != want.SharedInbox() || got.PublicKeyPEM != want.PublicKeyPEM()) {
+				t.Errorf("seeding %d: %s points at %s, %s with key %.30q; want its host's %s, %s, %.30q", i+1, want.ID,
+					got.Inbox, got.SharedInbox, got.PublicKeyPEM, want.Inbox(), want.SharedInbox(), want.PublicKeyPEM())
+			}
 		}
 		store.Close()
 		if err != nil {

@@ -86,8 +86,10 @@ func (c *wireConn) dial(addr string) error {
 	} else {
 		c.br.Reset(conn)
 	}
-	// A cancelled run must not wait out a blocked read.
-	c.stop = context.AfterFunc(c.ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	// A cancelled run must not wait out a blocked read, nor send on:
+	// closing the connection ends both, where a deadline in the past
+	// would be moved again by the next request's.
+	c.stop = context.AfterFunc(c.ctx, func() { _ = conn.Close() })
 	return nil
 }
 
@@ -98,6 +100,10 @@ func (c *wireConn) dial(addr string) error {
 // connection is dropped.
 func (c *wireConn) Do(r wireRequest) (wireAnswer, error) {
 	for attempt := 0; ; attempt++ {
+		if err := c.ctx.Err(); err != nil {
+			c.Close()
+			return wireAnswer{}, err
+		}
 		if c.conn != nil && c.addr != r.addr {
 			c.Close()
 		}
@@ -128,63 +134,93 @@ func (c *wireConn) roundTrip(r wireRequest) (a wireAnswer, started bool, err err
 	if _, err := c.conn.Write(r.wire); err != nil {
 		return a, false, err
 	}
+	// Interim answers (100 Continue, 103 Early Hints) may come first,
+	// each a head with no body; the request's answer is the final one.
+	// Like net/http's client, read past a few only.
+	var h answerHead
+	for n := 0; ; n++ {
+		h, started, err = c.readHead()
+		if err != nil {
+			return h.wireAnswer, started || n > 0, err
+		}
+		if h.status >= 200 || h.status == http.StatusSwitchingProtocols {
+			break
+		}
+		if n == maxInterimAnswers {
+			return h.wireAnswer, true, fmt.Errorf("%d interim answers and no final one", n+1)
+		}
+	}
+	switch status := h.status; {
+	case status == http.StatusNoContent || status == http.StatusNotModified || status < 200:
+	case h.chunked:
+		if _, err = io.Copy(io.Discard, httputil.NewChunkedReader(c.br)); err == nil {
+			err = c.skipTrailer()
+		}
+	case h.length >= 0:
+		_, err = c.br.Discard(int(h.length))
+	default:
+		// No length: the body runs to the end of the connection.
+		_, err = io.Copy(io.Discard, c.br)
+		h.closing = true
+	}
+	if err != nil {
+		return h.wireAnswer, true, fmt.Errorf("read the answer's body: %w", err)
+	}
+	if h.closing {
+		c.Close()
+	}
+	return h.wireAnswer, true, nil
+}
+
+// maxInterimAnswers is how many 1xx answers a request may have before
+// its final one (net/http's client allows five).
+const maxInterimAnswers = 5
+
+// answerHead is an answer's status line and the headers a sender needs.
+type answerHead struct {
+	wireAnswer
+	length           int64 // Content-Length; -1 if none
+	chunked, closing bool
+}
+
+// readHead reads an answer's status line and headers; started says
+// whether any of it arrived.
+func (c *wireConn) readHead() (h answerHead, started bool, err error) {
 	line, err := c.br.ReadSlice('\n')
 	if err != nil {
-		return a, len(line) > 0, err
+		return h, len(line) > 0, err
 	}
-	status, err := parseStatusLine(line)
-	if err != nil {
-		return a, true, err
+	if h.status, err = parseStatusLine(line); err != nil {
+		return h, true, err
 	}
-	a.status = status
-	length, chunked, closing := int64(-1), false, false
+	h.length = -1
 	for {
 		line, err := c.br.ReadSlice('\n')
 		if err != nil {
-			return a, true, fmt.Errorf("read the answer's headers: %w", err)
+			return h, true, fmt.Errorf("read the answer's headers: %w", err)
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		if len(line) == 0 {
-			break
+			return h, true, nil
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
-			return a, true, fmt.Errorf("malformed header line %q", line)
+			return h, true, fmt.Errorf("malformed header line %q", line)
 		}
 		value = bytes.TrimSpace(value)
 		switch {
 		case asciiEqualFold(name, "Content-Length"):
-			if length, err = strconv.ParseInt(string(value), 10, 64); err != nil || length < 0 {
-				return a, true, fmt.Errorf("bad Content-Length %q", value)
+			if h.length, err = strconv.ParseInt(string(value), 10, 64); err != nil || h.length < 0 {
+				return h, true, fmt.Errorf("bad Content-Length %q", value)
 			}
 		case asciiEqualFold(name, "Transfer-Encoding"):
-			chunked = asciiEqualFold(value, "chunked")
+			h.chunked = asciiEqualFold(value, "chunked")
 		case asciiEqualFold(name, "Connection"):
-			closing = asciiEqualFold(value, "close")
+			h.closing = asciiEqualFold(value, "close")
 		case asciiEqualFold(name, "Retry-After"):
-			a.retryAfter = string(value)
+			h.retryAfter = string(value)
 		}
 	}
-	switch {
-	case status == http.StatusNoContent || status == http.StatusNotModified || status < 200:
-	case chunked:
-		if _, err = io.Copy(io.Discard, httputil.NewChunkedReader(c.br)); err == nil {
-			err = c.skipTrailer()
-		}
-	case length >= 0:
-		_, err = c.br.Discard(int(length))
-	default:
-		// No length: the body runs to the end of the connection.
-		_, err = io.Copy(io.Discard, c.br)
-		closing = true
-	}
-	if err != nil {
-		return a, true, fmt.Errorf("read the answer's body: %w", err)
-	}
-	if closing {
-		c.Close()
-	}
-	return a, true, nil
 }
 
 // skipTrailer reads the trailer of a chunked body, up to its empty line.

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -127,5 +131,118 @@ func TestWireConnStopsWithItsContext(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the request outlived its context")
+	}
+}
+
+// Interim answers (100 Continue, 103 Early Hints) are read past: the
+// request's answer is the final one, and the connection stays usable for
+// the next request. A server that sends nothing but interim answers is
+// an error, not a wait.
+func TestWireConnReadsPastInterimAnswers(t *testing.T) {
+	answers := []string{
+		"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
+			"HTTP/1.1 202 Accepted\r\nContent-Length: 6\r\n\r\nqueued",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n" +
+			"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+	}
+	for range 6 {
+		answers = append(answers, "HTTP/1.1 103 Early Hints\r\n\r\n")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for i := 0; ; i++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if i == 3 {
+						// Only interim answers: the rest must not matter.
+						_, _ = io.WriteString(conn, answers[3]+answers[4]+answers[5]+answers[6]+answers[7]+answers[8])
+						continue
+					}
+					_, _ = io.WriteString(conn, answers[min(i, 2)])
+				}
+			}()
+		}
+	}()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/inbox", bytes.NewReader([]byte("{}")))
+	w, err := newWireRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newWireConn(context.Background(), 10*time.Second)
+	defer c.Close()
+	for i, want := range []wireAnswer{{status: 202}, {status: 503, retryAfter: "2"}, {status: 202}} {
+		a, err := c.Do(w)
+		if err != nil || a != want {
+			t.Fatalf("request %d: %+v, %v; want %+v", i+1, a, err, want)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for three requests, want 1", n)
+	}
+	if a, err := c.Do(w); err == nil {
+		t.Fatalf("six interim answers and no final one: %+v, no error", a)
+	}
+}
+
+// A sender cancelled between two requests stops at the next one: it does
+// not send it and wait out the timeout for an answer that never comes.
+func TestWireConnStopsWhenCancelledBetweenRequests(t *testing.T) {
+	block := make(chan struct{})
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			<-block
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	defer close(block)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/inbox", bytes.NewReader([]byte("{}")))
+	w, err := newWireRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	const timeout = 10 * time.Second
+	c := newWireConn(ctx, timeout)
+	defer c.Close()
+	if a, err := c.Do(w); err != nil || a.status != http.StatusAccepted {
+		t.Fatalf("first request: %+v, %v", a, err)
+	}
+	cancel()
+	// Once the cancel has reached the idle connection, a read of it
+	// fails at once (it reads nothing: the server has sent all it will).
+	_, _ = c.conn.Read(make([]byte, 1))
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { _, err := c.Do(w); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a request after the cancel succeeded")
+		}
+		if waited := time.Since(start); waited >= timeout {
+			t.Fatalf("the cancelled sender waited out its timeout (%s): %v", timeout, err)
+		}
+	case <-time.After(2 * timeout):
+		t.Fatal("the cancelled sender never returned")
 	}
 }

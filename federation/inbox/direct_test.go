@@ -317,6 +317,15 @@ func TestInboxReplyWaitsForAParentBeingStored(t *testing.T) {
 
 	parent := r.note("The parent, held in its commit.")
 	held, release := make(chan struct{}), make(chan struct{})
+	// A failure below must not leave the commit held, or the node's
+	// shutdown would wait for it.
+	var released atomic.Bool
+	letGo := func() {
+		if released.CompareAndSwap(false, true) {
+			close(release)
+		}
+	}
+	t.Cleanup(letGo)
 	var once atomic.Bool
 	inbox.BeforePostCommit(t, func() {
 		if once.CompareAndSwap(false, true) {
@@ -329,7 +338,11 @@ func TestInboxReplyWaitsForAParentBeingStored(t *testing.T) {
 		code, _ := r.zed.Post(t, n.URLs.SharedInbox(), r.zed.Create(parent), testnode.SendOpts{})
 		answered <- code
 	}()
-	<-held
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the parent's POST never reached its commit")
+	}
 	// One reply by the queue (amy is not remembered: the worker
 	// resolves her), one stored by its POST (bea is).
 	queued := amy.Note(parent["id"].(string), "<p>Queued, answering the parent.</p>")
@@ -344,13 +357,11 @@ func TestInboxReplyWaitsForAParentBeingStored(t *testing.T) {
 		}()
 	}
 	// Until both wait for the parent, or one was applied without it.
-	for inbox.WaitingForStoring(n.Inbox) < 2 {
-		if testnode.Count(t, n.Store, "SELECT count(*) FROM posts WHERE ap_id IN (?, ?)", queued["id"], direct["id"]) > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
+	poll.Until(t, "both replies to wait for the parent held in its commit (or one to be stored without it)", 30*time.Second, func() bool {
+		return inbox.WaitingForStoring(n.Inbox) >= 2 ||
+			testnode.Count(t, n.Store, "SELECT count(*) FROM posts WHERE ap_id IN (?, ?)", queued["id"], direct["id"]) > 0
+	})
+	letGo()
 	for range 3 {
 		awaitAccepted(t, answered, "a POST")
 	}
