@@ -265,6 +265,40 @@ func PlainText(h string) string {
 	return collapseSpace(html.UnescapeString(removeTags(replaceBlockTags(h))))
 }
 
+// PlainTextPart splits h for a reader that needs only the start of its
+// text (a search result's excerpt): text is PlainText of a prefix of h of
+// at least n bytes, rest is what follows that prefix (empty when it is
+// all of h), and PlainText(h) is text and PlainText(rest) joined by a
+// space, or whichever of them is not empty. The prefix ends just after a
+// '>' where no tag or entity runs on past it and its plain text ends in
+// white space; when none of the first few places after n bytes is such a
+// place, the prefix is h (each try reads the prefix again).
+func PlainTextPart(h string, n int) (text, rest string) {
+	for c, try := max(n, 1), 0; c < len(h) && try < 8; try++ {
+		// Cut just after the next '>'.
+		i := strings.IndexByte(h[c-1:], '>')
+		if i < 0 {
+			break
+		}
+		if c += i; c >= len(h) {
+			break
+		}
+		// No '<' of the prefix may wait for a '>' beyond it (removeTags
+		// would remove across the cut), and the text must end in white
+		// space (so no entity or word runs on across it). A '>' closes
+		// each block tag replaceBlockTags matches in the prefix at the
+		// same place as in the whole: its name cannot hold the '>'.
+		r := replaceBlockTags(h[:c])
+		if lt := strings.LastIndexByte(r, '<'); lt < 0 || lt < strings.LastIndexByte(r, '>') {
+			if x := removeTags(r); x != "" && asciiSpace[x[len(x)-1]] {
+				return collapseSpace(html.UnescapeString(x)), h[c:]
+			}
+		}
+		c++
+	}
+	return PlainText(h), ""
+}
+
 // collapseSpace is strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " "),
 // copying each run of other characters whole (invalid bytes included, as
 // given) instead of a character at a time, and telling ASCII space by a

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"html"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/skein-forum/skein/site"
 	"github.com/skein-forum/skein/storage"
@@ -18,6 +18,7 @@ type searchData struct {
 	Query      string
 	Searched   bool // a query with words in it was given
 	Results    []searchResult
+	Items      template.HTML // the results' list items, each after a newline
 	Page       int
 	Start      int // the number of the page's first result
 	Prev, Next string
@@ -32,7 +33,6 @@ type searchResult struct {
 	AuthorLink string
 	Posted     string
 	PostedAt   string
-	HTML       template.HTML // the list item showing all of the above (see item)
 }
 
 // item is the result's list item, as the template
@@ -48,6 +48,12 @@ type searchResult struct {
 // were a fifth of the CPU of a search run afresh.
 func (res *searchResult) item() template.HTML {
 	var b strings.Builder
+	res.writeItem(&b)
+	return template.HTML(b.String())
+}
+
+// writeItem writes the result's list item (see item) to b.
+func (res *searchResult) writeItem(b *strings.Builder) {
 	b.Grow(300 + len(res.Title) + len(res.Snippet))
 	b.WriteString(`<li>` + "\n" + `<h2><a href="`)
 	b.WriteString(hrefValue(res.Path))
@@ -70,7 +76,6 @@ func (res *searchResult) item() template.HTML {
 	b.WriteString(`">`)
 	b.WriteString(templateEscaper.Replace(res.Posted))
 	b.WriteString(`</time></p>` + "\n" + `</li>`)
-	return template.HTML(b.String())
 }
 
 // templateEscaper escapes text as html/template does in element content
@@ -141,7 +146,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			h := &hits[i]
 			res := searchResult{
 				Title:    highlight(h.ThreadTitle, terms),
-				Snippet:  highlight(snippet(storage.PlainText(h.ViewHTML()), terms, 240), terms),
+				Snippet:  highlight(excerpt(h.ViewHTML(), terms, 240), terms),
 				Path:     s.path(site.PostPath(h.ID)),
 				Position: h.Position,
 				Posted:   formatDate(h.CreatedAt),
@@ -155,9 +160,15 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			if h.Author != nil {
 				res.AuthorName, res.AuthorLink = h.Author.Name(), s.authorLink(h.Author)
 			}
-			res.HTML = res.item()
 			data.Results = append(data.Results, res)
 		}
+		// One string for the template to write, not a range of twenty.
+		var items strings.Builder
+		for i := range data.Results {
+			items.WriteString("\n")
+			data.Results[i].writeItem(&items)
+		}
+		data.Items = template.HTML(items.String())
 		link := func(page int) string {
 			return s.path("/search?q=" + url.QueryEscape(data.Query) + "&page=" + strconv.Itoa(page))
 		}
@@ -217,14 +228,43 @@ func stem(term string) string {
 	return term
 }
 
+// matchesTerm reports whether the lower-case word starts with a stem.
+// An ASCII word is compared byte by byte, without lower-casing a copy
+// (every word of every result's excerpt up to the first match, and
+// every word of the excerpt and title, is tried).
 func matchesTerm(word string, stems []string) bool {
-	w := strings.ToLower(word)
+	for i := 0; i < len(word); i++ {
+		if word[i] >= utf8.RuneSelf {
+			w := strings.ToLower(word)
+			for _, s := range stems {
+				if strings.HasPrefix(w, s) {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	for _, s := range stems {
-		if strings.HasPrefix(w, s) {
+		if len(s) <= len(word) && asciiLowerPrefix(word, s) {
 			return true
 		}
 	}
 	return false
+}
+
+// asciiLowerPrefix reports whether ASCII word, lower-cased, starts with
+// prefix, which is no longer.
+func asciiLowerPrefix(word, prefix string) bool {
+	for i := 0; i < len(prefix); i++ {
+		c := word[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func stems(terms []string) []string {
@@ -240,32 +280,78 @@ func stems(terms []string) []string {
 func highlight(text string, terms []string) template.HTML {
 	st := stems(terms)
 	var b strings.Builder
+	b.Grow(len(text) + 64)
 	last := 0
 	for from, to := range words(text) {
 		if !matchesTerm(text[from:to], st) {
 			continue
 		}
-		b.WriteString(html.EscapeString(text[last:from]))
-		b.WriteString("<mark>" + html.EscapeString(text[from:to]) + "</mark>")
+		htmlEscaper.WriteString(&b, text[last:from])
+		b.WriteString("<mark>")
+		htmlEscaper.WriteString(&b, text[from:to])
+		b.WriteString("</mark>")
 		last = to
 	}
-	b.WriteString(html.EscapeString(text[last:]))
+	htmlEscaper.WriteString(&b, text[last:])
 	return template.HTML(b.String())
+}
+
+// htmlEscaper is html.EscapeString's, to escape into a builder without a
+// string a piece.
+var htmlEscaper = strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`, "&gt;", `"`, "&#34;")
+
+// excerpt is snippet(storage.PlainText(postHTML), terms, n) made from as
+// little of the post as gives the same: the plain text of a prefix that
+// holds the whole excerpt, read on part by part until it does. A post's whole
+// plain text for a 240-byte excerpt was a tenth of a search run afresh.
+func excerpt(postHTML string, terms []string, n int) string {
+	var text string
+	searched := 0 // the words of text[:searched] hold no match
+	for rest, size := postHTML, 4*n; ; size *= 2 {
+		var part string
+		part, rest = storage.PlainTextPart(rest, size)
+		if text != "" && part != "" {
+			text += " "
+		}
+		text += part
+		s, ok, found := cutSnippet(text, searched, rest == "", terms, n)
+		if ok {
+			return s
+		}
+		if !found {
+			// No word runs across the space before the next part.
+			searched = len(text)
+		}
+	}
 }
 
 // snippet cuts about n bytes of text around the first matching word, on
 // word boundaries, with ellipses where it cut.
 func snippet(text string, terms []string, n int) string {
-	if len(text) <= n {
-		return text
+	s, _, _ := cutSnippet(text, 0, true, terms, n)
+	return s
+}
+
+// cutSnippet is snippet of text, which is all of the text when whole;
+// when not, the text goes on after a space, and ok reports whether the
+// snippet lies within what is there, and so is the whole text's (its
+// first match and both ends found there). When whole, ok is true. The
+// words of text[:searched] are known to hold no match; found reports
+// whether text holds one.
+func cutSnippet(text string, searched int, whole bool, terms []string, n int) (s string, ok, found bool) {
+	if whole && len(text) <= n {
+		return text, true, false
 	}
 	st := stems(terms)
 	start := 0
-	for from, to := range words(text) {
-		if matchesTerm(text[from:to], st) {
-			start = max(0, from-n/3)
+	for from, to := range words(text[searched:]) {
+		if matchesTerm(text[searched+from:searched+to], st) {
+			start, found = max(0, searched+from-n/3), true
 			break
 		}
+	}
+	if !whole && (!found || start+n >= len(text)) {
+		return "", false, found
 	}
 	end := min(len(text), start+n)
 	// Move both ends to spaces, so no word (or UTF-8 sequence) is cut.
@@ -286,5 +372,5 @@ func snippet(text string, terms []string, n int) string {
 	if end < len(text) {
 		out += "…"
 	}
-	return out
+	return out, true, found
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html"
 	htmltemplate "html/template"
 	"io"
 	"log/slog"
@@ -182,6 +183,55 @@ func TestSearchExcerpts(t *testing.T) {
 	}
 	if s := snippet("short text", []string{"levain"}, 60); s != "short text" {
 		t.Errorf("short snippet: %q", s)
+	}
+}
+
+// A result's excerpt, made from a prefix of its post, is the one the
+// post's whole plain text gives, for posts whose first match is early,
+// late, past several tags, in no word at all, or not there, and for
+// excerpts of several lengths (short ones cut most often).
+func TestExcerptIsSnippetOfWholeText(t *testing.T) {
+	posts := append([]string{"", "<p>rye</p>", "<p>" + strings.Repeat("flour water ", 200) + "rye</p>"},
+		storagetest.Soup(5, 2000, 300, "<p>", "</p>", "<b>", "</b>", "<br>", " ", "\n", "flour ", "water", "Rye", "rye ", "ryes", "&amp;", "&am", "p;", "é",
+			"<a href=\"https://bread.example/notes/1\" rel=\"nofollow noopener\">https://bread.example/notes/1</a>", "<blockquote>", "</blockquote>",
+			"<", ">", "\xff", "&nbsp;", "crumb, ", "levain. ")...)
+	for _, terms := range [][]string{{"rye"}, {"levain", "crumb"}, {"absent"}} {
+		for _, n := range []int{20, 60, 240} {
+			for _, h := range posts {
+				if got, want := excerpt(h, terms, n), snippet(storage.PlainText(h), terms, n); got != want {
+					t.Fatalf("excerpt(%q, %q, %d) = %q, want %q", h, terms, n, got, want)
+				}
+			}
+		}
+	}
+}
+
+// highlight marks and escapes what the plain way (lower-case each word,
+// html.EscapeString each piece) would, on random text of ASCII words in
+// any case, words beyond ASCII (the Kelvin sign lower-cases to ASCII),
+// punctuation and every character escaping changes.
+func TestHighlightMatchesReference(t *testing.T) {
+	ref := func(text string, terms []string) string {
+		st := stems(terms)
+		var b strings.Builder
+		last := 0
+		for from, to := range words(text) {
+			w := strings.ToLower(text[from:to])
+			if !slices.ContainsFunc(st, func(s string) bool { return strings.HasPrefix(w, s) }) {
+				continue
+			}
+			b.WriteString(html.EscapeString(text[last:from]) + "<mark>" + html.EscapeString(text[from:to]) + "</mark>")
+			last = to
+		}
+		return b.String() + html.EscapeString(text[last:])
+	}
+	for _, text := range storagetest.Soup(7, 3000, 30, "Rye", "rye", "RYES", "ry", "Baking", "baked", "\u212Aelvin", "kelvin", "Ünïcode", "ünï", "İstanbul", "2024",
+		" ", ", ", "&", "'", "<", ">", "\"", "\x00", "\xff", "-", "é") {
+		for _, terms := range [][]string{{"rye"}, {"baking", "2024"}, {"kelvin"}, {"ünïcode"}, {"istanbul"}} {
+			if got, want := string(highlight(text, terms)), ref(text, terms); got != want {
+				t.Fatalf("highlight(%q, %q) = %q, want %q", text, terms, got, want)
+			}
+		}
 	}
 }
 
