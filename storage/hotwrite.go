@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -27,17 +26,16 @@ type hotWrites struct {
 	ready bool
 	stmts map[string]*sql.Stmt
 
-	// in is the SQLite write transaction the statements were last
-	// bound to and its bound statements: database/sql makes a new Stmt
-	// at every Tx.StmtContext and keeps each until the transaction ends,
-	// and a batch of 64 posts bound about 400. One SQLite transaction
-	// writes at a time, so one slot serves every statement of a batch.
-	// PostgreSQL's transactions run side by side and bind at every call,
-	// outside the slot and its lock (see stmt).
+	// in is the write transaction the statements were last bound to
+	// and its bound statements: database/sql makes a new Stmt at every
+	// Tx.StmtContext and keeps each until the transaction ends, and a
+	// batch of 64 posts bound about 400. On SQLite one transaction
+	// writes at a time, so one slot serves every statement of a batch;
+	// on PostgreSQL transactions that run together take turns in it
+	// (a miss binds anew, as before).
 	inMu  sync.Mutex
 	in    *sql.Tx
 	bound map[string]*sql.Stmt
-	done  context.Context // cancelled: asks a bound statement whether it was bound (see bind)
 
 	post, event, inbox, notification     *schema.Table
 	thread                               *schema.Table // read by a batch of posts (batchLookups)
@@ -98,11 +96,6 @@ func (s *Store) hotWrites(ctx context.Context) (*hotWrites, error) {
 	if h.stmts == nil {
 		h.stmts = make(map[string]*sql.Stmt)
 	}
-	if h.done == nil {
-		done, cancel := context.WithCancel(context.Background())
-		cancel()
-		h.done = done
-	}
 	for _, q := range append([]string{sqlBumpThread, sqlThreadCount, sqlCountForum, sqlCountAuthor, sqlCountUnread, h.index, sqlLeaseInbox, sqlDoneInbox, sqlInsertInboxBody,
 		h.insertPost, h.insertEvent, h.insertInbox, h.insertNotification}, h.lists.all()...) {
 		if h.stmts[q] != nil {
@@ -130,10 +123,7 @@ func (h *hotWrites) stmt(ctx context.Context, tx bun.Tx, query string) *sql.Stmt
 	}
 	if h.pg {
 		// PostgreSQL's write transactions run side by side: one slot
-		// would have them evict each other under a shared lock. Each
-		// call binds anew, under no lock of ours: database/sql prepares
-		// on a connection the statement is new to under that
-		// connection's own lock, and keeps nothing that failed.
+		// would have them evict each other under a shared lock.
 		return tx.StmtContext(ctx, st)
 	}
 	h.inMu.Lock()
@@ -147,32 +137,12 @@ func (h *hotWrites) stmt(ctx context.Context, tx bun.Tx, query string) *sql.Stmt
 	if b := h.bound[query]; b != nil {
 		return b
 	}
-	b, ok := h.bind(ctx, tx, st)
-	if !ok {
-		// Not kept: its Exec or Query returns the failure, and the
-		// next call binds again.
-		return b
-	}
+	b := tx.StmtContext(ctx, st)
 	if h.bound == nil {
 		h.bound = make(map[string]*sql.Stmt)
 	}
 	h.bound[query] = b
 	return b
-}
-
-// bind binds st to the SQLite write transaction tx; ok says it worked.
-// database/sql keeps a failure to bind (the transaction over, a prepare
-// that failed on a connection the statement was not prepared on yet) in
-// the Stmt it returns, for its Exec and Query to report, and has no
-// method that tells. A Stmt of a transaction reports that failure before
-// it looks at its context, so an Exec under a context already cancelled
-// asks without running anything: context.Canceled is a good binding,
-// unless the caller's context ended too and the failure kept may be its
-// cancellation.
-func (h *hotWrites) bind(ctx context.Context, tx bun.Tx, st *sql.Stmt) (b *sql.Stmt, ok bool) {
-	b = tx.StmtContext(ctx, st)
-	_, err := b.ExecContext(h.done)
-	return b, errors.Is(err, context.Canceled) && ctx.Err() == nil
 }
 
 // exec runs a hot write statement inside tx.
