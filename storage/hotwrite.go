@@ -26,13 +26,15 @@ type hotWrites struct {
 	ready bool
 	stmts map[string]*sql.Stmt
 
-	// in is the write transaction the statements were last bound to
-	// and its bound statements: database/sql makes a new Stmt at every
-	// Tx.StmtContext and keeps each until the transaction ends, and a
-	// batch of 64 posts bound about 400. On SQLite one transaction
-	// writes at a time, so one slot serves every statement of a batch;
-	// on PostgreSQL transactions that run together take turns in it
-	// (a miss binds anew, as before).
+	// in is the SQLite write transaction the statements were last
+	// bound to and its bound statements: database/sql makes a new Stmt
+	// at every Tx.StmtContext and keeps each until the transaction ends,
+	// and a batch of 64 posts bound about 400. One SQLite transaction
+	// writes at a time, so one slot serves every statement of a batch.
+	// PostgreSQL's transactions run side by side and bind at every call,
+	// outside the slot and its lock (see stmt). A binding that failed
+	// stays in the slot until its transaction ends, which that failure
+	// ends anyway: its Exec reports it and the transaction rolls back.
 	inMu  sync.Mutex
 	in    *sql.Tx
 	bound map[string]*sql.Stmt
