@@ -26,6 +26,13 @@ func TestInboxStoresAKnownAuthorsReplyBeforeAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	inbox.ApplyDirectlyNow(n.Inbox, signer)
+	// Someone remote follows the thread, so a reply in it is announced:
+	// it writes an outbox event (storage writes none where nobody remote
+	// would hear of it).
+	watcher := n.AddRemoteAccount("watcher", "watch.example")
+	if _, err := n.Store.AddFollow(t.Context(), watcher.ID, storage.FollowThread, n.Fx.Thread.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
 	var wakes atomic.Int32
 	inbox.OnDirectStore(n.Inbox, func() { wakes.Add(1) })
 	local := n.URLs.Post(n.Fx.Posts[0].ID)
