@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/skein-forum/skein/storage"
 	"github.com/skein-forum/skein/storage/storagetest"
@@ -219,6 +220,29 @@ func TestRemoteReplyEventOnlyWhereFollowed(t *testing.T) {
 		want := []storage.ID{res[0].Post.ID, res[2].Post.ID, res[3].Post.ID}
 		if !slices.Equal(got, want) {
 			t.Fatalf("events for posts %v, want %v (the quiet thread's remote reply has none)", got, want)
+		}
+	})
+}
+
+// On PostgreSQL one pool serves reads and writes: storing a remote reply
+// must not wait for a second connection while its transaction holds one
+// (with every connection in such a transaction, none would come).
+func TestRemoteReplyNeedsOneConnection(t *testing.T) {
+	storagetest.ForEachDialectShared(t, func(t *testing.T, s *storage.Store, opts storage.Options) {
+		fx := storagetest.Seed(t, s)
+		opts.Pool = storage.Pool{MaxOpen: 1}
+		one := storagetest.OpenWith(t, opts)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		// Its prepared reads made first, as a running node's are.
+		if _, err := one.FollowedRemotely(ctx, storage.FollowThread, []storage.ID{fx.Thread.ID}); err != nil {
+			t.Fatal(err)
+		}
+		apid := "https://far.example/notes/one-connection"
+		res, err := one.CreatePosts(ctx, []storage.NewPost{{ThreadID: fx.Thread.ID, AuthorID: fx.Bob.ID, APID: &apid,
+			Source: "reply", HTML: "<p>reply</p>"}})
+		if err != nil || res[0].Err != nil || !res[0].Created {
+			t.Fatalf("a remote reply on a pool of one connection: %v, %+v", err, res)
 		}
 	})
 }
