@@ -26,7 +26,7 @@ import (
 // the hot writes.
 type batchLookups struct {
 	threads, postsByAPID, tombstones, replyTargets, notifyAccounts, watchers, threadMutes string
-	queuedActivities                                                                      string
+	queuedActivities, remoteFollowed                                                      string
 }
 
 // newBatchLookups writes the look-ups; thread is the Thread model's table.
@@ -46,12 +46,13 @@ func newBatchLookups(pg bool, thread *schema.Table) batchLookups {
 		// activity_id <> '' lets SQLite take the partial unique index
 		// (inbox_items_activity), which a list alone does not imply.
 		queuedActivities: "SELECT activity_id FROM inbox_items WHERE activity_id <> '' AND activity_id " + in,
+		remoteFollowed:   sqlRemoteFollowed(pg),
 	}
 }
 
 func (l batchLookups) all() []string {
 	return []string{l.threads, l.postsByAPID, l.tombstones, l.replyTargets, l.notifyAccounts, l.watchers, l.threadMutes,
-		l.queuedActivities}
+		l.queuedActivities, l.remoteFollowed}
 }
 
 // listIn is the condition "is one of the list parameter's values".
@@ -244,6 +245,24 @@ func notifyAccountsOf(ctx context.Context, tx bun.Tx, hw *hotWrites, ids []ID) (
 		return nil
 	}, hw.idList(ids))
 	return out, wrapIf(err, "accounts to notify")
+}
+
+// remoteFollowedOf is [Store.FollowedRemotely] inside tx: the targets
+// among ids of kind with an accepted remote follower.
+func remoteFollowedOf(ctx context.Context, tx bun.Tx, hw *hotWrites, kind string, ids []ID) (map[ID]bool, error) {
+	out := make(map[ID]bool)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := hw.lookup(ctx, tx, hw.lists.remoteFollowed, func(r *sql.Rows) error {
+		var id ID
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		out[id] = true
+		return nil
+	}, kind, hw.idList(ids), true)
+	return out, wrapIf(err, "remotely followed "+kind+"s")
 }
 
 // deletedAt is the time of a deleted_at column read as it comes: a

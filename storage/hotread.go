@@ -141,8 +141,7 @@ func (h *hotReads) prepare(ctx context.Context, s *Store) error {
 		prep(&h.postByAPID, "SELECT "+postCols+", "+accountCols+" FROM posts AS p LEFT JOIN accounts AS a ON a.id = p.author_id WHERE p.ap_id = ?"),
 		prep(&h.livePostThread, "SELECT thread_id FROM posts WHERE id = ? AND deleted_at IS NULL"),
 		prep(&h.pendingEvents, "SELECT "+columns(h.event, "e")+" FROM outbox_events AS e WHERE e.processed_at IS NULL ORDER BY e.id LIMIT ?"),
-		prep(&h.remoteFollowed, `SELECT DISTINCT f.target_id FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
-			WHERE f.target_kind = ? AND f.target_id `+listIn(pg)+` AND f.accepted = ? AND a.domain <> ''`),
+		prep(&h.remoteFollowed, sqlRemoteFollowed(pg)),
 		prep(&h.threadReader, `SELECT
 			COALESCE((SELECT last_position FROM thread_reads WHERE account_id = ? AND thread_id = ?), 0),
 			(SELECT COUNT(*) FROM follows WHERE follower_id = ? AND target_kind = ? AND target_id = ?),

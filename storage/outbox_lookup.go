@@ -190,16 +190,6 @@ func (s *Store) ThreadsByID(ctx context.Context, ids []ID) (map[ID]*Thread, erro
 // one accepted remote follower: a pass over many events asks once, and
 // reads [Store.RemoteFollowerTargets] only for those.
 func (s *Store) FollowedRemotely(ctx context.Context, kind string, ids []ID) (map[ID]bool, error) {
-	return s.followedRemotely(ctx, bun.Tx{}, kind, ids)
-}
-
-// followedRemotely is FollowedRemotely, inside tx (when not the zero
-// Tx) on PostgreSQL: there the read and write handles are one pool, and
-// write transactions that each waited for a second connection could take
-// every connection and wait for ever. SQLite's readers have a pool of
-// their own, and see what the last commit left, as FollowedRemotely
-// does.
-func (s *Store) followedRemotely(ctx context.Context, tx bun.Tx, kind string, ids []ID) (map[ID]bool, error) {
 	out := make(map[ID]bool)
 	if len(ids) == 0 {
 		return out, nil
@@ -208,13 +198,7 @@ func (s *Store) followedRemotely(ctx context.Context, tx bun.Tx, kind string, id
 	if err != nil {
 		return nil, err
 	}
-	pg := s.Dialect() == dialect.PG
-	st := h.remoteFollowed
-	if pg && tx.Tx != nil {
-		st = tx.StmtContext(ctx, st)
-		defer st.Close()
-	}
-	rows, err := st.QueryContext(ctx, kind, idListArg(pg, ids), true)
+	rows, err := h.remoteFollowed.QueryContext(ctx, kind, idListArg(s.Dialect() == dialect.PG, ids), true)
 	if err != nil {
 		return nil, fmt.Errorf("remotely followed %ss: %w", kind, err)
 	}
@@ -227,6 +211,14 @@ func (s *Store) followedRemotely(ctx context.Context, tx bun.Tx, kind string, id
 		out[id] = true
 	}
 	return out, wrapIf(rows.Err(), "remotely followed "+kind+"s")
+}
+
+// sqlRemoteFollowed is the targets among a list (see listIn) of one kind
+// with an accepted remote follower: the outbox's read
+// (FollowedRemotely) and the posts' transaction's (unannounced).
+func sqlRemoteFollowed(pg bool) string {
+	return `SELECT DISTINCT f.target_id FROM follows AS f JOIN accounts AS a ON a.id = f.follower_id
+		WHERE f.target_kind = ? AND f.target_id ` + listIn(pg) + ` AND f.accepted = ? AND a.domain <> ''`
 }
 
 // PostsByIDWithoutText is [Store.PostsByID] without the posts' Markdown

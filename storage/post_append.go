@@ -153,7 +153,7 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 	}
 	var unsent []bool
 	if events {
-		if unsent, err = s.unannounced(ctx, tx, placed); err != nil {
+		if unsent, err = unannounced(ctx, tx, hw, placed); err != nil {
 			return err
 		}
 	}
@@ -196,7 +196,7 @@ func (s *Store) appendPosts(ctx context.Context, tx bun.Tx, hw *hotWrites, place
 // and local readers see it on the page. A follow that arrives after the
 // post's commit gets later posts, as it would had it arrived before the
 // event was read.
-func (s *Store) unannounced(ctx context.Context, tx bun.Tx, placed []placedPost) ([]bool, error) {
+func unannounced(ctx context.Context, tx bun.Tx, hw *hotWrites, placed []placedPost) ([]bool, error) {
 	seenThread, seenForum := make(map[ID]bool), make(map[ID]bool)
 	var threads, forums []ID
 	for _, pp := range placed {
@@ -215,11 +215,11 @@ func (s *Store) unannounced(ctx context.Context, tx bun.Tx, placed []placedPost)
 	if len(threads) == 0 {
 		return make([]bool, len(placed)), nil
 	}
-	followedThreads, err := s.followedRemotely(ctx, tx, FollowThread, threads)
+	followedThreads, err := remoteFollowedOf(ctx, tx, hw, FollowThread, threads)
 	if err != nil {
 		return nil, err
 	}
-	followedForums, err := s.followedRemotely(ctx, tx, FollowForum, forums)
+	followedForums, err := remoteFollowedOf(ctx, tx, hw, FollowForum, forums)
 	if err != nil {
 		return nil, err
 	}

@@ -155,8 +155,10 @@ func TestSearchResultItem(t *testing.T) {
 			if err := ref.Execute(&want, res); err != nil {
 				t.Fatal(err)
 			}
-			if got := string(res.item()); got != want.String() {
-				t.Errorf("name %q, link %q:\n got %s\nwant %s", name, link, got, want.String())
+			var got strings.Builder
+			res.writeItem(&got)
+			if got.String() != want.String() {
+				t.Errorf("name %q, link %q:\n got %s\nwant %s", name, link, got.String(), want.String())
 			}
 		}
 	}

@@ -54,6 +54,17 @@ func TestVerifyReadsOnlySignedHeaders(t *testing.T) {
 	if _, err := Verify(r, activity, time.Now(), lookup); err != nil {
 		t.Fatalf("with unsigned headers: %v", err)
 	}
+	// Date is a signed header read from the header map; Host is carried
+	// apart (r.Host).
+	d, err := http.ParseTime(r.Header.Get("Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dated := r.Clone(r.Context())
+	dated.Header.Set("Date", d.Add(-time.Second).Format(http.TimeFormat))
+	if _, err := Verify(dated, activity, time.Now(), lookup); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("with another Date: %v, want ErrBadSignature", err)
+	}
 	r.Host = "other.example"
 	if _, err := Verify(r, activity, time.Now(), lookup); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("with another Host: %v, want ErrBadSignature", err)
